@@ -1,0 +1,427 @@
+/* commands.c - the command table and dispatch. Each t_*.c and db.c, server.c
+ * contributes a table of its own; at start-up they are merged into one sorted
+ * index that the network, scripts and COMMAND all use. Dispatch checks
+ * existence and arity here, once, and keeps per-command statistics. */
+#include "server.h"
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <ctype.h>
+
+extern redisCommand expireCommandTable[];
+static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable};
+
+static redisCommand **index_;
+static size_t index_len;
+
+static const struct {
+    const char *name;
+    uint64_t flag;
+} flagNames[] = {
+    {"write", CMD_WRITE},       {"readonly", CMD_READONLY}, {"denyoom", CMD_DENYOOM},
+    {"admin", CMD_ADMIN},       {"pubsub", CMD_PUBSUB},     {"noscript", CMD_NOSCRIPT},
+    {"blocking", CMD_BLOCKING}, {"loading", CMD_LOADING},   {"stale", CMD_STALE},
+    {"fast", CMD_FAST},         {"no_auth", CMD_NO_AUTH},   {"may_replicate", CMD_MAY_REPLICATE},
+    {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY},
+};
+
+static uint64_t parseFlags(const char *s) {
+    uint64_t flags = 0;
+    if (!s) return 0;
+    char word[32];
+    while (*s) {
+        while (*s == ' ') s++;
+        size_t n = 0;
+        while (s[n] && s[n] != ' ') n++;
+        if (n == 0) break;
+        if (n < sizeof(word)) {
+            memcpy(word, s, n);
+            word[n] = '\0';
+            for (size_t i = 0; i < sizeof(flagNames) / sizeof(flagNames[0]); i++)
+                if (!strcmp(word, flagNames[i].name)) flags |= flagNames[i].flag;
+        }
+        s += n;
+    }
+    return flags;
+}
+
+static int cmpCommand(const void *a, const void *b) {
+    return strcmp((*(redisCommand *const *)a)->name, (*(redisCommand *const *)b)->name);
+}
+
+static void initEntry(redisCommand *cmd, const char *parent) {
+    cmd->flags = parseFlags(cmd->sflags);
+    if (parent) {
+        size_t l = strlen(parent) + strlen(cmd->name) + 2;
+        char *full = zmalloc(l);
+        snprintf(full, l, "%s|%s", parent, cmd->name);
+        cmd->fullname = full;
+    } else {
+        cmd->fullname = cmd->name;
+    }
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) initEntry(sub, cmd->name);
+}
+
+void commandTableInit(void) {
+    size_t n = 0;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) n++;
+    index_ = zmalloc(sizeof(redisCommand *) * n);
+    index_len = 0;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) {
+            initEntry(cmd, NULL);
+            index_[index_len++] = cmd;
+        }
+    qsort(index_, index_len, sizeof(redisCommand *), cmpCommand);
+}
+
+size_t commandTableCount(void) { return index_len; }
+
+void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
+    for (size_t i = 0; i < index_len; i++) fn(index_[i], ud);
+}
+
+static redisCommand *findIn(redisCommand **idx, size_t len, const char *name, size_t nlen) {
+    char lower[64];
+    if (nlen >= sizeof(lower)) return NULL;
+    for (size_t i = 0; i < nlen; i++) lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[nlen] = '\0';
+    if (strlen(lower) != nlen) return NULL; /* embedded NUL */
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(lower, idx[mid]->name);
+        if (c == 0) return idx[mid];
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+static redisCommand *findSub(redisCommand *parent, const char *name, size_t nlen) {
+    for (redisCommand *sub = parent->subcommands; sub->name; sub++)
+        if (strlen(sub->name) == nlen && !strncasecmp(sub->name, name, nlen)) return sub;
+    return NULL;
+}
+
+redisCommand *lookupCommandByName(const char *name) {
+    const char *bar = strchr(name, '|');
+    if (!bar) return findIn(index_, index_len, name, strlen(name));
+    redisCommand *parent = findIn(index_, index_len, name, (size_t)(bar - name));
+    if (!parent || !parent->subcommands) return NULL;
+    return findSub(parent, bar + 1, strlen(bar + 1));
+}
+
+/* The command for argv, descending into subcommands. For a container given
+ * an unknown subcommand the container itself is returned; its arity check
+ * and handler report the error. */
+redisCommand *lookupCommand(sds *argv, int argc) {
+    redisCommand *cmd = findIn(index_, index_len, argv[0], sdslen(argv[0]));
+    if (!cmd || !cmd->subcommands || argc < 2) return cmd;
+    redisCommand *sub = findSub(cmd, argv[1], sdslen(argv[1]));
+    return sub ? sub : cmd;
+}
+
+static int arityOk(redisCommand *cmd, int argc) {
+    return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
+}
+
+void call(client *c, redisCommand *cmd) {
+    long long start = ustime();
+    c->cmd = cmd;
+    cmd->proc(c);
+    long long dur = ustime() - start;
+    cmd->calls++;
+    cmd->microseconds += dur;
+    server.stat_numcommands++;
+    c->lastcmd = cmd;
+    c->cmd = NULL;
+}
+
+static void logCommand(client *c) {
+    sds line = sdscatprintf(sdsempty(), "client %llu db %d:", (unsigned long long)c->id, c->db);
+    for (int i = 0; i < c->argc; i++) {
+        line = sdscat(line, " \"");
+        size_t len = sdslen(c->argv[i]);
+        for (size_t j = 0; j < len && j < 256; j++) {
+            unsigned char ch = (unsigned char)c->argv[i][j];
+            if (ch == '"' || ch == '\\') line = sdscatprintf(line, "\\%c", ch);
+            else if (ch < 32 || ch > 126) line = sdscatprintf(line, "\\x%02x", ch);
+            else line = sdscatlen(line, &c->argv[i][j], 1);
+        }
+        if (len > 256) line = sdscatprintf(line, "...(%zu bytes)", len);
+        line = sdscat(line, "\"");
+    }
+    serverLog(LL_DEBUG, "%s", line);
+    sdsfree(line);
+}
+
+int processCommand(client *c) {
+    if (server.debug) logCommand(c);
+    redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    if (!cmd) {
+        sds args = sdsempty();
+        for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
+            args = sdscatprintf(args, "'%.*s' ", 128 - (int)sdslen(args), c->argv[i]);
+        addReplyErrorFormat(c, "ERR unknown command '%.128s', with args beginning with: %s", c->argv[0], args);
+        sdsfree(args);
+        return C_ERR;
+    }
+    if (cmd->subcommands && c->argc >= 2) {
+        sds upper = sdsdup(c->argv[0]);
+        for (size_t i = 0; i < sdslen(upper); i++) upper[i] = (char)toupper((unsigned char)upper[i]);
+        addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], upper);
+        sdsfree(upper);
+        cmd->rejected_calls++;
+        return C_ERR;
+    }
+    if (!arityOk(cmd, c->argc)) {
+        c->cmd = cmd;
+        addReplyErrorArity(c);
+        c->cmd = NULL;
+        cmd->rejected_calls++;
+        return C_ERR;
+    }
+    call(c, cmd);
+    return C_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* COMMAND                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void addReplyWords(client *c, const char *words, const char *prefix, int as_status) {
+    long n = 0;
+    const char *s = words ? words : "";
+    void *len = addReplyDeferredLen(c);
+    while (*s) {
+        while (*s == ' ') s++;
+        size_t l = 0;
+        while (s[l] && s[l] != ' ') l++;
+        if (!l) break;
+        sds w = sdscatlen(sdsnew(prefix), s, l);
+        if (as_status) addReplyStatusLength(c, w, sdslen(w));
+        else addReplyBulk(c, w, sdslen(w));
+        sdsfree(w);
+        n++;
+        s += l;
+    }
+    setDeferredSetLen(c, len, n);
+}
+
+static void addReplyKeySpecs(client *c, redisCommand *cmd) {
+    if (cmd->firstkey <= 0) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    addReplyArrayLen(c, 1);
+    addReplyMapLen(c, 3);
+    addReplyBulkCString(c, "flags");
+    addReplySetLen(c, 1);
+    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    addReplyBulkCString(c, "begin_search");
+    addReplyMapLen(c, 2);
+    addReplyBulkCString(c, "type");
+    addReplyBulkCString(c, "index");
+    addReplyBulkCString(c, "spec");
+    addReplyMapLen(c, 1);
+    addReplyBulkCString(c, "index");
+    addReplyLongLong(c, cmd->firstkey);
+    addReplyBulkCString(c, "find_keys");
+    addReplyMapLen(c, 2);
+    addReplyBulkCString(c, "type");
+    addReplyBulkCString(c, "range");
+    addReplyBulkCString(c, "spec");
+    addReplyMapLen(c, 3);
+    addReplyBulkCString(c, "lastkey");
+    addReplyLongLong(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
+    addReplyBulkCString(c, "keystep");
+    addReplyLongLong(c, cmd->keystep);
+    addReplyBulkCString(c, "limit");
+    addReplyLongLong(c, 0);
+}
+
+static void addReplyCommandInfo(client *c, redisCommand *cmd) {
+    if (!cmd) {
+        addReplyNullArray(c);
+        return;
+    }
+    addReplyArrayLen(c, 10);
+    addReplyBulkCString(c, cmd->fullname);
+    addReplyLongLong(c, cmd->arity);
+    addReplyWords(c, cmd->sflags, "", 1);
+    addReplyLongLong(c, cmd->firstkey);
+    addReplyLongLong(c, cmd->lastkey);
+    addReplyLongLong(c, cmd->keystep);
+    addReplyWords(c, cmd->acl, "@", 1);
+    addReplyArrayLen(c, 0); /* tips */
+    addReplyKeySpecs(c, cmd);
+    if (cmd->subcommands) {
+        long n = 0;
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) n++;
+        addReplyArrayLen(c, n);
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addReplyCommandInfo(c, sub);
+    } else {
+        addReplyArrayLen(c, 0);
+    }
+}
+
+static void addReplyCommandDocs(client *c, redisCommand *cmd) {
+    int n = 4 + (cmd->subcommands ? 1 : 0);
+    addReplyBulkCString(c, cmd->fullname);
+    addReplyMapLen(c, n);
+    addReplyBulkCString(c, "summary");
+    addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
+    addReplyBulkCString(c, "since");
+    addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
+    addReplyBulkCString(c, "group");
+    addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
+    addReplyBulkCString(c, "complexity");
+    addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
+    if (cmd->subcommands) {
+        long m = 0;
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) m++;
+        addReplyBulkCString(c, "subcommands");
+        addReplyMapLen(c, m);
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addReplyCommandDocs(c, sub);
+    }
+}
+
+void commandCommand(client *c) {
+    if (c->argc == 1) {
+        addReplyArrayLen(c, (long)index_len);
+        for (size_t i = 0; i < index_len; i++) addReplyCommandInfo(c, index_[i]);
+    }
+}
+
+static void commandCountCommand(client *c) { addReplyLongLong(c, (long long)index_len); }
+
+static void commandInfoCommand(client *c) {
+    if (c->argc == 2) {
+        addReplyArrayLen(c, (long)index_len);
+        for (size_t i = 0; i < index_len; i++) addReplyCommandInfo(c, index_[i]);
+        return;
+    }
+    addReplyArrayLen(c, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) addReplyCommandInfo(c, lookupCommandByName(c->argv[i]));
+}
+
+static void commandDocsCommand(client *c) {
+    if (c->argc == 2) {
+        addReplyMapLen(c, (long)index_len);
+        for (size_t i = 0; i < index_len; i++) addReplyCommandDocs(c, index_[i]);
+        return;
+    }
+    void *len = addReplyDeferredLen(c);
+    long n = 0;
+    for (int i = 2; i < c->argc; i++) {
+        redisCommand *cmd = lookupCommandByName(c->argv[i]);
+        if (!cmd) continue;
+        addReplyCommandDocs(c, cmd);
+        n++;
+    }
+    setDeferredMapLen(c, len, n);
+}
+
+static void commandListCommand(client *c) {
+    if (c->argc == 2) {
+        addReplyArrayLen(c, (long)index_len);
+        for (size_t i = 0; i < index_len; i++) addReplyBulkCString(c, index_[i]->name);
+        return;
+    }
+    if (c->argc != 5 || strcasecmp(c->argv[2], "filterby")) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    void *len = addReplyDeferredLen(c);
+    long n = 0;
+    for (size_t i = 0; i < index_len; i++) {
+        redisCommand *cmd = index_[i];
+        int match;
+        if (!strcasecmp(c->argv[3], "pattern")) {
+            match = stringmatchlen(c->argv[4], (int)sdslen(c->argv[4]), cmd->name, (int)strlen(cmd->name), 1);
+        } else if (!strcasecmp(c->argv[3], "aclcat")) {
+            match = 0;
+            const char *acl = cmd->acl ? cmd->acl : "";
+            size_t l = sdslen(c->argv[4]);
+            for (const char *p = acl; (p = strstr(p, c->argv[4])) != NULL; p += l)
+                if ((p == acl || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0')) match = 1;
+        } else if (!strcasecmp(c->argv[3], "module")) {
+            match = 0;
+        } else {
+            setDeferredArrayLen(c, len, 0);
+            addReplyErrorSyntax(c);
+            return;
+        }
+        if (match) {
+            addReplyBulkCString(c, cmd->name);
+            n++;
+        }
+    }
+    setDeferredArrayLen(c, len, n);
+}
+
+static void commandGetKeysCommand(client *c) {
+    redisCommand *cmd = lookupCommand(c->argv + 2, c->argc - 2);
+    if (!cmd) {
+        addReplyError(c, "ERR Invalid command specified");
+        return;
+    }
+    int argc = c->argc - 2;
+    if (!arityOk(cmd, argc)) {
+        addReplyError(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    if (cmd->firstkey <= 0) {
+        addReplyError(c, "ERR The command has no key arguments");
+        return;
+    }
+    int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
+    long n = 0;
+    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) n++;
+    addReplyArrayLen(c, n);
+    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) addReplyBulkSds(c, sdsdup(c->argv[i + 2]));
+}
+
+static void commandHelpCommand(client *c) {
+    static const char *help[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "HELP",
+        "    Print this help.",
+    };
+    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
+    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+}
+
+redisCommand commandSubcommands[] = {
+    {"count", commandCountCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+     "Returns a count of commands.", "O(1)", NULL},
+    {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
+     "Returns documentary information about one, multiple or all commands.", "O(N)", NULL},
+    {"getkeys", commandGetKeysCommand, -3, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+     "Extracts the key names from an arbitrary command.", "O(N)", NULL},
+    {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "O(1)", NULL},
+    {"info", commandInfoCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+     "Returns information about one, multiple or all commands.", "O(N)", NULL},
+    {"list", commandListCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
+     "Returns a list of command names.", "O(N)", NULL},
+    {NULL}};

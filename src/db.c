@@ -1,0 +1,380 @@
+/* db.c - the keyspace as commands see it: looking keys up (with lazy expiry
+ * and type checks), deleting and renaming them, and the generic key commands
+ * (DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, RANDOMKEY, DBSIZE, FLUSHDB,
+ * FLUSHALL, SELECT). */
+#include "server.h"
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+
+static const char *typeNamesTable[] = {"string", "list", "set", "zset", "hash", "stream"};
+
+const char *typeName(int type) {
+    if (type < 0 || type > OBJ_STREAM) return "none";
+    return typeNamesTable[type];
+}
+
+int typeFromName(const char *name) {
+    for (int i = 0; i <= OBJ_STREAM; i++)
+        if (!strcasecmp(name, typeNamesTable[i])) return i;
+    return OBJ_NONE;
+}
+
+int selectDb(client *c, long id) {
+    if (id < 0 || id >= server.dbnum) return C_ERR;
+    c->db = (int)id;
+    return C_OK;
+}
+
+/* Delete an open key whose time has come. */
+static void expireOpenKey(skey *k) {
+    if (storeDeleteKey(k) == STORE_OK) {
+        server.stat_expiredkeys++;
+        if (server.debug) serverLog(LL_DEBUG, "key expired in db %d", k->db);
+    }
+}
+
+/* Open a key for a command. Returns C_OK with *out set to the key (or NULL
+ * when it does not exist or has expired), or C_ERR after replying with
+ * WRONGTYPE or a storage error. type OBJ_NONE accepts any type. */
+static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
+    skey *k;
+    *out = NULL;
+    int r = storeOpenKey(c->db, key, sdslen(key), &k);
+    if (r == STORE_ERR) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    if (r == STORE_NOTFOUND) return C_OK;
+    if (k->expire >= 0 && k->expire <= mstime()) {
+        expireOpenKey(k);
+        storeCloseKey(k);
+        return C_OK;
+    }
+    if (type != OBJ_NONE && k->type != type) {
+        storeCloseKey(k);
+        addReplyErrorWrongType(c);
+        return C_ERR;
+    }
+    *out = k;
+    return C_OK;
+}
+
+int lookupKeyRead(client *c, sds key, int type, skey **out) {
+    int r = lookupKeyGeneric(c, key, type, out);
+    if (r == C_OK) {
+        if (*out) server.stat_keyspace_hits++;
+        else server.stat_keyspace_misses++;
+    }
+    return r;
+}
+
+int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, out); }
+
+int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, out); }
+
+/* Delete key if it exists. *deleted tells whether it did. */
+int deleteKey(client *c, sds key, int *deleted) {
+    skey *k;
+    *deleted = 0;
+    if (lookupKeyAny(c, key, &k) != C_OK) return C_ERR;
+    if (!k) return C_OK;
+    int r = storeDeleteKey(k);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) {
+        addReplyErrorIO(c, saved);
+        return C_ERR;
+    }
+    *deleted = r == STORE_OK;
+    return C_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void delCommand(client *c) {
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++) {
+        int deleted;
+        if (deleteKey(c, c->argv[j], &deleted) != C_OK) return;
+        n += deleted;
+    }
+    addReplyLongLong(c, n);
+}
+
+static void existsCommand(client *c) {
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++) {
+        skey *k;
+        if (lookupKeyRead(c, c->argv[j], OBJ_NONE, &k) != C_OK) return;
+        if (k) n++;
+        storeCloseKey(k);
+    }
+    addReplyLongLong(c, n);
+}
+
+static void typeCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_NONE, &k) != C_OK) return;
+    addReplyStatus(c, k ? typeName(k->type) : "none");
+    storeCloseKey(k);
+}
+
+static int patternIsLiteral(const sds p) {
+    for (size_t i = 0; i < sdslen(p); i++)
+        if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == '\\') return 0;
+    return 1;
+}
+
+/* Whether a key seen in a directory listing is alive, of the wanted type
+ * (OBJ_NONE for any). Expired keys are deleted on the way. */
+static int keyIsLive(client *c, const char *name, size_t len, int type) {
+    skey *k;
+    if (storeOpenKey(c->db, name, len, &k) != STORE_OK) return 0;
+    int live = 1;
+    if (k->expire >= 0 && k->expire <= mstime()) {
+        expireOpenKey(k);
+        live = 0;
+    } else if (type != OBJ_NONE && k->type != type) {
+        live = 0;
+    }
+    storeCloseKey(k);
+    return live;
+}
+
+typedef struct keysCtx {
+    client *c;
+    sds pattern;
+    int allkeys;
+    int type;
+    long n;
+} keysCtx;
+
+static int keysVisitor(void *ud, const char *name, size_t len) {
+    keysCtx *kc = ud;
+    if (!kc->allkeys && !stringmatchlen(kc->pattern, (int)sdslen(kc->pattern), name, (int)len, 0)) return 0;
+    if (!keyIsLive(kc->c, name, len, kc->type)) return 0;
+    addReplyBulk(kc->c, name, len);
+    kc->n++;
+    return 0;
+}
+
+static void keysCommand(client *c) {
+    sds pattern = c->argv[1];
+    if (patternIsLiteral(pattern)) {
+        skey *k;
+        if (lookupKeyRead(c, pattern, OBJ_NONE, &k) != C_OK) return;
+        if (k) {
+            addReplyArrayLen(c, 1);
+            addReplyBulk(c, pattern, sdslen(pattern));
+        } else {
+            addReplyArrayLen(c, 0);
+        }
+        storeCloseKey(k);
+        return;
+    }
+    keysCtx kc = {c, pattern, sdslen(pattern) == 1 && pattern[0] == '*', OBJ_NONE, 0};
+    struct evbuffer *saved = c->out;
+    struct evbuffer *keys = evbuffer_new();
+    unsigned long long cursor = 0;
+    int r;
+    c->out = keys;
+    do {
+        r = storeScanKeys(c->db, cursor, 1000, keysVisitor, &kc, &cursor);
+    } while (r == STORE_OK && cursor != 0);
+    c->out = saved;
+    if (r != STORE_OK) {
+        evbuffer_free(keys);
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    addReplyArrayLen(c, kc.n);
+    evbuffer_add_buffer(c->out, keys);
+    evbuffer_free(keys);
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
+static void scanCommand(client *c) {
+    unsigned long long cursor;
+    if (!string2ull(c->argv[1], sdslen(c->argv[1]), &cursor)) {
+        addReplyError(c, "ERR invalid cursor");
+        return;
+    }
+    sds pattern = NULL;
+    long count = 10;
+    int type = OBJ_NONE;
+    for (int i = 2; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) {
+            addReplyErrorSyntax(c);
+            return;
+        }
+        if (!strcasecmp(c->argv[i], "match")) {
+            pattern = c->argv[i + 1];
+        } else if (!strcasecmp(c->argv[i], "count")) {
+            if (getLongFromArgOrReply(c, c->argv[i + 1], &count, NULL) != C_OK) return;
+            if (count < 1) {
+                addReplyErrorSyntax(c);
+                return;
+            }
+        } else if (!strcasecmp(c->argv[i], "type")) {
+            type = typeFromName(c->argv[i + 1]);
+            /* Redis 7.0 accepts an unknown type: it matches no key */
+            if (type == OBJ_NONE) type = -2;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    keysCtx kc = {c, pattern, pattern == NULL || (sdslen(pattern) == 1 && pattern[0] == '*'), type, 0};
+    struct evbuffer *saved = c->out;
+    struct evbuffer *keys = evbuffer_new();
+    c->out = keys;
+    unsigned long long next;
+    int r = storeScanKeys(c->db, cursor, count, keysVisitor, &kc, &next);
+    c->out = saved;
+    if (r != STORE_OK) {
+        evbuffer_free(keys);
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    addReplyArrayLen(c, 2);
+    addReplyBulkSds(c, sdscatprintf(sdsempty(), "%llu", next));
+    addReplyArrayLen(c, kc.n);
+    evbuffer_add_buffer(c->out, keys);
+    evbuffer_free(keys);
+}
+
+static void dbsizeCommand(client *c) {
+    long long n;
+    if (storeDbSize(c->db, &n) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    addReplyLongLong(c, n);
+}
+
+static int parseFlushMode(client *c) {
+    if (c->argc == 1) return C_OK;
+    if (c->argc == 2 && (!strcasecmp(c->argv[1], "sync") || !strcasecmp(c->argv[1], "async"))) return C_OK;
+    addReplyErrorSyntax(c);
+    return C_ERR;
+}
+
+static void flushdbCommand(client *c) {
+    if (parseFlushMode(c) != C_OK) return;
+    if (storeFlushDb(c->db) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    addReplyOK(c);
+}
+
+static void flushallCommand(client *c) {
+    if (parseFlushMode(c) != C_OK) return;
+    for (int db = 0; db < server.dbnum; db++) {
+        if (storeFlushDb(db) != STORE_OK) {
+            addReplyErrorIO(c, errno);
+            return;
+        }
+    }
+    addReplyOK(c);
+}
+
+static void selectCommand(client *c) {
+    long id;
+    if (getLongFromArgOrReply(c, c->argv[1], &id, "ERR value is not an integer or out of range") != C_OK) return;
+    if (selectDb(c, id) != C_OK) {
+        addReplyError(c, "ERR DB index is out of range");
+        return;
+    }
+    addReplyOK(c);
+}
+
+static void randomkeyCommand(client *c) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+        sds name;
+        int r = storeRandomKey(c->db, &name);
+        if (r == STORE_ERR) {
+            addReplyErrorIO(c, errno);
+            return;
+        }
+        if (r == STORE_NOTFOUND) break;
+        if (keyIsLive(c, name, sdslen(name), OBJ_NONE)) {
+            addReplyBulkSds(c, name);
+            return;
+        }
+        sdsfree(name);
+    }
+    addReplyNull(c);
+}
+
+static void renameGeneric(client *c, int nx) {
+    skey *src, *dst;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_NONE, &src) != C_OK) return;
+    if (!src) {
+        addReplyError(c, "ERR no such key");
+        return;
+    }
+    int same = sdscmp(c->argv[1], c->argv[2]) == 0;
+    if (same) {
+        storeCloseKey(src);
+        if (nx) addReplyLongLong(c, 0);
+        else addReplyOK(c);
+        return;
+    }
+    if (lookupKeyWrite(c, c->argv[2], OBJ_NONE, &dst) != C_OK) {
+        storeCloseKey(src);
+        return;
+    }
+    int exists = dst != NULL;
+    storeCloseKey(dst);
+    if (nx && exists) {
+        storeCloseKey(src);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    int r = storeRenameKey(src, c->db, c->argv[2], sdslen(c->argv[2]));
+    int saved = errno;
+    storeCloseKey(src);
+    if (r != STORE_OK) {
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    if (nx) addReplyLongLong(c, 1);
+    else addReplyOK(c);
+}
+
+static void renameCommand(client *c) { renameGeneric(c, 0); }
+static void renamenxCommand(client *c) { renameGeneric(c, 1); }
+
+redisCommand keyspaceCommandTable[] = {
+    {"del", delCommand, -2, "write", "keyspace write slow", 1, -1, 1, "generic", "1.0.0",
+     "Deletes one or more keys.", "O(N)", NULL},
+    {"unlink", delCommand, -2, "write fast", "keyspace write fast", 1, -1, 1, "generic", "4.0.0",
+     "Asynchronously deletes one or more keys.", "O(1) per key; the key's files are removed in the background",
+     NULL},
+    {"exists", existsCommand, -2, "readonly fast", "keyspace read fast", 1, -1, 1, "generic", "1.0.0",
+     "Determines whether one or more keys exist.", "O(N)", NULL},
+    {"type", typeCommand, 2, "readonly fast", "keyspace read fast", 1, 1, 1, "generic", "1.0.0",
+     "Determines the type of value stored at a key.", "O(1)", NULL},
+    {"keys", keysCommand, 2, "readonly", "keyspace read slow dangerous", 0, 0, 0, "generic", "1.0.0",
+     "Returns all key names that match a pattern.", "O(N)", NULL},
+    {"scan", scanCommand, -2, "readonly", "keyspace read slow", 0, 0, 0, "generic", "2.8.0",
+     "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration.", NULL},
+    {"dbsize", dbsizeCommand, 1, "readonly fast", "keyspace read fast", 0, 0, 0, "server", "1.0.0",
+     "Returns the number of keys in the database.", "O(1) after the first call", NULL},
+    {"flushdb", flushdbCommand, -1, "write", "keyspace write slow dangerous", 0, 0, 0, "server", "1.0.0",
+     "Removes all keys from the current database.", "O(1); files are removed in the background", NULL},
+    {"flushall", flushallCommand, -1, "write", "keyspace write slow dangerous", 0, 0, 0, "server", "1.0.0",
+     "Removes all keys from all databases.", "O(1); files are removed in the background", NULL},
+    {"select", selectCommand, 2, "loading stale fast", "connection fast", 0, 0, 0, "connection", "1.0.0",
+     "Changes the selected database.", "O(1)", NULL},
+    {"randomkey", randomkeyCommand, 1, "readonly", "keyspace read slow", 0, 0, 0, "generic", "1.0.0",
+     "Returns a random key name from the database.", "O(1)", NULL},
+    {"rename", renameCommand, 3, "write", "keyspace write slow", 1, 2, 1, "generic", "1.0.0",
+     "Renames a key and overwrites the destination.", "O(1)", NULL},
+    {"renamenx", renamenxCommand, 3, "write fast", "keyspace write fast", 1, 2, 1, "generic", "1.0.0",
+     "Renames a key only when the target key name doesn't exist.", "O(1)", NULL},
+    {NULL}};

@@ -1,0 +1,449 @@
+/* networking.c - the libevent front end: the listener, each client's life
+ * (accept, read, parse, dispatch, reply, close), and the reply encoders
+ * (RESP2 and RESP3) that commands use to answer. */
+
+#include "server.h"
+#include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <math.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+/* ------------------------------------------------------------------------ */
+/* Reply encoders                                                            */
+/* ------------------------------------------------------------------------ */
+
+void addReply(client *c, const char *s, size_t len) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    evbuffer_add(c->out, s, len);
+}
+
+void addReplyProto(client *c, const char *s) { addReply(c, s, strlen(s)); }
+
+static void addReplyLenPrefix(client *c, char prefix, long long len) {
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%c%lld\r\n", prefix, len);
+    addReply(c, buf, (size_t)n);
+}
+
+void addReplyStatusLength(client *c, const char *s, size_t len) {
+    addReply(c, "+", 1);
+    addReply(c, s, len);
+    addReply(c, "\r\n", 2);
+}
+
+void addReplyStatus(client *c, const char *status) { addReplyStatusLength(c, status, strlen(status)); }
+
+void addReplyOK(client *c) { addReply(c, "+OK\r\n", 5); }
+
+/* Errors: newlines are replaced by spaces so the protocol stays intact; a
+ * message without an upper-case code gets "ERR ". */
+void addReplyErrorLength(client *c, const char *err, size_t len) {
+    if (len == 0 || err[0] != '-') addReply(c, "-", 1);
+    char *copy = zmalloc(len ? len : 1);
+    memcpy(copy, err, len);
+    for (size_t i = 0; i < len; i++)
+        if (copy[i] == '\r' || copy[i] == '\n') copy[i] = ' ';
+    addReply(c, copy, len);
+    zfree(copy);
+    addReply(c, "\r\n", 2);
+    if (c->cmd) c->cmd->failed_calls++;
+}
+
+void addReplyError(client *c, const char *err) { addReplyErrorLength(c, err, strlen(err)); }
+
+void addReplyErrorFormat(client *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sds s = sdscatvprintf(sdsempty(), fmt, ap);
+    va_end(ap);
+    addReplyErrorLength(c, s, sdslen(s));
+    sdsfree(s);
+}
+
+void addReplyErrorArity(client *c) {
+    sds name = sdsdup(c->argv[0]);
+    sdstolower(name);
+    if (c->cmd && c->cmd->fullname && strchr(c->cmd->fullname, '|')) {
+        addReplyErrorFormat(c, "ERR wrong number of arguments for '%s' command", c->cmd->fullname);
+    } else {
+        addReplyErrorFormat(c, "ERR wrong number of arguments for '%s' command", name);
+    }
+    sdsfree(name);
+}
+
+void addReplyErrorWrongType(client *c) {
+    addReplyError(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
+
+void addReplyErrorIO(client *c, int err) {
+    server.stat_io_errors++;
+    if (err == EUCLEAN)
+        addReplyError(c, "ERR storage error: the key's directory is damaged or not a dredis key");
+    else
+        addReplyErrorFormat(c, "ERR storage error: %s", strerror(err));
+}
+
+void addReplyBulk(client *c, const char *p, size_t len) {
+    addReplyLenPrefix(c, '$', (long long)len);
+    addReply(c, p, len);
+    addReply(c, "\r\n", 2);
+}
+
+void addReplyBulkSds(client *c, sds s) {
+    addReplyBulk(c, s, sdslen(s));
+    sdsfree(s);
+}
+
+void addReplyBulkCString(client *c, const char *s) {
+    if (!s) addReplyNull(c);
+    else addReplyBulk(c, s, strlen(s));
+}
+
+void addReplyBulkLongLong(client *c, long long v) {
+    char buf[32];
+    int n = ll2string(buf, sizeof(buf), v);
+    addReplyBulk(c, buf, (size_t)n);
+}
+
+void addReplyLongLong(client *c, long long v) {
+    if (v == 0) addReply(c, ":0\r\n", 4);
+    else if (v == 1) addReply(c, ":1\r\n", 4);
+    else addReplyLenPrefix(c, ':', v);
+}
+
+void addReplyDouble(client *c, double d) {
+    char buf[64];
+    int n = d2string(buf, sizeof(buf), d);
+    if (c->resp == 3) {
+        addReply(c, ",", 1);
+        addReply(c, buf, (size_t)n);
+        addReply(c, "\r\n", 2);
+    } else {
+        addReplyBulk(c, buf, (size_t)n);
+    }
+}
+
+void addReplyHumanLongDouble(client *c, long double d) {
+    char buf[5120];
+    int n = ld2string(buf, sizeof(buf), d, 1);
+    if (c->resp == 3) {
+        addReply(c, ",", 1);
+        addReply(c, buf, (size_t)n);
+        addReply(c, "\r\n", 2);
+    } else {
+        addReplyBulk(c, buf, (size_t)n);
+    }
+}
+
+void addReplyNull(client *c) {
+    if (c->resp == 3) addReply(c, "_\r\n", 3);
+    else addReply(c, "$-1\r\n", 5);
+}
+
+void addReplyNullArray(client *c) {
+    if (c->resp == 3) addReply(c, "_\r\n", 3);
+    else addReply(c, "*-1\r\n", 5);
+}
+
+void addReplyArrayLen(client *c, long len) { addReplyLenPrefix(c, '*', len); }
+
+void addReplyMapLen(client *c, long len) {
+    if (c->resp == 3) addReplyLenPrefix(c, '%', len);
+    else addReplyLenPrefix(c, '*', len * 2);
+}
+
+void addReplySetLen(client *c, long len) { addReplyLenPrefix(c, c->resp == 3 ? '~' : '*', len); }
+
+void addReplyBool(client *c, int b) {
+    if (c->resp == 3) addReply(c, b ? "#t\r\n" : "#f\r\n", 4);
+    else addReplyLongLong(c, b ? 1 : 0);
+}
+
+void addReplyVerbatim(client *c, const char *s, size_t len, const char *ext) {
+    if (c->resp == 2) {
+        addReplyBulk(c, s, len);
+        return;
+    }
+    addReplyLenPrefix(c, '=', (long long)len + 4);
+    addReply(c, ext, 3);
+    addReply(c, ":", 1);
+    addReply(c, s, len);
+    addReply(c, "\r\n", 2);
+}
+
+/* Deferred lengths: the reply so far is moved aside into a holding buffer;
+ * when the length is known the header and the held replies are appended. A
+ * stack of such buffers lets deferred replies nest. */
+typedef struct deferred {
+    struct evbuffer *held;   /* what the client had before the deferred header */
+    struct evbuffer *saved_out;
+} deferred;
+
+void *addReplyDeferredLen(client *c) {
+    deferred *d = zmalloc(sizeof(*d));
+    d->saved_out = c->out;
+    c->out = evbuffer_new();
+    d->held = NULL;
+    return d;
+}
+
+static void setDeferredReply(client *c, void *node, char prefix, long len) {
+    deferred *d = node;
+    struct evbuffer *body = c->out;
+    c->out = d->saved_out;
+    addReplyLenPrefix(c, prefix, len);
+    evbuffer_add_buffer(c->out, body);
+    evbuffer_free(body);
+    zfree(d);
+}
+
+void setDeferredArrayLen(client *c, void *node, long len) { setDeferredReply(c, node, '*', len); }
+
+void setDeferredSetLen(client *c, void *node, long len) { setDeferredReply(c, node, c->resp == 3 ? '~' : '*', len); }
+
+void setDeferredMapLen(client *c, void *node, long len) {
+    if (c->resp == 3) setDeferredReply(c, node, '%', len);
+    else setDeferredReply(c, node, '*', len * 2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void linkClient(client *c) {
+    c->next = server.clients;
+    c->prev = NULL;
+    if (server.clients) server.clients->prev = c;
+    server.clients = c;
+    server.nclients++;
+}
+
+static void unlinkClient(client *c) {
+    if (c->prev) c->prev->next = c->next;
+    else server.clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    server.nclients--;
+}
+
+static client *allocClient(void) {
+    client *c = zcalloc(sizeof(*c));
+    c->id = ++server.next_client_id;
+    c->fd = -1;
+    c->resp = 2;
+    c->db = 0;
+    c->ctime = c->last_interaction = mstime();
+    respParserInit(&c->parser);
+    return c;
+}
+
+client *createFakeClient(void) {
+    client *c = allocClient();
+    c->flags |= CLIENT_FAKE;
+    c->out = evbuffer_new();
+    return c;
+}
+
+void freeFakeClient(client *c) {
+    evbuffer_free(c->out);
+    respParserReset(&c->parser);
+    sdsfree(c->name);
+    zfree(c);
+}
+
+static void freeClientArgv(client *c) {
+    for (int j = 0; j < c->argc; j++) sdsfree(c->argv[j]);
+    zfree(c->argv);
+    c->argv = NULL;
+    c->argc = 0;
+    c->cmd = NULL;
+}
+
+void freeClient(client *c) {
+    if (server.debug) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    unlinkClient(c);
+    freeClientArgv(c);
+    respParserReset(&c->parser);
+    if (c->bev) bufferevent_free(c->bev); /* closes the socket */
+    sdsfree(c->name);
+    zfree(c);
+}
+
+sds clientInfoString(client *c) {
+    long long now = mstime();
+    return sdscatprintf(sdsempty(),
+                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
+                        "ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%zu "
+                        "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d",
+                        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, c->db,
+                        c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0,
+                        c->out ? evbuffer_get_length(c->out) : 0,
+                        c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading and dispatch                                                      */
+/* ------------------------------------------------------------------------ */
+
+static size_t evLength(void *ud) { return evbuffer_get_length(ud); }
+static int evPeek(void *ud) {
+    unsigned char ch;
+    evbuffer_copyout(ud, &ch, 1);
+    return ch;
+}
+static ssize_t evFindLF(void *ud, size_t maxscan) {
+    struct evbuffer_ptr p = evbuffer_search_range(ud, "\n", 1, NULL, NULL);
+    if (p.pos < 0 || (size_t)p.pos >= maxscan) return -1;
+    return p.pos;
+}
+static void evCopyout(void *ud, void *dst, size_t n) { evbuffer_remove(ud, dst, n); }
+static void evDrain(void *ud, size_t n) { evbuffer_drain(ud, n); }
+
+static void closeAfterWrite(struct bufferevent *bev, void *arg);
+
+/* Parse and run every complete command in the client's input buffer. */
+static void processInputBuffer(client *c) {
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    respSource src = {in, evLength, evPeek, evFindLF, evCopyout, evDrain};
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+        int r = respParse(&c->parser, &src);
+        if (r == RESP_NEED_MORE) break;
+        if (r == RESP_PROTO_ERROR) {
+            addReplyErrorFormat(c, "ERR %s", c->parser.error);
+            serverLog(LL_VERBOSE, "Protocol error (%s) from client %s", c->parser.error, c->addr);
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            respParserReset(&c->parser);
+            break;
+        }
+        c->argc = c->parser.argc;
+        c->argv = c->parser.argv;
+        respParserTakeArgs(&c->parser);
+        c->last_interaction = mstime();
+        processCommand(c);
+        freeClientArgv(c);
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        /* stop reading; close once the reply is flushed */
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_setcb(c->bev, NULL, closeAfterWrite, NULL, c);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) freeClient(c);
+    }
+}
+
+static void readCallback(struct bufferevent *bev, void *arg) {
+    client *c = arg;
+    (void)bev;
+    server.stat_net_input_bytes += (long long)evbuffer_get_length(bufferevent_get_input(bev));
+    processInputBuffer(c);
+}
+
+static void closeAfterWrite(struct bufferevent *bev, void *arg) {
+    client *c = arg;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) freeClient(c);
+}
+
+static void eventCallback(struct bufferevent *bev, short events, void *arg) {
+    client *c = arg;
+    (void)bev;
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) freeClient(c);
+}
+
+client *createClient(int fd, struct bufferevent *bev) {
+    client *c = allocClient();
+    c->fd = fd;
+    c->bev = bev;
+    c->out = bufferevent_get_output(bev);
+    linkClient(c);
+    return c;
+}
+
+static void formatAddr(struct sockaddr *sa, char *buf, size_t len) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(buf, len, "%s:%d", ip, port);
+}
+
+static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+                           void *arg) {
+    (void)listener;
+    (void)socklen;
+    (void)arg;
+    if (server.maxclients && server.nclients >= server.maxclients) {
+        const char *msg = "-ERR max number of clients reached\r\n";
+        if (write(fd, msg, strlen(msg)) < 0) { /* best effort */ }
+        close(fd);
+        server.stat_rejected_conn++;
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct bufferevent *bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        close(fd);
+        return;
+    }
+    client *c = createClient(fd, bev);
+    formatAddr(sa, c->addr, sizeof(c->addr));
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
+    server.stat_numconnections++;
+    bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (server.debug) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
+}
+
+static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
+    (void)listener;
+    (void)arg;
+    serverLog(LL_WARNING, "accept() failed: %s", strerror(errno));
+}
+
+int listenToPort(char **err) {
+    static char errbuf[256];
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sslen;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, server.host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)server.port);
+        sslen = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, server.host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)server.port);
+        sslen = sizeof(*s6);
+    } else {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_HOST '%s' is not an IPv4 or IPv6 address", server.host);
+        *err = errbuf;
+        return C_ERR;
+    }
+    server.listener = evconnlistener_new_bind(server.base, acceptCallback, NULL,
+                                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
+                                              (struct sockaddr *)&ss, (int)sslen);
+    if (!server.listener) {
+        snprintf(errbuf, sizeof(errbuf), "cannot listen on %s:%d: %s", server.host, server.port, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    evconnlistener_set_error_cb(server.listener, acceptErrorCallback);
+    return C_OK;
+}

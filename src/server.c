@@ -1,0 +1,349 @@
+/* server.c - main(): start-up, the event loop and its timers, shutdown,
+ * logging, and the server/connection commands (PING, ECHO, QUIT, TIME, INFO,
+ * SHUTDOWN, COMMAND). */
+
+#include "server.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <time.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+struct dredisServer server;
+
+long long ustime(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000000LL + tv.tv_usec;
+}
+
+long long mstime(void) { return ustime() / 1000; }
+
+void serverLog(int level, const char *fmt, ...) {
+    if (level < LL_NOTICE && !server.debug) return;
+    static const char marks[] = ".-*#";
+    char msg[4096], when[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    size_t off = strftime(when, sizeof(when), "%d %b %Y %H:%M:%S.", &tm);
+    snprintf(when + off, sizeof(when) - off, "%03d", (int)tv.tv_usec / 1000);
+    fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when, marks[level], msg);
+    fflush(stderr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server and connection commands                                            */
+/* ------------------------------------------------------------------------ */
+
+static void pingCommand(client *c) {
+    if (c->argc > 2) {
+        addReplyErrorArity(c);
+        return;
+    }
+    if (c->argc == 1) addReplyStatus(c, "PONG");
+    else addReplyBulk(c, c->argv[1], sdslen(c->argv[1]));
+}
+
+static void echoCommand(client *c) { addReplyBulk(c, c->argv[1], sdslen(c->argv[1])); }
+
+static void quitCommand(client *c) {
+    addReplyOK(c);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static void timeCommand(client *c) {
+    long long us = ustime();
+    addReplyArrayLen(c, 2);
+    addReplyBulkLongLong(c, us / 1000000);
+    addReplyBulkLongLong(c, us % 1000000);
+}
+
+static void shutdownCommand(client *c) {
+    for (int i = 1; i < c->argc; i++) {
+        const char *opt = c->argv[i];
+        /* The tree is always saved, and there are no replicas to wait for, so
+         * SAVE/NOSAVE/NOW/FORCE all mean "stop now"; ABORT has nothing to abort. */
+        if (!strcasecmp(opt, "abort")) {
+            addReplyError(c, "ERR No shutdown in progress.");
+            return;
+        }
+        if (strcasecmp(opt, "save") && strcasecmp(opt, "nosave") && strcasecmp(opt, "now") && strcasecmp(opt, "force")) {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    serverLog(LL_WARNING, "User requested shutdown...");
+    server.shutdown_asap = 1;
+    event_base_loopbreak(server.base);
+}
+
+static sds genInfoSection(sds info, const char *section, int all) {
+    int is = !strcasecmp(section, "default") || all;
+#define SECTION(name) ((is || !strcasecmp(section, name) || !strcasecmp(section, "everything")) && \
+                       (info = sdslen(info) ? sdscat(info, "\r\n") : info))
+    long long now = ustime();
+    long long uptime = (now / 1000 - server.start_time_ms) / 1000;
+    if (SECTION("server")) {
+        struct utsname name;
+        uname(&name);
+        info = sdscatprintf(info,
+                            "# Server\r\n"
+                            "redis_version:%s\r\n"
+                            "redis_git_sha1:00000000\r\n"
+                            "redis_git_dirty:0\r\n"
+                            "redis_build_id:0\r\n"
+                            "redis_mode:standalone\r\n"
+                            "os:%s %s %s\r\n"
+                            "arch_bits:%d\r\n"
+                            "multiplexing_api:%s\r\n"
+                            "gcc_version:%d.%d.%d\r\n"
+                            "process_id:%d\r\n"
+                            "process_supervised:no\r\n"
+                            "run_id:%s\r\n"
+                            "tcp_port:%d\r\n"
+                            "server_time_usec:%lld\r\n"
+                            "uptime_in_seconds:%lld\r\n"
+                            "uptime_in_days:%lld\r\n"
+                            "hz:10\r\n"
+                            "configured_hz:10\r\n"
+                            "executable:dredis-server\r\n"
+                            "config_file:\r\n"
+                            "io_threads_active:0\r\n"
+                            "dredis_version:%s\r\n"
+                            "dredis_root_dir:%s\r\n"
+                            "dredis_fsync:%s\r\n",
+                            DREDIS_VERSION, name.sysname, name.release, name.machine, (int)(sizeof(long) * 8),
+                            event_base_get_method(server.base),
+#ifdef __GNUC__
+                            __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                            0, 0, 0,
+#endif
+                            (int)server.pid, server.runid, server.port, now, uptime, uptime / 86400,
+                            DREDIS_OWN_VERSION, server.root_dir, server.fsync_policy);
+    }
+    if (SECTION("clients")) {
+        info = sdscatprintf(info,
+                            "# Clients\r\n"
+                            "connected_clients:%lu\r\n"
+                            "maxclients:%lu\r\n"
+                            "blocked_clients:0\r\n"
+                            "tracking_clients:0\r\n",
+                            server.nclients, server.maxclients);
+    }
+    if (SECTION("memory")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        info = sdscatprintf(info,
+                            "# Memory\r\n"
+                            "used_memory:%zu\r\n"
+                            "used_memory_peak_rss:%lld\r\n"
+                            "maxmemory:0\r\n"
+                            "maxmemory_policy:noeviction\r\n",
+                            zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+    }
+    if (SECTION("persistence")) {
+        info = sdscatprintf(info,
+                            "# Persistence\r\n"
+                            "loading:0\r\n"
+                            "async_loading:0\r\n"
+                            "rdb_changes_since_last_save:0\r\n"
+                            "rdb_bgsave_in_progress:0\r\n"
+                            "aof_enabled:0\r\n"
+                            "aof_rewrite_in_progress:0\r\n"
+                            "dredis_trash_pending:%lld\r\n",
+                            storeTrashPending());
+    }
+    if (SECTION("stats")) {
+        info = sdscatprintf(info,
+                            "# Stats\r\n"
+                            "total_connections_received:%lld\r\n"
+                            "total_commands_processed:%lld\r\n"
+                            "total_net_input_bytes:%lld\r\n"
+                            "rejected_connections:%lld\r\n"
+                            "expired_keys:%lld\r\n"
+                            "keyspace_hits:%lld\r\n"
+                            "keyspace_misses:%lld\r\n"
+                            "dredis_io_errors:%lld\r\n",
+                            server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
+                            server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
+                            server.stat_keyspace_misses, server.stat_io_errors);
+    }
+    if (SECTION("replication")) {
+        info = sdscatprintf(info,
+                            "# Replication\r\n"
+                            "role:master\r\n"
+                            "connected_slaves:0\r\n"
+                            "master_failover_state:no-failover\r\n"
+                            "master_replid:%s\r\n"
+                            "master_repl_offset:0\r\n",
+                            server.runid);
+    }
+    if (SECTION("cpu")) {
+        struct rusage self;
+        getrusage(RUSAGE_SELF, &self);
+        info = sdscatprintf(info,
+                            "# CPU\r\n"
+                            "used_cpu_sys:%ld.%06ld\r\n"
+                            "used_cpu_user:%ld.%06ld\r\n",
+                            (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+                            (long)self.ru_utime.tv_usec);
+    }
+    if (SECTION("keyspace")) {
+        info = sdscat(info, "# Keyspace\r\n");
+        for (int db = 0; db < server.dbnum; db++) {
+            long long keys;
+            if (storeDbSize(db, &keys) != STORE_OK || keys == 0) continue;
+            info = sdscatprintf(info, "db%d:keys=%lld,expires=%lld\r\n", db, keys, storeExpiresCount(db));
+        }
+    }
+#undef SECTION
+    return info;
+}
+
+static void infoCommand(client *c) {
+    sds info = sdsempty();
+    if (c->argc == 1) {
+        info = genInfoSection(info, "default", 0);
+    } else {
+        for (int i = 1; i < c->argc; i++) {
+            int all = !strcasecmp(c->argv[i], "all") || !strcasecmp(c->argv[i], "everything");
+            info = genInfoSection(info, c->argv[i], all);
+        }
+    }
+    addReplyVerbatim(c, info, sdslen(info), "txt");
+    sdsfree(info);
+}
+
+extern redisCommand commandSubcommands[];
+extern redisCommand expireCommandTable[];
+
+redisCommand serverCommandTable[] = {
+    {"ping", pingCommand, -1, "fast sentinel", "fast connection", 0, 0, 0, "connection", "1.0.0",
+     "Returns the server's liveliness response.", "O(1)", NULL},
+    {"echo", echoCommand, 2, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+     "Returns the given string.", "O(1)", NULL},
+    {"quit", quitCommand, -1, "allow_busy no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+     "Closes the connection.", "O(1)", NULL},
+    {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
+     "Returns the server time.", "O(1)", NULL},
+    {"info", infoCommand, -1, "loading stale sentinel", "slow dangerous", 0, 0, 0, "server", "1.0.0",
+     "Returns information and statistics about the server.", "O(1)", NULL},
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+     "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
+    {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+     "Returns detailed information about all commands.", "O(N)", commandSubcommands},
+    {NULL}};
+
+/* ------------------------------------------------------------------------ */
+/* Start-up, timers and shutdown                                             */
+/* ------------------------------------------------------------------------ */
+
+static void serverCron(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    activeExpireCycle();
+}
+
+static void signalHandler(evutil_socket_t sig, short what, void *arg) {
+    (void)what;
+    (void)arg;
+    serverLog(LL_WARNING, "Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.shutdown_asap = 1;
+    event_base_loopbreak(server.base);
+}
+
+static void printBanner(void) {
+    serverLog(LL_NOTICE, "dredis %s (Redis %s compatible) starting, pid=%d", DREDIS_OWN_VERSION, DREDIS_VERSION,
+              (int)server.pid);
+    serverLog(LL_NOTICE, "Listening on %s:%d", server.host, server.port);
+    serverLog(LL_NOTICE, "ROOT_DIR=%s%s", server.root_dir, server.root_dir_is_temp ? " (new temporary directory)" : "");
+    serverLog(LL_NOTICE, "fsync policy: %s; databases: %d; maxclients: %lu; debug: %s", server.fsync_policy,
+              server.dbnum, server.maxclients, server.debug ? "on" : "off");
+}
+
+static void shutdownServer(void) {
+    while (server.clients) freeClient(server.clients);
+    if (server.listener) evconnlistener_free(server.listener);
+    if (server.cron_ev) event_free(server.cron_ev);
+    if (server.sigterm_ev) event_free(server.sigterm_ev);
+    if (server.sigint_ev) event_free(server.sigint_ev);
+    storeShutdown();
+    event_base_free(server.base);
+    serverLog(LL_WARNING, "dredis is now ready to exit, bye bye...");
+}
+
+int main(int argc, char **argv) {
+    char *err = NULL;
+    if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+        printf("dredis-server v=%s (Redis %s compatible)\n", DREDIS_OWN_VERSION, DREDIS_VERSION);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "dredis-server takes no arguments; it is configured by environment variables (see README.md)\n");
+        return 1;
+    }
+    memset(&server, 0, sizeof(server));
+    server.pid = getpid();
+    server.dbnum = DEFAULT_DBNUM;
+    server.start_time_ms = mstime();
+    getRandomHexChars(server.runid, 40);
+    srandom((unsigned)(ustime() ^ server.pid));
+    signal(SIGPIPE, SIG_IGN);
+
+    if (loadConfigFromEnv(&err) != C_OK) {
+        fprintf(stderr, "dredis: fatal configuration error: %s\n", err);
+        return 1;
+    }
+    server.base = event_base_new();
+    if (!server.base) {
+        fprintf(stderr, "dredis: cannot create the event loop\n");
+        return 1;
+    }
+    if (storeInit(server.root_dir, server.dbnum, &err) != STORE_OK) {
+        fprintf(stderr, "dredis: fatal: %s\n", err);
+        return 1;
+    }
+    commandTableInit();
+    if (server.flushall_on_startup) {
+        for (int db = 0; db < server.dbnum; db++) {
+            if (storeFlushDb(db) != STORE_OK) {
+                fprintf(stderr, "dredis: fatal: FLUSHALL_ON_STARTUP failed on db %d: %s\n", db, strerror(errno));
+                return 1;
+            }
+        }
+    }
+    if (listenToPort(&err) != C_OK) {
+        fprintf(stderr, "dredis: fatal: %s\n", err);
+        return 1;
+    }
+    printBanner();
+    if (server.flushall_on_startup) serverLog(LL_NOTICE, "FLUSHALL_ON_STARTUP: all databases were emptied");
+
+    struct timeval hz = {0, 100000};
+    server.cron_ev = event_new(server.base, -1, EV_PERSIST, serverCron, NULL);
+    event_add(server.cron_ev, &hz);
+    server.sigterm_ev = evsignal_new(server.base, SIGTERM, signalHandler, NULL);
+    server.sigint_ev = evsignal_new(server.base, SIGINT, signalHandler, NULL);
+    event_add(server.sigterm_ev, NULL);
+    event_add(server.sigint_ev, NULL);
+    serverLog(LL_NOTICE, "Ready to accept connections");
+
+    event_base_dispatch(server.base);
+    shutdownServer();
+    return 0;
+}

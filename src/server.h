@@ -1,0 +1,210 @@
+/* server.h - the types every part of dredis shares: the server state, the
+ * client, the command table entry, and the prototypes of the reply API and of
+ * each module's entry points. */
+#ifndef DREDIS_SERVER_H
+#define DREDIS_SERVER_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include "sds.h"
+#include "zmalloc.h"
+#include "resp.h"
+#include "util.h"
+#include "store.h"
+
+#define DREDIS_VERSION "7.0.15"
+#define DREDIS_OWN_VERSION "0.1.0"
+
+#define C_OK 0
+#define C_ERR (-1)
+
+#define DEFAULT_DBNUM 16
+
+/* Client flags */
+#define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
+#define CLIENT_FAKE (1 << 1)
+#define CLIENT_CLOSE_ASAP (1 << 2)
+
+/* Command flags (parsed from the table's flag string) */
+#define CMD_WRITE (1ULL << 0)
+#define CMD_READONLY (1ULL << 1)
+#define CMD_DENYOOM (1ULL << 2)
+#define CMD_ADMIN (1ULL << 3)
+#define CMD_PUBSUB (1ULL << 4)
+#define CMD_NOSCRIPT (1ULL << 5)
+#define CMD_BLOCKING (1ULL << 6)
+#define CMD_LOADING (1ULL << 7)
+#define CMD_STALE (1ULL << 8)
+#define CMD_FAST (1ULL << 9)
+#define CMD_NO_AUTH (1ULL << 10)
+#define CMD_MAY_REPLICATE (1ULL << 11)
+#define CMD_SENTINEL (1ULL << 12)
+#define CMD_ALLOW_BUSY (1ULL << 13)
+
+typedef struct client client;
+typedef void commandProc(client *c);
+
+typedef struct redisCommand {
+    const char *name;      /* lower case; "container|sub" names are not used */
+    commandProc *proc;
+    int arity;             /* N exact, -N at least N (the name counts) */
+    const char *sflags;    /* space separated: write readonly denyoom fast ... */
+    const char *acl;       /* space separated ACL categories without '@' */
+    int firstkey, lastkey, keystep;
+    const char *group;     /* generic, string, server, connection, ... */
+    const char *since;
+    const char *summary;
+    const char *complexity;
+    struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* filled at start-up */
+    uint64_t flags;
+    const char *fullname;  /* "config|get" for subcommands, else name */
+    /* statistics */
+    long long calls, failed_calls, rejected_calls, microseconds;
+} redisCommand;
+
+struct client {
+    uint64_t id;
+    int fd;
+    struct bufferevent *bev;  /* NULL for fake clients */
+    struct evbuffer *out;     /* where replies go */
+    int db;
+    int flags;
+    int resp;                 /* protocol version: 2 or 3 */
+    respParser parser;
+    int argc;
+    sds *argv;
+    redisCommand *cmd, *lastcmd;
+    sds name;
+    char addr[64];
+    char laddr[64];
+    long long ctime;          /* ms */
+    long long last_interaction; /* ms */
+    struct client *prev, *next;
+};
+
+struct dredisServer {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *cron_ev;
+    struct event *sigterm_ev, *sigint_ev;
+    char *host;
+    int port;
+    char *root_dir;
+    int root_dir_is_temp;
+    int debug;
+    int flushall_on_startup;
+    int dbnum;
+    pid_t pid;
+    long long start_time_ms;
+    uint64_t next_client_id;
+    client *clients;          /* doubly linked list head */
+    unsigned long nclients;
+    unsigned long maxclients;
+    /* stats */
+    long long stat_numcommands;
+    long long stat_numconnections;
+    long long stat_rejected_conn;
+    long long stat_expiredkeys;
+    long long stat_keyspace_hits, stat_keyspace_misses;
+    long long stat_net_input_bytes, stat_net_output_bytes;
+    long long stat_io_errors;
+    int shutdown_asap;
+    const char *fsync_policy;
+    char runid[41];
+};
+
+extern struct dredisServer server;
+
+/* ---- networking.c ---- */
+int listenToPort(char **err);
+client *createClient(int fd, struct bufferevent *bev);
+client *createFakeClient(void);
+void freeClient(client *c);
+void freeFakeClient(client *c);
+void addReply(client *c, const char *s, size_t len);
+void addReplyProto(client *c, const char *s);
+void addReplyStatus(client *c, const char *status);
+void addReplyStatusLength(client *c, const char *s, size_t len);
+void addReplyError(client *c, const char *err);
+void addReplyErrorLength(client *c, const char *err, size_t len);
+void addReplyErrorFormat(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void addReplyErrorArity(client *c);
+void addReplyErrorWrongType(client *c);
+void addReplyErrorSyntax(client *c);
+void addReplyErrorIO(client *c, int err);
+void addReplyBulk(client *c, const char *p, size_t len);
+void addReplyBulkSds(client *c, sds s); /* frees s */
+void addReplyBulkCString(client *c, const char *s);
+void addReplyBulkLongLong(client *c, long long v);
+void addReplyLongLong(client *c, long long v);
+void addReplyDouble(client *c, double d);
+void addReplyHumanLongDouble(client *c, long double d);
+void addReplyNull(client *c);
+void addReplyNullArray(client *c);
+void addReplyArrayLen(client *c, long len);
+void addReplyMapLen(client *c, long len);
+void addReplySetLen(client *c, long len);
+void addReplyBool(client *c, int b);
+void addReplyOK(client *c);
+void addReplyVerbatim(client *c, const char *s, size_t len, const char *ext);
+void *addReplyDeferredLen(client *c);
+void setDeferredArrayLen(client *c, void *node, long len);
+void setDeferredMapLen(client *c, void *node, long len);
+void setDeferredSetLen(client *c, void *node, long len);
+sds clientInfoString(client *c);
+
+/* ---- commands.c ---- */
+void commandTableInit(void);
+redisCommand *lookupCommand(sds *argv, int argc);
+redisCommand *lookupCommandByName(const char *name);
+void call(client *c, redisCommand *cmd);
+int processCommand(client *c);
+void commandCommand(client *c);
+size_t commandTableCount(void);
+void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
+
+/* ---- server.c ---- */
+long long mstime(void);
+long long ustime(void);
+void serverLog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define LL_DEBUG 0
+#define LL_VERBOSE 1
+#define LL_NOTICE 2
+#define LL_WARNING 3
+
+/* ---- config.c ---- */
+int loadConfigFromEnv(char **err);
+
+/* ---- db.c (keyspace) ---- */
+#define LOOKUP_FOUND 0
+#define LOOKUP_MISSING 1
+int lookupKeyRead(client *c, sds key, int type, skey **out);
+int lookupKeyWrite(client *c, sds key, int type, skey **out);
+int lookupKeyAny(client *c, sds key, skey **out);
+int deleteKey(client *c, sds key, int *deleted);
+void activeExpireCycle(void);
+const char *typeName(int type);
+int typeFromName(const char *name);
+int getLongLongFromArgOrReply(client *c, sds arg, long long *out, const char *msg);
+int getLongFromArgOrReply(client *c, sds arg, long *out, const char *msg);
+int getDoubleFromArgOrReply(client *c, sds arg, double *out, const char *msg);
+int getLongDoubleFromArgOrReply(client *c, sds arg, long double *out, const char *msg);
+int getPositiveLongFromArgOrReply(client *c, sds arg, long *out, const char *msg);
+int selectDb(client *c, long id);
+
+/* Command tables, one per file, each terminated by a {NULL} entry. */
+extern redisCommand serverCommandTable[];
+extern redisCommand keyspaceCommandTable[];
+extern redisCommand stringCommandTable[];
+extern redisCommand hashCommandTable[];
+extern redisCommand setCommandTable[];
+extern redisCommand zsetCommandTable[];
+extern redisCommand listCommandTable[];
+
+#endif

@@ -1,0 +1,102 @@
+/* store.h - the storage layer: the only code that touches the tree under
+ * ROOT_DIR. Callers speak of databases, keys, files of a key ("value",
+ * "len", ...) and members of a key's namespaces ("fields", "values", ...);
+ * they never see a path. Every mutation funnels through a few primitives in
+ * store.c so that syncing and journaling can be added underneath.
+ *
+ * Return convention: STORE_OK, STORE_NOTFOUND, or STORE_ERR with errno set. */
+#ifndef DREDIS_STORE_H
+#define DREDIS_STORE_H
+#include <stddef.h>
+#include "sds.h"
+
+#define STORE_OK 0
+#define STORE_NOTFOUND 1
+#define STORE_ERR (-1)
+
+/* Types, as written in each key's "type" file */
+#define OBJ_NONE (-1)
+#define OBJ_STRING 0
+#define OBJ_LIST 1
+#define OBJ_SET 2
+#define OBJ_ZSET 3
+#define OBJ_HASH 4
+#define OBJ_STREAM 5
+
+/* An open key: a directory under ROOT_DIR/<db>/ (or, while being built, under
+ * ROOT_DIR/.tmp/). Fields are read-only outside store.c. */
+typedef struct skey {
+    int db;
+    sds name;          /* the raw key */
+    sds fname;         /* its encoded directory name */
+    int hashed;        /* fname is shortened: the key lives in the "name" file */
+    int dirfd;         /* the key's directory; follows it across renames */
+    int type;          /* OBJ_* */
+    long long expire;  /* unix ms, or -1 */
+    int staged;        /* built under .tmp, not yet visible */
+    sds stagename;
+    /* namespace directories opened so far (fields, values, ...) */
+    int nsfd[4];
+    char nsname[4][16];
+} skey;
+
+typedef struct storeIter storeIter;
+
+int storeInit(const char *root, int dbnum, char **err);
+void storeShutdown(void);
+const char *storeRoot(void);
+
+/* keys */
+int storeOpenKey(int db, const char *name, size_t len, skey **out);
+void storeCloseKey(skey *k);
+int storeNewKey(int db, const char *name, size_t len, int type, skey **out);
+int storePublishKey(skey *k, int *replaced);
+int storeDeleteKey(skey *k);          /* closes nothing: k stays open, now orphaned */
+int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen);
+int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
+
+/* whole databases */
+int storeFlushDb(int db);
+int storeDbSize(int db, long long *out);
+/* Iterate keys of a db starting at cursor (0 = start). Calls fn for each key
+ * until about count keys were seen; *next is 0 when the iteration is done. */
+typedef int storeKeyVisitor(void *ud, const char *name, size_t len);
+int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
+                  unsigned long long *next);
+int storeRandomKey(int db, sds *out);
+
+/* files of a key */
+int storeReadFile(skey *k, const char *file, sds *out);
+int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out);
+int storeFileSize(skey *k, const char *file, long long *size);
+int storeWriteFile(skey *k, const char *file, const char *data, size_t len);
+int storeRemoveFile(skey *k, const char *file);
+/* Write data at offset off of a copy of the file (off -1 appends; a gap is
+ * zero-filled) and put the copy in place; *newsize gets its size. */
+int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize);
+int storeReadNumber(skey *k, const char *file, long long *out, long long dflt);
+int storeWriteNumber(skey *k, const char *file, long long v);
+
+/* members of a namespace directory of a key ("fields", "values", ...) */
+int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out);
+int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen);
+int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
+                     int *created);
+int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
+/* cursor iteration over members; cursor 0 = start */
+int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
+/* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
+int storeIterNext(storeIter *it, sds *m);
+unsigned long long storeIterCursor(storeIter *it); /* resume point, 0 at end */
+void storeIterClose(storeIter *it);
+
+/* expiry index: calls fn(db, name) for entries due at or before now_ms,
+ * visiting at most budget entries per call; returns the number visited */
+typedef void storeExpireVisitor(int db, const char *name, size_t len, long long when);
+long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
+long long storeExpiresCount(int db);
+
+/* statistics */
+long long storeTrashPending(void);
+
+#endif

@@ -1,0 +1,555 @@
+/* t_string.c - string commands. A string is a key directory whose "value"
+ * file holds its bytes. */
+#include "server.h"
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+
+#define STRING_MAX_SIZE (512LL * 1024 * 1024)
+
+#define SET_NX (1 << 0)
+#define SET_XX (1 << 1)
+#define SET_EX (1 << 2)
+#define SET_PX (1 << 3)
+#define SET_EXAT (1 << 4)
+#define SET_PXAT (1 << 5)
+#define SET_KEEPTTL (1 << 6)
+#define SET_GET (1 << 7)
+#define SET_PERSIST (1 << 8)
+#define SET_EXPIRE_FLAGS (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
+
+enum { COMMAND_SET, COMMAND_GETEX };
+
+static int replyIOError(client *c) {
+    addReplyErrorIO(c, errno);
+    return C_ERR;
+}
+
+/* Store val as the string at key. k is the key as looked up (NULL when it
+ * does not exist; any type). expire: unix ms or -1; keepttl keeps k's TTL. */
+static int setStringValue(client *c, sds key, skey *k, const char *val, size_t len, long long expire, int keepttl) {
+    if (k && k->type == OBJ_STRING) {
+        if (storeWriteFile(k, "value", val, len) != STORE_OK) return replyIOError(c);
+        if (!keepttl && storeSetExpire(k, expire) != STORE_OK) return replyIOError(c);
+        return C_OK;
+    }
+    skey *n;
+    if (storeNewKey(c->db, key, sdslen(key), OBJ_STRING, &n) != STORE_OK) return replyIOError(c);
+    if (keepttl && k) expire = k->expire;
+    if (storeWriteFile(n, "value", val, len) != STORE_OK || storeSetExpire(n, expire) != STORE_OK ||
+        storePublishKey(n, NULL) != STORE_OK) {
+        int saved = errno;
+        storeDeleteKey(n);
+        storeCloseKey(n);
+        errno = saved;
+        return replyIOError(c);
+    }
+    storeCloseKey(n);
+    return C_OK;
+}
+
+/* Read a string key's value. C_OK with *val NULL when missing. */
+static int getStringValue(client *c, sds key, sds *val, skey **keep) {
+    skey *k;
+    *val = NULL;
+    if (keep) *keep = NULL;
+    if (lookupKeyRead(c, key, OBJ_STRING, &k) != C_OK) return C_ERR;
+    if (!k) return C_OK;
+    if (storeReadFile(k, "value", val) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        errno = saved;
+        return replyIOError(c);
+    }
+    if (keep) *keep = k;
+    else storeCloseKey(k);
+    return C_OK;
+}
+
+static int isOpt(const char *a, const char *name) { return !strcasecmp(a, name); }
+
+/* Parse SET / GETEX options as Redis's parseExtendedStringArgumentsOrReply. */
+static int parseStringOptions(client *c, int first, int type, int *flags, sds *expire_arg) {
+    *flags = 0;
+    *expire_arg = NULL;
+    for (int j = first; j < c->argc; j++) {
+        const char *opt = c->argv[j];
+        sds next = j == c->argc - 1 ? NULL : c->argv[j + 1];
+        if (isOpt(opt, "nx") && !(*flags & SET_XX) && type == COMMAND_SET) {
+            *flags |= SET_NX;
+        } else if (isOpt(opt, "xx") && !(*flags & SET_NX) && type == COMMAND_SET) {
+            *flags |= SET_XX;
+        } else if (isOpt(opt, "get") && type == COMMAND_SET) {
+            *flags |= SET_GET;
+        } else if (isOpt(opt, "keepttl") && !(*flags & (SET_PERSIST | SET_EXPIRE_FLAGS)) && type == COMMAND_SET) {
+            *flags |= SET_KEEPTTL;
+        } else if (isOpt(opt, "persist") && type == COMMAND_GETEX && !(*flags & (SET_EXPIRE_FLAGS | SET_KEEPTTL))) {
+            *flags |= SET_PERSIST;
+        } else if ((isOpt(opt, "ex") || isOpt(opt, "px") || isOpt(opt, "exat") || isOpt(opt, "pxat")) &&
+                   !(*flags & (SET_KEEPTTL | SET_PERSIST | SET_EXPIRE_FLAGS)) && next) {
+            *flags |= isOpt(opt, "ex") ? SET_EX : isOpt(opt, "px") ? SET_PX : isOpt(opt, "exat") ? SET_EXAT : SET_PXAT;
+            *expire_arg = next;
+            j++;
+        } else {
+            addReplyErrorSyntax(c);
+            return C_ERR;
+        }
+    }
+    return C_OK;
+}
+
+static void replyInvalidExpire(client *c) {
+    addReplyErrorFormat(c, "ERR invalid expire time in '%s' command", c->cmd->fullname);
+}
+
+/* The absolute expiry (unix ms) for an EX/PX/EXAT/PXAT argument. */
+static int expireFromOption(client *c, sds arg, int flags, long long *out) {
+    long long v;
+    if (getLongLongFromArgOrReply(c, arg, &v, NULL) != C_OK) return C_ERR;
+    int seconds = flags & (SET_EX | SET_EXAT);
+    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+        replyInvalidExpire(c);
+        return C_ERR;
+    }
+    if (seconds) v *= 1000;
+    if (flags & (SET_EX | SET_PX)) {
+        long long now = mstime();
+        if (v > LLONG_MAX - now) {
+            replyInvalidExpire(c);
+            return C_ERR;
+        }
+        v += now;
+    }
+    *out = v;
+    return C_OK;
+}
+
+/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] */
+static void setGeneric(client *c, sds key, sds val, int flags, long long expire) {
+    skey *k;
+    if (lookupKeyWrite(c, key, OBJ_NONE, &k) != C_OK) return;
+    if ((flags & SET_GET) && k && k->type != OBJ_STRING) {
+        storeCloseKey(k);
+        addReplyErrorWrongType(c);
+        return;
+    }
+    sds old = NULL;
+    if ((flags & SET_GET) && k && storeReadFile(k, "value", &old) != STORE_OK) {
+        storeCloseKey(k);
+        replyIOError(c);
+        return;
+    }
+    if (((flags & SET_NX) && k) || ((flags & SET_XX) && !k)) {
+        storeCloseKey(k);
+        if (flags & SET_GET) {
+            if (old) addReplyBulkSds(c, old);
+            else addReplyNull(c);
+        } else {
+            addReplyNull(c);
+        }
+        return;
+    }
+    int r = setStringValue(c, key, k, val, sdslen(val), expire, flags & SET_KEEPTTL);
+    storeCloseKey(k);
+    if (r != C_OK) {
+        sdsfree(old);
+        return;
+    }
+    if (flags & SET_GET) {
+        if (old) addReplyBulkSds(c, old);
+        else addReplyNull(c);
+    } else {
+        addReplyOK(c);
+    }
+}
+
+static void setCommand(client *c) {
+    int flags;
+    sds expire_arg;
+    long long expire = -1;
+    if (parseStringOptions(c, 3, COMMAND_SET, &flags, &expire_arg) != C_OK) return;
+    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) return;
+    setGeneric(c, c->argv[1], c->argv[2], flags, expire);
+}
+
+static void setnxCommand(client *c) {
+    skey *k;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_NONE, &k) != C_OK) return;
+    if (k) {
+        storeCloseKey(k);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    if (setStringValue(c, c->argv[1], NULL, c->argv[2], sdslen(c->argv[2]), -1, 0) == C_OK) addReplyLongLong(c, 1);
+}
+
+static void setexGeneric(client *c, int flags) {
+    long long expire;
+    if (expireFromOption(c, c->argv[2], flags, &expire) != C_OK) return;
+    setGeneric(c, c->argv[1], c->argv[3], 0, expire);
+}
+
+static void setexCommand(client *c) { setexGeneric(c, SET_EX); }
+static void psetexCommand(client *c) { setexGeneric(c, SET_PX); }
+
+static void getCommand(client *c) {
+    sds val;
+    if (getStringValue(c, c->argv[1], &val, NULL) != C_OK) return;
+    if (val) addReplyBulkSds(c, val);
+    else addReplyNull(c);
+}
+
+static void getsetCommand(client *c) { setGeneric(c, c->argv[1], c->argv[2], SET_GET, -1); }
+
+static void getdelCommand(client *c) {
+    sds val;
+    skey *k;
+    if (getStringValue(c, c->argv[1], &val, &k) != C_OK) return;
+    if (!val) {
+        addReplyNull(c);
+        return;
+    }
+    int r = storeDeleteKey(k);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) {
+        sdsfree(val);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    addReplyBulkSds(c, val);
+}
+
+/* GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST] */
+static void getexCommand(client *c) {
+    int flags;
+    sds expire_arg, val;
+    long long expire = -1;
+    skey *k;
+    if (parseStringOptions(c, 2, COMMAND_GETEX, &flags, &expire_arg) != C_OK) return;
+    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) return;
+    if (getStringValue(c, c->argv[1], &val, &k) != C_OK) return;
+    if (!val) {
+        addReplyNull(c);
+        return;
+    }
+    int r = STORE_OK;
+    if (expire_arg && expire <= mstime()) r = storeDeleteKey(k);
+    else if (expire_arg) r = storeSetExpire(k, expire);
+    else if (flags & SET_PERSIST) r = storeSetExpire(k, -1);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) {
+        sdsfree(val);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    addReplyBulkSds(c, val);
+}
+
+static void mgetCommand(client *c) {
+    addReplyArrayLen(c, c->argc - 1);
+    for (int j = 1; j < c->argc; j++) {
+        skey *k;
+        sds val = NULL;
+        /* MGET answers nil for keys of other types, and for unreadable ones */
+        if (storeOpenKey(c->db, c->argv[j], sdslen(c->argv[j]), &k) == STORE_OK) {
+            if (k->type == OBJ_STRING && (k->expire < 0 || k->expire > mstime())) {
+                if (storeReadFile(k, "value", &val) != STORE_OK) val = NULL;
+            }
+            storeCloseKey(k);
+        }
+        if (val) addReplyBulkSds(c, val);
+        else addReplyNull(c);
+    }
+}
+
+static void msetGeneric(client *c, int nx) {
+    if ((c->argc % 2) == 0) {
+        addReplyErrorArity(c);
+        return;
+    }
+    if (nx) {
+        for (int j = 1; j < c->argc; j += 2) {
+            skey *k;
+            if (lookupKeyWrite(c, c->argv[j], OBJ_NONE, &k) != C_OK) return;
+            if (k) {
+                storeCloseKey(k);
+                addReplyLongLong(c, 0);
+                return;
+            }
+        }
+    }
+    for (int j = 1; j < c->argc; j += 2) {
+        skey *k;
+        if (lookupKeyWrite(c, c->argv[j], OBJ_NONE, &k) != C_OK) return;
+        int r = setStringValue(c, c->argv[j], k, c->argv[j + 1], sdslen(c->argv[j + 1]), -1, 0);
+        storeCloseKey(k);
+        if (r != C_OK) return;
+    }
+    if (nx) addReplyLongLong(c, 1);
+    else addReplyOK(c);
+}
+
+static void msetCommand(client *c) { msetGeneric(c, 0); }
+static void msetnxCommand(client *c) { msetGeneric(c, 1); }
+
+static int checkStringLength(client *c, long long size) {
+    if (size > STRING_MAX_SIZE) {
+        addReplyError(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return C_ERR;
+    }
+    return C_OK;
+}
+
+static void appendCommand(client *c) {
+    skey *k;
+    sds add = c->argv[2];
+    if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (!k) {
+        if (setStringValue(c, c->argv[1], NULL, add, sdslen(add), -1, 0) == C_OK) addReplyLongLong(c, (long long)sdslen(add));
+        return;
+    }
+    long long size, newsize;
+    if (storeFileSize(k, "value", &size) != STORE_OK) goto ioerr;
+    if (checkStringLength(c, size + (long long)sdslen(add)) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    if (storePatchFile(k, "value", -1, add, sdslen(add), &newsize) != STORE_OK) goto ioerr;
+    storeCloseKey(k);
+    addReplyLongLong(c, newsize);
+    return;
+ioerr: {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+    }
+}
+
+static void strlenCommand(client *c) {
+    skey *k;
+    long long size = 0;
+    if (lookupKeyRead(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (k && storeFileSize(k, "value", &size) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    storeCloseKey(k);
+    addReplyLongLong(c, size);
+}
+
+static void getrangeCommand(client *c) {
+    long long start, end, size;
+    skey *k;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &start, NULL) != C_OK) return;
+    if (getLongLongFromArgOrReply(c, c->argv[3], &end, NULL) != C_OK) return;
+    if (lookupKeyRead(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (!k) {
+        addReplyBulk(c, "", 0);
+        return;
+    }
+    if (storeFileSize(k, "value", &size) != STORE_OK) goto ioerr;
+    if (start < 0 && end < 0 && start > end) {
+        storeCloseKey(k);
+        addReplyBulk(c, "", 0);
+        return;
+    }
+    if (start < 0) start = size + start;
+    if (end < 0) end = size + end;
+    if (start < 0) start = 0;
+    if (end < 0) end = 0;
+    if (end >= size) end = size - 1;
+    if (start > end || size == 0) {
+        storeCloseKey(k);
+        addReplyBulk(c, "", 0);
+        return;
+    }
+    sds part;
+    if (storeReadFileRange(k, "value", start, end - start + 1, &part) != STORE_OK) goto ioerr;
+    storeCloseKey(k);
+    addReplyBulkSds(c, part);
+    return;
+ioerr: {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+    }
+}
+
+static void setrangeCommand(client *c) {
+    long long offset, newsize, size = 0;
+    sds val = c->argv[3];
+    skey *k;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &offset, NULL) != C_OK) return;
+    if (offset < 0) {
+        addReplyError(c, "ERR offset is out of range");
+        return;
+    }
+    if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (k && storeFileSize(k, "value", &size) != STORE_OK) goto ioerr;
+    if (sdslen(val) == 0) {
+        storeCloseKey(k);
+        addReplyLongLong(c, size);
+        return;
+    }
+    if (checkStringLength(c, offset + (long long)sdslen(val)) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    if (!k) {
+        sds v = sdsgrowzero(sdsempty(), (size_t)offset);
+        v = sdscatlen(v, val, sdslen(val));
+        if (setStringValue(c, c->argv[1], NULL, v, sdslen(v), -1, 0) == C_OK) addReplyLongLong(c, (long long)sdslen(v));
+        sdsfree(v);
+        return;
+    }
+    if (storePatchFile(k, "value", offset, val, sdslen(val), &newsize) != STORE_OK) goto ioerr;
+    storeCloseKey(k);
+    addReplyLongLong(c, newsize);
+    return;
+ioerr: {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+    }
+}
+
+/* Read the key as an integer for INCR and friends. */
+static void incrDecr(client *c, long long incr) {
+    skey *k;
+    long long value = 0;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (k) {
+        sds cur;
+        if (storeReadFile(k, "value", &cur) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            addReplyErrorIO(c, saved);
+            return;
+        }
+        int ok = string2ll(cur, sdslen(cur), &value);
+        sdsfree(cur);
+        if (!ok) {
+            storeCloseKey(k);
+            addReplyError(c, "ERR value is not an integer or out of range");
+            return;
+        }
+    }
+    if ((incr < 0 && value < 0 && incr < (LLONG_MIN - value)) || (incr > 0 && value > 0 && incr > (LLONG_MAX - value))) {
+        storeCloseKey(k);
+        addReplyError(c, "ERR increment or decrement would overflow");
+        return;
+    }
+    value += incr;
+    char buf[32];
+    int n = ll2string(buf, sizeof(buf), value);
+    int r = setStringValue(c, c->argv[1], k, buf, (size_t)n, -1, 1);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyLongLong(c, value);
+}
+
+static void incrCommand(client *c) { incrDecr(c, 1); }
+static void decrCommand(client *c) { incrDecr(c, -1); }
+
+static void incrbyCommand(client *c) {
+    long long incr;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) return;
+    incrDecr(c, incr);
+}
+
+static void decrbyCommand(client *c) {
+    long long incr;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) return;
+    if (incr == LLONG_MIN) {
+        addReplyError(c, "ERR decrement would overflow");
+        return;
+    }
+    incrDecr(c, -incr);
+}
+
+static void incrbyfloatCommand(client *c) {
+    long double incr, value = 0;
+    skey *k;
+    if (getLongDoubleFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) return;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
+    if (k) {
+        sds cur;
+        if (storeReadFile(k, "value", &cur) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            addReplyErrorIO(c, saved);
+            return;
+        }
+        int ok = string2ld(cur, sdslen(cur), &value);
+        sdsfree(cur);
+        if (!ok) {
+            storeCloseKey(k);
+            addReplyError(c, "ERR value is not a valid float");
+            return;
+        }
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        storeCloseKey(k);
+        addReplyError(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char buf[5120];
+    int n = ld2string(buf, sizeof(buf), value, 1);
+    int r = setStringValue(c, c->argv[1], k, buf, (size_t)n, -1, 1);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyBulk(c, buf, (size_t)n);
+}
+
+redisCommand stringCommandTable[] = {
+    {"get", getCommand, 2, "readonly fast", "read string fast", 1, 1, 1, "string", "1.0.0",
+     "Returns the string value of a key.", "O(1)", NULL},
+    {"set", setCommand, -3, "write denyoom", "write string slow", 1, 1, 1, "string", "1.0.0",
+     "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", NULL},
+    {"setnx", setnxCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Set the string value of a key only when the key doesn't exist.", "O(1)", NULL},
+    {"setex", setexCommand, 4, "write denyoom", "write string slow", 1, 1, 1, "string", "2.0.0",
+     "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)", NULL},
+    {"psetex", psetexCommand, 4, "write denyoom", "write string slow", 1, 1, 1, "string", "2.6.0",
+     "Sets both string value and expiration time in milliseconds of a key.", "O(1)", NULL},
+    {"getset", getsetCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Returns the previous string value of a key after setting it to a new value.", "O(1)", NULL},
+    {"getdel", getdelCommand, 2, "write fast", "write string fast", 1, 1, 1, "string", "6.2.0",
+     "Returns the string value of a key after deleting the key.", "O(1)", NULL},
+    {"getex", getexCommand, -2, "write fast", "write string fast", 1, 1, 1, "string", "6.2.0",
+     "Returns the string value of a key after setting its expiration time.", "O(1)", NULL},
+    {"mget", mgetCommand, -2, "readonly fast", "read string fast", 1, -1, 1, "string", "1.0.0",
+     "Atomically returns the string values of one or more keys.", "O(N)", NULL},
+    {"mset", msetCommand, -3, "write denyoom", "write string slow", 1, -1, 2, "string", "1.0.1",
+     "Atomically creates or modifies the string values of one or more keys.", "O(N)", NULL},
+    {"msetnx", msetnxCommand, -3, "write denyoom", "write string slow", 1, -1, 2, "string", "1.0.1",
+     "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N)", NULL},
+    {"append", appendCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "2.0.0",
+     "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+     "O(N) in the size of the value: the file is copied, never edited in place", NULL},
+    {"strlen", strlenCommand, 2, "readonly fast", "read string fast", 1, 1, 1, "string", "2.2.0",
+     "Returns the length of a string value.", "O(1)", NULL},
+    {"getrange", getrangeCommand, 4, "readonly", "read string slow", 1, 1, 1, "string", "2.4.0",
+     "Returns a substring of the string stored at a key.", "O(N)", NULL},
+    {"setrange", setrangeCommand, 4, "write denyoom", "write string slow", 1, 1, 1, "string", "2.2.0",
+     "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+     "O(N) in the size of the value", NULL},
+    {"incr", incrCommand, 2, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", NULL},
+    {"decr", decrCommand, 2, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", NULL},
+    {"incrby", incrbyCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)",
+     NULL},
+    {"decrby", decrbyCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "1.0.0",
+     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)",
+     NULL},
+    {"incrbyfloat", incrbyfloatCommand, 3, "write denyoom fast", "write string fast", 1, 1, 1, "string", "2.6.0",
+     "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+     "O(1)", NULL},
+    {NULL}};

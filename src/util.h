@@ -1,0 +1,22 @@
+/* util.h - pure helpers: number parsing and formatting as Redis does it, and
+ * glob-style pattern matching. */
+#ifndef DREDIS_UTIL_H
+#define DREDIS_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+int string2ll(const char *s, size_t slen, long long *value);
+int string2l(const char *s, size_t slen, long *value);
+int string2ull(const char *s, size_t slen, unsigned long long *value);
+int string2d(const char *s, size_t slen, double *value);
+int string2ld(const char *s, size_t slen, long double *value);
+int ll2string(char *dst, size_t dstlen, long long value);
+/* Redis's double formatting for replies and scores ("inf", "-inf", %.17g) */
+int d2string(char *buf, size_t len, double value);
+/* INCRBYFLOAT style: no exponent, trailing zeros removed */
+int ld2string(char *buf, size_t len, long double value, int humanfriendly);
+int stringmatchlen(const char *pattern, int patternLen, const char *string, int stringLen, int nocase);
+void getRandomHexChars(char *p, size_t len);
+uint64_t siphashish(const void *data, size_t len); /* fast non-crypto hash */
+
+#endif

@@ -1,0 +1,3 @@
+/* test_keyname.c - placeholder replaced below */
+#include "unit.h"
+Suite *keyname_suite(void) { return suite_create("keyname"); }

@@ -1,0 +1,8 @@
+/* unit.h - the Check suites of the pure modules. */
+#ifndef DREDIS_UNIT_H
+#define DREDIS_UNIT_H
+#include <check.h>
+Suite *resp_suite(void);
+Suite *keyname_suite(void);
+Suite *util_suite(void);
+#endif
