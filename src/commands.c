@@ -9,7 +9,8 @@
 #include <ctype.h>
 
 extern redisCommand expireCommandTable[];
-static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable};
+static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
+                                 hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;

@@ -198,6 +198,17 @@ int getLongDoubleFromArgOrReply(client *c, sds arg, long double *out, const char
 int getPositiveLongFromArgOrReply(client *c, sds arg, long *out, const char *msg);
 int selectDb(client *c, long id);
 
+/* ---- collection.c ---- */
+/* Open key for a write as a collection of type: the existing key, or a new
+ * one built under .tmp (k->staged) that collectionCommit() publishes. C_ERR
+ * after replying (WRONGTYPE, storage error). */
+int collectionOpenForWrite(client *c, sds key, int type, skey **out);
+/* The member count kept in the key's "len" file (0 when absent). */
+int collectionLen(skey *k, long long *len);
+/* After a command changed the collection by delta members: update "len",
+ * publish a new key, or delete an emptied one. C_ERR after replying. */
+int collectionCommit(client *c, skey *k, long long delta);
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];

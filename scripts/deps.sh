@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian packages dredis needs, when missing.
+# Usage: scripts/deps.sh build|test
+set -euo pipefail
+build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev liblua5.4-dev check python3"
+test_pkgs="$build_pkgs redis-server redis-tools"
+case "${1:-build}" in
+  build) pkgs=$build_pkgs ;;
+  test) pkgs=$test_pkgs ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+missing=()
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

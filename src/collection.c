@@ -1,0 +1,35 @@
+/* collection.c - what every collection type (hash, set, sorted set, list,
+ * stream) shares: opening a key for a write, creating it whole on its first
+ * member, its member count (the "len" file), and removing it when it
+ * becomes empty, as Redis does. */
+#include "server.h"
+#include <errno.h>
+
+int collectionOpenForWrite(client *c, sds key, int type, skey **out) {
+    if (lookupKeyWrite(c, key, type, out) != C_OK) return C_ERR;
+    if (*out) return C_OK;
+    if (storeNewKey(c->db, key, sdslen(key), type, out) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    return C_OK;
+}
+
+int collectionLen(skey *k, long long *len) { return storeReadNumber(k, "len", len, 0); }
+
+int collectionCommit(client *c, skey *k, long long delta) {
+    long long len;
+    if (collectionLen(k, &len) != STORE_OK) goto ioerr;
+    len += delta;
+    if (len <= 0) {
+        if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
+        return C_OK;
+    }
+    if (delta != 0 && storeWriteNumber(k, "len", len) != STORE_OK) goto ioerr;
+    if (k->staged && storePublishKey(k, NULL) != STORE_OK) goto ioerr;
+    return C_OK;
+ioerr:
+    addReplyErrorIO(c, errno);
+    if (k->staged) storeDeleteKey(k);
+    return C_ERR;
+}

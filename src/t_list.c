@@ -1,0 +1,5 @@
+/* t_list.c - list commands. */
+#include "server.h"
+
+redisCommand listCommandTable[] = {
+    {NULL}};

@@ -1,0 +1,5 @@
+/* t_zset.c - sorted set commands. */
+#include "server.h"
+
+redisCommand zsetCommandTable[] = {
+    {NULL}};

@@ -1,0 +1,319 @@
+"""dredis_test - what the integration tests share: starting dredis-server (and
+a real redis-server for comparisons) on free loopback ports with temporary
+root directories, stopping them by pid, and a small RESP2/RESP3 client.
+
+Nothing here depends on a server started by hand."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+DREDIS_SERVER = os.environ.get("DREDIS_SERVER") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "src", "dredis-server")
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+
+
+class RespError(Exception):
+    """An error reply. Compared by message, so replies can be compared."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __eq__(self, other):
+        return isinstance(other, RespError) and other.message == self.message
+
+    def __hash__(self):
+        return hash(self.message)
+
+    def __repr__(self):
+        return "RespError(%r)" % self.message
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def encode_command(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, (int, float)):
+            a = repr(a).encode() if isinstance(a, float) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Client:
+    """A blocking RESP client. Replies: bytes for bulk strings, str for
+    status replies, int, None for nulls, list for arrays, RespError for
+    errors (returned, not raised), dict for RESP3 maps, set for sets,
+    float for doubles, bool for booleans."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, *args):
+        self.send_raw(encode_command(args))
+
+    def execute(self, *args):
+        self.send(*args)
+        return self.read_reply()
+
+    def pipeline(self, commands):
+        self.send_raw(b"".join(encode_command(c) for c in commands))
+        return [self.read_reply() for _ in commands]
+
+    def _fill(self):
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionClosed("connection closed by server")
+        self.buf += data
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line
+            self._fill()
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def read_reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode("utf-8", "replace")
+        if t == b"-":
+            return RespError(rest.decode("utf-8", "replace"))
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read_reply() for _ in range(n)]
+        if t == b"_":
+            return None
+        if t == b",":
+            return float(rest)
+        if t == b"#":
+            return rest == b"t"
+        if t == b"%":
+            n = int(rest)
+            d = {}
+            for _ in range(n):
+                k = self.read_reply()
+                d[_hashable(k)] = self.read_reply()
+            return d
+        if t == b"~":
+            return set(_hashable(self.read_reply()) for _ in range(int(rest)))
+        if t == b"=":
+            return self._exact(int(rest))[4:]
+        if t == b"(":
+            return int(rest)
+        if t == b">":
+            return ["push"] + [self.read_reply() for _ in range(int(rest))]
+        raise AssertionError("unexpected reply line %r" % line)
+
+
+def _hashable(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+class _Process:
+    """Common start/stop for server processes, stopped by pid."""
+    proc = None
+    port = None
+
+    def client(self, **kw):
+        return Client(self.port, **kw)
+
+    def _wait_ready(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited with %s: %s" % (self.proc.returncode, self.output()))
+            try:
+                with Client(self.port, timeout=2) as c:
+                    if c.execute("PING") == "PONG":
+                        return
+            except (OSError, ConnectionClosed):
+                time.sleep(0.02)
+        raise AssertionError("server did not start on port %d" % self.port)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def output(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.cleanup()
+
+    def cleanup(self):
+        pass
+
+
+class Dredis(_Process):
+    """dredis-server on a free port with its own ROOT_DIR (kept across
+    restart(); removed by cleanup() when we created it)."""
+
+    def __init__(self, root_dir=None, env=None, start=True):
+        self.own_root = root_dir is None
+        self.root_dir = root_dir or tempfile.mkdtemp(prefix="dredis-test-")
+        self.env = dict(env or {})
+        self.logfile = tempfile.mktemp(prefix="dredis-log-")
+        if start:
+            self.start()
+
+    def start(self):
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(self.port), "ROOT_DIR": self.root_dir})
+        env.update(self.env)
+        self.log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen([DREDIS_SERVER], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+        return self
+
+    def restart(self, sig=signal.SIGTERM):
+        self.stop(sig)
+        return self.start()
+
+    def cleanup(self):
+        if self.own_root:
+            shutil.rmtree(self.root_dir, ignore_errors=True)
+        try:
+            os.unlink(self.logfile)
+        except OSError:
+            pass
+
+    def db_dir(self, db=0):
+        return os.path.join(self.root_dir, str(db))
+
+
+class Redis(_Process):
+    """A real redis-server (the reference), no persistence."""
+
+    def __init__(self, extra_args=()):
+        if not REDIS_SERVER:
+            raise AssertionError("redis-server is required for comparison tests (Debian package redis-server)")
+        self.dir = tempfile.mkdtemp(prefix="redis-ref-")
+        self.logfile = os.path.join(self.dir, "log")
+        self.port = free_port()
+        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", self.dir, "--logfile", self.logfile,
+                "--daemonize", "no"] + list(extra_args)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_ready()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Pair:
+    """A dredis and a real redis side by side: run() sends a command to both
+    and asserts the replies are equal; it returns the reply."""
+
+    def __init__(self, env=None):
+        self.dredis = Dredis(env=env)
+        self.redis = Redis()
+        self.d = self.dredis.client()
+        self.r = self.redis.client()
+
+    def run(self, *args, normalize=None):
+        a = self.d.execute(*args)
+        b = self.r.execute(*args)
+        if normalize:
+            a, b = normalize(a), normalize(b)
+        assert a == b, "%r: dredis replied %r, redis replied %r" % (args, a, b)
+        return a
+
+    def both(self, *args):
+        """Run on both without comparing; return (dredis, redis) replies."""
+        return self.d.execute(*args), self.r.execute(*args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.d.close()
+        self.r.close()
+        self.dredis.stop()
+        self.dredis.cleanup()
+        self.redis.stop()
+        self.redis.cleanup()
+
+
+def sorted_reply(v):
+    """For replies whose order Redis leaves unspecified."""
+    return sorted(v) if isinstance(v, list) else v
+
+
+def wait_until(cond, timeout=10, interval=0.02, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def files_under(path):
+    out = []
+    for root, dirs, files in os.walk(path):
+        for n in dirs + files:
+            out.append(os.path.relpath(os.path.join(root, n), path))
+    return sorted(out)
