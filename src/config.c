@@ -81,7 +81,8 @@ static int setupRootDir(char **err) {
     return C_OK;
 }
 
-static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC", NULL};
+static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
+                                  "DREDIS_REQUIREPASS", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -101,6 +102,7 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
         return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
                     "DREDIS_FSYNC", v);
+    if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DEBUG")) && parseBool("DEBUG", v, &server.debug, err) != C_OK) return C_ERR;
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
         return C_ERR;

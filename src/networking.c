@@ -19,7 +19,7 @@
 /* ------------------------------------------------------------------------ */
 
 void addReply(client *c, const char *s, size_t len) {
-    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
     evbuffer_add(c->out, s, len);
 }
 
@@ -240,6 +240,7 @@ static client *allocClient(void) {
     c->resp = 2;
     c->db = 0;
     c->ctime = c->last_interaction = mstime();
+    c->authenticated = server.requirepass == NULL;
     respParserInit(&c->parser);
     return c;
 }
@@ -269,11 +270,35 @@ static void freeClientArgv(client *c) {
 void freeClient(client *c) {
     if (server.debug) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
     unlinkClient(c);
+    unwatchAllKeys(c);
+    freeClientMultiState(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
     zfree(c);
+}
+
+static void freeClientsClosingAsap(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_CLOSE_ASAP) freeClient(c);
+        c = next;
+    }
+}
+
+/* Close a client from outside its own callbacks (CLIENT KILL): it stops
+ * being served now and is freed on the next loop iteration. */
+void closeClientAsync(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    struct timeval now = {0, 0};
+    event_base_once(server.base, -1, EV_TIMEOUT, freeClientsClosingAsap, NULL, &now);
 }
 
 sds clientInfoString(client *c) {
@@ -329,6 +354,9 @@ static void processInputBuffer(client *c) {
         c->last_interaction = mstime();
         processCommand(c);
         freeClientArgv(c);
+        /* CLIENT REPLY SKIP silences exactly the next command */
+        if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
+        if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         /* stop reading; close once the reply is flushed */

@@ -59,7 +59,7 @@ static void pingCommand(client *c) {
 
 static void echoCommand(client *c) { addReplyBulk(c, c->argv[1], sdslen(c->argv[1])); }
 
-static void quitCommand(client *c) {
+void quitCommand(client *c) {
     addReplyOK(c);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
@@ -252,6 +252,10 @@ redisCommand serverCommandTable[] = {
 /* Start-up, timers and shutdown                                             */
 /* ------------------------------------------------------------------------ */
 
+/* The store tells us about every change to a visible key. */
+static void keyTouchedHook(int db, const char *name, size_t len) { touchWatchedKey(db, name, len); }
+static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
+
 static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -319,6 +323,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    multiInit();
+    storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {
             if (storeFlushDb(db) != STORE_OK) {

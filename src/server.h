@@ -29,6 +29,13 @@
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_FAKE (1 << 1)
 #define CLIENT_CLOSE_ASAP (1 << 2)
+#define CLIENT_MULTI (1 << 3)       /* inside MULTI */
+#define CLIENT_DIRTY_CAS (1 << 4)   /* a WATCHed key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1 << 5)  /* a queued command was rejected */
+#define CLIENT_EXECUTING (1 << 6)   /* running EXEC's commands */
+#define CLIENT_REPLY_OFF (1 << 7)   /* CLIENT REPLY OFF */
+#define CLIENT_REPLY_SKIP_NEXT (1 << 8)
+#define CLIENT_REPLY_SKIP (1 << 9)
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -45,8 +52,26 @@
 #define CMD_MAY_REPLICATE (1ULL << 11)
 #define CMD_SENTINEL (1ULL << 12)
 #define CMD_ALLOW_BUSY (1ULL << 13)
+#define CMD_NO_MULTI (1ULL << 14)
 
 typedef struct client client;
+
+typedef struct multiCmd {
+    int argc;
+    sds *argv;
+    struct redisCommand *cmd;
+} multiCmd;
+
+typedef struct multiState {
+    multiCmd *commands;
+    int count;
+} multiState;
+
+typedef struct watchedKey {
+    int db;
+    sds key;
+    int expired; /* had already expired when WATCHed */
+} watchedKey;
 typedef void commandProc(client *c);
 
 typedef struct redisCommand {
@@ -85,6 +110,10 @@ struct client {
     char laddr[64];
     long long ctime;          /* ms */
     long long last_interaction; /* ms */
+    int authenticated;
+    multiState mstate;
+    watchedKey *watched;
+    int nwatched;
     struct client *prev, *next;
 };
 
@@ -116,6 +145,7 @@ struct dredisServer {
     long long stat_io_errors;
     int shutdown_asap;
     const char *fsync_policy;
+    char *requirepass;        /* NULL: no password */
     char runid[41];
 };
 
@@ -127,6 +157,7 @@ client *createClient(int fd, struct bufferevent *bev);
 client *createFakeClient(void);
 void freeClient(client *c);
 void freeFakeClient(client *c);
+void closeClientAsync(client *c);
 void addReply(client *c, const char *s, size_t len);
 void addReplyProto(client *c, const char *s);
 void addReplyStatus(client *c, const char *status);
@@ -166,8 +197,20 @@ redisCommand *lookupCommandByName(const char *name);
 void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);
+void quitCommand(client *c);
+void resetCommand(client *c);
 size_t commandTableCount(void);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
+
+/* ---- multi.c ---- */
+void multiInit(void);
+void freeClientMultiState(client *c);
+void queueMultiCommand(client *c, redisCommand *cmd);
+void flagTransaction(client *c);
+void unwatchAllKeys(client *c);
+void touchWatchedKey(int db, const char *key, size_t len);
+void touchAllWatchedKeysInDb(int db);
+int isMultiControlCommand(const redisCommand *cmd);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -217,5 +260,7 @@ extern redisCommand hashCommandTable[];
 extern redisCommand setCommandTable[];
 extern redisCommand zsetCommandTable[];
 extern redisCommand listCommandTable[];
+extern redisCommand multiCommandTable[];
+extern redisCommand connectionCommandTable[];
 
 #endif

@@ -56,6 +56,24 @@ static struct {
 
 static const char *typeNames[] = {"string", "list", "set", "zset", "hash", "stream"};
 
+static storeKeyHook *keyHook;
+static storeDbHook *flushHook;
+
+void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush) {
+    keyHook = onkey;
+    flushHook = onflush;
+}
+
+/* Tell the layer above that a visible key changed (WATCH, caches). */
+static void keyTouched(const skey *k) {
+    if (keyHook && !k->staged) keyHook(k->db, k->name, sdslen(k->name));
+}
+
+static int touchedIfOk(const skey *k, int r) {
+    if (r == STORE_OK) keyTouched(k);
+    return r;
+}
+
 const char *storeRoot(void) { return st.root; }
 
 /* ------------------------------------------------------------------------ */
@@ -528,6 +546,7 @@ int storePublishKey(skey *k, int *replaced) {
     sdsfree(k->stagename);
     k->stagename = NULL;
     if (k->expire >= 0) addExpireEntry(db, k->expire, k->fname);
+    keyTouched(k);
     return STORE_OK;
 }
 
@@ -539,6 +558,7 @@ int storeDeleteKey(skey *k) {
     if (opTrash(st.dbfd[k->db], k->fname) != STORE_OK) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
+    keyTouched(k);
     return STORE_OK;
 }
 
@@ -563,12 +583,14 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
         removeExpireEntry(k->db, k->expire, k->fname);
         addExpireEntry(dstdb, k->expire, dfname);
     }
+    keyTouched(k);
     sdsfree(k->fname);
     sdsfree(k->name);
     k->fname = dfname;
     k->name = sdsnewlen(dst, dstlen);
     k->hashed = hashed;
     k->db = dstdb;
+    keyTouched(k);
     return STORE_OK;
 err: {
         int saved = errno;
@@ -592,6 +614,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    keyTouched(k);
     return STORE_OK;
 }
 
@@ -603,6 +626,7 @@ int storeFlushDb(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
+    if (flushHook) flushHook(db);
     sds staged = tmpName('d');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
@@ -817,10 +841,10 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
 }
 
 int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
-    return opWriteFile(k->dirfd, file, data, len, NULL);
+    return touchedIfOk(k, opWriteFile(k->dirfd, file, data, len, NULL));
 }
 
-int storeRemoveFile(skey *k, const char *file) { return opUnlink(k->dirfd, file); }
+int storeRemoveFile(skey *k, const char *file) { return touchedIfOk(k, opUnlink(k->dirfd, file)); }
 
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
     sds tmp = tmpName('w');
@@ -853,7 +877,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (close(out) < 0) { out = -1; goto err; }
     out = -1;
     *newsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
-    return opInstallFile(tmp, k->dirfd, file, 0);
+    return touchedIfOk(k, opInstallFile(tmp, k->dirfd, file, 0));
 err: {
         int saved = errno;
         if (in >= 0) close(in);
@@ -882,7 +906,7 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
 int storeWriteNumber(skey *k, const char *file, long long v) {
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
-    return opWriteFile(k->dirfd, file, buf, (size_t)n, NULL);
+    return touchedIfOk(k, opWriteFile(k->dirfd, file, buf, (size_t)n, NULL));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -974,7 +998,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
     sdsfree(fname);
-    return r;
+    return touchedIfOk(k, r);
 }
 
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
@@ -991,7 +1015,7 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
         }
     }
     sdsfree(fname);
-    return r;
+    return touchedIfOk(k, r);
 }
 
 struct storeIter {

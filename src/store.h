@@ -43,6 +43,11 @@ typedef struct skey {
 typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
+/* Called after any change to a visible key (its name, not its files), and
+ * before a database is flushed. */
+typedef void storeKeyHook(int db, const char *name, size_t len);
+typedef void storeDbHook(int db);
+void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush);
 void storeShutdown(void);
 const char *storeRoot(void);
 
