@@ -12,7 +12,7 @@
 extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
-                                 multiCommandTable,  connectionCommandTable};
+                                 multiCommandTable,  connectionCommandTable, pubsubCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -199,6 +199,13 @@ int processCommand(client *c) {
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         rejectCommand(c, cmd, "NOAUTH Authentication required.");
+        return C_ERR;
+    }
+    if (c->resp == 2 && !pubsubAllowedWhileSubscribed(cmd) && clientSubscriptionsCount(c) > 0) {
+        rejectCommand(c, cmd,
+                      "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                      "allowed in this context",
+                      cmd->fullname);
         return C_ERR;
     }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) && !isMultiControlCommand(cmd)) {

@@ -122,6 +122,8 @@ void resetCommand(client *c) {
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT |
                   CLIENT_REPLY_SKIP);
     unwatchAllKeys(c);
+    pubsubUnsubscribeAll(c, 0, 0);
+    pubsubUnsubscribeAll(c, 1, 0);
     c->db = 0;
     c->resp = 2;
     sdsfree(c->name);

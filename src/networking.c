@@ -272,6 +272,7 @@ void freeClient(client *c) {
     unlinkClient(c);
     unwatchAllKeys(c);
     freeClientMultiState(c);
+    freeClientPubsub(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */

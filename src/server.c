@@ -48,9 +48,16 @@ void serverLog(int level, const char *fmt, ...) {
 /* Server and connection commands                                            */
 /* ------------------------------------------------------------------------ */
 
-static void pingCommand(client *c) {
+void pingCommand(client *c) {
     if (c->argc > 2) {
         addReplyErrorArity(c);
+        return;
+    }
+    if (c->resp == 2 && clientSubscriptionsCount(c) > 0) {
+        addReplyArrayLen(c, 2);
+        addReplyBulkCString(c, "pong");
+        if (c->argc == 1) addReplyBulk(c, "", 0);
+        else addReplyBulk(c, c->argv[1], sdslen(c->argv[1]));
         return;
     }
     if (c->argc == 1) addReplyStatus(c, "PONG");
@@ -324,6 +331,7 @@ int main(int argc, char **argv) {
     }
     commandTableInit();
     multiInit();
+    pubsubInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {

@@ -111,6 +111,8 @@ struct client {
     long long ctime;          /* ms */
     long long last_interaction; /* ms */
     int authenticated;
+    struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
+    struct dict *pubsub_patterns;
     multiState mstate;
     watchedKey *watched;
     int nwatched;
@@ -198,6 +200,7 @@ void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);
 void quitCommand(client *c);
+void pingCommand(client *c);
 void resetCommand(client *c);
 size_t commandTableCount(void);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
@@ -211,6 +214,14 @@ void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
 int isMultiControlCommand(const redisCommand *cmd);
+
+/* ---- pubsub.c ---- */
+void pubsubInit(void);
+int clientSubscriptionsCount(client *c);
+int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+void freeClientPubsub(client *c);
+long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
+int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -262,5 +273,6 @@ extern redisCommand zsetCommandTable[];
 extern redisCommand listCommandTable[];
 extern redisCommand multiCommandTable[];
 extern redisCommand connectionCommandTable[];
+extern redisCommand pubsubCommandTable[];
 
 #endif
