@@ -12,7 +12,8 @@
 extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
-                                 multiCommandTable,  connectionCommandTable, pubsubCommandTable};
+                                 multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
+                                 introspectionCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -26,6 +27,7 @@ static const struct {
     {"blocking", CMD_BLOCKING}, {"loading", CMD_LOADING},   {"stale", CMD_STALE},
     {"fast", CMD_FAST},         {"no_auth", CMD_NO_AUTH},   {"may_replicate", CMD_MAY_REPLICATE},
     {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY}, {"no_multi", CMD_NO_MULTI},
+    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR},
 };
 
 static uint64_t parseFlags(const char *s) {
@@ -81,6 +83,16 @@ void commandTableInit(void) {
 }
 
 size_t commandTableCount(void) { return index_len; }
+
+static void resetStats(redisCommand *cmd) {
+    cmd->calls = cmd->failed_calls = cmd->rejected_calls = cmd->microseconds = 0;
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) resetStats(sub);
+}
+
+void resetCommandStats(void) {
+    for (size_t i = 0; i < index_len; i++) resetStats(index_[i]);
+}
 
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
     for (size_t i = 0; i < index_len; i++) fn(index_[i], ud);
@@ -138,6 +150,8 @@ void call(client *c, redisCommand *cmd) {
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
+    if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
     c->lastcmd = cmd;
     c->cmd = NULL;
@@ -176,7 +190,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 }
 
 int processCommand(client *c) {
-    if (server.debug) logCommand(c);
+    if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
     if (!cmd) {
         sds args = sdsempty();

@@ -30,7 +30,7 @@ int selectDb(client *c, long id) {
 static void expireOpenKey(skey *k) {
     if (storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
-        if (server.debug) serverLog(LL_DEBUG, "key expired in db %d", k->db);
+        if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);
     }
 }
 

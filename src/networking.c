@@ -268,11 +268,12 @@ static void freeClientArgv(client *c) {
 }
 
 void freeClient(client *c) {
-    if (server.debug) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
     unlinkClient(c);
     unwatchAllKeys(c);
     freeClientMultiState(c);
     freeClientPubsub(c);
+    if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
@@ -436,7 +437,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     server.stat_numconnections++;
     bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (server.debug) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
 static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {

@@ -27,7 +27,7 @@ long long ustime(void) {
 long long mstime(void) { return ustime() / 1000; }
 
 void serverLog(int level, const char *fmt, ...) {
-    if (level < LL_NOTICE && !server.debug) return;
+    if (level < server.verbosity) return;
     static const char marks[] = ".-*#";
     char msg[4096], when[64];
     va_list ap;
@@ -95,6 +95,22 @@ static void shutdownCommand(client *c) {
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
+}
+
+static sds genCommandStats(sds info, redisCommand *cmd) {
+    if (cmd->calls || cmd->failed_calls || cmd->rejected_calls)
+        info = sdscatprintf(info, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                            cmd->fullname, cmd->calls, cmd->microseconds,
+                            cmd->calls ? (double)cmd->microseconds / (double)cmd->calls : 0.0, cmd->rejected_calls,
+                            cmd->failed_calls);
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) info = genCommandStats(info, sub);
+    return info;
+}
+
+static void commandStatsVisitor(redisCommand *cmd, void *ud) {
+    sds *info = ud;
+    *info = genCommandStats(*info, cmd);
 }
 
 static sds genInfoSection(sds info, const char *section, int all) {
@@ -209,6 +225,11 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
                             (long)self.ru_utime.tv_usec);
     }
+    if ((all || !strcasecmp(section, "commandstats") || !strcasecmp(section, "everything")) &&
+        (info = sdslen(info) ? sdscat(info, "\r\n") : info)) {
+        info = sdscat(info, "# Commandstats\r\n");
+        commandTableForEach(commandStatsVisitor, &info);
+    }
     if (SECTION("keyspace")) {
         info = sdscat(info, "# Keyspace\r\n");
         for (int db = 0; db < server.dbnum; db++) {
@@ -263,12 +284,28 @@ redisCommand serverCommandTable[] = {
 static void keyTouchedHook(int db, const char *name, size_t len) { touchWatchedKey(db, name, len); }
 static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
 
+/* Close clients idle for longer than the timeout setting, as Redis does
+ * (subscribers and monitors are exempt). */
+static void closeIdleClients(void) {
+    if (!server.idle_timeout) return;
+    long long now = mstime();
+    for (client *c = server.clients; c; c = c->next) {
+        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0) continue;
+        if (now - c->last_interaction > server.idle_timeout * 1000) {
+            serverLog(LL_VERBOSE, "Closing idle client %s", c->addr);
+            closeClientAsync(c);
+        }
+    }
+}
+
 static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
     activeExpireCycle();
+    closeIdleClients();
 }
+
 
 static void signalHandler(evutil_socket_t sig, short what, void *arg) {
     (void)what;
@@ -284,7 +321,7 @@ static void printBanner(void) {
     serverLog(LL_NOTICE, "Listening on %s:%d", server.host, server.port);
     serverLog(LL_NOTICE, "ROOT_DIR=%s%s", server.root_dir, server.root_dir_is_temp ? " (new temporary directory)" : "");
     serverLog(LL_NOTICE, "fsync policy: %s; databases: %d; maxclients: %lu; debug: %s", server.fsync_policy,
-              server.dbnum, server.maxclients, server.debug ? "on" : "off");
+              server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
 }
 
 static void shutdownServer(void) {
@@ -312,6 +349,9 @@ int main(int argc, char **argv) {
     server.pid = getpid();
     server.dbnum = DEFAULT_DBNUM;
     server.start_time_ms = mstime();
+    server.verbosity = LL_NOTICE;
+    server.slowlog_log_slower_than = 10000;
+    server.slowlog_max_len = 128;
     getRandomHexChars(server.runid, 40);
     srandom((unsigned)(ustime() ^ server.pid));
     signal(SIGPIPE, SIG_IGN);

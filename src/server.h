@@ -36,6 +36,7 @@
 #define CLIENT_REPLY_OFF (1 << 7)   /* CLIENT REPLY OFF */
 #define CLIENT_REPLY_SKIP_NEXT (1 << 8)
 #define CLIENT_REPLY_SKIP (1 << 9)
+#define CLIENT_MONITOR (1 << 10)
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -53,6 +54,8 @@
 #define CMD_SENTINEL (1ULL << 12)
 #define CMD_ALLOW_BUSY (1ULL << 13)
 #define CMD_NO_MULTI (1ULL << 14)
+#define CMD_SKIP_SLOWLOG (1ULL << 15)
+#define CMD_SKIP_MONITOR (1ULL << 16)
 
 typedef struct client client;
 
@@ -148,6 +151,10 @@ struct dredisServer {
     int shutdown_asap;
     const char *fsync_policy;
     char *requirepass;        /* NULL: no password */
+    int verbosity;            /* LL_* */
+    long long idle_timeout;   /* seconds; 0 = never close idle clients */
+    long long slowlog_log_slower_than; /* us */
+    long long slowlog_max_len;
     char runid[41];
 };
 
@@ -203,6 +210,7 @@ void quitCommand(client *c);
 void pingCommand(client *c);
 void resetCommand(client *c);
 size_t commandTableCount(void);
+void resetCommandStats(void);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
 
 /* ---- multi.c ---- */
@@ -222,6 +230,11 @@ int pubsubUnsubscribeAll(client *c, int pattern, int notify);
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
+
+/* ---- introspection.c ---- */
+void slowlogPushIfNeeded(client *c, int argc, sds *argv, long long duration);
+void feedMonitors(client *c, int argc, sds *argv);
+void monitorRemoveClient(client *c);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -274,5 +287,7 @@ extern redisCommand listCommandTable[];
 extern redisCommand multiCommandTable[];
 extern redisCommand connectionCommandTable[];
 extern redisCommand pubsubCommandTable[];
+extern redisCommand configCommandTable[];
+extern redisCommand introspectionCommandTable[];
 
 #endif
