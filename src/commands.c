@@ -13,7 +13,7 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable};
+                                 introspectionCommandTable, blockingCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;

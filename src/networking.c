@@ -269,6 +269,8 @@ static void freeClientArgv(client *c) {
 
 void freeClient(client *c) {
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    c->flags |= CLIENT_CLOSE_ASAP;
+    unblockClient(c);
     unlinkClient(c);
     unwatchAllKeys(c);
     freeClientMultiState(c);
@@ -340,7 +342,7 @@ static void closeAfterWrite(struct bufferevent *bev, void *arg);
 static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFindLF, evCopyout, evDrain};
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
         int r = respParse(&c->parser, &src);
         if (r == RESP_NEED_MORE) break;
         if (r == RESP_PROTO_ERROR) {
@@ -356,6 +358,7 @@ static void processInputBuffer(client *c) {
         c->last_interaction = mstime();
         processCommand(c);
         freeClientArgv(c);
+        handleClientsBlockedOnKeys();
         /* CLIENT REPLY SKIP silences exactly the next command */
         if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
         if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
@@ -367,6 +370,8 @@ static void processInputBuffer(client *c) {
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) freeClient(c);
     }
 }
+
+void resumeClientInput(client *c) { processInputBuffer(c); }
 
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;

@@ -163,9 +163,9 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "# Clients\r\n"
                             "connected_clients:%lu\r\n"
                             "maxclients:%lu\r\n"
-                            "blocked_clients:0\r\n"
+                            "blocked_clients:%lu\r\n"
                             "tracking_clients:0\r\n",
-                            server.nclients, server.maxclients);
+                            server.nclients, server.maxclients, server.blocked_clients);
     }
     if (SECTION("memory")) {
         struct rusage ru;
@@ -281,7 +281,10 @@ redisCommand serverCommandTable[] = {
 /* ------------------------------------------------------------------------ */
 
 /* The store tells us about every change to a visible key. */
-static void keyTouchedHook(int db, const char *name, size_t len) { touchWatchedKey(db, name, len); }
+static void keyTouchedHook(int db, const char *name, size_t len) {
+    touchWatchedKey(db, name, len);
+    signalKeyAsReady(db, name, len);
+}
 static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
 
 /* Close clients idle for longer than the timeout setting, as Redis does
@@ -290,7 +293,7 @@ static void closeIdleClients(void) {
     if (!server.idle_timeout) return;
     long long now = mstime();
     for (client *c = server.clients; c; c = c->next) {
-        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0) continue;
+        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0 || c->bstate.btype != BLOCKED_NONE) continue;
         if (now - c->last_interaction > server.idle_timeout * 1000) {
             serverLog(LL_VERBOSE, "Closing idle client %s", c->addr);
             closeClientAsync(c);
@@ -372,6 +375,7 @@ int main(int argc, char **argv) {
     commandTableInit();
     multiInit();
     pubsubInit();
+    blockingInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {

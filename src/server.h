@@ -37,6 +37,18 @@
 #define CLIENT_REPLY_SKIP_NEXT (1 << 8)
 #define CLIENT_REPLY_SKIP (1 << 9)
 #define CLIENT_MONITOR (1 << 10)
+#define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
+
+/* What a blocked client waits for */
+#define BLOCKED_NONE 0
+#define BLOCKED_LIST 1
+#define BLOCKED_ZSET 2
+#define BLOCKED_STREAM 3
+#define BLOCKED_WAIT 4
+/* Its reply when the timeout comes first */
+#define BLOCK_TIMEOUT_NULL_ARRAY 0
+#define BLOCK_TIMEOUT_NULL 1
+#define BLOCK_TIMEOUT_ZERO 2
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -69,6 +81,19 @@ typedef struct multiState {
     multiCmd *commands;
     int count;
 } multiState;
+
+typedef struct blockingState {
+    int btype;                 /* BLOCKED_* */
+    int timeout_reply;         /* BLOCK_TIMEOUT_* */
+    int db;
+    int nkeys;
+    sds *keys;
+    struct redisCommand *cmd;  /* the command to run again when keys change */
+    int argc;
+    sds *argv;
+    struct event *timer;
+    int reblocked;             /* set when a re-run found nothing again */
+} blockingState;
 
 typedef struct watchedKey {
     int db;
@@ -117,6 +142,7 @@ struct client {
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
     multiState mstate;
+    blockingState bstate;
     watchedKey *watched;
     int nwatched;
     struct client *prev, *next;
@@ -140,6 +166,7 @@ struct dredisServer {
     client *clients;          /* doubly linked list head */
     unsigned long nclients;
     unsigned long maxclients;
+    unsigned long blocked_clients;
     /* stats */
     long long stat_numcommands;
     long long stat_numconnections;
@@ -167,6 +194,7 @@ client *createFakeClient(void);
 void freeClient(client *c);
 void freeFakeClient(client *c);
 void closeClientAsync(client *c);
+void resumeClientInput(client *c);
 void addReply(client *c, const char *s, size_t len);
 void addReplyProto(client *c, const char *s);
 void addReplyStatus(client *c, const char *status);
@@ -231,6 +259,19 @@ void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
 
+/* ---- blocking.c ---- */
+void blockingInit(void);
+/* Block c until one of keys changes or timeout_ms (absolute unix ms, 0 =
+ * forever); called by a blocking command that found nothing to serve. */
+void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_ms, int timeout_reply);
+void unblockClient(client *c);
+void replyToBlockedClientTimedOut(client *c);
+void signalKeyAsReady(int db, const char *key, size_t len);
+void handleClientsBlockedOnKeys(void);
+/* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
+ * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
+int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
+
 /* ---- introspection.c ---- */
 void slowlogPushIfNeeded(client *c, int argc, sds *argv, long long duration);
 void feedMonitors(client *c, int argc, sds *argv);
@@ -289,5 +330,6 @@ extern redisCommand connectionCommandTable[];
 extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
+extern redisCommand blockingCommandTable[];
 
 #endif
