@@ -12,6 +12,7 @@
 #include "server.h"
 #include "dict.h"
 #include <string.h>
+#include <stdlib.h>
 
 typedef struct waiters {
     client **items;
@@ -145,6 +146,18 @@ void signalKeyAsReady(int db, const char *key, size_t len) {
     }
     ready_keys = zrealloc(ready_keys, sizeof(sds) * (size_t)(nready + 1));
     ready_keys[nready++] = bk;
+}
+
+/* Every key waited on in db may have changed (SWAPDB). */
+void signalAllBlockedKeysInDb(int db) {
+    dictIterator it;
+    dictEntry *e;
+    dictIterInit(&it, blocking_keys);
+    while ((e = dictNext(&it)) != NULL) {
+        const char *colon = memchr(e->key, ':', sdslen(e->key));
+        if (!colon || atoi(e->key) != db) continue;
+        signalKeyAsReady(db, colon + 1, sdslen(e->key) - (size_t)(colon + 1 - e->key));
+    }
 }
 
 /* Run again the commands of clients waiting on keys that changed. Serving a

@@ -268,6 +268,7 @@ void unblockClient(client *c);
 void replyToBlockedClientTimedOut(client *c);
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
+void signalAllBlockedKeysInDb(int db);
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
 int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);

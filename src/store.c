@@ -657,6 +657,98 @@ int storeFlushDb(int db) {
     return STORE_OK;
 }
 
+int storeSwapDb(int db1, int db2) {
+    char n1[16], n2[16];
+    if (db1 == db2) return STORE_OK;
+    snprintf(n1, sizeof(n1), "%d", db1);
+    snprintf(n2, sizeof(n2), "%d", db2);
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
+    if (opRename(st.rootfd, n1, st.rootfd, n2, RENAME_EXCHANGE) != STORE_OK) return STORE_ERR;
+#define SWAP(type, a, b) do { type t_ = (a); (a) = (b); (b) = t_; } while (0)
+    SWAP(int, st.dbfd[db1], st.dbfd[db2]);
+    SWAP(int, st.expfd[db1], st.expfd[db2]);
+    SWAP(long long, st.dbsize[db1], st.dbsize[db2]);
+    SWAP(long long, st.expcount[db1], st.expcount[db2]);
+    SWAP(unsigned long long, st.expcursor[db1], st.expcursor[db2]);
+#undef SWAP
+    return STORE_OK;
+}
+
+/* Recreate the tree srcfd/name under dstfd/name, hard-linking its files. */
+static int linkTree(int srcfd, int dstfd, const char *name) {
+    int sfd = openat(srcfd, name, OPEN_DIR_FLAGS);
+    if (sfd < 0) return STORE_ERR;
+    if (opMkdir(dstfd, name) != STORE_OK) { close(sfd); return STORE_ERR; }
+    int dfd = openat(dstfd, name, OPEN_DIR_FLAGS);
+    int r = dfd < 0 ? STORE_ERR : STORE_OK;
+    DIR *d = r == STORE_OK ? fdopendir(sfd) : NULL;
+    if (!d) {
+        if (dfd >= 0) close(dfd);
+        close(sfd);
+        return STORE_ERR;
+    }
+    struct dirent *de;
+    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (de->d_type == DT_DIR) r = linkTree(dirfd(d), dfd, de->d_name);
+        else if (linkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = STORE_ERR;
+    }
+    int saved = errno;
+    closedir(d);
+    close(dfd);
+    errno = saved;
+    return r;
+}
+
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    skey *n = newSkey(dstdb, dst, dstlen);
+    n->type = k->type;
+    n->staged = 1;
+    n->stagename = tmpName('k');
+    n->expire = k->expire;
+    if (opMkdir(st.tmpfd, n->stagename) != STORE_OK || (n->dirfd = openat(st.tmpfd, n->stagename, OPEN_DIR_FLAGS)) < 0)
+        goto err;
+    /* every entry of the key directory: files linked, directories rebuilt */
+    int sfd = openat(k->dirfd, ".", OPEN_DIR_FLAGS);
+    DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+    if (!d) {
+        if (sfd >= 0) close(sfd);
+        goto err;
+    }
+    struct dirent *de;
+    int r = STORE_OK;
+    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "name")) continue;
+        if (de->d_type == DT_DIR) r = linkTree(dirfd(d), n->dirfd, de->d_name);
+        else if (linkat(dirfd(d), de->d_name, n->dirfd, de->d_name, 0) < 0) r = STORE_ERR;
+    }
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    if (r != STORE_OK) goto err;
+    if (n->hashed && opWriteFile(n->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
+    if (!replace) {
+        struct stat sb;
+        if (fstatat(st.dbfd[dstdb], n->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            goto err;
+        }
+    }
+    if (storePublishKey(n, NULL) != STORE_OK) goto err;
+    storeCloseKey(n);
+    return STORE_OK;
+err: {
+        int e = errno;
+        if (n->dirfd >= 0) opTrash(st.tmpfd, n->stagename);
+        storeCloseKey(n);
+        errno = e;
+        return STORE_ERR;
+    }
+}
+
 struct linux_dirent64 {
     unsigned long long d_ino;
     long long d_off;

@@ -62,6 +62,12 @@ int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
 
 /* whole databases */
 int storeFlushDb(int db);
+int storeSwapDb(int db1, int db2);
+/* Copy k to dstdb/dst as a new key sharing k's files (hard links: files are
+ * never edited in place, so sharing is safe). replace: overwrite an existing
+ * destination. STORE_NOTFOUND... never; errno EEXIST when it exists and
+ * !replace. */
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace);
 int storeDbSize(int db, long long *out);
 /* Iterate keys of a db starting at cursor (0 = start). Calls fn for each key
  * until about count keys were seen; *next is 0 when the iteration is done. */
