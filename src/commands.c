@@ -145,7 +145,7 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
-    c->cmd = cmd;
+    c->cmd = c->lastcmd = cmd;
     cmd->proc(c);
     long long dur = ustime() - start;
     cmd->calls++;

@@ -82,7 +82,7 @@ static int setupRootDir(char **err) {
 }
 
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
-                                  "DREDIS_REQUIREPASS", NULL};
+                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -103,6 +103,13 @@ int loadConfigFromEnv(char **err) {
         return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
                     "DREDIS_FSYNC", v);
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
+    if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
+    if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
+        char *end;
+        long perm = strtol(v, &end, 8);
+        if (*end || perm < 0 || perm > 0777) return fail(err, "%s must be an octal mode such as 700 (got '%s')", "DREDIS_UNIXSOCKETPERM", v);
+        server.unixsocketperm = perm;
+    }
     if ((v = getenv("DEBUG")) && parseBool("DEBUG", v, &server.debug, err) != C_OK) return C_ERR;
     if (server.debug) server.verbosity = LL_DEBUG;
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
@@ -199,6 +206,8 @@ static const char *setMaxmemoryPolicy(const char *v) {
 static sds getNo(void) { return sdsnew("no"); }
 static sds getEmpty(void) { return sdsempty(); }
 static sds getFsync(void) { return sdsnew(server.fsync_policy); }
+static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
+static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
 static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
 static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 0 0 0 pubsub 33554432 0 0"); }
@@ -224,6 +233,8 @@ static const configEntry configTable[] = {
     {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},
     {"slowlog-max-len", getSlowlogMaxLen, setSlowlogMaxLen},
     {"timeout", getTimeout, setTimeout},
+    {"unixsocket", getUnixsocket, NULL},
+    {"unixsocketperm", getUnixsocketperm, NULL},
 };
 #define CONFIG_COUNT (sizeof(configTable) / sizeof(configTable[0]))
 

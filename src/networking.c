@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 /* ------------------------------------------------------------------------ */
 /* Reply encoders                                                            */
@@ -407,6 +409,9 @@ static void formatAddr(struct sockaddr *sa, char *buf, size_t len) {
         struct sockaddr_in *s = (struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
         port = ntohs(s->sin_port);
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(buf, len, "%s:0", server.unixsocket);
+        return;
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *s = (struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
@@ -428,7 +433,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
         return;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct bufferevent *bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         close(fd);
@@ -449,6 +454,37 @@ static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
     (void)listener;
     (void)arg;
     serverLog(LL_WARNING, "accept() failed: %s", strerror(errno));
+}
+
+int listenToUnixSocket(char **err) {
+    static char errbuf[256];
+    struct sockaddr_un sun;
+    if (!server.unixsocket) return C_OK;
+    if (strlen(server.unixsocket) >= sizeof(sun.sun_path)) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_UNIXSOCKET path is too long (max %zu bytes)", sizeof(sun.sun_path) - 1);
+        *err = errbuf;
+        return C_ERR;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, server.unixsocket);
+    unlink(server.unixsocket); /* a stale socket from a previous run */
+    server.unix_listener = evconnlistener_new_bind(server.base, acceptCallback, NULL,
+                                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
+                                                   (struct sockaddr *)&sun, (int)sizeof(sun));
+    if (!server.unix_listener) {
+        snprintf(errbuf, sizeof(errbuf), "cannot listen on unix socket %s: %s", server.unixsocket, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    if (server.unixsocketperm && chmod(server.unixsocket, (mode_t)server.unixsocketperm) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot set permissions of unix socket %s: %s", server.unixsocket,
+                 strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    evconnlistener_set_error_cb(server.unix_listener, acceptErrorCallback);
+    return C_OK;
 }
 
 int listenToPort(char **err) {

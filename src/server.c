@@ -322,6 +322,7 @@ static void printBanner(void) {
     serverLog(LL_NOTICE, "dredis %s (Redis %s compatible) starting, pid=%d", DREDIS_OWN_VERSION, DREDIS_VERSION,
               (int)server.pid);
     serverLog(LL_NOTICE, "Listening on %s:%d", server.host, server.port);
+    if (server.unixsocket) serverLog(LL_NOTICE, "Listening on unix socket %s", server.unixsocket);
     serverLog(LL_NOTICE, "ROOT_DIR=%s%s", server.root_dir, server.root_dir_is_temp ? " (new temporary directory)" : "");
     serverLog(LL_NOTICE, "fsync policy: %s; databases: %d; maxclients: %lu; debug: %s", server.fsync_policy,
               server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
@@ -330,6 +331,10 @@ static void printBanner(void) {
 static void shutdownServer(void) {
     while (server.clients) freeClient(server.clients);
     if (server.listener) evconnlistener_free(server.listener);
+    if (server.unix_listener) {
+        evconnlistener_free(server.unix_listener);
+        unlink(server.unixsocket);
+    }
     if (server.cron_ev) event_free(server.cron_ev);
     if (server.sigterm_ev) event_free(server.sigterm_ev);
     if (server.sigint_ev) event_free(server.sigint_ev);
@@ -385,7 +390,7 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (listenToPort(&err) != C_OK) {
+    if (listenToPort(&err) != C_OK || listenToUnixSocket(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;
     }

@@ -151,6 +151,9 @@ struct client {
 struct dredisServer {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *unix_listener;
+    char *unixsocket;          /* NULL: TCP only */
+    long unixsocketperm;
     struct event *cron_ev;
     struct event *sigterm_ev, *sigint_ev;
     char *host;
@@ -189,6 +192,7 @@ extern struct dredisServer server;
 
 /* ---- networking.c ---- */
 int listenToPort(char **err);
+int listenToUnixSocket(char **err);
 client *createClient(int fd, struct bufferevent *bev);
 client *createFakeClient(void);
 void freeClient(client *c);
