@@ -93,19 +93,25 @@ static int listSetTail(listRef *l, long long tail) {
     return STORE_OK;
 }
 
-/* The last step of every write: bring "len" up to date (it is written last,
- * so a stale one is repaired here), publish a new key, or delete an emptied
- * one (set head = tail for that). C_ERR after replying. */
-static int listCommit(client *c, listRef *l) {
-    if (collectionCommit(c, l->k, listLen(l) - l->stored) != C_OK) return C_ERR;
-    l->stored = listLen(l);
-    return C_OK;
-}
-
 static void listIOError(client *c, skey *k) {
     int saved = errno;
     addReplyErrorIO(c, saved);
     if (k && k->staged) storeDeleteKey(k);
+}
+
+/* The last step of every write: bring "len" up to date (it is written last,
+ * so a stale one is repaired here), publish a new key, or delete an emptied
+ * one (set head = tail for that). C_ERR after replying. */
+static int listCommit(client *c, listRef *l) {
+    /* a new key gets both counters, whichever end was pushed */
+    if (l->k->staged && listLen(l) > 0 &&
+        (storeWriteNumber(l->k, "head", l->head) != STORE_OK || storeWriteNumber(l->k, "tail", l->tail) != STORE_OK)) {
+        listIOError(c, l->k);
+        return C_ERR;
+    }
+    if (collectionCommit(c, l->k, listLen(l) - l->stored) != C_OK) return C_ERR;
+    l->stored = listLen(l);
+    return C_OK;
 }
 
 /* Remove count (>= 1) elements from the where end: move the counter, then
