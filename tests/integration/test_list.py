@@ -577,6 +577,64 @@ def test_tree_after_each_kind_of_write():
         assert c.execute("EXISTS", "l") == 0
 
 
+def _inodes(server, key):
+    d = key_dir(server, key)
+    out = {}
+    for name in files_under(d):
+        st = os.lstat(os.path.join(d, name))
+        if not os.path.isdir(os.path.join(d, name)):
+            out[name] = st.st_ino
+    return out
+
+
+def _changes(before, after):
+    """(added, removed, replaced) file names between two inode snapshots."""
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    replaced = sorted(n for n in set(before) & set(after) if before[n] != after[n])
+    return added, removed, replaced
+
+
+def test_end_operations_touch_constant_files_on_a_long_list():
+    """Every write is a new file renamed into place, so inode changes show
+    exactly which files a command wrote: a handful, whatever the length."""
+    with Dredis() as s, s.client() as c:
+        n = 600
+        for i in range(0, n, 100):
+            c.execute("RPUSH", "l", *[b"e%d" % j for j in range(i, i + 100)])
+        c.execute("RPUSH", "other", "o")
+        steps = [
+            (("RPUSH", "l", "x"), (["items/600"], [], ["len", "tail"])),
+            (("LPUSH", "l", "y"), (["items/-1"], [], ["head", "len"])),
+            (("LPOP", "l"), ([], ["items/-1"], ["head", "len"])),
+            (("RPOP", "l"), ([], ["items/600"], ["len", "tail"])),
+            (("LSET", "l", 300, "z"), ([], [], ["items/300"])),
+            (("LINDEX", "l", 300), ([], [], [])),
+            (("RPOPLPUSH", "l", "l"), (["items/-1"], ["items/599"], ["head", "tail"])),
+            (("LMOVE", "l", "l", "LEFT", "RIGHT"), (["items/599"], ["items/-1"], ["head", "tail"])),
+            (("LMOVE", "l", "other", "LEFT", "RIGHT"), ([], ["items/0"], ["head", "len"])),
+            (("LPOP", "l", 2), ([], ["items/1", "items/2"], ["head", "len"])),
+        ]
+        for cmd, expected in steps:
+            before = _inodes(s, "l")
+            c.execute(*cmd)
+            assert _changes(before, _inodes(s, "l")) == expected, cmd
+        check_tree(s, "other", [b"o", b"e0"])
+        # LINSERT moves the shorter side, by hard link: the moved files keep
+        # their inodes. The list is now e3 .. e599 at items/3 .. items/599.
+        before = _inodes(s, "l")
+        c.execute("LINSERT", "l", "BEFORE", "e4", "near-head")
+        after = _inodes(s, "l")
+        assert _changes(before, after) == (["items/2"], [], ["head", "items/3", "len"])
+        assert after["items/2"] == before["items/3"]
+        before = after
+        c.execute("LINSERT", "l", "AFTER", "e597", "near-tail")
+        after = _inodes(s, "l")
+        assert _changes(before, after) == (["items/600"], [], ["items/598", "items/599", "len", "tail"])
+        assert after["items/600"] == before["items/599"] and after["items/599"] == before["items/598"]
+        check_tree(s, "l", c.execute("LRANGE", "l", 0, -1))
+
+
 def test_restart_keeps_lists():
     with Pair() as p:
         p.run("RPUSH", "l", *[str(i) for i in range(50)])
