@@ -1146,7 +1146,7 @@ int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, c
     r = opCopyFile(fd, fname, fd, tname);
     sdsfree(fname);
     sdsfree(tname);
-    return r;
+    return touchedIfOk(k, r);
 }
 
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {

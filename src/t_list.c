@@ -402,6 +402,12 @@ static void ltrimCommand(client *c) {
     long long first, count;
     rangeOf(listLen(&l), start, end, &first, &count);
     long long oldh = l.head, oldt = l.tail;
+    if (count == listLen(&l)) {
+        /* nothing to remove; Redis still reports the key modified (WATCH) */
+        touchWatchedKey(k->db, k->name, sdslen(k->name));
+        addReplyOK(c);
+        goto done;
+    }
     if (count == 0) {
         l.head = l.tail; /* empty: the key goes */
     } else if (listSetHead(&l, oldh + first) != STORE_OK || listSetTail(&l, oldh + first + count) != STORE_OK) {
@@ -666,7 +672,10 @@ static void listRotate(client *c, listRef *l, int wherefrom, int whereto) {
         listIOError(c, NULL);
         return;
     }
-    if (wherefrom != whereto) {
+    if (wherefrom == whereto) {
+        /* nothing to write, but Redis popped and pushed: WATCH sees a change */
+        touchWatchedKey(l->k->db, l->k->name, sdslen(l->k->name));
+    } else {
         long long h = l->head, t = l->tail;
         int r;
         if (wherefrom == LIST_TAIL)

@@ -520,6 +520,40 @@ def test_generic_key_commands_on_lists():
         assert p.run("DBSIZE") == 0
 
 
+def test_copy_move_watch_on_lists():
+    with Pair() as p:
+        p.run("RPUSH", "l", "a", "b", "c")
+        assert p.run("COPY", "l", "c1") == 1
+        p.run("RPUSH", "c1", "d")
+        p.run("LSET", "l", 0, "A")
+        p.run("LINSERT", "c1", "BEFORE", "b", "x")
+        both_lists(p, "l")
+        both_lists(p, "c1")
+        check_tree(p.dredis, "l", [b"A", b"b", b"c"])
+        check_tree(p.dredis, "c1", [b"a", b"x", b"b", b"c", b"d"])
+        assert p.run("MOVE", "c1", 3) == 1
+        p.run("SELECT", 3)
+        p.run("LPOP", "c1", 2)
+        check_tree(p.dredis, "c1", [b"b", b"c", b"d"], db=3)
+        p.run("SELECT", 0)
+        # a list write from another client fails a WATCHing transaction; a
+        # write to another key does not
+        d2, r2 = p.dredis.client(), p.redis.client()
+        try:
+            for cmd in (("RPUSH", "l", "z"), ("LPOP", "l"), ("LSET", "l", 0, "q"), ("RPOPLPUSH", "l", "l"),
+                        ("LMOVE", "l", "l", "LEFT", "LEFT"), ("LTRIM", "l", 0, -1), ("LREM", "l", 0, "nope"),
+                        ("LINSERT", "l", "BEFORE", "nope", "x"), ("LPOP", "l", 0), ("LPOS", "l", "b"),
+                        ("RPUSH", "other", "z"), ("LMOVE", "l", "other", "RIGHT", "LEFT")):
+                p.run("WATCH", "l")
+                assert d2.execute(*cmd) == r2.execute(*cmd)
+                p.run("MULTI")
+                p.run("LLEN", "l")
+                p.run("EXEC")
+        finally:
+            d2.close()
+            r2.close()
+
+
 def test_command_info_for_list_commands():
     names = ["lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lindex", "lrange", "lset", "lrem",
              "ltrim", "linsert", "lpos", "lmove", "rpoplpush", "lmpop"]
