@@ -312,6 +312,37 @@ static int opRename(int olddirfd, const char *oldname, int newdirfd, const char 
     return STORE_OK;
 }
 
+/* Make todirfd/to a copy of fromdirfd/from without copying its bytes: a hard
+ * link to it is staged under .tmp and renamed over to, so readers see to
+ * either old or new. Files are never edited in place, so sharing one is
+ * safe. Where hard links are not supported the bytes are copied. */
+static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *to) {
+    sds tmp = tmpName('w');
+    if (linkat(fromdirfd, from, st.tmpfd, tmp, 0) < 0) {
+        int saved = errno;
+        sdsfree(tmp);
+        if (saved == ENOENT) return STORE_NOTFOUND;
+        if (saved != EPERM && saved != EOPNOTSUPP && saved != EMLINK && saved != EXDEV) {
+            errno = saved;
+            return STORE_ERR;
+        }
+        sds data;
+        int r = readFileAt(fromdirfd, from, &data);
+        if (r != STORE_OK) return r;
+        r = opWriteFile(todirfd, to, data, sdslen(data), NULL);
+        sdsfree(data);
+        return r;
+    }
+    int r = renameat(st.tmpfd, tmp, todirfd, to);
+    int saved = errno;
+    /* a failed rename leaves the link; so does one over a link to the same
+     * file, which renames nothing */
+    unlinkat(st.tmpfd, tmp, 0);
+    sdsfree(tmp);
+    errno = saved;
+    return r < 0 ? STORE_ERR : STORE_OK;
+}
+
 static void trashWake(void) {
     pthread_mutex_lock(&st.trash_lock);
     st.trash_pending++;
@@ -907,7 +938,7 @@ struct linux_dirent64 {
 /* A directory read in getdents64 batches from a resumable offset. */
 typedef struct dirReader {
     int fd;
-    char buf[32768];
+    char buf[32768] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
     long nread, bpos;
     unsigned long long pos;   /* offset after the last entry returned */
     int eof;
@@ -1239,6 +1270,31 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
     sdsfree(fname);
+    return touchedIfOk(k, r);
+}
+
+int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int fhashed, thashed, r;
+    sds fname = keynameEncode(from, fromlen, &fhashed);
+    sds tname = keynameEncode(to, tolen, &thashed);
+    if (thashed) {
+        int nfd = -1;
+        if ((mkdirat(fd, NAMES_DIR, 0755) < 0 && errno != EEXIST) ||
+            (nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS)) < 0 || opWriteFile(nfd, tname, to, tolen, NULL) != STORE_OK) {
+            int saved = errno;
+            if (nfd >= 0) close(nfd);
+            sdsfree(fname);
+            sdsfree(tname);
+            errno = saved;
+            return STORE_ERR;
+        }
+        close(nfd);
+    }
+    r = opCopyFile(fd, fname, fd, tname);
+    sdsfree(fname);
+    sdsfree(tname);
     return touchedIfOk(k, r);
 }
 

@@ -94,6 +94,10 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen);
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created);
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
+/* Make member to a copy of member from (replacing it), both of namespace ns:
+ * O(1) whatever the size (a hard link, falling back to copying the bytes).
+ * STORE_NOTFOUND when from does not exist. */
+int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen);
 /* cursor iteration over members; cursor 0 = start */
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
