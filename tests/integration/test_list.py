@@ -4,7 +4,7 @@ and a randomized differential run."""
 import os
 import random
 
-from dredis_test import Dredis, Pair, RespError, files_under, wait_until
+from dredis_test import Dredis, Pair, RespError, files_under, staging_leftovers, wait_until
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 LONG_MIN = "-9223372036854775808"
@@ -605,7 +605,7 @@ def test_tree_after_each_kind_of_write():
         assert list_tree(s, "l")[:4] == (0, 1, 1, {0: b"B"})
         assert list_tree(s, "l")[4] == []
         # nothing is left behind in the staging area
-        assert os.listdir(os.path.join(s.root_dir, ".tmp")) == []
+        assert staging_leftovers(s.root_dir) == []
         c.execute("LPOP", "l")
         assert gone(s, "l")
         assert c.execute("EXISTS", "l") == 0
