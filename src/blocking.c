@@ -130,6 +130,9 @@ void replyToBlockedClientTimedOut(client *c) {
     }
 }
 
+/* Inside MULTI/EXEC or a script a blocking command answers at once. */
+int clientMayBlock(client *c) { return !(c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE)); }
+
 /* The store's key hook: a key somebody waits on changed. */
 void signalKeyAsReady(int db, const char *key, size_t len) {
     if (dictSize(blocking_keys) == 0) return;

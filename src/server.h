@@ -269,6 +269,7 @@ void blockingInit(void);
  * forever); called by a blocking command that found nothing to serve. */
 void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_ms, int timeout_reply);
 void unblockClient(client *c);
+int clientMayBlock(client *c);
 void replyToBlockedClientTimedOut(client *c);
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);

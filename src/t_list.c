@@ -701,12 +701,14 @@ static void listRotate(client *c, listRef *l, int wherefrom, int whereto) {
 /* LMOVE / RPOPLPUSH. Between two lists the element is pushed to the
  * destination (written and counted there) before it is popped from the
  * source: a crash between the two leaves it in both, never in neither. */
-static void lmoveGeneric(client *c, int wherefrom, int whereto) {
+static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_timeout) {
     skey *src, *dst = NULL;
     listRef s, d;
     if (openList(c, c->argv[1], 1, &src, &s) != C_OK) return;
     if (!src) {
-        addReplyNull(c);
+        if (block_timeout >= 0 && clientMayBlock(c))
+            blockForKeys(c, BLOCKED_LIST, &c->argv[1], 1, block_timeout, BLOCK_TIMEOUT_NULL);
+        else addReplyNull(c);
         return;
     }
     if (sdscmp(c->argv[1], c->argv[2]) == 0) {
@@ -743,24 +745,68 @@ static void lmoveCommand(client *c) {
     if (getListPositionOrReply(c, c->argv[3], &wherefrom) != C_OK ||
         getListPositionOrReply(c, c->argv[4], &whereto) != C_OK)
         return;
-    lmoveGeneric(c, wherefrom, whereto);
+    lmoveGeneric(c, wherefrom, whereto, -1);
 }
 
-static void rpoplpushCommand(client *c) { lmoveGeneric(c, LIST_TAIL, LIST_HEAD); }
+static void rpoplpushCommand(client *c) { lmoveGeneric(c, LIST_TAIL, LIST_HEAD, -1); }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-static void lmpopCommand(client *c) {
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+static void blmoveCommand(client *c) {
+    int wherefrom, whereto;
+    long long timeout;
+    if (getListPositionOrReply(c, c->argv[3], &wherefrom) != C_OK ||
+        getListPositionOrReply(c, c->argv[4], &whereto) != C_OK ||
+        getBlockingTimeoutOrReply(c, c->argv[5], &timeout) != C_OK)
+        return;
+    lmoveGeneric(c, wherefrom, whereto, timeout);
+}
+
+/* BRPOPLPUSH source destination timeout */
+static void brpoplpushCommand(client *c) {
+    long long timeout;
+    if (getBlockingTimeoutOrReply(c, c->argv[3], &timeout) != C_OK) return;
+    lmoveGeneric(c, LIST_TAIL, LIST_HEAD, timeout);
+}
+
+/* BLPOP / BRPOP key [key ...] timeout: [key, element] from the first
+ * non-empty list, or wait for one. */
+static void blockingPopGeneric(client *c, int where) {
+    long long timeout;
+    if (getBlockingTimeoutOrReply(c, c->argv[c->argc - 1], &timeout) != C_OK) return;
+    for (int j = 1; j < c->argc - 1; j++) {
+        skey *k;
+        listRef l;
+        if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
+        if (!k) continue;
+        aside a;
+        if (listPopAside(c, &l, where, 1, &a) == C_OK) {
+            addReplyArrayLen(c, 2);
+            addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
+            asideFlush(c, &a);
+        }
+        storeCloseKey(k);
+        return;
+    }
+    if (clientMayBlock(c)) blockForKeys(c, BLOCKED_LIST, &c->argv[1], c->argc - 2, timeout, BLOCK_TIMEOUT_NULL_ARRAY);
+    else addReplyNullArray(c);
+}
+
+static void blpopCommand(client *c) { blockingPopGeneric(c, LIST_HEAD); }
+static void brpopCommand(client *c) { blockingPopGeneric(c, LIST_TAIL); }
+
+/* [B]LMPOP: numkeys is argv[first]; block_timeout -1 for LMPOP. */
+static void lmpopGeneric(client *c, int first, long long block_timeout) {
     long numkeys, count = -1;
     int where;
-    if (!string2l(c->argv[1], sdslen(c->argv[1]), &numkeys) || numkeys < 1) {
+    if (!string2l(c->argv[first], sdslen(c->argv[first]), &numkeys) || numkeys < 1) {
         addReplyError(c, "ERR numkeys should be greater than 0");
         return;
     }
-    if (numkeys >= c->argc - 2) { /* no room for LEFT|RIGHT */
+    if (numkeys >= c->argc - first - 1) { /* no room for LEFT|RIGHT */
         addReplyErrorSyntax(c);
         return;
     }
-    int where_idx = 2 + (int)numkeys;
+    int where_idx = first + 1 + (int)numkeys;
     if (getListPositionOrReply(c, c->argv[where_idx], &where) != C_OK) return;
     for (int j = where_idx + 1; j < c->argc; j++) {
         int moreargs = (c->argc - 1) - j;
@@ -776,7 +822,7 @@ static void lmpopCommand(client *c) {
         }
     }
     if (count == -1) count = 1;
-    for (int j = 2; j < where_idx; j++) {
+    for (int j = first + 1; j < where_idx; j++) {
         skey *k;
         listRef l;
         if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
@@ -792,10 +838,44 @@ static void lmpopCommand(client *c) {
         storeCloseKey(k);
         return;
     }
-    addReplyNullArray(c);
+    if (block_timeout >= 0 && clientMayBlock(c))
+        blockForKeys(c, BLOCKED_LIST, &c->argv[first + 1], (int)numkeys, block_timeout, BLOCK_TIMEOUT_NULL_ARRAY);
+    else addReplyNullArray(c);
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void lmpopCommand(client *c) { lmpopGeneric(c, 1, -1); }
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void blmpopCommand(client *c) {
+    long long timeout;
+    if (getBlockingTimeoutOrReply(c, c->argv[1], &timeout) != C_OK) return;
+    lmpopGeneric(c, 2, timeout);
 }
 
 redisCommand listCommandTable[] = {
+    {"blpop", blpopCommand, -3, "write noscript blocking", "write list slow blocking", 1, -2, 1, "list", "2.0.0",
+     "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the "
+     "list if the last element was popped.",
+     "O(N) where N is the number of provided keys.", NULL},
+    {"brpop", brpopCommand, -3, "write noscript blocking", "write list slow blocking", 1, -2, 1, "list", "2.0.0",
+     "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the "
+     "list if the last element was popped.",
+     "O(N) where N is the number of provided keys.", NULL},
+    {"brpoplpush", brpoplpushCommand, 4, "write denyoom noscript blocking", "write list slow blocking", 1, 2, 1,
+     "list", "2.2.0",
+     "Pops an element from a list, pushes it to another list and returns it. Block until an element is available "
+     "otherwise. Deletes the list if the last element was popped.",
+     "O(1)", NULL},
+    {"blmove", blmoveCommand, 6, "write denyoom noscript blocking", "write list slow blocking", 1, 2, 1, "list",
+     "6.2.0",
+     "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available "
+     "otherwise. Deletes the list if the last element was moved.",
+     "O(1)", NULL},
+    {"blmpop", blmpopCommand, -5, "write blocking", "write list slow blocking", 0, 0, 0, "list", "7.0.0",
+     "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes "
+     "the list if the last element was popped.",
+     "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL},
     {"lpush", lpushCommand, -3, "write denyoom fast", "write list fast", 1, 1, 1, "list", "1.0.0",
      "Prepends one or more elements to a list. Creates the key if it doesn't exist.",
      "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
