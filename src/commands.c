@@ -146,7 +146,9 @@ static int arityOk(redisCommand *cmd, int argc) {
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
     c->cmd = c->lastcmd = cmd;
+    storeTxnBegin();
     cmd->proc(c);
+    storeTxnEnd();
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;

@@ -87,6 +87,7 @@ void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
 
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
+    storeTxnFail(); /* the command's changes so far are rolled back */
     if (err == EUCLEAN)
         addReplyError(c, "ERR storage error: the key's directory is damaged or not a dredis key");
     else

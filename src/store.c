@@ -20,6 +20,7 @@
 
 #include "store.h"
 #include "keyname.h"
+#include "journal.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -70,6 +72,17 @@ static struct {
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
+    /* transactions (see journal.c) */
+    sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
+    int txn_depth;
+    int txn_open;            /* a BEGIN record was written */
+    int txn_failed[64];      /* per nesting level: roll this level back */
+    off_t txn_savepoint[64]; /* journal offset where each level began */
+    struct deferred { char action; sds name; } *deferred;
+    int ndeferred;
+    /* durability */
+    int fsync_policy;
+    volatile int dirty;      /* changes not yet synced */
 } st;
 
 static const char *typeNames[] = {"string", "list", "set", "zset", "hash", "stream"};
@@ -144,6 +157,130 @@ err: {
 
 static sds tmpName(char prefix) {
     return sdscatprintf(sdsempty(), "%c%d-%llu", prefix, (int)getpid(), ++st.seq);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions: which directories are visible, and the journal records      */
+/* ------------------------------------------------------------------------ */
+
+/* The path of a directory relative to ROOT_DIR; 0 when it is not part of
+ * the visible tree (.tmp, .trash, a key still being built). */
+static int relPath(int fd, sds *out) {
+    *out = NULL;
+    if (fd == st.tmpfd) { *out = sdsnew(".tmp"); return 0; }
+    if (fd == st.rootfd) { *out = sdsempty(); return 1; }
+    for (int i = 0; i < st.dbnum; i++) {
+        if (fd == st.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
+        if (fd == st.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
+    }
+    char proc[64], buf[4096];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    size_t rl = sdslen(st.rootreal);
+    if (strncmp(buf, st.rootreal, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0')) return 0;
+    const char *rel = buf[rl] == '/' ? buf + rl + 1 : "";
+    *out = sdsnew(rel);
+    if (!strncmp(rel, ".tmp", 4) || !strncmp(rel, ".trash", 6)) return 0;
+    return 1;
+}
+
+/* Journal a change about to be made (see journal.h for the types). Nothing
+ * is written outside a transaction or when neither side is visible. -1 with
+ * errno when the record could not be written: the change must not happen. */
+static int journalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
+    if (!st.txn_depth) return 0;
+    sds p1, p2 = NULL;
+    int vis = relPath(fd1, &p1);
+    if (fd2 >= 0) vis |= relPath(fd2, &p2);
+    int r = 0;
+    if (vis) {
+        st.dirty = 1;
+        if (!st.txn_open) {
+            r = journalAppend(J_BEGIN, "", "", "", "");
+            if (r == 0) st.txn_open = 1;
+        }
+        if (r == 0) r = journalAppend(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "");
+    }
+    sdsfree(p1);
+    sdsfree(p2);
+    return r;
+}
+
+/* Is this directory visible and are we in a transaction? */
+static int journaling(int fd) {
+    if (!st.txn_depth) return 0;
+    sds p;
+    int vis = relPath(fd, &p);
+    sdsfree(p);
+    return vis;
+}
+
+#define DEFER_RECYCLE 'r'
+#define DEFER_TRASH 't'
+
+static void recycleStagedFile(const char *name);
+static void trashWake(void);
+
+static void runDeferred(char action, const char *name) {
+    if (action == DEFER_RECYCLE) {
+        recycleStagedFile(name);
+    } else {
+        sds t = tmpName('t');
+        if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
+        sdsfree(t);
+    }
+}
+
+/* Something under .tmp that is done with: at once outside a transaction,
+ * at commit inside one (an undo may still need it). */
+static void deferAction(char action, const char *name) {
+    if (!st.txn_depth) {
+        runDeferred(action, name);
+        return;
+    }
+    st.deferred = zrealloc(st.deferred, sizeof(*st.deferred) * (size_t)(st.ndeferred + 1));
+    st.deferred[st.ndeferred].action = action;
+    st.deferred[st.ndeferred].name = sdsnew(name);
+    st.ndeferred++;
+}
+
+void storeTxnBegin(void) {
+    if (st.txn_depth < 64) {
+        st.txn_failed[st.txn_depth] = 0;
+        st.txn_savepoint[st.txn_depth] = journalFd() >= 0 ? lseek(journalFd(), 0, SEEK_END) : 0;
+    }
+    st.txn_depth++;
+}
+
+/* A storage error happened in the current command: roll it back. */
+void storeTxnFail(void) {
+    if (st.txn_depth > 0 && st.txn_depth <= 64) st.txn_failed[st.txn_depth - 1] = 1;
+}
+
+void storeTxnEnd(void) {
+    if (st.txn_depth == 0) return;
+    st.txn_depth--;
+    if (st.txn_depth < 64 && st.txn_failed[st.txn_depth] && st.txn_open) {
+        /* undo this level's changes, newest first; the dbsize counters may
+         * be off now, so they are counted again when next asked */
+        journalUndoFrom(st.txn_savepoint[st.txn_depth]);
+        for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
+        if (flushHook)
+            for (int i = 0; i < st.dbnum; i++) flushHook(i);
+    }
+    if (st.txn_depth > 0) return;
+    if (st.txn_open) {
+        if (journalAppend(J_COMMIT, "", "", "", "") < 0) journalReset(); /* an empty log commits too */
+        st.txn_open = 0;
+    }
+    for (int i = 0; i < st.ndeferred; i++) {
+        runDeferred(st.deferred[i].action, st.deferred[i].name);
+        sdsfree(st.deferred[i].name);
+    }
+    st.ndeferred = 0;
+    journalMaybeReset();
 }
 
 /* Give an entry under .tmp to a pool; 0 when the pool is full. */
@@ -262,11 +399,30 @@ static int opStageFile(const char *data, size_t len, sds *tmpname) {
  * as a rename over it, and on ext4 much faster (a rename over an existing
  * file makes ext4 flush the new file's data, see auto_da_alloc). */
 static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace) {
-    int r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
-    if (r < 0 && errno == EEXIST && !noreplace) {
-        r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-        if (r == 0) recycleStagedFile(tmpname); /* the old version */
-        else if (errno == ENOENT) r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+    st.dirty = 1;
+    int r;
+    if (journaling(dirfd)) {
+        /* the journal must say beforehand whether this creates or replaces */
+        struct stat sb;
+        int exists = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        if (exists && noreplace) {
+            errno = EEXIST;
+            r = -1;
+        } else if (!exists) {
+            r = journalNote(J_NEW, dirfd, name, -1, NULL);
+            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+        } else {
+            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, tmpname);
+            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+        }
+    } else {
+        r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+        if (r < 0 && errno == EEXIST && !noreplace) {
+            r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) recycleStagedFile(tmpname); /* the old version */
+            else if (errno == ENOENT) r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+        }
     }
     if (r < 0) {
         int saved = errno;
@@ -298,17 +454,36 @@ static int opWriteFile(int dirfd, const char *name, const char *data, size_t len
 }
 
 static int opUnlink(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (journaling(dirfd)) {
+        /* set aside under .tmp, so that an undo can put it back */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+        sds aside = tmpName('u');
+        int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
+        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) deferAction(DEFER_RECYCLE, aside);
+        sdsfree(aside);
+        return r == 0 ? STORE_OK : STORE_ERR;
+    }
     if (unlinkat(dirfd, name, 0) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     return STORE_OK;
 }
 
 static int opMkdir(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
 
+/* flags: RENAME_NOREPLACE (a move), or RENAME_EXCHANGE where the old side
+ * is a replacement built under .tmp (which then holds the old version). */
 static int opRename(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
-    if (renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
+    st.dirty = 1;
+    int r = flags & RENAME_EXCHANGE ? journalNote(J_REPLACED, newdirfd, newname, olddirfd, oldname)
+                                    : journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname);
+    if (r < 0 || renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
     return STORE_OK;
 }
 
@@ -317,7 +492,7 @@ static int opRename(int olddirfd, const char *oldname, int newdirfd, const char 
  * either old or new. Files are never edited in place, so sharing one is
  * safe. Where hard links are not supported the bytes are copied. */
 static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *to) {
-    sds tmp = tmpName('w');
+    sds tmp = tmpName('l');
     if (linkat(fromdirfd, from, st.tmpfd, tmp, 0) < 0) {
         int saved = errno;
         sdsfree(tmp);
@@ -333,14 +508,22 @@ static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *
         sdsfree(data);
         return r;
     }
-    int r = renameat(st.tmpfd, tmp, todirfd, to);
-    int saved = errno;
-    /* a failed rename leaves the link; so does one over a link to the same
-     * file, which renames nothing */
-    unlinkat(st.tmpfd, tmp, 0);
-    sdsfree(tmp);
-    errno = saved;
-    return r < 0 ? STORE_ERR : STORE_OK;
+    return opInstallFile(tmp, todirfd, to, 0);
+}
+
+void storeSetFsyncPolicy(int policy) { st.fsync_policy = policy; }
+
+int storeDirty(void) { return st.dirty; }
+
+/* Make every change so far durable: one syncfs() covers the data and the
+ * directory entries of the whole tree, and the journal. */
+int storeSync(void) {
+    st.dirty = 0;
+    if (syncfs(st.rootfd) < 0) {
+        st.dirty = 1;
+        return STORE_ERR;
+    }
+    return STORE_OK;
 }
 
 static void trashWake(void) {
@@ -350,8 +533,23 @@ static void trashWake(void) {
     pthread_mutex_unlock(&st.trash_lock);
 }
 
-/* Move dirfd/name (a file or a whole tree) to .trash for background removal. */
+/* Move dirfd/name (a file or a whole tree) to .trash for background removal.
+ * In a transaction a visible entry is first set aside under .tmp, and
+ * anything under .tmp stays until the commit. */
 static int opTrash(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (dirfd == st.tmpfd && st.txn_depth) {
+        deferAction(DEFER_TRASH, name);
+        return STORE_OK;
+    }
+    if (journaling(dirfd)) {
+        sds aside = tmpName('t');
+        int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
+        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) deferAction(DEFER_TRASH, aside);
+        sdsfree(aside);
+        return r == 0 ? STORE_OK : STORE_ERR;
+    }
     sds t = tmpName('t');
     int r = opRename(dirfd, name, st.trashfd, t, RENAME_NOREPLACE);
     sdsfree(t);
@@ -420,9 +618,22 @@ static void *trashThreadMain(void *arg) {
     (void)arg;
     pthread_mutex_lock(&st.trash_lock);
     for (;;) {
-        while (st.trash_pending == 0 && !st.trash_stop && st.files.count >= POOL_LOW && st.dirs.count >= POOL_LOW)
-            pthread_cond_wait(&st.trash_cond, &st.trash_lock);
+        while (st.trash_pending == 0 && !st.trash_stop && st.files.count >= POOL_LOW && st.dirs.count >= POOL_LOW) {
+            if (st.fsync_policy != STORE_FSYNC_EVERYSEC) {
+                pthread_cond_wait(&st.trash_cond, &st.trash_lock);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&st.trash_cond, &st.trash_lock, &ts) != 0) break; /* a second passed */
+        }
         if (st.trash_stop) break;
+        if (st.fsync_policy == STORE_FSYNC_EVERYSEC && st.dirty) {
+            pthread_mutex_unlock(&st.trash_lock);
+            storeSync();
+            pthread_mutex_lock(&st.trash_lock);
+        }
         long long trash = st.trash_pending;
         st.trash_pending = 0;
         pthread_mutex_unlock(&st.trash_lock);
@@ -516,6 +727,15 @@ int storeInit(const char *root, int dbnum, char **err) {
     st.dirs.prefix = 'd';
     pthread_mutex_init(&st.trash_lock, NULL);
     pthread_cond_init(&st.trash_cond, NULL);
+    {
+        char proc[64], buf[4096];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", st.rootfd);
+        ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+        st.rootreal = sdsnewlen(buf, n > 0 ? (size_t)n : 0);
+    }
+    /* undo a transaction a crash interrupted, before .tmp is cleared: the
+     * versions it displaced wait there */
+    if (journalOpen(st.rootfd, st.trashfd, err) < 0) return STORE_ERR;
     clearStaging();
     st.trash_pending++; /* empty what a previous run left in .trash */
     if (pthread_create(&st.trash_thread, NULL, trashThreadMain, NULL) != 0) {
@@ -540,6 +760,7 @@ void storeShutdown(void) {
         if (st.dbfd) close(st.dbfd[i]);
         if (st.expfd) close(st.expfd[i]);
     }
+    journalClose();
     if (st.tmpfd >= 0) close(st.tmpfd);
     if (st.trashfd >= 0) close(st.trashfd);
     if (st.rootfd >= 0) close(st.rootfd);
@@ -549,6 +770,8 @@ void storeShutdown(void) {
     zfree(st.expcount);
     zfree(st.expcursor);
     sdsfree(st.root);
+    sdsfree(st.rootreal);
+    zfree(st.deferred);
     memset(&st, 0, sizeof(st));
 }
 
@@ -744,18 +967,17 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
     if (hashed && opWriteFile(k->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
-    if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) goto err;
+    struct stat sb;
+    if (fstatat(st.dbfd[dstdb], dfname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* the destination goes first, then the source moves in */
         long long oldexp = expireOfDirAt(st.dbfd[dstdb], dfname);
-        if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_EXCHANGE) != STORE_OK) goto err;
-        /* the old destination now sits at the source's name */
+        if (opTrash(st.dbfd[dstdb], dfname) != STORE_OK) goto err;
         if (oldexp >= 0) removeExpireEntry(dstdb, oldexp, dfname);
-        opTrash(st.dbfd[k->db], k->fname);
-        if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
-    } else {
-        if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
-        if (st.dbsize[dstdb] >= 0) st.dbsize[dstdb]++;
+        if (st.dbsize[dstdb] > 0) st.dbsize[dstdb]--;
     }
+    if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_NOREPLACE) != STORE_OK) goto err;
+    if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
+    if (st.dbsize[dstdb] >= 0) st.dbsize[dstdb]++;
     if (k->hashed && !hashed) opUnlink(k->dirfd, "name");
     if (k->expire >= 0) {
         removeExpireEntry(k->db, k->expire, k->fname);
@@ -844,7 +1066,15 @@ int storeSwapDb(int db1, int db2) {
         flushHook(db1);
         flushHook(db2);
     }
-    if (opRename(st.rootfd, n1, st.rootfd, n2, RENAME_EXCHANGE) != STORE_OK) return STORE_ERR;
+    sds aside = tmpName('s');
+    int r = opRename(st.rootfd, n1, st.tmpfd, aside, RENAME_NOREPLACE);
+    if (r == STORE_OK) r = opRename(st.rootfd, n2, st.rootfd, n1, RENAME_NOREPLACE);
+    if (r == STORE_OK) r = opRename(st.tmpfd, aside, st.rootfd, n2, RENAME_NOREPLACE);
+    sdsfree(aside);
+    if (r != STORE_OK) {
+        storeTxnFail();
+        return STORE_ERR;
+    }
 #define SWAP(type, a, b) do { type t_ = (a); (a) = (b); (b) = t_; } while (0)
     SWAP(int, st.dbfd[db1], st.dbfd[db2]);
     SWAP(int, st.expfd[db1], st.expfd[db2]);
@@ -1248,6 +1478,17 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
     return r;
 }
 
+/* The .names directory of a namespace (full names of shortened member
+ * names), created when missing. -1 on error. */
+static int namesDir(int nsfd) {
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    if (nfd < 0 && errno == ENOENT) {
+        if (opMkdir(nsfd, NAMES_DIR) != STORE_OK && errno != EEXIST) return -1;
+        nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    }
+    return nfd;
+}
+
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     int fd = nsDir(k, ns, 1);
@@ -1256,9 +1497,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     sds fname = keynameEncode(m, mlen, &hashed);
     if (hashed) {
         int nfd = -1;
-        if ((mkdirat(fd, NAMES_DIR, 0755) < 0 && errno != EEXIST) ||
-            (nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS)) < 0 ||
-            opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
+        if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
             int saved = errno;
             if (nfd >= 0) close(nfd);
             sdsfree(fname);
@@ -1281,8 +1520,7 @@ int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, c
     sds tname = keynameEncode(to, tolen, &thashed);
     if (thashed) {
         int nfd = -1;
-        if ((mkdirat(fd, NAMES_DIR, 0755) < 0 && errno != EEXIST) ||
-            (nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS)) < 0 || opWriteFile(nfd, tname, to, tolen, NULL) != STORE_OK) {
+        if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, tname, to, tolen, NULL) != STORE_OK) {
             int saved = errno;
             if (nfd >= 0) close(nfd);
             sdsfree(fname);

@@ -111,6 +111,21 @@ typedef void storeExpireVisitor(int db, const char *name, size_t len, long long 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
 long long storeExpiresCount(int db);
 
+/* Transactions: every change between the outermost begin and end is
+ * applied whole or not at all across a crash (journal.c). A failed level
+ * (storeTxnFail) is rolled back at its end. */
+void storeTxnBegin(void);
+void storeTxnEnd(void);
+void storeTxnFail(void);
+
+/* Durability */
+#define STORE_FSYNC_NO 0
+#define STORE_FSYNC_EVERYSEC 1
+#define STORE_FSYNC_ALWAYS 2
+void storeSetFsyncPolicy(int policy);
+int storeDirty(void);
+int storeSync(void);
+
 /* statistics */
 long long storeTrashPending(void);
 
