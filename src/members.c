@@ -88,59 +88,96 @@ void membersDiscard(skey *k) {
 void membersFail(client *c, skey *k, long long delta, int err) {
     if (k->staged) {
         storeDeleteKey(k);
-    } else if (delta) {
+    } else if (delta > 0) {
+        /* the member files written so far are there: count them */
         long long len;
-        if (collectionLen(k, &len) == STORE_OK) {
-            len += delta;
-            if (len <= 0) storeDeleteKey(k);
-            else storeWriteNumber(k, "len", len);
-        }
+        if (collectionLen(k, &len) == STORE_OK) storeWriteNumber(k, "len", len + delta);
     }
     addReplyErrorIO(c, err);
 }
 
+/* Are the members of ns all among the names of args? *listed gets how many
+ * there are (counted only when they all are). Stops at the first that is
+ * not. */
+static int allAmong(skey *k, const char *ns, memberSet *args, int *all, long long *listed) {
+    storeIter *it;
+    sds m;
+    int r;
+    *all = 1;
+    *listed = 0;
+    if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
+    while ((r = storeIterNext(it, &m)) == STORE_OK) {
+        int among = memberSetHas(args, m, sdslen(m));
+        sdsfree(m);
+        if (!among) {
+            *all = 0;
+            break;
+        }
+        (*listed)++;
+    }
+    int saved = errno;
+    storeIterClose(it);
+    errno = saved;
+    return r == STORE_ERR ? STORE_ERR : STORE_OK;
+}
+
 int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed) {
-    long long len;
+    long long len, newlen;
+    memberSet args;
+    sds *present = zmalloc(sizeof(sds) * (size_t)(n ? n : 1));
+    long long np = 0;
     *removed = 0;
-    if (collectionLen(k, &len) != STORE_OK) {
-        addReplyErrorIO(c, errno);
+    memberSetInit(&args);
+    if (collectionLen(k, &len) != STORE_OK) goto ioerr;
+    /* which of the (distinct) arguments are members */
+    for (int i = 0; i < n; i++) {
+        if (!memberSetAdd(&args, m[i], sdslen(m[i]))) continue;
+        int r = storeMemberExists(k, ns, m[i], sdslen(m[i]));
+        if (r == STORE_ERR) goto ioerr;
+        if (r == STORE_OK) present[np++] = m[i];
+    }
+    if (np == 0) goto done;
+    newlen = len - np;
+    if (newlen <= 0) {
+        /* by "len" the key empties. "len" never counts more members than
+         * there are files, but may count fewer after a crash: so read the
+         * directory (O(n): it stops at the first member not among the
+         * arguments). When nothing else is there, the key goes in one step
+         * (one rename), never leaving a half-emptied directory behind. */
+        int all;
+        long long listed;
+        if (allAmong(k, ns, &args, &all, &listed) != STORE_OK) goto ioerr;
+        if (all) {
+            if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
+            *removed = listed;
+            goto done;
+        }
+        /* "len" was behind the files: count them */
+        storeIter *it;
+        sds name;
+        int r;
+        if (storeIterOpen(k, ns, 0, &it) != STORE_OK) goto ioerr;
+        for (newlen = -np; (r = storeIterNext(it, &name)) == STORE_OK; newlen++) sdsfree(name);
+        storeIterClose(it);
+        if (r == STORE_ERR) goto ioerr;
+    }
+    /* "len" first, then the files: a crash in between leaves "len" short of
+     * the files (those members are back), never beyond them */
+    if (storeWriteNumber(k, "len", newlen) != STORE_OK) goto ioerr;
+    for (long long i = 0; i < np; i++)
+        if (storeRemoveMember(k, ns, present[i], sdslen(present[i])) == STORE_ERR) goto ioerr;
+    *removed = np;
+done:
+    memberSetFree(&args);
+    zfree(present);
+    return C_OK;
+ioerr: {
+        int saved = errno;
+        memberSetFree(&args);
+        zfree(present);
+        addReplyErrorIO(c, saved);
         return C_ERR;
     }
-    if (n >= len) {
-        /* perhaps every member goes: then remove the key in one step */
-        memberSet seen;
-        long long present = 0;
-        memberSetInit(&seen);
-        for (int i = 0; i < n; i++) {
-            if (!memberSetAdd(&seen, m[i], sdslen(m[i]))) continue;
-            int r = storeMemberExists(k, ns, m[i], sdslen(m[i]));
-            if (r == STORE_ERR) {
-                int saved = errno;
-                memberSetFree(&seen);
-                addReplyErrorIO(c, saved);
-                return C_ERR;
-            }
-            if (r == STORE_OK) present++;
-        }
-        memberSetFree(&seen);
-        if (present >= len) {
-            if (storeDeleteKey(k) == STORE_ERR) {
-                addReplyErrorIO(c, errno);
-                return C_ERR;
-            }
-            *removed = present;
-            return C_OK;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        int r = storeRemoveMember(k, ns, m[i], sdslen(m[i]));
-        if (r == STORE_ERR) {
-            membersFail(c, k, -*removed, errno);
-            return C_ERR;
-        }
-        if (r == STORE_OK) (*removed)++;
-    }
-    return collectionCommit(c, k, -*removed);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -187,11 +224,7 @@ static unsigned long randomBelow(unsigned long n) {
     return (unsigned long)(r % n);
 }
 
-/* Read every name and keep a uniform sample of count of them. */
-static int randomDistinctFromAll(skey *k, const char *ns, unsigned long count, sds **out, unsigned long *n) {
-    sds *a;
-    unsigned long total;
-    if (membersAll(k, ns, &a, &total) != STORE_OK) return STORE_ERR;
+unsigned long membersKeepRandom(sds *a, unsigned long total, unsigned long count) {
     if (count > total) count = total;
     for (unsigned long i = 0; i < count; i++) {
         unsigned long j = i + randomBelow(total - i);
@@ -200,8 +233,16 @@ static int randomDistinctFromAll(skey *k, const char *ns, unsigned long count, s
         a[j] = t;
     }
     for (unsigned long i = count; i < total; i++) sdsfree(a[i]);
+    return count;
+}
+
+/* Read every name and keep a uniform sample of count of them. */
+static int randomDistinctFromAll(skey *k, const char *ns, unsigned long count, sds **out, unsigned long *n) {
+    sds *a;
+    unsigned long total;
+    if (membersAll(k, ns, &a, &total) != STORE_OK) return STORE_ERR;
     *out = a;
-    *n = count;
+    *n = membersKeepRandom(a, total, count);
     return STORE_OK;
 }
 

@@ -35,15 +35,17 @@ void replyCaptureAbort(client *c, replyCapture *rc);
 /* A key opened by collectionOpenForWrite() that a command ends up not
  * changing: a new one is thrown away. k stays open. */
 void membersDiscard(skey *k);
-/* A storage error err after delta members were added (or removed, delta <
- * 0): keep an existing key's "len" true, throw a new key away, and reply
- * with the error. k stays open. */
+/* A storage error err after delta members were added: count them in an
+ * existing key's "len", throw a new key away, and reply with the error. k
+ * stays open. */
 void membersFail(client *c, skey *k, long long delta, int err);
 
-/* Remove the n given members from namespace ns of k and commit (delete the
- * key when it empties). When they are every member, the key directory goes
- * in one step instead of member by member. *removed gets how many existed.
- * C_ERR after replying. k stays open. */
+/* Remove the n given members from namespace ns of k: "len" is written
+ * first, then the member files go, so "len" never exceeds the files. A key
+ * left without members is deleted in one step (checked against the
+ * directory, not decided from "len" alone); a "len" found behind the files
+ * is recounted. *removed gets how many were members. C_ERR after replying.
+ * k stays open. */
 int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed);
 
 /* All member names of ns (*out, *n; the caller frees each and the array). */
@@ -54,6 +56,9 @@ int membersAll(skey *k, const char *ns, sds **out, unsigned long *n);
  * names are read and a uniform sample taken. */
 int membersRandomDistinct(skey *k, const char *ns, long long size, unsigned long count, sds **out,
                           unsigned long *n);
+/* Shuffle a uniform sample of count of the total names of a to its front,
+ * free the others; returns how many are kept. */
+unsigned long membersKeepRandom(sds *a, unsigned long total, unsigned long count);
 void membersFreeArray(sds *a, unsigned long n);
 
 /* HSCAN / SSCAN cursor, parsed as Redis does (strtoul rules). */

@@ -361,24 +361,14 @@ static void hrandfieldWithCount(client *c, long l, int withvalues) {
             }
             storeSamplerClose(s);
         }
-    } else if ((long long)count >= size) {
-        storeIter *it;
-        r = storeIterOpen(k, FIELDS, 0, &it);
-        if (r == STORE_OK) {
-            sds f;
-            while ((r = storeIterNext(it, &f)) == STORE_OK) {
-                if (addRandomFieldReply(c, k, f, withvalues) != C_OK) r = STORE_ERR;
-                sdsfree(f);
-                if (r != STORE_OK) break;
-                n++;
-            }
-            storeIterClose(it);
-        }
     } else {
+        /* distinct fields: the whole hash when count reaches its size */
         sds *a;
         unsigned long m;
-        r = membersRandomDistinct(k, FIELDS, size, count, &a, &m);
+        r = (long long)count >= size ? membersAll(k, FIELDS, &a, &m)
+                                     : membersRandomDistinct(k, FIELDS, size, count, &a, &m);
         if (r == STORE_OK) {
+            if (m > count) m = membersKeepRandom(a, m, count); /* "len" was behind the files */
             for (; n < m; n++)
                 if (addRandomFieldReply(c, k, a[n], withvalues) != C_OK) {
                     r = STORE_ERR;

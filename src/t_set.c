@@ -166,16 +166,21 @@ static void spopWithCountCommand(client *c) {
     sds *a = NULL;
     unsigned long n = 0;
     if (collectionLen(k, &size) != STORE_OK) goto ioerr;
+    int whole = 0; /* every member goes: the key is deleted in one step */
     if (l >= size) {
-        /* every member: read them, then drop the key in one step */
-        if (membersAll(k, VALUES, &a, &n) != STORE_OK || storeDeleteKey(k) == STORE_ERR) goto ioerr;
-    } else {
-        if (membersRandomDistinct(k, VALUES, size, (unsigned long)l, &a, &n) != STORE_OK) goto ioerr;
-        if (membersRemove(c, k, VALUES, a, (int)n, &removed) != C_OK) {
-            membersFreeArray(a, n);
-            storeCloseKey(k);
-            return;
-        }
+        /* read them all; more than l only when "len" was behind the files */
+        if (membersAll(k, VALUES, &a, &n) != STORE_OK) goto ioerr;
+        if (n > (unsigned long)l) n = membersKeepRandom(a, n, (unsigned long)l);
+        else whole = 1;
+    } else if (membersRandomDistinct(k, VALUES, size, (unsigned long)l, &a, &n) != STORE_OK) {
+        goto ioerr;
+    }
+    if (whole) {
+        if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
+    } else if (membersRemove(c, k, VALUES, a, (int)n, &removed) != C_OK) {
+        membersFreeArray(a, n);
+        storeCloseKey(k);
+        return;
     }
     storeCloseKey(k);
     addReplySetLen(c, (long)n);
@@ -284,6 +289,7 @@ static void srandmemberWithCountCommand(client *c) {
         addReplyErrorIO(c, saved);
         return;
     }
+    if (n > count) n = membersKeepRandom(a, n, count); /* "len" was behind the files */
     addReplyArrayLen(c, (long)n);
     for (unsigned long i = 0; i < n; i++) addReplyBulk(c, a[i], sdslen(a[i]));
     membersFreeArray(a, n);
