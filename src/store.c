@@ -1662,7 +1662,7 @@ static unsigned long long random64(void) {
 
 /* Does any entry sit at or after offset off? 1 yes, 0 no, -1 error. */
 static int samplerAnyAt(storeSampler *s, unsigned long long off) {
-    char buf[SAMPLER_PROBE_BUF];
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
     if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
     long n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf));
     if (n < 0) return -1;
@@ -1751,7 +1751,7 @@ err: {
 /* The first member at or after offset off: STORE_OK, or STORE_NOTFOUND when
  * there is none. */
 static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
-    char buf[SAMPLER_PROBE_BUF];
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
     if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
     long n;
     while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf))) > 0) {
