@@ -126,6 +126,21 @@ def test_tree_layout_after_writes():
         assert tree(p, "u") == sorted(["len", "type", "values", "values/a", "values/b", "values/x%2Fy",
                                        "values/%", "values/%2Edot", "values/%00%C3%BF"])
         assert read(os.path.join(key_dir(p, "u"), "len")) == b"6"
+        p.run("SINTERSTORE", "i", "s", "t")
+        assert tree(p, "i") == []  # empty intersection: no key
+        p.run("SADD", "t", "b")
+        p.run("SINTERSTORE", "i", "s", "t")
+        assert tree(p, "i") == ["len", "type", "values", "values/b"]
+        assert read(os.path.join(key_dir(p, "i"), "len")) == b"1"
+        p.run("SDIFFSTORE", "df", "u", "s")
+        assert tree(p, "df") == ["len", "type", "values", "values/a"]
+        # SPOP: the popped members' files go, len follows
+        p.run("SADD", "pop", "p1", "p2", "p3", "p4")
+        popped = p.d.execute("SPOP", "pop", 3)
+        p.r.execute("SREM", "pop", *popped)
+        left = p.run("SMEMBERS", "pop")
+        assert tree(p, "pop") == ["len", "type", "values", "values/" + left[0].decode()]
+        assert read(os.path.join(key_dir(p, "pop"), "len")) == b"1"
         assert staging_empty(p)
 
 
