@@ -551,3 +551,50 @@ def test_len_behind_the_files_after_a_crash():
             f.write("1")
         got = p.d.execute("HRANDFIELD", "r", 2)
         assert len(got) == 2 and len(set(got)) == 2 and set(got) <= {b"a", b"b", b"c"}
+
+
+def test_randomized_against_redis():
+    """Random hash commands on a few keys, every reply compared with Redis,
+    and after each one every hash's "len" equal to its field files."""
+    import random
+    rnd = random.Random(20240607)
+    keys = ["h1", "h2", "h3", "str"]
+    fields = ["a", "b", "c", "d", "", "x/y", "n1", "n2", "L" * 210]
+
+    def vals():
+        return rnd.choice(["1", "-7", "v", "", "12345678901234567890", "3.5", "x" * 50])
+
+    with Pair() as p:
+        p.run("SET", "str", "s")
+        for step in range(400):
+            k, f = rnd.choice(keys), rnd.choice(fields)
+            op = rnd.randrange(14)
+            if op < 3:
+                args = [x for _ in range(rnd.randint(1, 3)) for x in (rnd.choice(fields), vals())]
+                p.run(rnd.choice(["HSET", "HMSET"]), k, *args)
+            elif op == 3:
+                p.run("HSETNX", k, f, vals())
+            elif op < 6:
+                p.run("HDEL", k, *rnd.sample(fields, rnd.randint(1, 4)))
+            elif op == 6:
+                p.run("HINCRBY", k, rnd.choice(["n1", "n2", f]), rnd.choice(["1", "-3", "1000"]))
+            elif op == 7:
+                p.run("HINCRBYFLOAT", k, rnd.choice(["n1", "n2", f]), rnd.choice(["1.5", "-0.25", "7"]))
+            elif op == 8:
+                p.run("HMGET", k, *rnd.sample(fields, 3))
+            elif op == 9:
+                p.run(rnd.choice(["HGET", "HEXISTS", "HSTRLEN"]), k, f)
+            elif op == 10:
+                p.run(rnd.choice(["HLEN", "EXISTS", "TYPE"]), k)
+            elif op == 11:
+                p.run("HGETALL", k, normalize=as_pairs)
+            elif op == 12:
+                p.run(rnd.choice(["HKEYS", "HVALS"]), k, normalize=sorted_reply)
+            elif rnd.random() < 0.3:
+                p.run("DEL", k)
+            for key in keys[:3]:
+                d = key_dir(p, key)
+                if os.path.isdir(d):
+                    n = len([x for x in os.listdir(os.path.join(d, "fields")) if not x.startswith(".")])
+                    assert n > 0 and read(os.path.join(d, "len")) == b"%d" % n, (step, key)
+        assert staging_empty(p)

@@ -568,3 +568,48 @@ def test_unpublished_set_is_dropped_at_restart():
         p.run("KEYS", "*")
         p.run("SMEMBERS", "s")
         assert staging_empty(p)
+
+
+def test_randomized_against_redis():
+    """Random set commands on a few keys, every reply compared with Redis,
+    and after each one every set's "len" equal to its member files."""
+    import random
+    rnd = random.Random(20240608)
+    keys = ["s1", "s2", "s3", "str"]
+    members = ["a", "b", "c", "d", "e", "", "1", "x/y", "M" * 210]
+    unordered = ("SMEMBERS", "SINTER", "SUNION", "SDIFF")
+
+    with Pair() as p:
+        p.run("SET", "str", "s")
+        for step in range(400):
+            k = rnd.choice(keys)
+            op = rnd.randrange(12)
+            if op < 3:
+                p.run("SADD", k, *rnd.sample(members, rnd.randint(1, 4)))
+            elif op < 5:
+                p.run("SREM", k, *rnd.sample(members, rnd.randint(1, 4)))
+            elif op == 5:
+                p.run("SMOVE", k, rnd.choice(keys), rnd.choice(members))
+            elif op == 6:
+                p.run(rnd.choice(["SISMEMBER", "SMISMEMBER"]), k, *rnd.sample(members, 2)[:rnd.randint(1, 2)])
+            elif op == 7:
+                p.run(rnd.choice(["SCARD", "EXISTS", "TYPE"]), k)
+            elif op == 8:
+                cmd = rnd.choice(unordered)
+                p.run(cmd, *rnd.sample(keys, rnd.randint(1, 3)), normalize=sorted_reply)
+            elif op == 9:
+                srcs = rnd.sample(keys, rnd.randint(1, 3))
+                p.run(rnd.choice(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), rnd.choice(keys[:3]), *srcs)
+            elif op == 10:
+                srcs = rnd.sample(keys, rnd.randint(1, 3))
+                p.run("SINTERCARD", len(srcs), *srcs, "LIMIT", rnd.randint(0, 3))
+            elif rnd.random() < 0.3:
+                p.run("DEL", k)
+            if step % 50 == 0 and p.r.execute("TYPE", "str") != "string":
+                p.run("SET", "str", "s")
+            for key in keys[:3]:
+                d = key_dir(p, key)
+                if os.path.isdir(d) and read(os.path.join(d, "type")) == b"set":
+                    n = len([x for x in os.listdir(os.path.join(d, "values")) if not x.startswith(".")])
+                    assert n > 0 and read(os.path.join(d, "len")) == b"%d" % n, (step, key)
+        assert staging_empty(p)
