@@ -85,15 +85,11 @@ void membersDiscard(skey *k) {
     if (k && k->staged) storeDeleteKey(k);
 }
 
-void membersFail(client *c, skey *k, long long delta, int err) {
-    if (k->staged) {
-        storeDeleteKey(k);
-    } else if (delta > 0) {
-        /* the member files written so far are there: count them */
-        long long len;
-        if (collectionLen(k, &len) == STORE_OK) storeWriteNumber(k, "len", len + delta);
-    }
-    addReplyErrorIO(c, err);
+void membersFail(client *c, skey *k, int err) {
+    /* a key being built is not part of the visible tree, so the journal
+     * does not undo it: throw it away here */
+    if (k->staged) storeDeleteKey(k);
+    addReplyErrorIO(c, err); /* rolls back the command's visible changes */
 }
 
 /* Are the members of ns all among the names of args? *listed gets how many

@@ -35,10 +35,10 @@ void replyCaptureAbort(client *c, replyCapture *rc);
 /* A key opened by collectionOpenForWrite() that a command ends up not
  * changing: a new one is thrown away. k stays open. */
 void membersDiscard(skey *k);
-/* A storage error err after delta members were added: count them in an
- * existing key's "len", throw a new key away, and reply with the error. k
- * stays open. */
-void membersFail(client *c, skey *k, long long delta, int err);
+/* A storage error err while writing to k: throw a new key away and reply
+ * with the error (which makes the store roll back the command's changes to
+ * existing keys, see storeTxnFail). k stays open. */
+void membersFail(client *c, skey *k, int err);
 
 /* Remove the n given members from namespace ns of k: "len" is written
  * first, then the member files go, so "len" never exceeds the files. A key

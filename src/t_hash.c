@@ -37,7 +37,7 @@ static void hsetGeneric(client *c, int hmset) {
         int cr;
         if (storeWriteMember(k, FIELDS, c->argv[j], sdslen(c->argv[j]), c->argv[j + 1], sdslen(c->argv[j + 1]),
                              &cr) != STORE_OK) {
-            membersFail(c, k, created, errno);
+            membersFail(c, k, errno);
             storeCloseKey(k);
             return;
         }
@@ -65,7 +65,7 @@ static void hsetnxCommand(client *c) {
         return;
     }
     if (r == STORE_ERR || storeWriteMember(k, FIELDS, f, sdslen(f), v, sdslen(v), NULL) != STORE_OK) {
-        membersFail(c, k, 0, errno);
+        membersFail(c, k, errno);
         storeCloseKey(k);
         return;
     }
@@ -219,7 +219,7 @@ static int readFieldForIncr(client *c, skey *k, sds f, sds *cur) {
     *cur = NULL;
     int r = storeReadMember(k, FIELDS, f, sdslen(f), cur);
     if (r == STORE_ERR) {
-        membersFail(c, k, 0, errno);
+        membersFail(c, k, errno);
         return C_ERR;
     }
     return C_OK;
@@ -228,7 +228,7 @@ static int readFieldForIncr(client *c, skey *k, sds f, sds *cur) {
 /* Store the new value of field f and reply. */
 static int writeFieldAfterIncr(client *c, skey *k, sds f, const char *val, size_t len, int existed) {
     if (storeWriteMember(k, FIELDS, f, sdslen(f), val, len, NULL) != STORE_OK) {
-        membersFail(c, k, 0, errno);
+        membersFail(c, k, errno);
         return C_ERR;
     }
     return collectionCommit(c, k, existed ? 0 : 1);

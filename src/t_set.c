@@ -32,7 +32,7 @@ static void saddCommand(client *c) {
     for (int j = 2; j < c->argc; j++) {
         int a;
         if (setAddMember(k, c->argv[j], &a) != STORE_OK) {
-            membersFail(c, k, added, errno);
+            membersFail(c, k, errno);
             storeCloseKey(k);
             return;
         }
@@ -356,7 +356,7 @@ static void smoveCommand(client *c) {
     }
     int added;
     if (setAddMember(dst, m, &added) != STORE_OK) {
-        membersFail(c, dst, 0, errno);
+        membersFail(c, dst, errno);
         storeCloseKey(src);
         storeCloseKey(dst);
         return;

@@ -521,16 +521,17 @@ def test_command_info_matches_redis():
                 assert a[field] == b[field], (n, field, a[field], b[field])
 
 
-def test_len_behind_the_files_after_a_crash():
-    """A crash between a field file and the "len" write leaves "len" short
-    of the files (never beyond them: removals write "len" before unlinking).
-    Such a hash must lose nothing: emptying it by "len" checks the
-    directory, and the count is repaired."""
+def test_len_short_of_the_files_is_tolerated():
+    """A copy of the tree taken while a command runs (cp -al) can hold a
+    "len" short of the field files, never beyond them (fields are written
+    before "len", and "len" before fields are unlinked). Such a hash must
+    lose nothing: emptying it by "len" checks the directory, and the count
+    is repaired."""
     with Pair() as p:
         d = key_dir(p, "h")
         p.run("HSET", "h", "a", "1", "b", "2", "c", "3")
         with open(os.path.join(d, "len"), "w") as f:
-            f.write("2")  # as if the write of c was not counted yet
+            f.write("2")  # as a copy taken before c was counted
         p.run("HDEL", "h", "a", "b")  # all the members "len" knows of
         p.run("EXISTS", "h")
         p.run("HGETALL", "h", normalize=as_pairs)

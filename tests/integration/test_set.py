@@ -517,7 +517,7 @@ def test_command_info_matches_redis():
                 assert a[field] == b[field], (n, field, a[field], b[field])
 
 
-def test_len_behind_the_files_after_a_crash():
+def test_len_short_of_the_files_is_tolerated():
     """See test_hash: a "len" short of the member files loses nothing."""
     with Pair() as p:
         d = key_dir(p, "s")
