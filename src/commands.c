@@ -10,7 +10,8 @@
 
 extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
-                                 hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable};
+                                 hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
+                                 scriptingCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -182,6 +183,12 @@ int processCommand(client *c) {
         c->cmd = cmd;
         addReplyErrorArity(c);
         c->cmd = NULL;
+        cmd->rejected_calls++;
+        return C_ERR;
+    }
+    /* a script runs past its time limit: only allow_busy commands run */
+    if (scriptIsTimedout() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
         cmd->rejected_calls++;
         return C_ERR;
     }

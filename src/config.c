@@ -81,7 +81,8 @@ static int setupRootDir(char **err) {
     return C_OK;
 }
 
-static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC", NULL};
+static const char *knownVars[] = {"DREDIS_HOST",          "DREDIS_PORT",           "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
+                                   "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -101,6 +102,16 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
         return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
                     "DREDIS_FSYNC", v);
+    server.lua_time_limit = 5000;
+    if ((v = getenv("DREDIS_LUA_TIME_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_TIME_LIMIT", v, 1, 86400000L, &n, err) != C_OK) return C_ERR;
+        server.lua_time_limit = n;
+    }
+    server.lua_memory_limit = 64UL * 1024 * 1024;
+    if ((v = getenv("DREDIS_LUA_MEMORY_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_MEMORY_LIMIT", v, 1024L * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
+        server.lua_memory_limit = (size_t)n;
+    }
     if ((v = getenv("DEBUG")) && parseBool("DEBUG", v, &server.debug, err) != C_OK) return C_ERR;
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
         return C_ERR;

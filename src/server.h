@@ -29,6 +29,7 @@
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_FAKE (1 << 1)
 #define CLIENT_CLOSE_ASAP (1 << 2)
+#define CLIENT_PROTECTED (1 << 3) /* a script's caller while it runs: input not read */
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -117,6 +118,9 @@ struct dredisServer {
     int shutdown_asap;
     const char *fsync_policy;
     char runid[41];
+    /* scripting */
+    long long lua_time_limit;  /* ms before other clients get -BUSY */
+    size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
 };
 
 extern struct dredisServer server;
@@ -158,6 +162,7 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
 void commandTableInit(void);
@@ -209,6 +214,10 @@ int collectionLen(skey *k, long long *len);
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
 
+/* ---- scripting.c ---- */
+int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
+sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];
@@ -217,5 +226,6 @@ extern redisCommand hashCommandTable[];
 extern redisCommand setCommandTable[];
 extern redisCommand zsetCommandTable[];
 extern redisCommand listCommandTable[];
+extern redisCommand scriptingCommandTable[];
 
 #endif
