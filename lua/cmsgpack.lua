@@ -7,8 +7,10 @@
 -- exactly 1..n is an array, any other a map; tables nested 16 deep and
 -- values of other types are packed as nil.
 --
--- Runs once when the interpreter is built; returns the module table.
-local G = ...
+-- Runs once when the interpreter is built, with the real globals and the
+-- internal helpers (see compat.lua); returns the module table.
+local G, internal = ...
+local wrap, raise = internal.wrap, internal.raise
 local string, math = G.string, G.math
 local spack, sunpack, schar, sbyte = string.pack, string.unpack, string.char, string.byte
 local mtype, tointeger, floor, huge = math.type, math.tointeger, math.floor, math.huge
@@ -111,7 +113,7 @@ end
 
 local function pack(...)
   local n = select('#', ...)
-  if n == 0 then error("bad argument #0 to 'pack' (MessagePack pack needs input.)", 2) end
+  if n == 0 then raise("bad argument #0 to 'pack' (MessagePack pack needs input.)") end
   local buf = {}
   for i = 1, n do encode((select(i, ...)), buf, 0) end
   return tconcat(buf)
@@ -168,12 +170,6 @@ local function decode_map(c, len)
   return t
 end
 
-local function unsigned(v)
-  -- a uint64 above 2^63-1 reads as a negative int64: give its value as a float
-  if v < 0 then return v + 18446744073709551616.0 end
-  return v
-end
-
 decode = function(c)
   if not need(c, 1) then return nil end
   local b = sbyte(c.s, c.pos)
@@ -189,22 +185,20 @@ decode = function(c)
   elseif b == 0xcc then return take(c, '>I1', 1)
   elseif b == 0xcd then return take(c, '>I2', 2)
   elseif b == 0xce then return take(c, '>I4', 4)
-  elseif b == 0xcf then
-    local v = take(c, '>i8', 8)
-    return v and unsigned(v)
+  elseif b == 0xcf then return take(c, '>i8', 8) -- as Redis: lua_pushinteger of the uint64
   elseif b == 0xd0 then return take(c, '>i1', 1)
   elseif b == 0xd1 then return take(c, '>i2', 2)
   elseif b == 0xd2 then return take(c, '>i4', 4)
   elseif b == 0xd3 then return take(c, '>i8', 8)
   elseif b == 0xca then return take(c, '>f', 4)
   elseif b == 0xcb then return take(c, '>d', 8)
-  elseif b == 0xd9 or b == 0xc4 then
+  elseif b == 0xd9 then
     local len = take(c, '>I1', 1)
     return len and take_string(c, len)
-  elseif b == 0xda or b == 0xc5 then
+  elseif b == 0xda then
     local len = take(c, '>I2', 2)
     return len and take_string(c, len)
-  elseif b == 0xdb or b == 0xc6 then
+  elseif b == 0xdb then
     local len = take(c, '>I4', 4)
     return len and take_string(c, len)
   elseif b == 0xdc then
@@ -228,7 +222,7 @@ local function checkstring(s, fname)
   local t = type(s)
   if t == 'number' then return G.tostring(s) end
   if t ~= 'string' then
-    error(sformat("bad argument #1 to '%s' (string expected, got %s)", fname, s == nil and 'no value' or t), 3)
+    raise(sformat("bad argument #1 to '%s' (string expected, got %s)", fname, s == nil and 'no value' or t))
   end
   return s
 end
@@ -237,7 +231,7 @@ local function checkint(v, n, fname, default)
   if v == nil and default then return default end
   if type(v) == 'string' then v = G.tonumber(v) end
   if type(v) ~= 'number' then
-    error(sformat("bad argument #%d to '%s' (number expected, got %s)", n, fname, v == nil and 'no value' or type(v)), 3)
+    raise(sformat("bad argument #%d to '%s' (number expected, got %s)", n, fname, v == nil and 'no value' or type(v)))
   end
   if v ~= v or v == huge or v == -huge then return 0 end
   return v >= 0 and floor(v) or -floor(-v)
@@ -247,17 +241,17 @@ local function unpack_full(s, limit, offset)
   local len = #s
   local decode_all = limit == 0 and offset == 0
   if offset < 0 or limit < 0 then
-    error(sformat('Invalid request to unpack with offset of %d and limit of %d.', offset, len), 3)
+    raise(sformat('Invalid request to unpack with offset of %d and limit of %d.', offset, len))
   elseif offset > len then
-    error(sformat('Start offset %d greater than input length %d.', offset, len), 3)
+    raise(sformat('Start offset %d greater than input length %d.', offset, len))
   end
   if decode_all then limit = huge end
   local c = {s = s, pos = offset + 1}
   local out, cnt = {}, 0
   while c.pos <= len and cnt < limit do
     local v = decode(c)
-    if c.err == 'eof' then error('Missing bytes in input.', 3) end
-    if c.err == 'bad' then error('Bad data format in input.', 3) end
+    if c.err == 'eof' then raise('Missing bytes in input.') end
+    if c.err == 'bad' then raise('Bad data format in input.') end
     cnt = cnt + 1
     out[cnt] = v
   end
@@ -268,30 +262,26 @@ local function unpack_full(s, limit, offset)
   return tunpack(out, 1, cnt)
 end
 
--- unpack_full is called, not tail-called, so that its errors (level 3)
--- name the line of the script that called the API function
-local function values(...) return ... end
-
 local function unpack(s)
-  return values(unpack_full(checkstring(s, 'unpack'), 0, 0))
+  return unpack_full(checkstring(s, 'unpack'), 0, 0)
 end
 
 local function unpack_one(s, offset)
   s = checkstring(s, 'unpack_one')
-  return values(unpack_full(s, 1, checkint(offset, 2, 'unpack_one', 0)))
+  return unpack_full(s, 1, checkint(offset, 2, 'unpack_one', 0))
 end
 
 local function unpack_limit(s, limit, offset)
   s = checkstring(s, 'unpack_limit')
   local l = checkint(limit, 2, 'unpack_limit')
-  return values(unpack_full(s, l, checkint(offset, 3, 'unpack_limit', 0)))
+  return unpack_full(s, l, checkint(offset, 3, 'unpack_limit', 0))
 end
 
 return {
-  pack = pack,
-  unpack = unpack,
-  unpack_one = unpack_one,
-  unpack_limit = unpack_limit,
+  pack = wrap(pack),
+  unpack = wrap(unpack),
+  unpack_one = wrap(unpack_one),
+  unpack_limit = wrap(unpack_limit),
   _NAME = 'lua-cmsgpack',
   _VERSION = 'lua-cmsgpack 0.4.0',
   _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',

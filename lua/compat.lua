@@ -6,9 +6,12 @@
 -- that Redis's Lua does not offer (files, the OS, modules, the debugger,
 -- the 5.2-5.4 additions).
 --
--- Runs once when the interpreter is built, with the real globals table as
--- its argument, before the globals are made read-only (script_sandbox.c).
-local G = ...
+-- Runs once when the interpreter is built, with the real globals table and
+-- the internal helpers (script_sandbox.c: wrap makes a function behave as a
+-- C one in error reports, raise reports an error at the calling script
+-- line) as its arguments, before the globals are made read-only.
+local G, internal = ...
+local wrap, raise_at = internal.wrap, internal.raise
 local string, table, math, type, select, pcall, error = G.string, G.table, G.math, G.type, G.select, G.pcall, G.error
 local next, tostring = G.next, G.tostring
 local mtype, tointeger, floor, huge = math.type, math.tointeger, math.floor, math.huge
@@ -28,21 +31,17 @@ local function trunc(v)
   return tointeger(t) or v
 end
 
--- luaL_argerror's text; level 4 is the code that called the library
--- function that called checktable (frames of this file are skipped when
--- the error is reported, as C frames are).
+-- luaL_argerror's text
 local function checktable(t, n, fname)
   if type(t) ~= 'table' then
-    error(sformat("bad argument #%d to '%s' (table expected, got %s)", n, fname, type(t)), 4)
+    raise_at(sformat("bad argument #%d to '%s' (table expected, got %s)", n, fname, type(t)))
   end
 end
 
 -- Errors of a 5.4 C function called from a wrapper here: reported at the
--- wrapper's caller, with the function's 5.1 name.
+-- script line, with the function's 5.1 name.
 local function raise(r, fname)
-  if type(r) == 'string' then
-    error((r:gsub("to '%?'", "to '" .. fname .. "'", 1)), 3)
-  end
+  if type(r) == 'string' then raise_at((r:gsub("to '%?'", "to '" .. fname .. "'", 1))) end
   error(r, 0)
 end
 
@@ -51,7 +50,7 @@ G.unpack = tunpack
 
 -- string
 string.gfind = string.gmatch
-string.format = function(fmt, ...)
+string.format = wrap(function(fmt, ...)
   local n = select('#', ...)
   if n == 0 or type(fmt) ~= 'string' then
     local ok, r = pcall(sformat, fmt, ...)
@@ -63,6 +62,9 @@ string.format = function(fmt, ...)
     if conv ~= '%' then
       i = i + 1
       local v = args[i]
+      if (conv == 's' or conv == 'q') and type(v) ~= 'string' and type(v) ~= 'number' and i <= n then
+        raise_at(sformat("bad argument #%d to 'format' (string expected, got %s)", i + 1, type(v)))
+      end
       if mtype(v) == 'float' then
         if conv == 's' or conv == 'q' then
           args[i] = num51(v)
@@ -75,39 +77,39 @@ string.format = function(fmt, ...)
   local ok, r = pcall(sformat, fmt, tunpack(args, 1, n))
   if not ok then raise(r, 'format') end
   return r
-end
+end)
 
 -- table
-table.getn = function(t)
+table.getn = wrap(function(t)
   checktable(t, 1, 'getn')
   return #t
-end
-table.setn = function()
-  error("'setn' is obsolete", 2)
-end
-table.maxn = function(t)
+end)
+table.setn = wrap(function()
+  raise_at("'setn' is obsolete")
+end)
+table.maxn = wrap(function(t)
   checktable(t, 1, 'maxn')
   local max = 0
   for k in next, t do
     if type(k) == 'number' and k > max then max = k end
   end
   return max
-end
-table.foreach = function(t, f)
+end)
+table.foreach = wrap(function(t, f)
   checktable(t, 1, 'foreach')
   for k, v in next, t do
     local r = f(k, v)
     if r ~= nil then return r end
   end
-end
-table.foreachi = function(t, f)
+end)
+table.foreachi = wrap(function(t, f)
   checktable(t, 1, 'foreachi')
   for i = 1, #t do
     local r = f(i, t[i])
     if r ~= nil then return r end
   end
-end
-table.concat = function(t, sep, i, j)
+end)
+table.concat = wrap(function(t, sep, i, j)
   if type(t) == 'table' then
     local first, last = i or 1, j or #t
     if type(first) == 'number' and type(last) == 'number' then
@@ -124,7 +126,7 @@ table.concat = function(t, sep, i, j)
   local ok, r = pcall(tconcat, t, sep, i, j)
   if not ok then raise(r, 'concat') end
   return r
-end
+end)
 
 -- cjson: JSON numbers come back as 5.4 floats; integral ones become
 -- integers so that they print (and concatenate) as in 5.1.
@@ -134,7 +136,8 @@ do
   local function fix(v)
     local tv = type(v)
     if tv == 'number' then
-      if mtype(v) == 'float' and v == floor(v) and v >= -9.2233720368547758e18 and v < 9.2233720368547758e18 then
+      if mtype(v) == 'float' and v == floor(v) and v >= -9.2233720368547758e18 and v < 9.2233720368547758e18
+        and (v ~= 0 or 1 / v > 0) then -- not -0
         return tointeger(v)
       end
     elseif tv == 'table' then
@@ -145,11 +148,11 @@ do
     end
     return v
   end
-  cjson.decode = function(...)
+  cjson.decode = wrap(function(...)
     local ok, r = pcall(decode, ...)
     if not ok then raise(r, 'decode') end
     return fix(r)
-  end
+  end)
 end
 
 -- What Redis's Lua does not have.

@@ -502,7 +502,12 @@ void processEventsWhileBlocked(void) {
             /* a client freed since the snapshot is looked up again by id */
             client *c = freed == clients_freed ? who[i] : findClientById(ids[i]);
             if (!c || (c->flags & CLIENT_PROTECTED)) continue;
-            int r = evbuffer_read(bufferevent_get_input(c->bev), c->fd, 16 * 1024);
+            /* a bufferevent keeps the end of its input frozen outside its
+             * own reads, and the start of its output outside its writes */
+            struct evbuffer *in = bufferevent_get_input(c->bev);
+            evbuffer_unfreeze(in, 0);
+            int r = evbuffer_read(in, c->fd, 16 * 1024);
+            evbuffer_freeze(in, 0);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
                 freeClient(c);
                 continue;
@@ -518,7 +523,9 @@ void processEventsWhileBlocked(void) {
         if (!c->bev || (c->flags & CLIENT_PROTECTED)) continue;
         struct evbuffer *out = bufferevent_get_output(c->bev);
         if (evbuffer_get_length(out) > 0) {
+            evbuffer_unfreeze(out, 1);
             int w = evbuffer_write(out, c->fd);
+            evbuffer_freeze(out, 1);
             if (w > 0) server.stat_net_output_bytes += w;
         }
         if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);

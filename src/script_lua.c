@@ -102,6 +102,7 @@ int luaErrorHandler(lua_State *L) {
         }
     }
     lua_settop(L, 1);
+    luaRewriteError51(L, 1);
     if (!lua_istable(L, 1)) {
         char buf[64];
         const char *s;
@@ -825,8 +826,9 @@ void luaSetGlobalArray(lua_State *L, const char *name, sds *elems, int count) {
     lua_pop(L, 1);
 }
 
-/* Run lua/<name>.lua with the real globals as its argument; leaves its
- * first result on the stack. A failure here is a bug in dredis. */
+/* Run lua/<name>.lua with the real globals and the internal helpers as its
+ * arguments; leaves its first result on the stack. A failure here is a bug
+ * in dredis. */
 static void runEmbedded(lua_State *L, const char *name) {
     for (int i = 0; luaEmbeddedNames[i]; i++) {
         if (strcmp(luaEmbeddedNames[i], name) != 0) continue;
@@ -837,7 +839,8 @@ static void runEmbedded(lua_State *L, const char *name) {
             abort();
         }
         luaPushRealGlobals(L);
-        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        luaPushInternalHelpers(L);
+        if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
             serverLog(LL_WARNING, "lua/%s.lua failed: %s", name, lua_tostring(L, -1));
             abort();
         }

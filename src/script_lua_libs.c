@@ -396,7 +396,7 @@ static int struct_size(lua_State *L) {
         int opt = *fmt++;
         size_t size = structOptsize(L, (char)opt, &fmt);
         pos += (size_t)structToAlign(pos, &h, opt, size);
-        if (opt == 's') luaL_argerror(L, 1, "options 's' has no fixed size");
+        if (opt == 's') luaL_argerror(L, 1, "option 's' has no fixed size");
         else if (opt == 'c' && size == 0) luaL_argerror(L, 1, "option 'c0' has no fixed size");
         if (!isalnum(opt)) structControl(L, opt, &fmt, &h);
         pos += size;

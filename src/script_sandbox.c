@@ -202,6 +202,43 @@ static int sbGetmetatable(lua_State *L) {
 /* Lua 5.1 behaviour                                                         */
 /* ------------------------------------------------------------------------ */
 
+/* Lua 5.4 says "attempt to index a nil value (local 't')" where 5.1 says
+ * "attempt to index local 't' (a nil value)", and "near <eof>" where 5.1
+ * says "near '<eof>'": rewrite the string at idx in 5.1's words. */
+void luaRewriteError51(lua_State *L, int idx) {
+    if (lua_type(L, idx) != LUA_TSTRING) return;
+    idx = lua_absindex(L, idx);
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    const char *eof = strstr(s, " near <eof>");
+    if (eof && eof[11] == '\0') {
+        lua_pushfstring(L, "%s near '<eof>'", lua_pushlstring(L, s, (size_t)(eof - s)));
+        lua_replace(L, idx);
+        lua_pop(L, 1);
+        return;
+    }
+    const char *attempt = strstr(s, "attempt to ");
+    const char *val = NULL;
+    for (const char *p = attempt; p && (p = strstr(p, " value (")) != NULL; p++) val = p;
+    if (!attempt || !val || len < 2 || s[len - 1] != ')' || s[len - 2] != '\'') return;
+    const char *a = NULL; /* the " a " before the type */
+    for (const char *p = attempt; p < val; p++)
+        if (!strncmp(p, " a ", 3)) a = p;
+    if (!a) return;
+    const char *type = a + 3, *kind = val + 8;
+    if (memchr(type, ' ', (size_t)(val - type))) return;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, s, (size_t)(a - s));
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, kind, (size_t)(s + len - 1 - kind));
+    luaL_addstring(&b, " (a ");
+    luaL_addlstring(&b, type, (size_t)(val - type));
+    luaL_addstring(&b, " value)");
+    luaL_pushresult(&b);
+    lua_replace(L, idx);
+}
+
 static int sbTostring(lua_State *L) {
     luaL_checkany(L, 1);
     if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
@@ -241,6 +278,7 @@ static int sbPcall(lua_State *L) {
     lua_insert(L, 1);
     if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != LUA_OK) {
         lua_remove(L, 1);
+        luaRewriteError51(L, -1);
         if (lua_istable(L, -1)) {
             lua_pushliteral(L, "err");
             lua_rawget(L, -2);
@@ -272,9 +310,61 @@ static int sbLoadstring(lua_State *L) {
     const char *s = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, s);
     if (luaL_loadbufferx(L, s, len, name, "t") == LUA_OK) return 1;
+    luaRewriteError51(L, -1);
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers for the files in lua/                                             */
+/* ------------------------------------------------------------------------ */
+
+static int frameIsInternal51(lua_Debug *ar) { return !strcmp(ar->what, "C") || !strncmp(ar->source, "=dredis:", 8); }
+
+/* A function of lua/ as a C function: C functions are never tail-called,
+ * so the script's frame stays on the stack for error positions, as with
+ * Redis's C libraries. */
+static int internalTrampoline(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int internalWrap(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, internalTrampoline, 1);
+    return 1;
+}
+
+/* raise(msg): an error at the script line that called into lua/ (as
+ * luaL_error in a C library would report it) */
+static int internalRaise(lua_State *L) {
+    lua_settop(L, 1);
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        lua_Debug ar;
+        for (int level = 1; lua_getstack(L, level, &ar); level++) {
+            lua_getinfo(L, "Sl", &ar);
+            if (frameIsInternal51(&ar)) continue;
+            if (ar.currentline > 0) {
+                lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+                lua_insert(L, 1);
+                lua_concat(L, 2);
+            }
+            break;
+        }
+    }
+    return lua_error(L);
+}
+
+void luaPushInternalHelpers(lua_State *L) {
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, internalWrap);
+    lua_setfield(L, -2, "wrap");
+    lua_pushcfunction(L, internalRaise);
+    lua_setfield(L, -2, "raise");
 }
 
 static int sbGcinfo(lua_State *L) {

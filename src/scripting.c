@@ -238,6 +238,7 @@ static cachedScript *scriptCreate(client *c, sds body, const char *sha, int evic
     int status = luaL_loadbuffer(L, body + shebang_len, sdslen(body) - shebang_len, "@user_script");
     luaSetMemoryEnforced(0);
     if (status != LUA_OK) {
+        luaRewriteError51(L, -1);
         const char *msg = lua_tostring(L, -1);
         addReplyErrorFormat(c, "ERR Error compiling script (new function): %s", msg ? msg : "?");
         lua_pop(L, 1);
