@@ -168,6 +168,8 @@ void luaReplyWithError(client *c, lua_State *L, int status, const char *sha) {
 
 typedef struct replyCursor {
     const char *p, *end;
+    int resp3; /* arrays may hold nils: no preallocation, so that # sees
+                * the same border as in 5.1 */
 } replyCursor;
 
 /* The text of the current line (after the type byte) and move past it. */
@@ -226,7 +228,7 @@ static void pushReplyAggregate(lua_State *L, replyCursor *cur, char type, long l
         lua_rawset(L, -3);
         return;
     }
-    lua_createtable(L, n > 0 && n < INT_MAX ? (int)n : 0, 0);
+    lua_createtable(L, !cur->resp3 && n > 0 && n < INT_MAX ? (int)n : 0, 0);
     int t = lua_gettop(L);
     for (long long j = 0; j < n && cur->p < cur->end; j++) {
         lua_pushinteger(L, j + 1);
@@ -622,6 +624,7 @@ static int luaRedisGenericCommand(lua_State *L, int raise_error) {
     replyCursor cur;
     cur.p = (const char *)evbuffer_pullup(c->out, -1);
     cur.end = cur.p + len;
+    cur.resp3 = c->resp == 3;
     if (raise_error && cur.p[0] != '-') raise_error = 0;
     pushReply(L, &cur);
     evbuffer_drain(c->out, len);
