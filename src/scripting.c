@@ -261,6 +261,8 @@ static cachedScript *scriptCreate(client *c, sds body, const char *sha, int evic
 /* Running                                                                   */
 /* ------------------------------------------------------------------------ */
 
+int scriptIsRunning(void) { return curr_run_ctx != NULL; }
+
 int scriptIsTimedout(void) { return curr_run_ctx && (curr_run_ctx->flags & SCRIPT_TIMEDOUT); }
 
 int scriptInterrupt(void) {

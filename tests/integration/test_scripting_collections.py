@@ -134,16 +134,22 @@ def test_list_commands_from_scripts():
         ], "l", numkeys=1)
 
 
-def test_blocking_commands_are_refused_in_scripts():
+def test_blocking_commands_in_scripts():
     with Pair() as p:
         for name, script in (("blpop", "return redis.call('blpop', 'nolist', 0)"),
                              ("brpop", "return redis.call('brpop', 'nolist', 0)"),
                              ("brpoplpush", "return redis.call('brpoplpush', 'nolist', 'other', 0)"),
                              ("blmove", "return redis.call('blmove', 'nolist', 'other', 'LEFT', 'RIGHT', 0)"),
                              ("bzpopmin", "return redis.call('bzpopmin', 'nozset', 0)"),
-                             ("bzpopmax", "return redis.pcall('bzpopmax', 'nozset', 0)")):
+                             ("bzpopmax", "return redis.pcall('bzpopmax', 'nozset', 0)"),
+                             # not refused: they run without blocking, as on timeout
+                             ("blmpop", "return redis.call('blmpop', 0, 1, 'nolist', 'LEFT')"),
+                             ("bzmpop", "return redis.call('bzmpop', 0, 1, 'nozset', 'MIN')")):
             if have(p, name):
                 p.run("EVAL", script, 0)
+        if have(p, "blmpop", "rpush"):
+            p.run("RPUSH", "full", "a", "b")
+            p.run("EVAL", "return redis.call('blmpop', 0, 1, 'full', 'LEFT', 'COUNT', 5)", 0)
         p.run("PING")
 
 
