@@ -541,15 +541,16 @@ static client *findClientById(uint64_t id) {
  * inside a callback, which is where a script runs; the bufferevents stay
  * consistent since only their evbuffers are used. */
 void processEventsWhileBlocked(void) {
-    size_t cap = server.nclients + 1, n = 0;
+    size_t cap = server.nclients + 2, n = 0;
     struct pollfd *pfd = zmalloc(sizeof(*pfd) * cap);
     client **who = zmalloc(sizeof(*who) * cap);
     uint64_t *ids = zmalloc(sizeof(*ids) * cap);
-    int lfd = server.listener ? evconnlistener_get_fd(server.listener) : -1;
-    if (lfd >= 0) {
-        pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
+    struct evconnlistener *listeners[] = {server.listener, server.unix_listener};
+    for (int l = 0; l < 2; l++) {
+        if (!listeners[l]) continue;
+        pfd[n] = (struct pollfd){.fd = evconnlistener_get_fd(listeners[l]), .events = POLLIN};
         who[n] = NULL;
-        ids[n++] = 0;
+        ids[n++] = (uint64_t)l; /* which listener */
     }
     for (client *c = server.clients; c && n < cap; c = c->next) {
         if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) continue;
@@ -565,9 +566,9 @@ void processEventsWhileBlocked(void) {
                 for (;;) {
                     struct sockaddr_storage ss;
                     socklen_t sl = sizeof(ss);
-                    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    int fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
                     if (fd < 0) break;
-                    acceptCallback(server.listener, fd, (struct sockaddr *)&ss, (int)sl, NULL);
+                    acceptCallback(listeners[ids[i]], fd, (struct sockaddr *)&ss, (int)sl, NULL);
                 }
                 continue;
             }

@@ -336,6 +336,9 @@ static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
 
 static void evalGenericCommand(client *c, int evalsha, int ro) {
     long long numkeys;
+    /* monitors see the script before the commands it runs (EVAL is
+     * skip_monitor in the table for that) */
+    feedMonitors(c, c->argc, c->argv);
     if (getLongLongFromArgOrReply(c, c->argv[2], &numkeys, NULL) != C_OK) return;
     if (numkeys > c->argc - 3) {
         addReplyError(c, "ERR Number of keys can't be greater than number of args");

@@ -1169,3 +1169,91 @@ def test_lua_settings_are_validated():
         assert "ignoring unknown setting DREDIS_LUA" not in s.output()
         with s.client() as c:
             assert "dredis_lua_memory_limit:2097152" in c.execute("INFO", "memory").decode()
+
+
+# ---------------------------------------------------------------------------
+# Scripts and the rest of the server
+# ---------------------------------------------------------------------------
+
+def test_replies_to_a_resp3_caller_match_redis():
+    with Pair() as p:
+        p.both("HELLO", "3")
+        p.run("SET", "s", "abc")
+        run_scripts(p, [
+            "return {1, 'x', {2}}",
+            "return {1, false, 3}",
+            "return false",
+            "return nil",
+            "return true",
+            "return {ok='x'}",
+            "return {err='E x'}",
+            "return {double=2.5}",
+            "return {map={a={1, 2}, b={map={c=true}}}}",
+            "return {set={a=true}}",
+            "return {big_number='123'}",
+            "return {verbatim_string={format='txt', string='v'}}",
+            "redis.setresp(3) return {true, false, nil}",
+            "redis.setresp(3) return redis.call('incrbyfloat', 'f', '1.5')",
+            "redis.setresp(3) local r = redis.call('command', 'docs', 'get') return r.map.get.map.since",
+            "return redis.call('get', 's')",
+        ])
+
+
+def test_scripts_inside_multi_and_watch():
+    with Pair() as p:
+        p.run("MULTI")
+        p.run("EVAL", "return redis.call('incr', 'm')", 0)
+        p.run("SET", "x", "1")
+        p.run("EVAL", "return redis.call('get', 'x')", 0)
+        p.run("EXEC")
+        # a script's write to a WATCHed key aborts the transaction
+        p.run("WATCH", "w")
+        p.run("EVAL", "return redis.call('set', 'w', 'by script')", 0)
+        p.run("MULTI")
+        p.run("SET", "w", "by exec")
+        p.run("EXEC")
+        p.run("GET", "w")
+
+
+def test_monitor_sees_the_script_then_its_commands():
+    with Dredis() as s, s.client() as m, s.client() as c:
+        assert m.execute("MONITOR") == "OK"
+        assert c.execute("EVAL", "return redis.call('set', KEYS[1], ARGV[1])", 1, "k", "v") == "OK"
+        first, second = m.read_reply(), m.read_reply()
+        assert '"EVAL" "return redis.call(\'set\', KEYS[1], ARGV[1])" "1" "k" "v"' in first, first
+        assert second.endswith('[0 lua] "set" "k" "v"'), second
+
+
+def test_blocked_clients_are_not_served_while_a_script_runs():
+    """A BLPOP waiter must not get what a script pushes and pops again, even
+    when other clients are served because the script is past its limit."""
+    script = """
+        redis.call('rpush', KEYS[1], 'transient')
+        local start = redis.call('time')
+        while true do
+          local now = redis.call('time')
+          if (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > 600000 then break end
+        end
+        return redis.call('lpop', KEYS[1])
+    """
+    with Dredis(env=busy_env()) as s, s.client() as waiter, s.client() as a, s.client() as b:
+        waiter.send("BLPOP", "q", 0)
+        wait_until(lambda: b"blocked_clients:1" in b.execute("INFO", "clients"), what="BLPOP to block")
+        a.send("EVAL", script, 1, "q")
+        wait_busy(b)
+        assert a.read_reply() == b"transient"
+        assert b.execute("RPUSH", "q", "real") == 1
+        assert waiter.read_reply() == [b"q", b"real"]
+
+
+def test_a_script_feeds_waiting_clients_when_it_ends():
+    with Pair() as p:
+        for server, client in ((p.dredis, p.d), (p.redis, p.r)):
+            with server.client() as waiter:
+                waiter.send("BLPOP", "q2", 0)
+                wait_until(lambda: b"blocked_clients:1" in client.execute("INFO", "clients"),
+                           what="BLPOP to block")
+                assert client.execute("EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') "
+                                      "return redis.call('llen', KEYS[1])", 1, "q2") == 2
+                assert waiter.read_reply() == [b"q2", b"a"]
+        p.run("LRANGE", "q2", 0, -1)
