@@ -103,6 +103,13 @@ int luaErrorHandler(lua_State *L) {
     }
     lua_settop(L, 1);
     luaRewriteError51(L, 1);
+    if (luaIsReadonlyTable(L, 1)) {
+        /* error(redis): the library stays untouched, its err field goes on */
+        lua_createtable(L, 0, 3);
+        lua_getfield(L, 1, "err");
+        lua_setfield(L, -2, "err");
+        lua_replace(L, 1);
+    }
     if (!lua_istable(L, 1)) {
         char buf[64];
         const char *s;
@@ -116,18 +123,23 @@ int luaErrorHandler(lua_State *L) {
         lua_replace(L, 1);
         lua_settop(L, 1);
     }
-    if (found) {
+    if (found) { /* raw: no metamethod of the script's table runs here */
+        lua_pushliteral(L, "source");
         lua_pushstring(L, ar.source);
-        lua_setfield(L, 1, "source");
+        lua_rawset(L, 1);
+        lua_pushliteral(L, "line");
         lua_pushinteger(L, ar.currentline);
-        lua_setfield(L, 1, "line");
+        lua_rawset(L, 1);
     }
     return 1;
 }
 
+/* t[field] read raw: this runs outside any protected call, where a
+ * metamethod's error would bring the server down. */
 static sds errorTableField(lua_State *L, int idx, const char *field) {
     sds s = NULL;
-    lua_getfield(L, idx, field);
+    lua_pushstring(L, field);
+    lua_rawget(L, idx);
     if (lua_isstring(L, -1)) {
         size_t len;
         const char *p = lua_tolstring(L, -1, &len);

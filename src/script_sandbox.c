@@ -50,6 +50,12 @@ static int pushProxyTarget(lua_State *L, int idx) {
     return 1;
 }
 
+int luaIsReadonlyTable(lua_State *L, int idx) {
+    if (!pushProxyTarget(L, idx)) return 0;
+    lua_pop(L, 1);
+    return 1;
+}
+
 static int readonlyError(lua_State *L) {
     lua_pushliteral(L, "Attempt to modify a readonly table");
     return lua_error(L);

@@ -62,6 +62,7 @@ void luaInstallSandboxFunctions(lua_State *L); /* 5.1 shims, before lua/ */
 void luaProtectGlobals(lua_State *L);          /* read-only globals, last */
 void luaPushRealGlobals(lua_State *L);         /* the table behind _G */
 void luaPushInternalHelpers(lua_State *L);     /* {wrap=, raise=} for lua/ */
+int luaIsReadonlyTable(lua_State *L, int idx); /* a library or _G proxy */
 const char *luaNumberToString51(lua_Number n, char *buf, size_t len);
 void luaRewriteError51(lua_State *L, int idx); /* 5.4 error wording -> 5.1 */
 

@@ -280,13 +280,25 @@ def test_call_raises_and_pcall_returns_the_error():
         ])
 
 
-def test_error_table_without_err_field_does_not_crash():
-    """Redis 7.0 crashes on error({}); dredis replies with an error."""
+def test_odd_error_objects_do_not_crash():
+    """Redis 7.0 crashes on error({}) and on an error table whose __index
+    fails; dredis replies with an error, and a library raised as an error
+    stays untouched."""
     with Dredis() as s, s.client() as c:
-        r = c.execute("EVAL", "error({})", 0)
-        assert isinstance(r, RespError) and r.message.startswith("ERR "), r
-        r = c.execute("EVAL", "error(setmetatable({}, {__index = function() return 'x' end}))", 0)
-        assert isinstance(r, RespError), r
+        for script in ("error({})",
+                       "error(setmetatable({}, {__index = function() return 'x' end}))",
+                       "error(setmetatable({}, {__index = function() error('x') end}))",
+                       "error(setmetatable({err='E x'}, {__newindex = function() error('no') end}))",
+                       "error(setmetatable({}, {__tostring = function() error('no') end}))",
+                       "error(redis)",
+                       "error(string)",
+                       "error(_G)",
+                       "return setmetatable({}, {__index = function() error('x') end})",
+                       "return setmetatable({err = 'E y'}, {__index = function() error('x') end})"):
+            r = c.execute("EVAL", script, 0)
+            assert r is None or isinstance(r, (RespError, list)), (script, r)
+        assert c.execute("EVAL", "return {rawget(redis, 'source'), rawget(string, 'line')}", 0) == []
+        assert c.execute("EVAL", "return redis.call('ping')", 0) == "PONG"
         assert c.execute("PING") == "PONG"
 
 
