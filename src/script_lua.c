@@ -600,6 +600,9 @@ static const char *scriptCall(scriptRunCtx *rctx) {
         return "Write commands are not allowed from read-only scripts.";
     }
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;
+    if (server.verbosity <= LL_DEBUG)
+        serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,
+                  (unsigned long long)rctx->caller->id, c->db, cmd->fullname, c->argc - 1);
     call(c, cmd);
     return NULL;
 }
