@@ -99,10 +99,13 @@ int loadConfigFromEnv(char **err) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
     }
-    server.fsync_policy = "no";
-    if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
-        return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
-                    "DREDIS_FSYNC", v);
+    server.fsync_policy = "everysec";
+    if ((v = getenv("DREDIS_FSYNC")) && *v) {
+        if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
+            return fail(err, "%s must be always, everysec or no (got '%s')", "DREDIS_FSYNC", v);
+        server.fsync_policy = !strcmp(v, "always") ? "always" : !strcmp(v, "no") ? "no" : "everysec";
+    }
+    server.fsync_always = !strcmp(server.fsync_policy, "always");
     server.lua_time_limit = 5000;
     if ((v = getenv("DREDIS_LUA_TIME_LIMIT")) && *v) {
         if (parseLong("DREDIS_LUA_TIME_LIMIT", v, 1, 86400000L, &n, err) != C_OK) return C_ERR;
