@@ -167,7 +167,9 @@ void signalAllBlockedKeysInDb(int db) {
  * client may change keys again (BLMOVE pushes), so loop until quiet. */
 void handleClientsBlockedOnKeys(void) {
     static int running = 0;
-    if (running) return;
+    /* not while a script runs (past its time limit other clients' commands
+     * are served): waiters must not see the script's keys half way */
+    if (running || scriptIsRunning()) return;
     running = 1;
     while (nready) {
         sds *keys = ready_keys;

@@ -13,7 +13,8 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable, blockingCommandTable};
+                                 introspectionCommandTable, blockingCommandTable,
+                                 scriptingCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -227,6 +228,11 @@ int processCommand(client *c) {
     }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) && !isMultiControlCommand(cmd)) {
         rejectCommand(c, cmd, "ERR Command not allowed inside a transaction");
+        return C_ERR;
+    }
+    /* a script runs past its time limit: only allow_busy commands run */
+    if (scriptIsTimedout() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
         return C_ERR;
     }
     if ((c->flags & CLIENT_MULTI) && !isMultiControlCommand(cmd) && cmd->proc != quitCommand &&

@@ -82,7 +82,8 @@ static int setupRootDir(char **err) {
 }
 
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
-                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM", NULL};
+                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
+                                  "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -105,6 +106,16 @@ int loadConfigFromEnv(char **err) {
         server.fsync_policy = !strcmp(v, "always") ? "always" : !strcmp(v, "no") ? "no" : "everysec";
     }
     server.fsync_always = !strcmp(server.fsync_policy, "always");
+    server.lua_time_limit = 5000;
+    if ((v = getenv("DREDIS_LUA_TIME_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_TIME_LIMIT", v, 1, 86400000L, &n, err) != C_OK) return C_ERR;
+        server.lua_time_limit = n;
+    }
+    server.lua_memory_limit = 64UL * 1024 * 1024;
+    if ((v = getenv("DREDIS_LUA_MEMORY_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_MEMORY_LIMIT", v, 1024L * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
+        server.lua_memory_limit = (size_t)n;
+    }
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
 
 /* ------------------------------------------------------------------------ */
 /* Reply encoders                                                            */
@@ -321,7 +322,10 @@ static void freeClientArgv(client *c) {
     c->cmd = NULL;
 }
 
+static unsigned long clients_freed; /* lets processEventsWhileBlocked() notice frees */
+
 void freeClient(client *c) {
+    clients_freed++;
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
     c->flags |= CLIENT_CLOSE_ASAP;
     unblockClient(c);
@@ -576,4 +580,89 @@ int listenToPort(char **err) {
     }
     evconnlistener_set_error_cb(server.listener, acceptErrorCallback);
     return C_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events while a script runs past its time limit                           */
+/* ------------------------------------------------------------------------ */
+
+static client *findClientById(uint64_t id) {
+    for (client *c = server.clients; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+/* One non-blocking pass over the listener and every client not protected
+ * (the script's caller is): accept new connections, read and dispatch input
+ * (processCommand answers -BUSY to all but allow_busy commands) and write
+ * replies. It is done by hand because libevent cannot re-enter its loop from
+ * inside a callback, which is where a script runs; the bufferevents stay
+ * consistent since only their evbuffers are used. */
+void processEventsWhileBlocked(void) {
+    size_t cap = server.nclients + 2, n = 0;
+    struct pollfd *pfd = zmalloc(sizeof(*pfd) * cap);
+    client **who = zmalloc(sizeof(*who) * cap);
+    uint64_t *ids = zmalloc(sizeof(*ids) * cap);
+    struct evconnlistener *listeners[] = {server.listener, server.unix_listener};
+    for (int l = 0; l < 2; l++) {
+        if (!listeners[l]) continue;
+        pfd[n] = (struct pollfd){.fd = evconnlistener_get_fd(listeners[l]), .events = POLLIN};
+        who[n] = NULL;
+        ids[n++] = (uint64_t)l; /* which listener */
+    }
+    for (client *c = server.clients; c && n < cap; c = c->next) {
+        if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) continue;
+        pfd[n] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        who[n] = c;
+        ids[n++] = c->id;
+    }
+    unsigned long freed = clients_freed;
+    if (poll(pfd, (nfds_t)n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!pfd[i].revents) continue;
+            if (!who[i]) {
+                for (;;) {
+                    struct sockaddr_storage ss;
+                    socklen_t sl = sizeof(ss);
+                    int fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd < 0) break;
+                    acceptCallback(listeners[ids[i]], fd, (struct sockaddr *)&ss, (int)sl, NULL);
+                }
+                continue;
+            }
+            /* a client freed since the snapshot is looked up again by id */
+            client *c = freed == clients_freed ? who[i] : findClientById(ids[i]);
+            if (!c || (c->flags & CLIENT_PROTECTED)) continue;
+            /* a bufferevent keeps the end of its input frozen outside its
+             * own reads, and the start of its output outside its writes */
+            struct evbuffer *in = bufferevent_get_input(c->bev);
+            evbuffer_unfreeze(in, 0);
+            int r = evbuffer_read(in, c->fd, 16 * 1024);
+            evbuffer_freeze(in, 0);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                freeClient(c);
+                continue;
+            }
+            if (r > 0) {
+                server.stat_net_input_bytes += r;
+                processInputBuffer(c);
+            }
+        }
+    }
+    flushHeldReplies(); /* DREDIS_FSYNC=always: sync, then release replies */
+    for (client *c = server.clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->bev || (c->flags & CLIENT_PROTECTED)) continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (evbuffer_get_length(out) > 0) {
+            evbuffer_unfreeze(out, 1);
+            int w = evbuffer_write(out, c->fd);
+            evbuffer_freeze(out, 1);
+            if (w > 0) server.stat_net_output_bytes += w;
+        }
+        if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
+    }
+    zfree(pfd);
+    zfree(who);
+    zfree(ids);
 }

@@ -92,6 +92,17 @@ static void shutdownCommand(client *c) {
             return;
         }
     }
+    /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
+     * the server (the script is aborted; what it wrote stays on disk) */
+    if (scriptIsTimedout()) {
+        int nosave = 0;
+        for (int i = 1; i < c->argc; i++)
+            if (!strcasecmp(c->argv[i], "nosave")) nosave = 1;
+        if (!nosave) {
+            addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            return;
+        }
+    }
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
@@ -177,6 +188,7 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "maxmemory:0\r\n"
                             "maxmemory_policy:noeviction\r\n",
                             zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+        info = genScriptingMemoryInfo(info);
     }
     if (SECTION("persistence")) {
         info = sdscatprintf(info,
@@ -264,7 +276,7 @@ redisCommand serverCommandTable[] = {
      "Returns the server's liveliness response.", "O(1)", NULL},
     {"echo", echoCommand, 2, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the given string.", "O(1)", NULL},
-    {"quit", quitCommand, -1, "allow_busy no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"quit", quitCommand, -1, "allow_busy noscript no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},

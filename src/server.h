@@ -39,6 +39,7 @@
 #define CLIENT_MONITOR (1 << 10)
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
 #define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
+#define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -192,6 +193,9 @@ struct dredisServer {
     long long slowlog_log_slower_than; /* us */
     long long slowlog_max_len;
     char runid[41];
+    /* scripting */
+    long long lua_time_limit;  /* ms before other clients get -BUSY */
+    size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
 };
 
 extern struct dredisServer server;
@@ -239,6 +243,7 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
 void commandTableInit(void);
@@ -332,6 +337,11 @@ int collectionLen(skey *k, long long *len);
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
 
+/* ---- scripting.c ---- */
+int scriptIsRunning(void);           /* inside EVAL and friends */
+int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
+sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];
@@ -346,5 +356,6 @@ extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
+extern redisCommand scriptingCommandTable[];
 
 #endif
