@@ -186,6 +186,7 @@ struct dredisServer {
     long long slowlog_log_slower_than; /* us */
     long long slowlog_max_len;
     char runid[41];
+    long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
 };
 
 extern struct dredisServer server;
