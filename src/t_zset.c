@@ -143,7 +143,7 @@ static int zsetRemoveMember(skey *k, zidx *idx, const char *m, size_t len, doubl
 }
 
 /* Make scores/ agree with values/ after an interrupted write: drop entries
- * whose member is gone or has another score, add missing ones, fix len. */
+ * whose member is gone or has another score, add missing ones. */
 static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
     long removed = 0, added = 0;
     unsigned long n = idx->length, i = 0;
@@ -190,9 +190,6 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
         }
         storeIterClose(it);
     }
-    long long len;
-    if (rc == STORE_OK && storeReadNumber(k, "len", &len, 0) == STORE_OK && len != (long long)idx->length)
-        rc = storeWriteNumber(k, "len", (long long)idx->length);
     serverLog(LL_WARNING, "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
               removed, added);
     return rc;
@@ -218,9 +215,13 @@ static int zsetLoadIndex(skey *k, zidx **out) {
         sdsfree(name);
     }
     storeIterClose(it);
-    long long nvalues;
-    if (storeCountMembers(k, NS_VALUES, &nvalues) != STORE_OK ||
-        (nvalues != (long long)idx->length && zsetRepairIndex(k, idx, nvalues) != STORE_OK)) {
+    long long nvalues, len;
+    int r = storeCountMembers(k, NS_VALUES, &nvalues);
+    if (r == STORE_OK && nvalues != (long long)idx->length) r = zsetRepairIndex(k, idx, nvalues);
+    /* len is written last: a crash can leave it behind */
+    if (r == STORE_OK) r = storeReadNumber(k, "len", &len, 0);
+    if (r == STORE_OK && len != (long long)idx->length) r = storeWriteNumber(k, "len", (long long)idx->length);
+    if (r != STORE_OK) {
         int saved = errno;
         zidxFree(idx);
         errno = saved;
