@@ -177,6 +177,7 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "maxmemory:0\r\n"
                             "maxmemory_policy:noeviction\r\n",
                             zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+        info = zsetCacheInfo(info);
     }
     if (SECTION("persistence")) {
         info = sdscatprintf(info,

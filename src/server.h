@@ -324,6 +324,10 @@ int collectionLen(skey *k, long long *len);
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
 
+/* ---- t_zset.c ---- */
+/* INFO lines about the sorted set index cache, appended to info. */
+sds zsetCacheInfo(sds info);
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];

@@ -43,11 +43,24 @@
 /* ------------------------------------------------------------------------ */
 
 static zcache *indexCache;
+static long long indexBuilds; /* indexes built from the tree (INFO) */
 
 static void zsetKeyChanged(int db, const char *name, size_t len) {
     if (!indexCache) return;
     if (name) zcacheDrop(indexCache, db, name, len);
     else zcacheDropDb(indexCache, db);
+}
+
+sds zsetCacheInfo(sds info) {
+    return sdscatprintf(info,
+                        "dredis_zset_index_cache_budget:%ld\r\n"
+                        "dredis_zset_index_cache_members:%llu\r\n"
+                        "dredis_zset_index_cache_keys:%lu\r\n"
+                        "dredis_zset_index_cache_evictions:%llu\r\n"
+                        "dredis_zset_index_builds:%lld\r\n",
+                        server.zset_cache_members, indexCache ? zcacheMembers(indexCache) : 0ULL,
+                        indexCache ? zcacheKeys(indexCache) : 0UL, indexCache ? zcacheEvictions(indexCache) : 0ULL,
+                        indexBuilds);
 }
 
 static zcache *zsetCache(void) {
@@ -199,6 +212,7 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
  * opened unless the listing and values/ disagree). */
 static int zsetLoadIndex(skey *k, zidx **out) {
     *out = NULL;
+    indexBuilds++;
     zidx *idx = zidxCreate();
     storeIter *it;
     sds name;

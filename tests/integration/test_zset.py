@@ -842,6 +842,44 @@ def test_small_cache_eviction_and_rebuild():
         for k in keys:
             p.run("ZRANGE", k, "0", "-1", "WITHSCORES")
             p.run("ZCARD", k)
+        info = cache_info(p.d)
+        assert info["budget"] == 10 and info["members"] <= 10
+        assert info["evictions"] > 0 and info["builds"] > 50
+        # exactly: LRU order, and a rebuild after an eviction
+        p.run("FLUSHALL")
+        for k, n in (("t3", 3), ("t4", 4), ("t5", 5)):
+            fill(p, k, n, seed=n)
+        before = cache_info(p.d)
+        p.run("ZRANGE", "t3", "0", "-1")
+        p.run("ZRANGE", "t4", "0", "-1")
+        assert cache_info(p.d)["members"] == 7
+        p.run("ZRANGE", "t5", "0", "-1", "WITHSCORES")         # evicts t3, the least recently used
+        info = cache_info(p.d)
+        assert (info["members"], info["keys"]) == (9, 2)
+        assert info["evictions"] == before["evictions"] + 1
+        p.run("ZRANK", "t4", "m0001")                          # cached: no build
+        assert cache_info(p.d)["builds"] == before["builds"] + 3
+        p.run("ZADD", "t3", "100", "m0000", "7", "added")      # t3 not cached: only its files change
+        p.run("ZRANGE", "t3", "0", "-1", "WITHSCORES")         # rebuilt; evicts t5 (t4 was used after it)
+        info = cache_info(p.d)
+        assert info["builds"] == before["builds"] + 4
+        assert (info["members"], info["keys"]) == (8, 2)
+        p.run("ZADD", "t4", "1", "x1", "2", "x2")              # the cached t4 grows in place
+        assert cache_info(p.d)["members"] == 10
+        p.run("ZADD", "t4", "3", "x3")                         # over the budget together: t3 goes
+        info = cache_info(p.d)
+        assert (info["members"], info["keys"]) == (7, 1)
+        p.run("ZRANGE", "t4", "0", "-1", "WITHSCORES")
+        assert cache_info(p.d)["builds"] == before["builds"] + 4
+
+
+def cache_info(c):
+    info = {}
+    for line in c.execute("INFO", "memory").decode().split("\r\n"):
+        if line.startswith("dredis_zset_index_"):
+            name, value = line.split(":")
+            info[name.replace("dredis_zset_index_cache_", "").replace("dredis_zset_index_", "")] = int(value)
+    return info
 
 
 def test_cache_dropped_on_del_rename_expire_flush():
@@ -849,6 +887,9 @@ def test_cache_dropped_on_del_rename_expire_flush():
         def cached(k, *args):
             p.run("ZADD", k, *args)
             p.run("ZRANGE", k, "0", "-1", "WITHSCORES")          # builds and caches the index
+            builds = cache_info(p.d)["builds"]
+            p.run("ZRANGE", k, "0", "-1")
+            assert cache_info(p.d)["builds"] == builds            # served from the cache
 
         cached("a", "1", "x", "2", "y")
         p.run("DEL", "a")
@@ -914,6 +955,7 @@ def test_cache_dropped_on_del_rename_expire_flush():
         p.run("FLUSHALL")
         p.run("ZADD", "f", "3", "z")
         p.run("ZRANGE", "f", "0", "-1", "WITHSCORES")
+        assert cache_info(p.d)["keys"] == 1
 
 
 def test_interrupted_writes_repaired_on_index_build():
