@@ -830,17 +830,24 @@ static void zremrangebyrankCommand(client *c) { zremrangeGeneric(c, ZRANGE_RANK)
 static void zremrangebyscoreCommand(client *c) { zremrangeGeneric(c, ZRANGE_SCORE); }
 static void zremrangebylexCommand(client *c) { zremrangeGeneric(c, ZRANGE_LEX); }
 
-static void zpopGeneric(client *c, int max) {
-    if (c->argc > 3) {
-        addReplyErrorSyntax(c);
+/* Pop up to count members from the first existing key of keys (ZPOPMIN,
+ * ZPOPMAX, ZMPOP and the blocking forms). emitkey: the reply names the key;
+ * nested: [member, score] pairs; nilempty: a null array when no key exists
+ * (else an empty array). The reply shapes are Redis's genericZpopCommand. */
+static void zpopFromKeys(client *c, sds *keys, int nkeys, int max, int emitkey, long count, int nested,
+                         int nilempty) {
+    skey *k = NULL;
+    sds key = NULL;
+    for (int i = 0; i < nkeys && !k; i++) {
+        key = keys[i];
+        if (lookupKeyWrite(c, key, OBJ_ZSET, &k) != C_OK) return;
+    }
+    if (!k) {
+        if (nilempty) addReplyNullArray(c);
+        else addReplyArrayLen(c, 0);
         return;
     }
-    long count = 1;
-    int hascount = c->argc == 3;
-    if (hascount && getPositiveLongFromArgOrReply(c, c->argv[2], &count, NULL) != C_OK) return;
-    skey *k;
-    if (lookupKeyWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
-    if (!k || count == 0) {
+    if (count == 0) {
         addReplyArrayLen(c, 0);
         storeCloseKey(k);
         return;
@@ -855,8 +862,17 @@ static void zpopGeneric(client *c, int max) {
             x = max ? zidxPrev(x) : zidxNext(x);
         }
         if (zsetRemoveItems(c, k, &v, &items) == C_OK) {
-            int nested = c->resp > 2 && hascount;
-            addReplyArrayLen(c, (long)(nested ? items.n : items.n * 2));
+            long n = (long)items.n;
+            if (!emitkey) {
+                addReplyArrayLen(c, nested ? n : n * 2);
+            } else if (!nested) {
+                addReplyArrayLen(c, n * 2 + 1);
+                addReplyBulk(c, key, sdslen(key));
+            } else {
+                addReplyArrayLen(c, 2);
+                addReplyBulk(c, key, sdslen(key));
+                addReplyArrayLen(c, n);
+            }
             for (size_t i = 0; i < items.n; i++) {
                 if (nested) addReplyArrayLen(c, 2);
                 addReplyBulk(c, items.v[i].member, sdslen(items.v[i].member));
@@ -868,6 +884,86 @@ static void zpopGeneric(client *c, int max) {
     }
     storeCloseKey(k);
 }
+
+static void zpopGeneric(client *c, int max) {
+    if (c->argc > 3) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    long count = 1;
+    int hascount = c->argc == 3;
+    if (hascount && getPositiveLongFromArgOrReply(c, c->argv[2], &count, NULL) != C_OK) return;
+    zpopFromKeys(c, &c->argv[1], 1, max, 0, count, c->resp > 2 && hascount, 0);
+}
+
+/* The blocking forms: pop from the first key that has members, or wait for
+ * one (a client that may not block, inside MULTI or a script, gets the
+ * timeout reply at once). */
+static void zpopBlocking(client *c, sds *keys, int nkeys, int max, int timeout_idx, long count, int nested,
+                         int nilempty) {
+    long long timeout;
+    if (getBlockingTimeoutOrReply(c, c->argv[timeout_idx], &timeout) != C_OK) return;
+    for (int i = 0; i < nkeys; i++) {
+        skey *k;
+        if (lookupKeyWrite(c, keys[i], OBJ_ZSET, &k) != C_OK) return;
+        if (!k) continue;
+        storeCloseKey(k);
+        zpopFromKeys(c, &keys[i], 1, max, 1, count, nested, nilempty);
+        return;
+    }
+    if (c->flags & (CLIENT_EXECUTING | CLIENT_FAKE)) {
+        addReplyNullArray(c);
+        return;
+    }
+    blockForKeys(c, BLOCKED_ZSET, keys, nkeys, timeout, BLOCK_TIMEOUT_NULL_ARRAY);
+}
+
+static void bzpopminCommand(client *c) { zpopBlocking(c, &c->argv[1], c->argc - 2, 0, c->argc - 1, 1, 0, 0); }
+static void bzpopmaxCommand(client *c) { zpopBlocking(c, &c->argv[1], c->argc - 2, 1, c->argc - 1, 1, 0, 0); }
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP timeout ... */
+static void zmpopGeneric(client *c, int numkeys_idx, int blocking) {
+    long long numkeys;
+    long count = -1;
+    int max;
+    if (!string2ll(c->argv[numkeys_idx], sdslen(c->argv[numkeys_idx]), &numkeys) || numkeys < 1) {
+        addReplyError(c, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys > c->argc - numkeys_idx - 2) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    int where_idx = numkeys_idx + (int)numkeys + 1;
+    if (!strcasecmp(c->argv[where_idx], "min")) max = 0;
+    else if (!strcasecmp(c->argv[where_idx], "max")) max = 1;
+    else {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    for (int j = where_idx + 1; j < c->argc; j++) {
+        int moreargs = c->argc - 1 - j;
+        if (count == -1 && !strcasecmp(c->argv[j], "count") && moreargs) {
+            j++;
+            long long n;
+            if (!string2ll(c->argv[j], sdslen(c->argv[j]), &n) || n < 1 || n > LONG_MAX) {
+                addReplyError(c, "ERR count should be greater than 0");
+                return;
+            }
+            count = (long)n;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (count == -1) count = 1;
+    sds *keys = &c->argv[numkeys_idx + 1];
+    if (blocking) zpopBlocking(c, keys, (int)numkeys, max, 1, count, 1, 1);
+    else zpopFromKeys(c, keys, (int)numkeys, max, 1, count, 1, 1);
+}
+
+static void zmpopCommand(client *c) { zmpopGeneric(c, 1, 0); }
+static void bzmpopCommand(client *c) { zmpopGeneric(c, 2, 1); }
 
 static void zpopminCommand(client *c) { zpopGeneric(c, 0); }
 static void zpopmaxCommand(client *c) { zpopGeneric(c, 1); }
@@ -1407,6 +1503,24 @@ redisCommand zsetCommandTable[] = {
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last "
      "member was popped.",
      "O(log(N)*M)", NULL},
+    {"zmpop", zmpopCommand, -4, "write", "write sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
+     "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the "
+     "sorted set if the last member was popped.",
+     "O(K) + O(M*log(N))", NULL},
+    {"bzpopmin", bzpopminCommand, -3, "write noscript blocking fast", "write sortedset fast blocking", 1, -2, 1,
+     "sorted_set", "5.0.0",
+     "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is "
+     "available otherwise. Deletes the sorted set if the last element was popped.",
+     "O(log(N))", NULL},
+    {"bzpopmax", bzpopmaxCommand, -3, "write noscript blocking fast", "write sortedset fast blocking", 1, -2, 1,
+     "sorted_set", "5.0.0",
+     "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member "
+     "available otherwise. Deletes the sorted set if the last element was popped.",
+     "O(log(N))", NULL},
+    {"bzmpop", bzmpopCommand, -5, "write blocking", "write sortedset slow blocking", 0, 0, 0, "sorted_set", "7.0.0",
+     "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available "
+     "otherwise. Deletes the sorted set if the last element was popped.",
+     "O(K) + O(M*log(N))", NULL},
     {"zrandmember", zrandmemberCommand, -2, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "6.2.0",
      "Returns one or more random members from a sorted set.", "O(N) where N is the number of members returned",
      NULL},

@@ -1053,3 +1053,68 @@ def test_random_operations_against_redis():
                 p.run("ZLEXCOUNT", k, "-", "+")
         for k in keys:
             p.run("ZRANGE", k, "0", "-1", "WITHSCORES")
+
+
+# ---------------------------------------------------------------- ZMPOP and the blocking pops
+
+def test_zmpop():
+    with Pair() as p:
+        p.run("ZADD", "a", "1", "x", "2", "y", "3", "z")
+        p.run("ZADD", "b", "5", "q")
+        p.run("ZMPOP", "2", "nokey", "a", "MIN")
+        p.run("ZMPOP", "2", "a", "b", "max", "COUNT", "10")
+        p.run("ZMPOP", "2", "a", "b", "MIN", "COUNT", "10")
+        p.run("ZMPOP", "2", "a", "b", "MIN")
+        p.run("EXISTS", "a", "b")
+        for args in (["0", "a", "MIN"], ["-1", "a", "MIN"], ["x", "a", "MIN"], ["2", "a", "MIN"],
+                     ["1", "a", "FOO"], ["1", "a", "MIN", "COUNT", "0"], ["1", "a", "MIN", "COUNT", "-1"],
+                     ["1", "a", "MIN", "COUNT"], ["1", "a", "MIN", "COUNT", "1", "COUNT", "2"],
+                     ["1", "a", "MIN", "junk"], ["1", "a"]):
+            p.run("ZMPOP", *args)
+        p.run("SET", "s", "x")
+        p.run("ZADD", "c", "1", "x")
+        p.run("ZMPOP", "2", "s", "c", "MIN")                    # the first existing key decides
+        p.run("ZMPOP", "2", "c", "s", "MIN")
+        resp3(p)
+        p.run("ZADD", "d", "1", "x", "2", "y")
+        p.run("ZMPOP", "1", "d", "MAX", "COUNT", "2")
+        p.run("ZMPOP", "1", "d", "MAX")
+
+
+def test_blocking_pops():
+    with Pair() as p:
+        p.run("ZADD", "z", "1", "a", "2", "b", "3", "c")
+        p.run("BZPOPMIN", "nokey", "z", "0")
+        p.run("BZPOPMAX", "z", "0")
+        p.run("BZMPOP", "0", "2", "nokey", "z", "MIN", "COUNT", "5")
+        p.run("EXISTS", "z")
+        # nothing to pop: wait for a push from another client
+        for srv, c in ((p.dredis, p.d), (p.redis, p.r)):
+            c.send("BZPOPMIN", "e1", "e2", "0")
+            with srv.client() as other:
+                wait_until(lambda: b"blocked_clients:1" in other.execute("INFO", "clients"), what="blocked")
+                assert other.execute("ZADD", "e2", "7", "m", "8", "n") == 2
+        assert p.d.read_reply() == p.r.read_reply() == [b"e2", b"m", b"7"]
+        p.run("ZRANGE", "e2", "0", "-1", "WITHSCORES")
+        for srv, c in ((p.dredis, p.d), (p.redis, p.r)):
+            c.send("BZMPOP", "0", "1", "e3", "MAX", "COUNT", "2")
+            with srv.client() as other:
+                wait_until(lambda: b"blocked_clients:1" in other.execute("INFO", "clients"), what="blocked")
+                other.execute("ZADD", "e3", "1", "x", "2", "y", "3", "z")
+        assert p.d.read_reply() == p.r.read_reply() == [b"e3", [[b"z", b"3"], [b"y", b"2"]]]
+        # a timeout answers nil; inside MULTI the answer is at once
+        p.run("BZPOPMIN", "never", "0.05")
+        p.run("BZMPOP", "0.05", "1", "never", "MIN")
+        p.run("MULTI")
+        p.run("BZPOPMAX", "never", "0")
+        p.run("BZMPOP", "0", "1", "never", "MIN")
+        p.run("EXEC")
+        # errors
+        p.run("SET", "s", "x")
+        for args in (["BZPOPMIN", "s", "0"], ["BZPOPMIN", "z", "-1"], ["BZPOPMIN", "z", "x"],
+                     ["BZPOPMAX", "z"], ["BZMPOP", "x", "1", "z", "MIN"], ["BZMPOP", "0", "0", "z", "MIN"],
+                     ["BZMPOP", "0", "1", "s", "MIN"], ["BZMPOP", "-1", "1", "z", "MIN"]):
+            p.run(*args)
+        resp3(p)
+        p.run("ZADD", "r", "1.5", "a")
+        p.run("BZPOPMIN", "r", "0")
