@@ -285,6 +285,8 @@ void storeTxnEnd(void) {
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)
             for (int i = 0; i < st.dbnum; i++) flushHook(i);
+        /* any key may be back to an older version: caches start over */
+        for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
     }
     if (st.txn_depth > 0) return;
     if (st.txn_open) {

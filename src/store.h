@@ -138,7 +138,7 @@ long long storeTrashPending(void);
  * its own cache right), only when a key's content changes as a whole: after
  * a visible key was deleted, replaced by a newly published key, or renamed
  * (called for the source and for the destination), and with name NULL
- * after a database was flushed or swapped. */
+ * after a database was flushed or swapped, or a failed command rolled back. */
 typedef void storeKeyChangedFn(int db, const char *name, size_t len);
 int storeAddKeyListener(storeKeyChangedFn *fn); /* STORE_ERR when full (8) */
 

@@ -282,23 +282,17 @@ static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
  * publish a new one). C_ERR after replying. */
 static int zsetCommit(client *c, skey *k, long long delta) {
     zsetCacheSync(k);
-    return collectionCommit(c, k, delta);
+    if (collectionCommit(c, k, delta) == C_OK) return C_OK;
+    zsetCacheDrop(k);
+    return C_ERR;
 }
 
-/* A storage error in the middle of a write: reply with it, forget the
- * cached index, and record the count change already made. */
-static void zsetFail(client *c, skey *k, long long delta) {
+/* A storage error in the middle of a write: reply with it (the store rolls
+ * the command's changes back) and forget the cached index. */
+static void zsetFail(client *c, skey *k) {
     int saved = errno;
     zsetCacheDrop(k);
-    if (k->staged) {
-        storeDeleteKey(k);
-    } else if (delta) {
-        long long len;
-        if (collectionLen(k, &len) == STORE_OK) {
-            if (len + delta <= 0) storeDeleteKey(k);
-            else storeWriteNumber(k, "len", len + delta);
-        }
-    }
+    if (k->staged) storeDeleteKey(k);
     addReplyErrorIO(c, saved);
 }
 
@@ -317,7 +311,7 @@ static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n) {
     }
     for (size_t i = 0; i < n; i++) {
         if (zsetStoreMember(k, NULL, items[i].member, sdslen(items[i].member), items[i].score, NULL) != STORE_OK) {
-            zsetFail(c, k, 0);
+            zsetFail(c, k);
             storeCloseKey(k);
             return;
         }
@@ -462,7 +456,7 @@ reply:
     }
     goto cleanup;
 ioerr:
-    zsetFail(c, k, added);
+    zsetFail(c, k);
 cleanup:
     storeCloseKey(k);
     zfree(scores);
@@ -486,7 +480,7 @@ static void zremCommand(client *c) {
         int r = zsetReadScore(k, m, sdslen(m), &score);
         if (r == STORE_NOTFOUND) continue;
         if (r == STORE_ERR || zsetRemoveMember(k, idx, m, sdslen(m), score) != STORE_OK) {
-            zsetFail(c, k, -deleted);
+            zsetFail(c, k);
             storeCloseKey(k);
             return;
         }
@@ -783,7 +777,7 @@ static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items) {
     for (size_t i = 0; i < items->n; i++) {
         sds m = items->v[i].member;
         if (zsetRemoveMember(k, live, m, sdslen(m), items->v[i].score) != STORE_OK) {
-            zsetFail(c, k, -(long long)i);
+            zsetFail(c, k);
             return C_ERR;
         }
     }

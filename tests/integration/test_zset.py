@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from dredis_test import (DREDIS_SERVER, Dredis, Pair, RespError, files_under, wait_until)
+from dredis_test import DREDIS_SERVER, Dredis, Pair, RespError, staging_leftovers, wait_until
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = RespError("ERR syntax error")
@@ -764,7 +764,7 @@ def test_tree_after_each_kind_of_write():
         p.run("ZDIFFSTORE", "df", "2", "u", "r")
         check_tree(p, "df", {"c": "-6", "h": "12"})
         # nothing is left behind in the staging area
-        wait_until(lambda: os.listdir(os.path.join(p.dredis.root_dir, ".tmp")) == [], what="empty .tmp")
+        assert staging_leftovers(p.dredis.root_dir) == []
         # every tree is exactly type, len, values/, scores/
         for k in ("z", "l", "u", "r", "i", "df"):
             assert sorted(os.listdir(keydir(p, k))) == ["len", "scores", "type", "values"]
