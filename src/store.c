@@ -1049,7 +1049,9 @@ int storeFlushDb(int db) {
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
     if (flushHook) flushHook(db);
-    sds staged = tmpName('d');
+    /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
+     * own counter, and a clash made FLUSHDB fail with EEXIST */
+    sds staged = tmpName('e');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
