@@ -1133,3 +1133,61 @@ def test_failed_write_rolled_back_and_cache_dropped():
         assert c.execute("ZCARD", "z") == 2
         assert c.execute("ZADD", "z", "3", "c") == 1
         assert c.execute("ZRANGE", "z", "0", "-1") == [b"a", b"b", b"c"]
+
+
+def test_watch_sees_sorted_set_changes():
+    """A change to a WATCHed sorted set fails the EXEC; a command that
+    changes nothing does not, as in Redis."""
+    with Pair() as p:
+        p.run("ZADD", "z", "1", "a", "2", "b")
+        for change, fails in ((["ZADD", "z", "NX", "5", "a"], False), (["ZADD", "z", "1", "a"], False),
+                              (["ZREM", "z", "nope"], False), (["ZINCRBY", "z", "0", "a"], False),
+                              (["ZRANGE", "z", "0", "-1"], False), (["ZADD", "z", "3", "a"], True),
+                              (["ZREM", "z", "b"], True), (["ZADD", "z", "9", "new"], True),
+                              (["ZPOPMIN", "z"], True), (["ZREMRANGEBYSCORE", "z", "100", "200"], False),
+                              (["ZUNIONSTORE", "z", "1", "z"], True)):
+            p.run("WATCH", "z")
+            for srv in (p.dredis, p.redis):
+                with srv.client() as other:
+                    other.execute(*change)
+            p.run("MULTI")
+            p.run("ZCARD", "z")
+            r = p.run("EXEC")
+            assert (r is None) == fails, (change, r)
+
+
+def test_writes_touch_only_their_members():
+    """ZADD, ZINCRBY and ZREM of one member replace only that member's files
+    and len, whatever the size of the set; reads replace nothing."""
+    with Dredis() as s, s.client() as c:
+        for i in range(0, 2000, 500):
+            c.execute("ZADD", "z", *sum([[str(j % 97), "m%d" % j] for j in range(i, i + 500)], []))
+        c.execute("ZRANGE", "z", "0", "10")
+        d = os.path.join(s.db_dir(0), "z")
+
+        def snapshot():
+            out = {}
+            for sub in ("values", "scores", ""):
+                for n in os.listdir(os.path.join(d, sub)):
+                    path = os.path.join(d, sub, n)
+                    if os.path.isfile(path):
+                        st = os.stat(path)
+                        out[os.path.join(sub, n)] = (st.st_ino, st.st_mtime_ns)
+            return out
+
+        def changes(*cmd):
+            before = snapshot()
+            reply = c.execute(*cmd)
+            after = snapshot()
+            changed = {n for n in before.keys() & after.keys() if before[n] != after[n]}
+            return reply, changed, set(before) - set(after), set(after) - set(before)
+
+        h = hexscore
+        assert changes("ZADD", "z", "1.5", "new") == (1, {"len"}, set(), {"values/new", "scores/%s_new" % h(1.5)})
+        assert changes("ZADD", "z", "7", "m5") == (0, {"values/m5"}, {"scores/%s_m5" % h(5)}, {"scores/%s_m5" % h(7)})
+        assert changes("ZINCRBY", "z", "1", "m5") == (b"8", {"values/m5"}, {"scores/%s_m5" % h(7)},
+                                                     {"scores/%s_m5" % h(8)})
+        assert changes("ZREM", "z", "m6") == (1, {"len"}, {"values/m6", "scores/%s_m6" % h(6)}, set())
+        for cmd in (("ZSCORE", "z", "m7"), ("ZADD", "z", "NX", "1", "m7"), ("ZRANK", "z", "m7"),
+                    ("ZRANGE", "z", "0", "-1"), ("ZCOUNT", "z", "1", "5"), ("ZCARD", "z")):
+            assert changes(*cmd)[1:] == (set(), set(), set()), cmd
