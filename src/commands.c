@@ -149,6 +149,7 @@ void call(client *c, redisCommand *cmd) {
     storeTxnBegin();
     cmd->proc(c);
     storeTxnEnd();
+    if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;

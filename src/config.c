@@ -104,10 +104,13 @@ int loadConfigFromEnv(char **err) {
         if (parseLong("DREDIS_ZSET_CACHE_MEMBERS", v, 0, 1000000000, &n, err) != C_OK) return C_ERR;
         server.zset_cache_members = n;
     }
-    server.fsync_policy = "no";
-    if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
-        return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
-                    "DREDIS_FSYNC", v);
+    server.fsync_policy = "everysec";
+    if ((v = getenv("DREDIS_FSYNC")) && *v) {
+        if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
+            return fail(err, "%s must be always, everysec or no (got '%s')", "DREDIS_FSYNC", v);
+        server.fsync_policy = !strcmp(v, "always") ? "always" : !strcmp(v, "no") ? "no" : "everysec";
+    }
+    server.fsync_always = !strcmp(server.fsync_policy, "always");
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {

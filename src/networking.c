@@ -4,6 +4,7 @@
 
 #include "server.h"
 #include <string.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -20,9 +21,59 @@
 /* Reply encoders                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* With DREDIS_FSYNC=always a reply may not leave before the changes made so
+ * far are durable: it is held, and released by flushHeldReplies() after
+ * the one sync that ends the loop turn (group commit). */
+void holdClient(client *c) {
+    if (c->flags & CLIENT_PENDING_FLUSH) return;
+    c->flags |= CLIENT_PENDING_FLUSH;
+    server.pending_flush = zrealloc(server.pending_flush, sizeof(client *) * (size_t)(server.npending_flush + 1));
+    server.pending_flush[server.npending_flush++] = c;
+    event_active(server.flush_ev, EV_TIMEOUT, 0);
+}
+
 void addReply(client *c, const char *s, size_t len) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
     evbuffer_add(c->out, s, len);
+    if (c->held && c->out == c->held) holdClient(c);
+}
+
+void flushHeldReplies(void) {
+    if (server.npending_flush == 0) return;
+    if (storeDirty() && storeSync() != STORE_OK) {
+        /* as Redis with appendfsync always: acknowledged writes could not be
+         * made durable, so nothing more may be acknowledged */
+        serverLog(LL_WARNING, "Can't sync the data tree (DREDIS_FSYNC=always): %s. Exiting...", strerror(errno));
+        exit(1);
+    }
+    for (int i = 0; i < server.npending_flush; i++) {
+        client *c = server.pending_flush[i];
+        c->flags &= ~CLIENT_PENDING_FLUSH;
+        if (c->bev) evbuffer_add_buffer(bufferevent_get_output(c->bev), c->held);
+    }
+    server.npending_flush = 0;
+}
+
+static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    flushHeldReplies();
+}
+
+void networkingInit(void) {
+    server.flush_ev = event_new(server.base, -1, 0, flushEventCallback, NULL);
+    event_priority_set(server.flush_ev, 2); /* after all other events of a turn */
+}
+
+static void dropPendingFlush(client *c) {
+    for (int i = 0; i < server.npending_flush; i++) {
+        if (server.pending_flush[i] == c) {
+            server.pending_flush[i] = server.pending_flush[--server.npending_flush];
+            break;
+        }
+    }
+    c->flags &= ~CLIENT_PENDING_FLUSH;
 }
 
 void addReplyProto(client *c, const char *s) { addReply(c, s, strlen(s)); }
@@ -281,6 +332,8 @@ void freeClient(client *c) {
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
+    if (c->flags & CLIENT_PENDING_FLUSH) dropPendingFlush(c);
+    if (c->held) evbuffer_free(c->held);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
     zfree(c);
@@ -366,6 +419,7 @@ static void processInputBuffer(client *c) {
         if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
         if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && (c->flags & CLIENT_PENDING_FLUSH)) flushHeldReplies();
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         /* stop reading; close once the reply is flushed */
         bufferevent_disable(c->bev, EV_READ);
@@ -399,6 +453,10 @@ client *createClient(int fd, struct bufferevent *bev) {
     c->fd = fd;
     c->bev = bev;
     c->out = bufferevent_get_output(bev);
+    if (server.fsync_always) {
+        c->held = evbuffer_new();
+        c->out = c->held;
+    }
     linkClient(c);
     return c;
 }

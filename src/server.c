@@ -370,6 +370,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.base = event_base_new();
+    if (server.base) event_base_priority_init(server.base, 3); /* default 1; 2 = end of a turn */
     if (!server.base) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;
@@ -379,6 +380,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    networkingInit();
+    storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
+                        : !strcmp(server.fsync_policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);
     multiInit();
     pubsubInit();
     blockingInit();

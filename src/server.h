@@ -38,6 +38,7 @@
 #define CLIENT_REPLY_SKIP (1 << 9)
 #define CLIENT_MONITOR (1 << 10)
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
+#define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -126,6 +127,7 @@ struct client {
     int fd;
     struct bufferevent *bev;  /* NULL for fake clients */
     struct evbuffer *out;     /* where replies go */
+    struct evbuffer *held;    /* DREDIS_FSYNC=always: replies waiting for the sync */
     int db;
     int flags;
     int resp;                 /* protocol version: 2 or 3 */
@@ -180,6 +182,10 @@ struct dredisServer {
     long long stat_io_errors;
     int shutdown_asap;
     const char *fsync_policy;
+    int fsync_always;          /* replies wait for the batch's sync */
+    struct event *flush_ev;    /* runs after every other event of a loop turn */
+    client **pending_flush;    /* clients with held replies */
+    int npending_flush;
     char *requirepass;        /* NULL: no password */
     int verbosity;            /* LL_* */
     long long idle_timeout;   /* seconds; 0 = never close idle clients */
@@ -200,6 +206,9 @@ void freeClient(client *c);
 void freeFakeClient(client *c);
 void closeClientAsync(client *c);
 void resumeClientInput(client *c);
+void networkingInit(void);
+void flushHeldReplies(void);
+void holdClient(client *c);
 void addReply(client *c, const char *s, size_t len);
 void addReplyProto(client *c, const char *s);
 void addReplyStatus(client *c, const char *status);

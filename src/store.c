@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -1516,6 +1517,20 @@ static int namesDir(int nsfd) {
     return nfd;
 }
 
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
+            : errno == ENOENT                                  ? STORE_NOTFOUND
+                                                               : STORE_ERR;
+    if (r == STORE_OK) *size = sb.st_size;
+    sdsfree(fname);
+    return r;
+}
+
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     int fd = nsDir(k, ns, 1);
@@ -1617,21 +1632,25 @@ int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter 
     return STORE_OK;
 }
 
+/* The member named by directory entry fname of namespace directory nsfd, or
+ * NULL when the entry is not one of ours. */
+static sds memberNameOfEntry(int nsfd, const char *fname) {
+    size_t len = strlen(fname);
+    if (!keynameIsHashed(fname, len)) return keynameDecode(fname, len);
+    sds name = NULL;
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    if (nfd >= 0) {
+        if (readFileAt(nfd, fname, &name) != STORE_OK) name = NULL;
+        close(nfd);
+    }
+    return name;
+}
+
 int storeIterNext(storeIter *it, sds *m) {
     if (it->empty) return STORE_NOTFOUND;
     struct linux_dirent64 *d;
     while ((d = dirReaderNext(&it->r, 0)) != NULL) {
-        size_t len = strlen(d->d_name);
-        sds name = NULL;
-        if (keynameIsHashed(d->d_name, len)) {
-            int nfd = openat(it->nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
-            if (nfd >= 0) {
-                if (readFileAt(nfd, d->d_name, &name) != STORE_OK) name = NULL;
-                close(nfd);
-            }
-        } else {
-            name = keynameDecode(d->d_name, len);
-        }
+        sds name = memberNameOfEntry(it->nsfd, d->d_name);
         if (!name) continue;
         *m = name;
         return STORE_OK;
@@ -1654,6 +1673,163 @@ void storeIterClose(storeIter *it) {
     if (!it) return;
     if (!it->empty) dirReaderClose(&it->r);
     zfree(it);
+}
+
+/* Random members. Directory offsets (the d_off cookies of getdents64) are
+ * increasing along a directory on the file systems we run on (ext4 and xfs
+ * hash or block order, tmpfs and btrfs insertion order); seeking to any
+ * offset lands on the first entry at or after it. A draw seeks to a random
+ * offset below a bound found by binary search and takes the next entry. A
+ * directory whose first reads end it, or whose offsets do not increase, is
+ * read whole and drawn from exactly. */
+#define SAMPLER_EXACT_READS 4     /* getdents64 batches read before sampling by offset */
+#define SAMPLER_PROBE_BUF 2048    /* holds at least one entry */
+#define SAMPLER_MAX_DRAWS 64      /* draws past the last entry before taking the first one */
+
+struct storeSampler {
+    int nsfd;                   /* the namespace directory (the skey's descriptor) */
+    int fd;                     /* our own descriptor of it, for seeking */
+    int exact;                  /* names holds every entry */
+    sds *names;                 /* encoded names, when exact */
+    size_t nnames, cap;
+    unsigned long long limit;   /* otherwise: every entry's offset is below this */
+};
+
+static unsigned long long random64(void) {
+    return ((unsigned long long)random() << 33) ^ ((unsigned long long)random() << 2) ^
+           ((unsigned long long)random() & 3);
+}
+
+/* Does any entry sit at or after offset off? 1 yes, 0 no, -1 error. */
+static int samplerAnyAt(storeSampler *s, unsigned long long off) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
+    long n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf));
+    if (n < 0) return -1;
+    return n > 0;
+}
+
+/* Append the member entries of a getdents64 batch to s->names; *increasing
+ * is cleared when an offset does not grow. */
+static void samplerKeep(storeSampler *s, const char *buf, long n, long long *last, int *increasing) {
+    for (long pos = 0; pos < n;) {
+        const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+        pos += d->d_reclen;
+        if (d->d_off <= *last) *increasing = 0;
+        *last = d->d_off;
+        if (d->d_name[0] == '.') continue;
+        if (s->nnames == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 64;
+            s->names = zrealloc(s->names, sizeof(sds) * s->cap);
+        }
+        s->names[s->nnames++] = sdsnew(d->d_name);
+    }
+}
+
+static void samplerFreeNames(storeSampler *s) {
+    for (size_t i = 0; i < s->nnames; i++) sdsfree(s->names[i]);
+    zfree(s->names);
+    s->names = NULL;
+    s->nnames = s->cap = 0;
+}
+
+void storeSamplerClose(storeSampler *s) {
+    if (!s) return;
+    samplerFreeNames(s);
+    if (s->fd >= 0) close(s->fd);
+    zfree(s);
+}
+
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) {
+    *out = NULL;
+    int nsfd = nsDir(k, ns, 0);
+    if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    storeSampler *s = zcalloc(sizeof(*s));
+    s->nsfd = nsfd;
+    s->fd = openat(nsfd, ".", OPEN_DIR_FLAGS);
+    if (s->fd < 0) goto err;
+    char *buf = zmalloc(32768);
+    long long last = -1;
+    int increasing = 1, reads = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, 32768)) > 0) {
+        samplerKeep(s, buf, n, &last, &increasing);
+        /* offsets that do not grow cannot be sampled by seeking: read all */
+        if (++reads >= SAMPLER_EXACT_READS && increasing) break;
+    }
+    zfree(buf);
+    if (n < 0) goto err;
+    if (n == 0) {
+        s->exact = 1;
+        if (s->nnames == 0) {
+            storeSamplerClose(s);
+            return STORE_NOTFOUND;
+        }
+    } else {
+        samplerFreeNames(s);
+        /* the smallest power of two no entry reaches (2^63: none does) */
+        int lo = 0, hi = 63;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            int any = samplerAnyAt(s, 1ULL << mid);
+            if (any < 0) goto err;
+            if (any) lo = mid;
+            else hi = mid;
+        }
+        s->limit = hi == 63 ? (unsigned long long)LLONG_MAX : 1ULL << hi;
+    }
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeSamplerClose(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+/* The first member at or after offset off: STORE_OK, or STORE_NOTFOUND when
+ * there is none. */
+static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf))) > 0) {
+        for (long pos = 0; pos < n;) {
+            const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (d->d_name[0] == '.') continue;
+            sds name = memberNameOfEntry(s->nsfd, d->d_name);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+        }
+    }
+    return n < 0 ? STORE_ERR : STORE_NOTFOUND;
+}
+
+int storeSamplerNext(storeSampler *s, sds *m) {
+    *m = NULL;
+    if (s->exact) {
+        while (s->nnames) {
+            size_t i = (size_t)(random64() % s->nnames);
+            sds name = memberNameOfEntry(s->nsfd, s->names[i]);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+            /* not a member of ours: forget it */
+            sdsfree(s->names[i]);
+            s->names[i] = s->names[--s->nnames];
+        }
+        return STORE_NOTFOUND;
+    }
+    for (int draw = 0; draw < SAMPLER_MAX_DRAWS; draw++) {
+        int r = samplerFirstAt(s, random64() % s->limit, m);
+        if (r != STORE_NOTFOUND) return r;
+    }
+    return samplerFirstAt(s, 0, m);
 }
 
 /* ------------------------------------------------------------------------ */

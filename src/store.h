@@ -101,12 +101,23 @@ int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, c
 /* *out = the number of members of namespace ns (0 when it does not exist),
  * from a directory listing alone: no member file is opened */
 int storeCountMembers(skey *k, const char *ns, long long *out);
+/* the size of a member's file (a hash field's value length) */
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size);
 /* cursor iteration over members; cursor 0 = start */
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
 int storeIterNext(storeIter *it, sds *m);
 unsigned long long storeIterCursor(storeIter *it); /* resume point, 0 at end */
 void storeIterClose(storeIter *it);
+/* Random members of a namespace, drawn with replacement. A small namespace
+ * (its names fit in a few directory reads) is read whole and drawn from
+ * uniformly; a larger one is sampled by seeking to random directory offsets,
+ * which costs O(1) reads per draw but favours members that follow a wide gap
+ * in the offset space (approximately uniform for hash-ordered directories). */
+typedef struct storeSampler storeSampler;
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out); /* STORE_NOTFOUND: no member */
+int storeSamplerNext(storeSampler *s, sds *m); /* STORE_NOTFOUND: no member */
+void storeSamplerClose(storeSampler *s);
 
 /* expiry index: calls fn(db, name) for entries due at or before now_ms,
  * visiting at most budget entries per call; returns the number visited */
