@@ -83,7 +83,8 @@ static int setupRootDir(char **err) {
 
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
                                   "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
-                                  "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT", NULL};
+                                  "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
+                                  "DREDIS_ZSET_CACHE_MEMBERS", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -98,6 +99,11 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("DREDIS_MAXCLIENTS")) && *v) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
+    }
+    server.zset_cache_members = 1000000;
+    if ((v = getenv("DREDIS_ZSET_CACHE_MEMBERS")) && *v) {
+        if (parseLong("DREDIS_ZSET_CACHE_MEMBERS", v, 0, 1000000000, &n, err) != C_OK) return C_ERR;
+        server.zset_cache_members = n;
     }
     server.fsync_policy = "everysec";
     if ((v = getenv("DREDIS_FSYNC")) && *v) {

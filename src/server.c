@@ -189,6 +189,7 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "maxmemory_policy:noeviction\r\n",
                             zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
         info = genScriptingMemoryInfo(info);
+        info = zsetCacheInfo(info);
     }
     if (SECTION("persistence")) {
         info = sdscatprintf(info,

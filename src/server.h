@@ -196,6 +196,7 @@ struct dredisServer {
     /* scripting */
     long long lua_time_limit;  /* ms before other clients get -BUSY */
     size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
+    long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
 };
 
 extern struct dredisServer server;
@@ -341,6 +342,9 @@ int collectionCommit(client *c, skey *k, long long delta);
 int scriptIsRunning(void);           /* inside EVAL and friends */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+/* ---- t_zset.c ---- */
+/* INFO lines about the sorted set index cache, appended to info. */
+sds zsetCacheInfo(sds info);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];

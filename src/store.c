@@ -86,6 +86,22 @@ static struct {
     volatile int dirty;      /* changes not yet synced */
 } st;
 
+#define MAX_KEY_LISTENERS 8
+static storeKeyChangedFn *keyListeners[MAX_KEY_LISTENERS];
+static int nkeyListeners;
+
+int storeAddKeyListener(storeKeyChangedFn *fn) {
+    for (int i = 0; i < nkeyListeners; i++)
+        if (keyListeners[i] == fn) return STORE_OK;
+    if (nkeyListeners == MAX_KEY_LISTENERS) return STORE_ERR;
+    keyListeners[nkeyListeners++] = fn;
+    return STORE_OK;
+}
+
+static void keyChanged(int db, const char *name, size_t len) {
+    for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
+}
+
 static const char *typeNames[] = {"string", "list", "set", "zset", "hash", "stream"};
 
 static storeKeyHook *keyHook;
@@ -270,6 +286,8 @@ void storeTxnEnd(void) {
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)
             for (int i = 0; i < st.dbnum; i++) flushHook(i);
+        /* any key may be back to an older version: caches start over */
+        for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
     }
     if (st.txn_depth > 0) return;
     if (st.txn_open) {
@@ -949,6 +967,7 @@ int storePublishKey(skey *k, int *replaced) {
     k->stagename = NULL;
     if (k->expire >= 0) addExpireEntry(db, k->expire, k->fname);
     keyTouched(k);
+    keyChanged(db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -961,6 +980,7 @@ int storeDeleteKey(skey *k) {
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
     keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -985,6 +1005,8 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
         addExpireEntry(dstdb, k->expire, dfname);
     }
     keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
+    keyChanged(dstdb, dst, dstlen);
     sdsfree(k->fname);
     sdsfree(k->name);
     k->fname = dfname;
@@ -1028,7 +1050,9 @@ int storeFlushDb(int db) {
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
     if (flushHook) flushHook(db);
-    sds staged = tmpName('d');
+    /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
+     * own counter, and a clash made FLUSHDB fail with EEXIST */
+    sds staged = tmpName('e');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
@@ -1044,6 +1068,7 @@ int storeFlushDb(int db) {
     close(sfd);
     opTrash(st.tmpfd, staged);
     sdsfree(staged);
+    keyChanged(db, NULL, 0);
     newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
     newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
@@ -1083,6 +1108,8 @@ int storeSwapDb(int db1, int db2) {
     SWAP(long long, st.expcount[db1], st.expcount[db2]);
     SWAP(unsigned long long, st.expcursor[db1], st.expcursor[db2]);
 #undef SWAP
+    keyChanged(db1, NULL, 0);
+    keyChanged(db2, NULL, 0);
     return STORE_OK;
 }
 
@@ -1566,6 +1593,19 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
     }
     sdsfree(fname);
     return touchedIfOk(k, r);
+}
+
+int storeCountMembers(skey *k, const char *ns, long long *out) {
+    *out = 0;
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
+    dirReader r;
+    if (dirReaderOpen(&r, fd, ".", 0) != STORE_OK) return STORE_ERR;
+    long long n = 0;
+    while (dirReaderNext(&r, 0)) n++;
+    dirReaderClose(&r);
+    *out = n;
+    return STORE_OK;
 }
 
 struct storeIter {

@@ -98,6 +98,9 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
  * O(1) whatever the size (a hard link, falling back to copying the bytes).
  * STORE_NOTFOUND when from does not exist. */
 int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen);
+/* *out = the number of members of namespace ns (0 when it does not exist),
+ * from a directory listing alone: no member file is opened */
+int storeCountMembers(skey *k, const char *ns, long long *out);
 /* the size of a member's file (a hash field's value length) */
 int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size);
 /* cursor iteration over members; cursor 0 = start */
@@ -139,5 +142,15 @@ int storeSync(void);
 
 /* statistics */
 long long storeTrashPending(void);
+
+/* Key change listeners, for in-memory caches of key contents (e.g. the
+ * sorted set index cache). Unlike the key hook above, they are not called for
+ * writes to an existing key's own files (the code doing those writes keeps
+ * its own cache right), only when a key's content changes as a whole: after
+ * a visible key was deleted, replaced by a newly published key, or renamed
+ * (called for the source and for the destination), and with name NULL
+ * after a database was flushed or swapped, or a failed command rolled back. */
+typedef void storeKeyChangedFn(int db, const char *name, size_t len);
+int storeAddKeyListener(storeKeyChangedFn *fn); /* STORE_ERR when full (8) */
 
 #endif
