@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh build|test
 set -euo pipefail
 build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev liblua5.4-dev lua-cjson-dev check python3"
-test_pkgs="$build_pkgs redis-server redis-tools"
+# python3-redis, python3-rq, nodejs, npm: the end-to-end tests (tests/e2e, tests/integration/test_e2e_*.py)
+test_pkgs="$build_pkgs redis-server redis-tools python3-redis python3-rq nodejs npm"
 case "${1:-build}" in
   build) pkgs=$build_pkgs ;;
   test) pkgs=$test_pkgs ;;

@@ -1,12 +1,15 @@
 """run_tests.py - runs every test_* function of every test_*.py module in this
 folder (or only the modules/functions named on the command line, as
 module or module::function) and prints one line per test and a closing
-'N passed, N failed' line. Exit status 1 when any test failed."""
+'N passed, N failed' line (', N skipped' added when a test raised
+unittest.SkipTest: a prerequisite the server lacks). Exit status 1 when any
+test failed."""
 import importlib
 import os
 import sys
 import time
 import traceback
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -27,13 +30,16 @@ def selected():
 
 
 def main():
-    passed = failed = 0
+    passed = failed = skipped = 0
     failures = []
     start = time.time()
     for mod, name, fn in selected():
         t0 = time.time()
         try:
             fn()
+        except unittest.SkipTest as e:
+            skipped += 1
+            print("skip %s::%s (%.2fs): %s" % (mod, name, time.time() - t0, e), flush=True)
         except Exception:
             failed += 1
             failures.append((mod, name, traceback.format_exc()))
@@ -44,7 +50,7 @@ def main():
     for mod, name, tb in failures:
         print("\n==== %s::%s ====\n%s" % (mod, name, tb))
     print("integration tests took %.1fs" % (time.time() - start))
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
     return 1 if failed or passed == 0 else 0
 
 
