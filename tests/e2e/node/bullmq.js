@@ -170,6 +170,86 @@ async function repeatable() {
   eq(ticks, 3, 'a repeatable job with limit 3 runs three times');
 }
 
+async function extras() {
+  const name = 'e2e-extras';
+  const q = track(new Queue(name, { connection }), 'queue');
+  await q.obliterate({ force: true });
+  // deduplication: jobs with the same deduplication id are added once
+  const d1 = await q.add('d', { n: 1 }, { deduplication: { id: 'same' } });
+  const d2 = await q.add('d', { n: 2 }, { deduplication: { id: 'same' } });
+  eq(d2.id, d1.id, 'a duplicate returns the first job');
+  eq(await q.getDeduplicationJobId('same'), d1.id);
+  // priorities: counts per priority, changePriority
+  const p1 = await q.add('p', { n: 1 }, { priority: 5 });
+  await q.add('p', { n: 2 }, { priority: 5 });
+  await q.add('p', { n: 3 }, { priority: 9 });
+  eq(await q.getCountsPerPriority([5, 9]), { 5: 2, 9: 1 });
+  await p1.changePriority({ priority: 9 });
+  eq(await q.getCountsPerPriority([5, 9]), { 5: 1, 9: 2 });
+  // a delayed job promoted, and its delay changed
+  const late = await q.add('late', {}, { delay: 3600 * 1000 });
+  const later = await q.add('later', {}, { delay: 3600 * 1000 });
+  eq(await late.getState(), 'delayed');
+  await late.promote();
+  eq(await late.getState(), 'waiting');
+  await later.changeDelay(7200 * 1000);
+  eq(await later.getState(), 'delayed');
+  // remove, updateData, logs, getJobs
+  const gone = await q.add('gone', {});
+  await gone.remove();
+  eq(await q.getJob(gone.id), undefined);
+  await d1.updateData({ n: 100 });
+  eq((await q.getJob(d1.id)).data, { n: 100 });
+  eq((await q.getJobs(['waiting', 'prioritized', 'delayed'])).length, 6);
+  eq(await q.count(), 6, 'waiting + prioritized + delayed');
+  // drain removes waiting (and with true, delayed) jobs
+  await q.drain(true);
+  eq(await q.getJobCounts('wait', 'prioritized', 'delayed'), { wait: 0, prioritized: 0, delayed: 0 });
+  // a worker processing by hand: getNextJob / moveToCompleted / moveToFailed
+  const manual = track(new Worker(name, null, { connection }), 'manual worker');
+  const m1 = await q.add('m', { n: 1 });
+  const m2 = await q.add('m', { n: 2 });
+  const job1 = await manual.getNextJob('token-1');
+  eq(job1.id, m1.id);
+  await job1.moveToCompleted('done by hand', 'token-1', false);
+  const job2 = await manual.getNextJob('token-2');
+  eq(job2.id, m2.id);
+  await job2.moveToFailed(new Error('failed by hand'), 'token-2', false);
+  eq([await (await q.getJob(m1.id)).getState(), (await q.getJob(m1.id)).returnvalue], ['completed', 'done by hand']);
+  eq((await q.getJob(m2.id)).failedReason, 'failed by hand');
+  await manual.close();
+  await q.obliterate({ force: true });
+  // a rate-limited worker with metrics, removeOnComplete/removeOnFail,
+  // pause and resume
+  const worker = track(new Worker(name, async (job) => {
+    if (job.data.fail) throw new Error('no');
+    await job.updateProgress(100);
+    return job.data.n;
+  }, { connection, concurrency: 4, limiter: { max: 10, duration: 200 }, metrics: { maxDataPoints: 60 },
+    autorun: false }), 'limited worker');
+  await q.addBulk(Array.from({ length: 40 }, (_, n) => ({ name: 'r', data: { n }, opts: { removeOnComplete: 5 } })));
+  await q.addBulk(Array.from({ length: 5 }, (_, n) => ({ name: 'f', data: { n, fail: true }, opts: { removeOnFail: true } })));
+  await q.pause();
+  eq(await q.isPaused(), true);
+  worker.run();
+  eq((await q.getJobCounts('paused')).paused, 45, 'a paused queue keeps its jobs');
+  await q.resume();
+  await settle(q, { completed: 5, failed: 0, active: 0, wait: 0, paused: 0 });
+  const metrics = await q.getMetrics('completed');
+  eq(metrics.meta.count, 40, 'metrics count every completed job');
+  // a job scheduler (repeat every 100 ms), removed after three runs
+  let ticks = 0;
+  const ticker = track(new Worker('e2e-sched', async () => { ticks += 1; }, { connection }), 'ticker');
+  const sq = track(new Queue('e2e-sched', { connection }), 'queue');
+  await sq.obliterate({ force: true });
+  await sq.upsertJobScheduler('every-100ms', { every: 100 }, { name: 'tick', data: {} });
+  eq((await sq.getJobSchedulers()).map((j) => j.key), ['every-100ms']);
+  await waitFor(() => ticks >= 3, DEADLINE, 'three scheduled runs');
+  eq(await sq.removeJobScheduler('every-100ms'), true);
+  eq(await sq.getJobSchedulersCount(), 0);
+  await ticker.close();
+}
+
 async function stalled() {
   const name = 'e2e-stall';
   const q = track(new Queue(name, { connection }), 'queue');
@@ -205,6 +285,7 @@ runSections([
   ['bullmq priorities', priorities],
   ['bullmq flow (parent and children)', flow],
   ['bullmq repeatable job', repeatable],
+  ['bullmq extras: dedup, priorities, promote, drain, manual, limiter, metrics, schedulers', extras],
   ['bullmq worker killed mid-job, job recovered as stalled', stalled],
 ], async () => {
   for (const close of closers.reverse()) await close();
