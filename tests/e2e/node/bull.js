@@ -1,8 +1,11 @@
 // bull.js PORT - a Bull (v4) queue against a dredis-server on
 // 127.0.0.1:PORT: plain jobs with concurrency, delayed jobs, priorities,
 // retries with fixed and exponential backoff, failing jobs, progress,
-// pause/resume, clean and obliterate.
+// pause/resume, clean and obliterate, the rate limiter, repeatable jobs, and
+// a worker killed (SIGKILL) mid-job whose job is recovered as stalled.
 'use strict';
+const path = require('path');
+const { spawn } = require('child_process');
 const Queue = require('bull');
 const { PORT, eq, assert, waitFor, runSections } = require('./lib');
 
@@ -160,10 +163,85 @@ async function lifoAndJobIds() {
   eq(await q.count(), 0);
 }
 
+async function extras() {
+  const q = queue('e2e-extras', { limiter: { max: 10, duration: 200 } });
+  await q.empty();
+  // a delayed job promoted; a job removed; logs; removeOnComplete
+  const late = await q.add({ kind: 'late' }, { delay: 3600 * 1000 });
+  eq(await late.getState(), 'delayed');
+  await late.promote();
+  eq(await late.getState(), 'waiting');
+  const gone = await q.add({ kind: 'gone' });
+  await gone.remove();
+  eq(await q.getJob(gone.id), null);
+  const ran = [];
+  q.process(4, async (job) => {
+    ran.push(job.data.kind);
+    if (job.data.kind === 'discard') {
+      job.discard();
+      throw new Error('discarded');
+    }
+    await job.log('ran ' + job.id);
+    return job.data.n;
+  });
+  await settle(q, { completed: 1, active: 0, waiting: 0, delayed: 0 });
+  eq((await q.getJobLogs(late.id)).logs, ['ran ' + late.id]);
+  // removeOnComplete: 5 keeps the last five completed jobs of the queue
+  for (let n = 0; n < 30; n++) await q.add({ kind: 'rate', n }, { removeOnComplete: 5 });
+  const dis = await q.add({ kind: 'discard' }, { attempts: 5 });
+  await settle(q, { completed: 5, failed: 1, active: 0, waiting: 0, delayed: 0 });
+  eq(ran.filter((k) => k === 'rate').length, 30, 'the rate-limited jobs all ran');
+  eq(ran.filter((k) => k === 'discard').length, 1, 'a discarded job is not retried');
+  eq((await q.getJob(dis.id)).attemptsMade, 1);
+  // repeatable: every 100 ms, three times
+  let ticks = 0;
+  const rq = queue('e2e-repeat');
+  await rq.empty();
+  rq.process(async () => { ticks += 1; });
+  await rq.add({}, { repeat: { every: 100, limit: 3 }, jobId: 'tick' });
+  eq((await rq.getRepeatableJobs()).length, 1);
+  await waitFor(() => ticks >= 3, DEADLINE, 'three repetitions');
+  await settle(rq, { completed: 3, active: 0, waiting: 0 });
+  eq(ticks, 3);
+  // (not whenCurrentJobsFinished: it drops the blocking connection on purpose,
+  // and the queue then logs 'Connection is closed', against Redis too)
+  eq(await q.getJobCountByTypes(['completed', 'failed']), 6);
+  await q.isReady();
+}
+
+async function stalled() {
+  const name = 'e2e-stall';
+  const settings = { lockDuration: 2000, stalledInterval: 500, maxStalledCount: 1 };
+  const q = queue(name, { settings });
+  await q.empty();
+  const job = await q.add({ n: 1 });
+  // a worker in another process takes the job and is killed mid-job
+  const child = spawn(process.execPath, [path.join(__dirname, 'bull_stall_worker.js'), String(PORT)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig || code)));
+  try {
+    await waitFor(() => out.includes('STARTED ' + job.id), 60000, 'the child worker to start the job');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  eq(await exited, 'SIGKILL');
+  eq(await job.getState(), 'active', 'the killed worker leaves its job active');
+  const stalledIds = [];
+  q.on('stalled', (j) => stalledIds.push(j.id));
+  q.process(async (j) => 'recovered ' + j.data.n);
+  await settle(q, { completed: 1, failed: 0, active: 0, waiting: 0 });
+  eq((await q.getJob(job.id)).returnvalue, 'recovered 1');
+  eq(stalledIds, [job.id], 'the queue reported the job stalled');
+}
+
 runSections([
   ['bull queue: plain, delayed, retried and failing jobs', mainQueue],
   ['bull priorities', priorities],
   ['bull job ids, lifo, obliterate', lifoAndJobIds],
+  ['bull extras: promote, remove, logs, limiter, removeOnComplete, discard, repeat', extras],
+  ['bull worker killed mid-job, job recovered as stalled', stalled],
 ], async () => {
   for (const q of queues) await q.close();
 });
