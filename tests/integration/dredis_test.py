@@ -218,8 +218,8 @@ class Dredis(_Process):
         if start:
             self.start()
 
-    def start(self):
-        self.port = free_port()
+    def start(self, port=None):
+        self.port = port or free_port()
         env = dict(os.environ)
         env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(self.port), "ROOT_DIR": self.root_dir})
         env.update(self.env)
@@ -228,9 +228,12 @@ class Dredis(_Process):
         self._wait_ready()
         return self
 
-    def restart(self, sig=signal.SIGTERM):
+    def restart(self, sig=signal.SIGTERM, same_port=False):
+        """Stop (by sig) and start again on the same ROOT_DIR; on a new free
+        port unless same_port (for clients that reconnect by themselves)."""
+        port = self.port if same_port else None
         self.stop(sig)
-        return self.start()
+        return self.start(port)
 
     def cleanup(self):
         if self.own_root:

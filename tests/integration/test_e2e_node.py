@@ -7,12 +7,16 @@ PATH (scripts/deps.sh test installs Debian's when there are none)."""
 import fcntl
 import hashlib
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 
 from dredis_test import Dredis
-from e2e_support import E2E_DIR, require_streams, run_client
+from e2e_support import E2E_DIR, require_streams, run_client, tail
 
 NODE_DIR = os.path.join(E2E_DIR, "node")
 STAMP = os.path.join(NODE_DIR, "node_modules", ".dredis-installed")
@@ -94,3 +98,49 @@ def test_bullmq_queue():
     with Dredis() as s:
         require_streams(s, "BullMQ (its events are a stream)")
         run_node("bullmq.js", s)
+
+
+def test_bullmq_survives_server_crash():
+    """BullMQ workers keep going across a SIGKILL of dredis-server and a
+    restart on the same port and ROOT_DIR: every job added before the crash
+    is completed after it (bullmq_restart.js)."""
+    node_modules()
+    with Dredis() as s:
+        require_streams(s, "BullMQ (its events are a stream)")
+        p = subprocess.Popen(["node", os.path.join(NODE_DIR, "bullmq_restart.js"), str(s.port)], cwd=NODE_DIR,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, NODE_E2E_DEADLINE_MS=DEADLINE_MS))
+        lines = queue.Queue()
+        out = []
+
+        def pump():
+            for raw in p.stdout:
+                lines.put(raw.decode("utf-8", "replace"))
+            lines.put(None)
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.time() + 600
+        killed = False
+        try:
+            while True:
+                try:
+                    line = lines.get(timeout=max(1, deadline - time.time()))
+                except queue.Empty:
+                    raise AssertionError("bullmq_restart.js did not finish in time:\n" + tail("".join(out)))
+                if line is None:
+                    break
+                out.append(line)
+                if line.strip() == "KILL NOW" and not killed:
+                    killed = True
+                    s.restart(signal.SIGKILL, same_port=True)
+                    p.stdin.write(b"RESTARTED\n")
+                    p.stdin.flush()
+            code = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        text = "".join(out)
+        assert killed, "the program never asked for the crash:\n" + tail(text)
+        assert code == 0 and "ALL OK" in text.splitlines(), "bullmq_restart.js exited %s\n%s\n---- server log:\n%s" % (
+            code, tail(text), tail(s.output(), 2000))
+        print("   " + " | ".join(l.strip() for l in text.splitlines() if l.startswith("   ")))
