@@ -14,10 +14,15 @@ def tail(text, n=4000):
 
 def run_client(argv, server, timeout, cwd=None, env=None, expect="ALL OK"):
     """Run argv (a client program taking the server's port as its last
-    argument) to completion, at most timeout seconds. Asserts it exited 0
+    argument) to completion, at most timeout seconds, with os.environ
+    updated by env. Asserts it exited 0
     and printed the line `expect`; returns its output."""
     full_env = dict(os.environ)
-    full_env.update(env or {})
+    for k, v in (env or {}).items():  # None removes a variable
+        if v is None:
+            full_env.pop(k, None)
+        else:
+            full_env[k] = v
     try:
         p = subprocess.run(argv + [str(server.port)], cwd=cwd, env=full_env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=timeout)

@@ -11,11 +11,14 @@ from e2e_support import E2E_DIR, require_streams, run_client
 
 PYTHON = os.environ.get("DREDIS_E2E_PYTHON", "/usr/bin/python3")
 HERE = os.path.join(E2E_DIR, "python")
+# the Debian interpreter must not see another Python's settings
+CLEAN_ENV = {"PYTHONHOME": None, "PYTHONPATH": None}
 
 
 def require(modules, packages):
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     p = subprocess.run([PYTHON, "-c", "import " + ", ".join(modules)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
+                       stderr=subprocess.STDOUT, env=env)
     if p.returncode != 0:
         raise AssertionError("%s cannot import %s (install Debian's %s: scripts/deps.sh test): %s"
                              % (PYTHON, ", ".join(modules), " ".join(packages),
@@ -25,7 +28,7 @@ def require(modules, packages):
 def test_redis_py_smoke():
     require(["redis"], ["python3-redis"])
     with Dredis() as s:
-        out = run_client([PYTHON, os.path.join(HERE, "redispy_smoke.py")], s, timeout=600)
+        out = run_client([PYTHON, os.path.join(HERE, "redispy_smoke.py")], s, timeout=600, env=CLEAN_ENV)
     print("   " + " | ".join(l for l in out.splitlines() if l.startswith(("redis-py", "skip"))))
 
 
@@ -34,5 +37,5 @@ def test_rq_worker_500_jobs():
     with Dredis() as s:
         require_streams(s, "RQ (results are kept in streams on servers reporting 5.0+)")
         out = run_client([PYTHON, os.path.join(HERE, "rq_e2e.py")], s, timeout=900,
-                         env={"RQ_E2E_DEADLINE": "600"})
+                         env=dict(CLEAN_ENV, RQ_E2E_DEADLINE="600"))
     print("   " + " | ".join(l for l in out.splitlines() if l.startswith(("rq ", "settled"))))
