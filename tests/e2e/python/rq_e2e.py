@@ -179,6 +179,40 @@ def check_jobs(conn, jobs):
         eq((j.get_status(), j.return_value()), (JobStatus.FINISHED, i + 100), "enqueue_in %d" % i)
 
 
+def long_running_worker(conn, queue, logdir):
+    """A worker as deployed: not burst, blocked in BLPOP on the empty queues
+    when jobs arrive; stopped by RQ's shutdown command (pub/sub)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
+    log = open(os.path.join(logdir, "worker-long.log"), "wb")
+    p = subprocess.Popen([sys.executable, RQ, "worker", "--url", URL, "--name", "e2e-long", "--path", HERE,
+                          "high", "default"], cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + DEADLINE
+        def idle():
+            w = Worker.find_by_key("rq:worker:e2e-long", connection=conn)
+            return w is not None and w.get_state() == "idle"
+        while not idle() and time.time() < deadline:
+            assert p.poll() is None, "the worker exited early"
+            time.sleep(0.05)
+        assert idle(), "the worker did not start"
+        # it blocks in BLPOP; each job wakes it
+        jobs = [queue.enqueue(rq_tasks.add, i, 1) for i in range(20)]
+        while time.time() < deadline and not all(j.get_status() == JobStatus.FINISHED for j in jobs):
+            time.sleep(0.05)
+        eq([j.return_value() for j in jobs], [i + 1 for i in range(20)], "jobs run by the long-running worker")
+        from rq.command import send_shutdown_command
+        send_shutdown_command(conn, "e2e-long")
+        code = p.wait(timeout=DEADLINE)
+        eq(code, 0, "the worker's exit status after a shutdown command")
+        eq([w.name for w in Worker.all(connection=conn)], [], "the worker unregistered")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+
+
 def main():
     import tempfile
     print("rq %s, redis-py %s" % (rq.__version__, redis.__version__))
@@ -229,6 +263,8 @@ def main():
         eq(j.get_status(), JobStatus.FINISHED, "requeued job")
         eq(j.return_value(), 11)
     print("ok requeue from the failed registry", flush=True)
+    long_running_worker(conn, default, logdir)
+    print("ok a long-running worker: woken from BLPOP, stopped by a shutdown command", flush=True)
     shutil.rmtree(logdir, ignore_errors=True)
     print("ALL OK")
     return 0
