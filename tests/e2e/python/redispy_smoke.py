@@ -203,6 +203,56 @@ def zsets():
     eq(S.zrange("zu", 0, 0), ["x"])
 
 
+def redis7():
+    """Redis 6.2/7.0 forms that redis-py 4.3 exposes as methods."""
+    import datetime
+    R.set("r7", "v")
+    eq(R.expire("r7", 100, nx=True), True)
+    eq(R.expire("r7", 50, gt=True), False)
+    eq(R.expire("r7", 200, gt=True), True)
+    eq(R.expire("r7", 300, lt=True), False)
+    assert R.expiretime("r7") > time.time()
+    eq(R.set("r7", "w", keepttl=True), True)
+    assert 100 < R.ttl("r7") <= 200
+    at = int(time.time()) + 1000
+    eq(R.set("r7x", "v", exat=at), True)
+    eq(R.expiretime("r7x"), at)
+    eq(R.getex("r7x", pxat=at * 1000 + 500), b"v")
+    eq(R.pexpiretime("r7x") if hasattr(R, "pexpiretime") else at * 1000 + 500, at * 1000 + 500)
+    eq(R.getex("r7x", ex=datetime.timedelta(seconds=60)), b"v")
+    R.rpush("r7l", "a", "b", "a", "c", "a")
+    eq(R.lpos("r7l", "a", rank=2), 2)
+    eq(R.lpos("r7l", "a", count=0), [0, 2, 4])
+    eq(R.lpos("r7l", "a", rank=-1, count=2), [4, 2])
+    eq(R.lmpop(2, "r7none", "r7l", direction="RIGHT", count=2), [b"r7l", [b"a", b"c"]])
+    eq(R.blmpop(1, 1, "r7l", direction="LEFT", count=1), [b"r7l", [b"a"]])
+    R.sadd("r7s1", "a", "b", "c")
+    R.sadd("r7s2", "b", "c", "d")
+    eq(R.sintercard(2, ["r7s1", "r7s2"]), 2)
+    eq(R.sintercard(2, ["r7s1", "r7s2"], limit=1), 1)
+    eq(R.smismember("r7s1", ["a", "d"]), [1, 0])
+    R.zadd("r7z1", {"a": 1, "b": 2, "c": 3})
+    R.zadd("r7z2", {"b": 10, "c": 20, "d": 30})
+    eq(R.zinter(["r7z1", "r7z2"], withscores=True), [(b"b", 12.0), (b"c", 23.0)])
+    eq(R.zunion(["r7z1", "r7z2"], aggregate="MIN"), [b"a", b"b", b"c", b"d"])
+    eq(R.zdiff(["r7z1", "r7z2"], withscores=True), [b"a", b"1"])  # (redis-py 4.3 does not pair these)
+    eq(R.zintercard(2, ["r7z1", "r7z2"]), 2)
+    eq(R.zrangestore("r7zs", "r7z2", 15, 100, byscore=True), 2)
+    eq(R.zrange("r7zs", 0, -1), [b"c", b"d"])
+    eq(R.zadd("r7z1", {"a": 0}, gt=True, ch=True), 0)
+    eq(R.zadd("r7z1", {"a": 5}, gt=True, ch=True), 1)
+    eq(R.zmpop(2, ["r7none", "r7z1"], min=True, count=2), [b"r7z1", [[b"b", b"2"], [b"c", b"3"]]])
+    eq(R.bzmpop(1, 1, ["r7z1"], max=True), [b"r7z1", [[b"a", b"5"]]])
+    got = R.zrandmember("r7z2", 2, withscores=True)
+    eq(len(got), 4)
+    got = R.hrandfield("hbig", 3, withvalues=True)
+    eq(len(got), 6)
+    eq(R.copy("r7s1", "r7s2", replace=True), True)
+    eq(R.smembers("r7s2"), {b"a", b"b", b"c"})
+    eq(R.copy("r7s1", "r7db", destination_db=3), True)
+    eq(R.object("encoding", "nosuch"), None)
+
+
 def pipelines():
     with R.pipeline(transaction=False) as p:
         p.set("p1", 1).incr("p1").get("p1").lpush("pl", "a", "b").lrange("pl", 0, -1)
@@ -586,7 +636,7 @@ def resp3():
     return True
 
 
-SECTIONS = [strings, hashes, lists, sets, zsets, pipelines, watch, pubsub, scripts, scanning, blocking, server, resp3]
+SECTIONS = [strings, hashes, lists, sets, zsets, redis7, pipelines, watch, pubsub, scripts, scanning, blocking, server, resp3]
 
 
 def main():

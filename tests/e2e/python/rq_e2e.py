@@ -1,7 +1,8 @@
 """rq_e2e.py PORT - RQ (Debian's python3-rq) against a dredis-server on
 127.0.0.1:PORT: 500 jobs of several kinds are enqueued, real `rq worker`
 processes (burst mode, with the scheduler) work them off, and every job's
-outcome, result and the registries are checked.
+outcome, result and the registries are checked; then a long-running worker
+is woken by new jobs and stopped by RQ's shutdown command.
 
 Run with the interpreter that has RQ (/usr/bin/python3 on Debian); the
 `rq` command is taken from beside that interpreter. Prints 'ALL OK' at the
