@@ -13,13 +13,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 /* ------------------------------------------------------------------------ */
 /* Reply encoders                                                            */
 /* ------------------------------------------------------------------------ */
 
 void addReply(client *c, const char *s, size_t len) {
-    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
     evbuffer_add(c->out, s, len);
 }
 
@@ -85,6 +87,7 @@ void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
 
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
+    storeTxnFail(); /* the command's changes so far are rolled back */
     if (err == EUCLEAN)
         addReplyError(c, "ERR storage error: the key's directory is damaged or not a dredis key");
     else
@@ -240,6 +243,7 @@ static client *allocClient(void) {
     c->resp = 2;
     c->db = 0;
     c->ctime = c->last_interaction = mstime();
+    c->authenticated = server.requirepass == NULL;
     respParserInit(&c->parser);
     return c;
 }
@@ -267,13 +271,41 @@ static void freeClientArgv(client *c) {
 }
 
 void freeClient(client *c) {
-    if (server.debug) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    c->flags |= CLIENT_CLOSE_ASAP;
+    unblockClient(c);
     unlinkClient(c);
+    unwatchAllKeys(c);
+    freeClientMultiState(c);
+    freeClientPubsub(c);
+    if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
     zfree(c);
+}
+
+static void freeClientsClosingAsap(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_CLOSE_ASAP) freeClient(c);
+        c = next;
+    }
+}
+
+/* Close a client from outside its own callbacks (CLIENT KILL): it stops
+ * being served now and is freed on the next loop iteration. */
+void closeClientAsync(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    struct timeval now = {0, 0};
+    event_base_once(server.base, -1, EV_TIMEOUT, freeClientsClosingAsap, NULL, &now);
 }
 
 sds clientInfoString(client *c) {
@@ -313,7 +345,7 @@ static void closeAfterWrite(struct bufferevent *bev, void *arg);
 static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFindLF, evCopyout, evDrain};
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
         int r = respParse(&c->parser, &src);
         if (r == RESP_NEED_MORE) break;
         if (r == RESP_PROTO_ERROR) {
@@ -329,6 +361,10 @@ static void processInputBuffer(client *c) {
         c->last_interaction = mstime();
         processCommand(c);
         freeClientArgv(c);
+        handleClientsBlockedOnKeys();
+        /* CLIENT REPLY SKIP silences exactly the next command */
+        if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
+        if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         /* stop reading; close once the reply is flushed */
@@ -337,6 +373,8 @@ static void processInputBuffer(client *c) {
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) freeClient(c);
     }
 }
+
+void resumeClientInput(client *c) { processInputBuffer(c); }
 
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
@@ -372,6 +410,9 @@ static void formatAddr(struct sockaddr *sa, char *buf, size_t len) {
         struct sockaddr_in *s = (struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
         port = ntohs(s->sin_port);
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(buf, len, "%s:0", server.unixsocket);
+        return;
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *s = (struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
@@ -393,7 +434,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
         return;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct bufferevent *bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         close(fd);
@@ -407,13 +448,44 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     server.stat_numconnections++;
     bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (server.debug) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
 static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
     (void)listener;
     (void)arg;
     serverLog(LL_WARNING, "accept() failed: %s", strerror(errno));
+}
+
+int listenToUnixSocket(char **err) {
+    static char errbuf[256];
+    struct sockaddr_un sun;
+    if (!server.unixsocket) return C_OK;
+    if (strlen(server.unixsocket) >= sizeof(sun.sun_path)) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_UNIXSOCKET path is too long (max %zu bytes)", sizeof(sun.sun_path) - 1);
+        *err = errbuf;
+        return C_ERR;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, server.unixsocket);
+    unlink(server.unixsocket); /* a stale socket from a previous run */
+    server.unix_listener = evconnlistener_new_bind(server.base, acceptCallback, NULL,
+                                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
+                                                   (struct sockaddr *)&sun, (int)sizeof(sun));
+    if (!server.unix_listener) {
+        snprintf(errbuf, sizeof(errbuf), "cannot listen on unix socket %s: %s", server.unixsocket, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    if (server.unixsocketperm && chmod(server.unixsocket, (mode_t)server.unixsocketperm) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot set permissions of unix socket %s: %s", server.unixsocket,
+                 strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    evconnlistener_set_error_cb(server.unix_listener, acceptErrorCallback);
+    return C_OK;
 }
 
 int listenToPort(char **err) {

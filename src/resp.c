@@ -4,6 +4,7 @@
  * from the source into its argument. */
 #include "resp.h"
 #include "zmalloc.h"
+#include "util.h"
 #include <string.h>
 #include <stdlib.h>
 #include <ctype.h>
@@ -39,34 +40,20 @@ static int protoError(respParser *p, const char *msg) {
     return RESP_PROTO_ERROR;
 }
 
-/* Parse a decimal header number like Redis's string2ll on the header. */
-static int parseHeaderNumber(const char *s, size_t len, long long *out) {
-    if (len == 0 || len > 20) return 0;
-    long long v = 0;
-    int neg = 0;
-    size_t i = 0;
-    if (s[0] == '-') { neg = 1; i = 1; if (len == 1) return 0; }
-    for (; i < len; i++) {
-        if (!isdigit((unsigned char)s[i])) return 0;
-        if (v > (RESP_MAX_BULK * 4)) return 0; /* far beyond any limit */
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = neg ? -v : v;
-    return 1;
-}
-
-/* Read one line (without its '\n', and without a trailing '\r') into buf.
- * Returns its length, -1 when no complete line is buffered, -2 when the line
- * is longer than max. */
-static ssize_t readLine(respSource *src, char *buf, size_t max) {
+/* Read one line (without its '\n', and without a trailing '\r') into buf,
+ * which has room for bufmax + 2 bytes. Returns its length; -1 when no complete
+ * line is buffered yet; -2 when more than limit bytes are buffered without a
+ * '\n' (Redis's "too big ... request/count string"); -3 when a complete line
+ * (consumed) is longer than bufmax. */
+static ssize_t readLine(respSource *src, char *buf, size_t bufmax, size_t limit) {
     size_t avail = src->length(src->ud);
-    ssize_t lf = src->findLF(src->ud, avail < max + 2 ? avail : max + 2);
-    if (lf < 0) return avail > max ? -2 : -1;
+    ssize_t lf = src->findLF(src->ud, avail < limit + 2 ? avail : limit + 2);
+    if (lf < 0) return avail > limit ? -2 : -1;
     size_t n = (size_t)lf;
-    if (n > max + 1) return -2;
+    if (n > bufmax + 1) { src->drain(src->ud, n + 1); return -3; }
     src->copyout(src->ud, buf, n + 1);
     if (n > 0 && buf[n - 1] == '\r') n--;
-    if (n > max) return -2;
+    if (n > bufmax) return -3;
     buf[n] = '\0';
     return (ssize_t)n;
 }
@@ -81,9 +68,9 @@ static void pushArg(respParser *p, sds arg) {
 
 static int parseInline(respParser *p, respSource *src) {
     char *line = zmalloc(RESP_MAX_INLINE + 2);
-    ssize_t n = readLine(src, line, RESP_MAX_INLINE);
+    ssize_t n = readLine(src, line, RESP_MAX_INLINE, RESP_MAX_INLINE);
     if (n == -1) { zfree(line); return RESP_NEED_MORE; }
-    if (n == -2) { zfree(line); return protoError(p, "Protocol error: too big inline request"); }
+    if (n < 0) { zfree(line); return protoError(p, "Protocol error: too big inline request"); }
     int argc;
     sds *argv = sdssplitargs(line, (size_t)n, &argc);
     zfree(line);
@@ -94,15 +81,18 @@ static int parseInline(respParser *p, respSource *src) {
     return argc > 0 ? RESP_COMMAND : RESP_NEED_MORE;
 }
 
-/* Header lines of multibulk requests are short; 64KB bounds them. */
+/* Header lines: like Redis, a header may take up to RESP_MAX_INLINE bytes
+ * before "too big ... count string"; a complete header longer than the line
+ * buffer cannot hold a valid number. Numbers are parsed with string2ll, as
+ * Redis does (no '+', no leading zeros, no "-0"). */
 static int parseMultibulk(respParser *p, respSource *src) {
     char line[128];
     if (p->multibulklen == 0) {
-        ssize_t n = readLine(src, line, sizeof(line) - 2);
+        ssize_t n = readLine(src, line, sizeof(line) - 2, RESP_MAX_INLINE);
         if (n == -1) return RESP_NEED_MORE;
         if (n == -2) return protoError(p, "Protocol error: too big mbulk count string");
         long long count;
-        if (!parseHeaderNumber(line + 1, (size_t)n - 1, &count) || count > RESP_MAX_MULTIBULK)
+        if (n == -3 || !string2ll(line + 1, (size_t)n - 1, &count) || count > RESP_MAX_MULTIBULK)
             return protoError(p, "Protocol error: invalid multibulk length");
         if (count <= 0) { p->reqtype = 0; return RESP_NEED_MORE; } /* empty request */
         p->multibulklen = (long)count;
@@ -114,18 +104,19 @@ static int parseMultibulk(respParser *p, respSource *src) {
         if (p->bulklen == -1) {
             size_t avail = src->length(src->ud);
             if (avail == 0) return RESP_NEED_MORE;
-            ssize_t n = readLine(src, line, sizeof(line) - 2);
+            int first = src->peek(src->ud);
+            ssize_t n = readLine(src, line, sizeof(line) - 2, RESP_MAX_INLINE);
             if (n == -1) return RESP_NEED_MORE;
             if (n == -2) return protoError(p, "Protocol error: too big bulk count string");
-            if (n == 0 || line[0] != '$') {
+            if (first != '$') {
                 static char msg[64];
                 /* Redis quotes the offending byte */
                 strcpy(msg, "Protocol error: expected '$', got ' '");
-                msg[strlen(msg) - 2] = n == 0 ? '\r' : line[0];
+                msg[strlen(msg) - 2] = (char)first;
                 return protoError(p, msg);
             }
             long long len;
-            if (!parseHeaderNumber(line + 1, (size_t)n - 1, &len) || len < 0 || len > RESP_MAX_BULK)
+            if (n == -3 || !string2ll(line + 1, (size_t)n - 1, &len) || len < 0 || len > RESP_MAX_BULK)
                 return protoError(p, "Protocol error: invalid bulk length");
             p->bulklen = len;
         }

@@ -27,7 +27,7 @@ long long ustime(void) {
 long long mstime(void) { return ustime() / 1000; }
 
 void serverLog(int level, const char *fmt, ...) {
-    if (level < LL_NOTICE && !server.debug) return;
+    if (level < server.verbosity) return;
     static const char marks[] = ".-*#";
     char msg[4096], when[64];
     va_list ap;
@@ -48,9 +48,16 @@ void serverLog(int level, const char *fmt, ...) {
 /* Server and connection commands                                            */
 /* ------------------------------------------------------------------------ */
 
-static void pingCommand(client *c) {
+void pingCommand(client *c) {
     if (c->argc > 2) {
         addReplyErrorArity(c);
+        return;
+    }
+    if (c->resp == 2 && clientSubscriptionsCount(c) > 0) {
+        addReplyArrayLen(c, 2);
+        addReplyBulkCString(c, "pong");
+        if (c->argc == 1) addReplyBulk(c, "", 0);
+        else addReplyBulk(c, c->argv[1], sdslen(c->argv[1]));
         return;
     }
     if (c->argc == 1) addReplyStatus(c, "PONG");
@@ -59,7 +66,7 @@ static void pingCommand(client *c) {
 
 static void echoCommand(client *c) { addReplyBulk(c, c->argv[1], sdslen(c->argv[1])); }
 
-static void quitCommand(client *c) {
+void quitCommand(client *c) {
     addReplyOK(c);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
@@ -88,6 +95,22 @@ static void shutdownCommand(client *c) {
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
+}
+
+static sds genCommandStats(sds info, redisCommand *cmd) {
+    if (cmd->calls || cmd->failed_calls || cmd->rejected_calls)
+        info = sdscatprintf(info, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                            cmd->fullname, cmd->calls, cmd->microseconds,
+                            cmd->calls ? (double)cmd->microseconds / (double)cmd->calls : 0.0, cmd->rejected_calls,
+                            cmd->failed_calls);
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) info = genCommandStats(info, sub);
+    return info;
+}
+
+static void commandStatsVisitor(redisCommand *cmd, void *ud) {
+    sds *info = ud;
+    *info = genCommandStats(*info, cmd);
 }
 
 static sds genInfoSection(sds info, const char *section, int all) {
@@ -140,9 +163,9 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "# Clients\r\n"
                             "connected_clients:%lu\r\n"
                             "maxclients:%lu\r\n"
-                            "blocked_clients:0\r\n"
+                            "blocked_clients:%lu\r\n"
                             "tracking_clients:0\r\n",
-                            server.nclients, server.maxclients);
+                            server.nclients, server.maxclients, server.blocked_clients);
     }
     if (SECTION("memory")) {
         struct rusage ru;
@@ -202,6 +225,11 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
                             (long)self.ru_utime.tv_usec);
     }
+    if ((all || !strcasecmp(section, "commandstats") || !strcasecmp(section, "everything")) &&
+        (info = sdslen(info) ? sdscat(info, "\r\n") : info)) {
+        info = sdscat(info, "# Commandstats\r\n");
+        commandTableForEach(commandStatsVisitor, &info);
+    }
     if (SECTION("keyspace")) {
         info = sdscat(info, "# Keyspace\r\n");
         for (int db = 0; db < server.dbnum; db++) {
@@ -252,12 +280,35 @@ redisCommand serverCommandTable[] = {
 /* Start-up, timers and shutdown                                             */
 /* ------------------------------------------------------------------------ */
 
+/* The store tells us about every change to a visible key. */
+static void keyTouchedHook(int db, const char *name, size_t len) {
+    touchWatchedKey(db, name, len);
+    signalKeyAsReady(db, name, len);
+}
+static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
+
+/* Close clients idle for longer than the timeout setting, as Redis does
+ * (subscribers and monitors are exempt). */
+static void closeIdleClients(void) {
+    if (!server.idle_timeout) return;
+    long long now = mstime();
+    for (client *c = server.clients; c; c = c->next) {
+        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0 || c->bstate.btype != BLOCKED_NONE) continue;
+        if (now - c->last_interaction > server.idle_timeout * 1000) {
+            serverLog(LL_VERBOSE, "Closing idle client %s", c->addr);
+            closeClientAsync(c);
+        }
+    }
+}
+
 static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
     activeExpireCycle();
+    closeIdleClients();
 }
+
 
 static void signalHandler(evutil_socket_t sig, short what, void *arg) {
     (void)what;
@@ -271,14 +322,19 @@ static void printBanner(void) {
     serverLog(LL_NOTICE, "dredis %s (Redis %s compatible) starting, pid=%d", DREDIS_OWN_VERSION, DREDIS_VERSION,
               (int)server.pid);
     serverLog(LL_NOTICE, "Listening on %s:%d", server.host, server.port);
+    if (server.unixsocket) serverLog(LL_NOTICE, "Listening on unix socket %s", server.unixsocket);
     serverLog(LL_NOTICE, "ROOT_DIR=%s%s", server.root_dir, server.root_dir_is_temp ? " (new temporary directory)" : "");
     serverLog(LL_NOTICE, "fsync policy: %s; databases: %d; maxclients: %lu; debug: %s", server.fsync_policy,
-              server.dbnum, server.maxclients, server.debug ? "on" : "off");
+              server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
 }
 
 static void shutdownServer(void) {
     while (server.clients) freeClient(server.clients);
     if (server.listener) evconnlistener_free(server.listener);
+    if (server.unix_listener) {
+        evconnlistener_free(server.unix_listener);
+        unlink(server.unixsocket);
+    }
     if (server.cron_ev) event_free(server.cron_ev);
     if (server.sigterm_ev) event_free(server.sigterm_ev);
     if (server.sigint_ev) event_free(server.sigint_ev);
@@ -301,6 +357,9 @@ int main(int argc, char **argv) {
     server.pid = getpid();
     server.dbnum = DEFAULT_DBNUM;
     server.start_time_ms = mstime();
+    server.verbosity = LL_NOTICE;
+    server.slowlog_log_slower_than = 10000;
+    server.slowlog_max_len = 128;
     getRandomHexChars(server.runid, 40);
     srandom((unsigned)(ustime() ^ server.pid));
     signal(SIGPIPE, SIG_IGN);
@@ -319,6 +378,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    multiInit();
+    pubsubInit();
+    blockingInit();
+    storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {
             if (storeFlushDb(db) != STORE_OK) {
@@ -327,7 +390,7 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (listenToPort(&err) != C_OK) {
+    if (listenToPort(&err) != C_OK || listenToUnixSocket(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;
     }

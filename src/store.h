@@ -43,6 +43,11 @@ typedef struct skey {
 typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
+/* Called after any change to a visible key (its name, not its files), and
+ * before a database is flushed. */
+typedef void storeKeyHook(int db, const char *name, size_t len);
+typedef void storeDbHook(int db);
+void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush);
 void storeShutdown(void);
 const char *storeRoot(void);
 
@@ -57,6 +62,12 @@ int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
 
 /* whole databases */
 int storeFlushDb(int db);
+int storeSwapDb(int db1, int db2);
+/* Copy k to dstdb/dst as a new key sharing k's files (hard links: files are
+ * never edited in place, so sharing is safe). replace: overwrite an existing
+ * destination. STORE_NOTFOUND... never; errno EEXIST when it exists and
+ * !replace. */
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace);
 int storeDbSize(int db, long long *out);
 /* Iterate keys of a db starting at cursor (0 = start). Calls fn for each key
  * until about count keys were seen; *next is 0 when the iteration is done. */
@@ -83,6 +94,10 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen);
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created);
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
+/* Make member to a copy of member from (replacing it), both of namespace ns:
+ * O(1) whatever the size (a hard link, falling back to copying the bytes).
+ * STORE_NOTFOUND when from does not exist. */
+int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen);
 /* cursor iteration over members; cursor 0 = start */
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
@@ -95,6 +110,21 @@ void storeIterClose(storeIter *it);
 typedef void storeExpireVisitor(int db, const char *name, size_t len, long long when);
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
 long long storeExpiresCount(int db);
+
+/* Transactions: every change between the outermost begin and end is
+ * applied whole or not at all across a crash (journal.c). A failed level
+ * (storeTxnFail) is rolled back at its end. */
+void storeTxnBegin(void);
+void storeTxnEnd(void);
+void storeTxnFail(void);
+
+/* Durability */
+#define STORE_FSYNC_NO 0
+#define STORE_FSYNC_EVERYSEC 1
+#define STORE_FSYNC_ALWAYS 2
+void storeSetFsyncPolicy(int policy);
+int storeDirty(void);
+int storeSync(void);
 
 /* statistics */
 long long storeTrashPending(void);
