@@ -241,6 +241,10 @@ int processCommand(client *c) {
         addReplyStatus(c, "QUEUED");
         return C_OK;
     }
+    if (commandIsPaused(c, cmd)) {
+        postponeClient(c, cmd); /* runs when CLIENT PAUSE ends */
+        return C_OK;
+    }
     call(c, cmd);
     return C_OK;
 }

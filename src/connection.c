@@ -261,6 +261,35 @@ static void clientKillCommand(client *c) {
     }
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL] */
+static void clientPauseCommand(client *c) {
+    long long timeout;
+    int all = 1;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &timeout, "ERR timeout is not an integer or out of range") != C_OK)
+        return;
+    if (timeout < 0) {
+        addReplyError(c, "ERR timeout is negative");
+        return;
+    }
+    if (c->argc == 4) {
+        if (!strcasecmp(c->argv[3], "write")) all = 0;
+        else if (strcasecmp(c->argv[3], "all")) {
+            addReplyError(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    } else if (c->argc > 4) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    pauseClients(mstime() + timeout, all);
+    addReplyOK(c);
+}
+
+static void clientUnpauseCommand(client *c) {
+    unpauseClients();
+    addReplyOK(c);
+}
+
 static void clientReplyCommand(client *c) {
     const char *mode = c->argv[2];
     if (!strcasecmp(mode, "on")) {
@@ -297,6 +326,10 @@ static void clientHelpCommand(client *c) {
         "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
         "LIST [options ...]",
         "    Return information about client connections. Options: TYPE, ID.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "REPLY (ON|OFF|SKIP)",
@@ -328,6 +361,10 @@ static redisCommand clientSubcommands[] = {
      "connection", "2.4.0", "Lists open connections.", "O(N) where N is the number of client connections", NULL},
     {"no-evict", clientNoEvictCommand, 3, "admin noscript loading stale", "admin slow dangerous connection", 0, 0,
      0, "connection", "7.0.0", "Sets the client eviction mode of the connection.", "O(1)", NULL},
+    {"pause", clientPauseCommand, -3, "admin noscript loading stale", "admin slow dangerous connection", 0, 0, 0,
+     "connection", "3.0.0", "Suspends commands processing.", "O(1)", NULL},
+    {"unpause", clientUnpauseCommand, 2, "admin noscript loading stale", "admin slow dangerous connection", 0, 0, 0,
+     "connection", "6.2.0", "Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients", NULL},
     {"reply", clientReplyCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection", "3.2.0",
      "Instructs the server whether to reply to commands.", "O(1)", NULL},
     {"setname", clientSetnameCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection",

@@ -47,6 +47,7 @@
 #define BLOCKED_ZSET 2
 #define BLOCKED_STREAM 3
 #define BLOCKED_WAIT 4
+#define BLOCKED_PAUSE 5  /* postponed by CLIENT PAUSE: runs when it ends */
 /* Its reply when the timeout comes first */
 #define BLOCK_TIMEOUT_NULL_ARRAY 0
 #define BLOCK_TIMEOUT_NULL 1
@@ -289,6 +290,11 @@ void replyToBlockedClientTimedOut(client *c);
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
+/* CLIENT PAUSE */
+int commandIsPaused(client *c, redisCommand *cmd);
+void postponeClient(client *c, redisCommand *cmd);
+void pauseClients(long long end_ms, int all);
+void unpauseClients(void);
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
 int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
