@@ -21,6 +21,7 @@
 #include "store.h"
 #include "keyname.h"
 #include "journal.h"
+#include "dict.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,65 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
     return STORE_OK;
 }
 
+/* ---- the key metadata cache ----
+ * A key's type and expiry, as read from its "type" and "expire" files, kept
+ * for up to META_CACHE_MAX keys so that a lookup opens only the key's
+ * directory. Every change to them goes through this file: keyChanged()
+ * drops an entry (or a whole database), storeSetExpire() updates it. */
+#define META_CACHE_MAX 65536
+typedef struct metaEntry {
+    int type;
+    long long expire;
+} metaEntry;
+static dict *metacache;
+
+static sds metaKey(int db, const char *name, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, name, len);
+}
+
+static void metaForget(int db, const char *name, size_t len) {
+    if (!metacache) return;
+    if (!name) { /* a whole database (or all: db -1) */
+        dictRelease(metacache, zfree);
+        metacache = dictCreate();
+        return;
+    }
+    sds k = metaKey(db, name, len);
+    zfree(dictDelete(metacache, k, sdslen(k)));
+    sdsfree(k);
+}
+
+static void metaRemember(const skey *k) {
+    if (!metacache || k->staged) return;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    if (!e) {
+        if (dictSize(metacache) >= META_CACHE_MAX) {
+            dictRelease(metacache, zfree); /* crude but bounded */
+            metacache = dictCreate();
+        }
+        e = zmalloc(sizeof(*e));
+        dictAdd(metacache, mk, sdslen(mk), e);
+    }
+    e->type = k->type;
+    e->expire = k->expire;
+    sdsfree(mk);
+}
+
+static int metaLookup(skey *k) {
+    if (!metacache) return 0;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    sdsfree(mk);
+    if (!e) return 0;
+    k->type = e->type;
+    k->expire = e->expire;
+    return 1;
+}
+
 static void keyChanged(int db, const char *name, size_t len) {
+    metaForget(db, name, len);
     for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
 }
 
@@ -706,6 +765,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     memset(&st, 0, sizeof(st));
     st.rootfd = st.tmpfd = st.trashfd = -1;
+    metacache = dictCreate();
     st.root = sdsnew(root);
     st.dbnum = dbnum;
     st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
@@ -791,6 +851,8 @@ void storeShutdown(void) {
     sdsfree(st.root);
     sdsfree(st.rootreal);
     zfree(st.deferred);
+    dictRelease(metacache, zfree);
+    metacache = NULL;
     memset(&st, 0, sizeof(st));
 }
 
@@ -878,11 +940,14 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
         errno = saved;
         return STORE_ERR;
     }
-    if (loadKeyMeta(k) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        errno = saved;
-        return STORE_ERR;
+    if (!metaLookup(k)) {
+        if (loadKeyMeta(k) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            errno = saved;
+            return STORE_ERR;
+        }
+        metaRemember(k);
     }
     *out = k;
     return STORE_OK;
@@ -1037,6 +1102,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    if (!k->staged) metaRemember(k);
     keyTouched(k);
     return STORE_OK;
 }
