@@ -1,0 +1,426 @@
+"""Transactions: MULTI/EXEC/DISCARD/WATCH/UNWATCH, compared with a real
+redis-server 7.0 wherever the behaviour is observable by a client."""
+import os
+import time
+
+from dredis_test import Dredis, Pair, RespError
+from conn_util import compare, make_hash_key, read_raw, raw_exec, wait_until
+
+
+def test_multi_exec_queues_and_runs_in_order():
+    def scenario(s):
+        with s.client() as c:
+            return [
+                ("multi", c.execute("MULTI")),
+                ("set", c.execute("SET", "a", "1")),
+                ("incr", c.execute("INCR", "a")),
+                ("incrby", c.execute("INCRBY", "a", "10")),
+                ("get", c.execute("GET", "a")),
+                ("mget", c.execute("MGET", "a", "nope")),
+                ("exists", c.execute("EXISTS", "a", "nope")),
+                ("exec", c.execute("EXEC")),
+                ("after", c.execute("GET", "a")),
+            ]
+
+    steps = compare(scenario)
+    assert steps[1] == ("set", "QUEUED")
+    assert steps[7] == ("exec", ["OK", 2, 12, b"12", [b"12", None], 1])
+
+
+def test_exec_of_empty_transaction():
+    with Pair() as p:
+        p.run("MULTI")
+        assert p.run("EXEC") == []
+
+
+def test_queued_commands_do_not_run_before_exec():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            out = [c.execute("MULTI"), c.execute("SET", "k", "v"), c.execute("DEL", "x")]
+            out.append(("seen before exec", other.execute("GET", "k")))
+            out.append(c.execute("EXEC"))
+            out.append(("seen after exec", other.execute("GET", "k")))
+            return out
+
+    steps = compare(scenario)
+    assert steps[3] == ("seen before exec", None)
+
+
+def test_exec_reply_carries_runtime_errors():
+    def scenario(s):
+        make_hash_key(s, 0, "h")
+        with s.client() as c:
+            return [
+                c.execute("SET", "s", "notanumber"),
+                c.execute("MULTI"),
+                c.execute("GET", "h"),       # WRONGTYPE at run time
+                c.execute("INCR", "s"),      # not an integer at run time
+                c.execute("SET", "t", "1"),  # still runs
+                c.execute("APPEND", "h", "x"),
+                c.execute("EXEC"),
+                c.execute("GET", "t"),
+            ]
+
+    steps = compare(scenario)
+    wrongtype = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert steps[6] == [wrongtype, RespError("ERR value is not an integer or out of range"), "OK", wrongtype]
+    assert steps[7] == b"1"
+
+
+def test_execabort_after_unknown_command():
+    def scenario(s):
+        with s.client() as c:
+            return [
+                c.execute("MULTI"),
+                c.execute("SET", "a", "1"),
+                c.execute("NOSUCHCOMMAND", "x"),
+                c.execute("SET", "b", "2"),
+                c.execute("EXEC"),
+                c.execute("EXISTS", "a", "b"),
+                ("still in multi?", c.execute("EXEC")),
+            ]
+
+    steps = compare(scenario)
+    assert steps[2] == RespError("ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' ")
+    assert steps[3] == "QUEUED"
+    assert steps[4] == RespError("EXECABORT Transaction discarded because of previous errors.")
+    assert steps[5] == 0
+    assert steps[6] == ("still in multi?", RespError("ERR EXEC without MULTI"))
+
+
+def test_execabort_after_arity_error():
+    def scenario(s):
+        with s.client() as c:
+            return [
+                c.execute("MULTI"),
+                c.execute("SET", "a", "1"),
+                c.execute("GET"),
+                c.execute("INCR", "a", "b"),
+                c.execute("EXEC"),
+                c.execute("GET", "a"),
+            ]
+
+    steps = compare(scenario)
+    assert steps[2] == RespError("ERR wrong number of arguments for 'get' command")
+    assert steps[4] == RespError("EXECABORT Transaction discarded because of previous errors.")
+    assert steps[5] is None
+
+
+def test_execabort_after_unknown_subcommand_inside_multi():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("MULTI"), c.execute("CLIENT", "NOPE"), c.execute("SET", "a", "1"),
+                    c.execute("EXEC"), c.execute("EXISTS", "a")]
+
+    steps = compare(scenario)
+    assert steps[3] == RespError("EXECABORT Transaction discarded because of previous errors.")
+
+
+def test_nested_multi_exec_discard_without_multi_and_watch_inside_multi():
+    def scenario(s):
+        with s.client() as c:
+            return [
+                ("exec alone", c.execute("EXEC")),
+                ("discard alone", c.execute("DISCARD")),
+                c.execute("MULTI"),
+                ("nested", c.execute("MULTI")),
+                ("watch inside", c.execute("WATCH", "a")),
+                c.execute("SET", "a", "1"),
+                ("exec", c.execute("EXEC")),
+                c.execute("GET", "a"),
+            ]
+
+    steps = compare(scenario)
+    assert steps[0] == ("exec alone", RespError("ERR EXEC without MULTI"))
+    assert steps[1] == ("discard alone", RespError("ERR DISCARD without MULTI"))
+    assert steps[3] == ("nested", RespError("ERR MULTI calls can not be nested"))
+    assert steps[4] == ("watch inside", RespError("ERR WATCH inside MULTI is not allowed"))
+
+
+def test_discard_drops_the_queue_and_unwatches():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            out = [c.execute("WATCH", "w"), c.execute("MULTI"), c.execute("SET", "a", "1"),
+                   c.execute("DISCARD"), c.execute("EXISTS", "a")]
+            out.append(other.execute("SET", "w", "changed"))
+            # the DISCARD unwatched w: this transaction runs
+            out += [c.execute("MULTI"), c.execute("SET", "b", "1"), c.execute("EXEC")]
+            return out
+
+    steps = compare(scenario)
+    assert steps[3] == "OK" and steps[4] == 0
+    assert steps[-1] == ["OK"]
+
+
+def test_queued_in_resp3_and_null_exec_bytes():
+    """After HELLO 3 the aborted EXEC is RESP3 null; compare raw bytes."""
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            c.execute("HELLO", "3")
+            out = [raw_exec(c, "WATCH", "k"), raw_exec(c, "MULTI"), raw_exec(c, "GET", "k")]
+            other.execute("SET", "k", "x")
+            out.append(raw_exec(c, "EXEC"))
+            out += [raw_exec(c, "MULTI"), raw_exec(c, "GET", "k"), raw_exec(c, "GET", "missing"), raw_exec(c, "EXEC")]
+            return out
+
+    steps = compare(scenario)
+    assert steps[3] == b"_\r\n"
+    assert steps[-1] == b"*2\r\n$1\r\nx\r\n_\r\n"
+
+
+# ---------------------------------------------------------------------------
+# WATCH races between two clients
+# ---------------------------------------------------------------------------
+
+def _watch_then(s, key_setup, interfere, watch_keys=("k",), watcher_db=0):
+    """The watcher WATCHes keys, the other client runs interfere(other),
+    then the watcher runs MULTI / SET result 1 / EXEC. Returns the EXEC
+    reply and whether 'result' was set."""
+    with s.client() as c, s.client() as other:
+        for cmd in key_setup:
+            other.execute(*cmd)
+        if watcher_db:
+            assert c.execute("SELECT", watcher_db) == "OK"
+        assert c.execute("WATCH", *watch_keys) == "OK"
+        for cmd in interfere:
+            other.execute(*cmd)
+        assert c.execute("MULTI") == "OK"
+        assert c.execute("SET", "result", "1") == "QUEUED"
+        res = c.execute("EXEC")
+        return [res, c.execute("EXISTS", "result")]
+
+
+def _race(setup, interfere, **kw):
+    return compare(lambda s: _watch_then(s, setup, interfere, **kw))
+
+
+def test_watch_other_client_writes_key_fails_exec():
+    assert _race([("SET", "k", "v")], [("SET", "k", "v2")]) == [None, 0]
+
+
+def test_watch_other_client_writes_same_value_still_fails_exec():
+    assert _race([("SET", "k", "v")], [("SET", "k", "v")]) == [None, 0]
+
+
+def test_watch_other_client_creates_missing_key_fails_exec():
+    assert _race([], [("SET", "k", "new")]) == [None, 0]
+
+
+def test_watch_unrelated_key_written_exec_runs():
+    assert _race([("SET", "k", "v")], [("SET", "other", "x"), ("GET", "k")]) == [["OK"], 1]
+
+
+def test_watch_then_del_fails_exec():
+    assert _race([("SET", "k", "v")], [("DEL", "k")]) == [None, 0]
+
+
+def test_watch_then_del_of_missing_key_exec_runs():
+    # nothing changed: Redis does not invalidate
+    assert _race([], [("DEL", "k")]) == [["OK"], 1]
+
+
+def test_watch_then_expire_fails_exec():
+    assert _race([("SET", "k", "v")], [("EXPIRE", "k", "100")]) == [None, 0]
+
+
+def test_watch_then_persist_fails_exec():
+    assert _race([("SET", "k", "v", "EX", "100")], [("PERSIST", "k")]) == [None, 0]
+
+
+def test_watch_then_rename_away_fails_exec():
+    assert _race([("SET", "k", "v")], [("RENAME", "k", "k2")]) == [None, 0]
+
+
+def test_watch_rename_destination_fails_exec():
+    assert _race([("SET", "src", "v")], [("RENAME", "src", "k")]) == [None, 0]
+
+
+def test_watch_then_flushdb_fails_exec():
+    assert _race([("SET", "k", "v")], [("FLUSHDB",)]) == [None, 0]
+
+
+def test_watch_then_flushall_fails_exec():
+    assert _race([("SET", "k", "v")], [("FLUSHALL",)]) == [None, 0]
+
+
+def test_watch_missing_key_then_flushdb_exec_runs():
+    # Redis 7.0 invalidates only watchers of keys that existed
+    assert _race([("SET", "other", "v")], [("FLUSHDB",)]) == [["OK"], 1]
+
+
+def test_watch_several_keys_one_touched_fails_exec():
+    assert _race([("SET", "a", "1")], [("INCR", "c")], watch_keys=("a", "b", "c")) == [None, 0]
+
+
+def test_watch_in_selected_db():
+    # the watcher SELECTs db 3 before WATCH: a write to k in db 0 is unrelated
+    assert _race([("SET", "k", "v")], [("SET", "k", "v2")], watcher_db=3) == [["OK"], 1]
+    # a write to k in db 3 invalidates
+    assert _race([], [("SELECT", "3"), ("SET", "k", "v2")], watcher_db=3) == [None, 0]
+
+
+def test_watch_key_expiring_before_exec_fails_exec():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            other.execute("SET", "k", "v", "PX", "150")
+            assert c.execute("WATCH", "k") == "OK"
+            # let it expire (no other command touches it)
+            wait_until(lambda: other.execute("PTTL", "k") == -2, what="k to expire")
+            return [c.execute("MULTI"), c.execute("SET", "result", "1"), c.execute("EXEC"),
+                    c.execute("EXISTS", "result")]
+
+    assert compare(scenario)[2:] == [None, 0]
+
+
+def test_watch_key_expiring_before_exec_without_any_access_fails_exec():
+    """Nobody reads the key after WATCH: EXEC itself must notice it expired
+    (or that the active expiry removed it)."""
+    def scenario(s):
+        with s.client() as c:
+            c.execute("SET", "k", "v", "PX", "100")
+            assert c.execute("WATCH", "k") == "OK"
+            time.sleep(0.3)  # not a timing assertion: k has a 100ms TTL and must be gone either way
+            return [c.execute("MULTI"), c.execute("SET", "result", "1"), c.execute("EXEC")]
+
+    assert compare(scenario)[2] is None
+
+
+def test_watch_already_expired_key_deleted_later_exec_runs():
+    """Redis 7.0: a key that had already expired when WATCHed and is then
+    removed by the active expiry is no logical change, so EXEC runs."""
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            c.execute("SET", "k", "v", "PX", "1")
+            time.sleep(0.02)  # k expires; reading it now would delete it
+            out = [c.execute("WATCH", "k")]
+            # DBSIZE counts expired keys until the active expiry removes them
+            wait_until(lambda: other.execute("DBSIZE") == 0, what="active expiry of k")
+            if isinstance(s, Dredis):
+                assert not os.path.exists(os.path.join(s.db_dir(0), "k"))
+            out += [c.execute("MULTI"), c.execute("SET", "result", "1"), c.execute("EXEC")]
+            return out
+
+    assert compare(scenario)[-1] == ["OK"]
+
+
+def test_watch_already_expired_key_flushed_exec_runs():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            c.execute("SET", "k", "v", "PX", "1")
+            time.sleep(0.02)  # k expires; reading it now would delete it
+            out = [c.execute("WATCH", "k"), other.execute("FLUSHDB")]
+            out += [c.execute("MULTI"), c.execute("SET", "result", "1"), c.execute("EXEC")]
+            return out
+
+    assert compare(scenario)[-1] == ["OK"]
+
+
+def test_watch_already_expired_key_recreated_fails_exec():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            c.execute("SET", "k", "v", "PX", "1")
+            time.sleep(0.02)  # k expires; reading it now would delete it
+            out = [c.execute("WATCH", "k"), other.execute("SET", "k", "again")]
+            out += [c.execute("MULTI"), c.execute("SET", "result", "1"), c.execute("EXEC")]
+            return out
+
+    assert compare(scenario)[-1] is None
+
+
+def test_unwatch_clears_watches():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            out = [c.execute("WATCH", "k"), other.execute("SET", "k", "1"), c.execute("UNWATCH"),
+                   c.execute("MULTI"), c.execute("SET", "r", "1"), c.execute("EXEC")]
+            # UNWATCH also clears an already-dirty watch; WATCH again works normally
+            out += [c.execute("WATCH", "k"), c.execute("UNWATCH"), other.execute("SET", "k", "2"),
+                    c.execute("MULTI"), c.execute("EXEC")]
+            return out
+
+    steps = compare(scenario)
+    assert steps[5] == ["OK"]
+    assert steps[-1] == []
+
+
+def test_exec_unwatches_keys():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            out = [c.execute("WATCH", "k"), c.execute("MULTI"), c.execute("EXEC")]
+            out.append(other.execute("SET", "k", "1"))
+            out += [c.execute("MULTI"), c.execute("GET", "k"), c.execute("EXEC")]
+            # a failed EXEC also unwatches
+            out += [c.execute("WATCH", "k"), other.execute("SET", "k", "2"), c.execute("MULTI"), c.execute("EXEC"),
+                    other.execute("SET", "k", "3"), c.execute("MULTI"), c.execute("GET", "k"), c.execute("EXEC")]
+            return out
+
+    steps = compare(scenario)
+    assert steps[6] == [b"1"]
+    assert steps[10] is None
+    assert steps[-1] == [b"3"]
+
+
+def test_watch_own_write_before_multi_fails_exec():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("WATCH", "k"), c.execute("SET", "k", "mine"), c.execute("MULTI"),
+                    c.execute("GET", "k"), c.execute("EXEC")]
+
+    assert compare(scenario)[-1] is None
+
+
+def test_watch_by_many_clients_all_invalidated():
+    def scenario(s):
+        watchers = [s.client() for _ in range(5)]
+        try:
+            with s.client() as other:
+                for w in watchers:
+                    w.execute("WATCH", "k")
+                other.execute("SET", "k", "1")
+                out = []
+                for w in watchers:
+                    w.execute("MULTI")
+                    w.execute("GET", "k")
+                    out.append(w.execute("EXEC"))
+                return out
+        finally:
+            for w in watchers:
+                w.close()
+
+    assert compare(scenario) == [None] * 5
+
+
+def test_closing_a_watching_client_leaves_others_working():
+    with Dredis() as s, s.client() as a, s.client() as b, s.client() as other:
+        a.execute("WATCH", "k")
+        b.execute("WATCH", "k")
+        a.close()
+        wait_until(lambda: len(other.execute("CLIENT", "LIST").splitlines()) == 2, what="a to be gone")
+        other.execute("SET", "k", "1")
+        b.execute("MULTI")
+        assert b.execute("EXEC") is None
+
+
+def test_multi_commands_flagged_no_multi_are_rejected_like_redis():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("MULTI"), c.execute("SUBSCRIBE", "ch"), c.execute("PING"),
+                    c.execute("EXEC"), c.execute("PING")]
+
+    compare(scenario)
+
+
+def test_reset_inside_multi_leaves_transaction():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("MULTI"), c.execute("SET", "a", "1"), c.execute("RESET"), c.execute("EXEC"),
+                    c.execute("EXISTS", "a")]
+
+    steps = compare(scenario)
+    assert steps[2] == "RESET" and steps[3] == RespError("ERR EXEC without MULTI")
+
+
+def test_exec_raw_bytes_resp2():
+    with Pair() as p:
+        for cmd in (("MULTI",), ("SET", "a", "1"), ("GET", "a"), ("GET", "zz"), ("EXEC",)):
+            a, b = raw_exec(p.d, *cmd), raw_exec(p.r, *cmd)
+            assert a == b, (cmd, a, b)
