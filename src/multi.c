@@ -193,13 +193,44 @@ static void unwatchCommand(client *c) {
     addReplyOK(c);
 }
 
+/* c's watchedKey entry for (db, key). */
+static watchedKey *findWatchedKey(client *c, int db, const char *key, size_t len) {
+    for (int i = 0; i < c->nwatched; i++) {
+        watchedKey *w = &c->watched[i];
+        if (w->db == db && sdslen(w->key) == len && memcmp(w->key, key, len) == 0) return w;
+    }
+    return NULL;
+}
+
+static int keyExists(int db, const char *key, size_t len) {
+    skey *k;
+    if (storeOpenKey(db, key, len, &k) != STORE_OK) return 0;
+    storeCloseKey(k);
+    return 1;
+}
+
+/* A watched key changed. As Redis 7.0: a key that had already expired when
+ * it was WATCHed and is now gone (its expiry was carried out) is no
+ * logical change; the watch then stands for a missing key. */
 void touchWatchedKey(int db, const char *key, size_t len) {
     if (dictSize(watched_keys) == 0) return;
     sds wk = watchKeyName(db, key, len);
     clientList *cl = dictFetch(watched_keys, wk, sdslen(wk));
     sdsfree(wk);
     if (!cl) return;
-    for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+    int exists = -1;
+    for (int i = 0; i < cl->count; i++) {
+        client *c = cl->items[i];
+        watchedKey *w = findWatchedKey(c, db, key, len);
+        if (w && w->expired) {
+            if (exists < 0) exists = keyExists(db, key, len);
+            if (!exists) {
+                w->expired = 0;
+                continue;
+            }
+        }
+        c->flags |= CLIENT_DIRTY_CAS;
+    }
 }
 
 /* Before a flush: clients watching a key that exists in db are dirty. */
@@ -213,11 +244,17 @@ void touchAllWatchedKeysInDb(int db) {
         if (!colon || atoi(e->key) != db) continue;
         const char *key = colon + 1;
         size_t len = sdslen(e->key) - (size_t)(key - e->key);
-        skey *k;
-        if (storeOpenKey(db, key, len, &k) != STORE_OK) continue;
-        storeCloseKey(k);
+        if (!keyExists(db, key, len)) continue;
         clientList *cl = e->val;
-        for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+        for (int i = 0; i < cl->count; i++) {
+            client *c = cl->items[i];
+            watchedKey *w = findWatchedKey(c, db, key, len);
+            if (w && w->expired) { /* an expired key flushed away: no logical change */
+                w->expired = 0;
+                continue;
+            }
+            c->flags |= CLIENT_DIRTY_CAS;
+        }
     }
 }
 
