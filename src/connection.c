@@ -124,6 +124,7 @@ void resetCommand(client *c) {
     unwatchAllKeys(c);
     pubsubUnsubscribeAll(c, 0, 0);
     pubsubUnsubscribeAll(c, 1, 0);
+    pubsubUnsubscribeAll(c, 2, 0);
     c->db = 0;
     c->resp = 2;
     sdsfree(c->name);

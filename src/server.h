@@ -144,6 +144,7 @@ struct client {
     int authenticated;
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
+    struct dict *pubsub_shard_channels;
     multiState mstate;
     blockingState bstate;
     watchedKey *watched;
@@ -273,7 +274,7 @@ int isMultiControlCommand(const redisCommand *cmd);
 /* ---- pubsub.c ---- */
 void pubsubInit(void);
 int clientSubscriptionsCount(client *c);
-int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+int pubsubUnsubscribeAll(client *c, int kind, int notify); /* kind: 0 channels, 1 patterns, 2 shard channels */
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
