@@ -157,7 +157,6 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
-    c->lastcmd = cmd;
     c->cmd = NULL;
 }
 
@@ -196,6 +195,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    c->lastcmd = cmd; /* as Redis: CLIENT LIST shows the command being run (NULL if unknown) */
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)

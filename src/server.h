@@ -40,6 +40,7 @@
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
 #define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
 #define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+#define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
