@@ -604,3 +604,33 @@ def test_resp3_hello_back_to_resp2():
     out = compare(scenario)
     assert out[0] == b"_\r\n" and out[2] == b"$-1\r\n"
     assert out[1].startswith(b"*14\r\n")
+
+
+def test_reset_leaves_monitor_mode():
+    def scenario(s):
+        with s.client() as m, s.client() as other:
+            out = [m.execute("MONITOR"), other.execute("SET", "k", "v")]
+            line = m.read_reply()
+            out.append(isinstance(line, str) and '"SET" "k" "v"' in line)
+            out.append(m.execute("RESET"))
+            out.append(other.execute("SET", "k", "w"))
+            out.append(m.execute("PING"))  # no monitor line before the PONG
+            out.append(info_fields(m.execute("CLIENT", "INFO"))["flags"])
+            return out
+
+    assert compare(scenario) == ["OK", "OK", True, "RESET", "OK", "PONG", "N"]
+
+
+def test_client_kill_of_a_blocked_client():
+    def scenario(s):
+        with s.client() as b, s.client() as k:
+            bid = b.execute("CLIENT", "ID")
+            b.send("BLPOP", "list", "0")
+            wait_until(lambda: "b" in info_fields(k.execute("CLIENT", "LIST", "ID", bid))["flags"],
+                       what="BLPOP to block")
+            out = [k.execute("CLIENT", "KILL", "ID", bid), is_closed(b)]
+            # nobody waits any more: the pushed item stays
+            out += [k.execute("RPUSH", "list", "x"), k.execute("LRANGE", "list", "0", "-1")]
+            return out
+
+    assert compare(scenario) == [1, True, 1, [b"x"]]

@@ -1,6 +1,7 @@
 """Transactions: MULTI/EXEC/DISCARD/WATCH/UNWATCH, compared with a real
 redis-server 7.0 wherever the behaviour is observable by a client."""
 import os
+import re
 import time
 
 from dredis_test import Dredis, Pair, RespError
@@ -424,3 +425,54 @@ def test_exec_raw_bytes_resp2():
         for cmd in (("MULTI",), ("SET", "a", "1"), ("GET", "a"), ("GET", "zz"), ("EXEC",)):
             a, b = raw_exec(p.d, *cmd), raw_exec(p.r, *cmd)
             assert a == b, (cmd, a, b)
+
+
+def test_select_and_hello_inside_exec():
+    def scenario(s):
+        with s.client() as c:
+            out = [c.execute("MULTI"), c.execute("SELECT", "4"), c.execute("SET", "a", "1"), c.execute("EXEC"),
+                   c.execute("GET", "a"), c.execute("SELECT", "0"), c.execute("GET", "a")]
+            c.send("MULTI")
+            c.send("HELLO", "3")
+            c.send("GET", "missing")
+            c.send("EXEC")
+            out += [read_raw(c), read_raw(c), read_raw(c)]
+            out.append(re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"", read_raw(c)))
+            return out
+
+    out = compare(scenario)
+    assert out[3] == ["OK", "OK"] and out[4] == b"1" and out[6] is None
+
+
+def test_key_written_between_multi_and_exec_fails_exec():
+    def scenario(s):
+        with s.client() as c, s.client() as other:
+            out = [c.execute("WATCH", "k"), c.execute("MULTI"), c.execute("INCR", "k"),
+                   other.execute("SET", "k", "10"), c.execute("INCR", "k"), c.execute("EXEC"),
+                   c.execute("GET", "k")]
+            return out
+
+    out = compare(scenario)
+    assert out[-2:] == [None, b"10"]
+
+
+def test_long_transaction():
+    def scenario(s):
+        with s.client() as c:
+            cmds = [("MULTI",)] + [("INCR", "n")] * 500 + [("EXEC",)]
+            replies = c.pipeline(cmds)
+            return [replies[0], set(map(repr, replies[1:-1])), replies[-1][-1], len(replies[-1])]
+
+    assert compare(scenario) == ["OK", {"'QUEUED'"}, 500, 500]
+
+
+def test_discard_and_exec_inside_resp3_and_errors_count():
+    with Pair() as p:
+        p.run("HELLO", "3", normalize=lambda r: {k: v for k, v in r.items() if k != b"id"})
+        p.run("MULTI")
+        p.run("SET", "a", "1")
+        p.run("DISCARD")
+        p.run("MULTI")
+        p.run("INCR", "a")
+        p.run("EXEC")
+        p.run("DISCARD")
