@@ -120,6 +120,7 @@ void resetCommand(client *c) {
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT |
                   CLIENT_REPLY_SKIP); /* CLIENT NO-EVICT survives RESET in Redis 7.0 */
     unwatchAllKeys(c);
+    if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     pubsubUnsubscribeAll(c, 0, 0);
     pubsubUnsubscribeAll(c, 1, 0);
     pubsubUnsubscribeAll(c, 2, 0);

@@ -369,12 +369,18 @@ void closeClientAsync(client *c) {
 sds clientInfoString(client *c) {
     long long now = mstime();
     char flags[16], *p = flags;
-    int subscribed = clientSubscriptionsCount(c) > 0;
-    if (subscribed) *p++ = 'P';
+    /* the letters and their order of Redis's CLIENT LIST */
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
+    if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
+    if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
+    if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (server.unixsocket && c->fd >= 0 && !strncmp(c->addr, server.unixsocket, strlen(server.unixsocket)) &&
+        !strcmp(c->addr + strlen(server.unixsocket), ":0"))
+        *p++ = 'U';
     if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
     if (p == flags) *p++ = 'N';
     *p = '\0';
