@@ -577,7 +577,9 @@ def test_resp3_raw_replies_match_redis():
                         ("FLUSHDB",), ("RANDOMKEY",), ("SCAN", "0"), ("MSETNX", "a", "1", "b", "2"),
                         ("EXPIRETIME", "a"), ("PERSIST", "a"),
                         ("CLIENT", "GETNAME"), ("CLIENT", "SETNAME", "n"),
-                        ("CLIENT", "GETNAME"), ("UNWATCH",)):
+                        ("CLIENT", "GETNAME"), ("UNWATCH",), ("CONFIG", "GET", "maxmemory"),
+                        ("CONFIG", "GET", "nosuch"), ("OBJECT", "ENCODING", "missing"), ("BLPOP", "nolist", "0.01"),
+                        ("LPUSH", "l", "a"), ("LRANGE", "l", "0", "-1"), ("LPOS", "l", "zz")):
                 out.append((cmd, raw_exec(c, *cmd)))
             # SCAN and KEYS: the order of keys is Redis's hash order, so compare the header and the sorted keys
             c.execute("MSET", "k1", "1", "k2", "2", "k3", "3")

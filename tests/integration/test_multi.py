@@ -263,7 +263,8 @@ def test_watch_in_selected_db():
 def test_watch_key_expiring_before_exec_fails_exec():
     def scenario(s):
         with s.client() as c, s.client() as other:
-            other.execute("SET", "k", "v", "PX", "1000")
+            other.execute("SET", "k", "v")
+            other.execute("PEXPIRE", "k", "1000")
             assert c.execute("WATCH", "k") == "OK"
             alive = other.execute("PTTL", "k") > 0  # so it was alive when WATCHed
             # let it expire; PTTL then removes it
