@@ -479,3 +479,14 @@ def test_discard_and_exec_inside_resp3_and_errors_count():
         p.run("INCR", "a")
         p.run("EXEC")
         p.run("DISCARD")
+
+
+def test_watch_and_swapdb():
+    # k missing in db 0 but present in db 1: SWAPDB 0 1 makes it appear
+    assert _race([("SELECT", "1"), ("SET", "k", "v")], [("SWAPDB", "0", "1")]) == [None, 0]
+    # k present in db 0 only: SWAPDB makes it disappear
+    assert _race([("SET", "k", "v")], [("SWAPDB", "0", "1")]) == [None, 0]
+    # k in neither db: nothing changed for the watcher
+    assert _race([("SET", "other", "v")], [("SWAPDB", "0", "1")]) == [["OK"], 1]
+    # a swap of two other databases
+    assert _race([("SELECT", "2"), ("SET", "k", "v")], [("SWAPDB", "2", "3")]) == [["OK"], 1]
