@@ -490,3 +490,45 @@ def test_watch_and_swapdb():
     assert _race([("SET", "other", "v")], [("SWAPDB", "0", "1")]) == [["OK"], 1]
     # a swap of two other databases
     assert _race([("SELECT", "2"), ("SET", "k", "v")], [("SWAPDB", "2", "3")]) == [["OK"], 1]
+
+
+def test_rejected_exec_is_an_execabort():
+    """Redis reports an EXEC refused before it runs (arity, subscribed mode,
+    NOAUTH) as EXECABORT '...because of: <error>' and drops the queue."""
+    def scenario(s):
+        with s.client() as c, s.client() as sub:
+            out = [c.execute("EXEC", "x"), c.execute("MULTI"), c.execute("SET", "a", "1"), c.execute("EXEC", "x"),
+                   c.execute("EXEC"), c.execute("GET", "a")]
+            sub.execute("SUBSCRIBE", "ch")
+            out += [sub.execute("EXEC"), sub.execute("DISCARD"), sub.execute("MULTI")]
+            return out
+
+    out = compare(scenario)
+    assert out[0] == RespError("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+                               "command")
+    assert out[4] == RespError("ERR EXEC without MULTI") and out[5] is None
+
+
+def test_exec_before_auth_is_an_execabort():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("EXEC"), c.execute("MULTI"), c.execute("DISCARD")]
+
+    out = compare(scenario, dredis_env={"DREDIS_REQUIREPASS": "pw"}, redis_args=("--requirepass", "pw"))
+    assert out[0] == RespError("EXECABORT Transaction discarded because of: NOAUTH Authentication required.")
+
+
+def test_commands_refused_inside_exec():
+    def scenario(s):
+        with s.client() as c:
+            return [c.execute("MULTI"), c.execute("MONITOR"), c.execute("SET", "a", "1"), c.execute("EXEC"),
+                    c.execute("MULTI"), c.execute("SHUTDOWN"), c.execute("EXEC"), c.execute("PING")]
+
+    out = compare(scenario)
+    assert out[3] == [RespError("ERR MONITOR isn't allowed for DENY BLOCKING client"), "OK"]
+    assert out[5] == RespError("ERR Command not allowed inside a transaction")
+
+
+def test_transaction_commands_info():
+    with Pair() as p:
+        p.run("COMMAND", "INFO", "multi", "exec", "discard", "watch", "unwatch", "shutdown")
