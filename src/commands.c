@@ -187,7 +187,8 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     sds msg = sdscatvprintf(sdsempty(), fmt, ap);
     va_end(ap);
     flagTransaction(c);
-    addReplyErrorLength(c, msg, sdslen(msg));
+    if (cmd && isExecCommand(cmd)) execCommandAbort(c, msg);
+    else addReplyErrorLength(c, msg, sdslen(msg));
     sdsfree(msg);
     if (cmd) cmd->rejected_calls++;
 }

@@ -15,6 +15,8 @@ typedef struct clientList {
 
 static dict *watched_keys;
 
+static void execCommand(client *c);
+
 static sds watchKeyName(int db, const char *key, size_t len) {
     sds k = sdscatprintf(sdsempty(), "%d:", db);
     return sdscatlen(k, key, len);
@@ -36,6 +38,17 @@ static void discardTransaction(client *c) {
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
     unwatchAllKeys(c);
 }
+
+/* EXEC itself was rejected before running (arity, NOAUTH, subscribed
+ * mode): as Redis, the transaction, if any, is discarded and the error is
+ * reported as an EXECABORT (without its "ERR " code). */
+void execCommandAbort(client *c, const char *err) {
+    discardTransaction(c);
+    if (!strncmp(err, "ERR ", 4)) err += 4;
+    addReplyErrorFormat(c, "EXECABORT Transaction discarded because of: %s", err);
+}
+
+int isExecCommand(const redisCommand *cmd) { return cmd->proc == execCommand; }
 
 /* The client's argv moves into the queue. */
 void queueMultiCommand(client *c, redisCommand *cmd) {
@@ -266,13 +279,13 @@ int isMultiControlCommand(const redisCommand *cmd) {
 void multiInit(void) { watched_keys = dictCreate(); }
 
 redisCommand multiCommandTable[] = {
-    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy no_multi", "fast transaction", 0, 0, 0,
+    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
      "transactions", "1.2.0", "Starts a transaction.", "O(1)", NULL},
     {"exec", execCommand, 1, "noscript loading stale skip_slowlog", "slow transaction", 0, 0, 0, "transactions",
      "1.2.0", "Executes all commands in a transaction.", "Depends on commands in the transaction", NULL},
     {"discard", discardCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
      "transactions", "2.0.0", "Discards a transaction.", "O(N), when N is the number of queued commands", NULL},
-    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy no_multi", "fast transaction", 1, -1, 1,
+    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy", "fast transaction", 1, -1, 1,
      "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.",
      "O(1) for every key.", NULL},
     {"unwatch", unwatchCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,

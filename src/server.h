@@ -271,6 +271,8 @@ void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
 int isMultiControlCommand(const redisCommand *cmd);
+int isExecCommand(const redisCommand *cmd);
+void execCommandAbort(client *c, const char *err);
 
 /* ---- pubsub.c ---- */
 void pubsubInit(void);
