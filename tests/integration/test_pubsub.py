@@ -421,3 +421,10 @@ def _slow_subscriber_scenario(s):
 def test_subscriber_that_never_reads_is_disconnected_at_32mb():
     out = compare(_slow_subscriber_scenario)
     assert out == [True, True, True, 2, {2}, 1, [b"message", b"big", b"small"], True, [b"big", 1]]
+
+
+def test_subscriber_that_never_reads_is_disconnected_with_fsync_always():
+    """With DREDIS_FSYNC=always replies are held until the sync; they count
+    towards the limit all the same."""
+    out = compare(_slow_subscriber_scenario, dredis_env={"DREDIS_FSYNC": "always"})
+    assert out[:2] == [True, True]
