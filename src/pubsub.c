@@ -163,7 +163,10 @@ void freeClientPubsub(client *c) {
  * as Redis's client-output-buffer-limit pubsub 32mb. */
 static void enforceOutputLimit(client *c) {
     if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return;
-    if ((long long)evbuffer_get_length(c->out) > PUBSUB_OUTPUT_HARD_LIMIT) {
+    /* what waits in the socket's buffer, and (DREDIS_FSYNC=always) what is
+     * held for the next sync */
+    size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev)) + (c->held ? evbuffer_get_length(c->held) : 0);
+    if ((long long)pending > PUBSUB_OUTPUT_HARD_LIMIT) {
         serverLog(LL_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
                   (unsigned long long)c->id, c->addr);
         closeClientAsync(c);
