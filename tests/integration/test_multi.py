@@ -532,3 +532,22 @@ def test_commands_refused_inside_exec():
 def test_transaction_commands_info():
     with Pair() as p:
         p.run("COMMAND", "INFO", "multi", "exec", "discard", "watch", "unwatch", "shutdown")
+
+
+def test_watch_across_repeated_flushes():
+    """Each round: WATCH, FLUSHDB by another client, EXEC fails; a few ms
+    between rounds let the store's background pools refill."""
+    def scenario(s):
+        out = []
+        with s.client() as c, s.client() as other:
+            for i in range(20):
+                other.execute("SET", "k", i)
+                c.execute("WATCH", "k")
+                time.sleep(0.02)
+                out.append(other.execute("FLUSHALL" if i % 2 else "FLUSHDB"))
+                c.execute("MULTI")
+                c.execute("SET", "r", i)
+                out.append(c.execute("EXEC"))
+        return out
+
+    assert compare(scenario) == ["OK", None] * 20
