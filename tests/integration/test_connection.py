@@ -3,11 +3,9 @@ RESET, QUIT, CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/REPLY/NO-EVICT, and
 RESP3 replies of a few data commands. Compared with a real redis-server 7.0
 (started with --requirepass for the password tests) wherever possible."""
 import re
-import socket
 
-from dredis_test import Dredis, Redis, Pair, RespError, Client, ConnectionClosed
-from conn_util import (compare, read_raw, raw_exec, is_closed, nothing_pending, client_ids, client_count,
-                       wait_until)
+from dredis_test import Dredis, Pair, RespError, ConnectionClosed
+from conn_util import compare, read_raw, raw_exec, is_closed, nothing_pending, client_count, wait_until
 
 PASSWORD = "s3cret pw"
 PW_ENV = {"DREDIS_REQUIREPASS": PASSWORD}

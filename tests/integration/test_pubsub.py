@@ -2,8 +2,8 @@
 PUBSUB CHANNELS/NUMSUB/NUMPAT, subscribed mode in RESP2 and RESP3, and the
 32MB output limit of a subscriber that never reads. Replies are compared
 with a real redis-server 7.0, byte for byte where the order is defined."""
-from dredis_test import Dredis, Redis, Pair, RespError, sorted_reply
-from conn_util import compare, read_raw, raw_exec, is_closed, client_count, wait_until
+from dredis_test import Pair, RespError, sorted_reply
+from conn_util import compare, read_raw, raw_exec, is_closed, wait_until
 
 
 def raw_replies(c, n):
