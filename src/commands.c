@@ -157,7 +157,6 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
-    c->lastcmd = cmd;
     c->cmd = NULL;
 }
 
@@ -188,7 +187,8 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     sds msg = sdscatvprintf(sdsempty(), fmt, ap);
     va_end(ap);
     flagTransaction(c);
-    addReplyErrorLength(c, msg, sdslen(msg));
+    if (cmd && isExecCommand(cmd)) execCommandAbort(c, msg);
+    else addReplyErrorLength(c, msg, sdslen(msg));
     sdsfree(msg);
     if (cmd) cmd->rejected_calls++;
 }
@@ -196,6 +196,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    c->lastcmd = cmd; /* as Redis: CLIENT LIST shows the command being run (NULL if unknown) */
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
@@ -281,7 +282,8 @@ static void addReplyKeySpecs(client *c, redisCommand *cmd) {
     addReplyMapLen(c, 3);
     addReplyBulkCString(c, "flags");
     addReplySetLen(c, 1);
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    /* the "keys" of the sharded Pub/Sub commands are channels */
+    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
     addReplyBulkCString(c, "begin_search");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");

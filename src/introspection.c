@@ -130,7 +130,7 @@ static client **monitors;
 static int nmonitors;
 
 static void monitorCommand(client *c) {
-    if (c->flags & CLIENT_FAKE) {
+    if (c->flags & (CLIENT_FAKE | CLIENT_EXECUTING)) { /* scripts and EXEC, as Redis */
         addReplyError(c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
         return;
     }

@@ -283,7 +283,7 @@ redisCommand serverCommandTable[] = {
      "Returns the server time.", "O(1)", NULL},
     {"info", infoCommand, -1, "loading stale sentinel", "slow dangerous", 0, 0, 0, "server", "1.0.0",
      "Returns information and statistics about the server.", "O(1)", NULL},
-    {"shutdown", shutdownCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0,
      "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
     {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Returns detailed information about all commands.", "O(N)", commandSubcommands},

@@ -40,6 +40,7 @@
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
 #define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
 #define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+#define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -145,6 +146,7 @@ struct client {
     int authenticated;
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
+    struct dict *pubsub_shard_channels;
     multiState mstate;
     blockingState bstate;
     watchedKey *watched;
@@ -270,11 +272,13 @@ void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
 int isMultiControlCommand(const redisCommand *cmd);
+int isExecCommand(const redisCommand *cmd);
+void execCommandAbort(client *c, const char *err);
 
 /* ---- pubsub.c ---- */
 void pubsubInit(void);
 int clientSubscriptionsCount(client *c);
-int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+int pubsubUnsubscribeAll(client *c, int kind, int notify); /* kind: 0 channels, 1 patterns, 2 shard channels */
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);

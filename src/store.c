@@ -1176,6 +1176,11 @@ int storeSwapDb(int db1, int db2) {
 #undef SWAP
     keyChanged(db1, NULL, 0);
     keyChanged(db2, NULL, 0);
+    /* and again after: a key that was missing may exist now (WATCH) */
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
     return STORE_OK;
 }
 
