@@ -550,7 +550,15 @@ static int opUnlink(int dirfd, const char *name) {
 
 static int opMkdir(int dirfd, const char *name) {
     st.dirty = 1;
-    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    if (journaling(dirfd)) {
+        /* a J_NEW record for a name that already exists would undo it */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            return STORE_ERR;
+        }
+        if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    }
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
@@ -658,25 +666,38 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
 
 /* Remove parentfd/name recursively without following symbolic links,
  * recycling its files and directories into the pools where there is room. */
-static void removeTree(int parentfd, const char *name) {
+static int removeTree(int parentfd, const char *name) {
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
-        if (!(S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)))
-            unlinkat(parentfd, name, 0);
-        return;
+        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)) return 0;
+        return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        removeTree(dirfd(d), de->d_name);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    /* Entries move out while the directory is read, which may hide some
+     * from this pass: read it again until a pass finds it empty. Only an
+     * empty directory may be recycled (it becomes a new key). */
+    int left = 1;
+    for (int pass = 0; pass < 4 && left; pass++) {
+        left = 0;
+        rewinddir(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            left = 1;
+            removeTree(dirfd(d), de->d_name);
+        }
     }
     closedir(d);
-    if (!recycleInto(&st.dirs, parentfd, name)) unlinkat(parentfd, name, AT_REMOVEDIR);
+    if (left) return -1; /* stays in .trash; tried again next time */
+    if (!recycleInto(&st.dirs, parentfd, name)) return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void emptyTrash(int trashfd) {
@@ -1015,8 +1036,11 @@ int storePublishKey(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
-    if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
+    /* The journal must know beforehand whether this creates or replaces. */
+    struct stat sb;
+    int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
+        if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
         /* Swap with the key in place, then throw the old one away. */
         if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_EXCHANGE) != STORE_OK)
             return STORE_ERR;
