@@ -120,8 +120,7 @@ static void slowlogHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 /* ---- MONITOR ---- */
@@ -201,8 +200,7 @@ static void latencyHelpCommand(client *c) {
         "    Print this help.",
         "(dredis: latency-monitor-threshold is 0, so no samples are collected.)",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 /* ---- DEBUG ---- */

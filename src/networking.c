@@ -270,6 +270,44 @@ void setDeferredMapLen(client *c, void *node, long len) {
     else setDeferredReply(c, node, '*', len * 2);
 }
 
+/* Replies built aside: between replyCaptureStart() and replyCaptureStop()
+ * everything added to the client goes to a buffer of its own. Send appends
+ * it after an optional aggregate header, Abort drops it -- so an error found
+ * half way can still be the whole reply. */
+void replyCaptureStart(client *c, replyCapture *rc) {
+    rc->saved = c->out;
+    rc->body = evbuffer_new();
+    c->out = rc->body;
+}
+
+void replyCaptureStop(client *c, replyCapture *rc) {
+    if (c->out == rc->body) c->out = rc->saved;
+}
+
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len) {
+    replyCaptureStop(c, rc);
+    if (header) header(c, len);
+    evbuffer_add_buffer(c->out, rc->body);
+    if (c->held && c->out == c->held) holdClient(c);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void replyCaptureEndArray(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyArrayLen, len); }
+void replyCaptureEndSet(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplySetLen, len); }
+void replyCaptureEndMap(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyMapLen, len); }
+
+void replyCaptureAbort(client *c, replyCapture *rc) {
+    replyCaptureStop(c, rc);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void addReplyHelp(client *c, const char **lines, size_t n) {
+    addReplyArrayLen(c, (long)n);
+    for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Clients                                                                   */
 /* ------------------------------------------------------------------------ */

@@ -247,6 +247,20 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+/* A reply built aside (see networking.c). */
+typedef struct replyCapture {
+    struct evbuffer *saved, *body;
+} replyCapture;
+void replyCaptureStart(client *c, replyCapture *rc);
+void replyCaptureStop(client *c, replyCapture *rc);
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len);
+void replyCaptureEndArray(client *c, replyCapture *rc, long len);
+void replyCaptureEndSet(client *c, replyCapture *rc, long len);
+void replyCaptureEndMap(client *c, replyCapture *rc, long len);
+void replyCaptureAbort(client *c, replyCapture *rc);
+/* HELP subcommands: the lines as status replies */
+void addReplyHelp(client *c, const char **lines, size_t n);
+#define addReplyHelpLines(c, lines) addReplyHelp((c), (lines), sizeof(lines) / sizeof((lines)[0]))
 void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
