@@ -13,7 +13,8 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable, blockingCommandTable};
+                                 introspectionCommandTable, blockingCommandTable,
+                                 scriptingCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -149,13 +150,13 @@ void call(client *c, redisCommand *cmd) {
     storeTxnBegin();
     cmd->proc(c);
     storeTxnEnd();
+    if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
-    c->lastcmd = cmd;
     c->cmd = NULL;
 }
 
@@ -186,7 +187,8 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     sds msg = sdscatvprintf(sdsempty(), fmt, ap);
     va_end(ap);
     flagTransaction(c);
-    addReplyErrorLength(c, msg, sdslen(msg));
+    if (cmd && isExecCommand(cmd)) execCommandAbort(c, msg);
+    else addReplyErrorLength(c, msg, sdslen(msg));
     sdsfree(msg);
     if (cmd) cmd->rejected_calls++;
 }
@@ -194,6 +196,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    c->lastcmd = cmd; /* as Redis: CLIENT LIST shows the command being run (NULL if unknown) */
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
@@ -228,10 +231,19 @@ int processCommand(client *c) {
         rejectCommand(c, cmd, "ERR Command not allowed inside a transaction");
         return C_ERR;
     }
+    /* a script runs past its time limit: only allow_busy commands run */
+    if (scriptIsTimedout() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        return C_ERR;
+    }
     if ((c->flags & CLIENT_MULTI) && !isMultiControlCommand(cmd) && cmd->proc != quitCommand &&
         cmd->proc != resetCommand) {
         queueMultiCommand(c, cmd);
         addReplyStatus(c, "QUEUED");
+        return C_OK;
+    }
+    if (commandIsPaused(c, cmd)) {
+        postponeClient(c, cmd); /* runs when CLIENT PAUSE ends */
         return C_OK;
     }
     call(c, cmd);
@@ -270,7 +282,8 @@ static void addReplyKeySpecs(client *c, redisCommand *cmd) {
     addReplyMapLen(c, 3);
     addReplyBulkCString(c, "flags");
     addReplySetLen(c, 1);
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    /* the "keys" of the sharded Pub/Sub commands are channels */
+    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
     addReplyBulkCString(c, "begin_search");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");
@@ -457,8 +470,7 @@ static void commandHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 redisCommand commandSubcommands[] = {

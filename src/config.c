@@ -82,7 +82,9 @@ static int setupRootDir(char **err) {
 }
 
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
-                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM", NULL};
+                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
+                                  "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
+                                  "DREDIS_ZSET_CACHE_MEMBERS", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -98,10 +100,28 @@ int loadConfigFromEnv(char **err) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
     }
-    server.fsync_policy = "no";
-    if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
-        return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
-                    "DREDIS_FSYNC", v);
+    server.zset_cache_members = 1000000;
+    if ((v = getenv("DREDIS_ZSET_CACHE_MEMBERS")) && *v) {
+        if (parseLong("DREDIS_ZSET_CACHE_MEMBERS", v, 0, 1000000000, &n, err) != C_OK) return C_ERR;
+        server.zset_cache_members = n;
+    }
+    server.fsync_policy = "everysec";
+    if ((v = getenv("DREDIS_FSYNC")) && *v) {
+        if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
+            return fail(err, "%s must be always, everysec or no (got '%s')", "DREDIS_FSYNC", v);
+        server.fsync_policy = !strcmp(v, "always") ? "always" : !strcmp(v, "no") ? "no" : "everysec";
+    }
+    server.fsync_always = !strcmp(server.fsync_policy, "always");
+    server.lua_time_limit = 5000;
+    if ((v = getenv("DREDIS_LUA_TIME_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_TIME_LIMIT", v, 1, 86400000L, &n, err) != C_OK) return C_ERR;
+        server.lua_time_limit = n;
+    }
+    server.lua_memory_limit = 64UL * 1024 * 1024;
+    if ((v = getenv("DREDIS_LUA_MEMORY_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_MEMORY_LIMIT", v, 1024L * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
+        server.lua_memory_limit = (size_t)n;
+    }
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
@@ -340,8 +360,7 @@ static void configHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 static void configCommand(client *c) { (void)c; }

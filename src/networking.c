@@ -3,7 +3,9 @@
  * (RESP2 and RESP3) that commands use to answer. */
 
 #include "server.h"
+#include "dict.h"
 #include <string.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -15,14 +17,65 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
 
 /* ------------------------------------------------------------------------ */
 /* Reply encoders                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* With DREDIS_FSYNC=always a reply may not leave before the changes made so
+ * far are durable: it is held, and released by flushHeldReplies() after
+ * the one sync that ends the loop turn (group commit). */
+void holdClient(client *c) {
+    if (c->flags & CLIENT_PENDING_FLUSH) return;
+    c->flags |= CLIENT_PENDING_FLUSH;
+    server.pending_flush = zrealloc(server.pending_flush, sizeof(client *) * (size_t)(server.npending_flush + 1));
+    server.pending_flush[server.npending_flush++] = c;
+    event_active(server.flush_ev, EV_TIMEOUT, 0);
+}
+
 void addReply(client *c, const char *s, size_t len) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
     evbuffer_add(c->out, s, len);
+    if (c->held && c->out == c->held) holdClient(c);
+}
+
+void flushHeldReplies(void) {
+    if (server.npending_flush == 0) return;
+    if (storeDirty() && storeSync() != STORE_OK) {
+        /* as Redis with appendfsync always: acknowledged writes could not be
+         * made durable, so nothing more may be acknowledged */
+        serverLog(LL_WARNING, "Can't sync the data tree (DREDIS_FSYNC=always): %s. Exiting...", strerror(errno));
+        exit(1);
+    }
+    for (int i = 0; i < server.npending_flush; i++) {
+        client *c = server.pending_flush[i];
+        c->flags &= ~CLIENT_PENDING_FLUSH;
+        if (c->bev) evbuffer_add_buffer(bufferevent_get_output(c->bev), c->held);
+    }
+    server.npending_flush = 0;
+}
+
+static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    flushHeldReplies();
+}
+
+void networkingInit(void) {
+    server.flush_ev = event_new(server.base, -1, 0, flushEventCallback, NULL);
+    event_priority_set(server.flush_ev, 2); /* after all other events of a turn */
+}
+
+static void dropPendingFlush(client *c) {
+    for (int i = 0; i < server.npending_flush; i++) {
+        if (server.pending_flush[i] == c) {
+            server.pending_flush[i] = server.pending_flush[--server.npending_flush];
+            break;
+        }
+    }
+    c->flags &= ~CLIENT_PENDING_FLUSH;
 }
 
 void addReplyProto(client *c, const char *s) { addReply(c, s, strlen(s)); }
@@ -217,6 +270,44 @@ void setDeferredMapLen(client *c, void *node, long len) {
     else setDeferredReply(c, node, '*', len * 2);
 }
 
+/* Replies built aside: between replyCaptureStart() and replyCaptureStop()
+ * everything added to the client goes to a buffer of its own. Send appends
+ * it after an optional aggregate header, Abort drops it -- so an error found
+ * half way can still be the whole reply. */
+void replyCaptureStart(client *c, replyCapture *rc) {
+    rc->saved = c->out;
+    rc->body = evbuffer_new();
+    c->out = rc->body;
+}
+
+void replyCaptureStop(client *c, replyCapture *rc) {
+    if (c->out == rc->body) c->out = rc->saved;
+}
+
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len) {
+    replyCaptureStop(c, rc);
+    if (header) header(c, len);
+    evbuffer_add_buffer(c->out, rc->body);
+    if (c->held && c->out == c->held) holdClient(c);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void replyCaptureEndArray(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyArrayLen, len); }
+void replyCaptureEndSet(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplySetLen, len); }
+void replyCaptureEndMap(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyMapLen, len); }
+
+void replyCaptureAbort(client *c, replyCapture *rc) {
+    replyCaptureStop(c, rc);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void addReplyHelp(client *c, const char **lines, size_t n) {
+    addReplyArrayLen(c, (long)n);
+    for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Clients                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -270,7 +361,10 @@ static void freeClientArgv(client *c) {
     c->cmd = NULL;
 }
 
+static unsigned long clients_freed; /* lets processEventsWhileBlocked() notice frees */
+
 void freeClient(client *c) {
+    clients_freed++;
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
     c->flags |= CLIENT_CLOSE_ASAP;
     unblockClient(c);
@@ -281,6 +375,8 @@ void freeClient(client *c) {
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
+    if (c->flags & CLIENT_PENDING_FLUSH) dropPendingFlush(c);
+    if (c->held) evbuffer_free(c->held);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
     zfree(c);
@@ -310,15 +406,35 @@ void closeClientAsync(client *c) {
 
 sds clientInfoString(client *c) {
     long long now = mstime();
+    char flags[16], *p = flags;
+    /* the letters and their order of Redis's CLIENT LIST */
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
+    if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
+    if (c->flags & CLIENT_MULTI) *p++ = 'x';
+    if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
+    if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';
+    if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (server.unixsocket && c->fd >= 0 && !strncmp(c->addr, server.unixsocket, strlen(server.unixsocket)) &&
+        !strcmp(c->addr + strlen(server.unixsocket), ":0"))
+        *p++ = 'U';
+    if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
+    if (p == flags) *p++ = 'N';
+    *p = '\0';
+    size_t qbuf = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    size_t omem = c->out ? evbuffer_get_length(c->out) : 0;
     return sdscatprintf(sdsempty(),
-                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
-                        "ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%zu "
-                        "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d",
+                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "
+                        "ssub=%lu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 oll=0 "
+                        "omem=%zu tot-mem=0 events=%s cmd=%s user=default redir=-1 resp=%d",
                         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, c->db,
-                        c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0,
-                        c->out ? evbuffer_get_length(c->out) : 0,
-                        c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
+                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, flags, c->db,
+                        (unsigned long)(c->pubsub_channels ? dictSize(c->pubsub_channels) : 0),
+                        (unsigned long)(c->pubsub_patterns ? dictSize(c->pubsub_patterns) : 0),
+                        (unsigned long)(c->pubsub_shard_channels ? dictSize(c->pubsub_shard_channels) : 0),
+                        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, qbuf, qbuf, qbuf, omem,
+                        omem ? "rw" : "r", c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -366,6 +482,7 @@ static void processInputBuffer(client *c) {
         if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
         if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && (c->flags & CLIENT_PENDING_FLUSH)) flushHeldReplies();
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         /* stop reading; close once the reply is flushed */
         bufferevent_disable(c->bev, EV_READ);
@@ -399,6 +516,10 @@ client *createClient(int fd, struct bufferevent *bev) {
     c->fd = fd;
     c->bev = bev;
     c->out = bufferevent_get_output(bev);
+    if (server.fsync_always) {
+        c->held = evbuffer_new();
+        c->out = c->held;
+    }
     linkClient(c);
     return c;
 }
@@ -518,4 +639,89 @@ int listenToPort(char **err) {
     }
     evconnlistener_set_error_cb(server.listener, acceptErrorCallback);
     return C_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events while a script runs past its time limit                           */
+/* ------------------------------------------------------------------------ */
+
+static client *findClientById(uint64_t id) {
+    for (client *c = server.clients; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+/* One non-blocking pass over the listener and every client not protected
+ * (the script's caller is): accept new connections, read and dispatch input
+ * (processCommand answers -BUSY to all but allow_busy commands) and write
+ * replies. It is done by hand because libevent cannot re-enter its loop from
+ * inside a callback, which is where a script runs; the bufferevents stay
+ * consistent since only their evbuffers are used. */
+void processEventsWhileBlocked(void) {
+    size_t cap = server.nclients + 2, n = 0;
+    struct pollfd *pfd = zmalloc(sizeof(*pfd) * cap);
+    client **who = zmalloc(sizeof(*who) * cap);
+    uint64_t *ids = zmalloc(sizeof(*ids) * cap);
+    struct evconnlistener *listeners[] = {server.listener, server.unix_listener};
+    for (int l = 0; l < 2; l++) {
+        if (!listeners[l]) continue;
+        pfd[n] = (struct pollfd){.fd = evconnlistener_get_fd(listeners[l]), .events = POLLIN};
+        who[n] = NULL;
+        ids[n++] = (uint64_t)l; /* which listener */
+    }
+    for (client *c = server.clients; c && n < cap; c = c->next) {
+        if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) continue;
+        pfd[n] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        who[n] = c;
+        ids[n++] = c->id;
+    }
+    unsigned long freed = clients_freed;
+    if (poll(pfd, (nfds_t)n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!pfd[i].revents) continue;
+            if (!who[i]) {
+                for (;;) {
+                    struct sockaddr_storage ss;
+                    socklen_t sl = sizeof(ss);
+                    int fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd < 0) break;
+                    acceptCallback(listeners[ids[i]], fd, (struct sockaddr *)&ss, (int)sl, NULL);
+                }
+                continue;
+            }
+            /* a client freed since the snapshot is looked up again by id */
+            client *c = freed == clients_freed ? who[i] : findClientById(ids[i]);
+            if (!c || (c->flags & CLIENT_PROTECTED)) continue;
+            /* a bufferevent keeps the end of its input frozen outside its
+             * own reads, and the start of its output outside its writes */
+            struct evbuffer *in = bufferevent_get_input(c->bev);
+            evbuffer_unfreeze(in, 0);
+            int r = evbuffer_read(in, c->fd, 16 * 1024);
+            evbuffer_freeze(in, 0);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                freeClient(c);
+                continue;
+            }
+            if (r > 0) {
+                server.stat_net_input_bytes += r;
+                processInputBuffer(c);
+            }
+        }
+    }
+    flushHeldReplies(); /* DREDIS_FSYNC=always: sync, then release replies */
+    for (client *c = server.clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->bev || (c->flags & CLIENT_PROTECTED)) continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (evbuffer_get_length(out) > 0) {
+            evbuffer_unfreeze(out, 1);
+            int w = evbuffer_write(out, c->fd);
+            evbuffer_freeze(out, 1);
+            if (w > 0) server.stat_net_output_bytes += w;
+        }
+        if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
+    }
+    zfree(pfd);
+    zfree(who);
+    zfree(ids);
 }

@@ -92,6 +92,17 @@ static void shutdownCommand(client *c) {
             return;
         }
     }
+    /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
+     * the server (the script is aborted; what it wrote stays on disk) */
+    if (scriptIsTimedout()) {
+        int nosave = 0;
+        for (int i = 1; i < c->argc; i++)
+            if (!strcasecmp(c->argv[i], "nosave")) nosave = 1;
+        if (!nosave) {
+            addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            return;
+        }
+    }
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
@@ -177,6 +188,8 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "maxmemory:0\r\n"
                             "maxmemory_policy:noeviction\r\n",
                             zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+        info = genScriptingMemoryInfo(info);
+        info = zsetCacheInfo(info);
     }
     if (SECTION("persistence")) {
         info = sdscatprintf(info,
@@ -264,13 +277,13 @@ redisCommand serverCommandTable[] = {
      "Returns the server's liveliness response.", "O(1)", NULL},
     {"echo", echoCommand, 2, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the given string.", "O(1)", NULL},
-    {"quit", quitCommand, -1, "allow_busy no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"quit", quitCommand, -1, "allow_busy noscript no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},
     {"info", infoCommand, -1, "loading stale sentinel", "slow dangerous", 0, 0, 0, "server", "1.0.0",
      "Returns information and statistics about the server.", "O(1)", NULL},
-    {"shutdown", shutdownCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0,
      "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
     {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Returns detailed information about all commands.", "O(N)", commandSubcommands},
@@ -369,6 +382,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.base = event_base_new();
+    if (server.base) event_base_priority_init(server.base, 3); /* default 1; 2 = end of a turn */
     if (!server.base) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;
@@ -378,6 +392,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    networkingInit();
+    storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
+                        : !strcmp(server.fsync_policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);
     multiInit();
     pubsubInit();
     blockingInit();

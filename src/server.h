@@ -38,6 +38,9 @@
 #define CLIENT_REPLY_SKIP (1 << 9)
 #define CLIENT_MONITOR (1 << 10)
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
+#define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
+#define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+#define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -45,6 +48,7 @@
 #define BLOCKED_ZSET 2
 #define BLOCKED_STREAM 3
 #define BLOCKED_WAIT 4
+#define BLOCKED_PAUSE 5  /* postponed by CLIENT PAUSE: runs when it ends */
 /* Its reply when the timeout comes first */
 #define BLOCK_TIMEOUT_NULL_ARRAY 0
 #define BLOCK_TIMEOUT_NULL 1
@@ -126,6 +130,7 @@ struct client {
     int fd;
     struct bufferevent *bev;  /* NULL for fake clients */
     struct evbuffer *out;     /* where replies go */
+    struct evbuffer *held;    /* DREDIS_FSYNC=always: replies waiting for the sync */
     int db;
     int flags;
     int resp;                 /* protocol version: 2 or 3 */
@@ -141,6 +146,7 @@ struct client {
     int authenticated;
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
+    struct dict *pubsub_shard_channels;
     multiState mstate;
     blockingState bstate;
     watchedKey *watched;
@@ -180,12 +186,20 @@ struct dredisServer {
     long long stat_io_errors;
     int shutdown_asap;
     const char *fsync_policy;
+    int fsync_always;          /* replies wait for the batch's sync */
+    struct event *flush_ev;    /* runs after every other event of a loop turn */
+    client **pending_flush;    /* clients with held replies */
+    int npending_flush;
     char *requirepass;        /* NULL: no password */
     int verbosity;            /* LL_* */
     long long idle_timeout;   /* seconds; 0 = never close idle clients */
     long long slowlog_log_slower_than; /* us */
     long long slowlog_max_len;
     char runid[41];
+    /* scripting */
+    long long lua_time_limit;  /* ms before other clients get -BUSY */
+    size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
+    long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
 };
 
 extern struct dredisServer server;
@@ -199,6 +213,9 @@ void freeClient(client *c);
 void freeFakeClient(client *c);
 void closeClientAsync(client *c);
 void resumeClientInput(client *c);
+void networkingInit(void);
+void flushHeldReplies(void);
+void holdClient(client *c);
 void addReply(client *c, const char *s, size_t len);
 void addReplyProto(client *c, const char *s);
 void addReplyStatus(client *c, const char *status);
@@ -230,6 +247,21 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+/* A reply built aside (see networking.c). */
+typedef struct replyCapture {
+    struct evbuffer *saved, *body;
+} replyCapture;
+void replyCaptureStart(client *c, replyCapture *rc);
+void replyCaptureStop(client *c, replyCapture *rc);
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len);
+void replyCaptureEndArray(client *c, replyCapture *rc, long len);
+void replyCaptureEndSet(client *c, replyCapture *rc, long len);
+void replyCaptureEndMap(client *c, replyCapture *rc, long len);
+void replyCaptureAbort(client *c, replyCapture *rc);
+/* HELP subcommands: the lines as status replies */
+void addReplyHelp(client *c, const char **lines, size_t n);
+#define addReplyHelpLines(c, lines) addReplyHelp((c), (lines), sizeof(lines) / sizeof((lines)[0]))
+void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
 void commandTableInit(void);
@@ -254,11 +286,13 @@ void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
 int isMultiControlCommand(const redisCommand *cmd);
+int isExecCommand(const redisCommand *cmd);
+void execCommandAbort(client *c, const char *err);
 
 /* ---- pubsub.c ---- */
 void pubsubInit(void);
 int clientSubscriptionsCount(client *c);
-int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+int pubsubUnsubscribeAll(client *c, int kind, int notify); /* kind: 0 channels, 1 patterns, 2 shard channels */
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
@@ -274,6 +308,11 @@ void replyToBlockedClientTimedOut(client *c);
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
+/* CLIENT PAUSE */
+int commandIsPaused(client *c, redisCommand *cmd);
+void postponeClient(client *c, redisCommand *cmd);
+void pauseClients(long long end_ms, int all);
+void unpauseClients(void);
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
 int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
@@ -323,6 +362,14 @@ int collectionLen(skey *k, long long *len);
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
 
+/* ---- scripting.c ---- */
+int scriptIsRunning(void);           /* inside EVAL and friends */
+int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
+sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+/* ---- t_zset.c ---- */
+/* INFO lines about the sorted set index cache, appended to info. */
+sds zsetCacheInfo(sds info);
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];
@@ -337,5 +384,6 @@ extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
+extern redisCommand scriptingCommandTable[];
 
 #endif

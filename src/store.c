@@ -21,11 +21,13 @@
 #include "store.h"
 #include "keyname.h"
 #include "journal.h"
+#include "dict.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -84,6 +86,80 @@ static struct {
     int fsync_policy;
     volatile int dirty;      /* changes not yet synced */
 } st;
+
+#define MAX_KEY_LISTENERS 8
+static storeKeyChangedFn *keyListeners[MAX_KEY_LISTENERS];
+static int nkeyListeners;
+
+int storeAddKeyListener(storeKeyChangedFn *fn) {
+    for (int i = 0; i < nkeyListeners; i++)
+        if (keyListeners[i] == fn) return STORE_OK;
+    if (nkeyListeners == MAX_KEY_LISTENERS) return STORE_ERR;
+    keyListeners[nkeyListeners++] = fn;
+    return STORE_OK;
+}
+
+/* ---- the key metadata cache ----
+ * A key's type and expiry, as read from its "type" and "expire" files, kept
+ * for up to META_CACHE_MAX keys so that a lookup opens only the key's
+ * directory. Every change to them goes through this file: keyChanged()
+ * drops an entry (or a whole database), storeSetExpire() updates it. */
+#define META_CACHE_MAX 65536
+typedef struct metaEntry {
+    int type;
+    long long expire;
+} metaEntry;
+static dict *metacache;
+
+static sds metaKey(int db, const char *name, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, name, len);
+}
+
+static void metaForget(int db, const char *name, size_t len) {
+    if (!metacache) return;
+    if (!name) { /* a whole database (or all: db -1) */
+        dictRelease(metacache, zfree);
+        metacache = dictCreate();
+        return;
+    }
+    sds k = metaKey(db, name, len);
+    zfree(dictDelete(metacache, k, sdslen(k)));
+    sdsfree(k);
+}
+
+static void metaRemember(const skey *k) {
+    if (!metacache || k->staged) return;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    if (!e) {
+        if (dictSize(metacache) >= META_CACHE_MAX) {
+            dictRelease(metacache, zfree); /* crude but bounded */
+            metacache = dictCreate();
+        }
+        e = zmalloc(sizeof(*e));
+        dictAdd(metacache, mk, sdslen(mk), e);
+    }
+    e->type = k->type;
+    e->expire = k->expire;
+    sdsfree(mk);
+}
+
+static int metaLookup(skey *k) {
+    if (!metacache) return 0;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    sdsfree(mk);
+    if (!e) return 0;
+    k->type = e->type;
+    k->expire = e->expire;
+    return 1;
+}
+
+static void keyChanged(int db, const char *name, size_t len) {
+    metaForget(db, name, len);
+    for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
+}
 
 static const char *typeNames[] = {"string", "list", "set", "zset", "hash", "stream"};
 
@@ -269,6 +345,8 @@ void storeTxnEnd(void) {
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)
             for (int i = 0; i < st.dbnum; i++) flushHook(i);
+        /* any key may be back to an older version: caches start over */
+        for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
     }
     if (st.txn_depth > 0) return;
     if (st.txn_open) {
@@ -472,7 +550,15 @@ static int opUnlink(int dirfd, const char *name) {
 
 static int opMkdir(int dirfd, const char *name) {
     st.dirty = 1;
-    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    if (journaling(dirfd)) {
+        /* a J_NEW record for a name that already exists would undo it */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            return STORE_ERR;
+        }
+        if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    }
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
@@ -580,25 +666,38 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
 
 /* Remove parentfd/name recursively without following symbolic links,
  * recycling its files and directories into the pools where there is room. */
-static void removeTree(int parentfd, const char *name) {
+static int removeTree(int parentfd, const char *name) {
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
-        if (!(S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)))
-            unlinkat(parentfd, name, 0);
-        return;
+        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)) return 0;
+        return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        removeTree(dirfd(d), de->d_name);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    /* Entries move out while the directory is read, which may hide some
+     * from this pass: read it again until a pass finds it empty. Only an
+     * empty directory may be recycled (it becomes a new key). */
+    int left = 1;
+    for (int pass = 0; pass < 4 && left; pass++) {
+        left = 0;
+        rewinddir(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            left = 1;
+            removeTree(dirfd(d), de->d_name);
+        }
     }
     closedir(d);
-    if (!recycleInto(&st.dirs, parentfd, name)) unlinkat(parentfd, name, AT_REMOVEDIR);
+    if (left) return -1; /* stays in .trash; tried again next time */
+    if (!recycleInto(&st.dirs, parentfd, name)) return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void emptyTrash(int trashfd) {
@@ -687,6 +786,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     memset(&st, 0, sizeof(st));
     st.rootfd = st.tmpfd = st.trashfd = -1;
+    metacache = dictCreate();
     st.root = sdsnew(root);
     st.dbnum = dbnum;
     st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
@@ -772,6 +872,8 @@ void storeShutdown(void) {
     sdsfree(st.root);
     sdsfree(st.rootreal);
     zfree(st.deferred);
+    dictRelease(metacache, zfree);
+    metacache = NULL;
     memset(&st, 0, sizeof(st));
 }
 
@@ -859,11 +961,14 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
         errno = saved;
         return STORE_ERR;
     }
-    if (loadKeyMeta(k) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        errno = saved;
-        return STORE_ERR;
+    if (!metaLookup(k)) {
+        if (loadKeyMeta(k) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            errno = saved;
+            return STORE_ERR;
+        }
+        metaRemember(k);
     }
     *out = k;
     return STORE_OK;
@@ -931,8 +1036,11 @@ int storePublishKey(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
-    if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
+    /* The journal must know beforehand whether this creates or replaces. */
+    struct stat sb;
+    int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
+        if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
         /* Swap with the key in place, then throw the old one away. */
         if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_EXCHANGE) != STORE_OK)
             return STORE_ERR;
@@ -948,6 +1056,7 @@ int storePublishKey(skey *k, int *replaced) {
     k->stagename = NULL;
     if (k->expire >= 0) addExpireEntry(db, k->expire, k->fname);
     keyTouched(k);
+    keyChanged(db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -960,6 +1069,7 @@ int storeDeleteKey(skey *k) {
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
     keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -984,6 +1094,8 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
         addExpireEntry(dstdb, k->expire, dfname);
     }
     keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
+    keyChanged(dstdb, dst, dstlen);
     sdsfree(k->fname);
     sdsfree(k->name);
     k->fname = dfname;
@@ -1014,6 +1126,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    if (!k->staged) metaRemember(k);
     keyTouched(k);
     return STORE_OK;
 }
@@ -1027,7 +1140,9 @@ int storeFlushDb(int db) {
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
     if (flushHook) flushHook(db);
-    sds staged = tmpName('d');
+    /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
+     * own counter, and a clash made FLUSHDB fail with EEXIST */
+    sds staged = tmpName('e');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
@@ -1043,6 +1158,7 @@ int storeFlushDb(int db) {
     close(sfd);
     opTrash(st.tmpfd, staged);
     sdsfree(staged);
+    keyChanged(db, NULL, 0);
     newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
     newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
@@ -1082,6 +1198,13 @@ int storeSwapDb(int db1, int db2) {
     SWAP(long long, st.expcount[db1], st.expcount[db2]);
     SWAP(unsigned long long, st.expcursor[db1], st.expcursor[db2]);
 #undef SWAP
+    keyChanged(db1, NULL, 0);
+    keyChanged(db2, NULL, 0);
+    /* and again after: a key that was missing may exist now (WATCH) */
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
     return STORE_OK;
 }
 
@@ -1489,6 +1612,20 @@ static int namesDir(int nsfd) {
     return nfd;
 }
 
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
+            : errno == ENOENT                                  ? STORE_NOTFOUND
+                                                               : STORE_ERR;
+    if (r == STORE_OK) *size = sb.st_size;
+    sdsfree(fname);
+    return r;
+}
+
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     int fd = nsDir(k, ns, 1);
@@ -1553,6 +1690,19 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
     return touchedIfOk(k, r);
 }
 
+int storeCountMembers(skey *k, const char *ns, long long *out) {
+    *out = 0;
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
+    dirReader r;
+    if (dirReaderOpen(&r, fd, ".", 0) != STORE_OK) return STORE_ERR;
+    long long n = 0;
+    while (dirReaderNext(&r, 0)) n++;
+    dirReaderClose(&r);
+    *out = n;
+    return STORE_OK;
+}
+
 struct storeIter {
     dirReader r;
     int empty;
@@ -1577,21 +1727,25 @@ int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter 
     return STORE_OK;
 }
 
+/* The member named by directory entry fname of namespace directory nsfd, or
+ * NULL when the entry is not one of ours. */
+static sds memberNameOfEntry(int nsfd, const char *fname) {
+    size_t len = strlen(fname);
+    if (!keynameIsHashed(fname, len)) return keynameDecode(fname, len);
+    sds name = NULL;
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    if (nfd >= 0) {
+        if (readFileAt(nfd, fname, &name) != STORE_OK) name = NULL;
+        close(nfd);
+    }
+    return name;
+}
+
 int storeIterNext(storeIter *it, sds *m) {
     if (it->empty) return STORE_NOTFOUND;
     struct linux_dirent64 *d;
     while ((d = dirReaderNext(&it->r, 0)) != NULL) {
-        size_t len = strlen(d->d_name);
-        sds name = NULL;
-        if (keynameIsHashed(d->d_name, len)) {
-            int nfd = openat(it->nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
-            if (nfd >= 0) {
-                if (readFileAt(nfd, d->d_name, &name) != STORE_OK) name = NULL;
-                close(nfd);
-            }
-        } else {
-            name = keynameDecode(d->d_name, len);
-        }
+        sds name = memberNameOfEntry(it->nsfd, d->d_name);
         if (!name) continue;
         *m = name;
         return STORE_OK;
@@ -1614,6 +1768,163 @@ void storeIterClose(storeIter *it) {
     if (!it) return;
     if (!it->empty) dirReaderClose(&it->r);
     zfree(it);
+}
+
+/* Random members. Directory offsets (the d_off cookies of getdents64) are
+ * increasing along a directory on the file systems we run on (ext4 and xfs
+ * hash or block order, tmpfs and btrfs insertion order); seeking to any
+ * offset lands on the first entry at or after it. A draw seeks to a random
+ * offset below a bound found by binary search and takes the next entry. A
+ * directory whose first reads end it, or whose offsets do not increase, is
+ * read whole and drawn from exactly. */
+#define SAMPLER_EXACT_READS 4     /* getdents64 batches read before sampling by offset */
+#define SAMPLER_PROBE_BUF 2048    /* holds at least one entry */
+#define SAMPLER_MAX_DRAWS 64      /* draws past the last entry before taking the first one */
+
+struct storeSampler {
+    int nsfd;                   /* the namespace directory (the skey's descriptor) */
+    int fd;                     /* our own descriptor of it, for seeking */
+    int exact;                  /* names holds every entry */
+    sds *names;                 /* encoded names, when exact */
+    size_t nnames, cap;
+    unsigned long long limit;   /* otherwise: every entry's offset is below this */
+};
+
+static unsigned long long random64(void) {
+    return ((unsigned long long)random() << 33) ^ ((unsigned long long)random() << 2) ^
+           ((unsigned long long)random() & 3);
+}
+
+/* Does any entry sit at or after offset off? 1 yes, 0 no, -1 error. */
+static int samplerAnyAt(storeSampler *s, unsigned long long off) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
+    long n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf));
+    if (n < 0) return -1;
+    return n > 0;
+}
+
+/* Append the member entries of a getdents64 batch to s->names; *increasing
+ * is cleared when an offset does not grow. */
+static void samplerKeep(storeSampler *s, const char *buf, long n, long long *last, int *increasing) {
+    for (long pos = 0; pos < n;) {
+        const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+        pos += d->d_reclen;
+        if (d->d_off <= *last) *increasing = 0;
+        *last = d->d_off;
+        if (d->d_name[0] == '.') continue;
+        if (s->nnames == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 64;
+            s->names = zrealloc(s->names, sizeof(sds) * s->cap);
+        }
+        s->names[s->nnames++] = sdsnew(d->d_name);
+    }
+}
+
+static void samplerFreeNames(storeSampler *s) {
+    for (size_t i = 0; i < s->nnames; i++) sdsfree(s->names[i]);
+    zfree(s->names);
+    s->names = NULL;
+    s->nnames = s->cap = 0;
+}
+
+void storeSamplerClose(storeSampler *s) {
+    if (!s) return;
+    samplerFreeNames(s);
+    if (s->fd >= 0) close(s->fd);
+    zfree(s);
+}
+
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) {
+    *out = NULL;
+    int nsfd = nsDir(k, ns, 0);
+    if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    storeSampler *s = zcalloc(sizeof(*s));
+    s->nsfd = nsfd;
+    s->fd = openat(nsfd, ".", OPEN_DIR_FLAGS);
+    if (s->fd < 0) goto err;
+    char *buf = zmalloc(32768);
+    long long last = -1;
+    int increasing = 1, reads = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, 32768)) > 0) {
+        samplerKeep(s, buf, n, &last, &increasing);
+        /* offsets that do not grow cannot be sampled by seeking: read all */
+        if (++reads >= SAMPLER_EXACT_READS && increasing) break;
+    }
+    zfree(buf);
+    if (n < 0) goto err;
+    if (n == 0) {
+        s->exact = 1;
+        if (s->nnames == 0) {
+            storeSamplerClose(s);
+            return STORE_NOTFOUND;
+        }
+    } else {
+        samplerFreeNames(s);
+        /* the smallest power of two no entry reaches (2^63: none does) */
+        int lo = 0, hi = 63;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            int any = samplerAnyAt(s, 1ULL << mid);
+            if (any < 0) goto err;
+            if (any) lo = mid;
+            else hi = mid;
+        }
+        s->limit = hi == 63 ? (unsigned long long)LLONG_MAX : 1ULL << hi;
+    }
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeSamplerClose(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+/* The first member at or after offset off: STORE_OK, or STORE_NOTFOUND when
+ * there is none. */
+static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf))) > 0) {
+        for (long pos = 0; pos < n;) {
+            const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (d->d_name[0] == '.') continue;
+            sds name = memberNameOfEntry(s->nsfd, d->d_name);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+        }
+    }
+    return n < 0 ? STORE_ERR : STORE_NOTFOUND;
+}
+
+int storeSamplerNext(storeSampler *s, sds *m) {
+    *m = NULL;
+    if (s->exact) {
+        while (s->nnames) {
+            size_t i = (size_t)(random64() % s->nnames);
+            sds name = memberNameOfEntry(s->nsfd, s->names[i]);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+            /* not a member of ours: forget it */
+            sdsfree(s->names[i]);
+            s->names[i] = s->names[--s->nnames];
+        }
+        return STORE_NOTFOUND;
+    }
+    for (int draw = 0; draw < SAMPLER_MAX_DRAWS; draw++) {
+        int r = samplerFirstAt(s, random64() % s->limit, m);
+        if (r != STORE_NOTFOUND) return r;
+    }
+    return samplerFirstAt(s, 0, m);
 }
 
 /* ------------------------------------------------------------------------ */
