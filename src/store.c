@@ -70,7 +70,7 @@ static struct {
     pthread_t trash_thread;
     pthread_mutex_t trash_lock;
     pthread_cond_t trash_cond;
-    int trash_stop;
+    volatile int trash_stop;
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
@@ -688,11 +688,12 @@ static int removeTree(int parentfd, const char *name) {
         left = 0;
         rewinddir(d);
         struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
+        while ((de = readdir(d)) != NULL && !st.trash_stop) {
             if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
             left = 1;
             removeTree(dirfd(d), de->d_name);
         }
+        if (st.trash_stop) break; /* shutting down: the rest waits for the next start */
     }
     closedir(d);
     if (left) return -1; /* stays in .trash; tried again next time */
@@ -706,7 +707,7 @@ static void emptyTrash(int trashfd) {
     DIR *d = fdopendir(fd);
     if (!d) { close(fd); return; }
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL && !st.trash_stop) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         removeTree(trashfd, de->d_name);
     }
