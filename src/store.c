@@ -325,7 +325,7 @@ static void deferAction(char action, const char *name) {
 void storeTxnBegin(void) {
     if (st.txn_depth < 64) {
         st.txn_failed[st.txn_depth] = 0;
-        st.txn_savepoint[st.txn_depth] = journalFd() >= 0 ? lseek(journalFd(), 0, SEEK_END) : 0;
+        st.txn_savepoint[st.txn_depth] = journalOffset();
     }
     st.txn_depth++;
 }
@@ -1933,6 +1933,7 @@ int storeSamplerNext(storeSampler *s, sds *m) {
 /* ------------------------------------------------------------------------ */
 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn) {
+    if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read */
     dirReader r;
     if (dirReaderOpen(&r, st.expfd[db], ".", st.expcursor[db]) != STORE_OK) return 0;
     long visited = 0;
