@@ -386,5 +386,6 @@ extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
+extern redisCommand streamCommandTable[];
 
 #endif

@@ -1546,6 +1546,7 @@ int storeWriteNumber(skey *k, const char *file, long long v) {
  * does not exist). */
 static int nsDir(skey *k, const char *ns, int create) {
     int free_slot = -1;
+    if (!ns[0]) return k->dirfd; /* "": the (sub-)key's own directory */
     for (int i = 0; i < 4; i++) {
         if (k->nsfd[i] >= 0 && !strcmp(k->nsname[i], ns)) return k->nsfd[i];
         if (k->nsfd[i] < 0 && free_slot < 0) free_slot = i;
@@ -1702,6 +1703,148 @@ int storeCountMembers(skey *k, const char *ns, long long *out) {
     dirReaderClose(&r);
     *out = n;
     return STORE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sub-keys: directories inside a key                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A handle like k's, for a directory inside k: changes are reported as
+ * changes to k (the key hook), and k's staged state is shared. */
+static skey *newSubKey(skey *k) {
+    skey *s = zcalloc(sizeof(*s));
+    s->db = k->db;
+    s->name = sdsdup(k->name);
+    s->fname = sdsdup(k->fname);
+    s->hashed = k->hashed;
+    s->dirfd = -1;
+    s->type = k->type;
+    s->expire = -1;
+    s->staged = k->staged;
+    for (int i = 0; i < 4; i++) s->nsfd[i] = -1;
+    return s;
+}
+
+/* Record the full name of a shortened member name in ns's .names. */
+static int writeFullName(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = namesDir(nsfd);
+    if (nfd < 0) return STORE_ERR;
+    int r = opWriteFile(nfd, fname, m, mlen, NULL);
+    int saved = errno;
+    close(nfd);
+    errno = saved;
+    return r;
+}
+
+/* Whether the .names entry of a shortened name holds exactly m. */
+static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    sds full = NULL;
+    int ok = nfd >= 0 && readFileAt(nfd, fname, &full) == STORE_OK && sdslen(full) == mlen && !memcmp(full, m, mlen);
+    if (nfd >= 0) close(nfd);
+    sdsfree(full);
+    return ok;
+}
+
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, int create, skey **out) {
+    *out = NULL;
+    int fd = nsDir(k, ns, create);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    int sfd = openat(fd, fname, OPEN_DIR_FLAGS);
+    if (sfd < 0 && errno == ENOENT && create) {
+        if ((hashed && writeFullName(fd, fname, m, mlen) != STORE_OK) ||
+            (opMkdir(fd, fname) != STORE_OK && errno != EEXIST)) {
+            int saved = errno;
+            sdsfree(fname);
+            errno = saved;
+            return STORE_ERR;
+        }
+        keyTouched(k);
+        sfd = openat(fd, fname, OPEN_DIR_FLAGS);
+    }
+    int saved = errno;
+    if (sfd >= 0 && hashed && !fullNameIs(fd, fname, m, mlen)) {
+        /* another name with the same digest */
+        close(sfd);
+        sfd = -1;
+        saved = create ? EEXIST : ENOENT;
+    }
+    sdsfree(fname);
+    if (sfd < 0) {
+        errno = saved;
+        return saved == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    }
+    skey *s = newSubKey(k);
+    s->dirfd = sfd;
+    *out = s;
+    return STORE_OK;
+}
+
+int storeNewSub(skey *k, skey **out) {
+    *out = NULL;
+    skey *s = newSubKey(k);
+    s->staged = 1;
+    s->stagename = poolTake(&st.dirs);
+    if (!s->stagename) {
+        s->stagename = tmpName('k');
+        if (opMkdir(st.tmpfd, s->stagename) != STORE_OK) goto err;
+    }
+    s->dirfd = openat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
+    if (s->dirfd < 0) goto err;
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeCloseKey(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
+    int fd = nsDir(k, ns, 1);
+    if (fd < 0) return STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = STORE_ERR;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
+    else if (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK)
+        r = opRename(st.tmpfd, sub->stagename, fd, fname, RENAME_NOREPLACE);
+    int saved = errno;
+    sdsfree(fname);
+    if (r != STORE_OK) {
+        errno = saved;
+        return STORE_ERR;
+    }
+    sdsfree(sub->stagename);
+    sub->stagename = NULL;
+    sub->staged = k->staged;
+    keyTouched(k);
+    return STORE_OK;
+}
+
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    else r = opTrash(fd, fname);
+    if (r == STORE_OK && hashed) {
+        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        if (nfd >= 0) {
+            opUnlink(nfd, fname);
+            close(nfd);
+        }
+    }
+    sdsfree(fname);
+    return touchedIfOk(k, r);
 }
 
 struct storeIter {
