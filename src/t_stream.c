@@ -1888,7 +1888,7 @@ static void addReplyHelp(client *c, const char **help) {
     sdsfree(cmd);
     for (long i = 0; i < n; i++) addReplyStatus(c, help[i]);
     addReplyStatus(c, "HELP");
-    addReplyStatus(c, "    Print this help.");
+    addReplyStatus(c, "    Prints this help.");
 }
 
 /* XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]
