@@ -568,30 +568,55 @@ static void siStop(streamIter *it) {
 
 /* Up to count (0: all) entry IDs in [start, end], in order; *ids is
  * zmalloc'ed. */
-static int collectIDs(stream *s, const streamID *start, const streamID *end, long long count, int rev,
-                      streamID **ids, size_t *n) {
+static void freeContents(sds *contents, size_t n) {
+    if (!contents) return;
+    for (size_t i = 0; i < n; i++) sdsfree(contents[i]);
+    zfree(contents);
+}
+
+/* Up to count (0: all) entries in [start, end], in order: their IDs and,
+ * when contents is not NULL, their files' contents (both zmalloc'ed). */
+static int collectEntries(stream *s, const streamID *start, const streamID *end, long long count, int rev,
+                          streamID **ids, sds **contents, size_t *n) {
     streamIter it;
     size_t cap = 0;
     *ids = NULL;
+    if (contents) *contents = NULL;
     *n = 0;
     if (siStart(&it, s, start, end, rev) != STORE_OK) return STORE_ERR;
     streamID id;
     int r;
     while ((count == 0 || (long long)*n < count) && (r = siNext(&it, &id)) == 1) {
+        sds e = NULL;
+        if (contents && siRead(&it, &id, &e) != STORE_OK) {
+            r = -1;
+            break;
+        }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *ids = zrealloc(*ids, sizeof(streamID) * cap);
+            if (contents) *contents = zrealloc(*contents, sizeof(sds) * cap);
         }
+        if (contents) (*contents)[*n] = e;
         (*ids)[(*n)++] = id;
     }
     siStop(&it);
     if (r < 0) {
         zfree(*ids);
         *ids = NULL;
+        if (contents) {
+            freeContents(*contents, *n);
+            *contents = NULL;
+        }
         *n = 0;
         return STORE_ERR;
     }
     return STORE_OK;
+}
+
+static int collectIDs(stream *s, const streamID *start, const streamID *end, long long count, int rev,
+                      streamID **ids, size_t *n) {
+    return collectEntries(s, start, end, count, rev, ids, NULL, n);
 }
 
 /* Emit up to count (0: all) entries of [start, end] as [id, fields] pairs,
@@ -1589,6 +1614,7 @@ typedef struct readTarget {
     streamID gt;       /* entries greater than this */
     int history;       /* XREADGROUP with an explicit ID */
     streamID *ids;     /* what will be served */
+    sds *contents;     /* and their entries (XREAD, XREADGROUP >) */
     size_t n;
     int served;
 } readTarget;
@@ -1646,16 +1672,8 @@ static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
     } else {
         addReplyArrayLen(c, (long)t->n);
         for (size_t i = 0; i < t->n && r == STORE_OK; i++) {
-            sds e;
-            int lr = entryLookup(&t->s, &t->ids[i], &e);
-            if (lr != STORE_OK) {
-                if (lr == STORE_NOTFOUND) errno = EUCLEAN;
-                r = STORE_ERR;
-                break;
-            }
             r = groupAdvance(&t->s, &t->cg, &t->ids[i]);
-            if (r == STORE_OK) addReplyEntry(c, &t->ids[i], e);
-            sdsfree(e);
+            if (r == STORE_OK) addReplyEntry(c, &t->ids[i], t->contents[i]);
             if (r == STORE_OK && !noack) r = pelDeliver(&t->cg, ck, consumer, &t->ids[i], now);
         }
         if (r == STORE_OK) r = groupSave(&t->cg);
@@ -1795,7 +1813,8 @@ static void xreadGeneric(client *c, int xreadgroup) {
         } else {
             streamID start = rt->has_group ? rt->cg.last_id : rt->gt;
             if (idIncr(&start) != C_OK) continue;
-            if (collectIDs(&rt->s, &start, NULL, count, 0, &rt->ids, &rt->n) != STORE_OK) goto ioerr;
+            if (collectEntries(&rt->s, &start, NULL, count, 0, &rt->ids, &rt->contents, &rt->n) != STORE_OK)
+                goto ioerr;
             rt->served = rt->n > 0;
         }
         if (rt->served) nserved++;
@@ -1815,16 +1834,7 @@ static void xreadGeneric(client *c, int xreadgroup) {
                 if (serveGroup(c, rt, consumername, noack) != STORE_OK) goto ioerr;
             } else {
                 addReplyArrayLen(c, (long)rt->n);
-                for (size_t j = 0; j < rt->n; j++) {
-                    sds e;
-                    int r = entryLookup(&rt->s, &rt->ids[j], &e);
-                    if (r != STORE_OK) {
-                        if (r == STORE_NOTFOUND) errno = EUCLEAN;
-                        goto ioerr;
-                    }
-                    addReplyEntry(c, &rt->ids[j], e);
-                    sdsfree(e);
-                }
+                for (size_t j = 0; j < rt->n; j++) addReplyEntry(c, &rt->ids[j], rt->contents[j]);
             }
         }
         asideEnd(c, &a);
@@ -1863,6 +1873,7 @@ cleanup:
     if (failed) streamIOError(c, NULL);
     for (int i = 0; i < streams_count; i++) {
         zfree(t[i].ids);
+        freeContents(t[i].contents, t[i].n);
         if (t[i].has_group) groupClose(&t[i].cg);
         storeCloseKey(t[i].k);
     }

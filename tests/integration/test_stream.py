@@ -1028,7 +1028,10 @@ def test_long_stream_reads_a_bounded_number_of_files():
         reads = after["syscr"] - before["syscr"]
         assert reads < 200, reads
         assert c.execute("XREVRANGE", "big", "%d" % (mid + 9), "-", "COUNT", "10") == expected[::-1]
+        before = _proc_io(pid)
         assert c.execute("XREAD", "COUNT", "10", "STREAMS", "big", "%d-1" % (mid - 1)) == [[b"big", expected]]
+        after = _proc_io(pid)
+        assert after["syscr"] - before["syscr"] < 200, after["syscr"] - before["syscr"]
         if shutil.which("strace"):
             result = {}
             counts = _strace_counts(pid, lambda: result.setdefault(
