@@ -27,7 +27,8 @@
 #include <stdint.h>
 #include <ctype.h>
 
-#define SEG_ENTRIES 100 /* entries per segment: Redis's stream-node-max-entries */
+#define SEG_ENTRIES 100   /* entries per segment: Redis's stream-node-max-entries */
+#define SEG_BYTES 65536   /* a segment file this large takes no more entries */
 #define SEG_NS "segments"
 #define SEGFIRST_NS "seg-first"
 #define GROUPS_NS "groups"
@@ -307,12 +308,6 @@ static int streamHasSegments(const stream *s) { return s->head <= s->tail; }
 
 static void segName(char *buf, size_t len, long long n) { ll2string(buf, len, n); }
 
-static int segOpen(stream *s, long long n, int create, skey **seg) {
-    char name[32];
-    segName(name, sizeof(name), n);
-    return storeOpenSub(s->k, SEG_NS, name, strlen(name), create, seg);
-}
-
 static int segFirstRead(stream *s, long long n, streamID *id) {
     char name[32];
     segName(name, sizeof(name), n);
@@ -329,33 +324,130 @@ static int segFirstRead(stream *s, long long n, streamID *id) {
     return STORE_OK;
 }
 
-/* The entry IDs of segment n, ascending. A missing segment directory reads
- * as empty (*segk NULL). */
-static int segList(stream *s, long long n, skey **segk, streamID **ids, size_t *count) {
-    *segk = NULL;
-    *ids = NULL;
-    *count = 0;
-    int r = segOpen(s, n, 0, segk);
-    if (r == STORE_NOTFOUND) return STORE_OK;
-    if (r != STORE_OK) return STORE_ERR;
-    storeIter *it;
-    if (storeIterOpen(*segk, "", 0, &it) != STORE_OK) return STORE_ERR;
-    size_t cap = 0;
-    sds m;
-    while (storeIterNext(it, &m) == STORE_OK) {
-        streamID id;
-        if (idParseStored(m, sdslen(m), &id)) {
-            if (*count == cap) {
-                cap = cap ? cap * 2 : 128;
-                *ids = zrealloc(*ids, sizeof(streamID) * cap);
-            }
-            (*ids)[(*count)++] = id;
-        }
-        sdsfree(m);
+/* ---- segment files: the segment's entries in ID order, each a record
+ * "+<ms>-<seq>\r\n" followed by its fields and values as a RESP array
+ * ("*<n>\r\n$<len>\r\n<bytes>\r\n..."), which is sent to clients as it is ---- */
+
+typedef struct segment {
+    long long n;
+    sds data;            /* the whole file ("" when missing) */
+    size_t count;        /* records */
+    streamID *ids;
+    size_t *off, *alen;  /* where each record starts, and its RESP array's length */
+    size_t *aoff;        /* where each RESP array starts */
+} segment;
+
+static void segFree(segment *g) {
+    sdsfree(g->data);
+    zfree(g->ids);
+    zfree(g->off);
+    zfree(g->aoff);
+    zfree(g->alen);
+    memset(g, 0, sizeof(*g));
+}
+
+/* Read a decimal length terminated by CRLF at p (within end). */
+static int readLenCRLF(const char **p, const char *end, long long *out) {
+    const char *q = *p;
+    long long v = 0;
+    if (q >= end || !isdigit((unsigned char)*q)) return 0;
+    while (q < end && isdigit((unsigned char)*q)) {
+        if (v > (LLONG_MAX - 9) / 10) return 0;
+        v = v * 10 + (*q - '0');
+        q++;
     }
-    storeIterClose(it);
-    if (*count > 1) qsort(*ids, *count, sizeof(streamID), idCmpQsort);
+    if (end - q < 2 || q[0] != '\r' || q[1] != '\n') return 0;
+    *p = q + 2;
+    *out = v;
+    return 1;
+}
+
+/* Parse g->data into records; 0 when it is not a valid segment file (IDs
+ * must ascend, arrays hold an even number >= 2 of bulk strings). */
+static int segParse(segment *g) {
+    const char *base = g->data, *p = base, *end = base + sdslen(g->data);
+    size_t cap = 0;
+    while (p < end) {
+        if (*p++ != '+') return 0;
+        const char *crlf = p;
+        while (crlf + 1 < end && !(crlf[0] == '\r' && crlf[1] == '\n')) crlf++;
+        streamID id;
+        if (crlf + 1 >= end || !idParseStored(p, (size_t)(crlf - p), &id)) return 0;
+        if (g->count && idCmp(&id, &g->ids[g->count - 1]) <= 0) return 0;
+        const char *arr = crlf + 2, *q = arr;
+        long long nf;
+        if (q >= end || *q++ != '*' || !readLenCRLF(&q, end, &nf) || nf < 2 || nf % 2) return 0;
+        for (long long i = 0; i < nf; i++) {
+            long long l;
+            if (q >= end || *q++ != '$' || !readLenCRLF(&q, end, &l) || end - q < l + 2) return 0;
+            q += l;
+            if (q[0] != '\r' || q[1] != '\n') return 0;
+            q += 2;
+        }
+        if (g->count == cap) {
+            cap = cap ? cap * 2 : 128;
+            g->ids = zrealloc(g->ids, sizeof(streamID) * cap);
+            g->off = zrealloc(g->off, sizeof(size_t) * cap);
+            g->aoff = zrealloc(g->aoff, sizeof(size_t) * cap);
+            g->alen = zrealloc(g->alen, sizeof(size_t) * cap);
+        }
+        g->ids[g->count] = id;
+        g->off[g->count] = (size_t)(p - 1 - base);
+        g->aoff[g->count] = (size_t)(arr - base);
+        g->alen[g->count] = (size_t)(q - arr);
+        g->count++;
+        p = q;
+    }
+    return 1;
+}
+
+/* Load segment n. A missing file reads as an empty segment. */
+static int segLoad(stream *s, long long n, segment *g) {
+    char name[32];
+    memset(g, 0, sizeof(*g));
+    g->n = n;
+    segName(name, sizeof(name), n);
+    int r = storeReadMember(s->k, SEG_NS, name, strlen(name), &g->data);
+    if (r == STORE_NOTFOUND) {
+        g->data = sdsempty();
+        return STORE_OK;
+    }
+    if (r != STORE_OK) return STORE_ERR;
+    if (!segParse(g)) {
+        segFree(g);
+        errno = EUCLEAN;
+        return STORE_ERR;
+    }
     return STORE_OK;
+}
+
+static int segWrite(stream *s, long long n, const char *data, size_t len) {
+    char name[32];
+    segName(name, sizeof(name), n);
+    return storeWriteMember(s->k, SEG_NS, name, strlen(name), data, len, NULL);
+}
+
+/* Index of id in g, or -1. */
+static long segIndex(const segment *g, const streamID *id) {
+    size_t lo = 0, hi = g->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = idCmp(&g->ids[mid], id);
+        if (c == 0) return (long)mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+static sds segEntry(const segment *g, size_t i) { return sdsnewlen(g->data + g->aoff[i], g->alen[i]); }
+
+/* The segment without the records whose keep[i] is 0. */
+static sds segWithout(const segment *g, const char *keep) {
+    sds out = sdsempty();
+    for (size_t i = 0; i < g->count; i++)
+        if (keep[i]) out = sdscatlen(out, g->data + g->off[i], g->aoff[i] + g->alen[i] - g->off[i]);
+    return out;
 }
 
 /* The segment that holds id if any segment does: the last one whose first
@@ -378,10 +470,13 @@ static int segFind(stream *s, const streamID *id, long long *n) {
     return STORE_OK;
 }
 
-/* ---- entry files: the fields and values as a RESP array ---- */
+/* ---- entries ---- */
 
-static sds entryEncode(sds *argv, int n) {
-    sds e = sdscatprintf(sdsempty(), "*%d\r\n", n);
+static sds entryRecord(const streamID *id, sds *argv, int n) {
+    char buf[ID_STR_LEN];
+    int l = idFormat(buf, id);
+    sds e = sdscatlen(sdsnewlen("+", 1), buf, (size_t)l);
+    e = sdscatprintf(e, "\r\n*%d\r\n", n);
     for (int i = 0; i < n; i++) {
         e = sdscatprintf(e, "$%zu\r\n", sdslen(argv[i]));
         e = sdscatlen(e, argv[i], sdslen(argv[i]));
@@ -390,79 +485,27 @@ static sds entryEncode(sds *argv, int n) {
     return e;
 }
 
-/* Read a decimal length terminated by CRLF at p (within end). */
-static int entryReadLen(const char **p, const char *end, long long *out) {
-    const char *q = *p;
-    long long v = 0;
-    if (q >= end || !isdigit((unsigned char)*q)) return 0;
-    while (q < end && isdigit((unsigned char)*q)) {
-        if (v > (LLONG_MAX - 9) / 10) return 0;
-        v = v * 10 + (*q - '0');
-        q++;
-    }
-    if (end - q < 2 || q[0] != '\r' || q[1] != '\n') return 0;
-    *p = q + 2;
-    *out = v;
-    return 1;
-}
-
-/* Whether an entry file is a well-formed array of an even number (>= 2) of
- * bulk strings, so that it can be sent as it is. */
-static int entryValid(const char *s, size_t len) {
-    const char *p = s, *end = s + len;
-    long long n;
-    if (p >= end || *p++ != '*' || !entryReadLen(&p, end, &n) || n < 2 || n % 2) return 0;
-    for (long long i = 0; i < n; i++) {
-        long long l;
-        if (p >= end || *p++ != '$' || !entryReadLen(&p, end, &l) || end - p < l + 2) return 0;
-        p += l;
-        if (p[0] != '\r' || p[1] != '\n') return 0;
-        p += 2;
-    }
-    return p == end;
-}
-
-/* The fields and values of an entry (decoded), for callers that need them
- * one by one. */
+/* An entry's reply: [id, [field, value, ...]]. */
 static void addReplyEntry(client *c, const streamID *id, sds content) {
     addReplyArrayLen(c, 2);
     addReplyStreamID(c, id);
     addReply(c, content, sdslen(content));
 }
 
-static int entryReadIn(skey *segk, const streamID *id, sds *out) {
-    char name[ID_STR_LEN];
-    int n = idFormat(name, id);
-    int r = storeReadMember(segk, "", name, (size_t)n, out);
-    if (r != STORE_OK) return r;
-    if (!entryValid(*out, sdslen(*out))) {
-        sdsfree(*out);
-        *out = NULL;
-        errno = EUCLEAN;
-        return STORE_ERR;
-    }
-    return STORE_OK;
-}
-
 /* Read entry id wherever it is: STORE_NOTFOUND when the stream has no such
- * entry. O(log segments). out NULL: only check that it exists. */
+ * entry. O(log segments) small files and one segment. out NULL: only check
+ * that it exists. */
 static int entryLookup(stream *s, const streamID *id, sds *out) {
     if (s->len == 0 || idCmp(id, &s->last_id) > 0) return STORE_NOTFOUND;
     long long n;
     if (segFind(s, id, &n) != STORE_OK) return STORE_ERR;
     if (n < 0) return STORE_NOTFOUND;
-    skey *segk;
-    int r = segOpen(s, n, 0, &segk);
-    if (r != STORE_OK) return r;
-    if (out) {
-        r = entryReadIn(segk, id, out);
-    } else {
-        char name[ID_STR_LEN];
-        int l = idFormat(name, id);
-        r = storeMemberExists(segk, "", name, (size_t)l);
-    }
-    storeCloseKey(segk);
-    return r;
+    segment g;
+    if (segLoad(s, n, &g) != STORE_OK) return STORE_ERR;
+    long i = segIndex(&g, id);
+    if (i >= 0 && out) *out = segEntry(&g, (size_t)i);
+    segFree(&g);
+    return i >= 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
 /* ---- iterating over a range of entries, in either direction ---- */
@@ -472,20 +515,16 @@ typedef struct streamIter {
     streamID start, end;
     int rev;
     long long seg;      /* the segment being read */
-    skey *segk;
-    streamID *ids;      /* its entries, ascending */
-    size_t n;
+    segment g;
     long pos;           /* next index to look at */
+    long cur;           /* index siNext() returned last */
     int done;
 } streamIter;
 
 static int siLoadSeg(streamIter *it) {
-    storeCloseKey(it->segk);
-    zfree(it->ids);
-    it->segk = NULL;
-    it->ids = NULL;
-    if (segList(it->s, it->seg, &it->segk, &it->ids, &it->n) != STORE_OK) return STORE_ERR;
-    it->pos = it->rev ? (long)it->n - 1 : 0;
+    segFree(&it->g);
+    if (segLoad(it->s, it->seg, &it->g) != STORE_OK) return STORE_ERR;
+    it->pos = it->rev ? (long)it->g.count - 1 : 0;
     return STORE_OK;
 }
 
@@ -520,13 +559,15 @@ static int siStart(streamIter *it, stream *s, const streamID *start, const strea
 static int siNext(streamIter *it, streamID *id) {
     while (!it->done) {
         if (!it->rev) {
-            while (it->pos < (long)it->n) {
-                streamID *cur = &it->ids[it->pos++];
+            while (it->pos < (long)it->g.count) {
+                long i = it->pos++;
+                streamID *cur = &it->g.ids[i];
                 if (idCmp(cur, &it->start) < 0) continue;
                 if (idCmp(cur, &it->end) > 0) {
                     it->done = 1;
                     return 0;
                 }
+                it->cur = i;
                 *id = *cur;
                 return 1;
             }
@@ -534,12 +575,14 @@ static int siNext(streamIter *it, streamID *id) {
             it->seg++;
         } else {
             while (it->pos >= 0) {
-                streamID *cur = &it->ids[it->pos--];
+                long i = it->pos--;
+                streamID *cur = &it->g.ids[i];
                 if (idCmp(cur, &it->end) > 0) continue;
                 if (idCmp(cur, &it->start) < 0) {
                     it->done = 1;
                     return 0;
                 }
+                it->cur = i;
                 *id = *cur;
                 return 1;
             }
@@ -552,22 +595,15 @@ static int siNext(streamIter *it, streamID *id) {
     return 0;
 }
 
-/* The content of the entry siNext() just returned. */
+/* The fields and values of the entry siNext() just returned. */
 static int siRead(streamIter *it, const streamID *id, sds *out) {
-    int r = entryReadIn(it->segk, id, out);
-    if (r == STORE_NOTFOUND) errno = EUCLEAN; /* listed a moment ago */
-    return r == STORE_OK ? STORE_OK : STORE_ERR;
+    (void)id;
+    *out = segEntry(&it->g, (size_t)it->cur);
+    return STORE_OK;
 }
 
-static void siStop(streamIter *it) {
-    storeCloseKey(it->segk);
-    zfree(it->ids);
-    it->segk = NULL;
-    it->ids = NULL;
-}
+static void siStop(streamIter *it) { segFree(&it->g); }
 
-/* Up to count (0: all) entry IDs in [start, end], in order; *ids is
- * zmalloc'ed. */
 static void freeContents(sds *contents, size_t n) {
     if (!contents) return;
     for (size_t i = 0; i < n; i++) sdsfree(contents[i]);
@@ -713,45 +749,40 @@ static int streamEstimateDistance(stream *s, const streamID *id, long long *out)
 
 /* ---- appending and trimming ---- */
 
-/* Append an entry with id (> last-id): a new segment when the last one is
- * full (its directory, seg-first, then "tail"), the entry file, "last-id",
- * then "len". */
+/* Append an entry with id (> last-id): to the last segment file (rewritten
+ * with the new record at its end) unless it is full, else to a new one
+ * (its seg-first file, then "tail", then the file); then "last-id" and
+ * "len". */
 static int streamAppend(stream *s, const streamID *id, sds *argv, int n) {
     long long seg = s->tail;
     int fresh = !streamHasSegments(s);
+    segment g;
+    memset(&g, 0, sizeof(g));
     if (!fresh) {
-        skey *segk;
-        streamID *ids;
-        size_t cnt;
-        if (segList(s, s->tail, &segk, &ids, &cnt) != STORE_OK) return STORE_ERR;
-        storeCloseKey(segk);
-        zfree(ids);
-        if (cnt >= SEG_ENTRIES) fresh = 1;
+        if (segLoad(s, s->tail, &g) != STORE_OK) return STORE_ERR;
+        if (g.count >= SEG_ENTRIES || sdslen(g.data) >= SEG_BYTES) fresh = 1;
     }
-    char name[ID_STR_LEN];
-    int nlen = idFormat(name, id);
-    skey *segk;
     if (fresh) {
         seg = s->tail + 1;
-        char sname[32];
+        char sname[32], first[ID_STR_LEN];
         segName(sname, sizeof(sname), seg);
-        if (segOpen(s, seg, 1, &segk) != STORE_OK) return STORE_ERR;
-        if (storeWriteMember(s->k, SEGFIRST_NS, sname, strlen(sname), name, (size_t)nlen, NULL) != STORE_OK ||
+        int flen = idFormat(first, id);
+        if (storeWriteMember(s->k, SEGFIRST_NS, sname, strlen(sname), first, (size_t)flen, NULL) != STORE_OK ||
             storeWriteNumber(s->k, "tail", seg) != STORE_OK) {
             int saved = errno;
-            storeCloseKey(segk);
+            segFree(&g);
             errno = saved;
             return STORE_ERR;
         }
         s->tail = seg;
-    } else if (segOpen(s, seg, 0, &segk) != STORE_OK) {
-        if (errno == 0) errno = EUCLEAN;
-        return STORE_ERR;
+        segFree(&g);
+        g.data = sdsempty();
     }
-    sds e = entryEncode(argv, n);
-    int r = storeWriteMember(segk, "", name, (size_t)nlen, e, sdslen(e), NULL);
-    sdsfree(e);
-    storeCloseKey(segk);
+    sds rec = entryRecord(id, argv, n);
+    g.data = sdscatsds(g.data, rec);
+    sdsfree(rec);
+    int r = segWrite(s, seg, g.data, sdslen(g.data));
+    segFree(&g);
     if (r != STORE_OK || writeID(s->k, "last-id", id) != STORE_OK ||
         storeWriteNumber(s->k, "len", s->len + 1) != STORE_OK)
         return STORE_ERR;
@@ -793,7 +824,7 @@ static int streamNoteRemoved(stream *s, long long n) {
 }
 
 /* Remove the segments before newhead: "head" moves (so they are out of the
- * stream), then their directories and seg-first files go. */
+ * stream), then their files and seg-first files go. */
 static int streamDropSegments(stream *s, long long newhead) {
     if (newhead <= s->head) return STORE_OK;
     long long old = s->head;
@@ -802,7 +833,7 @@ static int streamDropSegments(stream *s, long long newhead) {
     for (long long n = old; n < newhead; n++) {
         char name[32];
         segName(name, sizeof(name), n);
-        if (storeRemoveSub(s->k, SEG_NS, name, strlen(name)) == STORE_ERR ||
+        if (storeRemoveMember(s->k, SEG_NS, name, strlen(name)) == STORE_ERR ||
             storeRemoveMember(s->k, SEGFIRST_NS, name, strlen(name)) == STORE_ERR)
             return STORE_ERR;
     }
@@ -815,66 +846,62 @@ static int streamTrim(stream *s, const trimArgs *a, long long *deleted) {
     *deleted = 0;
     if (a->strategy == TRIM_NONE) return STORE_OK;
     long long len = s->len, newhead = s->head, removed = 0;
-    skey *partial = NULL;
-    streamID *pids = NULL;
-    size_t pn = 0;
+    segment partial;
+    int have_partial = 0;
     int r = STORE_OK;
     for (long long n = s->head; n <= s->tail; n++) {
         if (a->strategy == TRIM_MAXLEN && len <= a->maxlen) break;
-        skey *segk;
-        streamID *ids;
-        size_t cnt;
-        if (segList(s, n, &segk, &ids, &cnt) != STORE_OK) {
+        segment g;
+        if (segLoad(s, n, &g) != STORE_OK) {
             r = STORE_ERR;
             break;
         }
-        long long entries = (long long)cnt;
+        long long entries = (long long)g.count;
         if (a->limit && removed + entries > a->limit) {
-            storeCloseKey(segk);
-            zfree(ids);
+            segFree(&g);
             break;
         }
         int remove_seg;
         if (a->strategy == TRIM_MAXLEN) remove_seg = len - entries >= a->maxlen;
-        else remove_seg = cnt == 0 || idCmp(&ids[cnt - 1], &a->minid) < 0;
+        else remove_seg = g.count == 0 || idCmp(&g.ids[g.count - 1], &a->minid) < 0;
         if (remove_seg) {
-            storeCloseKey(segk);
-            zfree(ids);
+            segFree(&g);
             newhead = n + 1;
             len -= entries;
             removed += entries;
             continue;
         }
         if (a->approx) {
-            storeCloseKey(segk);
-            zfree(ids);
+            segFree(&g);
             break;
         }
-        partial = segk;
-        pids = ids;
-        pn = cnt;
+        partial = g;
+        have_partial = 1;
         break;
     }
     if (r == STORE_OK) r = streamDropSegments(s, newhead);
-    if (r == STORE_OK && partial) {
-        for (size_t i = 0; i < pn; i++) {
-            int stop = a->strategy == TRIM_MAXLEN ? len <= a->maxlen : idCmp(&pids[i], &a->minid) >= 0;
-            if (stop) break;
-            char name[ID_STR_LEN];
-            int l = idFormat(name, &pids[i]);
-            int rr = storeRemoveMember(partial, "", name, (size_t)l);
-            if (rr == STORE_ERR) {
-                r = STORE_ERR;
+    if (r == STORE_OK && have_partial) {
+        char *keep = zmalloc(partial.count ? partial.count : 1);
+        long long gone = 0;
+        for (size_t i = 0; i < partial.count; i++) {
+            int stop = a->strategy == TRIM_MAXLEN ? len <= a->maxlen : idCmp(&partial.ids[i], &a->minid) >= 0;
+            keep[i] = (char)stop;
+            if (stop) {
+                for (size_t j = i + 1; j < partial.count; j++) keep[j] = 1;
                 break;
             }
-            if (rr == STORE_OK) {
-                len--;
-                removed++;
-            }
+            len--;
+            gone++;
         }
+        if (gone) {
+            sds rest = segWithout(&partial, keep);
+            r = segWrite(s, partial.n, rest, sdslen(rest));
+            sdsfree(rest);
+            removed += gone;
+        }
+        zfree(keep);
     }
-    storeCloseKey(partial);
-    zfree(pids);
+    if (have_partial) segFree(&partial);
     if (r == STORE_OK) r = streamNoteRemoved(s, removed);
     if (r == STORE_OK) *deleted = removed;
     return r;
@@ -1418,21 +1445,31 @@ static void xrangeGeneric(client *c, int rev) {
 static void xrangeCommand(client *c) { xrangeGeneric(c, 0); }
 static void xrevrangeCommand(client *c) { xrangeGeneric(c, 1); }
 
-/* Remove emptied segments from the head (they would cost a listing each
+/* Remove emptied segments from the head (they would cost a read each
  * time the stream is read from its start); the last segment stays. */
 static int streamDropEmptyHead(stream *s) {
     long long newhead = s->head;
     while (newhead < s->tail) {
-        skey *segk;
-        streamID *ids;
-        size_t n;
-        if (segList(s, newhead, &segk, &ids, &n) != STORE_OK) return STORE_ERR;
-        storeCloseKey(segk);
-        zfree(ids);
+        segment g;
+        if (segLoad(s, newhead, &g) != STORE_OK) return STORE_ERR;
+        size_t n = g.count;
+        segFree(&g);
         if (n) break;
         newhead++;
     }
     return streamDropSegments(s, newhead);
+}
+
+/* Write back a segment XDEL removed records from. */
+static int xdelFlush(stream *s, segment *g, char *keep, int dirty) {
+    int r = STORE_OK;
+    if (dirty) {
+        sds rest = segWithout(g, keep);
+        r = segWrite(s, g->n, rest, sdslen(rest));
+        sdsfree(rest);
+    }
+    segFree(g);
+    return r;
 }
 
 /* XDEL key id [id ...] */
@@ -1444,36 +1481,44 @@ static void xdelCommand(client *c) {
         addReplyLongLong(c, 0);
         return;
     }
-    int nids = c->argc - 2;
+    int nids = c->argc - 2, loaded = 0, dirty = 0;
     streamID *ids = zmalloc(sizeof(streamID) * (size_t)nids);
-    skey *segk = NULL;
-    long long segn = -1, deleted = 0;
+    segment g;
+    char *keep = NULL;
+    long long deleted = 0;
+    memset(&g, 0, sizeof(g));
     for (int j = 0; j < nids; j++)
         if (parseStrictIDOrReply(c, c->argv[j + 2], &ids[j], 0, NULL) != C_OK) goto cleanup;
     if (streamLoadExtra(&s) != STORE_OK) goto ioerr;
     streamID maxdel = s.max_deleted;
     for (int j = 0; j < nids; j++) {
-        if (idCmp(&ids[j], &s.last_id) > 0) continue;
+        if (s.len == 0 || idCmp(&ids[j], &s.last_id) > 0) continue;
         long long n;
         if (segFind(&s, &ids[j], &n) != STORE_OK) goto ioerr;
         if (n < 0) continue;
-        if (n != segn) {
-            storeCloseKey(segk);
-            segk = NULL;
-            segn = n;
-            int r = segOpen(&s, n, 0, &segk);
-            if (r == STORE_NOTFOUND) continue;
-            if (r != STORE_OK) goto ioerr;
+        if (!loaded || n != g.n) {
+            if (loaded) {
+                loaded = 0;
+                if (xdelFlush(&s, &g, keep, dirty) != STORE_OK) goto ioerr;
+                zfree(keep);
+                keep = NULL;
+            }
+            if (segLoad(&s, n, &g) != STORE_OK) goto ioerr;
+            loaded = 1;
+            dirty = 0;
+            keep = zmalloc(g.count ? g.count : 1);
+            memset(keep, 1, g.count ? g.count : 1);
         }
-        if (!segk) continue;
-        char name[ID_STR_LEN];
-        int l = idFormat(name, &ids[j]);
-        int r = storeRemoveMember(segk, "", name, (size_t)l);
-        if (r == STORE_ERR) goto ioerr;
-        if (r == STORE_OK) {
-            deleted++;
-            if (idCmp(&ids[j], &maxdel) > 0) maxdel = ids[j];
-        }
+        long i = segIndex(&g, &ids[j]);
+        if (i < 0 || !keep[i]) continue;
+        keep[i] = 0;
+        dirty = 1;
+        deleted++;
+        if (idCmp(&ids[j], &maxdel) > 0) maxdel = ids[j];
+    }
+    if (loaded) {
+        loaded = 0;
+        if (xdelFlush(&s, &g, keep, dirty) != STORE_OK) goto ioerr;
     }
     if (deleted) {
         if (idCmp(&maxdel, &s.max_deleted) != 0 && writeID(k, "max-deleted-id", &maxdel) != STORE_OK) goto ioerr;
@@ -1485,7 +1530,8 @@ static void xdelCommand(client *c) {
 ioerr:
     streamIOError(c, NULL);
 cleanup:
-    storeCloseKey(segk);
+    if (loaded) segFree(&g);
+    zfree(keep);
     zfree(ids);
     storeCloseKey(k);
 }
