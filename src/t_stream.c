@@ -1,14 +1,15 @@
 /* t_stream.c - streams (docs/storage-format.md, "Streams").
  *
- * A stream key keeps its entries in numbered segment directories,
- * segments/<n>/<ms>-<seq>, each entry a file holding its fields and values
- * (a RESP array, sent to clients as it is). XADD appends to the last
- * segment, starting a new one once the last holds SEG_ENTRIES entries, so it
- * writes a constant number of files. seg-first/<n> holds the ID the segment
- * started with: segment IDs grow with n, so the segment holding an ID is
- * found by a binary search over those small files, and a range of COUNT
- * entries reads O(log segments + COUNT) files whatever the length. Whole
- * segments go when the stream is trimmed.
+ * A stream key keeps its entries in numbered segment files,
+ * segments/<n>, each holding up to SEG_ENTRIES entries in ID order: per
+ * entry its ID and its fields and values as a RESP array (sent to clients
+ * as it is). XADD rewrites the last segment with the new entry at its end
+ * (a replacement: no new inode), starting a new segment once the last one
+ * is full, so it touches a constant number of files. seg-first/<n> holds
+ * the ID the segment started with: segment IDs grow with n, so the segment
+ * holding an ID is found by a binary search over those small files, and a
+ * range of COUNT entries reads O(log segments) small files and one or two
+ * segments whatever the length. Trimming removes whole segment files.
  *
  * Consumer groups live in groups/<group>/: last-id, entries-read, the
  * pending entries list as pending/<id> files (delivery time, delivery count,
