@@ -1003,17 +1003,19 @@ def _strace_command(pid, client, args):
     with open(out, errors="replace") as f:
         lines = f.read().splitlines()
     os.unlink(out)
-    counts, inside, sockfd = {}, False, None
+    counts, inside, sockfd, tid = {}, False, None, None
     marker = '$%d\\r\\n%s' % (len(args[0]), args[0])
     for l in lines:
-        m = re.match(r"^\d+\s+(\w+)\((\d+)?", l)
+        m = re.match(r"^(\d+)\s+(\w+)\((\d+)?", l)
         if not m:
             continue
-        call, fd = m.group(1), m.group(2)
+        thread, call, fd = m.group(1), m.group(2), m.group(3)
         if not inside:
             if call in ("read", "readv", "recvfrom") and marker in l:
-                inside, sockfd = True, fd
+                inside, sockfd, tid = True, fd, thread
             continue
+        if thread != tid:
+            continue                         # the background thread (trash, pools)
         if call in ("write", "writev", "sendto") and fd == sockfd:
             break
         counts[call] = counts.get(call, 0) + 1
