@@ -1747,6 +1747,10 @@ static void xreadGeneric(client *c, int xreadgroup) {
         int moreargs = c->argc - i - 1;
         sds o = c->argv[i];
         if (!strcasecmp(o, "BLOCK") && moreargs) {
+            if (c->flags & CLIENT_FAKE) { /* a script's client */
+                addReplyErrorFormat(c, "ERR %s command is not allowed with BLOCK option from scripts", c->argv[0]);
+                return;
+            }
             i++;
             if (getLongLongFromArgOrReply(c, c->argv[i], &timeout, "ERR timeout is not an integer or out of range") !=
                 C_OK)
