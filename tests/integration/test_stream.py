@@ -985,10 +985,11 @@ def _proc_io(pid):
 
 def _strace_command(pid, client, args):
     """Run one command while strace follows the server; returns its reply
-    and {syscall: calls} made between reading the command and writing its
-    reply (timer work such as the expiry scan runs outside that window)."""
+    and {syscall: calls} the main thread made between reading the command
+    and writing its reply, less the expiry scan's (a timer that may run in
+    the same event loop turn)."""
     out = "/tmp/dredis-strace-%d-%d" % (os.getpid(), pid)
-    proc = subprocess.Popen(["strace", "-f", "-s", "40", "-e",
+    proc = subprocess.Popen(["strace", "-f", "-y", "-s", "40", "-e",
                              "trace=openat,getdents64,read,readv,recvfrom,write,writev,sendto",
                              "-o", out, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     line = proc.stderr.readline().decode()   # "strace: Process N attached"
@@ -1006,6 +1007,8 @@ def _strace_command(pid, client, args):
     counts, inside, sockfd, tid = {}, False, None, None
     marker = '$%d\\r\\n%s' % (len(args[0]), args[0])
     for l in lines:
+        if "/.expires>" in l:
+            continue                         # the expiry scan of the timer, run in the same loop turn
         m = re.match(r"^(\d+)\s+(\w+)\((\d+)?", l)
         if not m:
             continue
@@ -1107,3 +1110,23 @@ def test_randomized_differential():
                 p.run("XINFO", "STREAM", key, normalize=radix_masked)
         p.run("XRANGE", "a", "-", "+")
         p.run("XRANGE", "b", "-", "+")
+
+
+def test_streams_in_scripts():
+    with Pair() as p:
+        p.run("EVAL", "return redis.call('xadd', KEYS[1], '1-1', 'f', 'v')", 1, "s")
+        p.run("EVAL", "return redis.call('xadd', KEYS[1], 'MAXLEN', '~', '10000', '*', 'event', 'done')", 1, "s",
+              normalize=lambda r: ID_RE.match(r) is not None)
+        p.run("EVAL", "return redis.call('xrange', KEYS[1], '-', '1-1')", 1, "s")
+        p.run("EVAL", "return redis.call('xlen', KEYS[1])", 1, "s")
+        # BLOCK is refused in scripts
+        p.run("EVAL", "return redis.pcall('xread', 'block', '0', 'streams', KEYS[1], '$')", 1, "s")
+        p.run("EVAL", "return redis.pcall('xreadgroup', 'group', 'g', 'c', 'block', '0', 'streams', KEYS[1], '>')",
+              1, "s")
+        p.run("EVAL", "return redis.call('xread', 'count', '1', 'streams', KEYS[1], '0')", 1, "s")
+        p.run("EVAL", "redis.call('xgroup', 'create', KEYS[1], 'g', '0'); "
+                      "return redis.call('xreadgroup', 'group', 'g', 'c', 'count', '1', 'streams', KEYS[1], '>')",
+              1, "s")
+        p.run("EVAL", "return redis.call('xpending', KEYS[1], 'g')", 1, "s")
+        p.run("EVAL", "return redis.call('xack', KEYS[1], 'g', '1-1')", 1, "s")
+        p.run("EVAL", "return redis.call('xinfo', 'groups', KEYS[1])", 1, "s")
