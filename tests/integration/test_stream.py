@@ -1130,3 +1130,46 @@ def test_streams_in_scripts():
         p.run("EVAL", "return redis.call('xpending', KEYS[1], 'g')", 1, "s")
         p.run("EVAL", "return redis.call('xack', KEYS[1], 'g', '1-1')", 1, "s")
         p.run("EVAL", "return redis.call('xinfo', 'groups', KEYS[1])", 1, "s")
+
+
+def test_kill_during_writes_leaves_a_consistent_stream():
+    with Dredis() as d:
+        c = d.client()
+        c.execute("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        cmds = []
+        for i in range(1, 3001):
+            cmds.append(("XADD", "s", "MAXLEN", "=", "2500", "%d-1" % i, "f", "v%d" % i))
+            if i % 7 == 0:
+                cmds.append(("XREADGROUP", "GROUP", "g", "c%d" % (i % 3), "COUNT", "3", "STREAMS", "s", ">"))
+            if i % 11 == 0:
+                cmds.append(("XACK", "s", "g", "%d-1" % (i - 20)))
+        from dredis_test import encode_command
+        c.send_raw(b"".join(encode_command(x) for x in cmds))
+        probe = d.client()
+        wait_until(lambda: probe.execute("XLEN", "s") > 300, what="some entries written")
+        probe.close()
+        d.kill()
+        c.close()
+        d.start()
+        c = d.client()
+        n = c.execute("XLEN", "s")
+        entries = c.execute("XRANGE", "s", "-", "+")
+        assert len(entries) == n > 0
+        ids = [int(e[0].split(b"-")[0]) for e in entries]
+        assert ids[-1] < 3000, "the kill came after the last write"
+        assert ids == list(range(ids[0], ids[0] + n))
+        assert all(e[1] == [b"f", b"v%d" % i] for e, i in zip(entries, ids))
+        info = c.execute("XINFO", "STREAM", "s")
+        assert info[info.index(b"last-generated-id") + 1] == b"%d-1" % ids[-1]
+        assert info[info.index(b"entries-added") + 1] == ids[-1]
+        # the PEL and the consumers' references agree
+        summary = c.execute("XPENDING", "s", "g")
+        per_consumer = sum(int(x[1]) for x in summary[3] or [])
+        assert summary[0] == per_consumer
+        detail = c.execute("XPENDING", "s", "g", "-", "+", "100000")
+        assert len(detail) == summary[0]
+        cons = c.execute("XINFO", "CONSUMERS", "s", "g")
+        assert sum(x[x.index(b"pending") + 1] for x in cons) == summary[0]
+        assert c.execute("XADD", "s", "%d-1" % (ids[-1] + 1), "f", "next") == b"%d-1" % (ids[-1] + 1)
+        assert staging_leftovers(d.root_dir) == []
+        c.close()
