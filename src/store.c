@@ -1546,7 +1546,6 @@ int storeWriteNumber(skey *k, const char *file, long long v) {
  * does not exist). */
 static int nsDir(skey *k, const char *ns, int create) {
     int free_slot = -1;
-    if (!ns[0]) return k->dirfd; /* "": the (sub-)key's own directory */
     for (int i = 0; i < 4; i++) {
         if (k->nsfd[i] >= 0 && !strcmp(k->nsname[i], ns)) return k->nsfd[i];
         if (k->nsfd[i] < 0 && free_slot < 0) free_slot = i;
@@ -1746,30 +1745,19 @@ static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
     return ok;
 }
 
-int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, int create, skey **out) {
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
     *out = NULL;
-    int fd = nsDir(k, ns, create);
+    int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
     sds fname = keynameEncode(m, mlen, &hashed);
     int sfd = openat(fd, fname, OPEN_DIR_FLAGS);
-    if (sfd < 0 && errno == ENOENT && create) {
-        if ((hashed && writeFullName(fd, fname, m, mlen) != STORE_OK) ||
-            (opMkdir(fd, fname) != STORE_OK && errno != EEXIST)) {
-            int saved = errno;
-            sdsfree(fname);
-            errno = saved;
-            return STORE_ERR;
-        }
-        keyTouched(k);
-        sfd = openat(fd, fname, OPEN_DIR_FLAGS);
-    }
     int saved = errno;
     if (sfd >= 0 && hashed && !fullNameIs(fd, fname, m, mlen)) {
         /* another name with the same digest */
         close(sfd);
         sfd = -1;
-        saved = create ? EEXIST : ENOENT;
+        saved = ENOENT;
     }
     sdsfree(fname);
     if (sfd < 0) {

@@ -1052,7 +1052,7 @@ static void groupClose(cgroup *cg) {
 
 static int groupOpen(stream *s, const char *name, size_t len, cgroup *cg) {
     memset(cg, 0, sizeof(*cg));
-    int r = storeOpenSub(s->k, GROUPS_NS, name, len, 0, &cg->g);
+    int r = storeOpenSub(s->k, GROUPS_NS, name, len, &cg->g);
     if (r != STORE_OK) return r;
     cg->name = sdsnewlen(name, len);
     if (readID(cg->g, "last-id", &cg->last_id) != STORE_OK ||
@@ -1199,7 +1199,7 @@ static int pelWrite(cgroup *cg, const streamID *id, const nack *na) {
  * names another consumer (left by an interrupted command) is ignored. ---- */
 
 static int consumerOpen(cgroup *cg, sds name, skey **ck) {
-    return storeOpenSub(cg->g, CONSUMERS_NS, name, sdslen(name), 0, ck);
+    return storeOpenSub(cg->g, CONSUMERS_NS, name, sdslen(name), ck);
 }
 
 /* Create consumer name (seen now); errno EEXIST when it exists. */
