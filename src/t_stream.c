@@ -1938,7 +1938,7 @@ static void xreadgroupCommand(client *c) { xreadGeneric(c, 1); }
 /* Consumer group commands                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void addReplyHelp(client *c, const char **help) {
+static void streamReplyHelp(client *c, const char **help) {
     sds cmd = sdsdup(c->argv[0]);
     for (size_t i = 0; i < sdslen(cmd); i++) cmd[i] = (char)toupper((unsigned char)cmd[i]);
     long n = 0;
@@ -2024,7 +2024,7 @@ static void xgroupCommand(client *c) {
             "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
             "    Set the current group ID and entries_read counter.",
             NULL};
-        addReplyHelp(c, help);
+        streamReplyHelp(c, help);
     } else if (!strcasecmp(opt, "CREATE") && c->argc >= 5 && c->argc <= 8) {
         streamID id;
         if (!strcmp(c->argv[4], "$")) id = k ? s.last_id : ID_MIN;
@@ -2785,7 +2785,7 @@ static void xinfoCommand(client *c) {
                                      "STREAM <key> [FULL [COUNT <count>]",
                                      "    Show information about the stream.",
                                      NULL};
-        addReplyHelp(c, help);
+        streamReplyHelp(c, help);
         return;
     } else if (c->argc < 3) {
         addReplySubcommandSyntaxError(c);
