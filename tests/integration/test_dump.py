@@ -319,6 +319,14 @@ def test_busykey_and_replace():
         p.run("SET", "x", "1", "PX", "1")
         time.sleep(0.05)
         p.run("RESTORE", "x", 0, payload)
+        # a sorted set replaced while its index is cached: the new members show
+        p.run("ZADD", "z", "1", "a", "2", "b")
+        p.run("ZRANGE", "z", 0, -1, "WITHSCORES")
+        p.run("ZADD", "other", "5", "c", "-1", "d")
+        p.run("RESTORE", "z", 0, p.r.execute("DUMP", "other"), "REPLACE")
+        p.run("ZRANGE", "z", 0, -1, "WITHSCORES")
+        p.run("ZRANK", "z", "c")
+        p.run("ZSCORE", "z", "a")
         # BUSYKEY comes before the TTL and payload checks, as in Redis
         p.run("RESTORE", "l", -1, b"junk")
         p.run("RESTORE", "l", "nope", b"junk")
@@ -477,6 +485,21 @@ def test_failed_restore_leaves_nothing():
         c = srv.client()
         assert c.execute("LLEN", "l") == 1000
         assert c.execute("LINDEX", "l", 999) == b"e999"
+
+
+def test_dump_of_a_damaged_key():
+    """A list with an element file missing from its range is reported as
+    damaged, not dumped short."""
+    with Dredis() as srv:
+        c = srv.client()
+        c.execute("RPUSH", "l", "a", "b", "c")
+        os.unlink(os.path.join(key_dir(srv, "l"), "items", "1"))
+        assert c.execute("DUMP", "l") == \
+            RespError("ERR storage error: the key's directory is damaged or not a dredis key")
+        c.execute("HSET", "h", "f", "v")
+        os.unlink(os.path.join(key_dir(srv, "h"), "fields", "f"))
+        assert c.execute("DUMP", "h") == \
+            RespError("ERR storage error: the key's directory is damaged or not a dredis key")
 
 
 def test_restore_wakes_watchers_and_blocked_clients():
