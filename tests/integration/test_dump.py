@@ -50,6 +50,7 @@ def fill(c, prefix, big):
     keys["int"] = k
     k = prefix + "list"
     c.execute("RPUSH", k, *[("element-%d-%s" % (i, "x" * (i % 40))) if i % 3 else str(i * 1000) for i in range(n)])
+    c.execute("LPUSH", k, "left1", "left2")  # dredis: sequence numbers below 0
     keys["list"] = k
     k = prefix + "set"
     c.execute("SADD", k, *["m%d" % i for i in range(n)])
