@@ -295,6 +295,7 @@ static int journaling(int fd) {
 
 #define DEFER_RECYCLE 'r'
 #define DEFER_TRASH 't'
+#define DEFER_UNLINK 'u'
 
 static void recycleStagedFile(const char *name);
 static void trashWake(void);
@@ -302,6 +303,8 @@ static void trashWake(void);
 static void runDeferred(char action, const char *name) {
     if (action == DEFER_RECYCLE) {
         recycleStagedFile(name);
+    } else if (action == DEFER_UNLINK) {
+        unlinkat(st.tmpfd, name, 0);
     } else {
         sds t = tmpName('t');
         if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
@@ -490,9 +493,24 @@ static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace
             r = journalNote(J_NEW, dirfd, name, -1, NULL);
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
-            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, tmpname);
-            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+            /* A second link to the old version is made under .tmp before the
+             * exchange, so that the journal's aside holds the old version
+             * whether or not the exchange happened before a crash. */
+            sds aside = tmpName('a');
+            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, aside);
+            if (r == 0) r = linkat(dirfd, name, st.tmpfd, aside, 0);
+            if (r == 0) {
+                r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+                if (r == 0) {
+                    deferAction(DEFER_UNLINK, aside);   /* first: then the old version has one link */
+                    deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+                } else {
+                    int saved = errno;
+                    unlinkat(st.tmpfd, aside, 0);
+                    errno = saved;
+                }
+            }
+            sdsfree(aside);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
@@ -563,13 +581,42 @@ static int opMkdir(int dirfd, const char *name) {
     return STORE_OK;
 }
 
-/* flags: RENAME_NOREPLACE (a move), or RENAME_EXCHANGE where the old side
- * is a replacement built under .tmp (which then holds the old version). */
+/* A move to a free name (RENAME_NOREPLACE). */
 static int opRename(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
     st.dirty = 1;
-    int r = flags & RENAME_EXCHANGE ? journalNote(J_REPLACED, newdirfd, newname, olddirfd, oldname)
-                                    : journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname);
-    if (r < 0 || renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
+    if (journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname) < 0 ||
+        renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+/* Replace the directory dirfd/name with .tmp/staged. The old version ends
+ * up under .tmp, at *oldname (caller frees). Outside a transaction the two
+ * swap names in one step; inside one the old version is first moved aside,
+ * then the new one moved in, each step journaled before it is made, so that
+ * an undo can never mistake the new version for the old. */
+static int opReplaceDir(int dirfd, const char *name, const char *staged, sds *oldname) {
+    st.dirty = 1;
+    if (!journaling(dirfd)) {
+        if (renameat2(st.tmpfd, staged, dirfd, name, RENAME_EXCHANGE) < 0) return STORE_ERR;
+        *oldname = sdsnew(staged);
+        return STORE_OK;
+    }
+    sds aside = tmpName('o');
+    if (journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside) < 0 ||
+        renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE) < 0) {
+        sdsfree(aside);
+        return STORE_ERR;
+    }
+    if (journalNote(J_MOVED, st.tmpfd, staged, dirfd, name) < 0 ||
+        renameat2(st.tmpfd, staged, dirfd, name, RENAME_NOREPLACE) < 0) {
+        int saved = errno;
+        renameat2(st.tmpfd, aside, dirfd, name, RENAME_NOREPLACE); /* the old one back */
+        sdsfree(aside);
+        errno = saved;
+        return STORE_ERR;
+    }
+    *oldname = aside;
     return STORE_OK;
 }
 
@@ -1042,12 +1089,13 @@ int storePublishKey(skey *k, int *replaced) {
     int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
         if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
-        /* Swap with the key in place, then throw the old one away. */
-        if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_EXCHANGE) != STORE_OK)
-            return STORE_ERR;
-        long long oldexp = expireOfDirAt(st.tmpfd, k->stagename);
+        /* Put the new key in place, then throw the old one away. */
+        sds old;
+        if (opReplaceDir(st.dbfd[db], k->fname, k->stagename, &old) != STORE_OK) return STORE_ERR;
+        long long oldexp = expireOfDirAt(st.tmpfd, old);
         if (oldexp >= 0) removeExpireEntry(db, oldexp, k->fname);
-        opTrash(st.tmpfd, k->stagename);
+        opTrash(st.tmpfd, old);
+        sdsfree(old);
         if (replaced) *replaced = 1;
     } else if (st.dbsize[db] >= 0) {
         st.dbsize[db]++;
@@ -1147,8 +1195,8 @@ int storeFlushDb(int db) {
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
-    if (sfd < 0 || opMkdir(sfd, ".expires") != STORE_OK ||
-        opRename(st.tmpfd, staged, st.rootfd, name, RENAME_EXCHANGE) != STORE_OK) {
+    sds old = NULL;
+    if (sfd < 0 || opMkdir(sfd, ".expires") != STORE_OK || opReplaceDir(st.rootfd, name, staged, &old) != STORE_OK) {
         int saved = errno;
         if (sfd >= 0) close(sfd);
         opTrash(st.tmpfd, staged);
@@ -1157,7 +1205,8 @@ int storeFlushDb(int db) {
         return STORE_ERR;
     }
     close(sfd);
-    opTrash(st.tmpfd, staged);
+    opTrash(st.tmpfd, old);
+    sdsfree(old);
     sdsfree(staged);
     keyChanged(db, NULL, 0);
     newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
