@@ -87,9 +87,15 @@ static int parseStringOptions(client *c, int first, int type, int *flags, sds *e
             *flags |= SET_KEEPTTL;
         } else if (isOpt(opt, "persist") && type == COMMAND_GETEX && !(*flags & (SET_EXPIRE_FLAGS | SET_KEEPTTL))) {
             *flags |= SET_PERSIST;
-        } else if ((isOpt(opt, "ex") || isOpt(opt, "px") || isOpt(opt, "exat") || isOpt(opt, "pxat")) &&
-                   !(*flags & (SET_KEEPTTL | SET_PERSIST | SET_EXPIRE_FLAGS)) && next) {
-            *flags |= isOpt(opt, "ex") ? SET_EX : isOpt(opt, "px") ? SET_PX : isOpt(opt, "exat") ? SET_EXAT : SET_PXAT;
+        } else if (next && (isOpt(opt, "ex") || isOpt(opt, "px") || isOpt(opt, "exat") || isOpt(opt, "pxat"))) {
+            /* the same expire option may repeat (the last one wins); two
+             * different ones conflict */
+            int f = isOpt(opt, "ex") ? SET_EX : isOpt(opt, "px") ? SET_PX : isOpt(opt, "exat") ? SET_EXAT : SET_PXAT;
+            if (*flags & ((SET_KEEPTTL | SET_PERSIST | SET_EXPIRE_FLAGS) & ~f)) {
+                addReplyErrorSyntax(c);
+                return C_ERR;
+            }
+            *flags |= f;
             *expire_arg = next;
             j++;
         } else {
@@ -229,10 +235,15 @@ static void getexCommand(client *c) {
     long long expire = -1;
     skey *k;
     if (parseStringOptions(c, 2, COMMAND_GETEX, &flags, &expire_arg) != C_OK) return;
-    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) return;
     if (getStringValue(c, c->argv[1], &val, &k) != C_OK) return;
     if (!val) {
         addReplyNull(c);
+        return;
+    }
+    /* as Redis: a missing key or a wrong type is reported before the expire */
+    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) {
+        sdsfree(val);
+        storeCloseKey(k);
         return;
     }
     int r = STORE_OK;
