@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <ctype.h>
+#include <stdlib.h>
 
 static const char *typeNamesTable[] = {"string", "list", "set", "zset", "hash", "stream"};
 
@@ -195,10 +197,19 @@ static void keysCommand(client *c) {
     evbuffer_free(keys);
 }
 
+/* A SCAN cursor, read as Redis reads it: with strtoul(), so "+5", "-1"
+ * (the largest cursor) and "" (0) are accepted. */
+static int parseScanCursor(const sds s, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return !(isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE);
+}
+
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void scanCommand(client *c) {
     unsigned long long cursor;
-    if (!string2ull(c->argv[1], sdslen(c->argv[1]), &cursor)) {
+    if (!parseScanCursor(c->argv[1], &cursor)) {
         addReplyError(c, "ERR invalid cursor");
         return;
     }

@@ -658,6 +658,13 @@ static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned lon
     r->pos = cursor;
     if (cursor && lseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
         int saved = errno;
+        if (saved == EINVAL) {
+            /* not an offset this directory can have (SCAN 18446744073709551615):
+             * nothing follows it */
+            r->eof = 1;
+            r->pos = 0;
+            return STORE_OK;
+        }
         close(r->fd);
         errno = saved;
         return STORE_ERR;
