@@ -175,13 +175,11 @@ int processCommand(client *c) {
         for (size_t i = 0; i < sdslen(upper); i++) upper[i] = (char)toupper((unsigned char)upper[i]);
         addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], upper);
         sdsfree(upper);
-        cmd->rejected_calls++;
         return C_ERR;
     }
     if (!arityOk(cmd, c->argc)) {
-        c->cmd = cmd;
-        addReplyErrorArity(c);
-        c->cmd = NULL;
+        /* rejected before running: not a failed call of the command */
+        addReplyErrorFormat(c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
         cmd->rejected_calls++;
         return C_ERR;
     }
@@ -417,7 +415,7 @@ redisCommand commandSubcommands[] = {
      "Returns a count of commands.", "O(1)", NULL},
     {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
      "Returns documentary information about one, multiple or all commands.", "O(N)", NULL},
-    {"getkeys", commandGetKeysCommand, -3, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Extracts the key names from an arbitrary command.", "O(N)", NULL},
     {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "5.0.0",
      "Returns helpful text about the different subcommands.", "O(1)", NULL},
