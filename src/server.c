@@ -90,10 +90,39 @@ static void shutdownCommand(client *c) {
     event_base_loopbreak(server.base);
 }
 
-static sds genInfoSection(sds info, const char *section, int all) {
-    int is = !strcasecmp(section, "default") || all;
-#define SECTION(name) ((is || !strcasecmp(section, name) || !strcasecmp(section, "everything")) && \
-                       (info = sdslen(info) ? sdscat(info, "\r\n") : info))
+/* INFO sections in the order Redis prints them; the default ones are those
+ * INFO without arguments prints. */
+static const struct {
+    const char *name;
+    int dflt;
+} infoSections[] = {
+    {"server", 1},      {"clients", 1},      {"memory", 1}, {"persistence", 1}, {"stats", 1},
+    {"replication", 1}, {"cpu", 1},          {"modules", 1}, {"commandstats", 0}, {"cluster", 1},
+    {"keyspace", 1},
+};
+#define INFO_NSECTIONS (sizeof(infoSections) / sizeof(infoSections[0]))
+
+static size_t sectionIndex(const char *name) {
+    for (size_t j = 0; j < INFO_NSECTIONS; j++)
+        if (!strcmp(infoSections[j].name, name)) return j;
+    return 0;
+}
+
+static void addCommandStat(redisCommand *cmd, void *ud) {
+    sds *info = ud;
+    if (cmd->calls || cmd->failed_calls || cmd->rejected_calls)
+        *info = sdscatprintf(*info, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                         cmd->fullname, cmd->calls, cmd->microseconds,
+                         cmd->calls ? (double)cmd->microseconds / (double)cmd->calls : 0.0, cmd->rejected_calls,
+                         cmd->failed_calls);
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addCommandStat(sub, ud);
+}
+
+/* The text of INFO for the sections flagged in want (indexes of infoSections). */
+static sds genInfo(const int *want) {
+    sds info = sdsempty();
+#define SECTION(name) (want[sectionIndex(name)] && (info = sdslen(info) ? sdscat(info, "\r\n") : info))
     long long now = ustime();
     long long uptime = (now / 1000 - server.start_time_ms) / 1000;
     if (SECTION("server")) {
@@ -202,28 +231,38 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
                             (long)self.ru_utime.tv_usec);
     }
+    if (SECTION("modules")) info = sdscat(info, "# Modules\r\n");
+    if (SECTION("commandstats")) {
+        info = sdscat(info, "# Commandstats\r\n");
+        commandTableForEach(addCommandStat, &info);
+    }
+    if (SECTION("cluster")) info = sdscat(info, "# Cluster\r\ncluster_enabled:0\r\n");
     if (SECTION("keyspace")) {
         info = sdscat(info, "# Keyspace\r\n");
         for (int db = 0; db < server.dbnum; db++) {
             long long keys;
             if (storeDbSize(db, &keys) != STORE_OK || keys == 0) continue;
-            info = sdscatprintf(info, "db%d:keys=%lld,expires=%lld\r\n", db, keys, storeExpiresCount(db));
+            /* avg_ttl is an estimate Redis samples; dredis does not keep one */
+            info = sdscatprintf(info, "db%d:keys=%lld,expires=%lld,avg_ttl=0\r\n", db, keys, storeExpiresCount(db));
         }
     }
 #undef SECTION
     return info;
 }
 
+/* INFO [section ...]: "default", "all" (all but module-generated sections),
+ * "everything", or section names, in any case; each section is printed once,
+ * in Redis's order. */
 static void infoCommand(client *c) {
-    sds info = sdsempty();
-    if (c->argc == 1) {
-        info = genInfoSection(info, "default", 0);
-    } else {
-        for (int i = 1; i < c->argc; i++) {
-            int all = !strcasecmp(c->argv[i], "all") || !strcasecmp(c->argv[i], "everything");
-            info = genInfoSection(info, c->argv[i], all);
-        }
+    int want[INFO_NSECTIONS] = {0};
+    for (int i = 1; i < c->argc || i == 1; i++) {
+        const char *arg = i < c->argc ? c->argv[i] : "default";
+        int all = !strcasecmp(arg, "all") || !strcasecmp(arg, "everything");
+        int dflt = !strcasecmp(arg, "default");
+        for (size_t j = 0; j < INFO_NSECTIONS; j++)
+            if (all || (dflt && infoSections[j].dflt) || !strcasecmp(arg, infoSections[j].name)) want[j] = 1;
     }
+    sds info = genInfo(want);
     addReplyVerbatim(c, info, sdslen(info), "txt");
     sdsfree(info);
 }
@@ -232,17 +271,17 @@ extern redisCommand commandSubcommands[];
 extern redisCommand expireCommandTable[];
 
 redisCommand serverCommandTable[] = {
-    {"ping", pingCommand, -1, "fast sentinel", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"ping", pingCommand, -1, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the server's liveliness response.", "O(1)", NULL},
-    {"echo", echoCommand, 2, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"echo", echoCommand, 2, "loading stale fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the given string.", "O(1)", NULL},
-    {"quit", quitCommand, -1, "allow_busy no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},
-    {"info", infoCommand, -1, "loading stale sentinel", "slow dangerous", 0, 0, 0, "server", "1.0.0",
+    {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, "server", "1.0.0",
      "Returns information and statistics about the server.", "O(1)", NULL},
-    {"shutdown", shutdownCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0,
      "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
     {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Returns detailed information about all commands.", "O(N)", commandSubcommands},
