@@ -85,7 +85,10 @@ void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
 
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
-    if (err == EUCLEAN)
+    /* the store opens everything with O_NOFOLLOW and expects directories
+     * where it opens with O_DIRECTORY: ELOOP and ENOTDIR mean something that
+     * dredis did not write sits in the tree (a symbolic link, a file) */
+    if (err == EUCLEAN || err == ELOOP || err == ENOTDIR)
         addReplyError(c, "ERR storage error: the key's directory is damaged or not a dredis key");
     else
         addReplyErrorFormat(c, "ERR storage error: %s", strerror(err));
