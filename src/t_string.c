@@ -486,7 +486,7 @@ static void decrbyCommand(client *c) {
 static void incrbyfloatCommand(client *c) {
     long double incr, value = 0;
     skey *k;
-    if (getLongDoubleFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) return;
+    /* as Redis: the key's type, then its value, then the increment */
     if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
     if (k) {
         sds cur;
@@ -503,6 +503,10 @@ static void incrbyfloatCommand(client *c) {
             addReplyError(c, "ERR value is not a valid float");
             return;
         }
+    }
+    if (getLongDoubleFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) {
+        storeCloseKey(k);
+        return;
     }
     value += incr;
     if (isnan(value) || isinf(value)) {
