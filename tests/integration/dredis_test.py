@@ -64,6 +64,7 @@ class Client:
     def __init__(self, port, host="127.0.0.1", timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
+        self.pos = 0  # start of the unread part of buf
 
     def close(self):
         try:
@@ -95,20 +96,27 @@ class Client:
         data = self.sock.recv(1 << 20)
         if not data:
             raise ConnectionClosed("connection closed by server")
+        # a bytearray, compacted only once half of it was read: large
+        # replies and long pipelines are read in linear time
+        if not isinstance(self.buf, bytearray) or self.pos > len(self.buf) // 2:
+            self.buf = bytearray(self.buf[self.pos:])
+            self.pos = 0
         self.buf += data
 
     def _line(self):
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(b"\r\n", self.pos)
             if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                line = bytes(self.buf[self.pos:i])
+                self.pos = i + 2
                 return line
             self._fill()
 
     def _exact(self, n):
-        while len(self.buf) < n + 2:
+        while len(self.buf) - self.pos < n + 2:
             self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n + 2
         return data
 
     def read_reply(self):
