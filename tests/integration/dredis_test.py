@@ -293,6 +293,24 @@ class Pair:
         """Run on both without comparing; return (dredis, redis) replies."""
         return self.d.execute(*args), self.r.execute(*args)
 
+    def run_many(self, commands, normalize=None):
+        """Pipeline commands (a list of argument tuples) to both and assert
+        the replies are equal one by one; returns dredis's replies."""
+        commands = [tuple(c) for c in commands]
+        a = self.d.pipeline(commands)
+        b = self.r.pipeline(commands)
+        for cmd, x, y in zip(commands, a, b):
+            if normalize:
+                x, y = normalize(cmd, x), normalize(cmd, y)
+            assert x == y, "%r: dredis replied %r, redis replied %r" % (cmd, x, y)
+        return a
+
+    def restart_dredis(self, sig=signal.SIGTERM):
+        """Restart dredis (same ROOT_DIR, a new port) and reconnect."""
+        self.d.close()
+        self.dredis.restart(sig)
+        self.d = self.dredis.client()
+
     def __enter__(self):
         return self
 
