@@ -99,19 +99,17 @@ def test_active_expiry_removes_keys_from_disk():
     directories and their expiry index entries."""
     with Dredis() as s, s.client() as c:
         names = ["e%d" % i for i in range(30)]
+        # all due at the same moment, a little later
+        due = str(int(time.time() * 1000) + 2000)
         for n in names:
-            assert c.execute("SET", n, "v", "EX", "1000") == "OK"
+            assert c.execute("SET", n, "v", "PXAT", due) == "OK"
         c.execute("SET", "keeper", "v", "EX", "1000")
         c.execute("SELECT", "9")
-        c.execute("SET", "other-db", "v", "EX", "1000")
+        c.execute("SET", "other-db", "v", "PXAT", due)
+        c.execute("SELECT", "0")
         db0, db9 = s.db_dir(0), s.db_dir(9)
         assert set(names) <= set(os.listdir(db0))
         assert len(os.listdir(os.path.join(db0, ".expires"))) == 31
-        # now make them due in a millisecond
-        assert c.execute("PEXPIRE", "other-db", "1") == 1
-        c.execute("SELECT", "0")
-        for n in names:
-            assert c.execute("PEXPIRE", n, "1") == 1
 
         def all_gone():
             return not any(n in names for n in os.listdir(db0)) and "other-db" not in os.listdir(db9)
