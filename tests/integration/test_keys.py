@@ -2,6 +2,7 @@
 7.0: PING/ECHO/SELECT/DBSIZE/FLUSH*/TIME/INFO/COMMAND, DEL/UNLINK/EXISTS/
 TYPE/KEYS/SCAN/RENAME/RANDOMKEY, arity errors and unknown commands."""
 import os
+import random
 import time
 
 from dredis_test import Dredis, Pair, RespError, sorted_reply, ConnectionClosed
@@ -377,3 +378,60 @@ def test_quit():
             except (ConnectionClosed, ConnectionResetError):
                 extra = "closed"
             assert extra == "closed"
+
+
+def random_ops(seed, n):
+    rng = random.Random(seed)
+    keys = ["a", "b", "c", "d", "e", "a/b", ".x", ""]
+
+    def k():
+        return rng.choice(keys)
+
+    def ttl():
+        return str(rng.randint(100, 100000))
+    makers = [
+        lambda i: ("SET", k(), "v%d" % i) + tuple(rng.choice(
+            [[], ["EX", ttl()], ["PX", ttl() + "000"], ["KEEPTTL"], ["NX"], ["XX"], ["GET"], ["EX", ttl(), "GET"],
+             ["XX", "KEEPTTL"], ["NX", "PX", ttl()]])),
+        lambda i: ("GET", k()), lambda i: ("DEL", k(), k()), lambda i: ("UNLINK", k()),
+        lambda i: ("RENAME", k(), k()), lambda i: ("RENAMENX", k(), k()),
+        lambda i: ("EXPIRE", k(), ttl()) + tuple(rng.choice([[], ["NX"], ["XX"], ["GT"], ["LT"]])),
+        lambda i: ("PERSIST", k()), lambda i: ("TTL", k()), lambda i: ("APPEND", k(), "x"), lambda i: ("INCR", k()),
+        lambda i: ("GETDEL", k()), lambda i: ("GETEX", k()) + tuple(rng.choice([[], ["EX", ttl()], ["PERSIST"]])),
+        lambda i: ("MSET", k(), "m", k(), "n"), lambda i: ("MSETNX", k(), "m", k(), "n"),
+        lambda i: ("SETRANGE", k(), str(rng.randint(0, 5)), "zz"), lambda i: ("GETSET", k(), "gs"),
+        lambda i: ("SETEX", k(), ttl(), "se"), lambda i: ("SETNX", k(), "nx"), lambda i: ("SELECT", rng.choice("01")),
+        lambda i: ("EXISTS", k(), k()), lambda i: ("PEXPIRETIME", k()), lambda i: ("DBSIZE",),
+        lambda i: ("INCRBYFLOAT", k(), "0.5"), lambda i: ("STRLEN", k()), lambda i: ("TYPE", k()),
+    ]
+    return [rng.choice(makers)(i) for i in range(n)]
+
+
+def test_random_operations_match_redis_and_keep_the_tree_consistent():
+    import test_storage
+
+    def norm(cmd, r):
+        if cmd[0] in ("TTL", "PEXPIRETIME") and isinstance(r, int) and r > 0:
+            return "some time"
+        return r
+    for seed in (1, 2):
+        with Pair() as p:
+            p.run_many(random_ops(seed, 1000), normalize=norm)
+            for db in (0, 1):
+                p.run_many([("SELECT", str(db)), ("DBSIZE",), ("KEYS", "*")], normalize=sort_lists)
+                keys = p.d.execute("KEYS", "*")
+                dbdir = p.dredis.db_dir(db)
+                # one directory per key, and an index entry per key with a TTL
+                assert sorted(e for e in os.listdir(dbdir) if e != ".expires") == sorted(
+                    test_storage.expected_encoding(k) for k in keys)
+                index = []
+                for key in keys:
+                    when = p.d.execute("PEXPIRETIME", key)
+                    if when > 0:
+                        index.append("%d_%s" % (when, test_storage.expected_encoding(key)))
+                assert sorted(os.listdir(os.path.join(dbdir, ".expires"))) == sorted(index)
+            ours = info_fields(p.d.execute("INFO", "keyspace"))
+            theirs = info_fields(p.r.execute("INFO", "keyspace"))
+            strip = lambda d: {k: v.rsplit(",avg_ttl=", 1)[0] for k, v in d.items()}
+            assert strip(ours) == strip(theirs), (ours, theirs)
+            assert os.listdir(os.path.join(p.dredis.root_dir, ".tmp")) == []
