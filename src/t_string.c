@@ -307,8 +307,10 @@ static void msetGeneric(client *c, int nx) {
 static void msetCommand(client *c) { msetGeneric(c, 0); }
 static void msetnxCommand(client *c) { msetGeneric(c, 1); }
 
-static int checkStringLength(client *c, long long size) {
-    if (size > STRING_MAX_SIZE) {
+/* size + append must stay within the 512 MB limit (and not overflow: an
+ * offset may be as large as LLONG_MAX). */
+static int checkStringLength(client *c, long long size, long long append) {
+    if (size > STRING_MAX_SIZE || append > STRING_MAX_SIZE - size) {
         addReplyError(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return C_ERR;
     }
@@ -325,7 +327,7 @@ static void appendCommand(client *c) {
     }
     long long size, newsize;
     if (storeFileSize(k, "value", &size) != STORE_OK) goto ioerr;
-    if (checkStringLength(c, size + (long long)sdslen(add)) != C_OK) {
+    if (checkStringLength(c, size, (long long)sdslen(add)) != C_OK) {
         storeCloseKey(k);
         return;
     }
@@ -408,7 +410,7 @@ static void setrangeCommand(client *c) {
         addReplyLongLong(c, size);
         return;
     }
-    if (checkStringLength(c, offset + (long long)sdslen(val)) != C_OK) {
+    if (checkStringLength(c, offset, (long long)sdslen(val)) != C_OK) {
         storeCloseKey(k);
         return;
     }
