@@ -646,7 +646,7 @@ struct linux_dirent64 {
 /* A directory read in getdents64 batches from a resumable offset. */
 typedef struct dirReader {
     int fd;
-    char buf[32768];
+    char buf[32768] __attribute__((aligned(8))); /* holds linux_dirent64 records */
     long nread, bpos;
     unsigned long long pos;   /* offset after the last entry returned */
     int eof;
