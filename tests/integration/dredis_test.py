@@ -241,12 +241,15 @@ class Dredis(_Process):
         return self.start()
 
     def cleanup(self):
+        report = sanitizer_report(self.output())
         if self.own_root:
             shutil.rmtree(self.root_dir, ignore_errors=True)
         try:
             os.unlink(self.logfile)
         except OSError:
             pass
+        # a server built with -fsanitize may report and carry on: that is a failure too
+        assert not report, "dredis-server's sanitizers reported:\n" + report
 
     def db_dir(self, db=0):
         return os.path.join(self.root_dir, str(db))
@@ -317,10 +320,25 @@ class Pair:
     def __exit__(self, *exc):
         self.d.close()
         self.r.close()
-        self.dredis.stop()
-        self.dredis.cleanup()
-        self.redis.stop()
-        self.redis.cleanup()
+        try:
+            self.dredis.stop()
+            self.dredis.cleanup()
+        finally:
+            self.redis.stop()
+            self.redis.cleanup()
+
+
+SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: AddressSanitizer")
+
+
+def sanitizer_report(log):
+    """The part of a server log from the first sanitizer report on ("" when
+    there is none)."""
+    found = [log.find(m) for m in SANITIZER_MARKS if m in log]
+    if not found:
+        return ""
+    start = log.rfind("\n", 0, min(found)) + 1
+    return log[start:start + 4000]
 
 
 def sorted_reply(v):

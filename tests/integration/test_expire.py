@@ -81,7 +81,11 @@ def test_ttl_family():
                  ("SET", "t", "v", "PXAT", str(future * 1000 + 500)), ("EXPIRETIME", "t"),
                  ("SET", "t", "v", "PXAT", str(future * 1000 + 499)), ("EXPIRETIME", "t"),
                  ("SET", "t", "v", "EX", "100"), ("TTL", "t"), ("PTTL", "t"),
-                 ("EXPIREAT", "t", str(future)), ("TTL", "t"), ("EXPIRETIME", "t")]
+                 ("EXPIREAT", "t", str(future)), ("TTL", "t"), ("EXPIRETIME", "t"),
+                 # rounding to seconds next to LLONG_MAX milliseconds
+                 ("SET", "t", "v", "PXAT", "9223372036854775807"), ("EXPIRETIME", "t"), ("PEXPIRETIME", "t"),
+                 ("TTL", "t"), ("EXPIREAT", "t", "9223372036854775"), ("EXPIRETIME", "t"),
+                 ("PEXPIREAT", "t", "9223372036854775500"), ("EXPIRETIME", "t")]
         p.run_many(cmds, normalize=ttl_close)
 
 

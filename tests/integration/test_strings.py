@@ -175,6 +175,9 @@ def test_setrange():
             # the 512 MB limit: checked before anything is written
             ("SETRANGE", "big", "536870912", "x"), ("SETRANGE", "big", "536870911", "xy"), ("EXISTS", "big"),
             ("SETRANGE", "pad", "99999999999", ""), ("SETRANGE", "pad", "99999999999", "x"),
+            # offset + length must not overflow on the way to the limit check
+            ("SETRANGE", "pad", "9223372036854775807", "x"), ("SETRANGE", "pad", "9223372036854775806", "xy"),
+            ("SETRANGE", "nokey2", "9223372036854775807", "x"), ("EXISTS", "nokey2"), ("GET", "pad"),
             ("SETRANGE", "bin", "2", b"\x00\xff"), ("GET", "bin"),
             ("SET", "t", "abc", "EX", "100"), ("SETRANGE", "t", "1", "X"), ("GET", "t"), ("TTL", "t"),
         ], normalize=ttl_class)
