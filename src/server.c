@@ -72,18 +72,28 @@ static void timeCommand(client *c) {
 }
 
 static void shutdownCommand(client *c) {
+    /* The tree is always saved, and there are no replicas to wait for, so
+     * SAVE/NOSAVE/NOW/FORCE all mean "stop now"; ABORT has nothing to abort.
+     * The arguments are checked as Redis checks them. */
+    int save = 0, nosave = 0, other = 0, abort = 0;
     for (int i = 1; i < c->argc; i++) {
         const char *opt = c->argv[i];
-        /* The tree is always saved, and there are no replicas to wait for, so
-         * SAVE/NOSAVE/NOW/FORCE all mean "stop now"; ABORT has nothing to abort. */
-        if (!strcasecmp(opt, "abort")) {
-            addReplyError(c, "ERR No shutdown in progress.");
-            return;
-        }
-        if (strcasecmp(opt, "save") && strcasecmp(opt, "nosave") && strcasecmp(opt, "now") && strcasecmp(opt, "force")) {
+        if (!strcasecmp(opt, "nosave")) nosave = 1;
+        else if (!strcasecmp(opt, "save")) save = 1;
+        else if (!strcasecmp(opt, "now") || !strcasecmp(opt, "force")) other = 1;
+        else if (!strcasecmp(opt, "abort")) abort = 1;
+        else {
             addReplyErrorSyntax(c);
             return;
         }
+    }
+    if ((abort && (save || nosave || other)) || (save && nosave)) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    if (abort) {
+        addReplyError(c, "ERR No shutdown in progress.");
+        return;
     }
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;

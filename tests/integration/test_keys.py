@@ -435,3 +435,24 @@ def test_random_operations_match_redis_and_keep_the_tree_consistent():
             strip = lambda d: {k: v.rsplit(",avg_ttl=", 1)[0] for k, v in d.items()}
             assert strip(ours) == strip(theirs), (ours, theirs)
             assert os.listdir(os.path.join(p.dredis.root_dir, ".tmp")) == []
+
+
+def test_shutdown():
+    with Pair() as p:
+        p.run_many([("SHUTDOWN", "ABORT"), ("SHUTDOWN", "FOO"), ("SHUTDOWN", "NOSAVE", "SAVE"),
+                    ("SHUTDOWN", "SAVE", "NOSAVE"), ("SHUTDOWN", "NOW", "FORCE", "ABORT"), ("SHUTDOWN", "ABORT", "NOW"),
+                    ("SHUTDOWN", "ABORT", "FOO"), ("SHUTDOWN", "ABORT", "ABORT"), ("SHUTDOWN", "NOSAVE", "NOSAVE", "X"),
+                    ("SET", "kept", "v")])
+        for c in (p.d, p.r):
+            c.send("SHUTDOWN", "NOSAVE", "NOW")
+            try:
+                reply = c.read_reply()
+            except (ConnectionClosed, ConnectionResetError):
+                reply = "closed"
+            assert reply == "closed"
+        assert p.dredis.proc.wait(20) == 0
+        assert p.redis.proc.wait(20) == 0
+        # dredis always has its data on disk
+        p.dredis.start()
+        with p.dredis.client() as c:
+            assert c.execute("GET", "kept") == b"v"
