@@ -7,10 +7,14 @@
 #include <strings.h>
 #include <stdlib.h>
 #include <ctype.h>
+#include <stdarg.h>
 
 extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
-                                 hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable};
+                                 hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
+                                 multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
+                                 introspectionCommandTable, blockingCommandTable,
+                                 scriptingCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -23,7 +27,8 @@ static const struct {
     {"admin", CMD_ADMIN},       {"pubsub", CMD_PUBSUB},     {"noscript", CMD_NOSCRIPT},
     {"blocking", CMD_BLOCKING}, {"loading", CMD_LOADING},   {"stale", CMD_STALE},
     {"fast", CMD_FAST},         {"no_auth", CMD_NO_AUTH},   {"may_replicate", CMD_MAY_REPLICATE},
-    {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY},
+    {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY}, {"no_multi", CMD_NO_MULTI},
+    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR},
 };
 
 static uint64_t parseFlags(const char *s) {
@@ -80,6 +85,16 @@ void commandTableInit(void) {
 
 size_t commandTableCount(void) { return index_len; }
 
+static void resetStats(redisCommand *cmd) {
+    cmd->calls = cmd->failed_calls = cmd->rejected_calls = cmd->microseconds = 0;
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) resetStats(sub);
+}
+
+void resetCommandStats(void) {
+    for (size_t i = 0; i < index_len; i++) resetStats(index_[i]);
+}
+
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
     for (size_t i = 0; i < index_len; i++) fn(index_[i], ud);
 }
@@ -131,11 +146,16 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
-    c->cmd = cmd;
+    c->cmd = c->lastcmd = cmd;
+    storeTxnBegin();
     cmd->proc(c);
+    storeTxnEnd();
+    if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
+    if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
     c->lastcmd = cmd;
     c->cmd = NULL;
@@ -159,29 +179,67 @@ static void logCommand(client *c) {
     sdsfree(line);
 }
 
+/* Reply with an error to a command that will not run; inside MULTI this
+ * also dooms the transaction, as in Redis. */
+static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sds msg = sdscatvprintf(sdsempty(), fmt, ap);
+    va_end(ap);
+    flagTransaction(c);
+    addReplyErrorLength(c, msg, sdslen(msg));
+    sdsfree(msg);
+    if (cmd) cmd->rejected_calls++;
+}
+
 int processCommand(client *c) {
-    if (server.debug) logCommand(c);
+    if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
             args = sdscatprintf(args, "'%.*s' ", 128 - (int)sdslen(args), c->argv[i]);
-        addReplyErrorFormat(c, "ERR unknown command '%.128s', with args beginning with: %s", c->argv[0], args);
+        rejectCommand(c, NULL, "ERR unknown command '%.128s', with args beginning with: %s", c->argv[0], args);
         sdsfree(args);
         return C_ERR;
     }
     if (cmd->subcommands && c->argc >= 2) {
         sds upper = sdsdup(c->argv[0]);
         for (size_t i = 0; i < sdslen(upper); i++) upper[i] = (char)toupper((unsigned char)upper[i]);
-        addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], upper);
+        rejectCommand(c, cmd, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1], upper);
         sdsfree(upper);
         return C_ERR;
     }
     if (!arityOk(cmd, c->argc)) {
-        /* rejected before running: not a failed call of the command */
-        addReplyErrorFormat(c, "ERR wrong number of arguments for '%s' command", cmd->fullname);
-        cmd->rejected_calls++;
+        rejectCommand(c, cmd, "ERR wrong number of arguments for '%s' command", cmd->fullname);
         return C_ERR;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        rejectCommand(c, cmd, "NOAUTH Authentication required.");
+        return C_ERR;
+    }
+    if (c->resp == 2 && !pubsubAllowedWhileSubscribed(cmd) && clientSubscriptionsCount(c) > 0) {
+        rejectCommand(c, cmd,
+                      "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                      "allowed in this context",
+                      cmd->fullname);
+        return C_ERR;
+    }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) && !isMultiControlCommand(cmd)) {
+        rejectCommand(c, cmd, "ERR Command not allowed inside a transaction");
+        return C_ERR;
+    }
+    /* a script runs past its time limit: only allow_busy commands run */
+    if (scriptIsTimedout() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        return C_ERR;
+    }
+    if ((c->flags & CLIENT_MULTI) && !isMultiControlCommand(cmd) && cmd->proc != quitCommand &&
+        cmd->proc != resetCommand) {
+        queueMultiCommand(c, cmd);
+        addReplyStatus(c, "QUEUED");
+        return C_OK;
     }
     call(c, cmd);
     return C_OK;

@@ -81,7 +81,10 @@ static int setupRootDir(char **err) {
     return C_OK;
 }
 
-static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC", NULL};
+static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
+                                  "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
+                                  "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
+                                  "DREDIS_ZSET_CACHE_MEMBERS", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -97,11 +100,38 @@ int loadConfigFromEnv(char **err) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
     }
-    server.fsync_policy = "no";
-    if ((v = getenv("DREDIS_FSYNC")) && *v && strcmp(v, "no") != 0)
-        return fail(err, "%s='%s' is not supported yet: this build only has the policy 'no' (no fsync)",
-                    "DREDIS_FSYNC", v);
+    server.zset_cache_members = 1000000;
+    if ((v = getenv("DREDIS_ZSET_CACHE_MEMBERS")) && *v) {
+        if (parseLong("DREDIS_ZSET_CACHE_MEMBERS", v, 0, 1000000000, &n, err) != C_OK) return C_ERR;
+        server.zset_cache_members = n;
+    }
+    server.fsync_policy = "everysec";
+    if ((v = getenv("DREDIS_FSYNC")) && *v) {
+        if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
+            return fail(err, "%s must be always, everysec or no (got '%s')", "DREDIS_FSYNC", v);
+        server.fsync_policy = !strcmp(v, "always") ? "always" : !strcmp(v, "no") ? "no" : "everysec";
+    }
+    server.fsync_always = !strcmp(server.fsync_policy, "always");
+    server.lua_time_limit = 5000;
+    if ((v = getenv("DREDIS_LUA_TIME_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_TIME_LIMIT", v, 1, 86400000L, &n, err) != C_OK) return C_ERR;
+        server.lua_time_limit = n;
+    }
+    server.lua_memory_limit = 64UL * 1024 * 1024;
+    if ((v = getenv("DREDIS_LUA_MEMORY_LIMIT")) && *v) {
+        if (parseLong("DREDIS_LUA_MEMORY_LIMIT", v, 1024L * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
+        server.lua_memory_limit = (size_t)n;
+    }
+    if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
+    if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
+    if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
+        char *end;
+        long perm = strtol(v, &end, 8);
+        if (*end || perm < 0 || perm > 0777) return fail(err, "%s must be an octal mode such as 700 (got '%s')", "DREDIS_UNIXSOCKETPERM", v);
+        server.unixsocketperm = perm;
+    }
     if ((v = getenv("DEBUG")) && parseBool("DEBUG", v, &server.debug, err) != C_OK) return C_ERR;
+    if (server.debug) server.verbosity = LL_DEBUG;
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
         return C_ERR;
     if (setupRootDir(err) != C_OK) return C_ERR;
@@ -116,3 +146,240 @@ int loadConfigFromEnv(char **err) {
     }
     return C_OK;
 }
+
+/* ------------------------------------------------------------------------ */
+/* CONFIG GET / SET / RESETSTAT / REWRITE                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A setting as CONFIG sees it: get renders the current value; set (NULL for
+ * immutable settings) validates and applies, or returns an error reason. */
+typedef struct configEntry {
+    const char *name;
+    sds (*get)(void);
+    const char *(*set)(const char *value);
+} configEntry;
+
+static sds fmtLL(long long v) { return sdsfromlonglong(v); }
+
+static const char *setLongLong(const char *value, long long min, long long max, long long *out) {
+    static char reason[128];
+    long long v;
+    if (!string2ll(value, strlen(value), &v)) return "argument couldn't be parsed into an integer";
+    if (v < min || v > max) {
+        snprintf(reason, sizeof(reason), "argument must be between %lld and %lld inclusive", min, max);
+        return reason;
+    }
+    *out = v;
+    return NULL;
+}
+
+static sds getPort(void) { return fmtLL(server.port); }
+static sds getBind(void) { return sdsnew(server.host); }
+static sds getDatabases(void) { return fmtLL(server.dbnum); }
+static sds getDir(void) { return sdsnew(server.root_dir); }
+static sds getMaxclients(void) { return fmtLL((long long)server.maxclients); }
+static const char *setMaxclients(const char *v) {
+    long long n;
+    const char *err = setLongLong(v, 1, 4294967295LL, &n);
+    if (!err) server.maxclients = (unsigned long)n;
+    return err;
+}
+static sds getRequirepass(void) { return sdsnew(server.requirepass ? server.requirepass : ""); }
+static const char *setRequirepass(const char *v) {
+    zfree(server.requirepass);
+    server.requirepass = *v ? zstrdup(v) : NULL;
+    return NULL;
+}
+static sds getTimeout(void) { return fmtLL(server.idle_timeout); }
+static const char *setTimeout(const char *v) { return setLongLong(v, 0, INT_MAX, &server.idle_timeout); }
+static sds getSlowlogSlower(void) { return fmtLL(server.slowlog_log_slower_than); }
+static const char *setSlowlogSlower(const char *v) {
+    return setLongLong(v, -1, LLONG_MAX, &server.slowlog_log_slower_than);
+}
+static sds getSlowlogMaxLen(void) { return fmtLL(server.slowlog_max_len); }
+static const char *setSlowlogMaxLen(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.slowlog_max_len); }
+static sds getLoglevel(void) {
+    return sdsnew(server.verbosity == LL_DEBUG     ? "debug"
+                  : server.verbosity == LL_VERBOSE ? "verbose"
+                  : server.verbosity == LL_NOTICE  ? "notice"
+                                                   : "warning");
+}
+static const char *setLoglevel(const char *v) {
+    static const char *names[] = {"debug", "verbose", "notice", "warning"};
+    for (int i = 0; i < 4; i++)
+        if (!strcasecmp(v, names[i])) {
+            server.verbosity = i;
+            return NULL;
+        }
+    return "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+}
+/* dredis keeps data on disk and never evicts: these report the truth and
+ * accept only the values that are true. */
+static sds getZero(void) { return sdsnew("0"); }
+static const char *setMaxmemory(const char *v) {
+    return strcmp(v, "0") == 0 ? NULL : "dredis keeps its data on disk and has no maxmemory";
+}
+static sds getNoeviction(void) { return sdsnew("noeviction"); }
+static const char *setMaxmemoryPolicy(const char *v) {
+    return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
+}
+static sds getNo(void) { return sdsnew("no"); }
+static sds getEmpty(void) { return sdsempty(); }
+static sds getFsync(void) { return sdsnew(server.fsync_policy); }
+static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
+static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
+static sds getHz(void) { return sdsnew("10"); }
+static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
+static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 0 0 0 pubsub 33554432 0 0"); }
+
+static const configEntry configTable[] = {
+    {"appendfsync", getFsync, NULL},
+    {"appendonly", getNo, NULL},
+    {"bind", getBind, NULL},
+    {"client-output-buffer-limit", getOutputLimits, NULL},
+    {"databases", getDatabases, NULL},
+    {"dir", getDir, NULL},
+    {"hz", getHz, NULL},
+    {"latency-monitor-threshold", getZero, NULL},
+    {"loglevel", getLoglevel, setLoglevel},
+    {"maxclients", getMaxclients, setMaxclients},
+    {"maxmemory", getZero, setMaxmemory},
+    {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
+    {"notify-keyspace-events", getEmpty, NULL},
+    {"port", getPort, NULL},
+    {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
+    {"requirepass", getRequirepass, setRequirepass},
+    {"save", getEmpty, NULL},
+    {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},
+    {"slowlog-max-len", getSlowlogMaxLen, setSlowlogMaxLen},
+    {"timeout", getTimeout, setTimeout},
+    {"unixsocket", getUnixsocket, NULL},
+    {"unixsocketperm", getUnixsocketperm, NULL},
+};
+#define CONFIG_COUNT (sizeof(configTable) / sizeof(configTable[0]))
+
+static const configEntry *findConfig(const char *name) {
+    for (size_t i = 0; i < CONFIG_COUNT; i++)
+        if (!strcasecmp(configTable[i].name, name)) return &configTable[i];
+    return NULL;
+}
+
+static void configGetCommand(client *c) {
+    int matched[CONFIG_COUNT] = {0};
+    long n = 0;
+    for (int j = 2; j < c->argc; j++) {
+        sds pat = c->argv[j];
+        for (size_t i = 0; i < CONFIG_COUNT; i++) {
+            const char *name = configTable[i].name;
+            if (!matched[i] && stringmatchlen(pat, (int)sdslen(pat), name, (int)strlen(name), 1)) {
+                matched[i] = 1;
+                n++;
+            }
+        }
+    }
+    addReplyMapLen(c, n);
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        if (!matched[i]) continue;
+        addReplyBulkCString(c, configTable[i].name);
+        addReplyBulkSds(c, configTable[i].get());
+    }
+}
+
+static void configSetCommand(client *c) {
+    if (c->argc < 4 || (c->argc % 2) != 0) {
+        addReplyErrorArity(c);
+        return;
+    }
+    int npairs = (c->argc - 2) / 2;
+    const configEntry *entries[64];
+    if (npairs > 64) {
+        addReplyError(c, "ERR CONFIG SET accepts at most 64 parameters at once");
+        return;
+    }
+    /* validate everything first, so that nothing is applied on error */
+    for (int p = 0; p < npairs; p++) {
+        const char *name = c->argv[2 + p * 2];
+        const configEntry *e = findConfig(name);
+        if (!e) {
+            addReplyErrorFormat(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+            return;
+        }
+        for (int q = 0; q < p; q++) {
+            if (entries[q] == e) {
+                addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter",
+                                    name);
+                return;
+            }
+        }
+        if (!e->set) {
+            addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config",
+                                name);
+            return;
+        }
+        entries[p] = e;
+    }
+    for (int p = 0; p < npairs; p++) {
+        sds old = entries[p]->get();
+        const char *err = entries[p]->set(c->argv[3 + p * 2]);
+        if (err) {
+            /* roll back what was applied before this one */
+            entries[p]->set(old);
+            sdsfree(old);
+            addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                                entries[p]->name, err);
+            return;
+        }
+        sdsfree(old);
+    }
+    addReplyOK(c);
+}
+
+static void configResetstatCommand(client *c) {
+    server.stat_numcommands = server.stat_numconnections = server.stat_rejected_conn = 0;
+    server.stat_expiredkeys = server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
+    server.stat_net_input_bytes = server.stat_net_output_bytes = server.stat_io_errors = 0;
+    resetCommandStats();
+    addReplyOK(c);
+}
+
+static void configRewriteCommand(client *c) {
+    addReplyError(c, "ERR The server is running without a config file");
+}
+
+static void configHelpCommand(client *c) {
+    static const char *help[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    };
+    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
+    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+}
+
+static void configCommand(client *c) { (void)c; }
+
+static redisCommand configSubcommands[] = {
+    {"get", configGetCommand, -3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
+     "2.0.0", "Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided", NULL},
+    {"help", configHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "O(1)", NULL},
+    {"resetstat", configResetstatCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
+     "server", "2.0.0", "Resets the server's statistics.", "O(1)", NULL},
+    {"rewrite", configRewriteCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
+     "2.8.0", "Persists the effective configuration to file.", "O(1)", NULL},
+    {"set", configSetCommand, -4, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
+     "2.0.0", "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided", NULL},
+    {NULL}};
+
+redisCommand configCommandTable[] = {
+    {"config", configCommand, -2, "", "slow", 0, 0, 0, "server", "2.0.0",
+     "A container for server configuration commands.", "Depends on subcommand.", configSubcommands},
+    {NULL}};

@@ -32,7 +32,7 @@ int selectDb(client *c, long id) {
 static void expireOpenKey(skey *k) {
     if (storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
-        if (server.debug) serverLog(LL_DEBUG, "key expired in db %d", k->db);
+        if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);
     }
 }
 
@@ -360,7 +360,181 @@ static void renameGeneric(client *c, int nx) {
 static void renameCommand(client *c) { renameGeneric(c, 0); }
 static void renamenxCommand(client *c) { renameGeneric(c, 1); }
 
+static int getDbIndexOrReply(client *c, sds arg, int *db, const char *notint) {
+    long id;
+    if (getLongFromArgOrReply(c, arg, &id, notint ? notint : "ERR value is not an integer or out of range") != C_OK)
+        return C_ERR;
+    if (id < 0 || id >= server.dbnum) {
+        addReplyError(c, "ERR DB index is out of range");
+        return C_ERR;
+    }
+    *db = (int)id;
+    return C_OK;
+}
+
+/* Does key exist (alive) in db? Expired keys are removed on the way. */
+static int lookupInDb(client *c, int db, sds key, skey **out) {
+    int saved = c->db;
+    c->db = db;
+    int r = lookupKeyWrite(c, key, OBJ_NONE, out);
+    c->db = saved;
+    return r;
+}
+
+static void moveCommand(client *c) {
+    int dstdb;
+    if (getDbIndexOrReply(c, c->argv[2], &dstdb, NULL) != C_OK) return;
+    if (dstdb == c->db) {
+        addReplyError(c, "ERR source and destination objects are the same");
+        return;
+    }
+    skey *src, *dst;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_NONE, &src) != C_OK) return;
+    if (!src) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    if (lookupInDb(c, dstdb, c->argv[1], &dst) != C_OK) {
+        storeCloseKey(src);
+        return;
+    }
+    if (dst) {
+        storeCloseKey(dst);
+        storeCloseKey(src);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    int r = storeRenameKey(src, dstdb, c->argv[1], sdslen(c->argv[1]));
+    int saved = errno;
+    storeCloseKey(src);
+    if (r != STORE_OK) addReplyErrorIO(c, saved);
+    else addReplyLongLong(c, 1);
+}
+
+/* COPY source destination [DB destination-db] [REPLACE] */
+static void copyCommand(client *c) {
+    int dstdb = c->db, replace = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (!strcasecmp(c->argv[j], "replace")) {
+            replace = 1;
+        } else if (!strcasecmp(c->argv[j], "db") && j + 1 < c->argc) {
+            if (getDbIndexOrReply(c, c->argv[++j], &dstdb, NULL) != C_OK) return;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (dstdb == c->db && sdscmp(c->argv[1], c->argv[2]) == 0) {
+        addReplyError(c, "ERR source and destination objects are the same");
+        return;
+    }
+    skey *src, *dst;
+    if (lookupKeyRead(c, c->argv[1], OBJ_NONE, &src) != C_OK) return;
+    if (!src) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    if (lookupInDb(c, dstdb, c->argv[2], &dst) != C_OK) {
+        storeCloseKey(src);
+        return;
+    }
+    int exists = dst != NULL;
+    storeCloseKey(dst);
+    if (exists && !replace) {
+        storeCloseKey(src);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    int r = storeCopyKey(src, dstdb, c->argv[2], sdslen(c->argv[2]), 1);
+    int saved = errno;
+    storeCloseKey(src);
+    if (r != STORE_OK) addReplyErrorIO(c, saved);
+    else addReplyLongLong(c, 1);
+}
+
+static void swapdbCommand(client *c) {
+    int db1, db2;
+    if (getDbIndexOrReply(c, c->argv[1], &db1, "ERR invalid first DB index") != C_OK) return;
+    if (getDbIndexOrReply(c, c->argv[2], &db2, "ERR invalid second DB index") != C_OK) return;
+    if (storeSwapDb(db1, db2) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    signalAllBlockedKeysInDb(db1);
+    signalAllBlockedKeysInDb(db2);
+    addReplyOK(c);
+}
+
+/* OBJECT ENCODING answers for dredis's own storage: a string is a "file",
+ * a collection a "dirtree". dredis tracks no access times or frequencies. */
+static void objectEncodingCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[2], OBJ_NONE, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    addReplyBulkCString(c, k->type == OBJ_STRING ? "file" : "dirtree");
+    storeCloseKey(k);
+}
+
+static void objectFreqCommand(client *c) {
+    addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+                     "when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+}
+
+static void objectUntrackedCommand(client *c) {
+    addReplyErrorFormat(c, "ERR dredis does not track OBJECT %s: keys live on disk, not as shared objects in memory",
+                        c->cmd->name);
+}
+
+static void objectHelpCommand(client *c) {
+    static const char *help[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>: 'file' for strings, 'dirtree' for collections.",
+        "FREQ <key>",
+        "    Not tracked by dredis.",
+        "IDLETIME <key>",
+        "    Not tracked by dredis.",
+        "REFCOUNT <key>",
+        "    Not tracked by dredis.",
+        "HELP",
+        "    Print this help.",
+    };
+    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
+    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+}
+
+static void objectCommand(client *c) { (void)c; }
+
+static redisCommand objectSubcommands[] = {
+    {"encoding", objectEncodingCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
+     "Returns the internal encoding of a Redis object.", "O(1)", NULL},
+    {"freq", objectFreqCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "4.0.0",
+     "Returns the logarithmic access frequency counter of a Redis object.", "O(1)", NULL},
+    {"help", objectHelpCommand, 2, "loading stale", "keyspace slow", 0, 0, 0, "generic", "6.2.0",
+     "Returns helpful text about the different subcommands.", "O(1)", NULL},
+    {"idletime", objectUntrackedCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
+     "Returns the time since the last access to a Redis object.", "O(1)", NULL},
+    {"refcount", objectUntrackedCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
+     "Returns the reference count of a value of a key.", "O(1)", NULL},
+    {NULL}};
+
 redisCommand keyspaceCommandTable[] = {
+    {"move", moveCommand, 3, "write fast", "keyspace write fast", 1, 1, 1, "generic", "1.0.0",
+     "Moves a key to another database.", "O(1)", NULL},
+    {"copy", copyCommand, -3, "write denyoom", "keyspace write slow", 1, 2, 1, "generic", "6.2.0",
+     "Copies the value of a key to a new key.",
+     "O(N) in the number of files of the key: they are hard-linked, not copied", NULL},
+    {"swapdb", swapdbCommand, 3, "write fast", "keyspace write fast dangerous", 0, 0, 0, "server", "4.0.0",
+     "Swaps two Redis databases.", "O(1)", NULL},
+    {"touch", existsCommand, -2, "readonly fast", "keyspace read fast", 1, -1, 1, "generic", "3.2.1",
+     "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+     "O(N) where N is the number of keys that will be touched.", NULL},
+    {"object", objectCommand, -2, "", "slow", 0, 0, 0, "generic", "2.2.3", "A container for object introspection commands.",
+     "Depends on subcommand.", objectSubcommands},
     {"del", delCommand, -2, "write", "keyspace write slow", 1, -1, 1, "generic", "1.0.0",
      "Deletes one or more keys.", "O(N)", NULL},
     {"unlink", delCommand, -2, "write fast", "keyspace write fast", 1, -1, 1, "generic", "4.0.0",

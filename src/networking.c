@@ -4,6 +4,7 @@
 
 #include "server.h"
 #include <string.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -13,14 +14,67 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <poll.h>
 
 /* ------------------------------------------------------------------------ */
 /* Reply encoders                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* With DREDIS_FSYNC=always a reply may not leave before the changes made so
+ * far are durable: it is held, and released by flushHeldReplies() after
+ * the one sync that ends the loop turn (group commit). */
+void holdClient(client *c) {
+    if (c->flags & CLIENT_PENDING_FLUSH) return;
+    c->flags |= CLIENT_PENDING_FLUSH;
+    server.pending_flush = zrealloc(server.pending_flush, sizeof(client *) * (size_t)(server.npending_flush + 1));
+    server.pending_flush[server.npending_flush++] = c;
+    event_active(server.flush_ev, EV_TIMEOUT, 0);
+}
+
 void addReply(client *c, const char *s, size_t len) {
-    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
     evbuffer_add(c->out, s, len);
+    if (c->held && c->out == c->held) holdClient(c);
+}
+
+void flushHeldReplies(void) {
+    if (server.npending_flush == 0) return;
+    if (storeDirty() && storeSync() != STORE_OK) {
+        /* as Redis with appendfsync always: acknowledged writes could not be
+         * made durable, so nothing more may be acknowledged */
+        serverLog(LL_WARNING, "Can't sync the data tree (DREDIS_FSYNC=always): %s. Exiting...", strerror(errno));
+        exit(1);
+    }
+    for (int i = 0; i < server.npending_flush; i++) {
+        client *c = server.pending_flush[i];
+        c->flags &= ~CLIENT_PENDING_FLUSH;
+        if (c->bev) evbuffer_add_buffer(bufferevent_get_output(c->bev), c->held);
+    }
+    server.npending_flush = 0;
+}
+
+static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    flushHeldReplies();
+}
+
+void networkingInit(void) {
+    server.flush_ev = event_new(server.base, -1, 0, flushEventCallback, NULL);
+    event_priority_set(server.flush_ev, 2); /* after all other events of a turn */
+}
+
+static void dropPendingFlush(client *c) {
+    for (int i = 0; i < server.npending_flush; i++) {
+        if (server.pending_flush[i] == c) {
+            server.pending_flush[i] = server.pending_flush[--server.npending_flush];
+            break;
+        }
+    }
+    c->flags &= ~CLIENT_PENDING_FLUSH;
 }
 
 void addReplyProto(client *c, const char *s) { addReply(c, s, strlen(s)); }
@@ -85,6 +139,7 @@ void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
 
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
+    storeTxnFail(); /* the command's changes so far are rolled back */
     /* the store opens everything with O_NOFOLLOW and expects directories
      * where it opens with O_DIRECTORY: ELOOP and ENOTDIR mean something that
      * dredis did not write sits in the tree (a symbolic link, a file) */
@@ -243,6 +298,7 @@ static client *allocClient(void) {
     c->resp = 2;
     c->db = 0;
     c->ctime = c->last_interaction = mstime();
+    c->authenticated = server.requirepass == NULL;
     respParserInit(&c->parser);
     return c;
 }
@@ -269,14 +325,47 @@ static void freeClientArgv(client *c) {
     c->cmd = NULL;
 }
 
+static unsigned long clients_freed; /* lets processEventsWhileBlocked() notice frees */
+
 void freeClient(client *c) {
-    if (server.debug) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    clients_freed++;
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "client %llu (%s) closed", (unsigned long long)c->id, c->addr);
+    c->flags |= CLIENT_CLOSE_ASAP;
+    unblockClient(c);
     unlinkClient(c);
+    unwatchAllKeys(c);
+    freeClientMultiState(c);
+    freeClientPubsub(c);
+    if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     freeClientArgv(c);
     respParserReset(&c->parser);
+    if (c->flags & CLIENT_PENDING_FLUSH) dropPendingFlush(c);
+    if (c->held) evbuffer_free(c->held);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
     zfree(c);
+}
+
+static void freeClientsClosingAsap(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_CLOSE_ASAP) freeClient(c);
+        c = next;
+    }
+}
+
+/* Close a client from outside its own callbacks (CLIENT KILL): it stops
+ * being served now and is freed on the next loop iteration. */
+void closeClientAsync(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    struct timeval now = {0, 0};
+    event_base_once(server.base, -1, EV_TIMEOUT, freeClientsClosingAsap, NULL, &now);
 }
 
 sds clientInfoString(client *c) {
@@ -323,7 +412,7 @@ static void closeClient(client *c);
 static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFind, evCopyout, evDrain};
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
         int r = respParse(&c->parser, &src);
         if (r == RESP_NEED_MORE) break;
         if (r == RESP_PROTO_ERROR) {
@@ -339,7 +428,12 @@ static void processInputBuffer(client *c) {
         c->last_interaction = mstime();
         processCommand(c);
         freeClientArgv(c);
+        handleClientsBlockedOnKeys();
+        /* CLIENT REPLY SKIP silences exactly the next command */
+        if (c->flags & CLIENT_REPLY_SKIP) c->flags &= ~CLIENT_REPLY_SKIP;
+        if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && (c->flags & CLIENT_PENDING_FLUSH)) flushHeldReplies();
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         /* run nothing more; close once the reply is flushed */
         bufferevent_setcb(c->bev, discardInput, closeAfterWrite, closingEventCallback, c);
@@ -398,6 +492,8 @@ static void readPending(client *c, struct evbuffer *in) {
     evbuffer_freeze(in, 0);
 }
 
+void resumeClientInput(client *c) { processInputBuffer(c); }
+
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
     readPending(c, bufferevent_get_input(bev));
@@ -426,6 +522,10 @@ client *createClient(int fd, struct bufferevent *bev) {
     c->fd = fd;
     c->bev = bev;
     c->out = bufferevent_get_output(bev);
+    if (server.fsync_always) {
+        c->held = evbuffer_new();
+        c->out = c->held;
+    }
     linkClient(c);
     return c;
 }
@@ -437,6 +537,9 @@ static void formatAddr(struct sockaddr *sa, char *buf, size_t len) {
         struct sockaddr_in *s = (struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
         port = ntohs(s->sin_port);
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(buf, len, "%s:0", server.unixsocket);
+        return;
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *s = (struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
@@ -458,7 +561,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
         return;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct bufferevent *bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         close(fd);
@@ -473,13 +576,44 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
     evbuffer_add_cb(bufferevent_get_input(bev), countInput, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (server.debug) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
+    if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
 static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
     (void)listener;
     (void)arg;
     serverLog(LL_WARNING, "accept() failed: %s", strerror(errno));
+}
+
+int listenToUnixSocket(char **err) {
+    static char errbuf[256];
+    struct sockaddr_un sun;
+    if (!server.unixsocket) return C_OK;
+    if (strlen(server.unixsocket) >= sizeof(sun.sun_path)) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_UNIXSOCKET path is too long (max %zu bytes)", sizeof(sun.sun_path) - 1);
+        *err = errbuf;
+        return C_ERR;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, server.unixsocket);
+    unlink(server.unixsocket); /* a stale socket from a previous run */
+    server.unix_listener = evconnlistener_new_bind(server.base, acceptCallback, NULL,
+                                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
+                                                   (struct sockaddr *)&sun, (int)sizeof(sun));
+    if (!server.unix_listener) {
+        snprintf(errbuf, sizeof(errbuf), "cannot listen on unix socket %s: %s", server.unixsocket, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    if (server.unixsocketperm && chmod(server.unixsocket, (mode_t)server.unixsocketperm) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot set permissions of unix socket %s: %s", server.unixsocket,
+                 strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    evconnlistener_set_error_cb(server.unix_listener, acceptErrorCallback);
+    return C_OK;
 }
 
 int listenToPort(char **err) {
@@ -512,4 +646,89 @@ int listenToPort(char **err) {
     }
     evconnlistener_set_error_cb(server.listener, acceptErrorCallback);
     return C_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events while a script runs past its time limit                           */
+/* ------------------------------------------------------------------------ */
+
+static client *findClientById(uint64_t id) {
+    for (client *c = server.clients; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+/* One non-blocking pass over the listener and every client not protected
+ * (the script's caller is): accept new connections, read and dispatch input
+ * (processCommand answers -BUSY to all but allow_busy commands) and write
+ * replies. It is done by hand because libevent cannot re-enter its loop from
+ * inside a callback, which is where a script runs; the bufferevents stay
+ * consistent since only their evbuffers are used. */
+void processEventsWhileBlocked(void) {
+    size_t cap = server.nclients + 2, n = 0;
+    struct pollfd *pfd = zmalloc(sizeof(*pfd) * cap);
+    client **who = zmalloc(sizeof(*who) * cap);
+    uint64_t *ids = zmalloc(sizeof(*ids) * cap);
+    struct evconnlistener *listeners[] = {server.listener, server.unix_listener};
+    for (int l = 0; l < 2; l++) {
+        if (!listeners[l]) continue;
+        pfd[n] = (struct pollfd){.fd = evconnlistener_get_fd(listeners[l]), .events = POLLIN};
+        who[n] = NULL;
+        ids[n++] = (uint64_t)l; /* which listener */
+    }
+    for (client *c = server.clients; c && n < cap; c = c->next) {
+        if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) continue;
+        pfd[n] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        who[n] = c;
+        ids[n++] = c->id;
+    }
+    unsigned long freed = clients_freed;
+    if (poll(pfd, (nfds_t)n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!pfd[i].revents) continue;
+            if (!who[i]) {
+                for (;;) {
+                    struct sockaddr_storage ss;
+                    socklen_t sl = sizeof(ss);
+                    int fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd < 0) break;
+                    acceptCallback(listeners[ids[i]], fd, (struct sockaddr *)&ss, (int)sl, NULL);
+                }
+                continue;
+            }
+            /* a client freed since the snapshot is looked up again by id */
+            client *c = freed == clients_freed ? who[i] : findClientById(ids[i]);
+            if (!c || (c->flags & CLIENT_PROTECTED)) continue;
+            /* a bufferevent keeps the end of its input frozen outside its
+             * own reads, and the start of its output outside its writes */
+            struct evbuffer *in = bufferevent_get_input(c->bev);
+            evbuffer_unfreeze(in, 0);
+            int r = evbuffer_read(in, c->fd, 16 * 1024);
+            evbuffer_freeze(in, 0);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                freeClient(c);
+                continue;
+            }
+            if (r > 0) {
+                server.stat_net_input_bytes += r;
+                processInputBuffer(c);
+            }
+        }
+    }
+    flushHeldReplies(); /* DREDIS_FSYNC=always: sync, then release replies */
+    for (client *c = server.clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->bev || (c->flags & CLIENT_PROTECTED)) continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (evbuffer_get_length(out) > 0) {
+            evbuffer_unfreeze(out, 1);
+            int w = evbuffer_write(out, c->fd);
+            evbuffer_freeze(out, 1);
+            if (w > 0) server.stat_net_output_bytes += w;
+        }
+        if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
+    }
+    zfree(pfd);
+    zfree(who);
+    zfree(ids);
 }

@@ -27,7 +27,7 @@ long long ustime(void) {
 long long mstime(void) { return ustime() / 1000; }
 
 void serverLog(int level, const char *fmt, ...) {
-    if (level < LL_NOTICE && !server.debug) return;
+    if (level < server.verbosity) return;
     static const char marks[] = ".-*#";
     char msg[4096], when[64];
     va_list ap;
@@ -48,9 +48,16 @@ void serverLog(int level, const char *fmt, ...) {
 /* Server and connection commands                                            */
 /* ------------------------------------------------------------------------ */
 
-static void pingCommand(client *c) {
+void pingCommand(client *c) {
     if (c->argc > 2) {
         addReplyErrorArity(c);
+        return;
+    }
+    if (c->resp == 2 && clientSubscriptionsCount(c) > 0) {
+        addReplyArrayLen(c, 2);
+        addReplyBulkCString(c, "pong");
+        if (c->argc == 1) addReplyBulk(c, "", 0);
+        else addReplyBulk(c, c->argv[1], sdslen(c->argv[1]));
         return;
     }
     if (c->argc == 1) addReplyStatus(c, "PONG");
@@ -59,7 +66,7 @@ static void pingCommand(client *c) {
 
 static void echoCommand(client *c) { addReplyBulk(c, c->argv[1], sdslen(c->argv[1])); }
 
-static void quitCommand(client *c) {
+void quitCommand(client *c) {
     addReplyOK(c);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
@@ -93,6 +100,12 @@ static void shutdownCommand(client *c) {
     }
     if (abort) {
         addReplyError(c, "ERR No shutdown in progress.");
+        return;
+    }
+    /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
+     * the server (the script is aborted; what it wrote stays on disk) */
+    if (scriptIsTimedout() && !nosave) {
+        addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
         return;
     }
     serverLog(LL_WARNING, "User requested shutdown...");
@@ -179,9 +192,9 @@ static sds genInfo(const int *want) {
                             "# Clients\r\n"
                             "connected_clients:%lu\r\n"
                             "maxclients:%lu\r\n"
-                            "blocked_clients:0\r\n"
+                            "blocked_clients:%lu\r\n"
                             "tracking_clients:0\r\n",
-                            server.nclients, server.maxclients);
+                            server.nclients, server.maxclients, server.blocked_clients);
     }
     if (SECTION("memory")) {
         struct rusage ru;
@@ -193,6 +206,8 @@ static sds genInfo(const int *want) {
                             "maxmemory:0\r\n"
                             "maxmemory_policy:noeviction\r\n",
                             zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+        info = genScriptingMemoryInfo(info);
+        info = zsetCacheInfo(info);
     }
     if (SECTION("persistence")) {
         info = sdscatprintf(info,
@@ -301,12 +316,35 @@ redisCommand serverCommandTable[] = {
 /* Start-up, timers and shutdown                                             */
 /* ------------------------------------------------------------------------ */
 
+/* The store tells us about every change to a visible key. */
+static void keyTouchedHook(int db, const char *name, size_t len) {
+    touchWatchedKey(db, name, len);
+    signalKeyAsReady(db, name, len);
+}
+static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
+
+/* Close clients idle for longer than the timeout setting, as Redis does
+ * (subscribers and monitors are exempt). */
+static void closeIdleClients(void) {
+    if (!server.idle_timeout) return;
+    long long now = mstime();
+    for (client *c = server.clients; c; c = c->next) {
+        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0 || c->bstate.btype != BLOCKED_NONE) continue;
+        if (now - c->last_interaction > server.idle_timeout * 1000) {
+            serverLog(LL_VERBOSE, "Closing idle client %s", c->addr);
+            closeClientAsync(c);
+        }
+    }
+}
+
 static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
     activeExpireCycle();
+    closeIdleClients();
 }
+
 
 static void signalHandler(evutil_socket_t sig, short what, void *arg) {
     (void)what;
@@ -320,14 +358,19 @@ static void printBanner(void) {
     serverLog(LL_NOTICE, "dredis %s (Redis %s compatible) starting, pid=%d", DREDIS_OWN_VERSION, DREDIS_VERSION,
               (int)server.pid);
     serverLog(LL_NOTICE, "Listening on %s:%d", server.host, server.port);
+    if (server.unixsocket) serverLog(LL_NOTICE, "Listening on unix socket %s", server.unixsocket);
     serverLog(LL_NOTICE, "ROOT_DIR=%s%s", server.root_dir, server.root_dir_is_temp ? " (new temporary directory)" : "");
     serverLog(LL_NOTICE, "fsync policy: %s; databases: %d; maxclients: %lu; debug: %s", server.fsync_policy,
-              server.dbnum, server.maxclients, server.debug ? "on" : "off");
+              server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
 }
 
 static void shutdownServer(void) {
     while (server.clients) freeClient(server.clients);
     if (server.listener) evconnlistener_free(server.listener);
+    if (server.unix_listener) {
+        evconnlistener_free(server.unix_listener);
+        unlink(server.unixsocket);
+    }
     if (server.cron_ev) event_free(server.cron_ev);
     if (server.sigterm_ev) event_free(server.sigterm_ev);
     if (server.sigint_ev) event_free(server.sigint_ev);
@@ -350,6 +393,9 @@ int main(int argc, char **argv) {
     server.pid = getpid();
     server.dbnum = DEFAULT_DBNUM;
     server.start_time_ms = mstime();
+    server.verbosity = LL_NOTICE;
+    server.slowlog_log_slower_than = 10000;
+    server.slowlog_max_len = 128;
     getRandomHexChars(server.runid, 40);
     srandom((unsigned)(ustime() ^ server.pid));
     signal(SIGPIPE, SIG_IGN);
@@ -359,6 +405,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.base = event_base_new();
+    if (server.base) event_base_priority_init(server.base, 3); /* default 1; 2 = end of a turn */
     if (!server.base) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;
@@ -368,6 +415,13 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    networkingInit();
+    storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
+                        : !strcmp(server.fsync_policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);
+    multiInit();
+    pubsubInit();
+    blockingInit();
+    storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {
             if (storeFlushDb(db) != STORE_OK) {
@@ -376,7 +430,7 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (listenToPort(&err) != C_OK) {
+    if (listenToPort(&err) != C_OK || listenToUnixSocket(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;
     }

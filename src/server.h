@@ -29,6 +29,28 @@
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_FAKE (1 << 1)
 #define CLIENT_CLOSE_ASAP (1 << 2)
+#define CLIENT_MULTI (1 << 3)       /* inside MULTI */
+#define CLIENT_DIRTY_CAS (1 << 4)   /* a WATCHed key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1 << 5)  /* a queued command was rejected */
+#define CLIENT_EXECUTING (1 << 6)   /* running EXEC's commands */
+#define CLIENT_REPLY_OFF (1 << 7)   /* CLIENT REPLY OFF */
+#define CLIENT_REPLY_SKIP_NEXT (1 << 8)
+#define CLIENT_REPLY_SKIP (1 << 9)
+#define CLIENT_MONITOR (1 << 10)
+#define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
+#define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
+#define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+
+/* What a blocked client waits for */
+#define BLOCKED_NONE 0
+#define BLOCKED_LIST 1
+#define BLOCKED_ZSET 2
+#define BLOCKED_STREAM 3
+#define BLOCKED_WAIT 4
+/* Its reply when the timeout comes first */
+#define BLOCK_TIMEOUT_NULL_ARRAY 0
+#define BLOCK_TIMEOUT_NULL 1
+#define BLOCK_TIMEOUT_ZERO 2
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -45,8 +67,41 @@
 #define CMD_MAY_REPLICATE (1ULL << 11)
 #define CMD_SENTINEL (1ULL << 12)
 #define CMD_ALLOW_BUSY (1ULL << 13)
+#define CMD_NO_MULTI (1ULL << 14)
+#define CMD_SKIP_SLOWLOG (1ULL << 15)
+#define CMD_SKIP_MONITOR (1ULL << 16)
 
 typedef struct client client;
+
+typedef struct multiCmd {
+    int argc;
+    sds *argv;
+    struct redisCommand *cmd;
+} multiCmd;
+
+typedef struct multiState {
+    multiCmd *commands;
+    int count;
+} multiState;
+
+typedef struct blockingState {
+    int btype;                 /* BLOCKED_* */
+    int timeout_reply;         /* BLOCK_TIMEOUT_* */
+    int db;
+    int nkeys;
+    sds *keys;
+    struct redisCommand *cmd;  /* the command to run again when keys change */
+    int argc;
+    sds *argv;
+    struct event *timer;
+    int reblocked;             /* set when a re-run found nothing again */
+} blockingState;
+
+typedef struct watchedKey {
+    int db;
+    sds key;
+    int expired; /* had already expired when WATCHed */
+} watchedKey;
 typedef void commandProc(client *c);
 
 typedef struct redisCommand {
@@ -73,6 +128,7 @@ struct client {
     int fd;
     struct bufferevent *bev;  /* NULL for fake clients */
     struct evbuffer *out;     /* where replies go */
+    struct evbuffer *held;    /* DREDIS_FSYNC=always: replies waiting for the sync */
     int db;
     int flags;
     int resp;                 /* protocol version: 2 or 3 */
@@ -85,12 +141,22 @@ struct client {
     char laddr[64];
     long long ctime;          /* ms */
     long long last_interaction; /* ms */
+    int authenticated;
+    struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
+    struct dict *pubsub_patterns;
+    multiState mstate;
+    blockingState bstate;
+    watchedKey *watched;
+    int nwatched;
     struct client *prev, *next;
 };
 
 struct dredisServer {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *unix_listener;
+    char *unixsocket;          /* NULL: TCP only */
+    long unixsocketperm;
     struct event *cron_ev;
     struct event *sigterm_ev, *sigint_ev;
     char *host;
@@ -106,6 +172,7 @@ struct dredisServer {
     client *clients;          /* doubly linked list head */
     unsigned long nclients;
     unsigned long maxclients;
+    unsigned long blocked_clients;
     /* stats */
     long long stat_numcommands;
     long long stat_numconnections;
@@ -116,17 +183,36 @@ struct dredisServer {
     long long stat_io_errors;
     int shutdown_asap;
     const char *fsync_policy;
+    int fsync_always;          /* replies wait for the batch's sync */
+    struct event *flush_ev;    /* runs after every other event of a loop turn */
+    client **pending_flush;    /* clients with held replies */
+    int npending_flush;
+    char *requirepass;        /* NULL: no password */
+    int verbosity;            /* LL_* */
+    long long idle_timeout;   /* seconds; 0 = never close idle clients */
+    long long slowlog_log_slower_than; /* us */
+    long long slowlog_max_len;
     char runid[41];
+    /* scripting */
+    long long lua_time_limit;  /* ms before other clients get -BUSY */
+    size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
+    long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
 };
 
 extern struct dredisServer server;
 
 /* ---- networking.c ---- */
 int listenToPort(char **err);
+int listenToUnixSocket(char **err);
 client *createClient(int fd, struct bufferevent *bev);
 client *createFakeClient(void);
 void freeClient(client *c);
 void freeFakeClient(client *c);
+void closeClientAsync(client *c);
+void resumeClientInput(client *c);
+void networkingInit(void);
+void flushHeldReplies(void);
+void holdClient(client *c);
 void addReply(client *c, const char *s, size_t len);
 void addReplyProto(client *c, const char *s);
 void addReplyStatus(client *c, const char *status);
@@ -158,6 +244,7 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
 void commandTableInit(void);
@@ -166,8 +253,50 @@ redisCommand *lookupCommandByName(const char *name);
 void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);
+void quitCommand(client *c);
+void pingCommand(client *c);
+void resetCommand(client *c);
 size_t commandTableCount(void);
+void resetCommandStats(void);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
+
+/* ---- multi.c ---- */
+void multiInit(void);
+void freeClientMultiState(client *c);
+void queueMultiCommand(client *c, redisCommand *cmd);
+void flagTransaction(client *c);
+void unwatchAllKeys(client *c);
+void touchWatchedKey(int db, const char *key, size_t len);
+void touchAllWatchedKeysInDb(int db);
+int isMultiControlCommand(const redisCommand *cmd);
+
+/* ---- pubsub.c ---- */
+void pubsubInit(void);
+int clientSubscriptionsCount(client *c);
+int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+void freeClientPubsub(client *c);
+long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
+int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
+
+/* ---- blocking.c ---- */
+void blockingInit(void);
+/* Block c until one of keys changes or timeout_ms (absolute unix ms, 0 =
+ * forever); called by a blocking command that found nothing to serve. */
+void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_ms, int timeout_reply);
+void unblockClient(client *c);
+int clientMayBlock(client *c);
+void replyToBlockedClientTimedOut(client *c);
+void signalKeyAsReady(int db, const char *key, size_t len);
+void handleClientsBlockedOnKeys(void);
+void signalAllBlockedKeysInDb(int db);
+/* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
+ * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
+int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
+
+/* ---- introspection.c ---- */
+void slowlogPushIfNeeded(client *c, int argc, sds *argv, long long duration);
+void feedMonitors(client *c, int argc, sds *argv);
+void monitorRemoveClient(client *c);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -209,6 +338,14 @@ int collectionLen(skey *k, long long *len);
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
 
+/* ---- scripting.c ---- */
+int scriptIsRunning(void);           /* inside EVAL and friends */
+int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
+sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+/* ---- t_zset.c ---- */
+/* INFO lines about the sorted set index cache, appended to info. */
+sds zsetCacheInfo(sds info);
+
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
 extern redisCommand keyspaceCommandTable[];
@@ -217,5 +354,12 @@ extern redisCommand hashCommandTable[];
 extern redisCommand setCommandTable[];
 extern redisCommand zsetCommandTable[];
 extern redisCommand listCommandTable[];
+extern redisCommand multiCommandTable[];
+extern redisCommand connectionCommandTable[];
+extern redisCommand pubsubCommandTable[];
+extern redisCommand configCommandTable[];
+extern redisCommand introspectionCommandTable[];
+extern redisCommand blockingCommandTable[];
+extern redisCommand scriptingCommandTable[];
 
 #endif

@@ -20,11 +20,13 @@
 
 #include "store.h"
 #include "keyname.h"
+#include "journal.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -32,11 +34,28 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 /* O_NONBLOCK: opening a FIFO planted in the tree must not hang the server
  * (it has no effect on regular files; anything else is refused after fstat) */
 #define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+
+/* Ready-made files and directories under .tmp. Creating an inode is by far
+ * the slowest file operation on many systems (milliseconds on some), so the
+ * background thread creates them ahead, and the inodes of replaced files and
+ * deleted keys are recycled into the pools instead of being freed, when no
+ * other name links to them (a hard-link backup, COPY). A pooled file may
+ * hold stale bytes: writers overwrite from offset 0 and cut it to size. */
+#define POOL_SIZE 4096   /* recycled entries are kept up to this */
+#define POOL_CREATE 256  /* new inodes are created up to this */
+#define POOL_LOW 64      /* below this the background thread creates more */
+struct pool {
+    char names[POOL_SIZE][24];
+    int head, count;
+    unsigned long long seq;
+    char prefix;
+};
 
 static struct {
     sds root;
@@ -48,15 +67,62 @@ static struct {
     long long *expcount;     /* -1 until first counted */
     unsigned long long *expcursor;
     unsigned long long seq;
+    /* the background thread: empties .trash, keeps the pools filled */
     pthread_t trash_thread;
     pthread_mutex_t trash_lock;
     pthread_cond_t trash_cond;
     int trash_stop;
     long long trash_pending;
     int trash_started;
+    struct pool files, dirs;
+    /* transactions (see journal.c) */
+    sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
+    int txn_depth;
+    int txn_open;            /* a BEGIN record was written */
+    int txn_failed[64];      /* per nesting level: roll this level back */
+    off_t txn_savepoint[64]; /* journal offset where each level began */
+    struct deferred { char action; sds name; } *deferred;
+    int ndeferred;
+    /* durability */
+    int fsync_policy;
+    volatile int dirty;      /* changes not yet synced */
 } st;
 
+#define MAX_KEY_LISTENERS 8
+static storeKeyChangedFn *keyListeners[MAX_KEY_LISTENERS];
+static int nkeyListeners;
+
+int storeAddKeyListener(storeKeyChangedFn *fn) {
+    for (int i = 0; i < nkeyListeners; i++)
+        if (keyListeners[i] == fn) return STORE_OK;
+    if (nkeyListeners == MAX_KEY_LISTENERS) return STORE_ERR;
+    keyListeners[nkeyListeners++] = fn;
+    return STORE_OK;
+}
+
+static void keyChanged(int db, const char *name, size_t len) {
+    for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
+}
+
 static const char *typeNames[] = {"string", "list", "set", "zset", "hash", "stream"};
+
+static storeKeyHook *keyHook;
+static storeDbHook *flushHook;
+
+void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush) {
+    keyHook = onkey;
+    flushHook = onflush;
+}
+
+/* Tell the layer above that a visible key changed (WATCH, caches). */
+static void keyTouched(const skey *k) {
+    if (keyHook && !k->staged) keyHook(k->db, k->name, sdslen(k->name));
+}
+
+static int touchedIfOk(const skey *k, int r) {
+    if (r == STORE_OK) keyTouched(k);
+    return r;
+}
 
 const char *storeRoot(void) { return st.root; }
 
@@ -113,15 +179,230 @@ static sds tmpName(char prefix) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Transactions: which directories are visible, and the journal records      */
+/* ------------------------------------------------------------------------ */
+
+/* The path of a directory relative to ROOT_DIR; 0 when it is not part of
+ * the visible tree (.tmp, .trash, a key still being built). */
+static int relPath(int fd, sds *out) {
+    *out = NULL;
+    if (fd == st.tmpfd) { *out = sdsnew(".tmp"); return 0; }
+    if (fd == st.rootfd) { *out = sdsempty(); return 1; }
+    for (int i = 0; i < st.dbnum; i++) {
+        if (fd == st.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
+        if (fd == st.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
+    }
+    char proc[64], buf[4096];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    size_t rl = sdslen(st.rootreal);
+    if (strncmp(buf, st.rootreal, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0')) return 0;
+    const char *rel = buf[rl] == '/' ? buf + rl + 1 : "";
+    *out = sdsnew(rel);
+    if (!strncmp(rel, ".tmp", 4) || !strncmp(rel, ".trash", 6)) return 0;
+    return 1;
+}
+
+/* Journal a change about to be made (see journal.h for the types). Nothing
+ * is written outside a transaction or when neither side is visible. -1 with
+ * errno when the record could not be written: the change must not happen. */
+static int journalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
+    if (!st.txn_depth) return 0;
+    sds p1, p2 = NULL;
+    int vis = relPath(fd1, &p1);
+    if (fd2 >= 0) vis |= relPath(fd2, &p2);
+    int r = 0;
+    if (vis) {
+        st.dirty = 1;
+        if (!st.txn_open) {
+            r = journalAppend(J_BEGIN, "", "", "", "");
+            if (r == 0) st.txn_open = 1;
+        }
+        if (r == 0) r = journalAppend(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "");
+    }
+    sdsfree(p1);
+    sdsfree(p2);
+    return r;
+}
+
+/* Is this directory visible and are we in a transaction? */
+static int journaling(int fd) {
+    if (!st.txn_depth) return 0;
+    sds p;
+    int vis = relPath(fd, &p);
+    sdsfree(p);
+    return vis;
+}
+
+#define DEFER_RECYCLE 'r'
+#define DEFER_TRASH 't'
+
+static void recycleStagedFile(const char *name);
+static void trashWake(void);
+
+static void runDeferred(char action, const char *name) {
+    if (action == DEFER_RECYCLE) {
+        recycleStagedFile(name);
+    } else {
+        sds t = tmpName('t');
+        if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
+        sdsfree(t);
+    }
+}
+
+/* Something under .tmp that is done with: at once outside a transaction,
+ * at commit inside one (an undo may still need it). */
+static void deferAction(char action, const char *name) {
+    if (!st.txn_depth) {
+        runDeferred(action, name);
+        return;
+    }
+    st.deferred = zrealloc(st.deferred, sizeof(*st.deferred) * (size_t)(st.ndeferred + 1));
+    st.deferred[st.ndeferred].action = action;
+    st.deferred[st.ndeferred].name = sdsnew(name);
+    st.ndeferred++;
+}
+
+void storeTxnBegin(void) {
+    if (st.txn_depth < 64) {
+        st.txn_failed[st.txn_depth] = 0;
+        st.txn_savepoint[st.txn_depth] = journalFd() >= 0 ? lseek(journalFd(), 0, SEEK_END) : 0;
+    }
+    st.txn_depth++;
+}
+
+/* A storage error happened in the current command: roll it back. */
+void storeTxnFail(void) {
+    if (st.txn_depth > 0 && st.txn_depth <= 64) st.txn_failed[st.txn_depth - 1] = 1;
+}
+
+void storeTxnEnd(void) {
+    if (st.txn_depth == 0) return;
+    st.txn_depth--;
+    if (st.txn_depth < 64 && st.txn_failed[st.txn_depth] && st.txn_open) {
+        /* undo this level's changes, newest first; the dbsize counters may
+         * be off now, so they are counted again when next asked */
+        journalUndoFrom(st.txn_savepoint[st.txn_depth]);
+        for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
+        if (flushHook)
+            for (int i = 0; i < st.dbnum; i++) flushHook(i);
+        /* any key may be back to an older version: caches start over */
+        for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
+    }
+    if (st.txn_depth > 0) return;
+    if (st.txn_open) {
+        if (journalAppend(J_COMMIT, "", "", "", "") < 0) journalReset(); /* an empty log commits too */
+        st.txn_open = 0;
+    }
+    for (int i = 0; i < st.ndeferred; i++) {
+        runDeferred(st.deferred[i].action, st.deferred[i].name);
+        sdsfree(st.deferred[i].name);
+    }
+    st.ndeferred = 0;
+    journalMaybeReset();
+}
+
+/* Give an entry under .tmp to a pool; 0 when the pool is full. */
+static int poolPut(struct pool *p, const char *name) {
+    int ok = 0;
+    pthread_mutex_lock(&st.trash_lock);
+    if (p->count < POOL_SIZE && strlen(name) < sizeof(p->names[0])) {
+        snprintf(p->names[(p->head + p->count) % POOL_SIZE], sizeof(p->names[0]), "%s", name);
+        p->count++;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&st.trash_lock);
+    return ok;
+}
+
+/* A file under .tmp that is no longer needed: recycled when nothing else
+ * links to it, removed otherwise. */
+static void recycleStagedFile(const char *name) {
+    struct stat sb;
+    if (fstatat(st.tmpfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+        poolPut(&st.files, name))
+        return;
+    unlinkat(st.tmpfd, name, 0);
+}
+
+/* Take a ready-made entry from a pool (NULL when it is empty). */
+static sds poolTake(struct pool *p) {
+    sds name = NULL;
+    pthread_mutex_lock(&st.trash_lock);
+    if (p->count > 0) {
+        name = sdsnew(p->names[p->head]);
+        p->head = (p->head + 1) % POOL_SIZE;
+        p->count--;
+    }
+    if (p->count < POOL_LOW) pthread_cond_signal(&st.trash_cond);
+    pthread_mutex_unlock(&st.trash_lock);
+    return name;
+}
+
+/* Background thread: top up a pool. */
+static void poolRefill(struct pool *p, int isdir) {
+    for (;;) {
+        pthread_mutex_lock(&st.trash_lock);
+        int full = p->count >= POOL_CREATE || st.trash_stop;
+        pthread_mutex_unlock(&st.trash_lock);
+        if (full) return;
+        char name[24];
+        snprintf(name, sizeof(name), "%c%d-%llu", p->prefix, (int)getpid(), ++p->seq);
+        int ok;
+        if (isdir) {
+            ok = mkdirat(st.tmpfd, name, 0755) == 0;
+        } else {
+            int fd = openat(st.tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            ok = fd >= 0;
+            if (ok) close(fd);
+        }
+        if (!ok) return; /* full disk or similar: writers fall back to creating */
+        if (!poolPut(p, name)) {
+            if (isdir) unlinkat(st.tmpfd, name, AT_REMOVEDIR);
+            else unlinkat(st.tmpfd, name, 0);
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Mutation primitives: every change to the tree goes through these.         */
 /* ------------------------------------------------------------------------ */
 
+/* A new empty file under .tmp, from the pool when it has one. */
+static int openStagingFile(sds *tmpname, int rdwr) {
+    int mode = rdwr ? O_RDWR : O_WRONLY;
+    sds name = poolTake(&st.files);
+    int fd = name ? openat(st.tmpfd, name, mode | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        sdsfree(name);
+        name = tmpName('w');
+        fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) {
+        sdsfree(name);
+        return -1;
+    }
+    *tmpname = name;
+    return fd;
+}
+
+/* Cut a staging file (perhaps recycled, with stale bytes) to size. */
+static int trimStagingFile(int fd, long long size) {
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) return -1;
+    if (sb.st_size != size && ftruncate(fd, (off_t)size) < 0) return -1;
+    return 0;
+}
+
 /* Create a new file under .tmp holding data; returns its name. */
 static int opStageFile(const char *data, size_t len, sds *tmpname) {
-    sds name = tmpName('w');
-    int fd = openat(st.tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) { sdsfree(name); return STORE_ERR; }
-    if (writeAll(fd, data, len) < 0 || close(fd) < 0) {
+    sds name;
+    int fd = openStagingFile(&name, 0);
+    if (fd < 0) return STORE_ERR;
+    if (writeAll(fd, data, len) < 0 || trimStagingFile(fd, (long long)len) < 0 || close(fd) < 0) {
         int saved = errno;
         if (fd >= 0) close(fd);
         unlinkat(st.tmpfd, name, 0);
@@ -134,9 +415,36 @@ static int opStageFile(const char *data, size_t len, sds *tmpname) {
 }
 
 /* Move a staged file into dirfd/name. noreplace: fail with EEXIST instead of
- * replacing. On failure the staged file is removed. */
+ * replacing. On failure the staged file is removed. An existing file is
+ * replaced by exchanging the two names and unlinking the old one: as atomic
+ * as a rename over it, and on ext4 much faster (a rename over an existing
+ * file makes ext4 flush the new file's data, see auto_da_alloc). */
 static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace) {
-    int r = renameat2(st.tmpfd, tmpname, dirfd, name, noreplace ? RENAME_NOREPLACE : 0);
+    st.dirty = 1;
+    int r;
+    if (journaling(dirfd)) {
+        /* the journal must say beforehand whether this creates or replaces */
+        struct stat sb;
+        int exists = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        if (exists && noreplace) {
+            errno = EEXIST;
+            r = -1;
+        } else if (!exists) {
+            r = journalNote(J_NEW, dirfd, name, -1, NULL);
+            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+        } else {
+            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, tmpname);
+            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+        }
+    } else {
+        r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+        if (r < 0 && errno == EEXIST && !noreplace) {
+            r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) recycleStagedFile(tmpname); /* the old version */
+            else if (errno == ENOENT) r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+        }
+    }
     if (r < 0) {
         int saved = errno;
         if (!(noreplace && saved == EEXIST)) {
@@ -167,17 +475,75 @@ static int opWriteFile(int dirfd, const char *name, const char *data, size_t len
 }
 
 static int opUnlink(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (journaling(dirfd)) {
+        /* set aside under .tmp, so that an undo can put it back */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+        sds aside = tmpName('u');
+        int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
+        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) deferAction(DEFER_RECYCLE, aside);
+        sdsfree(aside);
+        return r == 0 ? STORE_OK : STORE_ERR;
+    }
     if (unlinkat(dirfd, name, 0) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     return STORE_OK;
 }
 
 static int opMkdir(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
 
+/* flags: RENAME_NOREPLACE (a move), or RENAME_EXCHANGE where the old side
+ * is a replacement built under .tmp (which then holds the old version). */
 static int opRename(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
-    if (renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
+    st.dirty = 1;
+    int r = flags & RENAME_EXCHANGE ? journalNote(J_REPLACED, newdirfd, newname, olddirfd, oldname)
+                                    : journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname);
+    if (r < 0 || renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
+    return STORE_OK;
+}
+
+/* Make todirfd/to a copy of fromdirfd/from without copying its bytes: a hard
+ * link to it is staged under .tmp and renamed over to, so readers see to
+ * either old or new. Files are never edited in place, so sharing one is
+ * safe. Where hard links are not supported the bytes are copied. */
+static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *to) {
+    sds tmp = tmpName('l');
+    if (linkat(fromdirfd, from, st.tmpfd, tmp, 0) < 0) {
+        int saved = errno;
+        sdsfree(tmp);
+        if (saved == ENOENT) return STORE_NOTFOUND;
+        if (saved != EPERM && saved != EOPNOTSUPP && saved != EMLINK && saved != EXDEV) {
+            errno = saved;
+            return STORE_ERR;
+        }
+        sds data;
+        int r = readFileAt(fromdirfd, from, &data);
+        if (r != STORE_OK) return r;
+        r = opWriteFile(todirfd, to, data, sdslen(data), NULL);
+        sdsfree(data);
+        return r;
+    }
+    return opInstallFile(tmp, todirfd, to, 0);
+}
+
+void storeSetFsyncPolicy(int policy) { st.fsync_policy = policy; }
+
+int storeDirty(void) { return st.dirty; }
+
+/* Make every change so far durable: one syncfs() covers the data and the
+ * directory entries of the whole tree, and the journal. */
+int storeSync(void) {
+    st.dirty = 0;
+    if (syncfs(st.rootfd) < 0) {
+        st.dirty = 1;
+        return STORE_ERR;
+    }
     return STORE_OK;
 }
 
@@ -188,8 +554,23 @@ static void trashWake(void) {
     pthread_mutex_unlock(&st.trash_lock);
 }
 
-/* Move dirfd/name (a file or a whole tree) to .trash for background removal. */
+/* Move dirfd/name (a file or a whole tree) to .trash for background removal.
+ * In a transaction a visible entry is first set aside under .tmp, and
+ * anything under .tmp stays until the commit. */
 static int opTrash(int dirfd, const char *name) {
+    st.dirty = 1;
+    if (dirfd == st.tmpfd && st.txn_depth) {
+        deferAction(DEFER_TRASH, name);
+        return STORE_OK;
+    }
+    if (journaling(dirfd)) {
+        sds aside = tmpName('t');
+        int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
+        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) deferAction(DEFER_TRASH, aside);
+        sdsfree(aside);
+        return r == 0 ? STORE_OK : STORE_ERR;
+    }
     sds t = tmpName('t');
     int r = opRename(dirfd, name, st.trashfd, t, RENAME_NOREPLACE);
     sdsfree(t);
@@ -201,10 +582,33 @@ static int opTrash(int dirfd, const char *name) {
 /* Background removal of .trash                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Remove dirfd/name recursively without following symbolic links. */
+/* Background thread: move parentfd/name into a pool under a new name. */
+static int recycleInto(struct pool *p, int parentfd, const char *name) {
+    char fresh[24];
+    pthread_mutex_lock(&st.trash_lock);
+    int room = p->count < POOL_SIZE;
+    unsigned long long n = ++p->seq;
+    pthread_mutex_unlock(&st.trash_lock);
+    if (!room) return 0;
+    snprintf(fresh, sizeof(fresh), "%c%d-%llu", p->prefix, (int)getpid(), n);
+    if (renameat2(parentfd, name, st.tmpfd, fresh, RENAME_NOREPLACE) < 0) return 0;
+    if (!poolPut(p, fresh)) {
+        unlinkat(st.tmpfd, fresh, p == &st.dirs ? AT_REMOVEDIR : 0);
+        return 1;
+    }
+    return 1;
+}
+
+/* Remove parentfd/name recursively without following symbolic links,
+ * recycling its files and directories into the pools where there is room. */
 static void removeTree(int parentfd, const char *name) {
-    if (unlinkat(parentfd, name, 0) == 0) return;
-    if (errno != EISDIR && errno != EPERM) return;
+    struct stat sb;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return;
+    if (!S_ISDIR(sb.st_mode)) {
+        if (!(S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)))
+            unlinkat(parentfd, name, 0);
+        return;
+    }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
     if (fd < 0) return;
     DIR *d = fdopendir(fd);
@@ -212,12 +616,10 @@ static void removeTree(int parentfd, const char *name) {
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        if (de->d_type == DT_DIR) removeTree(dirfd(d), de->d_name);
-        else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
-            removeTree(dirfd(d), de->d_name);
+        removeTree(dirfd(d), de->d_name);
     }
     closedir(d);
-    unlinkat(parentfd, name, AT_REMOVEDIR);
+    if (!recycleInto(&st.dirs, parentfd, name)) unlinkat(parentfd, name, AT_REMOVEDIR);
 }
 
 static void emptyTrash(int trashfd) {
@@ -237,11 +639,28 @@ static void *trashThreadMain(void *arg) {
     (void)arg;
     pthread_mutex_lock(&st.trash_lock);
     for (;;) {
-        while (st.trash_pending == 0 && !st.trash_stop) pthread_cond_wait(&st.trash_cond, &st.trash_lock);
+        while (st.trash_pending == 0 && !st.trash_stop && st.files.count >= POOL_LOW && st.dirs.count >= POOL_LOW) {
+            if (st.fsync_policy != STORE_FSYNC_EVERYSEC) {
+                pthread_cond_wait(&st.trash_cond, &st.trash_lock);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&st.trash_cond, &st.trash_lock, &ts) != 0) break; /* a second passed */
+        }
         if (st.trash_stop) break;
+        if (st.fsync_policy == STORE_FSYNC_EVERYSEC && st.dirty) {
+            pthread_mutex_unlock(&st.trash_lock);
+            storeSync();
+            pthread_mutex_lock(&st.trash_lock);
+        }
+        long long trash = st.trash_pending;
         st.trash_pending = 0;
         pthread_mutex_unlock(&st.trash_lock);
-        emptyTrash(st.trashfd);
+        poolRefill(&st.files, 0);
+        poolRefill(&st.dirs, 1);
+        if (trash) emptyTrash(st.trashfd);
         pthread_mutex_lock(&st.trash_lock);
     }
     pthread_mutex_unlock(&st.trash_lock);
@@ -325,8 +744,19 @@ int storeInit(const char *root, int dbnum, char **err) {
             return STORE_ERR;
         }
     }
+    st.files.prefix = 'f';
+    st.dirs.prefix = 'd';
     pthread_mutex_init(&st.trash_lock, NULL);
     pthread_cond_init(&st.trash_cond, NULL);
+    {
+        char proc[64], buf[4096];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", st.rootfd);
+        ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+        st.rootreal = sdsnewlen(buf, n > 0 ? (size_t)n : 0);
+    }
+    /* undo a transaction a crash interrupted, before .tmp is cleared: the
+     * versions it displaced wait there */
+    if (journalOpen(st.rootfd, st.trashfd, err) < 0) return STORE_ERR;
     clearStaging();
     st.trash_pending++; /* empty what a previous run left in .trash */
     if (pthread_create(&st.trash_thread, NULL, trashThreadMain, NULL) != 0) {
@@ -351,6 +781,7 @@ void storeShutdown(void) {
         if (st.dbfd) close(st.dbfd[i]);
         if (st.expfd) close(st.expfd[i]);
     }
+    journalClose();
     if (st.tmpfd >= 0) close(st.tmpfd);
     if (st.trashfd >= 0) close(st.trashfd);
     if (st.rootfd >= 0) close(st.rootfd);
@@ -360,6 +791,8 @@ void storeShutdown(void) {
     zfree(st.expcount);
     zfree(st.expcursor);
     sdsfree(st.root);
+    sdsfree(st.rootreal);
+    zfree(st.deferred);
     memset(&st, 0, sizeof(st));
 }
 
@@ -462,8 +895,11 @@ int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
     skey *k = newSkey(db, name, len);
     k->type = type;
     k->staged = 1;
-    k->stagename = tmpName('k');
-    if (opMkdir(st.tmpfd, k->stagename) != STORE_OK) goto err;
+    k->stagename = poolTake(&st.dirs);
+    if (!k->stagename) {
+        k->stagename = tmpName('k');
+        if (opMkdir(st.tmpfd, k->stagename) != STORE_OK) goto err;
+    }
     k->dirfd = openat(st.tmpfd, k->stagename, OPEN_DIR_FLAGS);
     if (k->dirfd < 0) goto err;
     if (opWriteFile(k->dirfd, "type", typeNames[type], strlen(typeNames[type]), NULL) != STORE_OK) goto err;
@@ -481,10 +917,12 @@ err: {
 
 static void addExpireEntry(int db, long long when, const sds fname) {
     sds e = expireEntryName(when, fname);
-    int fd = openat(st.expfd[db], e, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd >= 0) {
-        close(fd);
+    sds tmp;
+    if (opStageFile("", 0, &tmp) == STORE_OK && opInstallFile(tmp, st.expfd[db], e, 1) == STORE_OK) {
         if (st.expcount[db] >= 0) st.expcount[db]++;
+    } else if (errno == EEXIST) {
+        unlinkat(st.tmpfd, tmp, 0); /* already indexed */
+        sdsfree(tmp);
     }
     sdsfree(e);
 }
@@ -530,6 +968,8 @@ int storePublishKey(skey *k, int *replaced) {
     sdsfree(k->stagename);
     k->stagename = NULL;
     if (k->expire >= 0) addExpireEntry(db, k->expire, k->fname);
+    keyTouched(k);
+    keyChanged(db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -541,6 +981,8 @@ int storeDeleteKey(skey *k) {
     if (opTrash(st.dbfd[k->db], k->fname) != STORE_OK) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
+    keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
     return STORE_OK;
 }
 
@@ -548,29 +990,32 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
     if (hashed && opWriteFile(k->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
-    if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) goto err;
+    struct stat sb;
+    if (fstatat(st.dbfd[dstdb], dfname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* the destination goes first, then the source moves in */
         long long oldexp = expireOfDirAt(st.dbfd[dstdb], dfname);
-        if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_EXCHANGE) != STORE_OK) goto err;
-        /* the old destination now sits at the source's name */
+        if (opTrash(st.dbfd[dstdb], dfname) != STORE_OK) goto err;
         if (oldexp >= 0) removeExpireEntry(dstdb, oldexp, dfname);
-        opTrash(st.dbfd[k->db], k->fname);
-        if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
-    } else {
-        if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
-        if (st.dbsize[dstdb] >= 0) st.dbsize[dstdb]++;
+        if (st.dbsize[dstdb] > 0) st.dbsize[dstdb]--;
     }
+    if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_NOREPLACE) != STORE_OK) goto err;
+    if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
+    if (st.dbsize[dstdb] >= 0) st.dbsize[dstdb]++;
     if (k->hashed && !hashed) opUnlink(k->dirfd, "name");
     if (k->expire >= 0) {
         removeExpireEntry(k->db, k->expire, k->fname);
         addExpireEntry(dstdb, k->expire, dfname);
     }
+    keyTouched(k);
+    keyChanged(k->db, k->name, sdslen(k->name));
+    keyChanged(dstdb, dst, dstlen);
     sdsfree(k->fname);
     sdsfree(k->name);
     k->fname = dfname;
     k->name = sdsnewlen(dst, dstlen);
     k->hashed = hashed;
     k->db = dstdb;
+    keyTouched(k);
     return STORE_OK;
 err: {
         int saved = errno;
@@ -594,6 +1039,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    keyTouched(k);
     return STORE_OK;
 }
 
@@ -605,7 +1051,10 @@ int storeFlushDb(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
-    sds staged = tmpName('d');
+    if (flushHook) flushHook(db);
+    /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
+     * own counter, and a clash made FLUSHDB fail with EEXIST */
+    sds staged = tmpName('e');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
@@ -621,6 +1070,7 @@ int storeFlushDb(int db) {
     close(sfd);
     opTrash(st.tmpfd, staged);
     sdsfree(staged);
+    keyChanged(db, NULL, 0);
     newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
     newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
@@ -635,6 +1085,108 @@ int storeFlushDb(int db) {
     return STORE_OK;
 }
 
+int storeSwapDb(int db1, int db2) {
+    char n1[16], n2[16];
+    if (db1 == db2) return STORE_OK;
+    snprintf(n1, sizeof(n1), "%d", db1);
+    snprintf(n2, sizeof(n2), "%d", db2);
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
+    sds aside = tmpName('s');
+    int r = opRename(st.rootfd, n1, st.tmpfd, aside, RENAME_NOREPLACE);
+    if (r == STORE_OK) r = opRename(st.rootfd, n2, st.rootfd, n1, RENAME_NOREPLACE);
+    if (r == STORE_OK) r = opRename(st.tmpfd, aside, st.rootfd, n2, RENAME_NOREPLACE);
+    sdsfree(aside);
+    if (r != STORE_OK) {
+        storeTxnFail();
+        return STORE_ERR;
+    }
+#define SWAP(type, a, b) do { type t_ = (a); (a) = (b); (b) = t_; } while (0)
+    SWAP(int, st.dbfd[db1], st.dbfd[db2]);
+    SWAP(int, st.expfd[db1], st.expfd[db2]);
+    SWAP(long long, st.dbsize[db1], st.dbsize[db2]);
+    SWAP(long long, st.expcount[db1], st.expcount[db2]);
+    SWAP(unsigned long long, st.expcursor[db1], st.expcursor[db2]);
+#undef SWAP
+    keyChanged(db1, NULL, 0);
+    keyChanged(db2, NULL, 0);
+    return STORE_OK;
+}
+
+/* Recreate the tree srcfd/name under dstfd/name, hard-linking its files. */
+static int linkTree(int srcfd, int dstfd, const char *name) {
+    int sfd = openat(srcfd, name, OPEN_DIR_FLAGS);
+    if (sfd < 0) return STORE_ERR;
+    if (opMkdir(dstfd, name) != STORE_OK) { close(sfd); return STORE_ERR; }
+    int dfd = openat(dstfd, name, OPEN_DIR_FLAGS);
+    int r = dfd < 0 ? STORE_ERR : STORE_OK;
+    DIR *d = r == STORE_OK ? fdopendir(sfd) : NULL;
+    if (!d) {
+        if (dfd >= 0) close(dfd);
+        close(sfd);
+        return STORE_ERR;
+    }
+    struct dirent *de;
+    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (de->d_type == DT_DIR) r = linkTree(dirfd(d), dfd, de->d_name);
+        else if (linkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = STORE_ERR;
+    }
+    int saved = errno;
+    closedir(d);
+    close(dfd);
+    errno = saved;
+    return r;
+}
+
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    skey *n = newSkey(dstdb, dst, dstlen);
+    n->type = k->type;
+    n->staged = 1;
+    n->stagename = tmpName('k');
+    n->expire = k->expire;
+    if (opMkdir(st.tmpfd, n->stagename) != STORE_OK || (n->dirfd = openat(st.tmpfd, n->stagename, OPEN_DIR_FLAGS)) < 0)
+        goto err;
+    /* every entry of the key directory: files linked, directories rebuilt */
+    int sfd = openat(k->dirfd, ".", OPEN_DIR_FLAGS);
+    DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+    if (!d) {
+        if (sfd >= 0) close(sfd);
+        goto err;
+    }
+    struct dirent *de;
+    int r = STORE_OK;
+    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "name")) continue;
+        if (de->d_type == DT_DIR) r = linkTree(dirfd(d), n->dirfd, de->d_name);
+        else if (linkat(dirfd(d), de->d_name, n->dirfd, de->d_name, 0) < 0) r = STORE_ERR;
+    }
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    if (r != STORE_OK) goto err;
+    if (n->hashed && opWriteFile(n->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
+    if (!replace) {
+        struct stat sb;
+        if (fstatat(st.dbfd[dstdb], n->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            goto err;
+        }
+    }
+    if (storePublishKey(n, NULL) != STORE_OK) goto err;
+    storeCloseKey(n);
+    return STORE_OK;
+err: {
+        int e = errno;
+        if (n->dirfd >= 0) opTrash(st.tmpfd, n->stagename);
+        storeCloseKey(n);
+        errno = e;
+        return STORE_ERR;
+    }
+}
+
 struct linux_dirent64 {
     unsigned long long d_ino;
     long long d_off;
@@ -646,7 +1198,7 @@ struct linux_dirent64 {
 /* A directory read in getdents64 batches from a resumable offset. */
 typedef struct dirReader {
     int fd;
-    char buf[32768] __attribute__((aligned(8))); /* holds linux_dirent64 records */
+    char buf[32768] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
     long nread, bpos;
     unsigned long long pos;   /* offset after the last entry returned */
     int eof;
@@ -834,15 +1386,15 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
 }
 
 int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
-    return opWriteFile(k->dirfd, file, data, len, NULL);
+    return touchedIfOk(k, opWriteFile(k->dirfd, file, data, len, NULL));
 }
 
-int storeRemoveFile(skey *k, const char *file) { return opUnlink(k->dirfd, file); }
+int storeRemoveFile(skey *k, const char *file) { return touchedIfOk(k, opUnlink(k->dirfd, file)); }
 
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
-    sds tmp = tmpName('w');
-    int out = openat(st.tmpfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out < 0) { sdsfree(tmp); return STORE_ERR; }
+    sds tmp;
+    int out = openStagingFile(&tmp, 1);
+    if (out < 0) return STORE_ERR;
     int in = openat(k->dirfd, file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
     if (in < 0 && errno != ENOENT) goto err;
@@ -861,6 +1413,8 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
         in = -1;
     }
     if (off < 0) off = oldsize;
+    long long finalsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
+    if (trimStagingFile(out, oldsize) < 0) goto err; /* drop stale bytes of a recycled file */
     if (off > oldsize && ftruncate(out, (off_t)off) < 0) goto err;
     size_t done = 0;
     while (done < len) {
@@ -870,8 +1424,8 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     }
     if (close(out) < 0) { out = -1; goto err; }
     out = -1;
-    *newsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
-    return opInstallFile(tmp, k->dirfd, file, 0);
+    *newsize = finalsize;
+    return touchedIfOk(k, opInstallFile(tmp, k->dirfd, file, 0));
 err: {
         int saved = errno;
         if (in >= 0) close(in);
@@ -900,7 +1454,7 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
 int storeWriteNumber(skey *k, const char *file, long long v) {
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
-    return opWriteFile(k->dirfd, file, buf, (size_t)n, NULL);
+    return touchedIfOk(k, opWriteFile(k->dirfd, file, buf, (size_t)n, NULL));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -970,6 +1524,31 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
     return r;
 }
 
+/* The .names directory of a namespace (full names of shortened member
+ * names), created when missing. -1 on error. */
+static int namesDir(int nsfd) {
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    if (nfd < 0 && errno == ENOENT) {
+        if (opMkdir(nsfd, NAMES_DIR) != STORE_OK && errno != EEXIST) return -1;
+        nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    }
+    return nfd;
+}
+
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
+            : errno == ENOENT                                  ? STORE_NOTFOUND
+                                                               : STORE_ERR;
+    if (r == STORE_OK) *size = sb.st_size;
+    sdsfree(fname);
+    return r;
+}
+
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     int fd = nsDir(k, ns, 1);
@@ -978,9 +1557,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     sds fname = keynameEncode(m, mlen, &hashed);
     if (hashed) {
         int nfd = -1;
-        if ((mkdirat(fd, NAMES_DIR, 0755) < 0 && errno != EEXIST) ||
-            (nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS)) < 0 ||
-            opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
+        if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
             int saved = errno;
             if (nfd >= 0) close(nfd);
             sdsfree(fname);
@@ -992,7 +1569,31 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
     sdsfree(fname);
-    return r;
+    return touchedIfOk(k, r);
+}
+
+int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int fhashed, thashed, r;
+    sds fname = keynameEncode(from, fromlen, &fhashed);
+    sds tname = keynameEncode(to, tolen, &thashed);
+    if (thashed) {
+        int nfd = -1;
+        if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, tname, to, tolen, NULL) != STORE_OK) {
+            int saved = errno;
+            if (nfd >= 0) close(nfd);
+            sdsfree(fname);
+            sdsfree(tname);
+            errno = saved;
+            return STORE_ERR;
+        }
+        close(nfd);
+    }
+    r = opCopyFile(fd, fname, fd, tname);
+    sdsfree(fname);
+    sdsfree(tname);
+    return touchedIfOk(k, r);
 }
 
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
@@ -1009,7 +1610,20 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
         }
     }
     sdsfree(fname);
-    return r;
+    return touchedIfOk(k, r);
+}
+
+int storeCountMembers(skey *k, const char *ns, long long *out) {
+    *out = 0;
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
+    dirReader r;
+    if (dirReaderOpen(&r, fd, ".", 0) != STORE_OK) return STORE_ERR;
+    long long n = 0;
+    while (dirReaderNext(&r, 0)) n++;
+    dirReaderClose(&r);
+    *out = n;
+    return STORE_OK;
 }
 
 struct storeIter {
@@ -1036,21 +1650,25 @@ int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter 
     return STORE_OK;
 }
 
+/* The member named by directory entry fname of namespace directory nsfd, or
+ * NULL when the entry is not one of ours. */
+static sds memberNameOfEntry(int nsfd, const char *fname) {
+    size_t len = strlen(fname);
+    if (!keynameIsHashed(fname, len)) return keynameDecode(fname, len);
+    sds name = NULL;
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    if (nfd >= 0) {
+        if (readFileAt(nfd, fname, &name) != STORE_OK) name = NULL;
+        close(nfd);
+    }
+    return name;
+}
+
 int storeIterNext(storeIter *it, sds *m) {
     if (it->empty) return STORE_NOTFOUND;
     struct linux_dirent64 *d;
     while ((d = dirReaderNext(&it->r, 0)) != NULL) {
-        size_t len = strlen(d->d_name);
-        sds name = NULL;
-        if (keynameIsHashed(d->d_name, len)) {
-            int nfd = openat(it->nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
-            if (nfd >= 0) {
-                if (readFileAt(nfd, d->d_name, &name) != STORE_OK) name = NULL;
-                close(nfd);
-            }
-        } else {
-            name = keynameDecode(d->d_name, len);
-        }
+        sds name = memberNameOfEntry(it->nsfd, d->d_name);
         if (!name) continue;
         *m = name;
         return STORE_OK;
@@ -1073,6 +1691,163 @@ void storeIterClose(storeIter *it) {
     if (!it) return;
     if (!it->empty) dirReaderClose(&it->r);
     zfree(it);
+}
+
+/* Random members. Directory offsets (the d_off cookies of getdents64) are
+ * increasing along a directory on the file systems we run on (ext4 and xfs
+ * hash or block order, tmpfs and btrfs insertion order); seeking to any
+ * offset lands on the first entry at or after it. A draw seeks to a random
+ * offset below a bound found by binary search and takes the next entry. A
+ * directory whose first reads end it, or whose offsets do not increase, is
+ * read whole and drawn from exactly. */
+#define SAMPLER_EXACT_READS 4     /* getdents64 batches read before sampling by offset */
+#define SAMPLER_PROBE_BUF 2048    /* holds at least one entry */
+#define SAMPLER_MAX_DRAWS 64      /* draws past the last entry before taking the first one */
+
+struct storeSampler {
+    int nsfd;                   /* the namespace directory (the skey's descriptor) */
+    int fd;                     /* our own descriptor of it, for seeking */
+    int exact;                  /* names holds every entry */
+    sds *names;                 /* encoded names, when exact */
+    size_t nnames, cap;
+    unsigned long long limit;   /* otherwise: every entry's offset is below this */
+};
+
+static unsigned long long random64(void) {
+    return ((unsigned long long)random() << 33) ^ ((unsigned long long)random() << 2) ^
+           ((unsigned long long)random() & 3);
+}
+
+/* Does any entry sit at or after offset off? 1 yes, 0 no, -1 error. */
+static int samplerAnyAt(storeSampler *s, unsigned long long off) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
+    long n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf));
+    if (n < 0) return -1;
+    return n > 0;
+}
+
+/* Append the member entries of a getdents64 batch to s->names; *increasing
+ * is cleared when an offset does not grow. */
+static void samplerKeep(storeSampler *s, const char *buf, long n, long long *last, int *increasing) {
+    for (long pos = 0; pos < n;) {
+        const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+        pos += d->d_reclen;
+        if (d->d_off <= *last) *increasing = 0;
+        *last = d->d_off;
+        if (d->d_name[0] == '.') continue;
+        if (s->nnames == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 64;
+            s->names = zrealloc(s->names, sizeof(sds) * s->cap);
+        }
+        s->names[s->nnames++] = sdsnew(d->d_name);
+    }
+}
+
+static void samplerFreeNames(storeSampler *s) {
+    for (size_t i = 0; i < s->nnames; i++) sdsfree(s->names[i]);
+    zfree(s->names);
+    s->names = NULL;
+    s->nnames = s->cap = 0;
+}
+
+void storeSamplerClose(storeSampler *s) {
+    if (!s) return;
+    samplerFreeNames(s);
+    if (s->fd >= 0) close(s->fd);
+    zfree(s);
+}
+
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) {
+    *out = NULL;
+    int nsfd = nsDir(k, ns, 0);
+    if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    storeSampler *s = zcalloc(sizeof(*s));
+    s->nsfd = nsfd;
+    s->fd = openat(nsfd, ".", OPEN_DIR_FLAGS);
+    if (s->fd < 0) goto err;
+    char *buf = zmalloc(32768);
+    long long last = -1;
+    int increasing = 1, reads = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, 32768)) > 0) {
+        samplerKeep(s, buf, n, &last, &increasing);
+        /* offsets that do not grow cannot be sampled by seeking: read all */
+        if (++reads >= SAMPLER_EXACT_READS && increasing) break;
+    }
+    zfree(buf);
+    if (n < 0) goto err;
+    if (n == 0) {
+        s->exact = 1;
+        if (s->nnames == 0) {
+            storeSamplerClose(s);
+            return STORE_NOTFOUND;
+        }
+    } else {
+        samplerFreeNames(s);
+        /* the smallest power of two no entry reaches (2^63: none does) */
+        int lo = 0, hi = 63;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            int any = samplerAnyAt(s, 1ULL << mid);
+            if (any < 0) goto err;
+            if (any) lo = mid;
+            else hi = mid;
+        }
+        s->limit = hi == 63 ? (unsigned long long)LLONG_MAX : 1ULL << hi;
+    }
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeSamplerClose(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+/* The first member at or after offset off: STORE_OK, or STORE_NOTFOUND when
+ * there is none. */
+static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
+    char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
+    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
+    long n;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf))) > 0) {
+        for (long pos = 0; pos < n;) {
+            const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (d->d_name[0] == '.') continue;
+            sds name = memberNameOfEntry(s->nsfd, d->d_name);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+        }
+    }
+    return n < 0 ? STORE_ERR : STORE_NOTFOUND;
+}
+
+int storeSamplerNext(storeSampler *s, sds *m) {
+    *m = NULL;
+    if (s->exact) {
+        while (s->nnames) {
+            size_t i = (size_t)(random64() % s->nnames);
+            sds name = memberNameOfEntry(s->nsfd, s->names[i]);
+            if (name) {
+                *m = name;
+                return STORE_OK;
+            }
+            /* not a member of ours: forget it */
+            sdsfree(s->names[i]);
+            s->names[i] = s->names[--s->nnames];
+        }
+        return STORE_NOTFOUND;
+    }
+    for (int draw = 0; draw < SAMPLER_MAX_DRAWS; draw++) {
+        int r = samplerFirstAt(s, random64() % s->limit, m);
+        if (r != STORE_NOTFOUND) return r;
+    }
+    return samplerFirstAt(s, 0, m);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -43,6 +43,11 @@ typedef struct skey {
 typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
+/* Called after any change to a visible key (its name, not its files), and
+ * before a database is flushed. */
+typedef void storeKeyHook(int db, const char *name, size_t len);
+typedef void storeDbHook(int db);
+void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush);
 void storeShutdown(void);
 const char *storeRoot(void);
 
@@ -57,6 +62,12 @@ int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
 
 /* whole databases */
 int storeFlushDb(int db);
+int storeSwapDb(int db1, int db2);
+/* Copy k to dstdb/dst as a new key sharing k's files (hard links: files are
+ * never edited in place, so sharing is safe). replace: overwrite an existing
+ * destination. STORE_NOTFOUND... never; errno EEXIST when it exists and
+ * !replace. */
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace);
 int storeDbSize(int db, long long *out);
 /* Iterate keys of a db starting at cursor (0 = start). Calls fn for each key
  * until about count keys were seen; *next is 0 when the iteration is done. */
@@ -83,12 +94,30 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen);
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created);
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
+/* Make member to a copy of member from (replacing it), both of namespace ns:
+ * O(1) whatever the size (a hard link, falling back to copying the bytes).
+ * STORE_NOTFOUND when from does not exist. */
+int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen);
+/* *out = the number of members of namespace ns (0 when it does not exist),
+ * from a directory listing alone: no member file is opened */
+int storeCountMembers(skey *k, const char *ns, long long *out);
+/* the size of a member's file (a hash field's value length) */
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size);
 /* cursor iteration over members; cursor 0 = start */
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
 int storeIterNext(storeIter *it, sds *m);
 unsigned long long storeIterCursor(storeIter *it); /* resume point, 0 at end */
 void storeIterClose(storeIter *it);
+/* Random members of a namespace, drawn with replacement. A small namespace
+ * (its names fit in a few directory reads) is read whole and drawn from
+ * uniformly; a larger one is sampled by seeking to random directory offsets,
+ * which costs O(1) reads per draw but favours members that follow a wide gap
+ * in the offset space (approximately uniform for hash-ordered directories). */
+typedef struct storeSampler storeSampler;
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out); /* STORE_NOTFOUND: no member */
+int storeSamplerNext(storeSampler *s, sds *m); /* STORE_NOTFOUND: no member */
+void storeSamplerClose(storeSampler *s);
 
 /* expiry index: calls fn(db, name) for entries due at or before now_ms,
  * visiting at most budget entries per call; returns the number visited */
@@ -96,7 +125,32 @@ typedef void storeExpireVisitor(int db, const char *name, size_t len, long long 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
 long long storeExpiresCount(int db);
 
+/* Transactions: every change between the outermost begin and end is
+ * applied whole or not at all across a crash (journal.c). A failed level
+ * (storeTxnFail) is rolled back at its end. */
+void storeTxnBegin(void);
+void storeTxnEnd(void);
+void storeTxnFail(void);
+
+/* Durability */
+#define STORE_FSYNC_NO 0
+#define STORE_FSYNC_EVERYSEC 1
+#define STORE_FSYNC_ALWAYS 2
+void storeSetFsyncPolicy(int policy);
+int storeDirty(void);
+int storeSync(void);
+
 /* statistics */
 long long storeTrashPending(void);
+
+/* Key change listeners, for in-memory caches of key contents (e.g. the
+ * sorted set index cache). Unlike the key hook above, they are not called for
+ * writes to an existing key's own files (the code doing those writes keeps
+ * its own cache right), only when a key's content changes as a whole: after
+ * a visible key was deleted, replaced by a newly published key, or renamed
+ * (called for the source and for the destination), and with name NULL
+ * after a database was flushed or swapped, or a failed command rolled back. */
+typedef void storeKeyChangedFn(int db, const char *name, size_t len);
+int storeAddKeyListener(storeKeyChangedFn *fn); /* STORE_ERR when full (8) */
 
 #endif

@@ -1,5 +1,495 @@
-/* t_hash.c - hash commands. A hash is a key directory with one file per field under fields/, holding the value. */
+/* t_hash.c - hash commands. A hash is a key directory whose fields/ holds
+ * one file per field (named by the field's encoding, holding the value) and
+ * whose "len" file holds the number of fields; see docs/storage-format.md.
+ *
+ * Writes: field files first, then "len"; a new hash is built under .tmp and
+ * published whole; a hash left without fields is deleted. */
 #include "server.h"
+#include "members.h"
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+
+#define FIELDS "fields"
+
+/* Read a field that the listing says exists (missing: the key is damaged). */
+static int readListedField(skey *k, sds f, sds *v) {
+    int r = storeReadMember(k, FIELDS, f, sdslen(f), v);
+    if (r == STORE_NOTFOUND) {
+        errno = EUCLEAN;
+        r = STORE_ERR;
+    }
+    return r;
+}
+
+/* HSET key field value [field value ...] / HMSET */
+static void hsetGeneric(client *c, int hmset) {
+    skey *k;
+    if ((c->argc % 2) == 1) {
+        addReplyErrorArity(c);
+        return;
+    }
+    if (collectionOpenForWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    long long created = 0;
+    for (int j = 2; j < c->argc; j += 2) {
+        int cr;
+        if (storeWriteMember(k, FIELDS, c->argv[j], sdslen(c->argv[j]), c->argv[j + 1], sdslen(c->argv[j + 1]),
+                             &cr) != STORE_OK) {
+            membersFail(c, k, errno);
+            storeCloseKey(k);
+            return;
+        }
+        created += cr;
+    }
+    int r = collectionCommit(c, k, created);
+    storeCloseKey(k);
+    if (r != C_OK) return;
+    if (hmset) addReplyOK(c);
+    else addReplyLongLong(c, created);
+}
+
+static void hsetCommand(client *c) { hsetGeneric(c, 0); }
+static void hmsetCommand(client *c) { hsetGeneric(c, 1); }
+
+static void hsetnxCommand(client *c) {
+    skey *k;
+    sds f = c->argv[2], v = c->argv[3];
+    if (collectionOpenForWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    int r = storeMemberExists(k, FIELDS, f, sdslen(f));
+    if (r == STORE_OK) {
+        membersDiscard(k);
+        storeCloseKey(k);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    if (r == STORE_ERR || storeWriteMember(k, FIELDS, f, sdslen(f), v, sdslen(v), NULL) != STORE_OK) {
+        membersFail(c, k, errno);
+        storeCloseKey(k);
+        return;
+    }
+    r = collectionCommit(c, k, 1);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyLongLong(c, 1);
+}
+
+static void hgetCommand(client *c) {
+    skey *k;
+    sds v;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    int r = storeReadMember(k, FIELDS, c->argv[2], sdslen(c->argv[2]), &v);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_OK) addReplyBulkSds(c, v);
+    else if (r == STORE_NOTFOUND) addReplyNull(c);
+    else addReplyErrorIO(c, saved);
+}
+
+static void hmgetCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    replyCapture rc;
+    replyCaptureStart(c, &rc);
+    for (int j = 2; j < c->argc; j++) {
+        sds v;
+        int r = k ? storeReadMember(k, FIELDS, c->argv[j], sdslen(c->argv[j]), &v) : STORE_NOTFOUND;
+        if (r == STORE_ERR) {
+            int saved = errno;
+            storeCloseKey(k);
+            replyCaptureAbort(c, &rc);
+            addReplyErrorIO(c, saved);
+            return;
+        }
+        if (r == STORE_OK) addReplyBulkSds(c, v);
+        else addReplyNull(c);
+    }
+    storeCloseKey(k);
+    replyCaptureEndArray(c, &rc, c->argc - 2);
+}
+
+static void hdelCommand(client *c) {
+    skey *k;
+    long long removed;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (!k) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    int r = membersRemove(c, k, FIELDS, c->argv + 2, c->argc - 2, &removed);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyLongLong(c, removed);
+}
+
+static void hlenCommand(client *c) {
+    skey *k;
+    long long len = 0;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (k && collectionLen(k, &len) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    storeCloseKey(k);
+    addReplyLongLong(c, len);
+}
+
+static void hstrlenCommand(client *c) {
+    skey *k;
+    long long size = 0;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    int r = k ? storeMemberSize(k, FIELDS, c->argv[2], sdslen(c->argv[2]), &size) : STORE_NOTFOUND;
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) addReplyErrorIO(c, saved);
+    else addReplyLongLong(c, r == STORE_OK ? size : 0);
+}
+
+static void hexistsCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    int r = k ? storeMemberExists(k, FIELDS, c->argv[2], sdslen(c->argv[2])) : STORE_NOTFOUND;
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) addReplyErrorIO(c, saved);
+    else addReplyLongLong(c, r == STORE_OK);
+}
+
+#define GETALL_KEYS (1 << 0)
+#define GETALL_VALUES (1 << 1)
+
+/* HKEYS, HVALS, HGETALL: every field in directory order. */
+static void getallGeneric(client *c, int what) {
+    skey *k;
+    int both = what == (GETALL_KEYS | GETALL_VALUES);
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (!k) {
+        if (both) addReplyMapLen(c, 0);
+        else addReplyArrayLen(c, 0);
+        return;
+    }
+    storeIter *it;
+    if (storeIterOpen(k, FIELDS, 0, &it) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    replyCapture rc;
+    replyCaptureStart(c, &rc);
+    long n = 0;
+    sds f;
+    int r;
+    while ((r = storeIterNext(it, &f)) == STORE_OK) {
+        sds v = NULL;
+        if ((what & GETALL_VALUES) && (r = readListedField(k, f, &v)) != STORE_OK) {
+            sdsfree(f);
+            break;
+        }
+        if (what & GETALL_KEYS) addReplyBulk(c, f, sdslen(f));
+        if (v) addReplyBulkSds(c, v);
+        sdsfree(f);
+        n++;
+    }
+    int saved = errno;
+    storeIterClose(it);
+    storeCloseKey(k);
+    if (r == STORE_ERR) {
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
+    } else if (both) {
+        replyCaptureEndMap(c, &rc, n);
+    } else {
+        replyCaptureEndArray(c, &rc, n);
+    }
+}
+
+static void hkeysCommand(client *c) { getallGeneric(c, GETALL_KEYS); }
+static void hvalsCommand(client *c) { getallGeneric(c, GETALL_VALUES); }
+static void hgetallCommand(client *c) { getallGeneric(c, GETALL_KEYS | GETALL_VALUES); }
+
+/* Read field f of k (opened for write) for an increment: *cur NULL when the
+ * field does not exist. C_ERR after replying and discarding k. */
+static int readFieldForIncr(client *c, skey *k, sds f, sds *cur) {
+    *cur = NULL;
+    int r = storeReadMember(k, FIELDS, f, sdslen(f), cur);
+    if (r == STORE_ERR) {
+        membersFail(c, k, errno);
+        return C_ERR;
+    }
+    return C_OK;
+}
+
+/* Store the new value of field f and reply. */
+static int writeFieldAfterIncr(client *c, skey *k, sds f, const char *val, size_t len, int existed) {
+    if (storeWriteMember(k, FIELDS, f, sdslen(f), val, len, NULL) != STORE_OK) {
+        membersFail(c, k, errno);
+        return C_ERR;
+    }
+    return collectionCommit(c, k, existed ? 0 : 1);
+}
+
+static void hincrbyCommand(client *c) {
+    long long incr, value = 0;
+    skey *k;
+    sds cur;
+    if (getLongLongFromArgOrReply(c, c->argv[3], &incr, NULL) != C_OK) return;
+    if (collectionOpenForWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (readFieldForIncr(c, k, c->argv[2], &cur) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    int existed = cur != NULL;
+    if (cur) {
+        int ok = string2ll(cur, sdslen(cur), &value);
+        sdsfree(cur);
+        if (!ok) {
+            membersDiscard(k);
+            storeCloseKey(k);
+            addReplyError(c, "ERR hash value is not an integer");
+            return;
+        }
+    }
+    if ((incr < 0 && value < 0 && incr < (LLONG_MIN - value)) || (incr > 0 && value > 0 && incr > (LLONG_MAX - value))) {
+        membersDiscard(k);
+        storeCloseKey(k);
+        addReplyError(c, "ERR increment or decrement would overflow");
+        return;
+    }
+    value += incr;
+    char buf[32];
+    int n = ll2string(buf, sizeof(buf), value);
+    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyLongLong(c, value);
+}
+
+static void hincrbyfloatCommand(client *c) {
+    long double incr, value = 0;
+    skey *k;
+    sds cur;
+    if (getLongDoubleFromArgOrReply(c, c->argv[3], &incr, NULL) != C_OK) return;
+    if (isnan(incr) || isinf(incr)) {
+        addReplyError(c, "ERR value is NaN or Infinity");
+        return;
+    }
+    if (collectionOpenForWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (readFieldForIncr(c, k, c->argv[2], &cur) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    int existed = cur != NULL;
+    if (cur) {
+        int ok = string2ld(cur, sdslen(cur), &value);
+        sdsfree(cur);
+        if (!ok) {
+            membersDiscard(k);
+            storeCloseKey(k);
+            addReplyError(c, "ERR hash value is not a float");
+            return;
+        }
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        membersDiscard(k);
+        storeCloseKey(k);
+        addReplyError(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char buf[5120];
+    int n = ld2string(buf, sizeof(buf), value, 1);
+    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed);
+    storeCloseKey(k);
+    if (r == C_OK) addReplyBulk(c, buf, (size_t)n);
+}
+
+/* One HRANDFIELD element: the field, and with values its value (a pair of
+ * its own in RESP3). */
+static int addRandomFieldReply(client *c, skey *k, sds f, int withvalues) {
+    sds v = NULL;
+    if (withvalues) {
+        if (readListedField(k, f, &v) != STORE_OK) return C_ERR;
+        if (c->resp > 2) addReplyArrayLen(c, 2);
+    }
+    addReplyBulk(c, f, sdslen(f));
+    if (v) addReplyBulkSds(c, v);
+    return C_OK;
+}
+
+/* HRANDFIELD key count [WITHVALUES], as Redis's hrandfieldWithCountCommand:
+ * a negative count draws with repetition, a positive one distinct fields. */
+static void hrandfieldWithCount(client *c, long l, int withvalues) {
+    skey *k;
+    long long size;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (!k) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    int uniq = l >= 0;
+    unsigned long count = uniq ? (unsigned long)l : (unsigned long)-l;
+    if (count == 0) {
+        storeCloseKey(k);
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    if (collectionLen(k, &size) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    replyCapture rc;
+    replyCaptureStart(c, &rc);
+    unsigned long n = 0;
+    int r = STORE_OK;
+    if (!uniq || count == 1) {
+        storeSampler *s;
+        r = storeSamplerOpen(k, FIELDS, &s);
+        if (r == STORE_OK) {
+            sds f;
+            while (n < count && (r = storeSamplerNext(s, &f)) == STORE_OK) {
+                if (addRandomFieldReply(c, k, f, withvalues) != C_OK) r = STORE_ERR;
+                sdsfree(f);
+                if (r != STORE_OK) break;
+                n++;
+            }
+            storeSamplerClose(s);
+        }
+    } else {
+        /* distinct fields: the whole hash when count reaches its size */
+        sds *a;
+        unsigned long m;
+        r = (long long)count >= size ? membersAll(k, FIELDS, &a, &m)
+                                     : membersRandomDistinct(k, FIELDS, size, count, &a, &m);
+        if (r == STORE_OK) {
+            if (m > count) m = membersKeepRandom(a, m, count); /* "len" was behind the files */
+            for (; n < m; n++)
+                if (addRandomFieldReply(c, k, a[n], withvalues) != C_OK) {
+                    r = STORE_ERR;
+                    break;
+                }
+            membersFreeArray(a, m);
+        }
+    }
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) {
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    replyCaptureEndArray(c, &rc, (long)(withvalues && c->resp == 2 ? n * 2 : n));
+}
+
+static void hrandfieldCommand(client *c) {
+    if (c->argc >= 3) {
+        long l;
+        int withvalues = 0;
+        if (getLongFromArgOrReply(c, c->argv[2], &l, NULL) != C_OK) return;
+        if (l < -LONG_MAX) {
+            addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
+                                LONG_MAX);
+            return;
+        }
+        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withvalues"))) {
+            addReplyErrorSyntax(c);
+            return;
+        }
+        if (c->argc == 4) {
+            withvalues = 1;
+            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+                addReplyError(c, "ERR value is out of range");
+                return;
+            }
+        }
+        hrandfieldWithCount(c, l, withvalues);
+        return;
+    }
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    storeSampler *s;
+    sds f = NULL;
+    int r = storeSamplerOpen(k, FIELDS, &s);
+    if (r == STORE_OK) {
+        r = storeSamplerNext(s, &f);
+        storeSamplerClose(s);
+    }
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) addReplyErrorIO(c, saved);
+    else if (f) addReplyBulkSds(c, f);
+    else addReplyNull(c);
+}
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] */
+static void hscanCommand(client *c) {
+    unsigned long long cursor;
+    skey *k;
+    sds pattern = NULL;
+    long count = 0;
+    if (membersParseCursor(c, c->argv[2], &cursor) != C_OK) return;
+    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
+    /* as Redis: options are looked at only when the key exists */
+    if (k && membersParseScanOptions(c, 3, &pattern, &count) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    membersScan(c, k, FIELDS, cursor, pattern, count, 1);
+    storeCloseKey(k);
+}
 
 redisCommand hashCommandTable[] = {
+    {"hset", hsetCommand, -4, "write denyoom fast", "write hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Set the string value of a hash field",
+     "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with "
+     "multiple field/value pairs.",
+     NULL},
+    {"hsetnx", hsetnxCommand, 4, "write denyoom fast", "write hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Set the value of a hash field, only if the field does not exist", "O(1)", NULL},
+    {"hget", hgetCommand, 3, "readonly fast", "read hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Get the value of a hash field", "O(1)", NULL},
+    {"hmset", hmsetCommand, -4, "write denyoom fast", "write hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Set multiple hash fields to multiple values", "O(N) where N is the number of fields being set.", NULL},
+    {"hmget", hmgetCommand, -3, "readonly fast", "read hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Get the values of all the given hash fields", "O(N) where N is the number of fields being requested.", NULL},
+    {"hdel", hdelCommand, -3, "write fast", "write hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Delete one or more hash fields", "O(N) where N is the number of fields to be removed.", NULL},
+    {"hlen", hlenCommand, 2, "readonly fast", "read hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Get the number of fields in a hash", "O(1)", NULL},
+    {"hstrlen", hstrlenCommand, 3, "readonly fast", "read hash fast", 1, 1, 1, "hash", "3.2.0",
+     "Get the length of the value of a hash field", "O(1)", NULL},
+    {"hexists", hexistsCommand, 3, "readonly fast", "read hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Determine if a hash field exists", "O(1)", NULL},
+    {"hkeys", hkeysCommand, 2, "readonly", "read hash slow", 1, 1, 1, "hash", "2.0.0",
+     "Get all the fields in a hash", "O(N) where N is the size of the hash.", NULL},
+    {"hvals", hvalsCommand, 2, "readonly", "read hash slow", 1, 1, 1, "hash", "2.0.0",
+     "Get all the values in a hash", "O(N) where N is the size of the hash.", NULL},
+    {"hgetall", hgetallCommand, 2, "readonly", "read hash slow", 1, 1, 1, "hash", "2.0.0",
+     "Get all the fields and values in a hash", "O(N) where N is the size of the hash.", NULL},
+    {"hincrby", hincrbyCommand, 4, "write denyoom fast", "write hash fast", 1, 1, 1, "hash", "2.0.0",
+     "Increment the integer value of a hash field by the given number", "O(1)", NULL},
+    {"hincrbyfloat", hincrbyfloatCommand, 4, "write denyoom fast", "write hash fast", 1, 1, 1, "hash", "2.6.0",
+     "Increment the float value of a hash field by the given amount", "O(1)", NULL},
+    {"hrandfield", hrandfieldCommand, -2, "readonly", "read hash slow", 1, 1, 1, "hash", "6.2.0",
+     "Get one or multiple random fields from a hash",
+     "O(N) where N is the number of fields returned. A hash whose names fit in a few directory reads is read "
+     "whole and sampled exactly; a larger one is sampled by seeking to random directory offsets, one directory "
+     "read per field drawn, approximately uniform. A positive count of at least a third of the hash reads all "
+     "field names (O(size)).",
+     NULL},
+    {"hscan", hscanCommand, -3, "readonly", "read hash slow", 1, 1, 1, "hash", "2.8.0",
+     "Incrementally iterate hash fields and associated values",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return "
+     "back to 0. N is the number of elements inside the collection. The cursor is a directory offset.",
+     NULL},
     {NULL}};

@@ -1,5 +1,1538 @@
-/* t_zset.c - sorted set commands. */
+/* t_zset.c - sorted set commands.
+ *
+ * A sorted set is a key directory (docs/storage-format.md, "Sorted sets"):
+ *   type                  "zset"
+ *   len                   the number of members
+ *   values/<member>       one file per member holding its score as text;
+ *                         the member's score of record
+ *   scores/<hex>_<member> one empty file per member; <hex> is the 16-digit
+ *                         order-preserving encoding of the score, so the
+ *                         listing alone gives the order (zset_index.h)
+ *
+ * ZADD, ZREM, ZSCORE, ZINCRBY and ZMSCORE touch only the files of the members
+ * they name. Commands that need the order (ranges, ranks, counts, pops) use
+ * an index, a skip list built from the listing of scores/, kept in a bounded
+ * LRU cache (DREDIS_ZSET_CACHE_MEMBERS members in all). A write keeps the
+ * cached index of its key in step; deleting, replacing, renaming or
+ * flushing a key drops it through a store key listener. A set larger than
+ * the whole cache gets a temporary index for the command that needs it.
+ *
+ * Write order, so that a crash leaves at worst an extra scores/ entry, which
+ * the next index build detects (scores/ and values/ counts differ) and
+ * repairs: add = scores/ entry, then values/ file; change = new scores/
+ * entry, values/ file, then the old scores/ entry is removed; remove =
+ * values/ file, then the scores/ entry; len is written last. */
 #include "server.h"
+#include "zset_index.h"
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <math.h>
+#include <limits.h>
+#include <ctype.h>
+
+#define NS_VALUES "values"
+#define NS_SCORES "scores"
+/* ZSCAN answers a set up to this size whole, in order, with cursor 0, as
+ * Redis does for its compact encoding (zset-max-listpack-entries) */
+#define ZSCAN_SMALL_SET 128
+
+/* ------------------------------------------------------------------------ */
+/* The index cache                                                           */
+/* ------------------------------------------------------------------------ */
+
+static zcache *indexCache;
+static long long indexBuilds; /* indexes built from the tree (INFO) */
+
+static void zsetKeyChanged(int db, const char *name, size_t len) {
+    if (!indexCache) return;
+    if (name) zcacheDrop(indexCache, db, name, len);
+    else zcacheDropDb(indexCache, db);
+}
+
+sds zsetCacheInfo(sds info) {
+    return sdscatprintf(info,
+                        "dredis_zset_index_cache_budget:%ld\r\n"
+                        "dredis_zset_index_cache_members:%llu\r\n"
+                        "dredis_zset_index_cache_keys:%lu\r\n"
+                        "dredis_zset_index_cache_evictions:%llu\r\n"
+                        "dredis_zset_index_builds:%lld\r\n",
+                        server.zset_cache_members, indexCache ? zcacheMembers(indexCache) : 0ULL,
+                        indexCache ? zcacheKeys(indexCache) : 0UL, indexCache ? zcacheEvictions(indexCache) : 0ULL,
+                        indexBuilds);
+}
+
+static zcache *zsetCache(void) {
+    if (!indexCache) {
+        indexCache = zcacheCreate(server.zset_cache_members > 0 ? (unsigned long long)server.zset_cache_members : 0);
+        storeAddKeyListener(zsetKeyChanged);
+    }
+    return indexCache;
+}
+
+/* The cached index of k, to keep in step while writing to it (NULL when
+ * not cached, or when k is a new key not yet published). */
+static zidx *zsetCachedIndex(skey *k) {
+    if (k->staged || !indexCache) return NULL;
+    return zcacheGet(indexCache, k->db, k->name, sdslen(k->name));
+}
+
+static void zsetCacheSync(skey *k) {
+    if (indexCache && !k->staged) zcacheSync(indexCache, k->db, k->name, sdslen(k->name));
+}
+
+static void zsetCacheDrop(skey *k) {
+    if (indexCache) zcacheDrop(indexCache, k->db, k->name, sdslen(k->name));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Members on disk                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The raw name of a member's scores/ entry: <16 hex digits>_<member>. */
+static sds scoreEntryName(double score, const char *m, size_t len) {
+    char hex[ZSET_SCORE_HEX_LEN + 1];
+    zsetScoreToHex(score, hex);
+    sds s = sdsMakeRoomFor(sdsempty(), ZSET_SCORE_HEX_LEN + 1 + len);
+    s = sdscatlen(s, hex, ZSET_SCORE_HEX_LEN);
+    s = sdscatlen(s, "_", 1);
+    return sdscatlen(s, m, len);
+}
+
+static int parseStoredScore(sds s, double *score) {
+    size_t len = sdslen(s);
+    while (len && s[len - 1] == '\n') len--;
+    sdssetlen(s, len);
+    s[len] = '\0';
+    return zsetParseScore(s, len, score);
+}
+
+/* The score of member m: STORE_OK, STORE_NOTFOUND, or STORE_ERR. */
+static int zsetReadScore(skey *k, const char *m, size_t len, double *score) {
+    sds s;
+    int r = storeReadMember(k, NS_VALUES, m, len, &s);
+    if (r != STORE_OK) return r;
+    int ok = parseStoredScore(s, score);
+    sdsfree(s);
+    if (!ok) {
+        errno = EUCLEAN;
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+/* Add member m with score (old NULL), or move it from score *old. idx, when
+ * given, is kept in step. */
+static int zsetStoreMember(skey *k, zidx *idx, const char *m, size_t len, double score, const double *old) {
+    score = zsetNormalizeScore(score);
+    sds e = scoreEntryName(score, m, len);
+    int r = storeWriteMember(k, NS_SCORES, e, sdslen(e), "", 0, NULL);
+    sdsfree(e);
+    if (r != STORE_OK) return STORE_ERR;
+    char buf[ZSET_SCORE_MAX_CHARS];
+    int n = zsetFormatScore(buf, sizeof(buf), score);
+    if (storeWriteMember(k, NS_VALUES, m, len, buf, (size_t)n, NULL) != STORE_OK) return STORE_ERR;
+    if (old) {
+        e = scoreEntryName(*old, m, len);
+        r = storeRemoveMember(k, NS_SCORES, e, sdslen(e));
+        sdsfree(e);
+        if (r == STORE_ERR) return STORE_ERR;
+        if (idx) zidxDelete(idx, *old, m, len);
+    }
+    if (idx) zidxInsert(idx, score, m, len);
+    return STORE_OK;
+}
+
+/* Remove member m (whose score is score). */
+static int zsetRemoveMember(skey *k, zidx *idx, const char *m, size_t len, double score) {
+    if (storeRemoveMember(k, NS_VALUES, m, len) == STORE_ERR) return STORE_ERR;
+    sds e = scoreEntryName(score, m, len);
+    int r = storeRemoveMember(k, NS_SCORES, e, sdslen(e));
+    sdsfree(e);
+    if (r == STORE_ERR) return STORE_ERR;
+    if (idx) zidxDelete(idx, score, m, len);
+    return STORE_OK;
+}
+
+/* Make scores/ agree with values/ after an interrupted write: drop entries
+ * whose member is gone or has another score, add missing ones. */
+static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
+    long removed = 0, added = 0;
+    unsigned long n = idx->length, i = 0;
+    zmapEntry *items = zmalloc(sizeof(zmapEntry) * (n ? n : 1));
+    for (zidxNode *x = zidxFirst(idx); x; x = zidxNext(x)) {
+        items[i].member = sdsdup(x->ele);
+        items[i].score = x->score;
+        i++;
+    }
+    int rc = STORE_OK;
+    for (i = 0; i < n && rc == STORE_OK; i++) {
+        double s;
+        sds m = items[i].member;
+        int r = zsetReadScore(k, m, sdslen(m), &s);
+        if (r == STORE_ERR) {
+            rc = STORE_ERR;
+            break;
+        }
+        if (r == STORE_OK && memcmp(&s, &items[i].score, sizeof(s)) == 0) continue;
+        sds e = scoreEntryName(items[i].score, m, sdslen(m));
+        if (storeRemoveMember(k, NS_SCORES, e, sdslen(e)) == STORE_ERR) rc = STORE_ERR;
+        sdsfree(e);
+        zidxDelete(idx, items[i].score, m, sdslen(m));
+        removed++;
+    }
+    for (i = 0; i < n; i++) sdsfree(items[i].member);
+    zfree(items);
+    if (rc == STORE_OK && (long long)idx->length != nvalues) {
+        storeIter *it;
+        sds m;
+        if (storeIterOpen(k, NS_VALUES, 0, &it) != STORE_OK) return STORE_ERR;
+        while (rc == STORE_OK && storeIterNext(it, &m) == STORE_OK) {
+            double s;
+            int r = zsetReadScore(k, m, sdslen(m), &s);
+            if (r == STORE_ERR) rc = STORE_ERR;
+            else if (r == STORE_OK && zidxRank(idx, s, m, sdslen(m)) == 0) {
+                sds e = scoreEntryName(s, m, sdslen(m));
+                if (storeWriteMember(k, NS_SCORES, e, sdslen(e), "", 0, NULL) != STORE_OK) rc = STORE_ERR;
+                else zidxInsert(idx, s, m, sdslen(m));
+                sdsfree(e);
+                added++;
+            }
+            sdsfree(m);
+        }
+        storeIterClose(it);
+    }
+    serverLog(LL_WARNING, "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
+              removed, added);
+    return rc;
+}
+
+/* Build the index of k from the listing of scores/ (no member file is
+ * opened unless the listing and values/ disagree). */
+static int zsetLoadIndex(skey *k, zidx **out) {
+    *out = NULL;
+    indexBuilds++;
+    zidx *idx = zidxCreate();
+    storeIter *it;
+    sds name;
+    if (storeIterOpen(k, NS_SCORES, 0, &it) != STORE_OK) {
+        zidxFree(idx);
+        return STORE_ERR;
+    }
+    while (storeIterNext(it, &name) == STORE_OK) {
+        double s;
+        if (sdslen(name) > ZSET_SCORE_HEX_LEN && name[ZSET_SCORE_HEX_LEN] == '_' &&
+            zsetHexToScore(name, ZSET_SCORE_HEX_LEN, &s))
+            zidxInsert(idx, s, name + ZSET_SCORE_HEX_LEN + 1, sdslen(name) - ZSET_SCORE_HEX_LEN - 1);
+        /* any other name is not ours: ignored */
+        sdsfree(name);
+    }
+    storeIterClose(it);
+    long long nvalues, len;
+    int r = storeCountMembers(k, NS_VALUES, &nvalues);
+    if (r == STORE_OK && nvalues != (long long)idx->length) r = zsetRepairIndex(k, idx, nvalues);
+    /* len is written last: a crash can leave it behind */
+    if (r == STORE_OK) r = storeReadNumber(k, "len", &len, 0);
+    if (r == STORE_OK && len != (long long)idx->length) r = storeWriteNumber(k, "len", (long long)idx->length);
+    if (r != STORE_OK) {
+        int saved = errno;
+        zidxFree(idx);
+        errno = saved;
+        return STORE_ERR;
+    }
+    *out = idx;
+    return STORE_OK;
+}
+
+/* An index of a key for the length of one command: the cached one, or a
+ * temporary one when the set is bigger than the whole cache. */
+typedef struct zview {
+    zidx *idx;
+    int temp;
+} zview;
+
+static int zsetOpenView(client *c, skey *k, zview *v) {
+    zcache *zc = zsetCache();
+    v->temp = 0;
+    v->idx = zcacheGet(zc, k->db, k->name, sdslen(k->name));
+    if (v->idx) return C_OK;
+    if (zsetLoadIndex(k, &v->idx) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    if (!zcachePut(zc, k->db, k->name, sdslen(k->name), v->idx)) v->temp = 1;
+    return C_OK;
+}
+
+static void zsetCloseView(zview *v) {
+    if (v->temp) zidxFree(v->idx);
+    v->idx = NULL;
+    v->temp = 0;
+}
+
+/* The index a write through this view must keep in step (none if temporary). */
+static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
+
+/* ------------------------------------------------------------------------ */
+/* Write helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The member count changed by delta: update len (delete an emptied key,
+ * publish a new one). C_ERR after replying. */
+static int zsetCommit(client *c, skey *k, long long delta) {
+    zsetCacheSync(k);
+    if (collectionCommit(c, k, delta) == C_OK) return C_OK;
+    zsetCacheDrop(k);
+    return C_ERR;
+}
+
+/* A storage error in the middle of a write: reply with it (the store rolls
+ * the command's changes back) and forget the cached index. */
+static void zsetFail(client *c, skey *k) {
+    int saved = errno;
+    zsetCacheDrop(k);
+    if (k->staged) storeDeleteKey(k);
+    addReplyErrorIO(c, saved);
+}
+
+/* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
+ * was; an empty result deletes dst. Replies with the count. */
+static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n) {
+    if (n == 0) {
+        int deleted;
+        if (deleteKey(c, dst, &deleted) == C_OK) addReplyLongLong(c, 0);
+        return;
+    }
+    skey *k;
+    if (storeNewKey(c->db, dst, sdslen(dst), OBJ_ZSET, &k) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (zsetStoreMember(k, NULL, items[i].member, sdslen(items[i].member), items[i].score, NULL) != STORE_OK) {
+            zsetFail(c, k);
+            storeCloseKey(k);
+            return;
+        }
+    }
+    if (collectionCommit(c, k, (long long)n) == C_OK) addReplyLongLong(c, (long long)n);
+    storeCloseKey(k);
+}
+
+/* Reply with items as ZRANGE does. */
+static void zsetReplyItems(client *c, zmapEntry *items, size_t n, int withscores) {
+    addReplyArrayLen(c, (long)((withscores && c->resp == 2) ? n * 2 : n));
+    for (size_t i = 0; i < n; i++) {
+        if (withscores && c->resp > 2) addReplyArrayLen(c, 2);
+        addReplyBulk(c, items[i].member, sdslen(items[i].member));
+        if (withscores) addReplyDouble(c, items[i].score);
+    }
+}
+
+/* A growable list of (member, score) pairs; members borrowed or owned. */
+typedef struct zitems {
+    zmapEntry *v;
+    size_t n, cap;
+    int owned;
+} zitems;
+
+static void zitemsPush(zitems *l, sds m, double score) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = zrealloc(l->v, sizeof(zmapEntry) * l->cap);
+    }
+    l->v[l->n].member = l->owned ? sdsdup(m) : m;
+    l->v[l->n].score = score;
+    l->n++;
+}
+
+static void zitemsFree(zitems *l) {
+    if (l->owned)
+        for (size_t i = 0; i < l->n; i++) sdsfree(l->v[i].member);
+    zfree(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ------------------------------------------------------------------------ */
+/* ZADD, ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD                               */
+/* ------------------------------------------------------------------------ */
+
+#define ZADD_INCR (1 << 0)
+#define ZADD_NX (1 << 1)
+#define ZADD_XX (1 << 2)
+#define ZADD_GT (1 << 3)
+#define ZADD_LT (1 << 4)
+#define ZADD_CH (1 << 5)
+
+static void zaddGeneric(client *c, int flags) {
+    int scoreidx = 2;
+    while (scoreidx < c->argc) {
+        const char *opt = c->argv[scoreidx];
+        if (!strcasecmp(opt, "nx")) flags |= ZADD_NX;
+        else if (!strcasecmp(opt, "xx")) flags |= ZADD_XX;
+        else if (!strcasecmp(opt, "ch")) flags |= ZADD_CH;
+        else if (!strcasecmp(opt, "incr")) flags |= ZADD_INCR;
+        else if (!strcasecmp(opt, "gt")) flags |= ZADD_GT;
+        else if (!strcasecmp(opt, "lt")) flags |= ZADD_LT;
+        else break;
+        scoreidx++;
+    }
+    int incr = flags & ZADD_INCR, nx = flags & ZADD_NX, xx = flags & ZADD_XX, gt = flags & ZADD_GT,
+        lt = flags & ZADD_LT, ch = flags & ZADD_CH;
+    int elements = c->argc - scoreidx;
+    if (elements % 2 || !elements) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    elements /= 2;
+    if (nx && xx) {
+        addReplyError(c, "ERR XX and NX options at the same time are not compatible");
+        return;
+    }
+    if ((gt && nx) || (lt && nx) || (gt && lt)) {
+        addReplyError(c, "ERR GT, LT, and/or NX options at the same time are not compatible");
+        return;
+    }
+    if (incr && elements > 1) {
+        addReplyError(c, "ERR INCR option supports a single increment-element pair");
+        return;
+    }
+    double *scores = zmalloc(sizeof(double) * (size_t)elements);
+    for (int j = 0; j < elements; j++) {
+        sds arg = c->argv[scoreidx + j * 2];
+        if (!zsetParseScore(arg, sdslen(arg), &scores[j])) {
+            addReplyError(c, "ERR value is not a valid float");
+            zfree(scores);
+            return;
+        }
+    }
+    skey *k;
+    long long added = 0, updated = 0, processed = 0;
+    double newscore = 0;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) goto cleanup;
+    if (!k) {
+        if (xx) goto reply;
+        if (collectionOpenForWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) goto cleanup;
+    }
+    zidx *idx = zsetCachedIndex(k);
+    for (int j = 0; j < elements; j++) {
+        sds m = c->argv[scoreidx + j * 2 + 1];
+        double score = scores[j], cur;
+        int r = zsetReadScore(k, m, sdslen(m), &cur);
+        if (r == STORE_ERR) goto ioerr;
+        if (r == STORE_OK) {
+            if (nx) continue;
+            if (incr) {
+                score += cur;
+                if (isnan(score)) {
+                    /* INCR takes one member: nothing was written */
+                    addReplyError(c, "ERR resulting score is not a number (NaN)");
+                    goto cleanup;
+                }
+            }
+            if ((gt && score <= cur) || (lt && score >= cur)) continue;
+            processed++;
+            newscore = score;
+            if (score != cur) {
+                if (zsetStoreMember(k, idx, m, sdslen(m), score, &cur) != STORE_OK) goto ioerr;
+                updated++;
+            }
+        } else {
+            if (xx) continue;
+            if (zsetStoreMember(k, idx, m, sdslen(m), score, NULL) != STORE_OK) goto ioerr;
+            added++;
+            processed++;
+            newscore = score;
+        }
+    }
+    if (zsetCommit(c, k, added) != C_OK) goto cleanup;
+reply:
+    if (incr) {
+        if (processed) addReplyDouble(c, newscore);
+        else addReplyNull(c);
+    } else {
+        addReplyLongLong(c, ch ? added + updated : added);
+    }
+    goto cleanup;
+ioerr:
+    zsetFail(c, k);
+cleanup:
+    storeCloseKey(k);
+    zfree(scores);
+}
+
+static void zaddCommand(client *c) { zaddGeneric(c, 0); }
+static void zincrbyCommand(client *c) { zaddGeneric(c, ZADD_INCR); }
+
+static void zremCommand(client *c) {
+    skey *k;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    zidx *idx = zsetCachedIndex(k);
+    long long deleted = 0;
+    for (int j = 2; j < c->argc; j++) {
+        sds m = c->argv[j];
+        double score;
+        int r = zsetReadScore(k, m, sdslen(m), &score);
+        if (r == STORE_NOTFOUND) continue;
+        if (r == STORE_ERR || zsetRemoveMember(k, idx, m, sdslen(m), score) != STORE_OK) {
+            zsetFail(c, k);
+            storeCloseKey(k);
+            return;
+        }
+        deleted++;
+    }
+    if (zsetCommit(c, k, -deleted) == C_OK) addReplyLongLong(c, deleted);
+    storeCloseKey(k);
+}
+
+static void zscoreCommand(client *c) {
+    skey *k;
+    double score;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    int r = zsetReadScore(k, c->argv[2], sdslen(c->argv[2]), &score);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r == STORE_ERR) addReplyErrorIO(c, saved);
+    else if (r == STORE_NOTFOUND) addReplyNull(c);
+    else addReplyDouble(c, score);
+}
+
+static void zmscoreCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    double *scores = zmalloc(sizeof(double) * (size_t)(c->argc - 2));
+    char *found = zmalloc((size_t)(c->argc - 2));
+    for (int j = 2; j < c->argc; j++) {
+        found[j - 2] = 0;
+        if (!k) continue;
+        int r = zsetReadScore(k, c->argv[j], sdslen(c->argv[j]), &scores[j - 2]);
+        if (r == STORE_ERR) {
+            addReplyErrorIO(c, errno);
+            goto done;
+        }
+        found[j - 2] = r == STORE_OK;
+    }
+    addReplyArrayLen(c, c->argc - 2);
+    for (int j = 0; j < c->argc - 2; j++) {
+        if (found[j]) addReplyDouble(c, scores[j]);
+        else addReplyNull(c);
+    }
+done:
+    storeCloseKey(k);
+    zfree(scores);
+    zfree(found);
+}
+
+static void zcardCommand(client *c) {
+    skey *k;
+    long long len = 0;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (k && collectionLen(k, &len) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    storeCloseKey(k);
+    addReplyLongLong(c, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT                                         */
+/* ------------------------------------------------------------------------ */
+
+static void zrankGeneric(client *c, int reverse) {
+    skey *k;
+    double score;
+    sds m = c->argv[2];
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    int r = zsetReadScore(k, m, sdslen(m), &score);
+    if (r != STORE_OK) {
+        if (r == STORE_ERR) addReplyErrorIO(c, errno);
+        else addReplyNull(c);
+        storeCloseKey(k);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        unsigned long rank = zidxRank(v.idx, score, m, sdslen(m));
+        if (rank == 0) addReplyNull(c);
+        else addReplyLongLong(c, reverse ? (long long)(v.idx->length - rank) : (long long)(rank - 1));
+        zsetCloseView(&v);
+    }
+    storeCloseKey(k);
+}
+
+static void zrankCommand(client *c) { zrankGeneric(c, 0); }
+static void zrevrankCommand(client *c) { zrankGeneric(c, 1); }
+
+static void zcountGeneric(client *c, int lex) {
+    zscoreRange range;
+    zlexRange lrange;
+    if (lex) {
+        if (!zsetParseLexRange(c->argv[2], sdslen(c->argv[2]), c->argv[3], sdslen(c->argv[3]), &lrange)) {
+            addReplyError(c, "ERR min or max not valid string range item");
+            return;
+        }
+    } else if (!zsetParseScoreRange(c->argv[2], c->argv[3], &range)) {
+        addReplyError(c, "ERR min or max is not a float");
+        return;
+    }
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        addReplyLongLong(c, (long long)(lex ? zidxCountInLexRange(v.idx, &lrange) : zidxCountInRange(v.idx, &range)));
+        zsetCloseView(&v);
+    }
+    storeCloseKey(k);
+}
+
+static void zcountCommand(client *c) { zcountGeneric(c, 0); }
+static void zlexcountCommand(client *c) { zcountGeneric(c, 1); }
+
+/* ------------------------------------------------------------------------ */
+/* ZRANGE and its variants                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { ZRANGE_AUTO, ZRANGE_RANK, ZRANGE_SCORE, ZRANGE_LEX } zrangeType;
+typedef enum { ZDIR_AUTO, ZDIR_FORWARD, ZDIR_REVERSE } zrangeDir;
+
+typedef struct zrangeSpec {
+    zrangeType type;
+    int reverse;
+    long start, end;      /* rank */
+    zscoreRange score;    /* score */
+    zlexRange lex;        /* lex */
+    long offset, limit;   /* score and lex: LIMIT (limit -1: all) */
+} zrangeSpec;
+
+/* Collect the nodes of idx in spec, in reply order (members borrowed). */
+static void zsetCollectRange(zidx *idx, const zrangeSpec *sp, zitems *out) {
+    long llen = (long)idx->length;
+    if (sp->type == ZRANGE_RANK) {
+        long start = sp->start, end = sp->end;
+        if (start < 0) start = llen + start;
+        if (end < 0) end = llen + end;
+        if (start < 0) start = 0;
+        if (start > end || start >= llen) return;
+        if (end >= llen) end = llen - 1;
+        long n = end - start + 1;
+        zidxNode *x = sp->reverse ? zidxByRank(idx, (unsigned long)(llen - start)) : zidxByRank(idx, (unsigned long)start + 1);
+        while (x && n--) {
+            zitemsPush(out, x->ele, x->score);
+            x = sp->reverse ? zidxPrev(x) : zidxNext(x);
+        }
+        return;
+    }
+    long offset = sp->offset, limit = sp->limit;
+    if (offset > 0 && offset >= llen) return;
+    if (offset < 0) return; /* Redis skips everything */
+    zidxNode *x;
+    if (sp->type == ZRANGE_SCORE) x = sp->reverse ? zidxLastInRange(idx, &sp->score) : zidxFirstInRange(idx, &sp->score);
+    else x = sp->reverse ? zidxLastInLexRange(idx, &sp->lex) : zidxFirstInLexRange(idx, &sp->lex);
+    while (x && offset) {
+        offset--;
+        x = sp->reverse ? zidxPrev(x) : zidxNext(x);
+    }
+    while (x && limit) {
+        int in;
+        if (sp->type == ZRANGE_SCORE)
+            in = sp->reverse ? zsetScoreGteMin(x->score, &sp->score) : zsetScoreLteMax(x->score, &sp->score);
+        else
+            in = sp->reverse ? zsetLexGteMin(x->ele, sdslen(x->ele), &sp->lex)
+                             : zsetLexLteMax(x->ele, sdslen(x->ele), &sp->lex);
+        if (!in) break;
+        zitemsPush(out, x->ele, x->score);
+        if (limit > 0) limit--;
+        x = sp->reverse ? zidxPrev(x) : zidxNext(x);
+    }
+}
+
+/* Parse the range arguments at argv[first] (key), min, max, options. */
+static int zsetParseRangeArgs(client *c, int first, int store, zrangeType type, zrangeDir dir, zrangeSpec *sp,
+                              int *withscores) {
+    int minidx = first + 1, maxidx = first + 2;
+    *withscores = 0;
+    sp->offset = 0;
+    sp->limit = -1;
+    for (int j = first + 3; j < c->argc; j++) {
+        int left = c->argc - j - 1;
+        const char *a = c->argv[j];
+        if (!store && !strcasecmp(a, "withscores")) {
+            *withscores = 1;
+        } else if (!strcasecmp(a, "limit") && left >= 2) {
+            if (getLongFromArgOrReply(c, c->argv[j + 1], &sp->offset, NULL) != C_OK ||
+                getLongFromArgOrReply(c, c->argv[j + 2], &sp->limit, NULL) != C_OK)
+                return C_ERR;
+            j += 2;
+        } else if (dir == ZDIR_AUTO && !strcasecmp(a, "rev")) {
+            dir = ZDIR_REVERSE;
+        } else if (type == ZRANGE_AUTO && !strcasecmp(a, "bylex")) {
+            type = ZRANGE_LEX;
+        } else if (type == ZRANGE_AUTO && !strcasecmp(a, "byscore")) {
+            type = ZRANGE_SCORE;
+        } else {
+            addReplyErrorSyntax(c);
+            return C_ERR;
+        }
+    }
+    if (dir == ZDIR_AUTO) dir = ZDIR_FORWARD;
+    if (type == ZRANGE_AUTO) type = ZRANGE_RANK;
+    if (sp->limit != -1 && type == ZRANGE_RANK) {
+        addReplyError(c, "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        return C_ERR;
+    }
+    if (*withscores && type == ZRANGE_LEX) {
+        addReplyError(c, "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+        return C_ERR;
+    }
+    sp->type = type;
+    sp->reverse = dir == ZDIR_REVERSE;
+    if (sp->reverse && type != ZRANGE_RANK) {
+        int t = minidx;
+        minidx = maxidx;
+        maxidx = t;
+    }
+    sds min = c->argv[minidx], max = c->argv[maxidx];
+    if (type == ZRANGE_RANK) {
+        if (getLongFromArgOrReply(c, min, &sp->start, NULL) != C_OK ||
+            getLongFromArgOrReply(c, max, &sp->end, NULL) != C_OK)
+            return C_ERR;
+    } else if (type == ZRANGE_SCORE) {
+        if (!zsetParseScoreRange(min, max, &sp->score)) {
+            addReplyError(c, "ERR min or max is not a float");
+            return C_ERR;
+        }
+    } else if (!zsetParseLexRange(min, sdslen(min), max, sdslen(max), &sp->lex)) {
+        addReplyError(c, "ERR min or max not valid string range item");
+        return C_ERR;
+    }
+    return C_OK;
+}
+
+/* ZRANGE, ZRANGESTORE (dst given), ZREVRANGE, Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX */
+static void zrangeGeneric(client *c, int first, sds dst, zrangeType type, zrangeDir dir) {
+    zrangeSpec sp;
+    int withscores;
+    if (zsetParseRangeArgs(c, first, dst != NULL, type, dir, &sp, &withscores) != C_OK) return;
+    skey *k;
+    if (lookupKeyRead(c, c->argv[first], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        if (dst) zsetStoreResult(c, dst, NULL, 0);
+        else addReplyArrayLen(c, 0);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        zitems items = {0};
+        zsetCollectRange(v.idx, &sp, &items);
+        if (dst) {
+            /* the result is copied out: storing may replace the source */
+            items.owned = 1;
+            for (size_t i = 0; i < items.n; i++) items.v[i].member = sdsdup(items.v[i].member);
+            zsetCloseView(&v);
+            zsetStoreResult(c, dst, items.v, items.n);
+        } else {
+            zsetReplyItems(c, items.v, items.n, withscores);
+            zsetCloseView(&v);
+        }
+        zitemsFree(&items);
+    }
+    storeCloseKey(k);
+}
+
+static void zrangeCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_AUTO, ZDIR_AUTO); }
+static void zrangestoreCommand(client *c) { zrangeGeneric(c, 2, c->argv[1], ZRANGE_AUTO, ZDIR_AUTO); }
+static void zrevrangeCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_RANK, ZDIR_REVERSE); }
+static void zrangebyscoreCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_SCORE, ZDIR_FORWARD); }
+static void zrevrangebyscoreCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_SCORE, ZDIR_REVERSE); }
+static void zrangebylexCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_LEX, ZDIR_FORWARD); }
+static void zrevrangebylexCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_LEX, ZDIR_REVERSE); }
+
+/* ------------------------------------------------------------------------ */
+/* ZREMRANGEBYRANK / BYSCORE / BYLEX, ZPOPMIN / ZPOPMAX                       */
+/* ------------------------------------------------------------------------ */
+
+/* Remove items (owned copies) from k, keeping the view's index in step. */
+static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items) {
+    zidx *live = viewLive(v);
+    for (size_t i = 0; i < items->n; i++) {
+        sds m = items->v[i].member;
+        if (zsetRemoveMember(k, live, m, sdslen(m), items->v[i].score) != STORE_OK) {
+            zsetFail(c, k);
+            return C_ERR;
+        }
+    }
+    return zsetCommit(c, k, -(long long)items->n);
+}
+
+static void zremrangeGeneric(client *c, zrangeType type) {
+    zrangeSpec sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.type = type;
+    sp.limit = -1;
+    if (type == ZRANGE_RANK) {
+        if (getLongFromArgOrReply(c, c->argv[2], &sp.start, NULL) != C_OK ||
+            getLongFromArgOrReply(c, c->argv[3], &sp.end, NULL) != C_OK)
+            return;
+    } else if (type == ZRANGE_SCORE) {
+        if (!zsetParseScoreRange(c->argv[2], c->argv[3], &sp.score)) {
+            addReplyError(c, "ERR min or max is not a float");
+            return;
+        }
+    } else if (!zsetParseLexRange(c->argv[2], sdslen(c->argv[2]), c->argv[3], sdslen(c->argv[3]), &sp.lex)) {
+        addReplyError(c, "ERR min or max not valid string range item");
+        return;
+    }
+    skey *k;
+    if (lookupKeyWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        zitems items = {0};
+        items.owned = 1;
+        zsetCollectRange(v.idx, &sp, &items);
+        if (zsetRemoveItems(c, k, &v, &items) == C_OK) addReplyLongLong(c, (long long)items.n);
+        zsetCloseView(&v);
+        zitemsFree(&items);
+    }
+    storeCloseKey(k);
+}
+
+static void zremrangebyrankCommand(client *c) { zremrangeGeneric(c, ZRANGE_RANK); }
+static void zremrangebyscoreCommand(client *c) { zremrangeGeneric(c, ZRANGE_SCORE); }
+static void zremrangebylexCommand(client *c) { zremrangeGeneric(c, ZRANGE_LEX); }
+
+/* Pop up to count members from the first existing key of keys (ZPOPMIN,
+ * ZPOPMAX, ZMPOP and the blocking forms). emitkey: the reply names the key;
+ * nested: [member, score] pairs; nilempty: a null array when no key exists
+ * (else an empty array). The reply shapes are Redis's genericZpopCommand. */
+static void zpopFromKeys(client *c, sds *keys, int nkeys, int max, int emitkey, long count, int nested,
+                         int nilempty) {
+    skey *k = NULL;
+    sds key = NULL;
+    for (int i = 0; i < nkeys && !k; i++) {
+        key = keys[i];
+        if (lookupKeyWrite(c, key, OBJ_ZSET, &k) != C_OK) return;
+    }
+    if (!k) {
+        if (nilempty) addReplyNullArray(c);
+        else addReplyArrayLen(c, 0);
+        return;
+    }
+    if (count == 0) {
+        addReplyArrayLen(c, 0);
+        storeCloseKey(k);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        zitems items = {0};
+        items.owned = 1;
+        zidxNode *x = max ? v.idx->tail : zidxFirst(v.idx);
+        for (long i = 0; x && i < count; i++) {
+            zitemsPush(&items, x->ele, x->score);
+            x = max ? zidxPrev(x) : zidxNext(x);
+        }
+        if (zsetRemoveItems(c, k, &v, &items) == C_OK) {
+            long n = (long)items.n;
+            if (!emitkey) {
+                addReplyArrayLen(c, nested ? n : n * 2);
+            } else if (!nested) {
+                addReplyArrayLen(c, n * 2 + 1);
+                addReplyBulk(c, key, sdslen(key));
+            } else {
+                addReplyArrayLen(c, 2);
+                addReplyBulk(c, key, sdslen(key));
+                addReplyArrayLen(c, n);
+            }
+            for (size_t i = 0; i < items.n; i++) {
+                if (nested) addReplyArrayLen(c, 2);
+                addReplyBulk(c, items.v[i].member, sdslen(items.v[i].member));
+                addReplyDouble(c, items.v[i].score);
+            }
+        }
+        zsetCloseView(&v);
+        zitemsFree(&items);
+    }
+    storeCloseKey(k);
+}
+
+static void zpopGeneric(client *c, int max) {
+    if (c->argc > 3) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    long count = 1;
+    int hascount = c->argc == 3;
+    if (hascount && getPositiveLongFromArgOrReply(c, c->argv[2], &count, NULL) != C_OK) return;
+    zpopFromKeys(c, &c->argv[1], 1, max, 0, count, c->resp > 2 && hascount, 0);
+}
+
+/* The blocking forms: pop from the first key that has members, or wait for
+ * one (a client that may not block, inside MULTI or a script, gets the
+ * timeout reply at once). */
+static void zpopBlocking(client *c, sds *keys, int nkeys, int max, int timeout_idx, long count, int nested,
+                         int nilempty) {
+    long long timeout;
+    if (getBlockingTimeoutOrReply(c, c->argv[timeout_idx], &timeout) != C_OK) return;
+    for (int i = 0; i < nkeys; i++) {
+        skey *k;
+        if (lookupKeyWrite(c, keys[i], OBJ_ZSET, &k) != C_OK) return;
+        if (!k) continue;
+        storeCloseKey(k);
+        zpopFromKeys(c, &keys[i], 1, max, 1, count, nested, nilempty);
+        return;
+    }
+    if (c->flags & (CLIENT_EXECUTING | CLIENT_FAKE)) {
+        addReplyNullArray(c);
+        return;
+    }
+    blockForKeys(c, BLOCKED_ZSET, keys, nkeys, timeout, BLOCK_TIMEOUT_NULL_ARRAY);
+}
+
+static void bzpopminCommand(client *c) { zpopBlocking(c, &c->argv[1], c->argc - 2, 0, c->argc - 1, 1, 0, 0); }
+static void bzpopmaxCommand(client *c) { zpopBlocking(c, &c->argv[1], c->argc - 2, 1, c->argc - 1, 1, 0, 0); }
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP timeout ... */
+static void zmpopGeneric(client *c, int numkeys_idx, int blocking) {
+    long long numkeys;
+    long count = -1;
+    int max;
+    if (!string2ll(c->argv[numkeys_idx], sdslen(c->argv[numkeys_idx]), &numkeys) || numkeys < 1) {
+        addReplyError(c, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys > c->argc - numkeys_idx - 2) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    int where_idx = numkeys_idx + (int)numkeys + 1;
+    if (!strcasecmp(c->argv[where_idx], "min")) max = 0;
+    else if (!strcasecmp(c->argv[where_idx], "max")) max = 1;
+    else {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    for (int j = where_idx + 1; j < c->argc; j++) {
+        int moreargs = c->argc - 1 - j;
+        if (count == -1 && !strcasecmp(c->argv[j], "count") && moreargs) {
+            j++;
+            long long n;
+            if (!string2ll(c->argv[j], sdslen(c->argv[j]), &n) || n < 1 || n > LONG_MAX) {
+                addReplyError(c, "ERR count should be greater than 0");
+                return;
+            }
+            count = (long)n;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (count == -1) count = 1;
+    sds *keys = &c->argv[numkeys_idx + 1];
+    if (blocking) zpopBlocking(c, keys, (int)numkeys, max, 1, count, 1, 1);
+    else zpopFromKeys(c, keys, (int)numkeys, max, 1, count, 1, 1);
+}
+
+static void zmpopCommand(client *c) { zmpopGeneric(c, 1, 0); }
+static void bzmpopCommand(client *c) { zmpopGeneric(c, 2, 1); }
+
+static void zpopminCommand(client *c) { zpopGeneric(c, 0); }
+static void zpopmaxCommand(client *c) { zpopGeneric(c, 1); }
+
+/* ------------------------------------------------------------------------ */
+/* ZRANDMEMBER                                                               */
+/* ------------------------------------------------------------------------ */
+
+static unsigned long randomBelow(unsigned long n) {
+    unsigned long long r = ((unsigned long long)random() << 31) ^ (unsigned long long)random();
+    return (unsigned long)(r % n);
+}
+
+static void replyMember(client *c, zidxNode *x, int withscores) {
+    if (withscores && c->resp > 2) addReplyArrayLen(c, 2);
+    addReplyBulk(c, x->ele, sdslen(x->ele));
+    if (withscores) addReplyDouble(c, x->score);
+}
+
+static void zrandmemberWithCount(client *c, long l, int withscores) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    unsigned long count = l >= 0 ? (unsigned long)l : (unsigned long)-l;
+    int uniq = l >= 0;
+    if (count == 0) {
+        addReplyArrayLen(c, 0);
+        storeCloseKey(k);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    zidx *idx = v.idx;
+    unsigned long size = idx->length;
+    int flat = withscores && c->resp == 2;
+    if (size == 0) {
+        addReplyArrayLen(c, 0);
+    } else if (!uniq || count == 1) {
+        /* with repetitions, in random order */
+        addReplyArrayLen(c, (long)(flat ? count * 2 : count));
+        while (count--) replyMember(c, zidxByRank(idx, randomBelow(size) + 1), withscores);
+    } else if (count >= size) {
+        addReplyArrayLen(c, (long)(flat ? size * 2 : size));
+        for (zidxNode *x = zidxFirst(idx); x; x = zidxNext(x)) replyMember(c, x, withscores);
+    } else if (count * 3 > size) {
+        /* most of the set: a partial shuffle of every node */
+        zidxNode **all = zmalloc(sizeof(zidxNode *) * size);
+        unsigned long i = 0;
+        for (zidxNode *x = zidxFirst(idx); x; x = zidxNext(x)) all[i++] = x;
+        for (i = 0; i < count; i++) {
+            unsigned long j = i + randomBelow(size - i);
+            zidxNode *t = all[i];
+            all[i] = all[j];
+            all[j] = t;
+        }
+        addReplyArrayLen(c, (long)(flat ? count * 2 : count));
+        for (i = 0; i < count; i++) replyMember(c, all[i], withscores);
+        zfree(all);
+    } else {
+        /* a small part: random picks until count distinct ones */
+        zmap *seen = zmapCreate();
+        zidxNode **picked = zmalloc(sizeof(zidxNode *) * count);
+        unsigned long n = 0;
+        while (n < count) {
+            zidxNode *x = zidxByRank(idx, randomBelow(size) + 1);
+            int added;
+            zmapAdd(seen, x->ele, sdslen(x->ele), 0, &added);
+            if (added) picked[n++] = x;
+        }
+        addReplyArrayLen(c, (long)(flat ? count * 2 : count));
+        for (unsigned long i = 0; i < count; i++) replyMember(c, picked[i], withscores);
+        zfree(picked);
+        zmapFree(seen);
+    }
+    zsetCloseView(&v);
+    storeCloseKey(k);
+}
+
+static void zrandmemberCommand(client *c) {
+    if (c->argc >= 3) {
+        long l;
+        int withscores = 0;
+        if (getLongFromArgOrReply(c, c->argv[2], &l, NULL) != C_OK) return;
+        if (l < -LONG_MAX) {
+            addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX, LONG_MAX);
+            return;
+        }
+        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withscores"))) {
+            addReplyErrorSyntax(c);
+            return;
+        }
+        if (c->argc == 4) {
+            withscores = 1;
+            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+                addReplyError(c, "ERR value is out of range");
+                return;
+            }
+        }
+        zrandmemberWithCount(c, l, withscores);
+        return;
+    }
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    zview v;
+    if (zsetOpenView(c, k, &v) == C_OK) {
+        if (v.idx->length == 0) addReplyNull(c);
+        else replyMember(c, zidxByRank(v.idx, randomBelow(v.idx->length) + 1), 0);
+        zsetCloseView(&v);
+    }
+    storeCloseKey(k);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ZSCAN                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void replyScanEntry(client *c, const char *m, size_t len, double score) {
+    char buf[ZSET_SCORE_MAX_CHARS];
+    int n = zsetFormatScore(buf, sizeof(buf), score);
+    addReplyBulk(c, m, len);
+    addReplyBulk(c, buf, (size_t)n);
+}
+
+static void zscanCommand(client *c) {
+    sds cur = c->argv[2];
+    char *eptr;
+    errno = 0;
+    unsigned long long cursor = strtoull(cur, &eptr, 10);
+    if (isspace((unsigned char)cur[0]) || eptr[0] != '\0' || errno == ERANGE) {
+        addReplyError(c, "ERR invalid cursor");
+        return;
+    }
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
+    if (!k) {
+        addReplyArrayLen(c, 2);
+        addReplyBulk(c, "0", 1);
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    long count = 10;
+    sds pat = NULL;
+    for (int i = 3; i < c->argc; i += 2) {
+        int left = c->argc - i;
+        if (!strcasecmp(c->argv[i], "count") && left >= 2) {
+            if (getLongFromArgOrReply(c, c->argv[i + 1], &count, NULL) != C_OK) goto done;
+            if (count < 1) {
+                addReplyErrorSyntax(c);
+                goto done;
+            }
+        } else if (!strcasecmp(c->argv[i], "match") && left >= 2) {
+            pat = c->argv[i + 1];
+            if (sdslen(pat) == 1 && pat[0] == '*') pat = NULL;
+        } else {
+            addReplyErrorSyntax(c);
+            goto done;
+        }
+    }
+    long long len;
+    if (collectionLen(k, &len) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        goto done;
+    }
+    void *lenp;
+    long n = 0;
+    if (len <= ZSCAN_SMALL_SET) {
+        zview v;
+        if (zsetOpenView(c, k, &v) != C_OK) goto done;
+        addReplyArrayLen(c, 2);
+        addReplyBulk(c, "0", 1);
+        lenp = addReplyDeferredLen(c);
+        for (zidxNode *x = zidxFirst(v.idx); x; x = zidxNext(x)) {
+            if (pat && !stringmatchlen(pat, (int)sdslen(pat), x->ele, (int)sdslen(x->ele), 0)) continue;
+            replyScanEntry(c, x->ele, sdslen(x->ele), x->score);
+            n += 2;
+        }
+        setDeferredArrayLen(c, lenp, n);
+        zsetCloseView(&v);
+        goto done;
+    }
+    /* a bigger set: resume the listing of values/ at the cursor */
+    storeIter *it;
+    if (storeIterOpen(k, NS_VALUES, cursor, &it) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        goto done;
+    }
+    zitems items = {0};
+    items.owned = 0;
+    sds m;
+    long seen = 0;
+    int failed = 0;
+    while (seen < count && storeIterNext(it, &m) == STORE_OK) {
+        double score;
+        seen++;
+        if (pat && !stringmatchlen(pat, (int)sdslen(pat), m, (int)sdslen(m), 0)) {
+            sdsfree(m);
+            continue;
+        }
+        int r = zsetReadScore(k, m, sdslen(m), &score);
+        if (r == STORE_ERR) {
+            failed = errno;
+            sdsfree(m);
+            break;
+        }
+        if (r == STORE_OK) zitemsPush(&items, m, score);
+        else sdsfree(m);
+    }
+    unsigned long long next = failed ? 0 : storeIterCursor(it);
+    storeIterClose(it);
+    if (failed) {
+        addReplyErrorIO(c, failed);
+    } else {
+        addReplyArrayLen(c, 2);
+        addReplyBulkSds(c, sdscatprintf(sdsempty(), "%llu", next));
+        addReplyArrayLen(c, (long)items.n * 2);
+        for (size_t i = 0; i < items.n; i++)
+            replyScanEntry(c, items.v[i].member, sdslen(items.v[i].member), items.v[i].score);
+    }
+    items.owned = 1; /* the members came from the iterator: free them */
+    zitemsFree(&items);
+done:
+    storeCloseKey(k);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD                   */
+/* ------------------------------------------------------------------------ */
+
+#define SETOP_UNION 0
+#define SETOP_INTER 1
+#define SETOP_DIFF 2
+#define AGGR_SUM 0
+#define AGGR_MIN 1
+#define AGGR_MAX 2
+
+typedef struct zsrc {
+    skey *k;          /* NULL: the key does not exist (an empty input) */
+    double weight;
+    long long card;
+    int pos;          /* position in the command, for a stable sort */
+} zsrc;
+
+static void aggregate(double *target, double v, int aggr) {
+    if (aggr == AGGR_SUM) {
+        *target = *target + v;
+        if (isnan(*target)) *target = 0.0; /* inf + -inf */
+    } else if (aggr == AGGR_MIN) {
+        *target = v < *target ? v : *target;
+    } else {
+        *target = v > *target ? v : *target;
+    }
+}
+
+static int cmpSrcByCard(const void *a, const void *b) {
+    const zsrc *x = a, *y = b;
+    if (x->card != y->card) return x->card < y->card ? -1 : 1;
+    return x->pos - y->pos;
+}
+
+static int sameSource(const zsrc *a, const zsrc *b) {
+    return a->k && b->k && sdslen(a->k->name) == sdslen(b->k->name) &&
+           !memcmp(a->k->name, b->k->name, sdslen(a->k->name));
+}
+
+static int srcCardinality(zsrc *s) {
+    s->card = 0;
+    if (!s->k) return STORE_OK;
+    if (storeReadNumber(s->k, "len", &s->card, -1) != STORE_OK) return STORE_ERR;
+    if (s->card < 0) return storeCountMembers(s->k, NS_VALUES, &s->card);
+    return STORE_OK;
+}
+
+/* Is m in s? Its score (1 for a plain set member) in *score. */
+static int srcFind(zsrc *s, const char *m, size_t len, double *score) {
+    if (!s->k) return STORE_NOTFOUND;
+    if (s->k->type == OBJ_ZSET) return zsetReadScore(s->k, m, len, score);
+    *score = 1.0;
+    return storeMemberExists(s->k, NS_VALUES, m, len);
+}
+
+/* The members of s with their scores: a sorted set's from its index, a
+ * plain set's from the listing of values/ (score 1). Members are copied. */
+static int srcItems(client *c, zsrc *s, zitems *out) {
+    out->owned = 1;
+    if (!s->k) return C_OK;
+    if (s->k->type == OBJ_ZSET) {
+        zview v;
+        if (zsetOpenView(c, s->k, &v) != C_OK) return C_ERR;
+        for (zidxNode *x = zidxFirst(v.idx); x; x = zidxNext(x)) zitemsPush(out, x->ele, x->score);
+        zsetCloseView(&v);
+        return C_OK;
+    }
+    storeIter *it;
+    sds m;
+    if (storeIterOpen(s->k, NS_VALUES, 0, &it) != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    out->owned = 0;
+    while (storeIterNext(it, &m) == STORE_OK) zitemsPush(out, m, 1.0);
+    out->owned = 1;
+    storeIterClose(it);
+    return C_OK;
+}
+
+/* numkeysIndex: where numkeys is; dst: the STORE destination or NULL;
+ * cardonly: ZINTERCARD. */
+static void zsetopGeneric(client *c, sds dst, int numkeysIndex, int op, int cardonly) {
+    long setnum;
+    if (getLongFromArgOrReply(c, c->argv[numkeysIndex], &setnum, NULL) != C_OK) return;
+    if (setnum < 1) {
+        addReplyErrorFormat(c, "ERR at least 1 input key is needed for '%s' command", c->cmd->fullname);
+        return;
+    }
+    if (setnum > c->argc - numkeysIndex - 1) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    zsrc *src = zcalloc(sizeof(zsrc) * (size_t)setnum);
+    zmap *acc = NULL;
+    int j = numkeysIndex + 1;
+    for (long i = 0; i < setnum; i++, j++) {
+        src[i].weight = 1.0;
+        src[i].pos = (int)i;
+        if (lookupKeyRead(c, c->argv[j], OBJ_NONE, &src[i].k) != C_OK) goto cleanup;
+        if (src[i].k && src[i].k->type != OBJ_ZSET && src[i].k->type != OBJ_SET) {
+            addReplyErrorWrongType(c);
+            goto cleanup;
+        }
+    }
+    int aggr = AGGR_SUM, withscores = 0;
+    long limit = 0;
+    while (j < c->argc) {
+        int remaining = c->argc - j;
+        const char *a = c->argv[j];
+        if (op != SETOP_DIFF && !cardonly && remaining >= setnum + 1 && !strcasecmp(a, "weights")) {
+            j++;
+            for (long i = 0; i < setnum; i++, j++) {
+                if (!zsetParseScore(c->argv[j], sdslen(c->argv[j]), &src[i].weight)) {
+                    addReplyError(c, "ERR weight value is not a float");
+                    goto cleanup;
+                }
+            }
+        } else if (op != SETOP_DIFF && !cardonly && remaining >= 2 && !strcasecmp(a, "aggregate")) {
+            const char *v = c->argv[j + 1];
+            if (!strcasecmp(v, "sum")) aggr = AGGR_SUM;
+            else if (!strcasecmp(v, "min")) aggr = AGGR_MIN;
+            else if (!strcasecmp(v, "max")) aggr = AGGR_MAX;
+            else {
+                addReplyErrorSyntax(c);
+                goto cleanup;
+            }
+            j += 2;
+        } else if (remaining >= 1 && !dst && !cardonly && !strcasecmp(a, "withscores")) {
+            withscores = 1;
+            j++;
+        } else if (cardonly && remaining >= 2 && !strcasecmp(a, "limit")) {
+            if (getPositiveLongFromArgOrReply(c, c->argv[j + 1], &limit, "ERR LIMIT can't be negative") != C_OK)
+                goto cleanup;
+            j += 2;
+        } else {
+            addReplyErrorSyntax(c);
+            goto cleanup;
+        }
+    }
+    for (long i = 0; i < setnum; i++) {
+        if (srcCardinality(&src[i]) != STORE_OK) {
+            addReplyErrorIO(c, errno);
+            goto cleanup;
+        }
+    }
+    /* smallest first, as Redis does: it decides the order of the additions */
+    if (op != SETOP_DIFF) qsort(src, (size_t)setnum, sizeof(zsrc), cmpSrcByCard);
+
+    acc = zmapCreate();
+    long long cardinality = 0;
+    if (op == SETOP_UNION) {
+        for (long i = 0; i < setnum; i++) {
+            if (src[i].card == 0) continue;
+            zitems items = {0};
+            if (srcItems(c, &src[i], &items) != C_OK) goto cleanup;
+            for (size_t e = 0; e < items.n; e++) {
+                double score = src[i].weight * items.v[e].score;
+                if (isnan(score)) score = 0;
+                int added;
+                zmapEntry *en = zmapAdd(acc, items.v[e].member, sdslen(items.v[e].member), score, &added);
+                if (!added) aggregate(&en->score, score, aggr);
+            }
+            zitemsFree(&items);
+        }
+    } else if (src[0].card > 0) {
+        /* INTER and DIFF: walk the first input, look the others up */
+        zitems items = {0};
+        if (srcItems(c, &src[0], &items) != C_OK) goto cleanup;
+        for (size_t e = 0; e < items.n; e++) {
+            sds m = items.v[e].member;
+            double score = op == SETOP_INTER ? src[0].weight * items.v[e].score : items.v[e].score;
+            if (isnan(score)) score = 0;
+            long i;
+            int keep = 1;
+            for (i = 1; i < setnum; i++) {
+                double value;
+                int r;
+                if (sameSource(&src[i], &src[0])) {
+                    value = items.v[e].score;
+                    r = STORE_OK;
+                } else {
+                    r = srcFind(&src[i], m, sdslen(m), &value);
+                }
+                if (r == STORE_ERR) {
+                    addReplyErrorIO(c, errno);
+                    zitemsFree(&items);
+                    goto cleanup;
+                }
+                if (op == SETOP_INTER) {
+                    if (r == STORE_NOTFOUND) {
+                        keep = 0;
+                        break;
+                    }
+                    value *= src[i].weight;
+                    aggregate(&score, value, aggr);
+                } else if (r == STORE_OK) {
+                    keep = 0;
+                    break;
+                }
+            }
+            if (!keep) continue;
+            if (cardonly) {
+                cardinality++;
+                if (limit && cardinality >= limit) break;
+            } else {
+                zmapAdd(acc, m, sdslen(m), score, NULL);
+            }
+        }
+        zitemsFree(&items);
+    }
+    if (cardonly) {
+        addReplyLongLong(c, cardinality);
+        goto cleanup;
+    }
+    zmapSortByScore(acc);
+    /* the inputs are closed first: storing may replace one of them */
+    for (long i = 0; i < setnum; i++) {
+        storeCloseKey(src[i].k);
+        src[i].k = NULL;
+    }
+    if (dst) zsetStoreResult(c, dst, acc->entries, acc->count);
+    else zsetReplyItems(c, acc->entries, acc->count, withscores);
+cleanup:
+    for (long i = 0; i < setnum; i++) storeCloseKey(src[i].k);
+    zfree(src);
+    zmapFree(acc);
+}
+
+static void zunionstoreCommand(client *c) { zsetopGeneric(c, c->argv[1], 2, SETOP_UNION, 0); }
+static void zinterstoreCommand(client *c) { zsetopGeneric(c, c->argv[1], 2, SETOP_INTER, 0); }
+static void zdiffstoreCommand(client *c) { zsetopGeneric(c, c->argv[1], 2, SETOP_DIFF, 0); }
+static void zunionCommand(client *c) { zsetopGeneric(c, NULL, 1, SETOP_UNION, 0); }
+static void zinterCommand(client *c) { zsetopGeneric(c, NULL, 1, SETOP_INTER, 0); }
+static void zdiffCommand(client *c) { zsetopGeneric(c, NULL, 1, SETOP_DIFF, 0); }
+static void zintercardCommand(client *c) { zsetopGeneric(c, NULL, 1, SETOP_INTER, 1); }
+
+/* ------------------------------------------------------------------------ */
+/* Command table                                                             */
+/* ------------------------------------------------------------------------ */
 
 redisCommand zsetCommandTable[] = {
+    {"zadd", zaddCommand, -4, "write denyoom fast", "write sortedset fast", 1, 1, 1, "sorted_set", "1.2.0",
+     "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
+     "O(1) per member: two files written", NULL},
+    {"zincrby", zincrbyCommand, 4, "write denyoom fast", "write sortedset fast", 1, 1, 1, "sorted_set", "1.2.0",
+     "Increments the score of a member in a sorted set.", "O(1)", NULL},
+    {"zrem", zremCommand, -3, "write fast", "write sortedset fast", 1, 1, 1, "sorted_set", "1.2.0",
+     "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
+     "O(1) per member", NULL},
+    {"zcard", zcardCommand, 2, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "1.2.0",
+     "Returns the number of members in a sorted set.", "O(1)", NULL},
+    {"zscore", zscoreCommand, 3, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "1.2.0",
+     "Returns the score of a member in a sorted set.", "O(1)", NULL},
+    {"zmscore", zmscoreCommand, -3, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "6.2.0",
+     "Returns the score of one or more members in a sorted set.", "O(N) where N is the number of members", NULL},
+    {"zrank", zrankCommand, 3, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "2.0.0",
+     "Returns the index of a member in a sorted set ordered by ascending scores.",
+     "O(log(N)) with the index cached", NULL},
+    {"zrevrank", zrevrankCommand, 3, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "2.0.0",
+     "Returns the index of a member in a sorted set ordered by descending scores.",
+     "O(log(N)) with the index cached", NULL},
+    {"zcount", zcountCommand, 4, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "2.0.0",
+     "Returns the count of members in a sorted set that have scores within a range.",
+     "O(log(N)) with the index cached", NULL},
+    {"zlexcount", zlexcountCommand, 4, "readonly fast", "read sortedset fast", 1, 1, 1, "sorted_set", "2.8.9",
+     "Returns the number of members in a sorted set within a lexicographical range.",
+     "O(log(N)) with the index cached", NULL},
+    {"zrange", zrangeCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "1.2.0",
+     "Returns members in a sorted set within a range of indexes, scores or lexicographical values.",
+     "O(log(N)+M) with the index cached", NULL},
+    {"zrangestore", zrangestoreCommand, -5, "write denyoom", "write sortedset slow", 1, 2, 1, "sorted_set", "6.2.0",
+     "Stores a range of members from sorted set in a key.", "O(log(N)+M) with the index cached", NULL},
+    {"zrevrange", zrevrangeCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "1.2.0",
+     "Returns members in a sorted set within a range of indexes in reverse order.",
+     "O(log(N)+M) with the index cached", NULL},
+    {"zrangebyscore", zrangebyscoreCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "1.0.5",
+     "Returns members in a sorted set within a range of scores.", "O(log(N)+M) with the index cached", NULL},
+    {"zrevrangebyscore", zrevrangebyscoreCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set",
+     "2.2.0", "Returns members in a sorted set within a range of scores in reverse order.",
+     "O(log(N)+M) with the index cached", NULL},
+    {"zrangebylex", zrangebylexCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "2.8.9",
+     "Returns members in a sorted set within a lexicographical range.", "O(log(N)+M) with the index cached", NULL},
+    {"zrevrangebylex", zrevrangebylexCommand, -4, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "2.8.9",
+     "Returns members in a sorted set within a lexicographical range in reverse order.",
+     "O(log(N)+M) with the index cached", NULL},
+    {"zremrangebyrank", zremrangebyrankCommand, 4, "write", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
+     "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.",
+     "O(log(N)+M)", NULL},
+    {"zremrangebyscore", zremrangebyscoreCommand, 4, "write", "write sortedset slow", 1, 1, 1, "sorted_set", "1.2.0",
+     "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.",
+     "O(log(N)+M)", NULL},
+    {"zremrangebylex", zremrangebylexCommand, 4, "write", "write sortedset slow", 1, 1, 1, "sorted_set", "2.8.9",
+     "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were "
+     "removed.",
+     "O(log(N)+M)", NULL},
+    {"zpopmin", zpopminCommand, -2, "write fast", "write sortedset fast", 1, 1, 1, "sorted_set", "5.0.0",
+     "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last "
+     "member was popped.",
+     "O(log(N)*M)", NULL},
+    {"zpopmax", zpopmaxCommand, -2, "write fast", "write sortedset fast", 1, 1, 1, "sorted_set", "5.0.0",
+     "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last "
+     "member was popped.",
+     "O(log(N)*M)", NULL},
+    {"zmpop", zmpopCommand, -4, "write", "write sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
+     "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the "
+     "sorted set if the last member was popped.",
+     "O(K) + O(M*log(N))", NULL},
+    {"bzpopmin", bzpopminCommand, -3, "write noscript blocking fast", "write sortedset fast blocking", 1, -2, 1,
+     "sorted_set", "5.0.0",
+     "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is "
+     "available otherwise. Deletes the sorted set if the last element was popped.",
+     "O(log(N))", NULL},
+    {"bzpopmax", bzpopmaxCommand, -3, "write noscript blocking fast", "write sortedset fast blocking", 1, -2, 1,
+     "sorted_set", "5.0.0",
+     "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member "
+     "available otherwise. Deletes the sorted set if the last element was popped.",
+     "O(log(N))", NULL},
+    {"bzmpop", bzmpopCommand, -5, "write blocking", "write sortedset slow blocking", 0, 0, 0, "sorted_set", "7.0.0",
+     "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available "
+     "otherwise. Deletes the sorted set if the last element was popped.",
+     "O(K) + O(M*log(N))", NULL},
+    {"zrandmember", zrandmemberCommand, -2, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "6.2.0",
+     "Returns one or more random members from a sorted set.", "O(N) where N is the number of members returned",
+     NULL},
+    {"zscan", zscanCommand, -3, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "2.8.0",
+     "Iterates over members and scores of a sorted set.", "O(1) for every call. O(N) for a complete iteration.",
+     NULL},
+    {"zunionstore", zunionstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
+     "Stores the union of multiple sorted sets in a key.", "O(N)+O(M log(M))", NULL},
+    {"zinterstore", zinterstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
+     "Stores the intersect of multiple sorted sets in a key.", "O(N*K)+O(M*log(M))", NULL},
+    {"zdiffstore", zdiffstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "6.2.0",
+     "Stores the difference of multiple sorted sets in a key.", "O(L + (N-K)log(N))", NULL},
+    {"zunion", zunionCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+     "Returns the union of multiple sorted sets.", "O(N)+O(M*log(M))", NULL},
+    {"zinter", zinterCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+     "Returns the intersect of multiple sorted sets.", "O(N*K)+O(M*log(M))", NULL},
+    {"zdiff", zdiffCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+     "Returns the difference between multiple sorted sets.", "O(L + (N-K)log(N))", NULL},
+    {"zintercard", zintercardCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
+     "Returns the number of members of the intersect of multiple sorted sets.", "O(N*K)", NULL},
     {NULL}};

@@ -63,7 +63,7 @@ int string2ull(const char *s, size_t slen, unsigned long long *value) {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(buf, &end, 10);
-    if (errno || *end != '\0') return 0;
+    if (errno || end != buf + slen) return 0; /* also rejects embedded NULs */
     *value = v;
     return 1;
 }
@@ -106,7 +106,7 @@ int ll2string(char *dst, size_t dstlen, long long value) {
 int d2string(char *buf, size_t len, double value) {
     if (isnan(value)) return snprintf(buf, len, "nan");
     if (isinf(value)) return snprintf(buf, len, value > 0 ? "inf" : "-inf");
-    if (value == 0) return snprintf(buf, len, "0");
+    if (value == 0) return snprintf(buf, len, signbit(value) ? "-0" : "0"); /* as Redis 7.0 */
     /* integers that fit are printed without a decimal point, as Redis does */
     if (value > -4503599627370496.0 && value < 4503599627370496.0 && value == (double)(long long)value)
         return snprintf(buf, len, "%lld", (long long)value);
@@ -146,7 +146,7 @@ static int stringmatchlen_impl(const char *pattern, int patternLen, const char *
     while (patternLen && stringLen) {
         switch (pattern[0]) {
         case '*':
-            while (patternLen && pattern[1] == '*') { pattern++; patternLen--; }
+            while (patternLen > 1 && pattern[1] == '*') { pattern++; patternLen--; }
             if (patternLen == 1) return 1;
             while (stringLen) {
                 if (stringmatchlen_impl(pattern + 1, patternLen - 1, string, stringLen, nocase, skipLongerMatches, nesting + 1))
@@ -202,7 +202,7 @@ static int stringmatchlen_impl(const char *pattern, int patternLen, const char *
         }
         pattern++; patternLen--;
         if (stringLen == 0) {
-            while (*pattern == '*' && patternLen) { pattern++; patternLen--; }
+            while (patternLen && *pattern == '*') { pattern++; patternLen--; }
             break;
         }
     }
@@ -233,7 +233,7 @@ void getRandomHexChars(char *p, size_t len) {
 /* FNV-1a 64: used only for hashing command names and similar. */
 uint64_t siphashish(const void *data, size_t len) {
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 14695981039346656037ULL; /* the FNV-1a 64 offset basis */
     for (size_t i = 0; i < len; i++) { h ^= p[i]; h *= 1099511628211ULL; }
     return h;
 }

@@ -361,3 +361,21 @@ def files_under(path):
         for n in dirs + files:
             out.append(os.path.relpath(os.path.join(root, n), path))
     return sorted(out)
+
+
+def staging_leftovers(root_dir):
+    """Entries under ROOT_DIR/.tmp that are not part of the ready-made pools
+    (plain files and empty directories, see docs/storage-format.md): what an
+    unfinished write would leave behind."""
+    tmp = os.path.join(root_dir, ".tmp")
+    out = []
+    for name in os.listdir(tmp):
+        p = os.path.join(tmp, name)
+        if os.path.islink(p):
+            out.append(name)
+        elif os.path.isdir(p):
+            if os.listdir(p):
+                out.append(name)
+        elif not os.path.isfile(p):
+            out.append(name)
+    return sorted(out)

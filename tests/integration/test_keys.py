@@ -434,7 +434,7 @@ def test_random_operations_match_redis_and_keep_the_tree_consistent():
             theirs = info_fields(p.r.execute("INFO", "keyspace"))
             strip = lambda d: {k: v.rsplit(",avg_ttl=", 1)[0] for k, v in d.items()}
             assert strip(ours) == strip(theirs), (ours, theirs)
-            assert os.listdir(os.path.join(p.dredis.root_dir, ".tmp")) == []
+            assert test_storage.staged_keys(p.dredis.root_dir) == []
 
 
 def test_shutdown():

@@ -42,6 +42,23 @@ def expected_encoding(name):
     return out[:cut] + "~" + hashlib.sha1(name).hexdigest()
 
 
+def tree(root):
+    """The tree below ROOT_DIR without dredis's working areas: the files
+    under .tmp (staging, and empty files and directories made ahead of
+    need) and the undo journal."""
+    return [f for f in files_under(root) if not f.startswith(".tmp/") and f != ".journal"]
+
+
+SKELETON = sorted([".tmp", ".trash"] + [x for db in range(16) for x in (str(db), "%d/.expires" % db)])
+
+
+def staged_keys(root):
+    """Key directories left under .tmp (a key being built has a type file)."""
+    tmp = os.path.join(root, ".tmp")
+    return [e for e in os.listdir(tmp) if os.path.isdir(os.path.join(tmp, e)) and
+            os.path.lexists(os.path.join(tmp, e, "type"))]
+
+
 class IsolatedDredis(Dredis):
     """A dredis whose ROOT_DIR is the only thing in a private parent
     directory, so anything written beside it shows."""
@@ -106,8 +123,8 @@ def test_odd_key_names_round_trip_and_stay_inside_root():
         # nothing was written outside ROOT_DIR, and once the trash is emptied
         # only the skeleton is left
         assert os.listdir(p.dredis.parent) == ["root"]
-        skeleton = [".tmp", ".trash"] + [x for db in range(16) for x in (str(db), "%d/.expires" % db)]
-        wait_until(lambda: files_under(root) == sorted(skeleton), what="the trash to be emptied")
+        wait_until(lambda: tree(root) == SKELETON, what="the trash to be emptied")
+        assert staged_keys(root) == []
 
 
 def test_layout_of_a_string_key():
@@ -130,11 +147,11 @@ def test_layout_of_a_string_key():
         c.execute("SELECT", "3")
         c.execute("SET", "in db 3", "x")
         assert os.path.isdir(os.path.join(s.db_dir(3), "in%20db%203"))
-        # every database and the staging areas exist from the start
-        top = sorted(os.listdir(s.root_dir))
+        # every database and the working areas exist from the start
+        top = sorted(e for e in os.listdir(s.root_dir) if e != ".journal")
         assert top == sorted([".tmp", ".trash"] + [str(i) for i in range(16)])
         # nothing is left staged once commands are done
-        assert os.listdir(os.path.join(s.root_dir, ".tmp")) == []
+        assert staged_keys(s.root_dir) == []
 
 
 def test_keys_written_by_hand_and_copied_directories_are_read():
@@ -377,7 +394,8 @@ def test_leftovers_of_a_crash_are_cleaned_at_start():
             f.write("half written")
         os.makedirs(os.path.join(s.root_dir, ".trash", "t999-3", "x"))
         s.start()
-        wait_until(lambda: os.listdir(os.path.join(s.root_dir, ".tmp")) == [] and
+        planted = {"k999-1", "w999-2"}
+        wait_until(lambda: not planted & set(os.listdir(os.path.join(s.root_dir, ".tmp"))) and
                    os.listdir(os.path.join(s.root_dir, ".trash")) == [], what="staging and trash to be emptied")
         with s.client() as c:
             assert c.execute("DBSIZE") == 0
@@ -395,6 +413,4 @@ def test_flushdb_removes_the_files():
         assert os.listdir(os.path.join(s.db_dir(0), ".expires")) == []
         assert os.listdir(s.db_dir(1)) != [".expires"]
         assert c.execute("FLUSHALL", "ASYNC") == "OK"
-        wait_until(lambda: files_under(s.root_dir) == sorted(
-            [".tmp", ".trash"] + [x for db in range(16) for x in (str(db), "%d/.expires" % db)]),
-            what="the trash to be emptied")
+        wait_until(lambda: tree(s.root_dir) == SKELETON, what="the trash to be emptied")

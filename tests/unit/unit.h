@@ -5,4 +5,5 @@
 Suite *resp_suite(void);
 Suite *keyname_suite(void);
 Suite *util_suite(void);
+Suite *zset_index_suite(void);
 #endif

@@ -6,6 +6,7 @@ int main(void) {
     SRunner *sr = srunner_create(resp_suite());
     srunner_add_suite(sr, keyname_suite());
     srunner_add_suite(sr, util_suite());
+    srunner_add_suite(sr, zset_index_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

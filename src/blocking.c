@@ -1,0 +1,267 @@
+/* blocking.c - clients that wait: for keys to receive data (BLPOP and the
+ * other blocking pops, XREAD BLOCK) or for a timeout (WAIT).
+ *
+ * A blocking command that finds nothing calls blockForKeys(); the client is
+ * then queued, first come first served, on each key. Whenever the store
+ * reports a change to a key somebody waits on, the key is marked ready, and
+ * after the current command the waiting clients' commands are run again in
+ * queue order: a command that is served replies and unblocks its client; one
+ * that still finds nothing calls blockForKeys() again, which leaves the
+ * client where it was in the queue. Timeouts reply with the command's null
+ * reply. Input that arrives while a client is blocked waits in its buffer. */
+#include "server.h"
+#include "dict.h"
+#include <string.h>
+#include <stdlib.h>
+
+typedef struct waiters {
+    client **items;
+    int count;
+} waiters;
+
+static dict *blocking_keys;   /* "db:key" -> waiters */
+static sds *ready_keys;       /* keys changed since the last pass */
+static int nready;
+static struct event *unblocked_ev; /* runs unblocked clients' pending input */
+
+static sds blockKeyName(int db, const char *key, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, key, len);
+}
+
+static void processUnblockedClients(evutil_socket_t fd, short what, void *arg);
+
+void blockingInit(void) {
+    blocking_keys = dictCreate();
+    unblocked_ev = event_new(server.base, -1, 0, processUnblockedClients, NULL);
+}
+
+static void timeoutCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    client *c = arg;
+    replyToBlockedClientTimedOut(c);
+    unblockClient(c);
+}
+
+void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_ms, int timeout_reply) {
+    if (c->bstate.btype != BLOCKED_NONE) {
+        /* run again from the ready-key pass and still nothing: stay queued */
+        c->bstate.reblocked = 1;
+        return;
+    }
+    c->bstate.btype = btype;
+    c->bstate.timeout_reply = timeout_reply;
+    c->bstate.db = c->db;
+    c->bstate.nkeys = nkeys;
+    c->bstate.keys = zmalloc(sizeof(sds) * (size_t)(nkeys ? nkeys : 1));
+    /* keep the command to run again */
+    c->bstate.cmd = c->cmd;
+    c->bstate.argc = c->argc;
+    c->bstate.argv = zmalloc(sizeof(sds) * (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) c->bstate.argv[i] = sdsdup(c->argv[i]);
+    for (int i = 0; i < nkeys; i++) {
+        c->bstate.keys[i] = sdsdup(keys[i]);
+        sds bk = blockKeyName(c->db, keys[i], sdslen(keys[i]));
+        waiters *w = dictFetch(blocking_keys, bk, sdslen(bk));
+        if (!w) {
+            w = zcalloc(sizeof(*w));
+            dictAdd(blocking_keys, bk, sdslen(bk), w);
+        }
+        sdsfree(bk);
+        int already = 0;
+        for (int j = 0; j < w->count; j++)
+            if (w->items[j] == c) already = 1;
+        if (!already) {
+            w->items = zrealloc(w->items, sizeof(client *) * (size_t)(w->count + 1));
+            w->items[w->count++] = c;
+        }
+    }
+    if (timeout_ms > 0) {
+        c->bstate.timer = evtimer_new(server.base, timeoutCallback, c);
+        long long left = timeout_ms - mstime();
+        if (left < 0) left = 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+        evtimer_add(c->bstate.timer, &tv);
+    }
+    server.blocked_clients++;
+}
+
+void unblockClient(client *c) {
+    if (c->bstate.btype == BLOCKED_NONE) return;
+    for (int i = 0; i < c->bstate.nkeys; i++) {
+        sds bk = blockKeyName(c->bstate.db, c->bstate.keys[i], sdslen(c->bstate.keys[i]));
+        waiters *w = dictFetch(blocking_keys, bk, sdslen(bk));
+        if (w) {
+            for (int j = 0; j < w->count; j++) {
+                if (w->items[j] == c) {
+                    memmove(&w->items[j], &w->items[j + 1], sizeof(client *) * (size_t)(w->count - j - 1));
+                    w->count--;
+                    break;
+                }
+            }
+            if (w->count == 0) {
+                dictDelete(blocking_keys, bk, sdslen(bk));
+                zfree(w->items);
+                zfree(w);
+            }
+        }
+        sdsfree(bk);
+        sdsfree(c->bstate.keys[i]);
+    }
+    zfree(c->bstate.keys);
+    for (int i = 0; i < c->bstate.argc; i++) sdsfree(c->bstate.argv[i]);
+    zfree(c->bstate.argv);
+    if (c->bstate.timer) event_free(c->bstate.timer);
+    memset(&c->bstate, 0, sizeof(c->bstate));
+    server.blocked_clients--;
+    /* its pipelined input, if any, is processed on the next loop turn */
+    if (c->bev && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        c->flags |= CLIENT_UNBLOCKED;
+        event_active(unblocked_ev, 0, 0);
+    }
+}
+
+void replyToBlockedClientTimedOut(client *c) {
+    switch (c->bstate.timeout_reply) {
+    case BLOCK_TIMEOUT_NULL_ARRAY: addReplyNullArray(c); break;
+    case BLOCK_TIMEOUT_NULL: addReplyNull(c); break;
+    case BLOCK_TIMEOUT_ZERO: addReplyLongLong(c, 0); break;
+    }
+}
+
+/* Inside MULTI/EXEC or a script a blocking command answers at once. */
+int clientMayBlock(client *c) { return !(c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE)); }
+
+/* The store's key hook: a key somebody waits on changed. */
+void signalKeyAsReady(int db, const char *key, size_t len) {
+    if (dictSize(blocking_keys) == 0) return;
+    sds bk = blockKeyName(db, key, len);
+    if (!dictFind(blocking_keys, bk, sdslen(bk))) {
+        sdsfree(bk);
+        return;
+    }
+    for (int i = 0; i < nready; i++) {
+        if (sdscmp(ready_keys[i], bk) == 0) {
+            sdsfree(bk);
+            return;
+        }
+    }
+    ready_keys = zrealloc(ready_keys, sizeof(sds) * (size_t)(nready + 1));
+    ready_keys[nready++] = bk;
+}
+
+/* Every key waited on in db may have changed (SWAPDB). */
+void signalAllBlockedKeysInDb(int db) {
+    dictIterator it;
+    dictEntry *e;
+    dictIterInit(&it, blocking_keys);
+    while ((e = dictNext(&it)) != NULL) {
+        const char *colon = memchr(e->key, ':', sdslen(e->key));
+        if (!colon || atoi(e->key) != db) continue;
+        signalKeyAsReady(db, colon + 1, sdslen(e->key) - (size_t)(colon + 1 - e->key));
+    }
+}
+
+/* Run again the commands of clients waiting on keys that changed. Serving a
+ * client may change keys again (BLMOVE pushes), so loop until quiet. */
+void handleClientsBlockedOnKeys(void) {
+    static int running = 0;
+    /* not while a script runs (past its time limit other clients' commands
+     * are served): waiters must not see the script's keys half way */
+    if (running || scriptIsRunning()) return;
+    running = 1;
+    while (nready) {
+        sds *keys = ready_keys;
+        int n = nready;
+        ready_keys = NULL;
+        nready = 0;
+        for (int i = 0; i < n; i++) {
+            waiters *w = dictFetch(blocking_keys, keys[i], sdslen(keys[i]));
+            /* serve in queue order; stop when a waiter is not served (the
+             * key ran dry) -- later waiters would not be served either */
+            int idx = 0;
+            while (w && idx < w->count) {
+                client *c = w->items[idx];
+                int saved_db = c->db;
+                int saved_argc = c->argc;
+                sds *saved_argv = c->argv;
+                c->db = c->bstate.db;
+                c->argc = c->bstate.argc;
+                c->argv = c->bstate.argv;
+                c->bstate.reblocked = 0;
+                call(c, c->bstate.cmd);
+                c->argc = saved_argc;
+                c->argv = saved_argv;
+                c->db = saved_db;
+                if (c->bstate.reblocked) {
+                    idx++;
+                    continue;
+                }
+                unblockClient(c); /* served: leaves the queue */
+                w = dictFetch(blocking_keys, keys[i], sdslen(keys[i]));
+            }
+            sdsfree(keys[i]);
+        }
+        zfree(keys);
+    }
+    running = 0;
+}
+
+static void processUnblockedClients(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    client *c = server.clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_UNBLOCKED) {
+            c->flags &= ~CLIENT_UNBLOCKED;
+            /* may free c (QUIT, protocol error) */
+            resumeClientInput(c);
+        }
+        c = next;
+    }
+}
+
+int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms) {
+    long double secs;
+    if (!string2ld(arg, sdslen(arg), &secs) || secs > 1e15L) {
+        addReplyError(c, "ERR timeout is not a float or out of range");
+        return C_ERR;
+    }
+    if (secs < 0) {
+        addReplyError(c, "ERR timeout is negative");
+        return C_ERR;
+    }
+    long long ms = (long long)(secs * 1000.0L);
+    if (ms == 0 && secs > 0) ms = 1;
+    *timeout_ms = ms ? mstime() + ms : 0;
+    return C_OK;
+}
+
+/* WAIT numreplicas timeout: dredis has no replicas, so the answer is always
+ * 0, given at once when no replica is asked for, else after the timeout
+ * (never, for timeout 0), as a Redis without replicas does. */
+static void waitCommand(client *c) {
+    long long numreplicas, timeout;
+    if (getLongLongFromArgOrReply(c, c->argv[1], &numreplicas, NULL) != C_OK) return;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &timeout, "ERR timeout is not an integer or out of range") != C_OK)
+        return;
+    if (timeout < 0) {
+        addReplyError(c, "ERR timeout is negative");
+        return;
+    }
+    if (numreplicas <= 0 || (c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE))) {
+        addReplyLongLong(c, 0);
+        return;
+    }
+    blockForKeys(c, BLOCKED_WAIT, NULL, 0, timeout ? mstime() + timeout : 0, BLOCK_TIMEOUT_ZERO);
+}
+
+redisCommand blockingCommandTable[] = {
+    {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, "generic", "3.0.0",
+     "Blocks until the asynchronous replication of all preceding write commands sent by the connection is "
+     "completed.",
+     "O(1); dredis has no replicas, so it answers 0", NULL},
+    {NULL}};

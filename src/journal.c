@@ -1,0 +1,244 @@
+/* journal.c - the undo journal ROOT_DIR/.journal.
+ *
+ * Before store.c changes the visible tree inside a transaction (one command,
+ * a MULTI/EXEC block or a script), it appends a record saying how to undo
+ * that change; displaced versions are kept under .tmp until the transaction
+ * commits. A COMMIT record ends the transaction. At start-up, a transaction
+ * without its COMMIT is undone, records in reverse order. Every undo step
+ * checks the tree's state first, so running the recovery twice (a crash
+ * during recovery) gives the same result. docs/durability.md has the design.
+ *
+ * Record layout: type (1 byte), 4 fields each as a 2-byte little-endian
+ * length and bytes, then a 4-byte CRC-32 of everything before it. A torn or
+ * corrupt tail ends the log: the change it described was never made. */
+#include "journal.h"
+#include "sds.h"
+#include "zmalloc.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+#define JOURNAL_NAME ".journal"
+#define JOURNAL_RESET_SIZE (1 << 20)
+
+static int jfd = -1;
+static int jrootfd = -1, jtrashfd = -1;
+static long long jsize;
+static long long recovered_txns, undone_ops;
+static unsigned long long trash_seq;
+
+static uint32_t crc32(const unsigned char *p, size_t len) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static sds putField(sds rec, const char *s) {
+    size_t len = s ? strlen(s) : 0;
+    unsigned char l[2] = {(unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
+    rec = sdscatlen(rec, l, 2);
+    return sdscatlen(rec, s ? s : "", len);
+}
+
+int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    sds rec = sdsnewlen(&type, 1);
+    rec = putField(rec, dir);
+    rec = putField(rec, name);
+    rec = putField(rec, dir2);
+    rec = putField(rec, name2);
+    uint32_t crc = crc32((unsigned char *)rec, sdslen(rec));
+    unsigned char c[4] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
+                          (unsigned char)(crc >> 24)};
+    rec = sdscatlen(rec, c, 4);
+    ssize_t n;
+    do {
+        n = write(jfd, rec, sdslen(rec));
+    } while (n < 0 && errno == EINTR);
+    int ok = n == (ssize_t)sdslen(rec);
+    if (n > 0 && !ok) {
+        /* a partial record: cut it off so the log stays parseable */
+        if (ftruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
+        errno = ENOSPC;
+    }
+    if (ok) jsize += n;
+    sdsfree(rec);
+    return ok ? 0 : -1;
+}
+
+void journalMaybeReset(void) {
+    if (jsize < JOURNAL_RESET_SIZE) return;
+    if (ftruncate(jfd, 0) == 0) jsize = 0;
+}
+
+int journalFd(void) { return jfd; }
+long long journalRecoveredTransactions(void) { return recovered_txns; }
+long long journalUndoneOperations(void) { return undone_ops; }
+
+/* ---- recovery ---- */
+
+typedef struct jrec {
+    char type;
+    sds f[4];
+} jrec;
+
+/* Open a directory given relative to ROOT_DIR, never following links. */
+static int openRel(const char *dir) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    return (int)syscall(SYS_openat2, jrootfd, *dir ? dir : ".", &how, sizeof(how));
+}
+
+static int existsAt(int dirfd, const char *name) {
+    struct stat sb;
+    return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void trashAt(int dirfd, const char *name) {
+    char t[64];
+    snprintf(t, sizeof(t), "j%d-%llu", (int)getpid(), ++trash_seq);
+    renameat(dirfd, name, jtrashfd, t);
+}
+
+static void undoRecord(const jrec *r) {
+    int d1 = openRel(r->f[0]);
+    int d2 = (r->type == J_NEW) ? -1 : openRel(r->f[2]);
+    const char *name = r->f[1], *name2 = r->f[3];
+    switch (r->type) {
+    case J_NEW:
+        if (d1 >= 0 && existsAt(d1, name)) trashAt(d1, name);
+        break;
+    case J_REPLACED:
+    case J_REMOVED:
+        /* the earlier version waits at dir2/name2: put it back */
+        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2)) {
+            if (existsAt(d1, name)) trashAt(d1, name);
+            renameat(d2, name2, d1, name);
+        }
+        break;
+    case J_MOVED:
+        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2) && !existsAt(d1, name)) renameat(d2, name2, d1, name);
+        break;
+    }
+    undone_ops++;
+    if (d1 >= 0) close(d1);
+    if (d2 >= 0) close(d2);
+}
+
+static void freeRecs(jrec *recs, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 4; j++) sdsfree(recs[i].f[j]);
+    zfree(recs);
+}
+
+/* Parse the log from offset from; undo the records after the last BEGIN
+ * that has no COMMIT (all records, when all_from: a rollback of the part of
+ * a transaction written since from). */
+static int undoOpen(off_t from, int all_from) {
+    struct stat sb;
+    if (fstat(jfd, &sb) < 0) return -1;
+    if (sb.st_size <= from) return 0;
+    size_t len = (size_t)(sb.st_size - from);
+    unsigned char *buf = zmalloc(len);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(jfd, buf + got, len - got, from + (off_t)got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    jrec *open = NULL;
+    int nopen = 0, inopen = all_from;
+    size_t pos = 0;
+    while (pos < got) {
+        size_t start = pos;
+        jrec r;
+        memset(&r, 0, sizeof(r));
+        r.type = (char)buf[pos++];
+        int ok = 1;
+        for (int j = 0; j < 4 && ok; j++) {
+            if (pos + 2 > got) { ok = 0; break; }
+            size_t l = (size_t)buf[pos] | ((size_t)buf[pos + 1] << 8);
+            pos += 2;
+            if (pos + l > got) { ok = 0; break; }
+            r.f[j] = sdsnewlen(buf + pos, l);
+            pos += l;
+        }
+        if (ok && pos + 4 <= got) {
+            uint32_t want = (uint32_t)buf[pos] | (uint32_t)buf[pos + 1] << 8 | (uint32_t)buf[pos + 2] << 16 |
+                            (uint32_t)buf[pos + 3] << 24;
+            ok = crc32(buf + start, pos - start) == want;
+            pos += 4;
+        } else {
+            ok = 0;
+        }
+        if (!ok) {
+            for (int j = 0; j < 4; j++) sdsfree(r.f[j]);
+            break; /* torn tail */
+        }
+        if (r.type == J_BEGIN || r.type == J_COMMIT) {
+            freeRecs(open, nopen);
+            open = NULL;
+            nopen = 0;
+            inopen = r.type == J_BEGIN;
+            for (int j = 0; j < 4; j++) sdsfree(r.f[j]);
+        } else {
+            open = zrealloc(open, sizeof(jrec) * (size_t)(nopen + 1));
+            open[nopen++] = r;
+        }
+    }
+    zfree(buf);
+    if (inopen) {
+        for (int i = nopen - 1; i >= 0; i--) undoRecord(&open[i]);
+        if (!all_from) recovered_txns++;
+    }
+    freeRecs(open, nopen);
+    return 0;
+}
+
+void journalUndoFrom(off_t from) { undoOpen(from, 1); }
+
+void journalReset(void) {
+    if (ftruncate(jfd, 0) == 0) jsize = 0;
+}
+
+int journalOpen(int rootfd, int trashfd, char **err) {
+    static char errbuf[256];
+    jrootfd = rootfd;
+    jtrashfd = trashfd;
+    jfd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (jfd < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot open the journal %s: %s", JOURNAL_NAME, strerror(errno));
+        *err = errbuf;
+        return -1;
+    }
+    if (undoOpen(0, 0) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot read the journal: %s", strerror(errno));
+        *err = errbuf;
+        return -1;
+    }
+    /* the tree is consistent now: make that durable, then start a new log */
+    syncfs(rootfd);
+    if (ftruncate(jfd, 0) < 0 || fsync(jfd) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot reset the journal: %s", strerror(errno));
+        *err = errbuf;
+        return -1;
+    }
+    jsize = 0;
+    return 0;
+}
+
+void journalClose(void) {
+    if (jfd >= 0) close(jfd);
+    jfd = -1;
+}

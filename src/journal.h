@@ -1,0 +1,41 @@
+/* journal.h - the undo journal that makes each command atomic across a
+ * crash (part of the storage module; only store.c calls it). */
+#ifndef DREDIS_JOURNAL_H
+#define DREDIS_JOURNAL_H
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Record types. Paths are relative to ROOT_DIR; ".tmp" is the staging area.
+ * Each record describes a change about to be made to the visible tree and
+ * how to undo it:
+ *   J_NEW      dir/name is about to be created: undo by removing it
+ *   J_REPLACED dir/name's current version moves to .tmp/aside: undo by
+ *              putting .tmp/aside back
+ *   J_REMOVED  dir/name moves to .tmp/aside (a deletion): undo likewise
+ *   J_MOVED    dir/name moves to dir2/name2: undo by moving it back */
+#define J_BEGIN 'B'
+#define J_COMMIT 'C'
+#define J_NEW 'N'
+#define J_REPLACED 'R'
+#define J_REMOVED 'D'
+#define J_MOVED 'M'
+
+/* Open ROOT_DIR/.journal, undoing the last transaction if it did not commit.
+ * Returns 0, or -1 with a reason in *err. */
+int journalOpen(int rootfd, int trashfd, char **err);
+void journalClose(void);
+/* Append a record; -1 (errno set) when it could not be written, in which
+ * case the change must not be made. */
+int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2);
+/* Start a new log when the current one has grown (between transactions). */
+void journalMaybeReset(void);
+void journalReset(void);
+/* Undo, newest first, every change recorded since offset from (a command
+ * that failed half way, inside a transaction that goes on). */
+void journalUndoFrom(off_t from);
+int journalFd(void);
+/* Statistics for INFO. */
+long long journalRecoveredTransactions(void);
+long long journalUndoneOperations(void);
+
+#endif

@@ -1,0 +1,243 @@
+/* multi.c - transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH. Queued
+ * commands run back to back in EXEC; WATCHed keys are invalidated through
+ * the store's key hook, so any write to them (including expiry, renames and
+ * FLUSHDB) makes the next EXEC fail. */
+#include "server.h"
+#include "dict.h"
+#include <string.h>
+#include <stdlib.h>
+
+/* (db, key) -> clientList of watchers */
+typedef struct clientList {
+    client **items;
+    int count;
+} clientList;
+
+static dict *watched_keys;
+
+static sds watchKeyName(int db, const char *key, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, key, len);
+}
+
+void freeClientMultiState(client *c) {
+    for (int i = 0; i < c->mstate.count; i++) {
+        multiCmd *mc = &c->mstate.commands[i];
+        for (int j = 0; j < mc->argc; j++) sdsfree(mc->argv[j]);
+        zfree(mc->argv);
+    }
+    zfree(c->mstate.commands);
+    c->mstate.commands = NULL;
+    c->mstate.count = 0;
+}
+
+static void discardTransaction(client *c) {
+    freeClientMultiState(c);
+    c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
+    unwatchAllKeys(c);
+}
+
+/* The client's argv moves into the queue. */
+void queueMultiCommand(client *c, redisCommand *cmd) {
+    if (c->flags & (CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC)) return; /* EXEC will fail anyway */
+    c->mstate.commands = zrealloc(c->mstate.commands, sizeof(multiCmd) * (size_t)(c->mstate.count + 1));
+    multiCmd *mc = &c->mstate.commands[c->mstate.count++];
+    mc->argc = c->argc;
+    mc->argv = c->argv;
+    mc->cmd = cmd;
+    c->argv = NULL;
+    c->argc = 0;
+}
+
+void flagTransaction(client *c) {
+    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+}
+
+static void multiCommand(client *c) {
+    if (c->flags & CLIENT_MULTI) {
+        addReplyError(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->flags |= CLIENT_MULTI;
+    addReplyOK(c);
+}
+
+static void discardCommand(client *c) {
+    if (!(c->flags & CLIENT_MULTI)) {
+        addReplyError(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    discardTransaction(c);
+    addReplyOK(c);
+}
+
+/* A watched key that was alive at WATCH time and has expired since. */
+static int watchedKeyExpired(client *c) {
+    long long now = mstime();
+    for (int i = 0; i < c->nwatched; i++) {
+        watchedKey *wk = &c->watched[i];
+        if (wk->expired) continue;
+        skey *k;
+        if (storeOpenKey(wk->db, wk->key, sdslen(wk->key), &k) != STORE_OK) continue;
+        int expired = k->expire >= 0 && k->expire <= now;
+        storeCloseKey(k);
+        if (expired) return 1;
+    }
+    return 0;
+}
+
+static void execCommand(client *c) {
+    if (!(c->flags & CLIENT_MULTI)) {
+        addReplyError(c, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->flags & CLIENT_DIRTY_EXEC) {
+        addReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
+        discardTransaction(c);
+        return;
+    }
+    if ((c->flags & CLIENT_DIRTY_CAS) || watchedKeyExpired(c)) {
+        addReplyNullArray(c);
+        discardTransaction(c);
+        return;
+    }
+    unwatchAllKeys(c); /* as Redis: keys are unwatched before running */
+    multiState ms = c->mstate;
+    c->mstate.commands = NULL;
+    c->mstate.count = 0;
+    c->flags &= ~CLIENT_MULTI;
+    c->flags |= CLIENT_EXECUTING;
+    int saved_argc = c->argc;
+    sds *saved_argv = c->argv;
+    redisCommand *execcmd = c->cmd;
+    addReplyArrayLen(c, ms.count);
+    for (int i = 0; i < ms.count; i++) {
+        c->argc = ms.commands[i].argc;
+        c->argv = ms.commands[i].argv;
+        call(c, ms.commands[i].cmd);
+        ms.commands[i].argc = c->argc; /* a command may have rewritten its argv */
+        ms.commands[i].argv = c->argv;
+    }
+    c->argc = saved_argc;
+    c->argv = saved_argv;
+    c->cmd = execcmd;
+    c->flags &= ~CLIENT_EXECUTING;
+    c->mstate = ms;
+    freeClientMultiState(c);
+}
+
+static void watchKey(client *c, int db, sds key) {
+    for (int i = 0; i < c->nwatched; i++)
+        if (c->watched[i].db == db && sdscmp(c->watched[i].key, key) == 0) return;
+    sds wk = watchKeyName(db, key, sdslen(key));
+    clientList *cl = dictFetch(watched_keys, wk, sdslen(wk));
+    if (!cl) {
+        cl = zcalloc(sizeof(*cl));
+        dictAdd(watched_keys, wk, sdslen(wk), cl);
+    }
+    sdsfree(wk);
+    cl->items = zrealloc(cl->items, sizeof(client *) * (size_t)(cl->count + 1));
+    cl->items[cl->count++] = c;
+    c->watched = zrealloc(c->watched, sizeof(watchedKey) * (size_t)(c->nwatched + 1));
+    watchedKey *w = &c->watched[c->nwatched++];
+    w->db = db;
+    w->key = sdsdup(key);
+    skey *k;
+    w->expired = 0;
+    if (storeOpenKey(db, key, sdslen(key), &k) == STORE_OK) {
+        w->expired = k->expire >= 0 && k->expire <= mstime();
+        storeCloseKey(k);
+    }
+}
+
+void unwatchAllKeys(client *c) {
+    for (int i = 0; i < c->nwatched; i++) {
+        watchedKey *w = &c->watched[i];
+        sds wk = watchKeyName(w->db, w->key, sdslen(w->key));
+        clientList *cl = dictFetch(watched_keys, wk, sdslen(wk));
+        if (cl) {
+            for (int j = 0; j < cl->count; j++) {
+                if (cl->items[j] == c) {
+                    cl->items[j] = cl->items[--cl->count];
+                    break;
+                }
+            }
+            if (cl->count == 0) {
+                dictDelete(watched_keys, wk, sdslen(wk));
+                zfree(cl->items);
+                zfree(cl);
+            }
+        }
+        sdsfree(wk);
+        sdsfree(w->key);
+    }
+    zfree(c->watched);
+    c->watched = NULL;
+    c->nwatched = 0;
+}
+
+static void watchCommand(client *c) {
+    if (c->flags & CLIENT_MULTI) {
+        addReplyError(c, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    /* No point watching if the client is already dirty. */
+    if (!(c->flags & CLIENT_DIRTY_CAS))
+        for (int j = 1; j < c->argc; j++) watchKey(c, c->db, c->argv[j]);
+    addReplyOK(c);
+}
+
+static void unwatchCommand(client *c) {
+    unwatchAllKeys(c);
+    c->flags &= ~CLIENT_DIRTY_CAS;
+    addReplyOK(c);
+}
+
+void touchWatchedKey(int db, const char *key, size_t len) {
+    if (dictSize(watched_keys) == 0) return;
+    sds wk = watchKeyName(db, key, len);
+    clientList *cl = dictFetch(watched_keys, wk, sdslen(wk));
+    sdsfree(wk);
+    if (!cl) return;
+    for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+}
+
+/* Before a flush: clients watching a key that exists in db are dirty. */
+void touchAllWatchedKeysInDb(int db) {
+    if (dictSize(watched_keys) == 0) return;
+    dictIterator it;
+    dictEntry *e;
+    dictIterInit(&it, watched_keys);
+    while ((e = dictNext(&it)) != NULL) {
+        const char *colon = memchr(e->key, ':', sdslen(e->key));
+        if (!colon || atoi(e->key) != db) continue;
+        const char *key = colon + 1;
+        size_t len = sdslen(e->key) - (size_t)(key - e->key);
+        skey *k;
+        if (storeOpenKey(db, key, len, &k) != STORE_OK) continue;
+        storeCloseKey(k);
+        clientList *cl = e->val;
+        for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+    }
+}
+
+int isMultiControlCommand(const redisCommand *cmd) {
+    return cmd->proc == execCommand || cmd->proc == discardCommand || cmd->proc == multiCommand ||
+           cmd->proc == watchCommand;
+}
+
+void multiInit(void) { watched_keys = dictCreate(); }
+
+redisCommand multiCommandTable[] = {
+    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy no_multi", "fast transaction", 0, 0, 0,
+     "transactions", "1.2.0", "Starts a transaction.", "O(1)", NULL},
+    {"exec", execCommand, 1, "noscript loading stale skip_slowlog", "slow transaction", 0, 0, 0, "transactions",
+     "1.2.0", "Executes all commands in a transaction.", "Depends on commands in the transaction", NULL},
+    {"discard", discardCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
+     "transactions", "2.0.0", "Discards a transaction.", "O(N), when N is the number of queued commands", NULL},
+    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy no_multi", "fast transaction", 1, -1, 1,
+     "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.",
+     "O(1) for every key.", NULL},
+    {"unwatch", unwatchCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
+     "transactions", "2.2.0", "Forgets about watched keys of a transaction.", "O(1)", NULL},
+    {NULL}};
