@@ -107,6 +107,7 @@ void addReplyErrorLength(client *c, const char *err, size_t len) {
     zfree(copy);
     addReply(c, "\r\n", 2);
     if (c->cmd) c->cmd->failed_calls++;
+    countErrorReply(err, len);
 }
 
 void addReplyError(client *c, const char *err) { addReplyErrorLength(c, err, strlen(err)); }

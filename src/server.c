@@ -120,8 +120,8 @@ static const struct {
     int dflt;
 } infoSections[] = {
     {"server", 1},      {"clients", 1},      {"memory", 1}, {"persistence", 1}, {"stats", 1},
-    {"replication", 1}, {"cpu", 1},          {"modules", 1}, {"commandstats", 0}, {"cluster", 1},
-    {"keyspace", 1},
+    {"replication", 1}, {"cpu", 1},          {"modules", 1}, {"commandstats", 0}, {"errorstats", 1},
+    {"cluster", 1},     {"keyspace", 1},
 };
 #define INFO_NSECTIONS (sizeof(infoSections) / sizeof(infoSections[0]))
 
@@ -231,10 +231,11 @@ static sds genInfo(const int *want) {
                             "expired_keys:%lld\r\n"
                             "keyspace_hits:%lld\r\n"
                             "keyspace_misses:%lld\r\n"
+                            "total_error_replies:%lld\r\n"
                             "dredis_io_errors:%lld\r\n",
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
-                            server.stat_keyspace_misses, server.stat_io_errors);
+                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
     }
     if (SECTION("replication")) {
         info = sdscatprintf(info,
@@ -261,6 +262,7 @@ static sds genInfo(const int *want) {
         info = sdscat(info, "# Commandstats\r\n");
         commandTableForEach(addCommandStat, &info);
     }
+    if (SECTION("errorstats")) info = genErrorStatsInfo(sdscat(info, "# Errorstats\r\n"));
     if (SECTION("cluster")) info = sdscat(info, "# Cluster\r\ncluster_enabled:0\r\n");
     if (SECTION("keyspace")) {
         info = sdscat(info, "# Keyspace\r\n");

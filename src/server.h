@@ -258,6 +258,9 @@ void pingCommand(client *c);
 void resetCommand(client *c);
 size_t commandTableCount(void);
 void resetCommandStats(void);
+void countErrorReply(const char *err, size_t len);
+long long errorRepliesCount(void);
+sds genErrorStatsInfo(sds info);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
 
 /* ---- multi.c ---- */

@@ -3,6 +3,7 @@
 TYPE/KEYS/SCAN/RENAME/RANDOMKEY, arity errors and unknown commands."""
 import os
 import random
+import socket
 import time
 
 from dredis_test import Dredis, Pair, RespError, sorted_reply, ConnectionClosed
@@ -93,8 +94,8 @@ def test_info_sections_match_redis():
                      ("everything",), ("commandstats",), ("cluster",), ("modules",)]:
             a, b = p.both("INFO", *args)
             assert isinstance(a, bytes)
-            # dredis has no Errorstats/Latencystats (yet); the rest must be the same, in the same order
-            redis_sections = [s for s in info_sections(b) if s not in ("# Errorstats", "# Latencystats")]
+            # dredis has no Latencystats (yet); the rest must be the same, in the same order
+            redis_sections = [s for s in info_sections(b) if s != "# Latencystats"]
             assert info_sections(a) == redis_sections, (args, a[:200], b[:200])
 
 
@@ -456,3 +457,25 @@ def test_shutdown():
         p.dredis.start()
         with p.dredis.client() as c:
             assert c.execute("GET", "kept") == b"v"
+
+
+def test_errorstats_match_redis():
+    import test_strings
+    with Pair() as p:
+        test_strings.make_foreign_keys(p, [("h", "hash")])
+        p.run_many([("GET",), ("NOPE",), ("SET", "s", "v"), ("INCR", "s"), ("SET", "k", "v", "EX", "0"),
+                    ("GET", "h"), ("APPEND", "h", "x"), ("SELECT", "99"), ("GETDEL", "a", "b")])
+        for port in (p.dredis.port, p.redis.port):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(b"*1\r\n$x\r\n")
+                assert s.recv(100).startswith(b"-ERR Protocol error")
+        assert info_fields(p.d.execute("INFO", "errorstats")) == {"errorstat_ERR": "count=7",
+                                                                  "errorstat_WRONGTYPE": "count=2"}
+        assert info_fields(p.d.execute("INFO", "errorstats")) == info_fields(p.r.execute("INFO", "errorstats"))
+        assert info_fields(p.d.execute("INFO", "stats"))["total_error_replies"] == \
+            info_fields(p.r.execute("INFO", "stats"))["total_error_replies"] == "9"
+        # calls, rejected and failed calls of the commands above (not their times)
+        names = {"cmdstat_" + n for n in ("get", "set", "incr", "append", "select", "getdel")}
+        strip = lambda t: {k: (v.split(",usec=")[0], v.split("rejected_calls=")[1])
+                           for k, v in info_fields(t).items() if k in names}
+        assert strip(p.d.execute("INFO", "commandstats")) == strip(p.r.execute("INFO", "commandstats"))
