@@ -197,8 +197,10 @@ def test_arity_errors_for_every_foundation_command():
 def test_unknown_command_texts():
     with Pair() as p:
         p.run_many([("NOPE",), ("NOPE", "a"), ("NOPE", "a", "b", "c"), ("nope", "a" * 200), ("NOPE", "x" * 100, "y" * 100),
-                    ("NOPE", *["arg%d" % i for i in range(40)]), ("",), ("nope\x00x",), ("x" * 300,),
-                    ("GET\x00", "a"), ("CONFIG\x00",)])
+                    ("NOPE", *["arg%d" % i for i in range(40)]), ("",), ("nope\x00x",), ("x" * 300,)])
+        # A name with a NUL byte after a real command's name: Redis finds the command only when both
+        # names land in the same bucket of its (randomly seeded) hash table. dredis never does.
+        assert p.d.execute("GET\x00", "a") == RespError("ERR unknown command 'GET', with args beginning with: 'a' ")
 
 
 def test_del_unlink_exists_type():
