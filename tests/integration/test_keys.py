@@ -385,7 +385,7 @@ def test_quit():
 
 def random_ops(seed, n):
     rng = random.Random(seed)
-    keys = ["a", "b", "c", "d", "e", "a/b", ".x", ""]
+    keys = ["a", "b", "c", "d", "e", "a/b", ".x", "", "L" * 250, "M" * 199]
 
     def k():
         return rng.choice(keys)
