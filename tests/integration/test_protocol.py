@@ -8,7 +8,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dredis_test import Dredis, Pair, RespError, encode_command, wait_until
+from dredis_test import Dredis, Pair, encode_command, wait_until
 
 
 def count_replies(buf):
