@@ -75,6 +75,23 @@ int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyG
 
 int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, out); }
 
+/* lookupKeyRead for commands that answer nil rather than an error for a key
+ * they cannot use (MGET): the key of any type, or NULL when it is missing,
+ * expired (it is deleted) or unreadable. Counts hits and misses; never
+ * replies. */
+skey *lookupKeyReadOrNil(client *c, sds key) {
+    skey *k;
+    if (storeOpenKey(c->db, key, sdslen(key), &k) != STORE_OK) k = NULL;
+    if (k && k->expire >= 0 && k->expire <= mstime()) {
+        expireOpenKey(k);
+        storeCloseKey(k);
+        k = NULL;
+    }
+    if (k) server.stat_keyspace_hits++;
+    else server.stat_keyspace_misses++;
+    return k;
+}
+
 /* Delete key if it exists. *deleted tells whether it did. */
 int deleteKey(client *c, sds key, int *deleted) {
     skey *k;
@@ -167,7 +184,7 @@ static void keysCommand(client *c) {
     sds pattern = c->argv[1];
     if (patternIsLiteral(pattern)) {
         skey *k;
-        if (lookupKeyRead(c, pattern, OBJ_NONE, &k) != C_OK) return;
+        if (lookupKeyAny(c, pattern, &k) != C_OK) return; /* KEYS counts no hits or misses */
         if (k) {
             addReplyArrayLen(c, 1);
             addReplyBulk(c, pattern, sdslen(pattern));

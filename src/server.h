@@ -319,6 +319,7 @@ int loadConfigFromEnv(char **err);
 int lookupKeyRead(client *c, sds key, int type, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
+skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
 const char *typeName(int type);

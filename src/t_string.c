@@ -136,6 +136,11 @@ static int expireFromOption(client *c, sds arg, int flags, long long *out) {
 static void setGeneric(client *c, sds key, sds val, int flags, long long expire) {
     skey *k;
     if (lookupKeyWrite(c, key, OBJ_NONE, &k) != C_OK) return;
+    if (flags & SET_GET) {
+        /* the GET part is a read, as Redis counts it */
+        if (k) server.stat_keyspace_hits++;
+        else server.stat_keyspace_misses++;
+    }
     if ((flags & SET_GET) && k && k->type != OBJ_STRING) {
         storeCloseKey(k);
         addReplyErrorWrongType(c);
@@ -263,15 +268,11 @@ static void getexCommand(client *c) {
 static void mgetCommand(client *c) {
     addReplyArrayLen(c, c->argc - 1);
     for (int j = 1; j < c->argc; j++) {
-        skey *k;
         sds val = NULL;
         /* MGET answers nil for keys of other types, and for unreadable ones */
-        if (storeOpenKey(c->db, c->argv[j], sdslen(c->argv[j]), &k) == STORE_OK) {
-            if (k->type == OBJ_STRING && (k->expire < 0 || k->expire > mstime())) {
-                if (storeReadFile(k, "value", &val) != STORE_OK) val = NULL;
-            }
-            storeCloseKey(k);
-        }
+        skey *k = lookupKeyReadOrNil(c, c->argv[j]);
+        if (k && k->type == OBJ_STRING && storeReadFile(k, "value", &val) != STORE_OK) val = NULL;
+        storeCloseKey(k);
         if (val) addReplyBulkSds(c, val);
         else addReplyNull(c);
     }

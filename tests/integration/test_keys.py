@@ -481,3 +481,28 @@ def test_errorstats_match_redis():
         strip = lambda t: {k: (v.split(",usec=")[0], v.split("rejected_calls=")[1])
                            for k, v in info_fields(t).items() if k in names}
         assert strip(p.d.execute("INFO", "commandstats")) == strip(p.r.execute("INFO", "commandstats"))
+
+
+def test_keyspace_hits_and_misses_match_redis():
+    def stats(c):
+        f = info_fields(c.execute("INFO", "stats"))
+        return int(f["keyspace_hits"]), int(f["keyspace_misses"]), int(f["expired_keys"])
+    with Pair() as p:
+        p.run_many([("SET", "a", "1"), ("SET", "b", "2"), ("SET", "gone", "x", "PX", "1")])
+        time.sleep(0.01)
+        for cmd in [("GET", "a"), ("GET", "x"), ("MGET", "a", "x", "b", "gone"), ("EXISTS", "a", "x"), ("TYPE", "a"),
+                    ("TYPE", "x"), ("TTL", "a"), ("PTTL", "x"), ("EXPIRETIME", "a"), ("STRLEN", "a"),
+                    ("STRLEN", "x"), ("GETRANGE", "a", "0", "1"), ("GETEX", "a"), ("GETEX", "x"), ("GETDEL", "x"),
+                    ("GETSET", "a", "2"), ("GETSET", "y", "2"), ("SET", "a", "3", "GET"), ("SET", "z", "3", "GET"),
+                    ("KEYS", "a"), ("KEYS", "*"), ("SCAN", "0"), ("RANDOMKEY",), ("INCR", "n"),
+                    ("APPEND", "a", "x"), ("SETRANGE", "a", "0", "q"), ("EXPIRE", "a", "100"), ("PERSIST", "a"),
+                    ("RENAME", "a", "c"), ("DEL", "c"), ("SETNX", "b", "1"), ("MSETNX", "b", "1"),
+                    ("INCRBYFLOAT", "f", "1"), ("GETDEL", "b")]:
+            before = stats(p.d), stats(p.r)
+            p.d.execute(*cmd)
+            p.r.execute(*cmd)
+            after = stats(p.d), stats(p.r)
+            ours = tuple(x - y for x, y in zip(after[0], before[0]))
+            theirs = tuple(x - y for x, y in zip(after[1], before[1]))
+            assert ours == theirs, "%r changed (hits, misses, expired) by %r in dredis, %r in redis" % (
+                cmd, ours, theirs)
