@@ -204,7 +204,6 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
-    c->lastcmd = cmd;
     c->cmd = NULL;
 }
 
@@ -235,7 +234,8 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     sds msg = sdscatvprintf(sdsempty(), fmt, ap);
     va_end(ap);
     flagTransaction(c);
-    addReplyErrorLength(c, msg, sdslen(msg));
+    if (cmd && isExecCommand(cmd)) execCommandAbort(c, msg);
+    else addReplyErrorLength(c, msg, sdslen(msg));
     sdsfree(msg);
     if (cmd) cmd->rejected_calls++;
 }
@@ -243,6 +243,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    c->lastcmd = cmd; /* as Redis: CLIENT LIST shows the command being run (NULL if unknown) */
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
@@ -288,6 +289,10 @@ int processCommand(client *c) {
         addReplyStatus(c, "QUEUED");
         return C_OK;
     }
+    if (commandIsPaused(c, cmd)) {
+        postponeClient(c, cmd); /* runs when CLIENT PAUSE ends */
+        return C_OK;
+    }
     call(c, cmd);
     return C_OK;
 }
@@ -324,7 +329,8 @@ static void addReplyKeySpecs(client *c, redisCommand *cmd) {
     addReplyMapLen(c, 3);
     addReplyBulkCString(c, "flags");
     addReplySetLen(c, 1);
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    /* the "keys" of the sharded Pub/Sub commands are channels */
+    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
     addReplyBulkCString(c, "begin_search");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");
@@ -511,8 +517,7 @@ static void commandHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 redisCommand commandSubcommands[] = {

@@ -195,23 +195,20 @@ static void keysCommand(client *c) {
         return;
     }
     keysCtx kc = {c, pattern, sdslen(pattern) == 1 && pattern[0] == '*', OBJ_NONE, 0};
-    struct evbuffer *saved = c->out;
-    struct evbuffer *keys = evbuffer_new();
+    replyCapture rc;
     unsigned long long cursor = 0;
     int r;
-    c->out = keys;
+    replyCaptureStart(c, &rc);
     do {
         r = storeScanKeys(c->db, cursor, 1000, keysVisitor, &kc, &cursor);
     } while (r == STORE_OK && cursor != 0);
-    c->out = saved;
     if (r != STORE_OK) {
-        evbuffer_free(keys);
-        addReplyErrorIO(c, errno);
+        int saved = errno;
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
         return;
     }
-    addReplyArrayLen(c, kc.n);
-    evbuffer_add_buffer(c->out, keys);
-    evbuffer_free(keys);
+    replyCaptureEndArray(c, &rc, kc.n);
 }
 
 /* A SCAN cursor, read as Redis reads it: with strtoul(), so "+5", "-1"
@@ -256,22 +253,20 @@ static void scanCommand(client *c) {
         }
     }
     keysCtx kc = {c, pattern, pattern == NULL || (sdslen(pattern) == 1 && pattern[0] == '*'), type, 0};
-    struct evbuffer *saved = c->out;
-    struct evbuffer *keys = evbuffer_new();
-    c->out = keys;
+    replyCapture rc;
     unsigned long long next;
+    replyCaptureStart(c, &rc);
     int r = storeScanKeys(c->db, cursor, count, keysVisitor, &kc, &next);
-    c->out = saved;
+    replyCaptureStop(c, &rc);
     if (r != STORE_OK) {
-        evbuffer_free(keys);
-        addReplyErrorIO(c, errno);
+        int saved = errno;
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
         return;
     }
     addReplyArrayLen(c, 2);
     addReplyBulkSds(c, sdscatprintf(sdsempty(), "%llu", next));
-    addReplyArrayLen(c, kc.n);
-    evbuffer_add_buffer(c->out, keys);
-    evbuffer_free(keys);
+    replyCaptureEndArray(c, &rc, kc.n);
 }
 
 static void dbsizeCommand(client *c) {
@@ -520,8 +515,7 @@ static void objectHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 static void objectCommand(client *c) { (void)c; }

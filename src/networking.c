@@ -3,6 +3,7 @@
  * (RESP2 and RESP3) that commands use to answer. */
 
 #include "server.h"
+#include "dict.h"
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -273,6 +274,44 @@ void setDeferredMapLen(client *c, void *node, long len) {
     else setDeferredReply(c, node, '*', len * 2);
 }
 
+/* Replies built aside: between replyCaptureStart() and replyCaptureStop()
+ * everything added to the client goes to a buffer of its own. Send appends
+ * it after an optional aggregate header, Abort drops it -- so an error found
+ * half way can still be the whole reply. */
+void replyCaptureStart(client *c, replyCapture *rc) {
+    rc->saved = c->out;
+    rc->body = evbuffer_new();
+    c->out = rc->body;
+}
+
+void replyCaptureStop(client *c, replyCapture *rc) {
+    if (c->out == rc->body) c->out = rc->saved;
+}
+
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len) {
+    replyCaptureStop(c, rc);
+    if (header) header(c, len);
+    evbuffer_add_buffer(c->out, rc->body);
+    if (c->held && c->out == c->held) holdClient(c);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void replyCaptureEndArray(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyArrayLen, len); }
+void replyCaptureEndSet(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplySetLen, len); }
+void replyCaptureEndMap(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyMapLen, len); }
+
+void replyCaptureAbort(client *c, replyCapture *rc) {
+    replyCaptureStop(c, rc);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void addReplyHelp(client *c, const char **lines, size_t n) {
+    addReplyArrayLen(c, (long)n);
+    for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Clients                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -371,15 +410,35 @@ void closeClientAsync(client *c) {
 
 sds clientInfoString(client *c) {
     long long now = mstime();
+    char flags[16], *p = flags;
+    /* the letters and their order of Redis's CLIENT LIST */
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
+    if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
+    if (c->flags & CLIENT_MULTI) *p++ = 'x';
+    if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
+    if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';
+    if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (server.unixsocket && c->fd >= 0 && !strncmp(c->addr, server.unixsocket, strlen(server.unixsocket)) &&
+        !strcmp(c->addr + strlen(server.unixsocket), ":0"))
+        *p++ = 'U';
+    if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
+    if (p == flags) *p++ = 'N';
+    *p = '\0';
+    size_t qbuf = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    size_t omem = c->out ? evbuffer_get_length(c->out) : 0;
     return sdscatprintf(sdsempty(),
-                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
-                        "ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%zu "
-                        "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d",
+                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "
+                        "ssub=%lu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 oll=0 "
+                        "omem=%zu tot-mem=0 events=%s cmd=%s user=default redir=-1 resp=%d",
                         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, c->db,
-                        c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0,
-                        c->out ? evbuffer_get_length(c->out) : 0,
-                        c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
+                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, flags, c->db,
+                        (unsigned long)(c->pubsub_channels ? dictSize(c->pubsub_channels) : 0),
+                        (unsigned long)(c->pubsub_patterns ? dictSize(c->pubsub_patterns) : 0),
+                        (unsigned long)(c->pubsub_shard_channels ? dictSize(c->pubsub_shard_channels) : 0),
+                        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, qbuf, qbuf, qbuf, omem,
+                        omem ? "rw" : "r", c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "keyname.h"
 #include "journal.h"
+#include "dict.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,65 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
     return STORE_OK;
 }
 
+/* ---- the key metadata cache ----
+ * A key's type and expiry, as read from its "type" and "expire" files, kept
+ * for up to META_CACHE_MAX keys so that a lookup opens only the key's
+ * directory. Every change to them goes through this file: keyChanged()
+ * drops an entry (or a whole database), storeSetExpire() updates it. */
+#define META_CACHE_MAX 65536
+typedef struct metaEntry {
+    int type;
+    long long expire;
+} metaEntry;
+static dict *metacache;
+
+static sds metaKey(int db, const char *name, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, name, len);
+}
+
+static void metaForget(int db, const char *name, size_t len) {
+    if (!metacache) return;
+    if (!name) { /* a whole database (or all: db -1) */
+        dictRelease(metacache, zfree);
+        metacache = dictCreate();
+        return;
+    }
+    sds k = metaKey(db, name, len);
+    zfree(dictDelete(metacache, k, sdslen(k)));
+    sdsfree(k);
+}
+
+static void metaRemember(const skey *k) {
+    if (!metacache || k->staged) return;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    if (!e) {
+        if (dictSize(metacache) >= META_CACHE_MAX) {
+            dictRelease(metacache, zfree); /* crude but bounded */
+            metacache = dictCreate();
+        }
+        e = zmalloc(sizeof(*e));
+        dictAdd(metacache, mk, sdslen(mk), e);
+    }
+    e->type = k->type;
+    e->expire = k->expire;
+    sdsfree(mk);
+}
+
+static int metaLookup(skey *k) {
+    if (!metacache) return 0;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    sdsfree(mk);
+    if (!e) return 0;
+    k->type = e->type;
+    k->expire = e->expire;
+    return 1;
+}
+
 static void keyChanged(int db, const char *name, size_t len) {
+    metaForget(db, name, len);
     for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
 }
 
@@ -493,7 +552,15 @@ static int opUnlink(int dirfd, const char *name) {
 
 static int opMkdir(int dirfd, const char *name) {
     st.dirty = 1;
-    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    if (journaling(dirfd)) {
+        /* a J_NEW record for a name that already exists would undo it */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            return STORE_ERR;
+        }
+        if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    }
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
@@ -601,25 +668,38 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
 
 /* Remove parentfd/name recursively without following symbolic links,
  * recycling its files and directories into the pools where there is room. */
-static void removeTree(int parentfd, const char *name) {
+static int removeTree(int parentfd, const char *name) {
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
-        if (!(S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)))
-            unlinkat(parentfd, name, 0);
-        return;
+        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)) return 0;
+        return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        removeTree(dirfd(d), de->d_name);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    /* Entries move out while the directory is read, which may hide some
+     * from this pass: read it again until a pass finds it empty. Only an
+     * empty directory may be recycled (it becomes a new key). */
+    int left = 1;
+    for (int pass = 0; pass < 4 && left; pass++) {
+        left = 0;
+        rewinddir(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            left = 1;
+            removeTree(dirfd(d), de->d_name);
+        }
     }
     closedir(d);
-    if (!recycleInto(&st.dirs, parentfd, name)) unlinkat(parentfd, name, AT_REMOVEDIR);
+    if (left) return -1; /* stays in .trash; tried again next time */
+    if (!recycleInto(&st.dirs, parentfd, name)) return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void emptyTrash(int trashfd) {
@@ -708,6 +788,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     memset(&st, 0, sizeof(st));
     st.rootfd = st.tmpfd = st.trashfd = -1;
+    metacache = dictCreate();
     st.root = sdsnew(root);
     st.dbnum = dbnum;
     st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
@@ -793,6 +874,8 @@ void storeShutdown(void) {
     sdsfree(st.root);
     sdsfree(st.rootreal);
     zfree(st.deferred);
+    dictRelease(metacache, zfree);
+    metacache = NULL;
     memset(&st, 0, sizeof(st));
 }
 
@@ -880,11 +963,14 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
         errno = saved;
         return STORE_ERR;
     }
-    if (loadKeyMeta(k) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        errno = saved;
-        return STORE_ERR;
+    if (!metaLookup(k)) {
+        if (loadKeyMeta(k) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            errno = saved;
+            return STORE_ERR;
+        }
+        metaRemember(k);
     }
     *out = k;
     return STORE_OK;
@@ -952,8 +1038,11 @@ int storePublishKey(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
-    if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
+    /* The journal must know beforehand whether this creates or replaces. */
+    struct stat sb;
+    int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
+        if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
         /* Swap with the key in place, then throw the old one away. */
         if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_EXCHANGE) != STORE_OK)
             return STORE_ERR;
@@ -1039,6 +1128,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    if (!k->staged) metaRemember(k);
     keyTouched(k);
     return STORE_OK;
 }
@@ -1112,6 +1202,11 @@ int storeSwapDb(int db1, int db2) {
 #undef SWAP
     keyChanged(db1, NULL, 0);
     keyChanged(db2, NULL, 0);
+    /* and again after: a key that was missing may exist now (WATCH) */
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
     return STORE_OK;
 }
 

@@ -44,7 +44,7 @@ typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
 /* Called after any change to a visible key (its name, not its files), and
- * before a database is flushed. */
+ * before a database is flushed (before and after SWAPDB exchanges two). */
 typedef void storeKeyHook(int db, const char *name, size_t len);
 typedef void storeDbHook(int db);
 void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush);

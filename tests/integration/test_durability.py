@@ -1,0 +1,193 @@
+"""Durability: the undo journal's recovery (docs/durability.md), crash
+atomicity under SIGKILL, and the syncs DREDIS_FSYNC=always makes before it
+acknowledges a write."""
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import threading
+import zlib
+
+import crash_torture
+from dredis_test import DREDIS_SERVER, Dredis, RespError, free_port, staging_leftovers, wait_until
+
+
+def journal_record(kind, *fields):
+    fields = list(fields) + [""] * (4 - len(fields))
+    body = kind.encode()
+    for f in fields:
+        f = f.encode() if isinstance(f, str) else f
+        body += struct.pack("<H", len(f)) + f
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def make_string_key(root, name, value, db=0):
+    write(os.path.join(root, str(db), name, "type"), b"string")
+    write(os.path.join(root, str(db), name, "value"), value)
+
+
+def test_recovery_undoes_an_unfinished_transaction():
+    root = tempfile.mkdtemp(prefix="dredis-recovery-")
+    try:
+        # A crash in the middle of "MSET a new b new c new": a was replaced
+        # (its old value waits under .tmp), b was created, c not reached.
+        make_string_key(root, "a", b"new")
+        write(os.path.join(root, ".tmp", "aside-a"), b"old")
+        make_string_key(root, "b", b"new")
+        make_string_key(root, "c", b"old-c")
+        # a committed transaction before it must stay as it is
+        make_string_key(root, "kept", b"committed")
+        journal = (journal_record("B") + journal_record("N", "0", "kept") + journal_record("C") +
+                   journal_record("B") + journal_record("R", "0/a", "value", ".tmp", "aside-a") +
+                   journal_record("N", "0", "b"))
+        write(os.path.join(root, ".journal"), journal + b"\x4e\x01")  # and a torn tail
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+            assert c.execute("EXISTS", "b") == 0
+            assert c.execute("GET", "c") == b"old-c"
+            assert c.execute("GET", "kept") == b"committed"
+            assert os.path.getsize(os.path.join(root, ".journal")) == 0
+            assert not os.path.exists(os.path.join(root, "0", "b"))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_recovery_is_idempotent_after_a_crash_during_recovery():
+    root = tempfile.mkdtemp(prefix="dredis-recovery-")
+    try:
+        # The first recovery already put a's old value back and died before
+        # resetting the journal: running the undo again must change nothing.
+        make_string_key(root, "a", b"old")
+        make_string_key(root, "m", b"moved")  # RENAME x m, already undone once
+        make_string_key(root, "x", b"moved")
+        os.unlink(os.path.join(root, "0", "m", "value"))
+        os.unlink(os.path.join(root, "0", "m", "type"))
+        os.rmdir(os.path.join(root, "0", "m"))
+        journal = (journal_record("B") + journal_record("R", "0/a", "value", ".tmp", "aside-a") +
+                   journal_record("M", "0", "x", "0", "m"))
+        write(os.path.join(root, ".journal"), journal)
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+            assert c.execute("GET", "x") == b"moved"
+            assert c.execute("EXISTS", "m") == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_failed_command_is_rolled_back_whole():
+    with Dredis() as s, s.client() as c:
+        assert c.execute("MSET", "k1", "a", "k2", "a", "k3", "a") == "OK"
+        # k3's directory becomes unreadable as a key: MSET fails there
+        os.unlink(os.path.join(s.db_dir(), "k3", "type"))
+        r = c.execute("MSET", "k1", "b", "k2", "b", "k3", "b")
+        assert isinstance(r, RespError) and "storage error" in r.message, r
+        assert c.execute("MGET", "k1", "k2") == [b"a", b"a"]
+
+
+def test_crash_torture_bounded():
+    violations, writes = crash_torture.run(30, seed=20261122)
+    assert writes > 0
+    assert violations == [], violations
+
+
+def _trace_main_thread(trace_path, pid):
+    calls = []
+    with open(trace_path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"(\d+)\s+(\w+)\((.*)", line)
+            if m and int(m.group(1)) == pid:
+                calls.append((m.group(2), m.group(3)))
+    return calls
+
+
+def test_always_syncs_before_acknowledging():
+    strace = shutil.which("strace")
+    assert strace, "strace is needed (Debian package strace)"
+    root = tempfile.mkdtemp(prefix="dredis-always-")
+    trace = os.path.join(root, "trace")
+    port = free_port()
+    env = dict(os.environ, DREDIS_PORT=str(port), ROOT_DIR=os.path.join(root, "data"), DREDIS_FSYNC="always")
+    proc = subprocess.Popen([strace, "-f", "-s", "64", "-o", trace, "-e",
+                             "trace=renameat2,renameat,unlinkat,mkdirat,write,writev,readv,syncfs,fsync,fdatasync",
+                             DREDIS_SERVER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = Dredis.__new__(Dredis)
+    s.proc, s.port, s.logfile = proc, port, os.path.join(root, "nolog")
+    try:
+        s._wait_ready(timeout=30)
+        clients = [s.client() for _ in range(5)]
+
+        def work(c, i):
+            for j in range(20):
+                assert c.execute("SET", "k%d:%d" % (i, j), "v") == "OK"
+                assert c.execute("HSET", "h%d" % i, "f%d" % j, "v") == 1
+
+        threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        for c in clients:
+            c.close()
+        with s.client() as c:
+            info = c.execute("INFO", "server").decode()
+            server_pid = int(re.search(r"process_id:(\d+)", info).group(1))
+    finally:
+        # stop the traced server itself (by its pid), then strace ends
+        try:
+            os.kill(server_pid, signal.SIGTERM)
+        except (NameError, ProcessLookupError):
+            proc.kill()
+        proc.wait(timeout=30)
+    try:
+        calls = _trace_main_thread(trace, server_pid)
+        # A command runs right after its request is read (readv on its
+        # socket): the changes that follow belong to that client until the
+        # next read. Its reply may leave only after a sync that follows them.
+        mutations = ("renameat2", "renameat", "unlinkat", "mkdirat")
+        current_fd = None
+        last_change = {}
+        last_sync = -1
+        acks = 0
+        for i, (name, args) in enumerate(calls):
+            fd = args.split(",", 1)[0]
+            if name == "readv":
+                current_fd = fd
+            elif name in mutations and current_fd is not None:
+                last_change[current_fd] = i
+            elif name in ("syncfs", "fsync", "fdatasync"):
+                last_sync = i
+            elif name in ("writev", "write") and (":1\\r\\n" in args or "+OK\\r\\n" in args):
+                acks += 1
+                assert last_change.get(fd, -1) < last_sync, (
+                    "a reply left before the changes it acknowledges were synced: %r" % (calls[max(0, i - 12):i + 1],))
+        assert acks >= 100, acks
+        assert any(name == "syncfs" for name, _ in calls)
+        # group commit: far fewer syncs than acknowledged writes is possible,
+        # never more syncs than acknowledgements
+        assert sum(1 for name, _ in calls if name == "syncfs") <= acks
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_fsync_policy_is_validated_and_reported():
+    root = tempfile.mkdtemp(prefix="dredis-fsync-")
+    try:
+        r = subprocess.run([DREDIS_SERVER], env=dict(os.environ, ROOT_DIR=root, DREDIS_FSYNC="sometimes",
+                                                     DREDIS_PORT=str(free_port())),
+                           capture_output=True, timeout=20)
+        assert r.returncode != 0
+        assert b"DREDIS_FSYNC must be always, everysec or no" in r.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    for policy in ("always", "everysec", "no"):
+        with Dredis(env={"DREDIS_FSYNC": policy}) as s, s.client() as c:
+            assert c.execute("CONFIG", "GET", "appendfsync") == [b"appendfsync", policy.encode()]
+            assert c.execute("SET", "a", "b") == "OK"
+            assert staging_leftovers(s.root_dir) == []
