@@ -63,8 +63,21 @@ class Client:
 
     def __init__(self, port, host="127.0.0.1", timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buf = b""
-        self.pos = 0  # start of the unread part of buf
+        # received bytes; those before _pos are read already. A bytearray,
+        # compacted only once half of it was read, so that large replies
+        # and long pipelines are read in linear time.
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buf(self):
+        """The bytes received and not read yet."""
+        return bytes(self._buf[self._pos:])
+
+    @buf.setter
+    def buf(self, data):
+        self._buf = bytearray(data)
+        self._pos = 0
 
     def close(self):
         try:
@@ -96,27 +109,25 @@ class Client:
         data = self.sock.recv(1 << 20)
         if not data:
             raise ConnectionClosed("connection closed by server")
-        # a bytearray, compacted only once half of it was read: large
-        # replies and long pipelines are read in linear time
-        if not isinstance(self.buf, bytearray) or self.pos > len(self.buf) // 2:
-            self.buf = bytearray(self.buf[self.pos:])
-            self.pos = 0
-        self.buf += data
+        if self._pos > len(self._buf) // 2:
+            del self._buf[:self._pos]
+            self._pos = 0
+        self._buf += data
 
     def _line(self):
         while True:
-            i = self.buf.find(b"\r\n", self.pos)
+            i = self._buf.find(b"\r\n", self._pos)
             if i >= 0:
-                line = bytes(self.buf[self.pos:i])
-                self.pos = i + 2
+                line = bytes(self._buf[self._pos:i])
+                self._pos = i + 2
                 return line
             self._fill()
 
     def _exact(self, n):
-        while len(self.buf) - self.pos < n + 2:
+        while len(self._buf) - self._pos < n + 2:
             self._fill()
-        data = bytes(self.buf[self.pos:self.pos + n])
-        self.pos += n + 2
+        data = bytes(self._buf[self._pos:self._pos + n])
+        self._pos += n + 2
         return data
 
     def read_reply(self):
