@@ -310,6 +310,11 @@ static void addReplyWords(client *c, const char *words, const char *prefix, int 
         size_t l = 0;
         while (s[l] && s[l] != ' ') l++;
         if (!l) break;
+        /* flags Redis keeps for itself and does not list */
+        if ((l == 8 && !strncmp(s, "sentinel", 8)) || (l == 13 && !strncmp(s, "only_sentinel", 13))) {
+            s += l;
+            continue;
+        }
         sds w = sdscatlen(sdsnew(prefix), s, l);
         if (as_status) addReplyStatusLength(c, w, sdslen(w));
         else addReplyBulk(c, w, sdslen(w));
