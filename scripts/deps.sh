@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh build|test
 set -euo pipefail
 build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev liblua5.4-dev lua-cjson-dev check python3"
-test_pkgs="$build_pkgs redis-server redis-tools"
+test_pkgs="$build_pkgs strace redis-server redis-tools"
 case "${1:-build}" in
   build) pkgs=$build_pkgs ;;
   test) pkgs=$test_pkgs ;;

@@ -260,6 +260,8 @@ static void pauseTimerCallback(evutil_socket_t fd, short what, void *arg) {
 
 /* Would this command wait for the pause to end? Replicas do not exist, the
  * fake clients of scripts are never paused, and CLIENT UNPAUSE always runs. */
+int writesArePaused(void) { return pause_end_ms != 0; }
+
 int commandIsPaused(client *c, redisCommand *cmd) {
     if (!pause_end_ms || (c->flags & CLIENT_FAKE)) return 0;
     if (!strcmp(cmd->fullname, "client|unpause")) return 0;

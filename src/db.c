@@ -30,6 +30,7 @@ int selectDb(client *c, long id) {
 
 /* Delete an open key whose time has come. */
 static void expireOpenKey(skey *k) {
+    if (writesArePaused()) return; /* looks absent, removed after the pause */
     if (storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
         if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);

@@ -316,6 +316,7 @@ int commandIsPaused(client *c, redisCommand *cmd);
 void postponeClient(client *c, redisCommand *cmd);
 void pauseClients(long long end_ms, int all);
 void unpauseClients(void);
+int writesArePaused(void); /* CLIENT PAUSE in effect: no key changes, not even expiry */
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
 int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
@@ -389,5 +390,6 @@ extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
+extern redisCommand streamCommandTable[];
 
 #endif

@@ -72,7 +72,7 @@ static struct {
     pthread_t trash_thread;
     pthread_mutex_t trash_lock;
     pthread_cond_t trash_cond;
-    int trash_stop;
+    volatile int trash_stop;
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
@@ -327,7 +327,7 @@ static void deferAction(char action, const char *name) {
 void storeTxnBegin(void) {
     if (st.txn_depth < 64) {
         st.txn_failed[st.txn_depth] = 0;
-        st.txn_savepoint[st.txn_depth] = journalFd() >= 0 ? lseek(journalFd(), 0, SEEK_END) : 0;
+        st.txn_savepoint[st.txn_depth] = journalOffset();
     }
     st.txn_depth++;
 }
@@ -690,11 +690,12 @@ static int removeTree(int parentfd, const char *name) {
         left = 0;
         rewinddir(d);
         struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
+        while ((de = readdir(d)) != NULL && !st.trash_stop) {
             if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
             left = 1;
             removeTree(dirfd(d), de->d_name);
         }
+        if (st.trash_stop) break; /* shutting down: the rest waits for the next start */
     }
     closedir(d);
     if (left) return -1; /* stays in .trash; tried again next time */
@@ -708,7 +709,7 @@ static void emptyTrash(int trashfd) {
     DIR *d = fdopendir(fd);
     if (!d) { close(fd); return; }
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL && !st.trash_stop) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         removeTree(trashfd, de->d_name);
     }
@@ -1721,6 +1722,137 @@ int storeCountMembers(skey *k, const char *ns, long long *out) {
     return STORE_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Sub-keys: directories inside a key                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A handle like k's, for a directory inside k: changes are reported as
+ * changes to k (the key hook), and k's staged state is shared. */
+static skey *newSubKey(skey *k) {
+    skey *s = zcalloc(sizeof(*s));
+    s->db = k->db;
+    s->name = sdsdup(k->name);
+    s->fname = sdsdup(k->fname);
+    s->hashed = k->hashed;
+    s->dirfd = -1;
+    s->type = k->type;
+    s->expire = -1;
+    s->staged = k->staged;
+    for (int i = 0; i < 4; i++) s->nsfd[i] = -1;
+    return s;
+}
+
+/* Record the full name of a shortened member name in ns's .names. */
+static int writeFullName(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = namesDir(nsfd);
+    if (nfd < 0) return STORE_ERR;
+    int r = opWriteFile(nfd, fname, m, mlen, NULL);
+    int saved = errno;
+    close(nfd);
+    errno = saved;
+    return r;
+}
+
+/* Whether the .names entry of a shortened name holds exactly m. */
+static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    sds full = NULL;
+    int ok = nfd >= 0 && readFileAt(nfd, fname, &full) == STORE_OK && sdslen(full) == mlen && !memcmp(full, m, mlen);
+    if (nfd >= 0) close(nfd);
+    sdsfree(full);
+    return ok;
+}
+
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+    *out = NULL;
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    int sfd = openat(fd, fname, OPEN_DIR_FLAGS);
+    int saved = errno;
+    if (sfd >= 0 && hashed && !fullNameIs(fd, fname, m, mlen)) {
+        /* another name with the same digest */
+        close(sfd);
+        sfd = -1;
+        saved = ENOENT;
+    }
+    sdsfree(fname);
+    if (sfd < 0) {
+        errno = saved;
+        return saved == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    }
+    skey *s = newSubKey(k);
+    s->dirfd = sfd;
+    *out = s;
+    return STORE_OK;
+}
+
+int storeNewSub(skey *k, skey **out) {
+    *out = NULL;
+    skey *s = newSubKey(k);
+    s->staged = 1;
+    s->stagename = poolTake(&st.dirs);
+    if (!s->stagename) {
+        s->stagename = tmpName('k');
+        if (opMkdir(st.tmpfd, s->stagename) != STORE_OK) goto err;
+    }
+    s->dirfd = openat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
+    if (s->dirfd < 0) goto err;
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeCloseKey(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
+    int fd = nsDir(k, ns, 1);
+    if (fd < 0) return STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = STORE_ERR;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
+    else if (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK)
+        r = opRename(st.tmpfd, sub->stagename, fd, fname, RENAME_NOREPLACE);
+    int saved = errno;
+    sdsfree(fname);
+    if (r != STORE_OK) {
+        errno = saved;
+        return STORE_ERR;
+    }
+    sdsfree(sub->stagename);
+    sub->stagename = NULL;
+    sub->staged = k->staged;
+    keyTouched(k);
+    return STORE_OK;
+}
+
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    else r = opTrash(fd, fname);
+    if (r == STORE_OK && hashed) {
+        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        if (nfd >= 0) {
+            opUnlink(nfd, fname);
+            close(nfd);
+        }
+    }
+    sdsfree(fname);
+    return touchedIfOk(k, r);
+}
+
 struct storeIter {
     dirReader r;
     int empty;
@@ -1950,6 +2082,7 @@ int storeSamplerNext(storeSampler *s, sds *m) {
 /* ------------------------------------------------------------------------ */
 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn) {
+    if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read */
     dirReader r;
     if (dirReaderOpen(&r, st.expfd[db], ".", st.expcursor[db]) != STORE_OK) return 0;
     long visited = 0;
