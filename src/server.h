@@ -374,6 +374,9 @@ sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 /* ---- t_zset.c ---- */
 /* INFO lines about the sorted set index cache, appended to info. */
 sds zsetCacheInfo(sds info);
+/* For DUMP/RESTORE: a member's score; adding a member to a new (staged) key */
+int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
+int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
@@ -391,5 +394,6 @@ extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand streamCommandTable[];
+extern redisCommand dumpCommandTable[];
 
 #endif
