@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <ctype.h>
+#include <stdlib.h>
 
 static const char *typeNamesTable[] = {"string", "list", "set", "zset", "hash", "stream"};
 
@@ -73,6 +75,23 @@ int lookupKeyRead(client *c, sds key, int type, skey **out) {
 int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, out); }
 
 int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, out); }
+
+/* lookupKeyRead for commands that answer nil rather than an error for a key
+ * they cannot use (MGET): the key of any type, or NULL when it is missing,
+ * expired (it is deleted) or unreadable. Counts hits and misses; never
+ * replies. */
+skey *lookupKeyReadOrNil(client *c, sds key) {
+    skey *k;
+    if (storeOpenKey(c->db, key, sdslen(key), &k) != STORE_OK) k = NULL;
+    if (k && k->expire >= 0 && k->expire <= mstime()) {
+        expireOpenKey(k);
+        storeCloseKey(k);
+        k = NULL;
+    }
+    if (k) server.stat_keyspace_hits++;
+    else server.stat_keyspace_misses++;
+    return k;
+}
 
 /* Delete key if it exists. *deleted tells whether it did. */
 int deleteKey(client *c, sds key, int *deleted) {
@@ -166,7 +185,7 @@ static void keysCommand(client *c) {
     sds pattern = c->argv[1];
     if (patternIsLiteral(pattern)) {
         skey *k;
-        if (lookupKeyRead(c, pattern, OBJ_NONE, &k) != C_OK) return;
+        if (lookupKeyAny(c, pattern, &k) != C_OK) return; /* KEYS counts no hits or misses */
         if (k) {
             addReplyArrayLen(c, 1);
             addReplyBulk(c, pattern, sdslen(pattern));
@@ -193,10 +212,19 @@ static void keysCommand(client *c) {
     replyCaptureEndArray(c, &rc, kc.n);
 }
 
+/* A SCAN cursor, read as Redis reads it: with strtoul(), so "+5", "-1"
+ * (the largest cursor) and "" (0) are accepted. */
+static int parseScanCursor(const sds s, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return !(isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE);
+}
+
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void scanCommand(client *c) {
     unsigned long long cursor;
-    if (!string2ull(c->argv[1], sdslen(c->argv[1]), &cursor)) {
+    if (!parseScanCursor(c->argv[1], &cursor)) {
         addReplyError(c, "ERR invalid cursor");
         return;
     }

@@ -275,6 +275,9 @@ void pingCommand(client *c);
 void resetCommand(client *c);
 size_t commandTableCount(void);
 void resetCommandStats(void);
+void countErrorReply(const char *err, size_t len);
+long long errorRepliesCount(void);
+sds genErrorStatsInfo(sds info);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
 
 /* ---- multi.c ---- */
@@ -341,6 +344,7 @@ int loadConfigFromEnv(char **err);
 int lookupKeyRead(client *c, sds key, int type, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
+skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
 const char *typeName(int type);

@@ -38,7 +38,9 @@
 #include <time.h>
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+/* O_NONBLOCK: opening a FIFO planted in the tree must not hang the server
+ * (it has no effect on regular files; anything else is refused after fstat) */
+#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 /* Ready-made files and directories under .tmp. Creating an inode is by far
  * the slowest file operation on many systems (milliseconds on some), so the
@@ -206,7 +208,7 @@ static int readFileAt(int dirfd, const char *name, sds *out) {
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
     if (fstat(fd, &sb) < 0) goto err;
-    if (!S_ISREG(sb.st_mode)) { errno = EINVAL; goto err; }
+    if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
     sds s = sdsnewlen(NULL, (size_t)sb.st_size);
     size_t got = 0;
     while (got < (size_t)sb.st_size) {
@@ -1355,6 +1357,13 @@ static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned lon
     r->pos = cursor;
     if (cursor && lseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
         int saved = errno;
+        if (saved == EINVAL) {
+            /* not an offset this directory can have (SCAN 18446744073709551615):
+             * nothing follows it */
+            r->eof = 1;
+            r->pos = 0;
+            return STORE_OK;
+        }
         close(r->fd);
         errno = saved;
         return STORE_ERR;
@@ -1485,6 +1494,7 @@ int storeReadFile(skey *k, const char *file, sds *out) { return readFileAt(k->di
 int storeFileSize(skey *k, const char *file, long long *size) {
     struct stat sb;
     if (fstatat(k->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; return STORE_ERR; } /* a link or other intruder */
     *size = sb.st_size;
     return STORE_OK;
 }
@@ -1492,6 +1502,13 @@ int storeFileSize(skey *k, const char *file, long long *size) {
 int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
     int fd = openat(k->dirfd, file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    struct stat sb;
+    int bad = fstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
+    if (bad) {
+        close(fd);
+        errno = bad;
+        return STORE_ERR;
+    }
     sds s = sdsnewlen(NULL, (size_t)len);
     size_t got = 0;
     while (got < (size_t)len) {
@@ -1529,6 +1546,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (in >= 0) {
         struct stat sb;
         if (fstat(in, &sb) < 0) goto err;
+        if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
         oldsize = sb.st_size;
         loff_t inoff = 0, outoff = 0;
         while (inoff < oldsize) {
