@@ -7,7 +7,7 @@ build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev li
 # tests/integration/test_e2e_*.py). Debian's nodejs and npm only when there is
 # no node or npm already (a Node.js from elsewhere brings its own npm, and
 # Debian's npm package would not fit it).
-test_pkgs="$build_pkgs redis-server redis-tools python3-redis python3-rq"
+test_pkgs="$build_pkgs strace redis-server redis-tools python3-redis python3-rq"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs"
 command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 case "${1:-build}" in

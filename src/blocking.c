@@ -87,8 +87,11 @@ void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_
     server.blocked_clients++;
 }
 
+static void forgetPostponed(client *c);
+
 void unblockClient(client *c) {
     if (c->bstate.btype == BLOCKED_NONE) return;
+    if (c->bstate.btype == BLOCKED_PAUSE) forgetPostponed(c);
     for (int i = 0; i < c->bstate.nkeys; i++) {
         sds bk = blockKeyName(c->bstate.db, c->bstate.keys[i], sdslen(c->bstate.keys[i]));
         waiters *w = dictFetch(blocking_keys, bk, sdslen(bk));
@@ -238,6 +241,92 @@ int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms) {
     if (ms == 0 && secs > 0) ms = 1;
     *timeout_ms = ms ? mstime() + ms : 0;
     return C_OK;
+}
+
+/* ---- CLIENT PAUSE ---- */
+
+static long long pause_end_ms;     /* 0: not paused */
+static int pause_all;              /* ALL, else WRITE */
+static client **postponed;         /* in arrival order */
+static int npostponed;
+static struct event *pause_timer;
+
+static void pauseTimerCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    unpauseClients();
+}
+
+/* Would this command wait for the pause to end? Replicas do not exist, the
+ * fake clients of scripts are never paused, and CLIENT UNPAUSE always runs. */
+int writesArePaused(void) { return pause_end_ms != 0; }
+
+int commandIsPaused(client *c, redisCommand *cmd) {
+    if (!pause_end_ms || (c->flags & CLIENT_FAKE)) return 0;
+    if (!strcmp(cmd->fullname, "client|unpause")) return 0;
+    return pause_all || (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE));
+}
+
+void postponeClient(client *c, redisCommand *cmd) {
+    c->cmd = cmd;
+    blockForKeys(c, BLOCKED_PAUSE, NULL, 0, 0, BLOCK_TIMEOUT_NULL);
+    postponed = zrealloc(postponed, sizeof(client *) * (size_t)(npostponed + 1));
+    postponed[npostponed++] = c;
+}
+
+void pauseClients(long long end_ms, int all) {
+    /* a later or wider pause extends the current one */
+    if (end_ms > pause_end_ms) pause_end_ms = end_ms;
+    if (all) pause_all = 1;
+    if (!pause_timer) pause_timer = evtimer_new(server.base, pauseTimerCallback, NULL);
+    long long left = pause_end_ms - mstime();
+    if (left < 0) left = 0;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+    evtimer_add(pause_timer, &tv);
+}
+
+/* Run the postponed commands, in the order they arrived. */
+void unpauseClients(void) {
+    pause_end_ms = 0;
+    pause_all = 0;
+    if (pause_timer) evtimer_del(pause_timer);
+    client **list = postponed;
+    int n = npostponed;
+    postponed = NULL;
+    npostponed = 0;
+    for (int i = 0; i < n; i++) {
+        client *c = list[i];
+        if (c->bstate.btype != BLOCKED_PAUSE) continue; /* gone meanwhile */
+        redisCommand *cmd = c->bstate.cmd;
+        int argc = c->bstate.argc;
+        sds *argv = c->bstate.argv;
+        c->bstate.argv = NULL;
+        c->bstate.argc = 0;
+        unblockClient(c);
+        int saved_argc = c->argc;
+        sds *saved_argv = c->argv;
+        c->argc = argc;
+        c->argv = argv;
+        call(c, cmd);
+        for (int j = 0; j < c->argc; j++) sdsfree(c->argv[j]);
+        zfree(c->argv);
+        c->argc = saved_argc;
+        c->argv = saved_argv;
+    }
+    zfree(list);
+    handleClientsBlockedOnKeys();
+}
+
+/* A client that disconnects while postponed leaves the list. */
+static void forgetPostponed(client *c) {
+    for (int i = 0; i < npostponed; i++) {
+        if (postponed[i] == c) {
+            memmove(&postponed[i], &postponed[i + 1], sizeof(client *) * (size_t)(npostponed - i - 1));
+            npostponed--;
+            return;
+        }
+    }
 }
 
 /* WAIT numreplicas timeout: dredis has no replicas, so the answer is always

@@ -14,7 +14,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
-                                 scriptingCommandTable};
+                                 scriptingCommandTable, streamCommandTable, dumpCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -91,8 +91,55 @@ static void resetStats(redisCommand *cmd) {
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) resetStats(sub);
 }
 
+/* Error replies by their code (the first word: ERR, WRONGTYPE, ...), for
+ * INFO errorstats. Like Redis, at most 128 kinds are told apart. */
+#define ERROR_STATS_MAX 128
+static struct {
+    char code[32];
+    long long count;
+} errorStats[ERROR_STATS_MAX];
+static int errorStatsLen;
+static long long errorRepliesTotal;
+
+void countErrorReply(const char *err, size_t len) {
+    errorRepliesTotal++;
+    if (len && err[0] == '-') err++, len--;
+    const char *space = memchr(err, ' ', len < 31 ? len : 31);
+    const char *code = space && space > err ? err : "ERR";
+    size_t n = space && space > err ? (size_t)(space - err) : 3;
+    for (int i = 0; i < errorStatsLen; i++) {
+        if (strlen(errorStats[i].code) == n && !memcmp(errorStats[i].code, code, n)) {
+            errorStats[i].count++;
+            return;
+        }
+    }
+    if (errorStatsLen == ERROR_STATS_MAX) return;
+    memcpy(errorStats[errorStatsLen].code, code, n);
+    errorStats[errorStatsLen].code[n] = '\0';
+    errorStats[errorStatsLen].count = 1;
+    errorStatsLen++;
+}
+
+long long errorRepliesCount(void) { return errorRepliesTotal; }
+
+static int cmpErrorCode(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The lines of INFO errorstats, codes in byte order as Redis lists them. */
+sds genErrorStatsInfo(sds info) {
+    char codes[ERROR_STATS_MAX][32];
+    for (int i = 0; i < errorStatsLen; i++) memcpy(codes[i], errorStats[i].code, sizeof(codes[i]));
+    qsort(codes, (size_t)errorStatsLen, sizeof(codes[0]), cmpErrorCode);
+    for (int i = 0; i < errorStatsLen; i++)
+        for (int j = 0; j < errorStatsLen; j++)
+            if (!strcmp(codes[i], errorStats[j].code))
+                info = sdscatprintf(info, "errorstat_%s:count=%lld\r\n", codes[i], errorStats[j].count);
+    return info;
+}
+
 void resetCommandStats(void) {
     for (size_t i = 0; i < index_len; i++) resetStats(index_[i]);
+    errorStatsLen = 0;
+    errorRepliesTotal = 0;
 }
 
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
@@ -157,7 +204,6 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
-    c->lastcmd = cmd;
     c->cmd = NULL;
 }
 
@@ -188,7 +234,8 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     sds msg = sdscatvprintf(sdsempty(), fmt, ap);
     va_end(ap);
     flagTransaction(c);
-    addReplyErrorLength(c, msg, sdslen(msg));
+    if (cmd && isExecCommand(cmd)) execCommandAbort(c, msg);
+    else addReplyErrorLength(c, msg, sdslen(msg));
     sdsfree(msg);
     if (cmd) cmd->rejected_calls++;
 }
@@ -196,6 +243,7 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
+    c->lastcmd = cmd; /* as Redis: CLIENT LIST shows the command being run (NULL if unknown) */
     if (!cmd) {
         sds args = sdsempty();
         for (int i = 1; i < c->argc && sdslen(args) < 128; i++)
@@ -241,6 +289,10 @@ int processCommand(client *c) {
         addReplyStatus(c, "QUEUED");
         return C_OK;
     }
+    if (commandIsPaused(c, cmd)) {
+        postponeClient(c, cmd); /* runs when CLIENT PAUSE ends */
+        return C_OK;
+    }
     call(c, cmd);
     return C_OK;
 }
@@ -258,6 +310,11 @@ static void addReplyWords(client *c, const char *words, const char *prefix, int 
         size_t l = 0;
         while (s[l] && s[l] != ' ') l++;
         if (!l) break;
+        /* flags Redis keeps for itself and does not list */
+        if ((l == 8 && !strncmp(s, "sentinel", 8)) || (l == 13 && !strncmp(s, "only_sentinel", 13))) {
+            s += l;
+            continue;
+        }
         sds w = sdscatlen(sdsnew(prefix), s, l);
         if (as_status) addReplyStatusLength(c, w, sdslen(w));
         else addReplyBulk(c, w, sdslen(w));
@@ -277,7 +334,8 @@ static void addReplyKeySpecs(client *c, redisCommand *cmd) {
     addReplyMapLen(c, 3);
     addReplyBulkCString(c, "flags");
     addReplySetLen(c, 1);
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    /* the "keys" of the sharded Pub/Sub commands are channels */
+    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
     addReplyBulkCString(c, "begin_search");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");
@@ -464,8 +522,7 @@ static void commandHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 redisCommand commandSubcommands[] = {
@@ -473,7 +530,7 @@ redisCommand commandSubcommands[] = {
      "Returns a count of commands.", "O(1)", NULL},
     {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
      "Returns documentary information about one, multiple or all commands.", "O(N)", NULL},
-    {"getkeys", commandGetKeysCommand, -3, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
+    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Extracts the key names from an arbitrary command.", "O(N)", NULL},
     {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "5.0.0",
      "Returns helpful text about the different subcommands.", "O(1)", NULL},

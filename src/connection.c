@@ -76,29 +76,27 @@ static void helloCommand(client *c) {
             return;
         }
     }
-    sds user = NULL, pass = NULL, name = NULL;
+    /* Options take effect one by one, as in Redis 7.0: an AUTH or SETNAME
+     * that succeeded stays in effect even when a later option fails. */
     for (int j = next; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (!strcasecmp(c->argv[j], "AUTH") && more >= 2) {
-            user = c->argv[j + 1];
-            pass = c->argv[j + 2];
+            if (authenticate(c, c->argv[j + 1], c->argv[j + 2]) != C_OK) return;
             j += 2;
         } else if (!strcasecmp(c->argv[j], "SETNAME") && more >= 1) {
-            name = c->argv[j + 1];
+            if (setClientName(c, c->argv[j + 1]) != C_OK) return;
             j++;
         } else {
             addReplyErrorFormat(c, "ERR Syntax error in HELLO option '%s'", c->argv[j]);
             return;
         }
     }
-    if (user && authenticate(c, user, pass) != C_OK) return;
-    if (server.requirepass && !c->authenticated) {
+    if (!c->authenticated) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-                         "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
-                         "RESP protocol version at the same time");
+                         "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+                         "protocol version at the same time");
         return;
     }
-    if (name && setClientName(c, name) != C_OK) return;
     if (ver) c->resp = (int)ver;
     addReplyMapLen(c, 7);
     addReplyBulkCString(c, "server");
@@ -120,10 +118,12 @@ static void helloCommand(client *c) {
 void resetCommand(client *c) {
     if (c->flags & CLIENT_MULTI) freeClientMultiState(c);
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT |
-                  CLIENT_REPLY_SKIP);
+                  CLIENT_REPLY_SKIP); /* CLIENT NO-EVICT survives RESET in Redis 7.0 */
     unwatchAllKeys(c);
+    if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     pubsubUnsubscribeAll(c, 0, 0);
     pubsubUnsubscribeAll(c, 1, 0);
+    pubsubUnsubscribeAll(c, 2, 0);
     c->db = 0;
     c->resp = 2;
     sdsfree(c->name);
@@ -152,46 +152,70 @@ static void clientInfoCommand(client *c) {
     sdsfree(s);
 }
 
+/* The type CLIENT LIST/KILL TYPE filter on: a client with subscriptions is
+ * "pubsub", any other "normal" (dredis has no replicas or masters). */
+static int validClientType(const char *type) {
+    return !strcasecmp(type, "normal") || !strcasecmp(type, "master") || !strcasecmp(type, "replica") ||
+           !strcasecmp(type, "slave") || !strcasecmp(type, "pubsub");
+}
+
+static int clientIsOfType(client *c, const char *type) {
+    if (!strcasecmp(type, "pubsub")) return clientSubscriptionsCount(c) > 0;
+    if (!strcasecmp(type, "normal")) return clientSubscriptionsCount(c) == 0;
+    return 0;
+}
+
+static client *lookupClientByID(uint64_t id) {
+    for (client *cl = server.clients; cl; cl = cl->next)
+        if (cl->id == id) return cl;
+    return NULL;
+}
+
+static sds catClientLine(sds out, client *cl) {
+    sds line = clientInfoString(cl);
+    out = sdscatsds(out, line);
+    out = sdscat(out, "\n");
+    sdsfree(line);
+    return out;
+}
+
 /* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...] */
 static void clientListCommand(client *c) {
     const char *type = NULL;
-    int idsfrom = 0;
-    if (c->argc >= 4 && !strcasecmp(c->argv[2], "type") && c->argc == 4) {
+    sds out;
+    if (c->argc == 4 && !strcasecmp(c->argv[2], "type")) {
         type = c->argv[3];
-        if (strcasecmp(type, "normal") && strcasecmp(type, "master") && strcasecmp(type, "replica") &&
-            strcasecmp(type, "slave") && strcasecmp(type, "pubsub")) {
+        if (!validClientType(type)) {
             addReplyErrorFormat(c, "ERR Unknown client type '%s'", type);
             return;
         }
     } else if (c->argc >= 4 && !strcasecmp(c->argv[2], "id")) {
-        idsfrom = 3;
+        /* in the order asked; ids of no client are left out */
+        out = sdsempty();
         for (int j = 3; j < c->argc; j++) {
             long long id;
-            if (!string2ll(c->argv[j], sdslen(c->argv[j]), &id) || id <= 0) {
+            if (!string2ll(c->argv[j], sdslen(c->argv[j]), &id)) {
+                sdsfree(out);
                 addReplyError(c, "ERR Invalid client ID");
                 return;
             }
+            client *cl = id > 0 ? lookupClientByID((uint64_t)id) : NULL;
+            if (cl) out = catClientLine(out, cl);
         }
+        addReplyVerbatim(c, out, sdslen(out), "txt");
+        sdsfree(out);
+        return;
     } else if (c->argc != 2) {
         addReplyErrorSyntax(c);
         return;
     }
-    sds out = sdsempty();
-    for (client *cl = server.clients; cl; cl = cl->next) {
-        if (type && strcasecmp(type, "normal") != 0) continue; /* we only have normal clients */
-        if (idsfrom) {
-            int match = 0;
-            for (int j = idsfrom; j < c->argc; j++) {
-                long long id;
-                string2ll(c->argv[j], sdslen(c->argv[j]), &id);
-                if ((uint64_t)id == cl->id) match = 1;
-            }
-            if (!match) continue;
-        }
-        sds line = clientInfoString(cl);
-        out = sdscatsds(out, line);
-        out = sdscat(out, "\n");
-        sdsfree(line);
+    /* oldest first, as Redis: the list is kept newest first */
+    client *last = server.clients;
+    while (last && last->next) last = last->next;
+    out = sdsempty();
+    for (client *cl = last; cl; cl = cl->prev) {
+        if (type && !clientIsOfType(cl, type)) continue;
+        out = catClientLine(out, cl);
     }
     addReplyVerbatim(c, out, sdslen(out), "txt");
     sdsfree(out);
@@ -199,7 +223,7 @@ static void clientListCommand(client *c) {
 
 /* CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE t] [USER u] [SKIPME yes|no] */
 static void clientKillCommand(client *c) {
-    const char *addr = NULL, *laddr = NULL, *type = NULL, *user = NULL;
+    const char *addr = NULL, *laddr = NULL, *type = NULL, *user;
     long long id = 0;
     int skipme = 1, oldstyle = 0;
     if (c->argc == 3) {
@@ -219,13 +243,17 @@ static void clientKillCommand(client *c) {
             else if (!strcasecmp(opt, "laddr")) laddr = val;
             else if (!strcasecmp(opt, "type")) {
                 type = val;
-                if (strcasecmp(type, "normal") && strcasecmp(type, "master") && strcasecmp(type, "replica") &&
-                    strcasecmp(type, "slave") && strcasecmp(type, "pubsub")) {
+                if (!validClientType(type)) {
                     addReplyErrorFormat(c, "ERR Unknown client type '%s'", type);
                     return;
                 }
-            } else if (!strcasecmp(opt, "user")) user = val;
-            else if (!strcasecmp(opt, "skipme")) {
+            } else if (!strcasecmp(opt, "user")) {
+                user = val;
+                if (strcmp(user, "default") != 0) { /* the only user there is */
+                    addReplyErrorFormat(c, "ERR No such user '%s'", user);
+                    return;
+                }
+            } else if (!strcasecmp(opt, "skipme")) {
                 if (!strcasecmp(val, "yes")) skipme = 1;
                 else if (!strcasecmp(val, "no")) skipme = 0;
                 else {
@@ -246,8 +274,7 @@ static void clientKillCommand(client *c) {
         if (addr && strcmp(cl->addr, addr) != 0) continue;
         if (laddr && strcmp(cl->laddr, laddr) != 0) continue;
         if (id && cl->id != (uint64_t)id) continue;
-        if (type && strcasecmp(type, "normal") != 0) continue;
-        if (user && strcmp(user, "default") != 0) continue;
+        if (type && !clientIsOfType(cl, type)) continue;
         if (cl == c && skipme) continue;
         if (cl == c) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
         else closeClientAsync(cl);
@@ -259,6 +286,35 @@ static void clientKillCommand(client *c) {
     } else {
         addReplyLongLong(c, killed);
     }
+}
+
+/* CLIENT PAUSE timeout [WRITE|ALL] */
+static void clientPauseCommand(client *c) {
+    long long timeout;
+    int all = 1;
+    if (getLongLongFromArgOrReply(c, c->argv[2], &timeout, "ERR timeout is not an integer or out of range") != C_OK)
+        return;
+    if (timeout < 0) {
+        addReplyError(c, "ERR timeout is negative");
+        return;
+    }
+    if (c->argc == 4) {
+        if (!strcasecmp(c->argv[3], "write")) all = 0;
+        else if (strcasecmp(c->argv[3], "all")) {
+            addReplyError(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    } else if (c->argc > 4) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    pauseClients(mstime() + timeout, all);
+    addReplyOK(c);
+}
+
+static void clientUnpauseCommand(client *c) {
+    unpauseClients();
+    addReplyOK(c);
 }
 
 static void clientReplyCommand(client *c) {
@@ -278,8 +334,13 @@ static void clientReplyCommand(client *c) {
 /* dredis never evicts keys, so every client is already exempt from eviction. */
 static void clientNoEvictCommand(client *c) {
     const char *mode = c->argv[2];
-    if (!strcasecmp(mode, "on") || !strcasecmp(mode, "off")) addReplyOK(c);
-    else addReplyErrorSyntax(c);
+    if (!strcasecmp(mode, "on")) c->flags |= CLIENT_NO_EVICT;
+    else if (!strcasecmp(mode, "off")) c->flags &= ~CLIENT_NO_EVICT;
+    else {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    addReplyOK(c);
 }
 
 static void clientHelpCommand(client *c) {
@@ -294,20 +355,35 @@ static void clientHelpCommand(client *c) {
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
         "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE, ID.",
-        "NO-EVICT (ON|OFF)",
-        "    Protect current client connection from eviction.",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 static void clientCommand(client *c) { (void)c; }
@@ -328,6 +404,10 @@ static redisCommand clientSubcommands[] = {
      "connection", "2.4.0", "Lists open connections.", "O(N) where N is the number of client connections", NULL},
     {"no-evict", clientNoEvictCommand, 3, "admin noscript loading stale", "admin slow dangerous connection", 0, 0,
      0, "connection", "7.0.0", "Sets the client eviction mode of the connection.", "O(1)", NULL},
+    {"pause", clientPauseCommand, -3, "admin noscript loading stale", "admin slow dangerous connection", 0, 0, 0,
+     "connection", "3.0.0", "Suspends commands processing.", "O(1)", NULL},
+    {"unpause", clientUnpauseCommand, 2, "admin noscript loading stale", "admin slow dangerous connection", 0, 0, 0,
+     "connection", "6.2.0", "Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients", NULL},
     {"reply", clientReplyCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection", "3.2.0",
      "Instructs the server whether to reply to commands.", "O(1)", NULL},
     {"setname", clientSetnameCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection",

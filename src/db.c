@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <ctype.h>
+#include <stdlib.h>
 
 static const char *typeNamesTable[] = {"string", "list", "set", "zset", "hash", "stream"};
 
@@ -28,6 +30,7 @@ int selectDb(client *c, long id) {
 
 /* Delete an open key whose time has come. */
 static void expireOpenKey(skey *k) {
+    if (writesArePaused()) return; /* looks absent, removed after the pause */
     if (storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
         if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);
@@ -72,6 +75,23 @@ int lookupKeyRead(client *c, sds key, int type, skey **out) {
 int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, out); }
 
 int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, out); }
+
+/* lookupKeyRead for commands that answer nil rather than an error for a key
+ * they cannot use (MGET): the key of any type, or NULL when it is missing,
+ * expired (it is deleted) or unreadable. Counts hits and misses; never
+ * replies. */
+skey *lookupKeyReadOrNil(client *c, sds key) {
+    skey *k;
+    if (storeOpenKey(c->db, key, sdslen(key), &k) != STORE_OK) k = NULL;
+    if (k && k->expire >= 0 && k->expire <= mstime()) {
+        expireOpenKey(k);
+        storeCloseKey(k);
+        k = NULL;
+    }
+    if (k) server.stat_keyspace_hits++;
+    else server.stat_keyspace_misses++;
+    return k;
+}
 
 /* Delete key if it exists. *deleted tells whether it did. */
 int deleteKey(client *c, sds key, int *deleted) {
@@ -165,7 +185,7 @@ static void keysCommand(client *c) {
     sds pattern = c->argv[1];
     if (patternIsLiteral(pattern)) {
         skey *k;
-        if (lookupKeyRead(c, pattern, OBJ_NONE, &k) != C_OK) return;
+        if (lookupKeyAny(c, pattern, &k) != C_OK) return; /* KEYS counts no hits or misses */
         if (k) {
             addReplyArrayLen(c, 1);
             addReplyBulk(c, pattern, sdslen(pattern));
@@ -176,29 +196,35 @@ static void keysCommand(client *c) {
         return;
     }
     keysCtx kc = {c, pattern, sdslen(pattern) == 1 && pattern[0] == '*', OBJ_NONE, 0};
-    struct evbuffer *saved = c->out;
-    struct evbuffer *keys = evbuffer_new();
+    replyCapture rc;
     unsigned long long cursor = 0;
     int r;
-    c->out = keys;
+    replyCaptureStart(c, &rc);
     do {
         r = storeScanKeys(c->db, cursor, 1000, keysVisitor, &kc, &cursor);
     } while (r == STORE_OK && cursor != 0);
-    c->out = saved;
     if (r != STORE_OK) {
-        evbuffer_free(keys);
-        addReplyErrorIO(c, errno);
+        int saved = errno;
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
         return;
     }
-    addReplyArrayLen(c, kc.n);
-    evbuffer_add_buffer(c->out, keys);
-    evbuffer_free(keys);
+    replyCaptureEndArray(c, &rc, kc.n);
+}
+
+/* A SCAN cursor, read as Redis reads it: with strtoul(), so "+5", "-1"
+ * (the largest cursor) and "" (0) are accepted. */
+static int parseScanCursor(const sds s, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return !(isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE);
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void scanCommand(client *c) {
     unsigned long long cursor;
-    if (!string2ull(c->argv[1], sdslen(c->argv[1]), &cursor)) {
+    if (!parseScanCursor(c->argv[1], &cursor)) {
         addReplyError(c, "ERR invalid cursor");
         return;
     }
@@ -228,22 +254,20 @@ static void scanCommand(client *c) {
         }
     }
     keysCtx kc = {c, pattern, pattern == NULL || (sdslen(pattern) == 1 && pattern[0] == '*'), type, 0};
-    struct evbuffer *saved = c->out;
-    struct evbuffer *keys = evbuffer_new();
-    c->out = keys;
+    replyCapture rc;
     unsigned long long next;
+    replyCaptureStart(c, &rc);
     int r = storeScanKeys(c->db, cursor, count, keysVisitor, &kc, &next);
-    c->out = saved;
+    replyCaptureStop(c, &rc);
     if (r != STORE_OK) {
-        evbuffer_free(keys);
-        addReplyErrorIO(c, errno);
+        int saved = errno;
+        replyCaptureAbort(c, &rc);
+        addReplyErrorIO(c, saved);
         return;
     }
     addReplyArrayLen(c, 2);
     addReplyBulkSds(c, sdscatprintf(sdsempty(), "%llu", next));
-    addReplyArrayLen(c, kc.n);
-    evbuffer_add_buffer(c->out, keys);
-    evbuffer_free(keys);
+    replyCaptureEndArray(c, &rc, kc.n);
 }
 
 static void dbsizeCommand(client *c) {
@@ -492,8 +516,7 @@ static void objectHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 static void objectCommand(client *c) { (void)c; }

@@ -24,6 +24,8 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
 }
 
 void activeExpireCycle(void) {
+    /* CLIENT PAUSE freezes the data set, as in Redis: nothing expires */
+    if (writesArePaused()) return;
     long long now = mstime();
     for (int db = 0; db < server.dbnum; db++) storeExpireScan(db, now, ACTIVE_EXPIRE_BUDGET, expireIfDue);
 }
@@ -126,7 +128,8 @@ static void ttlGeneric(client *c, int output_ms, int output_abs) {
     }
     long long v = output_abs ? expire : expire - mstime();
     if (v < 0) v = 0;
-    addReplyLongLong(c, output_ms ? v : (v + 500) / 1000);
+    /* rounded to the nearest second, without overflowing near LLONG_MAX */
+    addReplyLongLong(c, output_ms ? v : (long long)(((unsigned long long)v + 500) / 1000));
 }
 
 static void ttlCommand(client *c) { ttlGeneric(c, 0, 0); }

@@ -120,8 +120,7 @@ static void slowlogHelpCommand(client *c) {
         "HELP",
         "    Print this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 /* ---- MONITOR ---- */
@@ -130,7 +129,7 @@ static client **monitors;
 static int nmonitors;
 
 static void monitorCommand(client *c) {
-    if (c->flags & CLIENT_FAKE) {
+    if (c->flags & (CLIENT_FAKE | CLIENT_EXECUTING)) { /* scripts and EXEC, as Redis */
         addReplyError(c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
         return;
     }
@@ -201,8 +200,7 @@ static void latencyHelpCommand(client *c) {
         "    Print this help.",
         "(dredis: latency-monitor-threshold is 0, so no samples are collected.)",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 /* ---- DEBUG ---- */

@@ -81,6 +81,7 @@ void journalMaybeReset(void) {
 }
 
 int journalFd(void) { return jfd; }
+off_t journalOffset(void) { return (off_t)jsize; }
 long long journalRecoveredTransactions(void) { return recovered_txns; }
 long long journalUndoneOperations(void) { return undone_ops; }
 

@@ -34,6 +34,8 @@ void journalReset(void);
  * that failed half way, inside a transaction that goes on). */
 void journalUndoFrom(off_t from);
 int journalFd(void);
+/* The length of the log: where the next record goes. */
+off_t journalOffset(void);
 /* Statistics for INFO. */
 long long journalRecoveredTransactions(void);
 long long journalUndoneOperations(void);

@@ -52,32 +52,6 @@ void memberSetFree(memberSet *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Replies built aside                                                       */
-/* ------------------------------------------------------------------------ */
-
-void replyCaptureStart(client *c, replyCapture *rc) {
-    rc->saved = c->out;
-    c->out = evbuffer_new();
-}
-
-static void replyCaptureEnd(client *c, replyCapture *rc, void (*header)(client *, long), long len) {
-    struct evbuffer *body = c->out;
-    c->out = rc->saved;
-    header(c, len);
-    evbuffer_add_buffer(c->out, body);
-    evbuffer_free(body);
-}
-
-void replyCaptureEndArray(client *c, replyCapture *rc, long len) { replyCaptureEnd(c, rc, addReplyArrayLen, len); }
-void replyCaptureEndSet(client *c, replyCapture *rc, long len) { replyCaptureEnd(c, rc, addReplySetLen, len); }
-void replyCaptureEndMap(client *c, replyCapture *rc, long len) { replyCaptureEnd(c, rc, addReplyMapLen, len); }
-
-void replyCaptureAbort(client *c, replyCapture *rc) {
-    evbuffer_free(c->out);
-    c->out = rc->saved;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Writes                                                                    */
 /* ------------------------------------------------------------------------ */
 

@@ -18,20 +18,6 @@ int memberSetAdd(memberSet *s, const char *m, size_t len);
 int memberSetHas(const memberSet *s, const char *m, size_t len);
 void memberSetFree(memberSet *s);
 
-/* A reply built aside: between replyCaptureStart() and replyCaptureEnd*()
- * everything added to the client goes to a buffer of its own, which End
- * sends after an aggregate header of the given length, and Abort drops (so
- * an error found half way can still be the whole reply). */
-typedef struct replyCapture {
-    struct evbuffer *saved;
-} replyCapture;
-
-void replyCaptureStart(client *c, replyCapture *rc);
-void replyCaptureEndArray(client *c, replyCapture *rc, long len);
-void replyCaptureEndSet(client *c, replyCapture *rc, long len);
-void replyCaptureEndMap(client *c, replyCapture *rc, long len);
-void replyCaptureAbort(client *c, replyCapture *rc);
-
 /* A key opened by collectionOpenForWrite() that a command ends up not
  * changing: a new one is thrown away. k stays open. */
 void membersDiscard(skey *k);

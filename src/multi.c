@@ -15,6 +15,8 @@ typedef struct clientList {
 
 static dict *watched_keys;
 
+static void execCommand(client *c);
+
 static sds watchKeyName(int db, const char *key, size_t len) {
     sds k = sdscatprintf(sdsempty(), "%d:", db);
     return sdscatlen(k, key, len);
@@ -36,6 +38,17 @@ static void discardTransaction(client *c) {
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
     unwatchAllKeys(c);
 }
+
+/* EXEC itself was rejected before running (arity, NOAUTH, subscribed
+ * mode): as Redis, the transaction, if any, is discarded and the error is
+ * reported as an EXECABORT (without its "ERR " code). */
+void execCommandAbort(client *c, const char *err) {
+    discardTransaction(c);
+    if (!strncmp(err, "ERR ", 4)) err += 4;
+    addReplyErrorFormat(c, "EXECABORT Transaction discarded because of: %s", err);
+}
+
+int isExecCommand(const redisCommand *cmd) { return cmd->proc == execCommand; }
 
 /* The client's argv moves into the queue. */
 void queueMultiCommand(client *c, redisCommand *cmd) {
@@ -193,13 +206,44 @@ static void unwatchCommand(client *c) {
     addReplyOK(c);
 }
 
+/* c's watchedKey entry for (db, key). */
+static watchedKey *findWatchedKey(client *c, int db, const char *key, size_t len) {
+    for (int i = 0; i < c->nwatched; i++) {
+        watchedKey *w = &c->watched[i];
+        if (w->db == db && sdslen(w->key) == len && memcmp(w->key, key, len) == 0) return w;
+    }
+    return NULL;
+}
+
+static int keyExists(int db, const char *key, size_t len) {
+    skey *k;
+    if (storeOpenKey(db, key, len, &k) != STORE_OK) return 0;
+    storeCloseKey(k);
+    return 1;
+}
+
+/* A watched key changed. As Redis 7.0: a key that had already expired when
+ * it was WATCHed and is now gone (its expiry was carried out) is no
+ * logical change; the watch then stands for a missing key. */
 void touchWatchedKey(int db, const char *key, size_t len) {
     if (dictSize(watched_keys) == 0) return;
     sds wk = watchKeyName(db, key, len);
     clientList *cl = dictFetch(watched_keys, wk, sdslen(wk));
     sdsfree(wk);
     if (!cl) return;
-    for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+    int exists = -1;
+    for (int i = 0; i < cl->count; i++) {
+        client *c = cl->items[i];
+        watchedKey *w = findWatchedKey(c, db, key, len);
+        if (w && w->expired) {
+            if (exists < 0) exists = keyExists(db, key, len);
+            if (!exists) {
+                w->expired = 0;
+                continue;
+            }
+        }
+        c->flags |= CLIENT_DIRTY_CAS;
+    }
 }
 
 /* Before a flush: clients watching a key that exists in db are dirty. */
@@ -213,11 +257,17 @@ void touchAllWatchedKeysInDb(int db) {
         if (!colon || atoi(e->key) != db) continue;
         const char *key = colon + 1;
         size_t len = sdslen(e->key) - (size_t)(key - e->key);
-        skey *k;
-        if (storeOpenKey(db, key, len, &k) != STORE_OK) continue;
-        storeCloseKey(k);
+        if (!keyExists(db, key, len)) continue;
         clientList *cl = e->val;
-        for (int i = 0; i < cl->count; i++) cl->items[i]->flags |= CLIENT_DIRTY_CAS;
+        for (int i = 0; i < cl->count; i++) {
+            client *c = cl->items[i];
+            watchedKey *w = findWatchedKey(c, db, key, len);
+            if (w && w->expired) { /* an expired key flushed away: no logical change */
+                w->expired = 0;
+                continue;
+            }
+            c->flags |= CLIENT_DIRTY_CAS;
+        }
     }
 }
 
@@ -229,13 +279,13 @@ int isMultiControlCommand(const redisCommand *cmd) {
 void multiInit(void) { watched_keys = dictCreate(); }
 
 redisCommand multiCommandTable[] = {
-    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy no_multi", "fast transaction", 0, 0, 0,
+    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
      "transactions", "1.2.0", "Starts a transaction.", "O(1)", NULL},
     {"exec", execCommand, 1, "noscript loading stale skip_slowlog", "slow transaction", 0, 0, 0, "transactions",
      "1.2.0", "Executes all commands in a transaction.", "Depends on commands in the transaction", NULL},
     {"discard", discardCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
      "transactions", "2.0.0", "Discards a transaction.", "O(N), when N is the number of queued commands", NULL},
-    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy no_multi", "fast transaction", 1, -1, 1,
+    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy", "fast transaction", 1, -1, 1,
      "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.",
      "O(1) for every key.", NULL},
     {"unwatch", unwatchCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,

@@ -3,6 +3,7 @@
  * (RESP2 and RESP3) that commands use to answer. */
 
 #include "server.h"
+#include "dict.h"
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -107,6 +108,7 @@ void addReplyErrorLength(client *c, const char *err, size_t len) {
     zfree(copy);
     addReply(c, "\r\n", 2);
     if (c->cmd) c->cmd->failed_calls++;
+    countErrorReply(err, len);
 }
 
 void addReplyError(client *c, const char *err) { addReplyErrorLength(c, err, strlen(err)); }
@@ -140,7 +142,10 @@ void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
     storeTxnFail(); /* the command's changes so far are rolled back */
-    if (err == EUCLEAN)
+    /* the store opens everything with O_NOFOLLOW and expects directories
+     * where it opens with O_DIRECTORY: ELOOP and ENOTDIR mean something that
+     * dredis did not write sits in the tree (a symbolic link, a file) */
+    if (err == EUCLEAN || err == ELOOP || err == ENOTDIR)
         addReplyError(c, "ERR storage error: the key's directory is damaged or not a dredis key");
     else
         addReplyErrorFormat(c, "ERR storage error: %s", strerror(err));
@@ -269,6 +274,44 @@ void setDeferredMapLen(client *c, void *node, long len) {
     else setDeferredReply(c, node, '*', len * 2);
 }
 
+/* Replies built aside: between replyCaptureStart() and replyCaptureStop()
+ * everything added to the client goes to a buffer of its own. Send appends
+ * it after an optional aggregate header, Abort drops it -- so an error found
+ * half way can still be the whole reply. */
+void replyCaptureStart(client *c, replyCapture *rc) {
+    rc->saved = c->out;
+    rc->body = evbuffer_new();
+    c->out = rc->body;
+}
+
+void replyCaptureStop(client *c, replyCapture *rc) {
+    if (c->out == rc->body) c->out = rc->saved;
+}
+
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len) {
+    replyCaptureStop(c, rc);
+    if (header) header(c, len);
+    evbuffer_add_buffer(c->out, rc->body);
+    if (c->held && c->out == c->held) holdClient(c);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void replyCaptureEndArray(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyArrayLen, len); }
+void replyCaptureEndSet(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplySetLen, len); }
+void replyCaptureEndMap(client *c, replyCapture *rc, long len) { replyCaptureSend(c, rc, addReplyMapLen, len); }
+
+void replyCaptureAbort(client *c, replyCapture *rc) {
+    replyCaptureStop(c, rc);
+    evbuffer_free(rc->body);
+    rc->body = NULL;
+}
+
+void addReplyHelp(client *c, const char **lines, size_t n) {
+    addReplyArrayLen(c, (long)n);
+    for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Clients                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -367,15 +410,35 @@ void closeClientAsync(client *c) {
 
 sds clientInfoString(client *c) {
     long long now = mstime();
+    char flags[16], *p = flags;
+    /* the letters and their order of Redis's CLIENT LIST */
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
+    if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
+    if (c->flags & CLIENT_MULTI) *p++ = 'x';
+    if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
+    if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';
+    if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (server.unixsocket && c->fd >= 0 && !strncmp(c->addr, server.unixsocket, strlen(server.unixsocket)) &&
+        !strcmp(c->addr + strlen(server.unixsocket), ":0"))
+        *p++ = 'U';
+    if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
+    if (p == flags) *p++ = 'N';
+    *p = '\0';
+    size_t qbuf = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    size_t omem = c->out ? evbuffer_get_length(c->out) : 0;
     return sdscatprintf(sdsempty(),
-                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
-                        "ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%zu "
-                        "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d",
+                        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "
+                        "ssub=%lu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 oll=0 "
+                        "omem=%zu tot-mem=0 events=%s cmd=%s user=default redir=-1 resp=%d",
                         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, c->db,
-                        c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0,
-                        c->out ? evbuffer_get_length(c->out) : 0,
-                        c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
+                        (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, flags, c->db,
+                        (unsigned long)(c->pubsub_channels ? dictSize(c->pubsub_channels) : 0),
+                        (unsigned long)(c->pubsub_patterns ? dictSize(c->pubsub_patterns) : 0),
+                        (unsigned long)(c->pubsub_shard_channels ? dictSize(c->pubsub_shard_channels) : 0),
+                        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, qbuf, qbuf, qbuf, omem,
+                        omem ? "rw" : "r", c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -388,20 +451,27 @@ static int evPeek(void *ud) {
     evbuffer_copyout(ud, &ch, 1);
     return ch;
 }
-static ssize_t evFindLF(void *ud, size_t maxscan) {
-    struct evbuffer_ptr p = evbuffer_search_range(ud, "\n", 1, NULL, NULL);
-    if (p.pos < 0 || (size_t)p.pos >= maxscan) return -1;
-    return p.pos;
+static ssize_t evFind(void *ud, int ch, size_t maxscan) {
+    char c = (char)ch;
+    struct evbuffer_ptr end;
+    if (maxscan < evbuffer_get_length(ud)) {
+        evbuffer_ptr_set(ud, &end, maxscan, EVBUFFER_PTR_SET);
+        return evbuffer_search_range(ud, &c, 1, NULL, &end).pos;
+    }
+    return evbuffer_search(ud, &c, 1, NULL).pos;
 }
 static void evCopyout(void *ud, void *dst, size_t n) { evbuffer_remove(ud, dst, n); }
 static void evDrain(void *ud, size_t n) { evbuffer_drain(ud, n); }
 
 static void closeAfterWrite(struct bufferevent *bev, void *arg);
+static void discardInput(struct bufferevent *bev, void *arg);
+static void closingEventCallback(struct bufferevent *bev, short events, void *arg);
+static void closeClient(client *c);
 
 /* Parse and run every complete command in the client's input buffer. */
 static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    respSource src = {in, evLength, evPeek, evFindLF, evCopyout, evDrain};
+    respSource src = {in, evLength, evPeek, evFind, evCopyout, evDrain};
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
         int r = respParse(&c->parser, &src);
         if (r == RESP_NEED_MORE) break;
@@ -425,25 +495,91 @@ static void processInputBuffer(client *c) {
     }
     if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && (c->flags & CLIENT_PENDING_FLUSH)) flushHeldReplies();
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-        /* stop reading; close once the reply is flushed */
-        bufferevent_disable(c->bev, EV_READ);
-        bufferevent_setcb(c->bev, NULL, closeAfterWrite, NULL, c);
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) freeClient(c);
+        /* run nothing more; close once the reply is flushed */
+        bufferevent_setcb(c->bev, discardInput, closeAfterWrite, closingEventCallback, c);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) closeClient(c);
     }
+}
+
+/* Closing a socket that still has unread input makes the kernel answer with
+ * a reset, which can destroy the reply (a protocol error, QUIT's +OK) before
+ * the client has read it. So input that arrives after a client was marked to
+ * close is read and dropped, and the socket is drained once more just before
+ * it is closed. */
+static void discardInput(struct bufferevent *bev, void *arg) {
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void closeClient(client *c) {
+    char buf[16384];
+    size_t total = 0;
+    while (total < (1 << 20)) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0) break;
+        total += (size_t)n;
+    }
+    freeClient(c);
+}
+
+static void closingEventCallback(struct bufferevent *bev, short events, void *arg) {
+    client *c = arg;
+    if (events & BEV_EVENT_ERROR) freeClient(c);
+    else if (events & BEV_EVENT_EOF) bufferevent_disable(bev, EV_READ); /* the reply may still go out */
+}
+
+/* libevent 2.1 reads at most 4KB per callback. Like Redis, read more of
+ * what has already arrived, as much as the request in progress calls for:
+ * up to 16KB (Redis's usual read) for ordinary commands, so that a client
+ * pipelining many of them takes turns with the others; the whole of a line
+ * for an inline command that has no end yet, so that it is "too big" only
+ * when no end of line was in sight after 64KB; the whole payload (4MB per
+ * turn) for a bulk argument in progress, which runs nothing until complete. */
+#define READ_CHUNK (16 * 1024)
+#define READ_BURST_MAX (4 << 20)
+static void readPending(client *c, struct evbuffer *in) {
+    size_t want = READ_CHUNK;
+    if (c->parser.reqtype == 2) want = RESP_MAX_INLINE + READ_CHUNK;
+    else if (c->parser.bulklen > 0) want = (size_t)c->parser.bulklen + 2;
+    size_t have = evbuffer_get_length(in), total = 0;
+    if (have >= want) return;
+    evbuffer_unfreeze(in, 0); /* bufferevents keep the end of their input frozen */
+    while (have < want && total < READ_BURST_MAX) {
+        struct evbuffer_iovec v;
+        size_t room = want - have < 65536 ? want - have : 65536;
+        if (evbuffer_reserve_space(in, (ev_ssize_t)room, &v, 1) != 1) break;
+        if (v.iov_len > room) v.iov_len = room;
+        ssize_t n = recv(c->fd, v.iov_base, v.iov_len, MSG_DONTWAIT);
+        if (n <= 0) break; /* EOF and errors are left for libevent to see */
+        size_t asked = v.iov_len;
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(in, &v, 1);
+        total += (size_t)n;
+        have += (size_t)n;
+        if ((size_t)n < asked) break;
+    }
+    evbuffer_freeze(in, 0);
 }
 
 void resumeClientInput(client *c) { processInputBuffer(c); }
 
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
-    (void)bev;
-    server.stat_net_input_bytes += (long long)evbuffer_get_length(bufferevent_get_input(bev));
+    readPending(c, bufferevent_get_input(bev));
     processInputBuffer(c);
+}
+
+static void countInput(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+    (void)buf;
+    (void)arg;
+    server.stat_net_input_bytes += (long long)info->n_added;
 }
 
 static void closeAfterWrite(struct bufferevent *bev, void *arg) {
     client *c = arg;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) freeClient(c);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) closeClient(c);
 }
 
 static void eventCallback(struct bufferevent *bev, short events, void *arg) {
@@ -509,6 +645,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
     server.stat_numconnections++;
     bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
+    evbuffer_add_cb(bufferevent_get_input(bev), countInput, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }

@@ -7,26 +7,59 @@
 #include <string.h>
 #include <strings.h>
 
-/* channel or pattern -> array of subscribed clients */
+/* channel, pattern or shard channel -> array of subscribed clients */
 typedef struct subscribers {
     client **items;
     int count;
 } subscribers;
 
-static dict *channels;
-static dict *patterns;
+/* The three kinds of subscription, as in Redis 7.0. In a server that is not
+ * a cluster, shard channels are plain channels of their own namespace. */
+#define PS_CHANNEL 0
+#define PS_PATTERN 1
+#define PS_SHARD 2
+
+static dict *registry[3]; /* by kind: name -> subscribers */
+
+static const struct {
+    const char *sub, *unsub;
+} kindNames[3] = {{"subscribe", "unsubscribe"}, {"psubscribe", "punsubscribe"}, {"ssubscribe", "sunsubscribe"}};
 
 #define PUBSUB_OUTPUT_HARD_LIMIT (32LL * 1024 * 1024)
 
 void pubsubInit(void) {
-    channels = dictCreate();
-    patterns = dictCreate();
+    for (int k = 0; k < 3; k++) registry[k] = dictCreate();
 }
 
-int clientSubscriptionsCount(client *c) {
-    return (c->pubsub_channels ? (int)dictSize(c->pubsub_channels) : 0) +
-           (c->pubsub_patterns ? (int)dictSize(c->pubsub_patterns) : 0);
+static dict **clientDict(client *c, int kind) {
+    return kind == PS_CHANNEL ? &c->pubsub_channels : kind == PS_PATTERN ? &c->pubsub_patterns
+                                                                       : &c->pubsub_shard_channels;
 }
+
+static int dictCount(dict *d) { return d ? (int)dictSize(d) : 0; }
+
+/* Every subscription of any kind: while it is not zero the client is in
+ * subscribed mode (RESP2 restrictions, PING's reply). */
+int clientSubscriptionsCount(client *c) {
+    return dictCount(c->pubsub_channels) + dictCount(c->pubsub_patterns) + dictCount(c->pubsub_shard_channels);
+}
+
+/* The count that a (un)subscribe confirmation reports: channels and
+ * patterns together, shard channels on their own (as Redis). */
+static int confirmCount(client *c, int kind) {
+    if (kind == PS_SHARD) return dictCount(c->pubsub_shard_channels);
+    return dictCount(c->pubsub_channels) + dictCount(c->pubsub_patterns);
+}
+
+/* Pub/Sub output is pushed to the client even under CLIENT REPLY OFF/SKIP,
+ * as Redis 7.0 does for its "pushing" replies. */
+static int beginPush(client *c) {
+    int saved = c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP);
+    c->flags &= ~saved;
+    return saved;
+}
+
+static void endPush(client *c, int saved) { c->flags |= saved; }
 
 static void addReplyPushLen(client *c, long len) {
     if (c->resp == 3) {
@@ -38,13 +71,15 @@ static void addReplyPushLen(client *c, long len) {
     }
 }
 
-/* subscribe/unsubscribe confirmations: [kind, name-or-nil, count] */
-static void addReplyPubsubConfirm(client *c, const char *kind, const char *name, size_t len) {
+/* (un)subscribe confirmations: [kind, name-or-nil, count] */
+static void addReplyPubsubConfirm(client *c, int kind, int unsub, const char *name, size_t len) {
+    int saved = beginPush(c);
     addReplyPushLen(c, 3);
-    addReplyBulkCString(c, kind);
+    addReplyBulkCString(c, unsub ? kindNames[kind].unsub : kindNames[kind].sub);
     if (name) addReplyBulk(c, name, len);
     else addReplyNull(c);
-    addReplyLongLong(c, clientSubscriptionsCount(c));
+    addReplyLongLong(c, confirmCount(c, kind));
+    endPush(c, saved);
 }
 
 static void subscribersAdd(dict *d, const char *name, size_t len, client *c) {
@@ -74,32 +109,32 @@ static void subscribersRemove(dict *d, const char *name, size_t len, client *c) 
     }
 }
 
-/* kind 0: channel, 1: pattern */
-static int subscribe(client *c, int pattern, sds name) {
-    dict **mine = pattern ? &c->pubsub_patterns : &c->pubsub_channels;
+static int subscribe(client *c, int kind, sds name) {
+    dict **mine = clientDict(c, kind);
     if (!*mine) *mine = dictCreate();
     int added = dictAdd(*mine, name, sdslen(name), NULL) != NULL;
-    if (added) subscribersAdd(pattern ? patterns : channels, name, sdslen(name), c);
-    addReplyPubsubConfirm(c, pattern ? "psubscribe" : "subscribe", name, sdslen(name));
+    if (added) subscribersAdd(registry[kind], name, sdslen(name), c);
+    addReplyPubsubConfirm(c, kind, 0, name, sdslen(name));
     return added;
 }
 
-static int unsubscribe(client *c, int pattern, const char *name, size_t len, int notify) {
-    dict *mine = pattern ? c->pubsub_patterns : c->pubsub_channels;
+static int unsubscribe(client *c, int kind, const char *name, size_t len, int notify) {
+    dict *mine = *clientDict(c, kind);
     int removed = 0;
     if (mine && dictFind(mine, name, len)) {
         dictDelete(mine, name, len);
-        subscribersRemove(pattern ? patterns : channels, name, len, c);
+        subscribersRemove(registry[kind], name, len, c);
         removed = 1;
     }
-    if (notify) addReplyPubsubConfirm(c, pattern ? "punsubscribe" : "unsubscribe", name, len);
+    if (notify) addReplyPubsubConfirm(c, kind, 1, name, len);
     return removed;
 }
 
-/* Unsubscribe from every channel (or pattern); with notify, one reply each
- * (or a single one with a nil name when there were none). */
-int pubsubUnsubscribeAll(client *c, int pattern, int notify) {
-    dict *mine = pattern ? c->pubsub_patterns : c->pubsub_channels;
+/* Unsubscribe from every channel, pattern or shard channel (kind 0, 1, 2);
+ * with notify, one reply each (or a single one with a nil name when there
+ * were none). */
+int pubsubUnsubscribeAll(client *c, int kind, int notify) {
+    dict *mine = *clientDict(c, kind);
     int count = 0;
     if (mine) {
         dictIterator it;
@@ -107,62 +142,71 @@ int pubsubUnsubscribeAll(client *c, int pattern, int notify) {
         dictIterInit(&it, mine);
         while ((e = dictNext(&it)) != NULL) {
             sds name = sdsdup(e->key);
-            count += unsubscribe(c, pattern, name, sdslen(name), notify);
+            count += unsubscribe(c, kind, name, sdslen(name), notify);
             sdsfree(name);
         }
     }
-    if (notify && count == 0) addReplyPubsubConfirm(c, pattern ? "punsubscribe" : "unsubscribe", NULL, 0);
+    if (notify && count == 0) addReplyPubsubConfirm(c, kind, 1, NULL, 0);
     return count;
 }
 
 void freeClientPubsub(client *c) {
-    pubsubUnsubscribeAll(c, 0, 0);
-    pubsubUnsubscribeAll(c, 1, 0);
-    dictRelease(c->pubsub_channels, NULL);
-    dictRelease(c->pubsub_patterns, NULL);
-    c->pubsub_channels = c->pubsub_patterns = NULL;
+    for (int kind = 0; kind < 3; kind++) {
+        pubsubUnsubscribeAll(c, kind, 0);
+        dict **mine = clientDict(c, kind);
+        dictRelease(*mine, NULL);
+        *mine = NULL;
+    }
 }
 
 /* A subscriber whose unread output passed the hard limit is disconnected,
  * as Redis's client-output-buffer-limit pubsub 32mb. */
 static void enforceOutputLimit(client *c) {
     if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return;
-    if ((long long)evbuffer_get_length(c->out) > PUBSUB_OUTPUT_HARD_LIMIT) {
+    /* what waits in the socket's buffer, and (DREDIS_FSYNC=always) what is
+     * held for the next sync */
+    size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev)) + (c->held ? evbuffer_get_length(c->held) : 0);
+    if ((long long)pending > PUBSUB_OUTPUT_HARD_LIMIT) {
         serverLog(LL_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
                   (unsigned long long)c->id, c->addr);
         closeClientAsync(c);
     }
 }
 
-long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen) {
+static void addReplyMessage(client *c, const char *type, const char *pat, size_t plen, const char *channel,
+                            size_t clen, const char *msg, size_t mlen) {
+    int saved = beginPush(c);
+    addReplyPushLen(c, pat ? 4 : 3);
+    addReplyBulkCString(c, type);
+    if (pat) addReplyBulk(c, pat, plen);
+    addReplyBulk(c, channel, clen);
+    addReplyBulk(c, msg, mlen);
+    endPush(c, saved);
+    enforceOutputLimit(c);
+}
+
+static long long publishToKind(int kind, const char *channel, size_t clen, const char *msg, size_t mlen) {
     long long receivers = 0;
-    subscribers *s = dictFetch(channels, channel, clen);
-    if (s) {
-        for (int i = 0; i < s->count; i++) {
-            client *c = s->items[i];
-            addReplyPushLen(c, 3);
-            addReplyBulkCString(c, "message");
-            addReplyBulk(c, channel, clen);
-            addReplyBulk(c, msg, mlen);
-            enforceOutputLimit(c);
-            receivers++;
-        }
+    subscribers *s = dictFetch(registry[kind], channel, clen);
+    if (!s) return 0;
+    for (int i = 0; i < s->count; i++) {
+        addReplyMessage(s->items[i], kind == PS_SHARD ? "smessage" : "message", NULL, 0, channel, clen, msg, mlen);
+        receivers++;
     }
-    if (dictSize(patterns)) {
+    return receivers;
+}
+
+long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen) {
+    long long receivers = publishToKind(PS_CHANNEL, channel, clen, msg, mlen);
+    if (dictSize(registry[PS_PATTERN])) {
         dictIterator it;
         dictEntry *e;
-        dictIterInit(&it, patterns);
+        dictIterInit(&it, registry[PS_PATTERN]);
         while ((e = dictNext(&it)) != NULL) {
             if (!stringmatchlen(e->key, (int)sdslen(e->key), channel, (int)clen, 0)) continue;
             subscribers *ps = e->val;
             for (int i = 0; i < ps->count; i++) {
-                client *c = ps->items[i];
-                addReplyPushLen(c, 4);
-                addReplyBulkCString(c, "pmessage");
-                addReplyBulk(c, e->key, sdslen(e->key));
-                addReplyBulk(c, channel, clen);
-                addReplyBulk(c, msg, mlen);
-                enforceOutputLimit(c);
+                addReplyMessage(ps->items[i], "pmessage", e->key, sdslen(e->key), channel, clen, msg, mlen);
                 receivers++;
             }
         }
@@ -171,36 +215,57 @@ long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg
 }
 
 static void subscribeCommand(client *c) {
-    for (int j = 1; j < c->argc; j++) subscribe(c, 0, c->argv[j]);
+    for (int j = 1; j < c->argc; j++) subscribe(c, PS_CHANNEL, c->argv[j]);
 }
 
 static void psubscribeCommand(client *c) {
-    for (int j = 1; j < c->argc; j++) subscribe(c, 1, c->argv[j]);
+    for (int j = 1; j < c->argc; j++) subscribe(c, PS_PATTERN, c->argv[j]);
 }
 
-static void unsubscribeCommand(client *c) {
-    if (c->argc == 1) pubsubUnsubscribeAll(c, 0, 1);
-    else
-        for (int j = 1; j < c->argc; j++) unsubscribe(c, 0, c->argv[j], sdslen(c->argv[j]), 1);
+static void ssubscribeCommand(client *c) {
+    /* Redis refuses it to a client that expects one reply per command, as a
+     * transaction's EXEC does. */
+    if (c->flags & CLIENT_EXECUTING) {
+        addReplyError(c, "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+        return;
+    }
+    for (int j = 1; j < c->argc; j++) subscribe(c, PS_SHARD, c->argv[j]);
 }
 
-static void punsubscribeCommand(client *c) {
-    if (c->argc == 1) pubsubUnsubscribeAll(c, 1, 1);
+static void unsubscribeKind(client *c, int kind) {
+    if (c->argc == 1) pubsubUnsubscribeAll(c, kind, 1);
     else
-        for (int j = 1; j < c->argc; j++) unsubscribe(c, 1, c->argv[j], sdslen(c->argv[j]), 1);
+        for (int j = 1; j < c->argc; j++) unsubscribe(c, kind, c->argv[j], sdslen(c->argv[j]), 1);
 }
+
+static void unsubscribeCommand(client *c) { unsubscribeKind(c, PS_CHANNEL); }
+static void punsubscribeCommand(client *c) { unsubscribeKind(c, PS_PATTERN); }
+static void sunsubscribeCommand(client *c) { unsubscribeKind(c, PS_SHARD); }
 
 static void publishCommand(client *c) {
     addReplyLongLong(c, pubsubPublishMessage(c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 
-static void pubsubChannelsCommand(client *c) {
+static void spublishCommand(client *c) {
+    addReplyLongLong(c, publishToKind(PS_SHARD, c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
+}
+
+static void addReplySubcommandSyntaxError(client *c) {
+    addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try PUBSUB HELP.",
+                        c->argv[1]);
+}
+
+static void listChannels(client *c, int kind) {
+    if (c->argc > 3) {
+        addReplySubcommandSyntaxError(c);
+        return;
+    }
     sds pat = c->argc == 3 ? c->argv[2] : NULL;
     void *len = addReplyDeferredLen(c);
     long n = 0;
     dictIterator it;
     dictEntry *e;
-    dictIterInit(&it, channels);
+    dictIterInit(&it, registry[kind]);
     while ((e = dictNext(&it)) != NULL) {
         if (pat && !stringmatchlen(pat, (int)sdslen(pat), e->key, (int)sdslen(e->key), 0)) continue;
         addReplyBulk(c, e->key, sdslen(e->key));
@@ -209,16 +274,21 @@ static void pubsubChannelsCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
-static void pubsubNumsubCommand(client *c) {
-    addReplyMapLen(c, c->argc - 2);
+static void countSubscribers(client *c, int kind) {
+    /* a flat array of name, count pairs in RESP3 too, as Redis */
+    addReplyArrayLen(c, (long)(c->argc - 2) * 2);
     for (int j = 2; j < c->argc; j++) {
-        subscribers *s = dictFetch(channels, c->argv[j], sdslen(c->argv[j]));
+        subscribers *s = dictFetch(registry[kind], c->argv[j], sdslen(c->argv[j]));
         addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
         addReplyLongLong(c, s ? s->count : 0);
     }
 }
 
-static void pubsubNumpatCommand(client *c) { addReplyLongLong(c, (long long)dictSize(patterns)); }
+static void pubsubChannelsCommand(client *c) { listChannels(c, PS_CHANNEL); }
+static void pubsubShardchannelsCommand(client *c) { listChannels(c, PS_SHARD); }
+static void pubsubNumsubCommand(client *c) { countSubscribers(c, PS_CHANNEL); }
+static void pubsubShardnumsubCommand(client *c) { countSubscribers(c, PS_SHARD); }
+static void pubsubNumpatCommand(client *c) { addReplyLongLong(c, (long long)dictSize(registry[PS_PATTERN])); }
 
 static void pubsubHelpCommand(client *c) {
     static const char *help[] = {
@@ -230,11 +300,14 @@ static void pubsubHelpCommand(client *c) {
         "NUMSUB [<channel> ...]",
         "    Return the number of subscribers for the specified channels, excluding",
         "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
-    addReplyArrayLen(c, (long)(sizeof(help) / sizeof(help[0])));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(c, help[i]);
+    addReplyHelpLines(c, help);
 }
 
 static void pubsubCommand(client *c) { (void)c; }
@@ -242,7 +315,8 @@ static void pubsubCommand(client *c) { (void)c; }
 /* In RESP2 a subscribed client may only run these. */
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd) {
     return cmd->proc == subscribeCommand || cmd->proc == unsubscribeCommand || cmd->proc == psubscribeCommand ||
-           cmd->proc == punsubscribeCommand || cmd->proc == pingCommand || cmd->proc == quitCommand ||
+           cmd->proc == punsubscribeCommand || cmd->proc == ssubscribeCommand || cmd->proc == sunsubscribeCommand ||
+           cmd->proc == pingCommand || cmd->proc == quitCommand ||
            cmd->proc == resetCommand;
 }
 
@@ -255,6 +329,11 @@ static redisCommand pubsubSubcommands[] = {
      "Returns a count of unique pattern subscriptions.", "O(1)", NULL},
     {"numsub", pubsubNumsubCommand, -2, "pubsub loading stale", "pubsub slow", 0, 0, 0, "pubsub", "2.8.0",
      "Returns a count of subscribers to channels.", "O(N) for the number of requested channels", NULL},
+    {"shardchannels", pubsubShardchannelsCommand, -2, "pubsub loading stale", "pubsub slow", 0, 0, 0, "pubsub",
+     "7.0.0", "Returns the active shard channels.", "O(N) where N is the number of active shard channels", NULL},
+    {"shardnumsub", pubsubShardnumsubCommand, -2, "pubsub loading stale", "pubsub slow", 0, 0, 0, "pubsub", "7.0.0",
+     "Returns the count of subscribers of shard channels.", "O(N) for the number of requested shard channels",
+     NULL},
     {NULL}};
 
 redisCommand pubsubCommandTable[] = {
@@ -268,11 +347,20 @@ redisCommand pubsubCommandTable[] = {
     {"punsubscribe", punsubscribeCommand, -1, "pubsub noscript loading stale", "pubsub slow", 0, 0, 0, "pubsub",
      "2.0.0", "Stops listening to messages published to channels that match one or more patterns.",
      "O(N) where N is the number of patterns.", NULL},
-    {"publish", publishCommand, 3, "pubsub loading stale fast may_replicate", "pubsub fast", 0, 0, 0, "pubsub",
+    {"publish", publishCommand, 3, "pubsub loading stale fast", "pubsub fast", 0, 0, 0, "pubsub",
      "2.0.0", "Posts a message to a channel.",
      "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of "
      "subscribed patterns (by any client).",
      NULL},
+    {"ssubscribe", ssubscribeCommand, -2, "pubsub noscript loading stale", "pubsub slow", 1, -1, 1, "pubsub",
+     "7.0.0", "Listens for messages published to shard channels.",
+     "O(N) where N is the number of shard channels to subscribe to.", NULL},
+    {"sunsubscribe", sunsubscribeCommand, -1, "pubsub noscript loading stale", "pubsub slow", 1, -1, 1, "pubsub",
+     "7.0.0", "Stops listening to messages posted to shard channels.",
+     "O(N) where N is the number of shard channels.", NULL},
+    {"spublish", spublishCommand, 3, "pubsub loading stale fast", "pubsub fast", 1, 1, 1, "pubsub",
+     "7.0.0", "Post a message to a shard channel",
+     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL},
     {"pubsub", pubsubCommand, -2, "", "slow", 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands.",
      "Depends on subcommand.", pubsubSubcommands},
     {NULL}};

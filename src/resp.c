@@ -40,22 +40,15 @@ static int protoError(respParser *p, const char *msg) {
     return RESP_PROTO_ERROR;
 }
 
-/* Read one line (without its '\n', and without a trailing '\r') into buf,
- * which has room for bufmax + 2 bytes. Returns its length; -1 when no complete
- * line is buffered yet; -2 when more than limit bytes are buffered without a
- * '\n' (Redis's "too big ... request/count string"); -3 when a complete line
- * (consumed) is longer than bufmax. */
-static ssize_t readLine(respSource *src, char *buf, size_t bufmax, size_t limit) {
+/* Where the line starting at the head of src ends: the offset of the first
+ * ch, or -1 when there is none yet. Redis looks for it with strchr() on its
+ * query buffer, so a NUL byte before it hides it as well. */
+static ssize_t findTerminator(respSource *src, int ch) {
     size_t avail = src->length(src->ud);
-    ssize_t lf = src->findLF(src->ud, avail < limit + 2 ? avail : limit + 2);
-    if (lf < 0) return avail > limit ? -2 : -1;
-    size_t n = (size_t)lf;
-    if (n > bufmax + 1) { src->drain(src->ud, n + 1); return -3; }
-    src->copyout(src->ud, buf, n + 1);
-    if (n > 0 && buf[n - 1] == '\r') n--;
-    if (n > bufmax) return -3;
-    buf[n] = '\0';
-    return (ssize_t)n;
+    ssize_t pos = src->find(src->ud, ch, avail);
+    if (pos < 0) return -1;
+    if (pos > 0 && src->find(src->ud, '\0', (size_t)pos) >= 0) return -1;
+    return pos;
 }
 
 static void pushArg(respParser *p, sds arg) {
@@ -66,13 +59,20 @@ static void pushArg(respParser *p, sds arg) {
     p->argv[p->argc++] = arg;
 }
 
+/* An inline command: one line ended by '\n' (a '\r' before it is dropped),
+ * of any length once its end has arrived. */
 static int parseInline(respParser *p, respSource *src) {
-    char *line = zmalloc(RESP_MAX_INLINE + 2);
-    ssize_t n = readLine(src, line, RESP_MAX_INLINE, RESP_MAX_INLINE);
-    if (n == -1) { zfree(line); return RESP_NEED_MORE; }
-    if (n < 0) { zfree(line); return protoError(p, "Protocol error: too big inline request"); }
+    ssize_t lf = findTerminator(src, '\n');
+    if (lf < 0) {
+        if (src->length(src->ud) > RESP_MAX_INLINE) return protoError(p, "Protocol error: too big inline request");
+        return RESP_NEED_MORE;
+    }
+    char *line = zmalloc((size_t)lf + 1);
+    src->copyout(src->ud, line, (size_t)lf + 1);
+    size_t n = (size_t)lf;
+    if (n > 0 && line[n - 1] == '\r') n--;
     int argc;
-    sds *argv = sdssplitargs(line, (size_t)n, &argc);
+    sds *argv = sdssplitargs(line, n, &argc);
     zfree(line);
     if (!argv) return protoError(p, "Protocol error: unbalanced quotes in request");
     for (int j = 0; j < argc; j++) pushArg(p, argv[j]);
@@ -81,44 +81,59 @@ static int parseInline(respParser *p, respSource *src) {
     return argc > 0 ? RESP_COMMAND : RESP_NEED_MORE;
 }
 
-/* Header lines: like Redis, a header may take up to RESP_MAX_INLINE bytes
- * before "too big ... count string"; a complete header longer than the line
- * buffer cannot hold a valid number. Numbers are parsed with string2ll, as
- * Redis does (no '+', no leading zeros, no "-0"). */
+/* A multibulk header line ("*<count>" or "$<len>"): as in Redis it ends at
+ * the first '\r', and the byte after that is skipped whatever it is. Parses
+ * the number after the type byte with Redis's strict string2ll rules. Returns
+ * 1 with *out set, 0 when the line is not complete yet, -1 when the line is
+ * too long to be waited for, -2 when the number is not valid. *type gets the
+ * first byte of the line. */
+static int readHeader(respSource *src, char *type, long long *out) {
+    ssize_t cr = findTerminator(src, '\r');
+    if (cr < 0) return src->length(src->ud) > RESP_MAX_INLINE ? -1 : 0;
+    if (src->length(src->ud) < (size_t)cr + 2) return 0;
+    char line[32];
+    size_t n = (size_t)cr;
+    if (n < sizeof(line)) {
+        src->copyout(src->ud, line, n);
+        src->drain(src->ud, 2);
+    } else {
+        /* far too long for a number: invalid, the connection is closed anyway */
+        src->copyout(src->ud, line, 1);
+        src->drain(src->ud, n + 1);
+    }
+    *type = n ? line[0] : '\r';
+    if (n >= sizeof(line) || n < 1) return -2;
+    return string2ll(line + 1, n - 1, out) ? 1 : -2;
+}
+
 static int parseMultibulk(respParser *p, respSource *src) {
-    char line[128];
+    char type;
+    long long v;
     if (p->multibulklen == 0) {
-        ssize_t n = readLine(src, line, sizeof(line) - 2, RESP_MAX_INLINE);
-        if (n == -1) return RESP_NEED_MORE;
-        if (n == -2) return protoError(p, "Protocol error: too big mbulk count string");
-        long long count;
-        if (n == -3 || !string2ll(line + 1, (size_t)n - 1, &count) || count > RESP_MAX_MULTIBULK)
-            return protoError(p, "Protocol error: invalid multibulk length");
-        if (count <= 0) { p->reqtype = 0; return RESP_NEED_MORE; } /* empty request */
-        p->multibulklen = (long)count;
-        p->argcap = (int)(count < 1024 ? count : 1024);
+        int r = readHeader(src, &type, &v);
+        if (r == 0) return RESP_NEED_MORE;
+        if (r == -1) return protoError(p, "Protocol error: too big mbulk count string");
+        if (r == -2 || v > RESP_MAX_MULTIBULK) return protoError(p, "Protocol error: invalid multibulk length");
+        if (v <= 0) { p->reqtype = 0; return RESP_NEED_MORE; } /* empty request */
+        p->multibulklen = (long)v;
+        p->argcap = (int)(v < 1024 ? v : 1024);
         p->argv = zmalloc(sizeof(sds) * (size_t)p->argcap);
         p->bulklen = -1;
     }
     while (p->multibulklen > 0) {
         if (p->bulklen == -1) {
-            size_t avail = src->length(src->ud);
-            if (avail == 0) return RESP_NEED_MORE;
-            int first = src->peek(src->ud);
-            ssize_t n = readLine(src, line, sizeof(line) - 2, RESP_MAX_INLINE);
-            if (n == -1) return RESP_NEED_MORE;
-            if (n == -2) return protoError(p, "Protocol error: too big bulk count string");
-            if (first != '$') {
+            int r = readHeader(src, &type, &v);
+            if (r == 0) return RESP_NEED_MORE;
+            if (r == -1) return protoError(p, "Protocol error: too big bulk count string");
+            if (type != '$') {
                 static char msg[64];
                 /* Redis quotes the offending byte */
                 strcpy(msg, "Protocol error: expected '$', got ' '");
-                msg[strlen(msg) - 2] = (char)first;
+                msg[strlen(msg) - 2] = type;
                 return protoError(p, msg);
             }
-            long long len;
-            if (n == -3 || !string2ll(line + 1, (size_t)n - 1, &len) || len < 0 || len > RESP_MAX_BULK)
-                return protoError(p, "Protocol error: invalid bulk length");
-            p->bulklen = len;
+            if (r == -2 || v < 0 || v > RESP_MAX_BULK) return protoError(p, "Protocol error: invalid bulk length");
+            p->bulklen = v;
         }
         if (src->length(src->ud) < (size_t)p->bulklen + 2) return RESP_NEED_MORE;
         sds arg = sdsnewlen(NULL, (size_t)p->bulklen);
@@ -152,11 +167,11 @@ static int memPeek(void *ud) {
     respMemSource *m = ud;
     return (unsigned char)m->buf[m->pos];
 }
-static ssize_t memFindLF(void *ud, size_t maxscan) {
+static ssize_t memFind(void *ud, int ch, size_t maxscan) {
     respMemSource *m = ud;
     size_t avail = m->len - m->pos;
     if (maxscan > avail) maxscan = avail;
-    const char *lf = memchr(m->buf + m->pos, '\n', maxscan);
+    const char *lf = memchr(m->buf + m->pos, ch, maxscan);
     return lf ? (ssize_t)(lf - (m->buf + m->pos)) : -1;
 }
 static void memCopyout(void *ud, void *dst, size_t n) {
@@ -177,7 +192,7 @@ void respMemSourceInit(respSource *src, respMemSource *m, const char *buf, size_
     src->ud = m;
     src->length = memLength;
     src->peek = memPeek;
-    src->findLF = memFindLF;
+    src->find = memFind;
     src->copyout = memCopyout;
     src->drain = memDrain;
 }

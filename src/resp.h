@@ -7,8 +7,11 @@
 #include <sys/types.h>
 #include "sds.h"
 
+/* Redis 7.0's limits: a line with no terminator in sight after this many
+ * buffered bytes is an error; a multibulk count above INT_MAX and a bulk
+ * length above proto-max-bulk-len are errors. */
 #define RESP_MAX_INLINE (64 * 1024)
-#define RESP_MAX_MULTIBULK (1024 * 1024)
+#define RESP_MAX_MULTIBULK 2147483647LL
 #define RESP_MAX_BULK (512LL * 1024 * 1024)
 
 #define RESP_NEED_MORE 0
@@ -19,8 +22,8 @@ typedef struct respSource {
     void *ud;
     size_t (*length)(void *ud);
     int (*peek)(void *ud);            /* first byte; length() > 0 */
-    /* offset of the first '\n' within the first maxscan bytes, or -1 */
-    ssize_t (*findLF)(void *ud, size_t maxscan);
+    /* offset of the first byte ch within the first maxscan bytes, or -1 */
+    ssize_t (*find)(void *ud, int ch, size_t maxscan);
     void (*copyout)(void *ud, void *dst, size_t n); /* consumes n bytes */
     void (*drain)(void *ud, size_t n);
 } respSource;

@@ -79,55 +79,73 @@ static void timeCommand(client *c) {
 }
 
 static void shutdownCommand(client *c) {
+    /* The tree is always saved, and there are no replicas to wait for, so
+     * SAVE/NOSAVE/NOW/FORCE all mean "stop now"; ABORT has nothing to abort.
+     * The arguments are checked as Redis checks them. */
+    int save = 0, nosave = 0, other = 0, abort = 0;
     for (int i = 1; i < c->argc; i++) {
         const char *opt = c->argv[i];
-        /* The tree is always saved, and there are no replicas to wait for, so
-         * SAVE/NOSAVE/NOW/FORCE all mean "stop now"; ABORT has nothing to abort. */
-        if (!strcasecmp(opt, "abort")) {
-            addReplyError(c, "ERR No shutdown in progress.");
-            return;
-        }
-        if (strcasecmp(opt, "save") && strcasecmp(opt, "nosave") && strcasecmp(opt, "now") && strcasecmp(opt, "force")) {
+        if (!strcasecmp(opt, "nosave")) nosave = 1;
+        else if (!strcasecmp(opt, "save")) save = 1;
+        else if (!strcasecmp(opt, "now") || !strcasecmp(opt, "force")) other = 1;
+        else if (!strcasecmp(opt, "abort")) abort = 1;
+        else {
             addReplyErrorSyntax(c);
             return;
         }
     }
+    if ((abort && (save || nosave || other)) || (save && nosave)) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    if (abort) {
+        addReplyError(c, "ERR No shutdown in progress.");
+        return;
+    }
     /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
      * the server (the script is aborted; what it wrote stays on disk) */
-    if (scriptIsTimedout()) {
-        int nosave = 0;
-        for (int i = 1; i < c->argc; i++)
-            if (!strcasecmp(c->argv[i], "nosave")) nosave = 1;
-        if (!nosave) {
-            addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
-            return;
-        }
+    if (scriptIsTimedout() && !nosave) {
+        addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        return;
     }
     serverLog(LL_WARNING, "User requested shutdown...");
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
 }
 
-static sds genCommandStats(sds info, redisCommand *cmd) {
-    if (cmd->calls || cmd->failed_calls || cmd->rejected_calls)
-        info = sdscatprintf(info, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
-                            cmd->fullname, cmd->calls, cmd->microseconds,
-                            cmd->calls ? (double)cmd->microseconds / (double)cmd->calls : 0.0, cmd->rejected_calls,
-                            cmd->failed_calls);
-    if (cmd->subcommands)
-        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) info = genCommandStats(info, sub);
-    return info;
+/* INFO sections in the order Redis prints them; the default ones are those
+ * INFO without arguments prints. */
+static const struct {
+    const char *name;
+    int dflt;
+} infoSections[] = {
+    {"server", 1},      {"clients", 1},      {"memory", 1}, {"persistence", 1}, {"stats", 1},
+    {"replication", 1}, {"cpu", 1},          {"modules", 1}, {"commandstats", 0}, {"errorstats", 1},
+    {"cluster", 1},     {"keyspace", 1},
+};
+#define INFO_NSECTIONS (sizeof(infoSections) / sizeof(infoSections[0]))
+
+static size_t sectionIndex(const char *name) {
+    for (size_t j = 0; j < INFO_NSECTIONS; j++)
+        if (!strcmp(infoSections[j].name, name)) return j;
+    return 0;
 }
 
-static void commandStatsVisitor(redisCommand *cmd, void *ud) {
+static void addCommandStat(redisCommand *cmd, void *ud) {
     sds *info = ud;
-    *info = genCommandStats(*info, cmd);
+    if (cmd->calls || cmd->failed_calls || cmd->rejected_calls)
+        *info = sdscatprintf(*info, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                         cmd->fullname, cmd->calls, cmd->microseconds,
+                         cmd->calls ? (double)cmd->microseconds / (double)cmd->calls : 0.0, cmd->rejected_calls,
+                         cmd->failed_calls);
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addCommandStat(sub, ud);
 }
 
-static sds genInfoSection(sds info, const char *section, int all) {
-    int is = !strcasecmp(section, "default") || all;
-#define SECTION(name) ((is || !strcasecmp(section, name) || !strcasecmp(section, "everything")) && \
-                       (info = sdslen(info) ? sdscat(info, "\r\n") : info))
+/* The text of INFO for the sections flagged in want (indexes of infoSections). */
+static sds genInfo(const int *want) {
+    sds info = sdsempty();
+#define SECTION(name) (want[sectionIndex(name)] && (info = sdslen(info) ? sdscat(info, "\r\n") : info))
     long long now = ustime();
     long long uptime = (now / 1000 - server.start_time_ms) / 1000;
     if (SECTION("server")) {
@@ -213,10 +231,11 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             "expired_keys:%lld\r\n"
                             "keyspace_hits:%lld\r\n"
                             "keyspace_misses:%lld\r\n"
+                            "total_error_replies:%lld\r\n"
                             "dredis_io_errors:%lld\r\n",
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
-                            server.stat_keyspace_misses, server.stat_io_errors);
+                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
     }
     if (SECTION("replication")) {
         info = sdscatprintf(info,
@@ -238,33 +257,39 @@ static sds genInfoSection(sds info, const char *section, int all) {
                             (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
                             (long)self.ru_utime.tv_usec);
     }
-    if ((all || !strcasecmp(section, "commandstats") || !strcasecmp(section, "everything")) &&
-        (info = sdslen(info) ? sdscat(info, "\r\n") : info)) {
+    if (SECTION("modules")) info = sdscat(info, "# Modules\r\n");
+    if (SECTION("commandstats")) {
         info = sdscat(info, "# Commandstats\r\n");
-        commandTableForEach(commandStatsVisitor, &info);
+        commandTableForEach(addCommandStat, &info);
     }
+    if (SECTION("errorstats")) info = genErrorStatsInfo(sdscat(info, "# Errorstats\r\n"));
+    if (SECTION("cluster")) info = sdscat(info, "# Cluster\r\ncluster_enabled:0\r\n");
     if (SECTION("keyspace")) {
         info = sdscat(info, "# Keyspace\r\n");
         for (int db = 0; db < server.dbnum; db++) {
             long long keys;
             if (storeDbSize(db, &keys) != STORE_OK || keys == 0) continue;
-            info = sdscatprintf(info, "db%d:keys=%lld,expires=%lld\r\n", db, keys, storeExpiresCount(db));
+            /* avg_ttl is an estimate Redis samples; dredis does not keep one */
+            info = sdscatprintf(info, "db%d:keys=%lld,expires=%lld,avg_ttl=0\r\n", db, keys, storeExpiresCount(db));
         }
     }
 #undef SECTION
     return info;
 }
 
+/* INFO [section ...]: "default", "all" (all but module-generated sections),
+ * "everything", or section names, in any case; each section is printed once,
+ * in Redis's order. */
 static void infoCommand(client *c) {
-    sds info = sdsempty();
-    if (c->argc == 1) {
-        info = genInfoSection(info, "default", 0);
-    } else {
-        for (int i = 1; i < c->argc; i++) {
-            int all = !strcasecmp(c->argv[i], "all") || !strcasecmp(c->argv[i], "everything");
-            info = genInfoSection(info, c->argv[i], all);
-        }
+    int want[INFO_NSECTIONS] = {0};
+    for (int i = 1; i < c->argc || i == 1; i++) {
+        const char *arg = i < c->argc ? c->argv[i] : "default";
+        int all = !strcasecmp(arg, "all") || !strcasecmp(arg, "everything");
+        int dflt = !strcasecmp(arg, "default");
+        for (size_t j = 0; j < INFO_NSECTIONS; j++)
+            if (all || (dflt && infoSections[j].dflt) || !strcasecmp(arg, infoSections[j].name)) want[j] = 1;
     }
+    sds info = genInfo(want);
     addReplyVerbatim(c, info, sdslen(info), "txt");
     sdsfree(info);
 }
@@ -273,17 +298,17 @@ extern redisCommand commandSubcommands[];
 extern redisCommand expireCommandTable[];
 
 redisCommand serverCommandTable[] = {
-    {"ping", pingCommand, -1, "fast sentinel", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"ping", pingCommand, -1, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the server's liveliness response.", "O(1)", NULL},
-    {"echo", echoCommand, 2, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"echo", echoCommand, 2, "loading stale fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Returns the given string.", "O(1)", NULL},
-    {"quit", quitCommand, -1, "allow_busy noscript no_auth fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
+    {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},
-    {"info", infoCommand, -1, "loading stale sentinel", "slow dangerous", 0, 0, 0, "server", "1.0.0",
+    {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, "server", "1.0.0",
      "Returns information and statistics about the server.", "O(1)", NULL},
-    {"shutdown", shutdownCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0,
      "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
     {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
      "Returns detailed information about all commands.", "O(N)", commandSubcommands},

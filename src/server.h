@@ -40,6 +40,7 @@
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
 #define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
 #define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+#define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -47,6 +48,7 @@
 #define BLOCKED_ZSET 2
 #define BLOCKED_STREAM 3
 #define BLOCKED_WAIT 4
+#define BLOCKED_PAUSE 5  /* postponed by CLIENT PAUSE: runs when it ends */
 /* Its reply when the timeout comes first */
 #define BLOCK_TIMEOUT_NULL_ARRAY 0
 #define BLOCK_TIMEOUT_NULL 1
@@ -144,6 +146,7 @@ struct client {
     int authenticated;
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
+    struct dict *pubsub_shard_channels;
     multiState mstate;
     blockingState bstate;
     watchedKey *watched;
@@ -244,6 +247,20 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+/* A reply built aside (see networking.c). */
+typedef struct replyCapture {
+    struct evbuffer *saved, *body;
+} replyCapture;
+void replyCaptureStart(client *c, replyCapture *rc);
+void replyCaptureStop(client *c, replyCapture *rc);
+void replyCaptureSend(client *c, replyCapture *rc, void (*header)(client *, long), long len);
+void replyCaptureEndArray(client *c, replyCapture *rc, long len);
+void replyCaptureEndSet(client *c, replyCapture *rc, long len);
+void replyCaptureEndMap(client *c, replyCapture *rc, long len);
+void replyCaptureAbort(client *c, replyCapture *rc);
+/* HELP subcommands: the lines as status replies */
+void addReplyHelp(client *c, const char **lines, size_t n);
+#define addReplyHelpLines(c, lines) addReplyHelp((c), (lines), sizeof(lines) / sizeof((lines)[0]))
 void processEventsWhileBlocked(void);
 
 /* ---- commands.c ---- */
@@ -258,6 +275,9 @@ void pingCommand(client *c);
 void resetCommand(client *c);
 size_t commandTableCount(void);
 void resetCommandStats(void);
+void countErrorReply(const char *err, size_t len);
+long long errorRepliesCount(void);
+sds genErrorStatsInfo(sds info);
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud);
 
 /* ---- multi.c ---- */
@@ -269,11 +289,13 @@ void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
 int isMultiControlCommand(const redisCommand *cmd);
+int isExecCommand(const redisCommand *cmd);
+void execCommandAbort(client *c, const char *err);
 
 /* ---- pubsub.c ---- */
 void pubsubInit(void);
 int clientSubscriptionsCount(client *c);
-int pubsubUnsubscribeAll(client *c, int pattern, int notify);
+int pubsubUnsubscribeAll(client *c, int kind, int notify); /* kind: 0 channels, 1 patterns, 2 shard channels */
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
@@ -289,6 +311,12 @@ void replyToBlockedClientTimedOut(client *c);
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
+/* CLIENT PAUSE */
+int commandIsPaused(client *c, redisCommand *cmd);
+void postponeClient(client *c, redisCommand *cmd);
+void pauseClients(long long end_ms, int all);
+void unpauseClients(void);
+int writesArePaused(void); /* CLIENT PAUSE in effect: no key changes, not even expiry */
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
 int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
@@ -316,6 +344,7 @@ int loadConfigFromEnv(char **err);
 int lookupKeyRead(client *c, sds key, int type, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
+skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
 const char *typeName(int type);
@@ -345,6 +374,9 @@ sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 /* ---- t_zset.c ---- */
 /* INFO lines about the sorted set index cache, appended to info. */
 sds zsetCacheInfo(sds info);
+/* For DUMP/RESTORE: a member's score; adding a member to a new (staged) key */
+int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
+int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
@@ -361,5 +393,7 @@ extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
+extern redisCommand streamCommandTable[];
+extern redisCommand dumpCommandTable[];
 
 #endif

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "keyname.h"
 #include "journal.h"
+#include "dict.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,9 @@
 #include <time.h>
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+/* O_NONBLOCK: opening a FIFO planted in the tree must not hang the server
+ * (it has no effect on regular files; anything else is refused after fstat) */
+#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 /* Ready-made files and directories under .tmp. Creating an inode is by far
  * the slowest file operation on many systems (milliseconds on some), so the
@@ -69,7 +72,7 @@ static struct {
     pthread_t trash_thread;
     pthread_mutex_t trash_lock;
     pthread_cond_t trash_cond;
-    int trash_stop;
+    volatile int trash_stop;
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
@@ -98,7 +101,65 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
     return STORE_OK;
 }
 
+/* ---- the key metadata cache ----
+ * A key's type and expiry, as read from its "type" and "expire" files, kept
+ * for up to META_CACHE_MAX keys so that a lookup opens only the key's
+ * directory. Every change to them goes through this file: keyChanged()
+ * drops an entry (or a whole database), storeSetExpire() updates it. */
+#define META_CACHE_MAX 65536
+typedef struct metaEntry {
+    int type;
+    long long expire;
+} metaEntry;
+static dict *metacache;
+
+static sds metaKey(int db, const char *name, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, name, len);
+}
+
+static void metaForget(int db, const char *name, size_t len) {
+    if (!metacache) return;
+    if (!name) { /* a whole database (or all: db -1) */
+        dictRelease(metacache, zfree);
+        metacache = dictCreate();
+        return;
+    }
+    sds k = metaKey(db, name, len);
+    zfree(dictDelete(metacache, k, sdslen(k)));
+    sdsfree(k);
+}
+
+static void metaRemember(const skey *k) {
+    if (!metacache || k->staged) return;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    if (!e) {
+        if (dictSize(metacache) >= META_CACHE_MAX) {
+            dictRelease(metacache, zfree); /* crude but bounded */
+            metacache = dictCreate();
+        }
+        e = zmalloc(sizeof(*e));
+        dictAdd(metacache, mk, sdslen(mk), e);
+    }
+    e->type = k->type;
+    e->expire = k->expire;
+    sdsfree(mk);
+}
+
+static int metaLookup(skey *k) {
+    if (!metacache) return 0;
+    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    sdsfree(mk);
+    if (!e) return 0;
+    k->type = e->type;
+    k->expire = e->expire;
+    return 1;
+}
+
 static void keyChanged(int db, const char *name, size_t len) {
+    metaForget(db, name, len);
     for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
 }
 
@@ -147,7 +208,7 @@ static int readFileAt(int dirfd, const char *name, sds *out) {
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
     if (fstat(fd, &sb) < 0) goto err;
-    if (!S_ISREG(sb.st_mode)) { errno = EINVAL; goto err; }
+    if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
     sds s = sdsnewlen(NULL, (size_t)sb.st_size);
     size_t got = 0;
     while (got < (size_t)sb.st_size) {
@@ -236,6 +297,7 @@ static int journaling(int fd) {
 
 #define DEFER_RECYCLE 'r'
 #define DEFER_TRASH 't'
+#define DEFER_UNLINK 'u'
 
 static void recycleStagedFile(const char *name);
 static void trashWake(void);
@@ -243,6 +305,8 @@ static void trashWake(void);
 static void runDeferred(char action, const char *name) {
     if (action == DEFER_RECYCLE) {
         recycleStagedFile(name);
+    } else if (action == DEFER_UNLINK) {
+        unlinkat(st.tmpfd, name, 0);
     } else {
         sds t = tmpName('t');
         if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
@@ -266,7 +330,7 @@ static void deferAction(char action, const char *name) {
 void storeTxnBegin(void) {
     if (st.txn_depth < 64) {
         st.txn_failed[st.txn_depth] = 0;
-        st.txn_savepoint[st.txn_depth] = journalFd() >= 0 ? lseek(journalFd(), 0, SEEK_END) : 0;
+        st.txn_savepoint[st.txn_depth] = journalOffset();
     }
     st.txn_depth++;
 }
@@ -431,9 +495,24 @@ static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace
             r = journalNote(J_NEW, dirfd, name, -1, NULL);
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
-            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, tmpname);
-            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+            /* A second link to the old version is made under .tmp before the
+             * exchange, so that the journal's aside holds the old version
+             * whether or not the exchange happened before a crash. */
+            sds aside = tmpName('a');
+            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, aside);
+            if (r == 0) r = linkat(dirfd, name, st.tmpfd, aside, 0);
+            if (r == 0) {
+                r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+                if (r == 0) {
+                    deferAction(DEFER_UNLINK, aside);   /* first: then the old version has one link */
+                    deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+                } else {
+                    int saved = errno;
+                    unlinkat(st.tmpfd, aside, 0);
+                    errno = saved;
+                }
+            }
+            sdsfree(aside);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
@@ -491,18 +570,55 @@ static int opUnlink(int dirfd, const char *name) {
 
 static int opMkdir(int dirfd, const char *name) {
     st.dirty = 1;
-    if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    if (journaling(dirfd)) {
+        /* a J_NEW record for a name that already exists would undo it */
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            return STORE_ERR;
+        }
+        if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
+    }
     if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
     return STORE_OK;
 }
 
-/* flags: RENAME_NOREPLACE (a move), or RENAME_EXCHANGE where the old side
- * is a replacement built under .tmp (which then holds the old version). */
+/* A move to a free name (RENAME_NOREPLACE). */
 static int opRename(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
     st.dirty = 1;
-    int r = flags & RENAME_EXCHANGE ? journalNote(J_REPLACED, newdirfd, newname, olddirfd, oldname)
-                                    : journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname);
-    if (r < 0 || renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0) return STORE_ERR;
+    if (journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname) < 0 ||
+        renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+/* Replace the directory dirfd/name with .tmp/staged. The old version ends
+ * up under .tmp, at *oldname (caller frees). Outside a transaction the two
+ * swap names in one step; inside one the old version is first moved aside,
+ * then the new one moved in, each step journaled before it is made, so that
+ * an undo can never mistake the new version for the old. */
+static int opReplaceDir(int dirfd, const char *name, const char *staged, sds *oldname) {
+    st.dirty = 1;
+    if (!journaling(dirfd)) {
+        if (renameat2(st.tmpfd, staged, dirfd, name, RENAME_EXCHANGE) < 0) return STORE_ERR;
+        *oldname = sdsnew(staged);
+        return STORE_OK;
+    }
+    sds aside = tmpName('o');
+    if (journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside) < 0 ||
+        renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE) < 0) {
+        sdsfree(aside);
+        return STORE_ERR;
+    }
+    if (journalNote(J_MOVED, st.tmpfd, staged, dirfd, name) < 0 ||
+        renameat2(st.tmpfd, staged, dirfd, name, RENAME_NOREPLACE) < 0) {
+        int saved = errno;
+        renameat2(st.tmpfd, aside, dirfd, name, RENAME_NOREPLACE); /* the old one back */
+        sdsfree(aside);
+        errno = saved;
+        return STORE_ERR;
+    }
+    *oldname = aside;
     return STORE_OK;
 }
 
@@ -599,25 +715,39 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
 
 /* Remove parentfd/name recursively without following symbolic links,
  * recycling its files and directories into the pools where there is room. */
-static void removeTree(int parentfd, const char *name) {
+static int removeTree(int parentfd, const char *name) {
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
-        if (!(S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)))
-            unlinkat(parentfd, name, 0);
-        return;
+        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)) return 0;
+        return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        removeTree(dirfd(d), de->d_name);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    /* Entries move out while the directory is read, which may hide some
+     * from this pass: read it again until a pass finds it empty. Only an
+     * empty directory may be recycled (it becomes a new key). */
+    int left = 1;
+    for (int pass = 0; pass < 4 && left; pass++) {
+        left = 0;
+        rewinddir(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL && !st.trash_stop) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            left = 1;
+            removeTree(dirfd(d), de->d_name);
+        }
+        if (st.trash_stop) break; /* shutting down: the rest waits for the next start */
     }
     closedir(d);
-    if (!recycleInto(&st.dirs, parentfd, name)) unlinkat(parentfd, name, AT_REMOVEDIR);
+    if (left) return -1; /* stays in .trash; tried again next time */
+    if (!recycleInto(&st.dirs, parentfd, name)) return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void emptyTrash(int trashfd) {
@@ -626,7 +756,7 @@ static void emptyTrash(int trashfd) {
     DIR *d = fdopendir(fd);
     if (!d) { close(fd); return; }
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL && !st.trash_stop) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         removeTree(trashfd, de->d_name);
     }
@@ -706,6 +836,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     memset(&st, 0, sizeof(st));
     st.rootfd = st.tmpfd = st.trashfd = -1;
+    metacache = dictCreate();
     st.root = sdsnew(root);
     st.dbnum = dbnum;
     st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
@@ -791,6 +922,8 @@ void storeShutdown(void) {
     sdsfree(st.root);
     sdsfree(st.rootreal);
     zfree(st.deferred);
+    dictRelease(metacache, zfree);
+    metacache = NULL;
     memset(&st, 0, sizeof(st));
 }
 
@@ -878,11 +1011,14 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
         errno = saved;
         return STORE_ERR;
     }
-    if (loadKeyMeta(k) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        errno = saved;
-        return STORE_ERR;
+    if (!metaLookup(k)) {
+        if (loadKeyMeta(k) != STORE_OK) {
+            int saved = errno;
+            storeCloseKey(k);
+            errno = saved;
+            return STORE_ERR;
+        }
+        metaRemember(k);
     }
     *out = k;
     return STORE_OK;
@@ -950,14 +1086,18 @@ int storePublishKey(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
-    if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
-        if (errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
-        /* Swap with the key in place, then throw the old one away. */
-        if (opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_EXCHANGE) != STORE_OK)
-            return STORE_ERR;
-        long long oldexp = expireOfDirAt(st.tmpfd, k->stagename);
+    /* The journal must know beforehand whether this creates or replaces. */
+    struct stat sb;
+    int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
+        if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
+        /* Put the new key in place, then throw the old one away. */
+        sds old;
+        if (opReplaceDir(st.dbfd[db], k->fname, k->stagename, &old) != STORE_OK) return STORE_ERR;
+        long long oldexp = expireOfDirAt(st.tmpfd, old);
         if (oldexp >= 0) removeExpireEntry(db, oldexp, k->fname);
-        opTrash(st.tmpfd, k->stagename);
+        opTrash(st.tmpfd, old);
+        sdsfree(old);
         if (replaced) *replaced = 1;
     } else if (st.dbsize[db] >= 0) {
         st.dbsize[db]++;
@@ -1037,6 +1177,7 @@ int storeSetExpire(skey *k, long long when) {
         if (when >= 0) addExpireEntry(k->db, when, k->fname);
     }
     k->expire = when;
+    if (!k->staged) metaRemember(k);
     keyTouched(k);
     return STORE_OK;
 }
@@ -1056,8 +1197,8 @@ int storeFlushDb(int db) {
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
     int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
-    if (sfd < 0 || opMkdir(sfd, ".expires") != STORE_OK ||
-        opRename(st.tmpfd, staged, st.rootfd, name, RENAME_EXCHANGE) != STORE_OK) {
+    sds old = NULL;
+    if (sfd < 0 || opMkdir(sfd, ".expires") != STORE_OK || opReplaceDir(st.rootfd, name, staged, &old) != STORE_OK) {
         int saved = errno;
         if (sfd >= 0) close(sfd);
         opTrash(st.tmpfd, staged);
@@ -1066,7 +1207,8 @@ int storeFlushDb(int db) {
         return STORE_ERR;
     }
     close(sfd);
-    opTrash(st.tmpfd, staged);
+    opTrash(st.tmpfd, old);
+    sdsfree(old);
     sdsfree(staged);
     keyChanged(db, NULL, 0);
     newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
@@ -1110,6 +1252,11 @@ int storeSwapDb(int db1, int db2) {
 #undef SWAP
     keyChanged(db1, NULL, 0);
     keyChanged(db2, NULL, 0);
+    /* and again after: a key that was missing may exist now (WATCH) */
+    if (flushHook) {
+        flushHook(db1);
+        flushHook(db2);
+    }
     return STORE_OK;
 }
 
@@ -1210,6 +1357,13 @@ static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned lon
     r->pos = cursor;
     if (cursor && lseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
         int saved = errno;
+        if (saved == EINVAL) {
+            /* not an offset this directory can have (SCAN 18446744073709551615):
+             * nothing follows it */
+            r->eof = 1;
+            r->pos = 0;
+            return STORE_OK;
+        }
         close(r->fd);
         errno = saved;
         return STORE_ERR;
@@ -1340,6 +1494,7 @@ int storeReadFile(skey *k, const char *file, sds *out) { return readFileAt(k->di
 int storeFileSize(skey *k, const char *file, long long *size) {
     struct stat sb;
     if (fstatat(k->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; return STORE_ERR; } /* a link or other intruder */
     *size = sb.st_size;
     return STORE_OK;
 }
@@ -1347,6 +1502,13 @@ int storeFileSize(skey *k, const char *file, long long *size) {
 int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
     int fd = openat(k->dirfd, file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    struct stat sb;
+    int bad = fstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
+    if (bad) {
+        close(fd);
+        errno = bad;
+        return STORE_ERR;
+    }
     sds s = sdsnewlen(NULL, (size_t)len);
     size_t got = 0;
     while (got < (size_t)len) {
@@ -1384,6 +1546,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (in >= 0) {
         struct stat sb;
         if (fstat(in, &sb) < 0) goto err;
+        if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
         oldsize = sb.st_size;
         loff_t inoff = 0, outoff = 0;
         while (inoff < oldsize) {
@@ -1606,6 +1769,137 @@ int storeCountMembers(skey *k, const char *ns, long long *out) {
     dirReaderClose(&r);
     *out = n;
     return STORE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sub-keys: directories inside a key                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A handle like k's, for a directory inside k: changes are reported as
+ * changes to k (the key hook), and k's staged state is shared. */
+static skey *newSubKey(skey *k) {
+    skey *s = zcalloc(sizeof(*s));
+    s->db = k->db;
+    s->name = sdsdup(k->name);
+    s->fname = sdsdup(k->fname);
+    s->hashed = k->hashed;
+    s->dirfd = -1;
+    s->type = k->type;
+    s->expire = -1;
+    s->staged = k->staged;
+    for (int i = 0; i < 4; i++) s->nsfd[i] = -1;
+    return s;
+}
+
+/* Record the full name of a shortened member name in ns's .names. */
+static int writeFullName(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = namesDir(nsfd);
+    if (nfd < 0) return STORE_ERR;
+    int r = opWriteFile(nfd, fname, m, mlen, NULL);
+    int saved = errno;
+    close(nfd);
+    errno = saved;
+    return r;
+}
+
+/* Whether the .names entry of a shortened name holds exactly m. */
+static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
+    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    sds full = NULL;
+    int ok = nfd >= 0 && readFileAt(nfd, fname, &full) == STORE_OK && sdslen(full) == mlen && !memcmp(full, m, mlen);
+    if (nfd >= 0) close(nfd);
+    sdsfree(full);
+    return ok;
+}
+
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+    *out = NULL;
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    int sfd = openat(fd, fname, OPEN_DIR_FLAGS);
+    int saved = errno;
+    if (sfd >= 0 && hashed && !fullNameIs(fd, fname, m, mlen)) {
+        /* another name with the same digest */
+        close(sfd);
+        sfd = -1;
+        saved = ENOENT;
+    }
+    sdsfree(fname);
+    if (sfd < 0) {
+        errno = saved;
+        return saved == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    }
+    skey *s = newSubKey(k);
+    s->dirfd = sfd;
+    *out = s;
+    return STORE_OK;
+}
+
+int storeNewSub(skey *k, skey **out) {
+    *out = NULL;
+    skey *s = newSubKey(k);
+    s->staged = 1;
+    s->stagename = poolTake(&st.dirs);
+    if (!s->stagename) {
+        s->stagename = tmpName('k');
+        if (opMkdir(st.tmpfd, s->stagename) != STORE_OK) goto err;
+    }
+    s->dirfd = openat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
+    if (s->dirfd < 0) goto err;
+    *out = s;
+    return STORE_OK;
+err: {
+        int saved = errno;
+        storeCloseKey(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
+    int fd = nsDir(k, ns, 1);
+    if (fd < 0) return STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r = STORE_ERR;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
+    else if (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK)
+        r = opRename(st.tmpfd, sub->stagename, fd, fname, RENAME_NOREPLACE);
+    int saved = errno;
+    sdsfree(fname);
+    if (r != STORE_OK) {
+        errno = saved;
+        return STORE_ERR;
+    }
+    sdsfree(sub->stagename);
+    sub->stagename = NULL;
+    sub->staged = k->staged;
+    keyTouched(k);
+    return STORE_OK;
+}
+
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    int fd = nsDir(k, ns, 0);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(m, mlen, &hashed);
+    struct stat sb;
+    int r;
+    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    else r = opTrash(fd, fname);
+    if (r == STORE_OK && hashed) {
+        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        if (nfd >= 0) {
+            opUnlink(nfd, fname);
+            close(nfd);
+        }
+    }
+    sdsfree(fname);
+    return touchedIfOk(k, r);
 }
 
 struct storeIter {
@@ -1837,6 +2131,7 @@ int storeSamplerNext(storeSampler *s, sds *m) {
 /* ------------------------------------------------------------------------ */
 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn) {
+    if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read */
     dirReader r;
     if (dirReaderOpen(&r, st.expfd[db], ".", st.expcursor[db]) != STORE_OK) return 0;
     long visited = 0;

@@ -44,7 +44,7 @@ typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
 /* Called after any change to a visible key (its name, not its files), and
- * before a database is flushed. */
+ * before a database is flushed (before and after SWAPDB exchanges two). */
 typedef void storeKeyHook(int db, const char *name, size_t len);
 typedef void storeDbHook(int db);
 void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush);
@@ -103,6 +103,20 @@ int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, c
 int storeCountMembers(skey *k, const char *ns, long long *out);
 /* the size of a member's file (a hash field's value length) */
 int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size);
+/* Sub-keys: a member of namespace ns that is a directory (a stream's
+ * consumer groups and consumers), used through a handle of its own with the
+ * file and member functions above. Changes through a sub-key are reported as
+ * changes to its key. storeCloseKey() closes a sub-key; the other key
+ * functions are not for sub-keys, except storeDeleteKey() on one not yet
+ * published (discards it). */
+/* Open member m of ns as a sub-key: STORE_NOTFOUND when there is none. */
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out);
+/* A new, empty sub-key built under .tmp, put in place whole as member m of
+ * ns by storePublishSub() (STORE_ERR, errno EEXIST, when m exists). */
+int storeNewSub(skey *k, skey **out);
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub);
+/* Remove the directory member m of ns with all it holds (to .trash: O(1)). */
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen);
 /* cursor iteration over members; cursor 0 = start */
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */

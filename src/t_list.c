@@ -137,43 +137,20 @@ static int listRemoveEnd(client *c, listRef *l, int where, long long count) {
  * own, so that a storage error half way can still be the only reply.        */
 /* ------------------------------------------------------------------------ */
 
-typedef struct aside {
-    struct evbuffer *saved, *buf;
-} aside;
-
-static void asideBegin(client *c, aside *a) {
-    a->saved = c->out;
-    a->buf = evbuffer_new();
-    c->out = a->buf;
-}
-
-static void asideEnd(client *c, aside *a) { c->out = a->saved; }
-
-static void asideFlush(client *c, aside *a) {
-    evbuffer_add_buffer(c->out, a->buf);
-    evbuffer_free(a->buf);
-    a->buf = NULL;
-}
-
-static void asideDiscard(aside *a) {
-    evbuffer_free(a->buf);
-    a->buf = NULL;
-}
-
 /* Read count elements starting at seq first, forwards or backwards, into an
  * aside buffer of bulk replies. C_ERR after replying. */
-static int readItemsAside(client *c, listRef *l, long long first, long long count, int backwards, aside *a) {
-    asideBegin(c, a);
+static int readItemsAside(client *c, listRef *l, long long first, long long count, int backwards, replyCapture *a) {
+    replyCaptureStart(c, a);
     int r = STORE_OK;
     for (long long i = 0; i < count && r == STORE_OK; i++) {
         sds v;
         r = itemRead(l, backwards ? first - i : first + i, &v);
         if (r == STORE_OK) addReplyBulkSds(c, v);
     }
-    asideEnd(c, a);
+    replyCaptureStop(c, a);
     if (r != STORE_OK) {
         listIOError(c, NULL);
-        asideDiscard(a);
+        replyCaptureAbort(c, a);
         return C_ERR;
     }
     return C_OK;
@@ -182,11 +159,11 @@ static int readItemsAside(client *c, listRef *l, long long first, long long coun
 /* Pop count (1..len) elements from the where end, leaving their bulk
  * replies in a (in pop order) for the caller to frame. C_ERR after
  * replying. */
-static int listPopAside(client *c, listRef *l, int where, long long count, aside *a) {
+static int listPopAside(client *c, listRef *l, int where, long long count, replyCapture *a) {
     long long first = where == LIST_HEAD ? l->head : l->tail - 1;
     if (readItemsAside(c, l, first, count, where == LIST_TAIL, a) != C_OK) return C_ERR;
     if (listRemoveEnd(c, l, where, count) != C_OK) {
-        asideDiscard(a);
+        replyCaptureAbort(c, a);
         return C_ERR;
     }
     return C_OK;
@@ -282,10 +259,10 @@ static void popGeneric(client *c, int where) {
         return;
     }
     long long n = !hascount ? 1 : count > listLen(&l) ? listLen(&l) : count;
-    aside a;
+    replyCapture a;
     if (listPopAside(c, &l, where, n, &a) == C_OK) {
         if (hascount) addReplyArrayLen(c, n);
-        asideFlush(c, &a);
+        replyCaptureSend(c, &a, NULL, 0);
     }
     storeCloseKey(k);
 }
@@ -377,10 +354,10 @@ static void lrangeCommand(client *c) {
     }
     long long first, count;
     rangeOf(listLen(&l), start, end, &first, &count);
-    aside a;
+    replyCapture a;
     if (readItemsAside(c, &l, l.head + first, count, 0, &a) == C_OK) {
         addReplyArrayLen(c, count);
-        asideFlush(c, &a);
+        replyCaptureSend(c, &a, NULL, 0);
     }
     storeCloseKey(k);
 }
@@ -624,8 +601,8 @@ static void lposCommand(client *c) {
         return;
     }
     long long len = listLen(&l), matches = 0, found = -1, nreplies = 0;
-    aside a;
-    asideBegin(c, &a);
+    replyCapture a;
+    replyCaptureStart(c, &a);
     int r = STORE_OK;
     for (long long idx = 0; idx < len && (maxlen == 0 || idx < maxlen); idx++) {
         sds v;
@@ -646,15 +623,15 @@ static void lposCommand(client *c) {
         long long got = (long long)((unsigned long long)matches - (unsigned long long)rank + 1ULL);
         if (count && got >= count) break;
     }
-    asideEnd(c, &a);
+    replyCaptureStop(c, &a);
     if (r != STORE_OK) {
         listIOError(c, NULL);
-        asideDiscard(&a);
+        replyCaptureAbort(c, &a);
     } else if (count != -1) {
         addReplyArrayLen(c, nreplies);
-        asideFlush(c, &a);
+        replyCaptureSend(c, &a, NULL, 0);
     } else {
-        asideDiscard(&a);
+        replyCaptureAbort(c, &a);
         if (found >= 0) addReplyLongLong(c, found);
         else addReplyNull(c);
     }
@@ -778,11 +755,11 @@ static void blockingPopGeneric(client *c, int where) {
         listRef l;
         if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
         if (!k) continue;
-        aside a;
+        replyCapture a;
         if (listPopAside(c, &l, where, 1, &a) == C_OK) {
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
-            asideFlush(c, &a);
+            replyCaptureSend(c, &a, NULL, 0);
         }
         storeCloseKey(k);
         return;
@@ -828,12 +805,12 @@ static void lmpopGeneric(client *c, int first, long long block_timeout) {
         if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
         if (!k) continue;
         long long n = count > listLen(&l) ? listLen(&l) : count;
-        aside a;
+        replyCapture a;
         if (listPopAside(c, &l, where, n, &a) == C_OK) {
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             addReplyArrayLen(c, n);
-            asideFlush(c, &a);
+            replyCaptureSend(c, &a, NULL, 0);
         }
         storeCloseKey(k);
         return;

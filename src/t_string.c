@@ -87,9 +87,15 @@ static int parseStringOptions(client *c, int first, int type, int *flags, sds *e
             *flags |= SET_KEEPTTL;
         } else if (isOpt(opt, "persist") && type == COMMAND_GETEX && !(*flags & (SET_EXPIRE_FLAGS | SET_KEEPTTL))) {
             *flags |= SET_PERSIST;
-        } else if ((isOpt(opt, "ex") || isOpt(opt, "px") || isOpt(opt, "exat") || isOpt(opt, "pxat")) &&
-                   !(*flags & (SET_KEEPTTL | SET_PERSIST | SET_EXPIRE_FLAGS)) && next) {
-            *flags |= isOpt(opt, "ex") ? SET_EX : isOpt(opt, "px") ? SET_PX : isOpt(opt, "exat") ? SET_EXAT : SET_PXAT;
+        } else if (next && (isOpt(opt, "ex") || isOpt(opt, "px") || isOpt(opt, "exat") || isOpt(opt, "pxat"))) {
+            /* the same expire option may repeat (the last one wins); two
+             * different ones conflict */
+            int f = isOpt(opt, "ex") ? SET_EX : isOpt(opt, "px") ? SET_PX : isOpt(opt, "exat") ? SET_EXAT : SET_PXAT;
+            if (*flags & ((SET_KEEPTTL | SET_PERSIST | SET_EXPIRE_FLAGS) & ~f)) {
+                addReplyErrorSyntax(c);
+                return C_ERR;
+            }
+            *flags |= f;
             *expire_arg = next;
             j++;
         } else {
@@ -130,6 +136,11 @@ static int expireFromOption(client *c, sds arg, int flags, long long *out) {
 static void setGeneric(client *c, sds key, sds val, int flags, long long expire) {
     skey *k;
     if (lookupKeyWrite(c, key, OBJ_NONE, &k) != C_OK) return;
+    if (flags & SET_GET) {
+        /* the GET part is a read, as Redis counts it */
+        if (k) server.stat_keyspace_hits++;
+        else server.stat_keyspace_misses++;
+    }
     if ((flags & SET_GET) && k && k->type != OBJ_STRING) {
         storeCloseKey(k);
         addReplyErrorWrongType(c);
@@ -229,10 +240,15 @@ static void getexCommand(client *c) {
     long long expire = -1;
     skey *k;
     if (parseStringOptions(c, 2, COMMAND_GETEX, &flags, &expire_arg) != C_OK) return;
-    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) return;
     if (getStringValue(c, c->argv[1], &val, &k) != C_OK) return;
     if (!val) {
         addReplyNull(c);
+        return;
+    }
+    /* as Redis: a missing key or a wrong type is reported before the expire */
+    if (expire_arg && expireFromOption(c, expire_arg, flags, &expire) != C_OK) {
+        sdsfree(val);
+        storeCloseKey(k);
         return;
     }
     int r = STORE_OK;
@@ -252,15 +268,11 @@ static void getexCommand(client *c) {
 static void mgetCommand(client *c) {
     addReplyArrayLen(c, c->argc - 1);
     for (int j = 1; j < c->argc; j++) {
-        skey *k;
         sds val = NULL;
         /* MGET answers nil for keys of other types, and for unreadable ones */
-        if (storeOpenKey(c->db, c->argv[j], sdslen(c->argv[j]), &k) == STORE_OK) {
-            if (k->type == OBJ_STRING && (k->expire < 0 || k->expire > mstime())) {
-                if (storeReadFile(k, "value", &val) != STORE_OK) val = NULL;
-            }
-            storeCloseKey(k);
-        }
+        skey *k = lookupKeyReadOrNil(c, c->argv[j]);
+        if (k && k->type == OBJ_STRING && storeReadFile(k, "value", &val) != STORE_OK) val = NULL;
+        storeCloseKey(k);
         if (val) addReplyBulkSds(c, val);
         else addReplyNull(c);
     }
@@ -296,8 +308,10 @@ static void msetGeneric(client *c, int nx) {
 static void msetCommand(client *c) { msetGeneric(c, 0); }
 static void msetnxCommand(client *c) { msetGeneric(c, 1); }
 
-static int checkStringLength(client *c, long long size) {
-    if (size > STRING_MAX_SIZE) {
+/* size + append must stay within the 512 MB limit (and not overflow: an
+ * offset may be as large as LLONG_MAX). */
+static int checkStringLength(client *c, long long size, long long append) {
+    if (size > STRING_MAX_SIZE || append > STRING_MAX_SIZE - size) {
         addReplyError(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return C_ERR;
     }
@@ -314,7 +328,7 @@ static void appendCommand(client *c) {
     }
     long long size, newsize;
     if (storeFileSize(k, "value", &size) != STORE_OK) goto ioerr;
-    if (checkStringLength(c, size + (long long)sdslen(add)) != C_OK) {
+    if (checkStringLength(c, size, (long long)sdslen(add)) != C_OK) {
         storeCloseKey(k);
         return;
     }
@@ -397,7 +411,7 @@ static void setrangeCommand(client *c) {
         addReplyLongLong(c, size);
         return;
     }
-    if (checkStringLength(c, offset + (long long)sdslen(val)) != C_OK) {
+    if (checkStringLength(c, offset, (long long)sdslen(val)) != C_OK) {
         storeCloseKey(k);
         return;
     }
@@ -475,7 +489,7 @@ static void decrbyCommand(client *c) {
 static void incrbyfloatCommand(client *c) {
     long double incr, value = 0;
     skey *k;
-    if (getLongDoubleFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) return;
+    /* as Redis: the key's type, then its value, then the increment */
     if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
     if (k) {
         sds cur;
@@ -492,6 +506,10 @@ static void incrbyfloatCommand(client *c) {
             addReplyError(c, "ERR value is not a valid float");
             return;
         }
+    }
+    if (getLongDoubleFromArgOrReply(c, c->argv[2], &incr, NULL) != C_OK) {
+        storeCloseKey(k);
+        return;
     }
     value += incr;
     if (isnan(value) || isinf(value)) {

@@ -155,6 +155,15 @@ static int zsetRemoveMember(skey *k, zidx *idx, const char *m, size_t len, doubl
     return STORE_OK;
 }
 
+/* For DUMP and RESTORE (dump.c): the score of member m (STORE_NOTFOUND when
+ * it is not one), and adding member m to a new sorted set being built under
+ * .tmp (the caller makes sure m is not already there). */
+int zsetMemberScore(skey *k, const char *m, size_t len, double *score) { return zsetReadScore(k, m, len, score); }
+
+int zsetAddToNewKey(skey *k, const char *m, size_t len, double score) {
+    return zsetStoreMember(k, NULL, m, len, score, NULL);
+}
+
 /* Make scores/ agree with values/ after an interrupted write: drop entries
  * whose member is gone or has another score, add missing ones. */
 static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {

@@ -28,6 +28,7 @@ class Workload:
         self.gen = 0
         self.acked = {}
         self.rename_at = None  # the r:N key that must exist (last acked)
+        self.errors = []       # error replies (each is a violation too)
 
     def step(self, c):
         self.gen += 1
@@ -62,7 +63,9 @@ class Workload:
             c.send("INCR", "tb")
             c.send("EXEC")
             replies = [c.read_reply() for _ in range(5)]
-            ok = isinstance(replies[-1], list)
+            ok = isinstance(replies[-1], list) and not any(isinstance(r, RespError) for r in replies[-1])
+            if isinstance(replies[-1], list) and not ok:
+                self.errors.append("EXEC replied %r" % (replies[-1],))
         else:  # delete a whole batch key
             ok = isinstance(c.execute("DEL", "s:" + str(self.rng.randint(1, self.gen))), int)
         if ok:

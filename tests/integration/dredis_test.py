@@ -63,7 +63,21 @@ class Client:
 
     def __init__(self, port, host="127.0.0.1", timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buf = b""
+        # received bytes; those before _pos are read already. A bytearray,
+        # compacted only once half of it was read, so that large replies
+        # and long pipelines are read in linear time.
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buf(self):
+        """The bytes received and not read yet."""
+        return bytes(self._buf[self._pos:])
+
+    @buf.setter
+    def buf(self, data):
+        self._buf = bytearray(data)
+        self._pos = 0
 
     def close(self):
         try:
@@ -95,20 +109,25 @@ class Client:
         data = self.sock.recv(1 << 20)
         if not data:
             raise ConnectionClosed("connection closed by server")
-        self.buf += data
+        if self._pos > len(self._buf) // 2:
+            del self._buf[:self._pos]
+            self._pos = 0
+        self._buf += data
 
     def _line(self):
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self._buf.find(b"\r\n", self._pos)
             if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                line = bytes(self._buf[self._pos:i])
+                self._pos = i + 2
                 return line
             self._fill()
 
     def _exact(self, n):
-        while len(self.buf) < n + 2:
+        while len(self._buf) - self._pos < n + 2:
             self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        data = bytes(self._buf[self._pos:self._pos + n])
+        self._pos += n + 2
         return data
 
     def read_reply(self):
@@ -169,7 +188,9 @@ class _Process:
                 raise AssertionError("server exited with %s: %s" % (self.proc.returncode, self.output()))
             try:
                 with Client(self.port, timeout=2) as c:
-                    if c.execute("PING") == "PONG":
+                    r = c.execute("PING")
+                    # a server started with a password answers NOAUTH
+                    if r == "PONG" or (isinstance(r, RespError) and r.message.startswith("NOAUTH")):
                         return
             except (OSError, ConnectionClosed):
                 time.sleep(0.02)
@@ -236,12 +257,15 @@ class Dredis(_Process):
         return self.start(port)
 
     def cleanup(self):
+        report = sanitizer_report(self.output())
         if self.own_root:
             shutil.rmtree(self.root_dir, ignore_errors=True)
         try:
             os.unlink(self.logfile)
         except OSError:
             pass
+        # a server built with -fsanitize may report and carry on: that is a failure too
+        assert not report, "dredis-server's sanitizers reported:\n" + report
 
     def db_dir(self, db=0):
         return os.path.join(self.root_dir, str(db))
@@ -288,16 +312,49 @@ class Pair:
         """Run on both without comparing; return (dredis, redis) replies."""
         return self.d.execute(*args), self.r.execute(*args)
 
+    def run_many(self, commands, normalize=None):
+        """Pipeline commands (a list of argument tuples) to both and assert
+        the replies are equal one by one; returns dredis's replies."""
+        commands = [tuple(c) for c in commands]
+        a = self.d.pipeline(commands)
+        b = self.r.pipeline(commands)
+        for cmd, x, y in zip(commands, a, b):
+            if normalize:
+                x, y = normalize(cmd, x), normalize(cmd, y)
+            assert x == y, "%r: dredis replied %r, redis replied %r" % (cmd, x, y)
+        return a
+
+    def restart_dredis(self, sig=signal.SIGTERM):
+        """Restart dredis (same ROOT_DIR, a new port) and reconnect."""
+        self.d.close()
+        self.dredis.restart(sig)
+        self.d = self.dredis.client()
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.d.close()
         self.r.close()
-        self.dredis.stop()
-        self.dredis.cleanup()
-        self.redis.stop()
-        self.redis.cleanup()
+        try:
+            self.dredis.stop()
+            self.dredis.cleanup()
+        finally:
+            self.redis.stop()
+            self.redis.cleanup()
+
+
+SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: AddressSanitizer")
+
+
+def sanitizer_report(log):
+    """The part of a server log from the first sanitizer report on ("" when
+    there is none)."""
+    found = [log.find(m) for m in SANITIZER_MARKS if m in log]
+    if not found:
+        return ""
+    start = log.rfind("\n", 0, min(found)) + 1
+    return log[start:start + 4000]
 
 
 def sorted_reply(v):

@@ -117,7 +117,7 @@ def test_always_syncs_before_acknowledging():
     port = free_port()
     env = dict(os.environ, DREDIS_PORT=str(port), ROOT_DIR=os.path.join(root, "data"), DREDIS_FSYNC="always")
     proc = subprocess.Popen([strace, "-f", "-s", "64", "-o", trace, "-e",
-                             "trace=renameat2,renameat,unlinkat,mkdirat,write,writev,syncfs,fsync,fdatasync",
+                             "trace=renameat2,renameat,unlinkat,mkdirat,write,writev,readv,syncfs,fsync,fdatasync",
                              DREDIS_SERVER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     s = Dredis.__new__(Dredis)
     s.proc, s.port, s.logfile = proc, port, os.path.join(root, "nolog")
@@ -147,17 +147,26 @@ def test_always_syncs_before_acknowledging():
         proc.wait(timeout=30)
     try:
         calls = _trace_main_thread(trace, server_pid)
+        # A command runs right after its request is read (readv on its
+        # socket): the changes that follow belong to that client until the
+        # next read. Its reply may leave only after a sync that follows them.
         mutations = ("renameat2", "renameat", "unlinkat", "mkdirat")
-        pending_change = False
+        current_fd = None
+        last_change = {}
+        last_sync = -1
         acks = 0
-        for name, args in calls:
-            if name in mutations:
-                pending_change = True
+        for i, (name, args) in enumerate(calls):
+            fd = args.split(",", 1)[0]
+            if name == "readv":
+                current_fd = fd
+            elif name in mutations and current_fd is not None:
+                last_change[current_fd] = i
             elif name in ("syncfs", "fsync", "fdatasync"):
-                pending_change = False
+                last_sync = i
             elif name in ("writev", "write") and (":1\\r\\n" in args or "+OK\\r\\n" in args):
                 acks += 1
-                assert not pending_change, "a reply left before the changes it acknowledges were synced"
+                assert last_change.get(fd, -1) < last_sync, (
+                    "a reply left before the changes it acknowledges were synced: %r" % (calls[max(0, i - 12):i + 1],))
         assert acks >= 100, acks
         assert any(name == "syncfs" for name, _ in calls)
         # group commit: far fewer syncs than acknowledged writes is possible,

@@ -486,7 +486,7 @@ START_TEST(test_zcache_lru_and_budget) {
     /* growth beyond the budget drops the index itself */
     a = zcacheGet(zc, 0, "a", 1);
     for (int i = 0; i < 4; i++) {
-        char m[8];
+        char m[16];
         snprintf(m, sizeof(m), "g%d", i);
         zidxInsert(a, 300 + i, m, strlen(m));
     }

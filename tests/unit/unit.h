@@ -6,4 +6,5 @@ Suite *resp_suite(void);
 Suite *keyname_suite(void);
 Suite *util_suite(void);
 Suite *zset_index_suite(void);
+Suite *rdb_suite(void);
 #endif

@@ -1,0 +1,388 @@
+/* dump.c - DUMP and RESTORE: a key's value as Redis's RDB payload (rdb.c),
+ * so keys move between dredis and Redis 7.0 in both directions.
+ *
+ * DUMP reads the key through the store and writes the plain encodings:
+ * strings (integer-encoded when they are a 32-bit integer's canonical
+ * text), RDB_TYPE_LIST, RDB_TYPE_SET, RDB_TYPE_ZSET_2 (binary scores) and
+ * RDB_TYPE_HASH, never compressed, RDB version 10.
+ *
+ * RESTORE decodes the payload straight into a new key built under .tmp
+ * (storeNewKey): every member is written as it is read, so a collection of
+ * any size needs no more memory than the payload itself, and the key is
+ * published with one rename (storePublishKey, which replaces an existing key
+ * whole for REPLACE). A payload found bad half way throws the staged key
+ * away: a crash or an error never leaves half a key. Duplicate members (which
+ * no Redis writes) make the payload malformed, as Redis finds them in its
+ * plain encodings. */
+#include "server.h"
+#include "rdb.h"
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <limits.h>
+
+/* The namespaces of each type (docs/storage-format.md) */
+#define HASH_FIELDS "fields"
+#define SET_VALUES "values"
+#define ZSET_VALUES "values"
+#define LIST_ITEMS "items"
+#define LIST_SEQ_LIMIT (1LL << 62)
+
+/* ------------------------------------------------------------------------ */
+/* DUMP                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Reading a member the listing just returned: missing means damaged. */
+static int readListed(skey *k, const char *ns, sds m, sds *v) {
+    int r = storeReadMember(k, ns, m, sdslen(m), v);
+    if (r == STORE_NOTFOUND) {
+        errno = EUCLEAN;
+        r = STORE_ERR;
+    }
+    return r;
+}
+
+/* Append the members of ns of k to *body, each as encode() writes it;
+ * *count gets their number. */
+typedef int memberEncoder(skey *k, sds m, sds *body);
+
+static int dumpMembers(skey *k, const char *ns, memberEncoder *encode, sds *body, uint64_t *count) {
+    storeIter *it;
+    sds m;
+    int r;
+    *count = 0;
+    if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
+    while ((r = storeIterNext(it, &m)) == STORE_OK) {
+        r = encode(k, m, body);
+        sdsfree(m);
+        if (r != STORE_OK) break;
+        (*count)++;
+    }
+    int saved = errno;
+    storeIterClose(it);
+    errno = saved;
+    return r == STORE_NOTFOUND ? STORE_OK : STORE_ERR;
+}
+
+static int encodeSetMember(skey *k, sds m, sds *body) {
+    (void)k;
+    *body = rdbAppendString(*body, m, sdslen(m));
+    return STORE_OK;
+}
+
+static int encodeHashField(skey *k, sds f, sds *body) {
+    sds v;
+    if (readListed(k, HASH_FIELDS, f, &v) != STORE_OK) return STORE_ERR;
+    *body = rdbAppendString(*body, f, sdslen(f));
+    *body = rdbAppendString(*body, v, sdslen(v));
+    sdsfree(v);
+    return STORE_OK;
+}
+
+static int encodeZsetMember(skey *k, sds m, sds *body) {
+    double score;
+    int r = zsetMemberScore(k, m, sdslen(m), &score);
+    if (r == STORE_NOTFOUND) errno = EUCLEAN;
+    if (r != STORE_OK) return STORE_ERR;
+    *body = rdbAppendString(*body, m, sdslen(m));
+    *body = rdbAppendBinaryDouble(*body, score);
+    return STORE_OK;
+}
+
+/* A list: its elements items/head .. items/tail-1, in order. */
+static int dumpList(skey *k, sds *out) {
+    long long head, tail;
+    if (storeReadNumber(k, "head", &head, 0) != STORE_OK || storeReadNumber(k, "tail", &tail, 0) != STORE_OK)
+        return STORE_ERR;
+    if (head < -LIST_SEQ_LIMIT || tail > LIST_SEQ_LIMIT || tail <= head) {
+        errno = EUCLEAN;
+        return STORE_ERR;
+    }
+    *out = rdbAppendLen(*out, (uint64_t)(tail - head));
+    for (long long seq = head; seq < tail; seq++) {
+        char name[32];
+        int n = ll2string(name, sizeof(name), seq);
+        sds v;
+        int r = storeReadMember(k, LIST_ITEMS, name, (size_t)n, &v);
+        if (r == STORE_NOTFOUND) errno = EUCLEAN; /* a hole inside [head, tail) */
+        if (r != STORE_OK) return STORE_ERR;
+        *out = rdbAppendString(*out, v, sdslen(v));
+        sdsfree(v);
+    }
+    return STORE_OK;
+}
+
+/* The payload of k in *out. STORE_ERR with errno set. */
+static int dumpValue(skey *k, sds *out) {
+    sds p = sdsempty(), body = NULL;
+    uint64_t count = 0;
+    int r;
+    switch (k->type) {
+    case OBJ_STRING: {
+        sds v;
+        if ((r = storeReadFile(k, "value", &v)) == STORE_NOTFOUND) errno = EUCLEAN;
+        if (r != STORE_OK) goto err;
+        p = rdbAppendType(p, RDB_TYPE_STRING);
+        p = rdbAppendString(p, v, sdslen(v));
+        sdsfree(v);
+        break;
+    }
+    case OBJ_LIST:
+        p = rdbAppendType(p, RDB_TYPE_LIST);
+        if (dumpList(k, &p) != STORE_OK) goto err;
+        break;
+    case OBJ_SET:
+    case OBJ_HASH:
+    case OBJ_ZSET:
+        body = sdsempty();
+        if (k->type == OBJ_SET) {
+            p = rdbAppendType(p, RDB_TYPE_SET);
+            r = dumpMembers(k, SET_VALUES, encodeSetMember, &body, &count);
+        } else if (k->type == OBJ_HASH) {
+            p = rdbAppendType(p, RDB_TYPE_HASH);
+            r = dumpMembers(k, HASH_FIELDS, encodeHashField, &body, &count);
+        } else {
+            p = rdbAppendType(p, RDB_TYPE_ZSET_2);
+            r = dumpMembers(k, ZSET_VALUES, encodeZsetMember, &body, &count);
+        }
+        if (r != STORE_OK) goto err;
+        if (count == 0) { /* a collection key always has a member */
+            errno = EUCLEAN;
+            goto err;
+        }
+        p = rdbAppendLen(p, count);
+        p = sdscatlen(p, body, sdslen(body));
+        sdsfree(body);
+        break;
+    default:
+        errno = EUCLEAN;
+        goto err;
+    }
+    *out = rdbAppendFooter(p);
+    return STORE_OK;
+err: {
+        int saved = errno;
+        sdsfree(p);
+        if (body) sdsfree(body);
+        errno = saved;
+        return STORE_ERR;
+    }
+}
+
+static void dumpCommand(client *c) {
+    skey *k;
+    if (lookupKeyRead(c, c->argv[1], OBJ_NONE, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    if (k->type == OBJ_STREAM) {
+        storeCloseKey(k);
+        addReplyError(c, "ERR DUMP of a stream is not supported by dredis");
+        return;
+    }
+    sds payload;
+    int r = dumpValue(k, &payload);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r != STORE_OK) addReplyErrorIO(c, saved);
+    else addReplyBulkSds(c, payload);
+}
+
+/* ------------------------------------------------------------------------ */
+/* RESTORE                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The rdbSink that writes what the payload holds into a new staged key. */
+typedef struct restoreSink {
+    int db;
+    sds key;
+    skey *k;      /* the new key under .tmp, once the type is known */
+    int objtype;
+    long long count;
+    int err;      /* errno of a failed write (RDB_ERR_SINK) */
+} restoreSink;
+
+static int sinkFailed(restoreSink *rs) {
+    rs->err = errno;
+    return RDB_ERR_SINK;
+}
+
+static int sinkBegin(void *ud, int objtype) {
+    restoreSink *rs = ud;
+    rs->objtype = objtype;
+    if (storeNewKey(rs->db, rs->key, sdslen(rs->key), objtype, &rs->k) != STORE_OK) return sinkFailed(rs);
+    return RDB_OK;
+}
+
+static int sinkString(void *ud, const char *p, size_t len) {
+    restoreSink *rs = ud;
+    return storeWriteFile(rs->k, "value", p, len) == STORE_OK ? RDB_OK : sinkFailed(rs);
+}
+
+/* A list element (items/0, items/1, ...) or a set member. */
+static int sinkElement(void *ud, const char *p, size_t len) {
+    restoreSink *rs = ud;
+    if (rs->objtype == OBJ_LIST) {
+        char name[32];
+        int n = ll2string(name, sizeof(name), rs->count);
+        if (storeWriteMember(rs->k, LIST_ITEMS, name, (size_t)n, p, len, NULL) != STORE_OK) return sinkFailed(rs);
+    } else {
+        int created;
+        if (storeWriteMember(rs->k, SET_VALUES, p, len, "", 0, &created) != STORE_OK) return sinkFailed(rs);
+        if (!created) return RDB_ERR_FORMAT; /* a duplicate member */
+    }
+    rs->count++;
+    return RDB_OK;
+}
+
+static int sinkField(void *ud, const char *f, size_t flen, const char *v, size_t vlen) {
+    restoreSink *rs = ud;
+    int created;
+    if (storeWriteMember(rs->k, HASH_FIELDS, f, flen, v, vlen, &created) != STORE_OK) return sinkFailed(rs);
+    if (!created) return RDB_ERR_FORMAT; /* a duplicate field */
+    rs->count++;
+    return RDB_OK;
+}
+
+static int sinkScored(void *ud, const char *m, size_t mlen, double score) {
+    restoreSink *rs = ud;
+    int r = storeMemberExists(rs->k, ZSET_VALUES, m, mlen);
+    if (r == STORE_OK) return RDB_ERR_FORMAT; /* a duplicate member */
+    if (r == STORE_ERR || zsetAddToNewKey(rs->k, m, mlen, score) != STORE_OK) return sinkFailed(rs);
+    rs->count++;
+    return RDB_OK;
+}
+
+static const rdbSink restoreSinkFns = {sinkBegin, sinkString, sinkElement, sinkField, sinkScored};
+
+/* The counters a new collection key needs once its members are written. */
+static int restoreFinish(restoreSink *rs) {
+    if (rs->objtype == OBJ_STRING) return STORE_OK;
+    if (rs->objtype == OBJ_LIST &&
+        (storeWriteNumber(rs->k, "head", 0) != STORE_OK || storeWriteNumber(rs->k, "tail", rs->count) != STORE_OK))
+        return STORE_ERR;
+    return storeWriteNumber(rs->k, "len", rs->count);
+}
+
+static void replyDecodeError(client *c, int rc, int rdbtype) {
+    if (rc == RDB_ERR_UNSUPPORTED) {
+        int stream = rdbtype == RDB_TYPE_STREAM_LISTPACKS || rdbtype == RDB_TYPE_STREAM_LISTPACKS_2;
+        addReplyErrorFormat(c, "ERR Bad data format: the payload holds a %s (RDB type %d), which dredis cannot restore",
+                            stream ? "stream" : "module value", rdbtype);
+    } else {
+        addReplyError(c, "ERR Bad data format");
+    }
+}
+
+/* RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+ *
+ * Checks in Redis's order: options, BUSYKEY, TTL, payload footer, payload.
+ * FREQ is checked (0-255) and ignored, as Redis ignores it unless its
+ * maxmemory-policy is an LFU one: dredis has no such policy and keeps no
+ * access frequencies (OBJECT FREQ says so). IDLETIME is checked as Redis
+ * does, then refused: dredis keeps no access times to set. */
+static void restoreCommand(client *c) {
+    long long ttl, lfu_freq = -1, lru_idle = -1;
+    int replace = 0, absttl = 0;
+    for (int j = 4; j < c->argc; j++) {
+        int additional = c->argc - j - 1;
+        if (!strcasecmp(c->argv[j], "replace")) {
+            replace = 1;
+        } else if (!strcasecmp(c->argv[j], "absttl")) {
+            absttl = 1;
+        } else if (!strcasecmp(c->argv[j], "idletime") && additional >= 1 && lfu_freq == -1) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 1], &lru_idle, NULL) != C_OK) return;
+            if (lru_idle < 0) {
+                addReplyError(c, "ERR Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            j++;
+        } else if (!strcasecmp(c->argv[j], "freq") && additional >= 1 && lru_idle == -1) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 1], &lfu_freq, NULL) != C_OK) return;
+            if (lfu_freq < 0 || lfu_freq > 255) {
+                addReplyError(c, "ERR Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            j++;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (lru_idle >= 0) {
+        addReplyError(c, "ERR RESTORE IDLETIME is not supported: dredis does not track when keys were last accessed");
+        return;
+    }
+
+    sds key = c->argv[1];
+    if (!replace) {
+        skey *old;
+        if (lookupKeyWrite(c, key, OBJ_NONE, &old) != C_OK) return;
+        int exists = old != NULL;
+        storeCloseKey(old);
+        if (exists) {
+            addReplyError(c, "BUSYKEY Target key name already exists.");
+            return;
+        }
+    }
+
+    if (getLongLongFromArgOrReply(c, c->argv[2], &ttl, NULL) != C_OK) return;
+    if (ttl < 0) {
+        addReplyError(c, "ERR Invalid TTL value, must be >= 0");
+        return;
+    }
+
+    sds payload = c->argv[3];
+    const unsigned char *p = (const unsigned char *)payload;
+    if (rdbVerifyPayload(p, sdslen(payload)) != RDB_OK) {
+        addReplyError(c, "ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+
+    restoreSink rs = {c->db, key, NULL, OBJ_NONE, 0, 0};
+    int rdbtype;
+    int rc = rdbDecodeObject(p, sdslen(payload), &restoreSinkFns, &rs, &rdbtype);
+    if (rc == RDB_OK && rs.k && restoreFinish(&rs) != STORE_OK) rc = sinkFailed(&rs);
+    if (rc != RDB_OK) {
+        if (rs.k) {
+            storeDeleteKey(rs.k);
+            storeCloseKey(rs.k);
+        }
+        if (rc == RDB_ERR_SINK) addReplyErrorIO(c, rs.err);
+        else replyDecodeError(c, rc, rdbtype);
+        return;
+    }
+
+    /* Redis adds a relative TTL to the clock as it is (wrapping around on
+     * overflow, which then reads as expired). */
+    long long when = -1;
+    if (ttl) when = absttl ? ttl : (long long)((unsigned long long)ttl + (unsigned long long)mstime());
+    if (ttl && when <= mstime()) {
+        /* already expired: the key is not created, and REPLACE deletes the old one */
+        storeDeleteKey(rs.k);
+        storeCloseKey(rs.k);
+        int deleted;
+        if (replace && deleteKey(c, key, &deleted) != C_OK) return;
+        addReplyOK(c);
+        return;
+    }
+    if ((when >= 0 && storeSetExpire(rs.k, when) != STORE_OK) || storePublishKey(rs.k, NULL) != STORE_OK) {
+        int saved = errno;
+        storeDeleteKey(rs.k);
+        storeCloseKey(rs.k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    storeCloseKey(rs.k);
+    addReplyOK(c);
+}
+
+redisCommand dumpCommandTable[] = {
+    {"dump", dumpCommand, 2, "readonly", "keyspace read slow", 1, 1, 1, "generic", "2.6.0",
+     "Return a serialized version of the value stored at the specified key.",
+     "O(N) in the members of the key: each is read from its file", NULL},
+    {"restore", restoreCommand, -4, "write denyoom", "keyspace write slow dangerous", 1, 1, 1, "generic", "2.6.0",
+     "Create a key using the provided serialized value, previously obtained using DUMP.",
+     "O(N) in the members of the value: one file written per member, the key published in one rename", NULL},
+    {NULL}};

@@ -1,0 +1,117 @@
+/* rdb.h - Redis's RDB serialization of one value, as DUMP and RESTORE
+ * exchange it (a "DUMP payload"), written and read by pure functions over
+ * buffers (no I/O, no server state), so dredis and a real Redis 7.0 can
+ * move keys between them in both directions.
+ *
+ * A payload is: the RDB type byte, the value in that type's encoding, the
+ * RDB version (2 bytes, little endian) and the CRC64 (Redis's variant, 8
+ * bytes, little endian) of everything before it.
+ *
+ * Reading accepts every encoding Redis 7.0 writes or loads for strings,
+ * lists, sets, sorted sets and hashes (see rdbDecodeObject); writing emits
+ * the plain encodings (see dump.c). Streams and module values are refused. */
+#ifndef DREDIS_RDB_H
+#define DREDIS_RDB_H
+#include <stddef.h>
+#include <stdint.h>
+#include "sds.h"
+
+/* The RDB version of Redis 7.0: payloads of a later version are refused,
+ * as Redis 7.0 refuses them; the ones written carry this one. */
+#define RDB_VERSION 10
+
+/* Object types (the first byte of a payload) */
+#define RDB_TYPE_STRING 0
+#define RDB_TYPE_LIST 1
+#define RDB_TYPE_SET 2
+#define RDB_TYPE_ZSET 3   /* scores as text */
+#define RDB_TYPE_HASH 4
+#define RDB_TYPE_ZSET_2 5 /* scores as binary doubles */
+#define RDB_TYPE_MODULE 6
+#define RDB_TYPE_MODULE_2 7
+#define RDB_TYPE_HASH_ZIPMAP 9
+#define RDB_TYPE_LIST_ZIPLIST 10
+#define RDB_TYPE_SET_INTSET 11
+#define RDB_TYPE_ZSET_ZIPLIST 12
+#define RDB_TYPE_HASH_ZIPLIST 13
+#define RDB_TYPE_LIST_QUICKLIST 14
+#define RDB_TYPE_STREAM_LISTPACKS 15
+#define RDB_TYPE_HASH_LISTPACK 16
+#define RDB_TYPE_ZSET_LISTPACK 17
+#define RDB_TYPE_LIST_QUICKLIST_2 18
+#define RDB_TYPE_STREAM_LISTPACKS_2 19
+
+/* Quicklist 2 node containers */
+#define RDB_QUICKLIST_PLAIN 1
+#define RDB_QUICKLIST_PACKED 2
+
+/* The longest string a payload may decode to (Redis's proto-max-bulk-len
+ * default and string size limit); longer ones are malformed. */
+#define RDB_MAX_STRING (512ULL * 1024 * 1024)
+
+/* Results */
+#define RDB_OK 0
+#define RDB_ERR_CHECKSUM 1    /* shorter than a footer, a later RDB version, or a wrong CRC */
+#define RDB_ERR_FORMAT 2      /* malformed (or empty, or duplicate members) */
+#define RDB_ERR_UNSUPPORTED 3 /* a well-known type dredis cannot hold (streams, modules) */
+#define RDB_ERR_SINK 4        /* the sink failed; errno tells why */
+
+/* ---- checksums and compression ---- */
+
+/* Redis's crc64: the Jones polynomial 0xad93d23594c935a9, reflected, initial
+ * value crc (0 to start), no final xor. crc64("123456789") = 0xe9c6d914c4b8d9ca. */
+uint64_t rdbCrc64(uint64_t crc, const void *p, size_t len);
+/* LZF decompression (the format of liblzf, which Redis uses): returns the
+ * number of bytes written to out, 0 when in is malformed or would not fit
+ * in outlen bytes. */
+size_t rdbLzfDecompress(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen);
+
+/* ---- writing ---- */
+
+sds rdbAppendType(sds s, int type);
+/* A length: 6, 14, 32 or 64 bits, as Redis's rdbSaveLen. */
+sds rdbAppendLen(sds s, uint64_t len);
+/* A string: integer-encoded (RDB_ENC_INT8/16/32) when it is the canonical
+ * decimal form of a 32-bit integer, as Redis does, else length and bytes
+ * (never compressed). */
+sds rdbAppendString(sds s, const char *p, size_t len);
+sds rdbAppendBinaryDouble(sds s, double d);
+/* Append the RDB version and the CRC64 of all of s: s becomes a payload. */
+sds rdbAppendFooter(sds s);
+
+/* ---- reading ---- */
+
+/* Check the footer: RDB_OK, or RDB_ERR_CHECKSUM when p is shorter than a
+ * footer, of a version later than RDB_VERSION, or its CRC is wrong. */
+int rdbVerifyPayload(const unsigned char *p, size_t len);
+
+/* Where rdbDecodeObject sends what it reads. Each callback returns RDB_OK
+ * to go on, anything else to stop the decoding with that result (e.g.
+ * RDB_ERR_FORMAT for a duplicate member, RDB_ERR_SINK for an I/O error).
+ * A NULL callback is skipped: with all NULL the payload is only checked.
+ * Members are passed as (pointer, length) valid for the call only; integer
+ * encoded members arrive as their decimal text. */
+typedef struct rdbSink {
+    /* once, before any member: the dredis type (OBJ_STRING, OBJ_LIST,
+     * OBJ_SET, OBJ_ZSET or OBJ_HASH of store.h) */
+    int (*begin)(void *ud, int objtype);
+    int (*string)(void *ud, const char *p, size_t len);   /* a string's value */
+    int (*element)(void *ud, const char *p, size_t len);  /* a list element (in order) or set member */
+    int (*field)(void *ud, const char *f, size_t flen, const char *v, size_t vlen); /* a hash field */
+    int (*scored)(void *ud, const char *m, size_t mlen, double score);             /* a sorted set member */
+} rdbSink;
+
+/* Decode one value from a payload whose footer was checked (p and len
+ * cover the whole payload, footer included; nothing is read from the
+ * footer). Every length is checked against the bytes there are before
+ * anything is allocated; a collection without members, a NaN score or an
+ * entry count that disagrees with the entries is RDB_ERR_FORMAT; a stream
+ * or module value is RDB_ERR_UNSUPPORTED. *rdbtype (when given) gets the
+ * type byte (-1 when there is none). Bytes left over after the value are
+ * ignored, as Redis ignores them. */
+int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, void *ud, int *rdbtype);
+
+/* A name for an RDB type byte ("stream", "module", "hash-listpack", ...). */
+const char *rdbTypeName(int rdbtype);
+
+#endif

@@ -1,0 +1,209 @@
+"""Configuration by environment variables: bad values stop the server with
+a one-line reason and a non-zero status; DEBUG logs every command;
+FLUSHALL_ON_STARTUP empties the data; the other settings do what the README
+says."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+
+from dredis_test import DREDIS_SERVER, Client, Dredis, RespError, free_port, wait_until
+
+
+def run_server_expecting_exit(env_overrides, root_dir=None):
+    """Start dredis-server with the given environment; it must exit on its
+    own. Returns (exit status, output lines)."""
+    tmp = tempfile.mkdtemp(prefix="dredis-cfg-")
+    try:
+        # only our settings: the test runner's own DREDIS_SERVER would add a warning line
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DREDIS_") and k != "DEBUG"}
+        env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(free_port()),
+                    "ROOT_DIR": root_dir or os.path.join(tmp, "root"), "TMPDIR": tmp})
+        for k, v in env_overrides.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        proc = subprocess.run([DREDIS_SERVER], env=env, capture_output=True, timeout=30)
+        lines = (proc.stdout + proc.stderr).decode("utf-8", "replace").splitlines()
+        return proc.returncode, lines
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def assert_refused(env, mentions, root_dir=None):
+    code, lines = run_server_expecting_exit(env, root_dir)
+    assert code != 0, (env, code, lines)
+    assert len(lines) == 1, (env, lines)
+    for word in mentions:
+        assert word in lines[0], (env, lines[0])
+
+
+def test_bad_port_values():
+    for v in ("99999", "abc", "0", "-1", "65536", "80x", " 80", "1.5"):
+        assert_refused({"DREDIS_PORT": v}, ["DREDIS_PORT", v])
+
+
+def test_bad_boolean_values():
+    for name in ("DEBUG", "FLUSHALL_ON_STARTUP"):
+        for v in ("2", "maybe", "enabled", "-1"):
+            assert_refused({name: v}, [name, v])
+
+
+def test_bad_root_dir():
+    with tempfile.NamedTemporaryFile(prefix="dredis-not-a-dir-") as f:
+        assert_refused({}, ["ROOT_DIR", f.name, "not a directory"], root_dir=f.name)
+    assert_refused({}, ["ROOT_DIR", "/dev/null/x"], root_dir="/dev/null/x")
+    assert_refused({}, ["ROOT_DIR", "/proc/dredis-cannot-exist"], root_dir="/proc/dredis-cannot-exist")
+    # exists but nothing can be created in it (even by root)
+    assert_refused({}, ["ROOT_DIR", "/proc"], root_dir="/proc")
+
+
+def test_other_bad_settings():
+    assert_refused({"DREDIS_HOST": "not-an-address"}, ["DREDIS_HOST", "not-an-address"])
+    assert_refused({"DREDIS_MAXCLIENTS": "0"}, ["DREDIS_MAXCLIENTS"])
+    assert_refused({"DREDIS_FSYNC": "sometimes"}, ["DREDIS_FSYNC", "sometimes"])
+
+
+def test_port_in_use():
+    with Dredis() as s:
+        assert_refused({"DREDIS_PORT": str(s.port)}, [str(s.port)])
+        with s.client() as c:
+            assert c.execute("PING") == "PONG"
+
+
+def test_arguments_and_version():
+    proc = subprocess.run([DREDIS_SERVER, "--port", "1"], capture_output=True, timeout=30)
+    assert proc.returncode != 0 and len(proc.stderr.decode().splitlines()) == 1
+    proc = subprocess.run([DREDIS_SERVER, "--version"], capture_output=True, timeout=30)
+    assert proc.returncode == 0 and b"7.0.15" in proc.stdout
+
+
+def test_debug_logs_one_line_per_command():
+    with Dredis(env={"DEBUG": "1"}) as s, s.client() as c:
+        markers = ["marker-%d" % i for i in range(20)]
+        for m in markers:
+            c.execute("SET", m, "v")
+        c.execute("GET", "marker-0")
+        c.execute("NOPE", "marker-unknown")
+        c.send_raw(b"ECHO marker-inline\r\n")
+        assert c.read_reply() == b"marker-inline"
+        c.execute("SET", "marker-binary", "a\x00\n\"b")
+        c.execute("PING")  # the log is written before a command runs
+
+        def lines_with(word):
+            return [line for line in s.output().splitlines() if word in line]
+        for m in markers[1:]:
+            assert len(lines_with('"%s"' % m)) == 1, (m, lines_with(m))
+        assert len(lines_with('"marker-0"')) == 2
+        assert len(lines_with("marker-unknown")) == 1
+        assert len(lines_with("marker-inline")) == 1
+        binary = lines_with("marker-binary")
+        assert len(binary) == 1 and "\n" not in binary[0]
+
+
+def test_debug_off_logs_no_commands():
+    for value in ("0", "off", "false", "no", ""):
+        with Dredis(env={"DEBUG": value}) as s, s.client() as c:
+            c.execute("SET", "marker-quiet", "v")
+            assert c.execute("GET", "marker-quiet") == b"v"
+            assert "marker-quiet" not in s.output()
+
+
+def test_flushall_on_startup():
+    with Dredis() as s:
+        with s.client() as c:
+            c.execute("SET", "a", "1", "EX", "100")
+            c.execute("SELECT", "9")
+            c.execute("SET", "b", "2")
+        s.env["FLUSHALL_ON_STARTUP"] = "0"
+        s.restart()
+        with s.client() as c:
+            assert c.execute("EXISTS", "a") == 1
+        s.env["FLUSHALL_ON_STARTUP"] = "1"
+        s.restart()
+        with s.client() as c:
+            assert c.execute("DBSIZE") == 0
+            assert c.execute("SELECT", "9") == "OK"
+            assert c.execute("DBSIZE") == 0
+            assert c.execute("SET", "after", "1") == "OK"
+        wait_until(lambda: os.listdir(os.path.join(s.root_dir, ".trash")) == [], what="the trash to be emptied")
+        assert os.listdir(s.db_dir(0)) == [".expires"]
+        assert os.listdir(os.path.join(s.db_dir(0), ".expires")) == []
+
+
+def test_root_dir_is_created_and_default_is_a_new_temporary_directory():
+    parent = tempfile.mkdtemp(prefix="dredis-cfg-")
+    try:
+        nested = os.path.join(parent, "a", "b", "root")
+        with Dredis(root_dir=nested) as s, s.client() as c:
+            assert c.execute("SET", "k", "v") == "OK"
+            assert os.path.isfile(os.path.join(nested, "0", "k", "value"))
+        # no ROOT_DIR: a new directory under TMPDIR, announced at start-up
+        s = Dredis(root_dir=parent, env={"TMPDIR": parent}, start=False)
+        s.env["ROOT_DIR"] = ""
+        try:
+            s.start()
+            with s.client() as c:
+                c.execute("SET", "k", "v")
+            made = [d for d in os.listdir(parent) if d.startswith("dredis-")]
+            assert len(made) == 1
+            assert os.path.isfile(os.path.join(parent, made[0], "0", "k", "value"))
+            assert re.search(r"ROOT_DIR=%s .*temporary" % re.escape(os.path.join(parent, made[0])), s.output())
+        finally:
+            s.stop()
+            s.cleanup()
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_maxclients():
+    with Dredis(env={"DREDIS_MAXCLIENTS": "3"}) as s:
+        clients = [s.client() for _ in range(3)]
+        try:
+            for c in clients:
+                assert c.execute("PING") == "PONG"
+            extra = Client(s.port)
+            try:
+                assert extra.read_reply() == RespError("ERR max number of clients reached")
+            finally:
+                extra.close()
+            clients.pop().close()
+            wait_until(lambda: b"connected_clients:2\r\n" in clients[0].execute("INFO", "clients"))
+            with s.client() as c:
+                assert c.execute("PING") == "PONG"
+        finally:
+            for c in clients:
+                c.close()
+
+
+def test_unknown_setting_is_reported_but_harmless():
+    with Dredis(env={"DREDIS_PROT": "1234"}) as s, s.client() as c:
+        assert c.execute("PING") == "PONG"
+        assert "DREDIS_PROT" in s.output()
+
+
+def test_ipv6_host():
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        return  # no IPv6 loopback in this environment: nothing to check
+    port = free_port()
+    s = Dredis(start=False, env={"DREDIS_HOST": "::1"})
+    try:
+        s.port = port
+        env = dict(os.environ, DREDIS_HOST="::1", DREDIS_PORT=str(port), ROOT_DIR=s.root_dir)
+        s.proc = subprocess.Popen([DREDIS_SERVER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                with Client(port, host="::1", timeout=2) as c:
+                    return c.execute("PING") == "PONG"
+            except OSError:
+                return False
+        wait_until(up, what="dredis on ::1")
+    finally:
+        s.stop()
+        s.cleanup()
