@@ -71,6 +71,29 @@ void quitCommand(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+/* SAVE: the tree is the database, so saving is making it durable now. */
+static void saveCommand(client *c) {
+    if (storeSync() != STORE_OK) {
+        addReplyErrorIO(c, errno);
+        return;
+    }
+    addReplyOK(c);
+}
+
+/* LASTSAVE: when the tree was last known to be on disk (SAVE, or the
+ * DREDIS_FSYNC syncs), else the start-up time. */
+static void lastsaveCommand(client *c) {
+    long long t = storeLastSync();
+    addReplyLongLong(c, t ? t : server.start_time_ms / 1000);
+}
+
+static void roleCommand(client *c) {
+    addReplyArrayLen(c, 3);
+    addReplyBulkCString(c, "master");
+    addReplyLongLong(c, 0);
+    addReplyArrayLen(c, 0);
+}
+
 static void timeCommand(client *c) {
     long long us = ustime();
     addReplyArrayLen(c, 2);
@@ -304,6 +327,12 @@ redisCommand serverCommandTable[] = {
      "Returns the given string.", "O(1)", NULL},
     {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
+    {"save", saveCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, "server",
+     "1.0.0", "Synchronously saves the database(s) to disk.", "O(1): one sync of the tree's file system", NULL},
+    {"lastsave", lastsaveCommand, 1, "loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "1.0.0",
+     "Returns the Unix timestamp of the last successful save to disk.", "O(1)", NULL},
+    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
+     "Returns the replication role.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},
     {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, "server", "1.0.0",

@@ -652,14 +652,19 @@ int storeDirty(void) { return st.dirty; }
 
 /* Make every change so far durable: one syncfs() covers the data and the
  * directory entries of the whole tree, and the journal. */
+static volatile long long last_sync_time; /* unix seconds */
+
 int storeSync(void) {
     st.dirty = 0;
     if (syncfs(st.rootfd) < 0) {
         st.dirty = 1;
         return STORE_ERR;
     }
+    last_sync_time = (long long)time(NULL);
     return STORE_OK;
 }
+
+long long storeLastSync(void) { return last_sync_time; }
 
 static void trashWake(void) {
     pthread_mutex_lock(&st.trash_lock);

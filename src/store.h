@@ -153,6 +153,7 @@ void storeTxnFail(void);
 void storeSetFsyncPolicy(int policy);
 int storeDirty(void);
 int storeSync(void);
+long long storeLastSync(void); /* unix seconds of the last successful sync, 0 if none */
 
 /* statistics */
 long long storeTrashPending(void);

@@ -12,7 +12,7 @@ import threading
 import zlib
 
 import crash_torture
-from dredis_test import DREDIS_SERVER, Dredis, RespError, free_port, staging_leftovers, wait_until
+from dredis_test import DREDIS_SERVER, Dredis, Pair, RespError, free_port, staging_leftovers, wait_until
 
 
 def journal_record(kind, *fields):
@@ -191,3 +191,15 @@ def test_fsync_policy_is_validated_and_reported():
             assert c.execute("CONFIG", "GET", "appendfsync") == [b"appendfsync", policy.encode()]
             assert c.execute("SET", "a", "b") == "OK"
             assert staging_leftovers(s.root_dir) == []
+
+
+def test_save_lastsave_role():
+    import time as _time
+    with Pair() as p:
+        before = int(_time.time())
+        assert p.run("SAVE") == "OK"
+        assert p.d.execute("LASTSAVE") >= before
+        assert p.run("ROLE") == [b"master", 0, []]
+        p.run("MULTI")
+        p.run("SAVE")
+        p.run("EXEC")
