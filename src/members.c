@@ -345,3 +345,20 @@ void membersScan(client *c, skey *k, const char *ns, unsigned long long cursor, 
     for (unsigned long i = 0; i < n; i++) addReplyBulk(c, a[i], sdslen(a[i]));
     membersFreeArray(a, n);
 }
+
+/* HSCAN / SSCAN key cursor [MATCH pattern] [COUNT count] */
+void membersScanCommand(client *c, int type, const char *ns, int withvalues) {
+    unsigned long long cursor;
+    skey *k;
+    sds pattern = NULL;
+    long count = 0;
+    if (membersParseCursor(c, c->argv[2], &cursor) != C_OK) return;
+    if (lookupKeyRead(c, c->argv[1], type, &k) != C_OK) return;
+    /* as Redis: options are looked at only when the key exists */
+    if (k && membersParseScanOptions(c, 3, &pattern, &count) != C_OK) {
+        storeCloseKey(k);
+        return;
+    }
+    membersScan(c, k, ns, cursor, pattern, count, withvalues);
+    storeCloseKey(k);
+}

@@ -54,6 +54,8 @@ int membersParseScanOptions(client *c, int first, sds *pattern, long *count);
 /* Reply to HSCAN / SSCAN for k (NULL: missing) from cursor: visit up to
  * count members of ns, keep those matching pattern (NULL: all), and add each
  * one's value when withvalues. */
+/* The whole of HSCAN / SSCAN for a key of type whose members are in ns. */
+void membersScanCommand(client *c, int type, const char *ns, int withvalues);
 void membersScan(client *c, skey *k, const char *ns, unsigned long long cursor, sds pattern, long count,
                  int withvalues);
 

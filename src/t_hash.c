@@ -433,19 +433,7 @@ static void hrandfieldCommand(client *c) {
 
 /* HSCAN key cursor [MATCH pattern] [COUNT count] */
 static void hscanCommand(client *c) {
-    unsigned long long cursor;
-    skey *k;
-    sds pattern = NULL;
-    long count = 0;
-    if (membersParseCursor(c, c->argv[2], &cursor) != C_OK) return;
-    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
-    /* as Redis: options are looked at only when the key exists */
-    if (k && membersParseScanOptions(c, 3, &pattern, &count) != C_OK) {
-        storeCloseKey(k);
-        return;
-    }
-    membersScan(c, k, FIELDS, cursor, pattern, count, 1);
-    storeCloseKey(k);
+    membersScanCommand(c, OBJ_HASH, FIELDS, 1);
 }
 
 redisCommand hashCommandTable[] = {

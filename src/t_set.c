@@ -634,19 +634,7 @@ static void sintercardCommand(client *c) {
 
 /* SSCAN key cursor [MATCH pattern] [COUNT count] */
 static void sscanCommand(client *c) {
-    unsigned long long cursor;
-    skey *k;
-    sds pattern = NULL;
-    long count = 0;
-    if (membersParseCursor(c, c->argv[2], &cursor) != C_OK) return;
-    if (lookupKeyRead(c, c->argv[1], OBJ_SET, &k) != C_OK) return;
-    /* as Redis: options are looked at only when the key exists */
-    if (k && membersParseScanOptions(c, 3, &pattern, &count) != C_OK) {
-        storeCloseKey(k);
-        return;
-    }
-    membersScan(c, k, VALUES, cursor, pattern, count, 0);
-    storeCloseKey(k);
+    membersScanCommand(c, OBJ_SET, VALUES, 0);
 }
 
 #define RANDOM_NOTE                                                                                               \
