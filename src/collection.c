@@ -33,3 +33,18 @@ ioerr:
     if (k->staged) storeDeleteKey(k);
     return C_ERR;
 }
+
+/* HLEN / SCARD / ZCARD: the member count of a key of type, 0 when missing. */
+void collectionLenCommand(client *c, int type) {
+    skey *k;
+    long long len = 0;
+    if (lookupKeyRead(c, c->argv[1], type, &k) != C_OK) return;
+    if (k && collectionLen(k, &len) != STORE_OK) {
+        int saved = errno;
+        storeCloseKey(k);
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    storeCloseKey(k);
+    addReplyLongLong(c, len);
+}

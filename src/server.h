@@ -366,6 +366,8 @@ int collectionLen(skey *k, long long *len);
 /* After a command changed the collection by delta members: update "len",
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
+/* The whole of HLEN / SCARD / ZCARD for a key of type. */
+void collectionLenCommand(client *c, int type);
 
 /* ---- scripting.c ---- */
 int scriptIsRunning(void);           /* inside EVAL and friends */

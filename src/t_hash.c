@@ -125,19 +125,7 @@ static void hdelCommand(client *c) {
     if (r == C_OK) addReplyLongLong(c, removed);
 }
 
-static void hlenCommand(client *c) {
-    skey *k;
-    long long len = 0;
-    if (lookupKeyRead(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
-    if (k && collectionLen(k, &len) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        addReplyErrorIO(c, saved);
-        return;
-    }
-    storeCloseKey(k);
-    addReplyLongLong(c, len);
-}
+static void hlenCommand(client *c) { collectionLenCommand(c, OBJ_HASH); }
 
 static void hstrlenCommand(client *c) {
     skey *k;

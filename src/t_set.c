@@ -124,19 +124,7 @@ static void smismemberCommand(client *c) {
     replyCaptureEndArray(c, &rc, c->argc - 2);
 }
 
-static void scardCommand(client *c) {
-    skey *k;
-    long long len = 0;
-    if (lookupKeyRead(c, c->argv[1], OBJ_SET, &k) != C_OK) return;
-    if (k && collectionLen(k, &len) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        addReplyErrorIO(c, saved);
-        return;
-    }
-    storeCloseKey(k);
-    addReplyLongLong(c, len);
-}
+static void scardCommand(client *c) { collectionLenCommand(c, OBJ_SET); }
 
 /* One random member of k: STORE_NOTFOUND when it has none. */
 static int randomMember(skey *k, sds *m) {

@@ -541,19 +541,7 @@ done:
     zfree(found);
 }
 
-static void zcardCommand(client *c) {
-    skey *k;
-    long long len = 0;
-    if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
-    if (k && collectionLen(k, &len) != STORE_OK) {
-        int saved = errno;
-        storeCloseKey(k);
-        addReplyErrorIO(c, saved);
-        return;
-    }
-    storeCloseKey(k);
-    addReplyLongLong(c, len);
-}
+static void zcardCommand(client *c) { collectionLenCommand(c, OBJ_ZSET); }
 
 /* ------------------------------------------------------------------------ */
 /* ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT                                         */
