@@ -50,16 +50,32 @@ static sds putField(sds rec, const char *s) {
     return sdscatlen(rec, s ? s : "", len);
 }
 
-int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
-    sds rec = sdsnewlen(&type, 1);
+static sds encodeRecord(sds rec, char type, const char *dir, const char *name, const char *dir2,
+                        const char *name2) {
+    size_t start = sdslen(rec);
+    rec = sdscatlen(rec, &type, 1);
     rec = putField(rec, dir);
     rec = putField(rec, name);
     rec = putField(rec, dir2);
     rec = putField(rec, name2);
-    uint32_t crc = crc32((unsigned char *)rec, sdslen(rec));
+    uint32_t crc = crc32((unsigned char *)rec + start, sdslen(rec) - start);
     unsigned char c[4] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
                           (unsigned char)(crc >> 24)};
-    rec = sdscatlen(rec, c, 4);
+    return sdscatlen(rec, c, 4);
+}
+
+/* A BEGIN goes out with the record after it, in one write. */
+static int begin_pending;
+
+int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    if (type == J_BEGIN) {
+        begin_pending = 1;
+        return 0;
+    }
+    sds rec = sdsempty();
+    int with_begin = begin_pending && type != J_COMMIT;
+    if (with_begin) rec = encodeRecord(rec, J_BEGIN, "", "", "", "");
+    rec = encodeRecord(rec, type, dir, name, dir2, name2);
     ssize_t n;
     do {
         n = write(jfd, rec, sdslen(rec));
@@ -70,7 +86,12 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
         if (ftruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
         errno = ENOSPC;
     }
-    if (ok) jsize += n;
+    if (ok) {
+        jsize += n;
+        begin_pending = 0;
+    } else if (!with_begin) {
+        begin_pending = 0; /* a COMMIT that failed: nothing is pending */
+    }
     sdsfree(rec);
     return ok ? 0 : -1;
 }
@@ -112,9 +133,31 @@ static void trashAt(int dirfd, const char *name) {
     renameat(dirfd, name, jtrashfd, t);
 }
 
+static ino_t inodeAt(int dirfd, const char *name) {
+    struct stat sb;
+    return dirfd >= 0 && fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_ino : 0;
+}
+
+/* J_EXCHANGED: swap back when the swap happened, as the inodes tell. */
+static void undoExchange(int d1, const jrec *r) {
+    unsigned long long oldino, newino;
+    if (sscanf(r->f[2], "%llu:%llu", &oldino, &newino) != 2) return;
+    int tmpfd = openRel(".tmp");
+    ino_t visible = inodeAt(d1, r->f[1]), staged = inodeAt(tmpfd, r->f[3]);
+    if (visible == (ino_t)newino && staged == (ino_t)oldino) {
+        renameat2(tmpfd, r->f[3], d1, r->f[1], RENAME_EXCHANGE);
+    } else if (visible != (ino_t)oldino && visible != 0) {
+        /* neither version where it should be: the tree was copied to
+         * another file system (new inode numbers) or edited by hand */
+        fprintf(stderr, "dredis: recovery: cannot tell whether %s/%s was replaced (inode numbers changed); "
+                "left as it is\n", r->f[0], r->f[1]);
+    }
+    if (tmpfd >= 0) close(tmpfd);
+}
+
 static void undoRecord(const jrec *r) {
     int d1 = openRel(r->f[0]);
-    int d2 = (r->type == J_NEW) ? -1 : openRel(r->f[2]);
+    int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openRel(r->f[2]);
     const char *name = r->f[1], *name2 = r->f[3];
     switch (r->type) {
     case J_NEW:
@@ -130,6 +173,9 @@ static void undoRecord(const jrec *r) {
         break;
     case J_MOVED:
         if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2) && !existsAt(d1, name)) renameat(d2, name2, d1, name);
+        break;
+    case J_EXCHANGED:
+        if (d1 >= 0) undoExchange(d1, r);
         break;
     }
     undone_ops++;

@@ -10,7 +10,14 @@
  * how to undo it:
  *   J_NEW      dir/name is about to be created: undo by removing it
  *   J_REPLACED dir/name's current version moves to .tmp/aside: undo by
- *              putting .tmp/aside back
+ *              putting .tmp/aside back (written by older versions; still
+ *              undone at recovery)
+ *   J_EXCHANGED dir/name and .tmp/name2 are about to swap names
+ *              (RENAME_EXCHANGE): the new version, staged at .tmp/name2,
+ *              goes in and the old one comes out to .tmp/name2. dir2 holds
+ *              "<old inode>:<new inode>" in decimal, which tells recovery
+ *              whether the swap happened: undo by swapping back only when
+ *              dir/name is the new inode and .tmp/name2 the old one
  *   J_REMOVED  dir/name moves to .tmp/aside (a deletion): undo likewise
  *   J_MOVED    dir/name moves to dir2/name2: undo by moving it back */
 #define J_BEGIN 'B'
@@ -19,13 +26,15 @@
 #define J_REPLACED 'R'
 #define J_REMOVED 'D'
 #define J_MOVED 'M'
+#define J_EXCHANGED 'X'
 
 /* Open ROOT_DIR/.journal, undoing the last transaction if it did not commit.
  * Returns 0, or -1 with a reason in *err. */
 int journalOpen(int rootfd, int trashfd, char **err);
 void journalClose(void);
 /* Append a record; -1 (errno set) when it could not be written, in which
- * case the change must not be made. */
+ * case the change must not be made. A BEGIN is held back and written with
+ * the next record (a transaction that changes nothing leaves no trace). */
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2);
 /* Start a new log when the current one has grown (between transactions). */
 void journalMaybeReset(void);

@@ -80,6 +80,7 @@ static struct {
     sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
     int txn_depth;
     int txn_open;            /* a BEGIN record was written */
+    unsigned long long pathgen; /* bumped when a directory may have moved */
     int txn_failed[64];      /* per nesting level: roll this level back */
     off_t txn_savepoint[64]; /* journal offset where each level began */
     struct deferred { char action; sds name; } *deferred;
@@ -241,6 +242,21 @@ static sds tmpName(char prefix) {
 /* Transactions: which directories are visible, and the journal records      */
 /* ------------------------------------------------------------------------ */
 
+/* Paths of open directories, by descriptor, so that journaling a change
+ * does not ask /proc for the same path again and again. An entry is good
+ * while its descriptor still names the same inode (descriptors are reused)
+ * and no directory has moved since it was made (pathsMoved()). */
+#define FDPATH_CACHE 1024
+static struct fdpath {
+    sds path;               /* NULL: no entry */
+    ino_t ino;
+    unsigned long long gen; /* st.pathgen when made */
+    int visible;
+} fdpaths[FDPATH_CACHE];
+
+/* Called by every change that can move a directory: cached paths go stale. */
+static void pathsMoved(void) { st.pathgen++; }
+
 /* The path of a directory relative to ROOT_DIR; 0 when it is not part of
  * the visible tree (.tmp, .trash, a key still being built). */
 static int relPath(int fd, sds *out) {
@@ -251,6 +267,16 @@ static int relPath(int fd, sds *out) {
         if (fd == st.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
         if (fd == st.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
     }
+    struct stat sb;
+    struct fdpath *c = fd >= 0 && fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
+    if (c && fstat(fd, &sb) == 0) {
+        if (c->path && c->ino == sb.st_ino && c->gen == st.pathgen) {
+            *out = sdsdup(c->path);
+            return c->visible;
+        }
+    } else {
+        c = NULL;
+    }
     char proc[64], buf[4096];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
     ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
@@ -260,8 +286,25 @@ static int relPath(int fd, sds *out) {
     if (strncmp(buf, st.rootreal, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0')) return 0;
     const char *rel = buf[rl] == '/' ? buf + rl + 1 : "";
     *out = sdsnew(rel);
-    if (!strncmp(rel, ".tmp", 4) || !strncmp(rel, ".trash", 6)) return 0;
-    return 1;
+    int visible = strncmp(rel, ".tmp", 4) && strncmp(rel, ".trash", 6);
+    if (c) {
+        sdsfree(c->path);
+        c->path = sdsdup(*out);
+        c->ino = sb.st_ino;
+        c->gen = st.pathgen;
+        c->visible = visible;
+    }
+    return visible;
+}
+
+/* Append one record, after the transaction's BEGIN when it is the first. */
+static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    st.dirty = 1;
+    if (!st.txn_open) {
+        if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
+        st.txn_open = 1;
+    }
+    return journalAppend(type, dir, name, dir2, name2);
 }
 
 /* Journal a change about to be made (see journal.h for the types). Nothing
@@ -272,17 +315,18 @@ static int journalNote(char type, int fd1, const char *name1, int fd2, const cha
     sds p1, p2 = NULL;
     int vis = relPath(fd1, &p1);
     if (fd2 >= 0) vis |= relPath(fd2, &p2);
-    int r = 0;
-    if (vis) {
-        st.dirty = 1;
-        if (!st.txn_open) {
-            r = journalAppend(J_BEGIN, "", "", "", "");
-            if (r == 0) st.txn_open = 1;
-        }
-        if (r == 0) r = journalAppend(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "");
-    }
+    int r = vis ? journalRecord(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "") : 0;
     sdsfree(p1);
     sdsfree(p2);
+    return r;
+}
+
+/* Journal an exchange of dirfd/name with .tmp/staged (J_EXCHANGED). */
+static int journalNoteExchange(int dirfd, const char *name, const char *inodes, const char *staged) {
+    if (!st.txn_depth) return 0;
+    sds p;
+    int r = relPath(dirfd, &p) ? journalRecord(J_EXCHANGED, p, name, inodes, staged) : 0;
+    sdsfree(p);
     return r;
 }
 
@@ -297,7 +341,6 @@ static int journaling(int fd) {
 
 #define DEFER_RECYCLE 'r'
 #define DEFER_TRASH 't'
-#define DEFER_UNLINK 'u'
 
 static void recycleStagedFile(const char *name);
 static void trashWake(void);
@@ -305,10 +348,9 @@ static void trashWake(void);
 static void runDeferred(char action, const char *name) {
     if (action == DEFER_RECYCLE) {
         recycleStagedFile(name);
-    } else if (action == DEFER_UNLINK) {
-        unlinkat(st.tmpfd, name, 0);
     } else {
         sds t = tmpName('t');
+        pathsMoved();
         if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
         sdsfree(t);
     }
@@ -347,6 +389,7 @@ void storeTxnEnd(void) {
         /* undo this level's changes, newest first; the dbsize counters may
          * be off now, so they are counted again when next asked */
         journalUndoFrom(st.txn_savepoint[st.txn_depth]);
+        pathsMoved();
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)
             for (int i = 0; i < st.dbnum; i++) flushHook(i);
@@ -452,19 +495,21 @@ static int openStagingFile(sds *tmpname, int rdwr) {
 }
 
 /* Cut a staging file (perhaps recycled, with stale bytes) to size. */
-static int trimStagingFile(int fd, long long size) {
+static int trimStagingFile(int fd, long long size, ino_t *ino) {
     struct stat sb;
     if (fstat(fd, &sb) < 0) return -1;
     if (sb.st_size != size && ftruncate(fd, (off_t)size) < 0) return -1;
+    if (ino) *ino = sb.st_ino;
     return 0;
 }
 
-/* Create a new file under .tmp holding data; returns its name. */
-static int opStageFile(const char *data, size_t len, sds *tmpname) {
+/* Create a new file under .tmp holding data; returns its name and, when
+ * ino is given, its inode number. */
+static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
     sds name;
     int fd = openStagingFile(&name, 0);
     if (fd < 0) return STORE_ERR;
-    if (writeAll(fd, data, len) < 0 || trimStagingFile(fd, (long long)len) < 0 || close(fd) < 0) {
+    if (writeAll(fd, data, len) < 0 || trimStagingFile(fd, (long long)len, ino) < 0 || close(fd) < 0) {
         int saved = errno;
         if (fd >= 0) close(fd);
         unlinkat(st.tmpfd, name, 0);
@@ -476,12 +521,13 @@ static int opStageFile(const char *data, size_t len, sds *tmpname) {
     return STORE_OK;
 }
 
-/* Move a staged file into dirfd/name. noreplace: fail with EEXIST instead of
- * replacing. On failure the staged file is removed. An existing file is
- * replaced by exchanging the two names and unlinking the old one: as atomic
- * as a rename over it, and on ext4 much faster (a rename over an existing
- * file makes ext4 flush the new file's data, see auto_da_alloc). */
-static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace) {
+/* Move a staged file (inode stagedino, 0 when unknown) into dirfd/name.
+ * noreplace: fail with EEXIST instead of replacing. On failure the staged
+ * file is removed. An existing file is replaced by exchanging the two names
+ * and recycling the old one: as atomic as a rename over it, and on ext4 much
+ * faster (a rename over an existing file makes ext4 flush the new file's
+ * data, see auto_da_alloc). */
+static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int noreplace) {
     st.dirty = 1;
     int r;
     if (journaling(dirfd)) {
@@ -495,24 +541,17 @@ static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace
             r = journalNote(J_NEW, dirfd, name, -1, NULL);
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
-            /* A second link to the old version is made under .tmp before the
-             * exchange, so that the journal's aside holds the old version
-             * whether or not the exchange happened before a crash. */
-            sds aside = tmpName('a');
-            r = journalNote(J_REPLACED, dirfd, name, st.tmpfd, aside);
-            if (r == 0) r = linkat(dirfd, name, st.tmpfd, aside, 0);
-            if (r == 0) {
-                r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-                if (r == 0) {
-                    deferAction(DEFER_UNLINK, aside);   /* first: then the old version has one link */
-                    deferAction(DEFER_RECYCLE, tmpname); /* the old version */
-                } else {
-                    int saved = errno;
-                    unlinkat(st.tmpfd, aside, 0);
-                    errno = saved;
-                }
-            }
-            sdsfree(aside);
+            /* The record names both inodes, so that recovery can tell
+             * whether the exchange happened before a crash. */
+            struct stat staged;
+            if (!stagedino && fstatat(st.tmpfd, tmpname, &staged, AT_SYMLINK_NOFOLLOW) == 0)
+                stagedino = staged.st_ino;
+            char inodes[48];
+            snprintf(inodes, sizeof(inodes), "%llu:%llu", (unsigned long long)sb.st_ino,
+                     (unsigned long long)stagedino);
+            r = stagedino ? journalNoteExchange(dirfd, name, inodes, tmpname) : -1;
+            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
@@ -539,16 +578,17 @@ static int opInstallFile(sds tmpname, int dirfd, const char *name, int noreplace
  * tells whether the name did not exist before. */
 static int opWriteFile(int dirfd, const char *name, const char *data, size_t len, int *created) {
     sds tmp;
-    if (opStageFile(data, len, &tmp) != STORE_OK) return STORE_ERR;
+    ino_t ino;
+    if (opStageFile(data, len, &tmp, &ino) != STORE_OK) return STORE_ERR;
     if (created) {
-        if (opInstallFile(tmp, dirfd, name, 1) == STORE_OK) {
+        if (opInstallFile(tmp, ino, dirfd, name, 1) == STORE_OK) {
             *created = 1;
             return STORE_OK;
         }
         if (errno != EEXIST) return STORE_ERR;
         *created = 0;
     }
-    return opInstallFile(tmp, dirfd, name, 0);
+    return opInstallFile(tmp, ino, dirfd, name, 0);
 }
 
 static int opUnlink(int dirfd, const char *name) {
@@ -586,6 +626,7 @@ static int opMkdir(int dirfd, const char *name) {
 /* A move to a free name (RENAME_NOREPLACE). */
 static int opRename(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
     st.dirty = 1;
+    pathsMoved();
     if (journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname) < 0 ||
         renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0)
         return STORE_ERR;
@@ -599,6 +640,7 @@ static int opRename(int olddirfd, const char *oldname, int newdirfd, const char 
  * an undo can never mistake the new version for the old. */
 static int opReplaceDir(int dirfd, const char *name, const char *staged, sds *oldname) {
     st.dirty = 1;
+    pathsMoved();
     if (!journaling(dirfd)) {
         if (renameat2(st.tmpfd, staged, dirfd, name, RENAME_EXCHANGE) < 0) return STORE_ERR;
         *oldname = sdsnew(staged);
@@ -643,7 +685,7 @@ static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *
         sdsfree(data);
         return r;
     }
-    return opInstallFile(tmp, todirfd, to, 0);
+    return opInstallFile(tmp, 0, todirfd, to, 0);
 }
 
 void storeSetFsyncPolicy(int policy) { st.fsync_policy = policy; }
@@ -678,6 +720,7 @@ static void trashWake(void) {
  * anything under .tmp stays until the commit. */
 static int opTrash(int dirfd, const char *name) {
     st.dirty = 1;
+    pathsMoved();
     if (dirfd == st.tmpfd && st.txn_depth) {
         deferAction(DEFER_TRASH, name);
         return STORE_OK;
@@ -927,6 +970,10 @@ void storeShutdown(void) {
     sdsfree(st.root);
     sdsfree(st.rootreal);
     zfree(st.deferred);
+    for (int i = 0; i < FDPATH_CACHE; i++) {
+        sdsfree(fdpaths[i].path);
+        fdpaths[i].path = NULL;
+    }
     dictRelease(metacache, zfree);
     metacache = NULL;
     memset(&st, 0, sizeof(st));
@@ -1057,7 +1104,7 @@ err: {
 static void addExpireEntry(int db, long long when, const sds fname) {
     sds e = expireEntryName(when, fname);
     sds tmp;
-    if (opStageFile("", 0, &tmp) == STORE_OK && opInstallFile(tmp, st.expfd[db], e, 1) == STORE_OK) {
+    if (opStageFile("", 0, &tmp, NULL) == STORE_OK && opInstallFile(tmp, 0, st.expfd[db], e, 1) == STORE_OK) {
         if (st.expcount[db] >= 0) st.expcount[db]++;
     } else if (errno == EEXIST) {
         unlinkat(st.tmpfd, tmp, 0); /* already indexed */
@@ -1564,7 +1611,8 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     }
     if (off < 0) off = oldsize;
     long long finalsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
-    if (trimStagingFile(out, oldsize) < 0) goto err; /* drop stale bytes of a recycled file */
+    ino_t ino;
+    if (trimStagingFile(out, oldsize, &ino) < 0) goto err; /* drop stale bytes of a recycled file */
     if (off > oldsize && ftruncate(out, (off_t)off) < 0) goto err;
     size_t done = 0;
     while (done < len) {
@@ -1575,7 +1623,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (close(out) < 0) { out = -1; goto err; }
     out = -1;
     *newsize = finalsize;
-    return touchedIfOk(k, opInstallFile(tmp, k->dirfd, file, 0));
+    return touchedIfOk(k, opInstallFile(tmp, ino, k->dirfd, file, 0));
 err: {
         int saved = errno;
         if (in >= 0) close(in);

@@ -61,6 +61,56 @@ def test_recovery_undoes_an_unfinished_transaction():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def exchange_record(root, key, staged):
+    """An X record for key's value file and .tmp/staged, naming the inodes
+    as the server does: the visible file is "old", the staged one "new"."""
+    old = os.stat(os.path.join(root, "0", key, "value")).st_ino
+    new = os.stat(os.path.join(root, ".tmp", staged)).st_ino
+    return journal_record("X", "0/" + key, "value", "%d:%d" % (old, new), staged)
+
+
+def test_recovery_of_an_exchange_that_happened_swaps_back():
+    root = tempfile.mkdtemp(prefix="dredis-recovery-")
+    try:
+        # SET a new was journaled and its exchange made: the new version is
+        # visible and the old one sits at the staged name.
+        make_string_key(root, "a", b"old")
+        write(os.path.join(root, ".tmp", "f1-1"), b"new")
+        record = exchange_record(root, "a", "f1-1")
+        os.rename(os.path.join(root, "0", "a", "value"), os.path.join(root, ".tmp", "swap"))
+        os.rename(os.path.join(root, ".tmp", "f1-1"), os.path.join(root, "0", "a", "value"))
+        os.rename(os.path.join(root, ".tmp", "swap"), os.path.join(root, ".tmp", "f1-1"))
+        write(os.path.join(root, ".journal"), journal_record("B") + record)
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+        # the same record again (a crash during recovery) changes nothing
+        write(os.path.join(root, ".tmp", "f1-1"), b"new")
+        write(os.path.join(root, ".journal"), journal_record("B") + record)
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_recovery_of_an_exchange_that_never_happened_changes_nothing():
+    root = tempfile.mkdtemp(prefix="dredis-recovery-")
+    try:
+        # The crash came after the record and before the exchange: the
+        # staged new version must not be taken for the old one.
+        make_string_key(root, "a", b"old")
+        write(os.path.join(root, ".tmp", "f1-1"), b"new")
+        write(os.path.join(root, ".journal"), journal_record("B") + exchange_record(root, "a", "f1-1"))
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+        # and twice in a row (a crash during recovery) gives the same
+        write(os.path.join(root, ".tmp", "f1-1"), b"new")
+        write(os.path.join(root, ".journal"), journal_record("B") + exchange_record(root, "a", "f1-1"))
+        with Dredis(root_dir=root) as s, s.client() as c:
+            assert c.execute("GET", "a") == b"old"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_recovery_is_idempotent_after_a_crash_during_recovery():
     root = tempfile.mkdtemp(prefix="dredis-recovery-")
     try:
