@@ -340,14 +340,18 @@ static int journaling(int fd) {
 }
 
 #define DEFER_RECYCLE 'r'
+#define DEFER_POOL 'p' /* a regular file known to have no other link */
 #define DEFER_TRASH 't'
 
 static void recycleStagedFile(const char *name);
+static int poolPut(struct pool *p, const char *name);
 static void trashWake(void);
 
 static void runDeferred(char action, const char *name) {
     if (action == DEFER_RECYCLE) {
         recycleStagedFile(name);
+    } else if (action == DEFER_POOL) {
+        if (!poolPut(&st.files, name)) unlinkat(st.tmpfd, name, 0);
     } else {
         sds t = tmpName('t');
         pathsMoved();
@@ -551,7 +555,8 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
                      (unsigned long long)stagedino);
             r = stagedino ? journalNoteExchange(dirfd, name, inodes, tmpname) : -1;
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-            if (r == 0) deferAction(DEFER_RECYCLE, tmpname); /* the old version */
+            /* the old version: nothing links to it that did not before */
+            if (r == 0) deferAction(S_ISREG(sb.st_mode) && sb.st_nlink == 1 ? DEFER_POOL : DEFER_RECYCLE, tmpname);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
