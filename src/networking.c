@@ -56,11 +56,79 @@ void flushHeldReplies(void) {
     server.npending_flush = 0;
 }
 
+/* Replies are written as Redis writes them: straight to the socket at the
+ * end of the loop turn (after the sync of DREDIS_FSYNC=always), not through
+ * a write event per reply. Only what the socket does not take at once is
+ * left to the bufferevent's write event, which is enabled for that and
+ * disabled again when the output is empty (writeDone). */
+static void scheduleWrite(client *c) {
+    if (c->flags & CLIENT_PENDING_WRITE) return;
+    c->flags |= CLIENT_PENDING_WRITE;
+    server.pending_write = zrealloc(server.pending_write, sizeof(client *) * (size_t)(server.npending_write + 1));
+    server.pending_write[server.npending_write++] = c;
+    if (!server.in_flush) event_active(server.flush_ev, EV_TIMEOUT, 0);
+}
+
+static void dropPendingWrite(client *c) {
+    for (int i = 0; i < server.npending_write; i++) {
+        if (server.pending_write[i] == c) {
+            server.pending_write[i] = server.pending_write[--server.npending_write];
+            break;
+        }
+    }
+    c->flags &= ~CLIENT_PENDING_WRITE;
+}
+
+/* The output buffer's callback: counts what was written, and schedules a
+ * write for what was added. */
+static void outputChanged(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+    (void)buf;
+    server.stat_net_output_bytes += (long long)info->n_deleted;
+    if (info->n_added) scheduleWrite(arg);
+}
+
+static void closeClient(client *c);
+
+/* Write what the socket takes now; the rest goes out with the write event. */
+static void writeToClient(client *c) {
+    if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0 || (bufferevent_get_enabled(c->bev) & EV_WRITE)) return;
+    evbuffer_unfreeze(out, 1); /* a bufferevent keeps it frozen outside its own writes */
+    int w = evbuffer_write(out, c->fd);
+    evbuffer_freeze(out, 1);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        closeClientAsync(c); /* the peer is gone */
+    } else if (evbuffer_get_length(out) > 0) {
+        bufferevent_enable(c->bev, EV_WRITE);
+    } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        closeClient(c);
+    }
+}
+
+static void writePendingClients(void) {
+    while (server.npending_write > 0) {
+        client *c = server.pending_write[--server.npending_write];
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        writeToClient(c);
+    }
+}
+
+/* The bufferevent wrote the last of a reply the socket had not taken. */
+static void writeDone(struct bufferevent *bev, void *arg) {
+    (void)arg;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) bufferevent_disable(bev, EV_WRITE);
+}
+
+/* The end of a loop turn: sync and release held replies, then write. */
 static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
+    server.in_flush = 1;
     flushHeldReplies();
+    writePendingClients();
+    server.in_flush = 0;
 }
 
 void networkingInit(void) {
@@ -380,6 +448,7 @@ void freeClient(client *c) {
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->flags & CLIENT_PENDING_FLUSH) dropPendingFlush(c);
+    if (c->flags & CLIENT_PENDING_WRITE) dropPendingWrite(c);
     if (c->held) evbuffer_free(c->held);
     if (c->bev) bufferevent_free(c->bev); /* closes the socket */
     sdsfree(c->name);
@@ -466,7 +535,6 @@ static void evDrain(void *ud, size_t n) { evbuffer_drain(ud, n); }
 static void closeAfterWrite(struct bufferevent *bev, void *arg);
 static void discardInput(struct bufferevent *bev, void *arg);
 static void closingEventCallback(struct bufferevent *bev, short events, void *arg);
-static void closeClient(client *c);
 
 /* Parse and run every complete command in the client's input buffer. */
 static void processInputBuffer(client *c) {
@@ -565,15 +633,21 @@ static void readPending(client *c, struct evbuffer *in) {
 
 void resumeClientInput(client *c) { processInputBuffer(c); }
 
+/* libevent 2.1's evbuffer_read() reads at most this much at a time, and
+ * less only when that is all the socket has (it asks FIONREAD first). */
+#define LIBEVENT_READ_MAX 4096
+
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
-    readPending(c, bufferevent_get_input(bev));
+    /* after a short read there is nothing more to read: don't ask again */
+    if (c->last_read >= LIBEVENT_READ_MAX) readPending(c, bufferevent_get_input(bev));
     processInputBuffer(c);
 }
 
 static void countInput(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
     (void)buf;
-    (void)arg;
+    client *c = arg;
+    if (info->n_added) c->last_read = info->n_added;
     server.stat_net_input_bytes += (long long)info->n_added;
 }
 
@@ -644,9 +718,10 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     socklen_t ll = sizeof(local);
     if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
     server.stat_numconnections++;
-    bufferevent_setcb(bev, readCallback, NULL, eventCallback, c);
-    evbuffer_add_cb(bufferevent_get_input(bev), countInput, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(bev, readCallback, writeDone, eventCallback, c);
+    evbuffer_add_cb(bufferevent_get_input(bev), countInput, c);
+    evbuffer_add_cb(bufferevent_get_output(bev), outputChanged, c);
+    bufferevent_enable(bev, EV_READ); /* EV_WRITE only while a write is partial */
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
@@ -793,9 +868,8 @@ void processEventsWhileBlocked(void) {
         struct evbuffer *out = bufferevent_get_output(c->bev);
         if (evbuffer_get_length(out) > 0) {
             evbuffer_unfreeze(out, 1);
-            int w = evbuffer_write(out, c->fd);
+            evbuffer_write(out, c->fd);
             evbuffer_freeze(out, 1);
-            if (w > 0) server.stat_net_output_bytes += w;
         }
         if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
     }

@@ -40,6 +40,7 @@
 #define CLIENT_UNBLOCKED (1 << 11)  /* unblocked: its buffered input awaits */
 #define CLIENT_PENDING_FLUSH (1 << 12) /* has replies held until the next sync */
 #define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
+#define CLIENT_PENDING_WRITE (1 << 15) /* has output to write at the end of the loop turn */
 #define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
 
 /* What a blocked client waits for */
@@ -143,6 +144,7 @@ struct client {
     char laddr[64];
     long long ctime;          /* ms */
     long long last_interaction; /* ms */
+    size_t last_read;           /* bytes of the socket's last read */
     int authenticated;
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
@@ -190,6 +192,9 @@ struct dredisServer {
     struct event *flush_ev;    /* runs after every other event of a loop turn */
     client **pending_flush;    /* clients with held replies */
     int npending_flush;
+    client **pending_write;    /* clients with output not yet written */
+    int npending_write;
+    int in_flush;              /* flush_ev's callback is running */
     char *requirepass;        /* NULL: no password */
     int verbosity;            /* LL_* */
     long long idle_timeout;   /* seconds; 0 = never close idle clients */
