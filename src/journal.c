@@ -34,12 +34,20 @@ static long long jsize;
 static long long recovered_txns, undone_ops;
 static unsigned long long trash_seq;
 
-static uint32_t crc32(const unsigned char *p, size_t len) {
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+static uint32_t crc_table[256];
+
+static void crcInit(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        crc_table[i] = c;
     }
+}
+
+static uint32_t crc32(const unsigned char *p, size_t len) {
+    if (!crc_table[1]) crcInit();
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -64,8 +72,10 @@ static sds encodeRecord(sds rec, char type, const char *dir, const char *name, c
     return sdscatlen(rec, c, 4);
 }
 
-/* A BEGIN goes out with the record after it, in one write. */
-static int begin_pending;
+/* A BEGIN goes out with the record after it, in one write, and a COMMIT
+ * held back by journalCommitLater() with the next record or at
+ * journalCommit(). */
+static int begin_pending, commit_pending;
 
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
     if (type == J_BEGIN) {
@@ -73,7 +83,9 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
         return 0;
     }
     sds rec = sdsempty();
+    int with_commit = commit_pending && type != J_COMMIT;
     int with_begin = begin_pending && type != J_COMMIT;
+    if (with_commit) rec = encodeRecord(rec, J_COMMIT, "", "", "", "");
     if (with_begin) rec = encodeRecord(rec, J_BEGIN, "", "", "", "");
     rec = encodeRecord(rec, type, dir, name, dir2, name2);
     ssize_t n;
@@ -89,11 +101,23 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     if (ok) {
         jsize += n;
         begin_pending = 0;
-    } else if (!with_begin) {
-        begin_pending = 0; /* a COMMIT that failed: nothing is pending */
+        commit_pending = 0;
+    } else {
+        int saved = errno;
+        if (!with_begin) begin_pending = 0; /* a COMMIT that failed: nothing is pending */
+        if (with_commit) journalCommit();   /* the earlier transaction commits all the same */
+        errno = saved;
     }
     sdsfree(rec);
     return ok ? 0 : -1;
+}
+
+void journalCommitLater(void) { commit_pending = 1; }
+int journalCommitPending(void) { return commit_pending; }
+
+void journalCommit(void) {
+    commit_pending = 0;
+    if (journalAppend(J_COMMIT, "", "", "", "") < 0) journalReset(); /* an empty log commits too */
 }
 
 void journalMaybeReset(void) {

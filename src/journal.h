@@ -36,6 +36,15 @@ void journalClose(void);
  * case the change must not be made. A BEGIN is held back and written with
  * the next record (a transaction that changes nothing leaves no trace). */
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2);
+/* Commit the transaction that has just ended: with the next record written
+ * (in the same write()) or at journalCommit(), whichever comes first. Used
+ * with DREDIS_FSYNC=always, where nothing is acknowledged before the next
+ * sync, which journalCommit() precedes. */
+void journalCommitLater(void);
+int journalCommitPending(void);
+/* Write the COMMIT now (if the log cannot take it, empty the log: an empty
+ * log commits too). */
+void journalCommit(void);
 /* Start a new log when the current one has grown (between transactions). */
 void journalMaybeReset(void);
 void journalReset(void);

@@ -133,7 +133,11 @@ static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
 
 void networkingInit(void) {
     server.flush_ev = event_new(server.base, -1, 0, flushEventCallback, NULL);
-    event_priority_set(server.flush_ev, 2); /* after all other events of a turn */
+    /* No priority of its own: an event of a lower priority runs only in a
+     * turn that has no other event, so a client pipelining without pause
+     * would hold back every other client's replies. Activated by the first
+     * reply of a turn, it joins the end of the turn's active events, after
+     * the reads that epoll reported with that client's. */
 }
 
 static void dropPendingFlush(client *c) {

@@ -436,7 +436,6 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.base = event_base_new();
-    if (server.base) event_base_priority_init(server.base, 3); /* default 1; 2 = end of a turn */
     if (!server.base) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;

@@ -80,6 +80,7 @@ static struct {
     sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
     int txn_depth;
     int txn_open;            /* a BEGIN record was written */
+    int ncommit_deferred;    /* deferred actions waiting for a held-back COMMIT */
     unsigned long long pathgen; /* bumped when a directory may have moved */
     int txn_failed[64];      /* per nesting level: roll this level back */
     off_t txn_savepoint[64]; /* journal offset where each level began */
@@ -297,6 +298,8 @@ static int relPath(int fd, sds *out) {
     return visible;
 }
 
+static void commitWritten(void);
+
 /* Append one record, after the transaction's BEGIN when it is the first. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
     st.dirty = 1;
@@ -304,7 +307,10 @@ static int journalRecord(char type, const char *dir, const char *name, const cha
         if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
         st.txn_open = 1;
     }
-    return journalAppend(type, dir, name, dir2, name2);
+    int pending = journalCommitPending();
+    int r = journalAppend(type, dir, name, dir2, name2);
+    if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
+    return r;
 }
 
 /* Journal a change about to be made (see journal.h for the types). Nothing
@@ -386,6 +392,8 @@ void storeTxnFail(void) {
     if (st.txn_depth > 0 && st.txn_depth <= 64) st.txn_failed[st.txn_depth - 1] = 1;
 }
 
+static void runDeferredFrom(int from);
+
 void storeTxnEnd(void) {
     if (st.txn_depth == 0) return;
     st.txn_depth--;
@@ -402,15 +410,53 @@ void storeTxnEnd(void) {
     }
     if (st.txn_depth > 0) return;
     if (st.txn_open) {
-        if (journalAppend(J_COMMIT, "", "", "", "") < 0) journalReset(); /* an empty log commits too */
         st.txn_open = 0;
+        if (st.fsync_policy == STORE_FSYNC_ALWAYS) {
+            /* No reply leaves before the next sync, and storeSync() writes
+             * the COMMIT first, if the next transaction's first record has
+             * not taken it along: one write a command instead of two. What
+             * waits for the commit (old versions to recycle) waits too. */
+            journalCommitLater();
+            st.ncommit_deferred = st.ndeferred;
+            return;
+        }
+        journalCommit();
     }
-    for (int i = 0; i < st.ndeferred; i++) {
+    if (journalCommitPending()) return; /* what this one deferred waits with the rest */
+    runDeferredFrom(0);
+    journalMaybeReset();
+}
+
+/* Run the deferred actions from index from on, and forget them. */
+static void runDeferredFrom(int from) {
+    for (int i = from; i < st.ndeferred; i++) {
         runDeferred(st.deferred[i].action, st.deferred[i].name);
         sdsfree(st.deferred[i].name);
     }
-    st.ndeferred = 0;
-    journalMaybeReset();
+    st.ndeferred = from;
+}
+
+/* A held-back COMMIT has been written: what waited for it can run. */
+static void commitWritten(void) {
+    int n = st.ncommit_deferred;
+    st.ncommit_deferred = 0;
+    for (int i = 0; i < n; i++) {
+        runDeferred(st.deferred[i].action, st.deferred[i].name);
+        sdsfree(st.deferred[i].name);
+    }
+    memmove(st.deferred, st.deferred + n, sizeof(*st.deferred) * (size_t)(st.ndeferred - n));
+    st.ndeferred -= n;
+}
+
+/* Write a held-back COMMIT now (before a sync that acknowledges). */
+static void commitPending(void) {
+    if (!journalCommitPending()) return;
+    journalCommit();
+    commitWritten();
+    if (st.txn_depth == 0) {
+        runDeferredFrom(0);
+        journalMaybeReset();
+    }
 }
 
 /* Give an entry under .tmp to a pool; 0 when the pool is full. */
@@ -702,6 +748,7 @@ int storeDirty(void) { return st.dirty; }
 static volatile long long last_sync_time; /* unix seconds */
 
 int storeSync(void) {
+    commitPending();
     st.dirty = 0;
     if (syncfs(st.rootfd) < 0) {
         st.dirty = 1;
@@ -951,6 +998,7 @@ int storeInit(const char *root, int dbnum, char **err) {
 }
 
 void storeShutdown(void) {
+    commitPending();
     if (st.trash_started) {
         pthread_mutex_lock(&st.trash_lock);
         st.trash_stop = 1;
