@@ -31,26 +31,61 @@ def key_dir(server, key, db=0):
     return os.path.join(server.db_dir(db), key)
 
 
+SEG = 64  # elements per segment file
+
+
+def parse_segment(data):
+    """A segment file's (first seq, [elements]): "<seq>\r\n" then the
+    elements as RESP bulk strings."""
+    nl = data.index(b"\r\n")
+    first, p, out = int(data[:nl]), nl + 2, []
+    while p < len(data):
+        assert data[p:p + 1] == b"$", data[p:p + 20]
+        nl = data.index(b"\r\n", p)
+        n = int(data[p + 1:nl])
+        out.append(data[nl + 2:nl + 2 + n])
+        assert data[nl + 2 + n:nl + 4 + n] == b"\r\n"
+        p = nl + 4 + n
+    return first, out
+
+
 def list_tree(server, key, db=0):
-    """The list key's directory as (head, tail, len, {seq: bytes}, other names)."""
+    """The list key's directory as (head-seg, tail-seg, {n: (first seq,
+    [elements])}, other names)."""
     d = key_dir(server, key, db)
     assert read(os.path.join(d, "type")) == b"list"
-    head = int(read(os.path.join(d, "head")))
-    tail = int(read(os.path.join(d, "tail")))
-    length = int(read(os.path.join(d, "len")))
-    items = {int(n): read(os.path.join(d, "items", n)) for n in os.listdir(os.path.join(d, "items"))}
-    others = sorted(set(os.listdir(d)) - {"type", "head", "tail", "len", "items"})
-    return head, tail, length, items, others
+    hseg = int(read(os.path.join(d, "head-seg")))
+    tseg = int(read(os.path.join(d, "tail-seg")))
+    segs = {int(n): parse_segment(read(os.path.join(d, "segments", n)))
+            for n in os.listdir(os.path.join(d, "segments"))}
+    others = sorted(set(os.listdir(d)) - {"type", "head-seg", "tail-seg", "segments"})
+    return hseg, tseg, segs, others
+
+
+def list_seqs(server, key, db=0):
+    """{seq: element} of the list key, from its segment files."""
+    _, _, segs, _ = list_tree(server, key, db)
+    return {first + i: e for first, els in segs.values() for i, e in enumerate(els)}
 
 
 def check_tree(server, key, expected, db=0):
-    """The directory holds exactly expected, as items/head .. items/tail-1,
-    with no stray element files and an up-to-date len."""
-    head, tail, length, items, others = list_tree(server, key, db)
+    """The directory holds exactly expected, in segments head-seg ..
+    tail-seg, each holding the seqs of its own 64-slot range, every one
+    but the ends full, with no other file. Returns the head seq."""
+    hseg, tseg, segs, others = list_tree(server, key, db)
     assert others == [], others
-    assert tail - head == len(expected) == length, (head, tail, length, len(expected))
-    assert sorted(items) == list(range(head, tail)), (sorted(items), head, tail)
-    assert [items[s] for s in range(head, tail)] == expected
+    assert sorted(segs) == list(range(hseg, tseg + 1)), (sorted(segs), hseg, tseg)
+    got = []
+    for n in range(hseg, tseg + 1):
+        first, els = segs[n]
+        assert els and first // SEG == n and (first + len(els) - 1) // SEG == n, (n, first, len(els))
+        if n > hseg:
+            assert first == n * SEG, (n, first)
+        if n < tseg:
+            assert first + len(els) == (n + 1) * SEG, (n, first, len(els))
+        got += els
+    assert got == expected
+    return segs[hseg][0]
 
 
 def gone(server, key, db=0):
