@@ -25,8 +25,6 @@
 #define HASH_FIELDS "fields"
 #define SET_VALUES "values"
 #define ZSET_VALUES "values"
-#define LIST_ITEMS "items"
-#define LIST_SEQ_LIMIT (1LL << 62)
 
 /* ------------------------------------------------------------------------ */
 /* DUMP                                                                      */
@@ -89,26 +87,25 @@ static int encodeZsetMember(skey *k, sds m, sds *body) {
     return STORE_OK;
 }
 
-/* A list: its elements items/head .. items/tail-1, in order. */
+/* A list: its elements in order (t_list.c reads its segments). */
+static int appendListElement(void *ud, const char *p, size_t len) {
+    sds *body = ud;
+    *body = rdbAppendString(*body, p, len);
+    return STORE_OK;
+}
+
 static int dumpList(skey *k, sds *out) {
-    long long head, tail;
-    if (storeReadNumber(k, "head", &head, 0) != STORE_OK || storeReadNumber(k, "tail", &tail, 0) != STORE_OK)
-        return STORE_ERR;
-    if (head < -LIST_SEQ_LIMIT || tail > LIST_SEQ_LIMIT || tail <= head) {
-        errno = EUCLEAN;
+    sds body = sdsempty();
+    long long count;
+    if (listVisit(k, appendListElement, &body, &count) != STORE_OK) {
+        int saved = errno;
+        sdsfree(body);
+        errno = saved;
         return STORE_ERR;
     }
-    *out = rdbAppendLen(*out, (uint64_t)(tail - head));
-    for (long long seq = head; seq < tail; seq++) {
-        char name[32];
-        int n = ll2string(name, sizeof(name), seq);
-        sds v;
-        int r = storeReadMember(k, LIST_ITEMS, name, (size_t)n, &v);
-        if (r == STORE_NOTFOUND) errno = EUCLEAN; /* a hole inside [head, tail) */
-        if (r != STORE_OK) return STORE_ERR;
-        *out = rdbAppendString(*out, v, sdslen(v));
-        sdsfree(v);
-    }
+    *out = rdbAppendLen(*out, (uint64_t)count);
+    *out = sdscatlen(*out, body, sdslen(body));
+    sdsfree(body);
     return STORE_OK;
 }
 
@@ -198,6 +195,7 @@ typedef struct restoreSink {
     int db;
     sds key;
     skey *k;      /* the new key under .tmp, once the type is known */
+    listRef *list; /* a list being built in k */
     int objtype;
     long long count;
     int err;      /* errno of a failed write (RDB_ERR_SINK) */
@@ -212,6 +210,7 @@ static int sinkBegin(void *ud, int objtype) {
     restoreSink *rs = ud;
     rs->objtype = objtype;
     if (storeNewKey(rs->db, rs->key, sdslen(rs->key), objtype, &rs->k) != STORE_OK) return sinkFailed(rs);
+    if (objtype == OBJ_LIST) rs->list = listBuildStart(rs->k);
     return RDB_OK;
 }
 
@@ -220,13 +219,11 @@ static int sinkString(void *ud, const char *p, size_t len) {
     return storeWriteFile(rs->k, "value", p, len) == STORE_OK ? RDB_OK : sinkFailed(rs);
 }
 
-/* A list element (items/0, items/1, ...) or a set member. */
+/* A list element (pushed at the tail) or a set member. */
 static int sinkElement(void *ud, const char *p, size_t len) {
     restoreSink *rs = ud;
     if (rs->objtype == OBJ_LIST) {
-        char name[32];
-        int n = ll2string(name, sizeof(name), rs->count);
-        if (storeWriteMember(rs->k, LIST_ITEMS, name, (size_t)n, p, len, NULL) != STORE_OK) return sinkFailed(rs);
+        if (listBuildPush(rs->list, p, len) != STORE_OK) return sinkFailed(rs);
     } else {
         int created;
         if (storeWriteMember(rs->k, SET_VALUES, p, len, "", 0, &created) != STORE_OK) return sinkFailed(rs);
@@ -259,9 +256,11 @@ static const rdbSink restoreSinkFns = {sinkBegin, sinkString, sinkElement, sinkF
 /* The counters a new collection key needs once its members are written. */
 static int restoreFinish(restoreSink *rs) {
     if (rs->objtype == OBJ_STRING) return STORE_OK;
-    if (rs->objtype == OBJ_LIST &&
-        (storeWriteNumber(rs->k, "head", 0) != STORE_OK || storeWriteNumber(rs->k, "tail", rs->count) != STORE_OK))
-        return STORE_ERR;
+    if (rs->objtype == OBJ_LIST) {
+        listRef *l = rs->list;
+        rs->list = NULL;
+        return listBuildEnd(l, 1);
+    }
     return storeWriteNumber(rs->k, "len", rs->count);
 }
 
@@ -340,10 +339,11 @@ static void restoreCommand(client *c) {
         return;
     }
 
-    restoreSink rs = {c->db, key, NULL, OBJ_NONE, 0, 0};
+    restoreSink rs = {c->db, key, NULL, NULL, OBJ_NONE, 0, 0};
     int rdbtype;
     int rc = rdbDecodeObject(p, sdslen(payload), &restoreSinkFns, &rs, &rdbtype);
     if (rc == RDB_OK && rs.k && restoreFinish(&rs) != STORE_OK) rc = sinkFailed(&rs);
+    if (rs.list) listBuildEnd(rs.list, 0);
     if (rc != RDB_OK) {
         if (rs.k) {
             storeDeleteKey(rs.k);

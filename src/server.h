@@ -374,6 +374,18 @@ int collectionCommit(client *c, skey *k, long long delta);
 /* The whole of HLEN / SCARD / ZCARD for a key of type. */
 void collectionLenCommand(client *c, int type);
 
+/* ---- t_list.c ---- */
+/* For DUMP: fn for each element of list k in order; *count gets their
+ * number. STORE_ERR (errno EUCLEAN for a damaged key) or what fn returned. */
+typedef int listVisitor(void *ud, const char *p, size_t len);
+int listVisit(skey *k, listVisitor *fn, void *ud, long long *count);
+/* For RESTORE: a new (staged) list key built element by element, in
+ * segments; listBuildEnd() writes what is left (save) and frees l. */
+typedef struct listRef listRef;
+listRef *listBuildStart(skey *k);
+int listBuildPush(listRef *l, const char *p, size_t len);
+int listBuildEnd(listRef *l, int save);
+
 /* ---- scripting.c ---- */
 int scriptIsRunning(void);           /* inside EVAL and friends */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */

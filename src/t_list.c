@@ -1,14 +1,21 @@
-/* t_list.c - list commands. A list is a key directory holding one file per
- * element, items/<seq>, where seq is a signed 64-bit sequence number; the
- * elements are the seqs head .. tail-1, in order, kept in the "head" and
- * "tail" files, and "len" holds tail - head (docs/storage-format.md, "Lists").
+/* t_list.c - list commands. A list is a key directory holding its elements
+ * in segment files, segments/<n>, of up to SEG_SIZE elements each
+ * (docs/storage-format.md, "Lists").
  *
- * Pushing or popping at either end writes the element file and moves one
- * counter: O(1) files whatever the length. Every command orders its writes so
- * that a crash leaves a list that reads correctly: element files are written
- * before the counter that brings them into range and removed only after the
- * counter moved them out of it. Files outside [head, tail) ("strays") are
- * never read; a later write to their seq replaces them. */
+ * Every element has a signed 64-bit sequence number: the elements are the
+ * seqs head .. tail-1, in order; LPUSH counts down from head, RPUSH up from
+ * tail. Segment n holds the elements whose seq is in [n*64, n*64+64), so
+ * every segment but the first and the last is full, and the segment and slot
+ * of an element follow from its seq by arithmetic. A segment file starts
+ * with the seq of its first element, then holds its elements as RESP bulk
+ * strings. "head-seg" and "tail-seg" hold the numbers of the first and last
+ * segments; head and tail are derived from those two segments.
+ *
+ * Pushing or popping one element rewrites one segment file (a replacement
+ * through the store: no new inode); "head-seg" or "tail-seg" changes only
+ * when a segment is started or emptied, one time in 64. Every command runs
+ * in one store transaction (journal.c), so across a crash it is applied
+ * whole or not at all. */
 #include "server.h"
 #include <string.h>
 #include <strings.h>
@@ -17,80 +24,365 @@
 
 #define LIST_HEAD 0 /* LEFT */
 #define LIST_TAIL 1 /* RIGHT */
-#define ITEMS "items"
-/* head and tail stay within +-SEQ_LIMIT: a command moves them by less than
- * 2^32, so the arithmetic below cannot overflow. */
-#define SEQ_LIMIT (1LL << 62)
+#define SEG_NS "segments"
+#define SEG_SIZE 64 /* elements per segment */
+#define HEAD_SEG "head-seg"
+#define TAIL_SEG "tail-seg"
+/* Segment numbers stay within +-SEGNO_LIMIT, so seqs stay within +-2^62: a
+ * command moves them by less than 2^32, the arithmetic cannot overflow. */
+#define SEGNO_LIMIT (1LL << 56)
+#define SEG_CACHE 8 /* segments a command keeps in memory at once */
 
-typedef struct listRef {
+/* A segment in memory: its elements, the first with seq first. */
+typedef struct listSeg {
+    long long n;
+    long long first;
+    sds *ele;
+    long count, cap;
+    int dirty; /* to be written back (or removed, when count is 0) */
+} listSeg;
+
+struct listRef {
     skey *k;
-    long long head, tail; /* the elements are items/head .. items/tail-1 */
-    long long stored;     /* the "len" file as read */
-} listRef;
+    long long hseg, tseg;     /* the first and last segments; empty when hseg > tseg */
+    long long shseg, stseg;   /* as stored in head-seg and tail-seg */
+    long long head, tail;     /* the elements are seqs head .. tail-1 */
+    int hknown, tknown;       /* head, tail are known (read from their segment) */
+    listSeg *cache[SEG_CACHE]; /* segments read or written so far, oldest first */
+    int ncache;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Segments                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The segment of seq: floor(seq / SEG_SIZE), for negative seqs too. */
+static long long segOf(long long seq) { return seq >= 0 ? seq / SEG_SIZE : -((-seq - 1) / SEG_SIZE) - 1; }
+
+static long long segStart(long long n) { return n * SEG_SIZE; }
+
+static int segName(char *buf, size_t len, long long n) { return ll2string(buf, len, n); }
+
+static void segFree(listSeg *g) {
+    if (!g) return;
+    for (long i = 0; i < g->count; i++) sdsfree(g->ele[i]);
+    zfree(g->ele);
+    zfree(g);
+}
+
+static listSeg *segNew(long long n, long long first) {
+    listSeg *g = zmalloc(sizeof(*g));
+    g->n = n;
+    g->first = first;
+    g->count = 0;
+    g->cap = 4;
+    g->ele = zmalloc(sizeof(sds) * (size_t)g->cap);
+    g->dirty = 0;
+    return g;
+}
+
+/* Insert v (taken over) at slot i. */
+static void segInsert(listSeg *g, long i, sds v) {
+    if (g->count == g->cap) {
+        g->cap = g->cap * 2 > SEG_SIZE ? SEG_SIZE : g->cap * 2;
+        g->ele = zrealloc(g->ele, sizeof(sds) * (size_t)g->cap);
+    }
+    memmove(g->ele + i + 1, g->ele + i, sizeof(sds) * (size_t)(g->count - i));
+    g->ele[i] = v;
+    g->count++;
+    g->dirty = 1;
+}
+
+/* Free cnt elements from slot i on. */
+static void segDelete(listSeg *g, long i, long cnt) {
+    for (long j = i; j < i + cnt; j++) sdsfree(g->ele[j]);
+    memmove(g->ele + i, g->ele + i + cnt, sizeof(sds) * (size_t)(g->count - i - cnt));
+    g->count -= cnt;
+    g->dirty = 1;
+}
+
+/* Parse a segment file: "<first seq>\r\n" then the elements as RESP bulk
+ * strings "$<len>\r\n<bytes>\r\n". NULL when it is not one, or when its seqs
+ * are not all in segment n. */
+static listSeg *segParse(const char *p, size_t len, long long n) {
+    const char *end = p + len, *nl = memchr(p, '\r', len);
+    long long first, blen;
+    if (!nl || nl + 1 >= end || nl[1] != '\n' || !string2ll(p, (size_t)(nl - p), &first)) return NULL;
+    if (first < segStart(n) || first >= segStart(n + 1)) return NULL;
+    listSeg *g = segNew(n, first);
+    p = nl + 2;
+    while (p < end) {
+        if (*p != '$' || first + g->count >= segStart(n + 1)) goto bad;
+        nl = memchr(p, '\r', (size_t)(end - p));
+        if (!nl || !string2ll(p + 1, (size_t)(nl - p - 1), &blen) || blen < 0 || end - nl < 4 ||
+            (unsigned long long)(end - nl - 4) < (unsigned long long)blen || nl[1] != '\n' || nl[2 + blen] != '\r' ||
+            nl[3 + blen] != '\n')
+            goto bad;
+        segInsert(g, g->count, sdsnewlen(nl + 2, (size_t)blen));
+        p = nl + 4 + blen;
+    }
+    if (g->count == 0) goto bad;
+    g->dirty = 0;
+    return g;
+bad:
+    segFree(g);
+    return NULL;
+}
+
+/* Write segment g back: its file rewritten (a replacement through the
+ * store), or removed when it holds nothing. */
+static int segSave(skey *k, listSeg *g) {
+    char name[32];
+    int nlen = segName(name, sizeof(name), g->n);
+    if (g->count == 0) return storeRemoveMember(k, SEG_NS, name, (size_t)nlen) == STORE_ERR ? STORE_ERR : STORE_OK;
+    size_t total = 32;
+    for (long i = 0; i < g->count; i++) total += sdslen(g->ele[i]) + 32;
+    sds buf = sdsMakeRoomFor(sdsempty(), total);
+    char num[32];
+    int l = ll2string(num, sizeof(num), g->first);
+    buf = sdscatlen(buf, num, (size_t)l);
+    buf = sdscatlen(buf, "\r\n", 2);
+    for (long i = 0; i < g->count; i++) {
+        num[0] = '$';
+        l = ll2string(num + 1, sizeof(num) - 1, (long long)sdslen(g->ele[i]));
+        buf = sdscatlen(buf, num, (size_t)l + 1);
+        buf = sdscatlen(buf, "\r\n", 2);
+        buf = sdscatlen(buf, g->ele[i], sdslen(g->ele[i]));
+        buf = sdscatlen(buf, "\r\n", 2);
+    }
+    int r = storeWriteMember(k, SEG_NS, name, (size_t)nlen, buf, sdslen(buf), NULL);
+    int saved = errno;
+    sdsfree(buf);
+    errno = saved;
+    if (r != STORE_OK) return STORE_ERR;
+    g->dirty = 0;
+    return STORE_OK;
+}
 
 /* ------------------------------------------------------------------------ */
 /* The list on disk                                                          */
 /* ------------------------------------------------------------------------ */
 
+static int damaged(void) {
+    errno = EUCLEAN;
+    return STORE_ERR;
+}
+
+/* Open the list of k: only "head-seg" and "tail-seg" are read; segments
+ * are read as the command needs them. A new (staged) key is an empty list
+ * whose first push goes to seq -1 (LPUSH) or 0 (RPUSH). */
 static int listLoad(skey *k, listRef *l) {
+    memset(l, 0, sizeof(*l));
     l->k = k;
-    if (storeReadNumber(k, "head", &l->head, 0) != STORE_OK || storeReadNumber(k, "tail", &l->tail, 0) != STORE_OK ||
-        collectionLen(k, &l->stored) != STORE_OK)
+    if (k->staged) {
+        l->hseg = l->shseg = 0;
+        l->tseg = l->stseg = -1;
+        l->hknown = l->tknown = 1;
+        return STORE_OK;
+    }
+    /* a list key always has both files and an element (an items/ tree of
+     * the old layout has neither file: damaged) */
+    if (storeReadNumber(k, HEAD_SEG, &l->hseg, LLONG_MIN) != STORE_OK ||
+        storeReadNumber(k, TAIL_SEG, &l->tseg, LLONG_MIN) != STORE_OK)
         return STORE_ERR;
-    /* a published list always has an element; a new (staged) one has none */
-    if (l->head < -SEQ_LIMIT || l->tail > SEQ_LIMIT || l->tail < l->head || (!k->staged && l->tail == l->head)) {
-        errno = EUCLEAN;
-        return STORE_ERR;
+    if (l->hseg < -SEGNO_LIMIT || l->tseg > SEGNO_LIMIT || l->tseg < l->hseg) return damaged();
+    l->shseg = l->hseg;
+    l->stseg = l->tseg;
+    return STORE_OK;
+}
+
+static int listEmpty(const listRef *l) { return l->hseg > l->tseg; }
+
+/* Write segment back and forget it. */
+static int cacheEvict(listRef *l, int i) {
+    listSeg *g = l->cache[i];
+    int r = g->dirty ? segSave(l->k, g) : STORE_OK;
+    segFree(g);
+    memmove(l->cache + i, l->cache + i + 1, sizeof(listSeg *) * (size_t)(l->ncache - i - 1));
+    l->ncache--;
+    return r;
+}
+
+/* Forget segment n without writing it (it is removed or rewritten whole). */
+static void cacheDrop(listRef *l, long long n) {
+    for (int i = 0; i < l->ncache; i++)
+        if (l->cache[i]->n == n) {
+            l->cache[i]->dirty = 0;
+            cacheEvict(l, i);
+            return;
+        }
+}
+
+/* Segment n, read on first use. A segment outside [hseg, tseg] (one a push
+ * is about to start) is new and empty. Reading the first or last segment
+ * makes head or tail known. A pointer stays valid until the next call. */
+static int segGet(listRef *l, long long n, listSeg **out) {
+    for (int i = 0; i < l->ncache; i++)
+        if (l->cache[i]->n == n) {
+            *out = l->cache[i];
+            return STORE_OK;
+        }
+    if (l->ncache == SEG_CACHE && cacheEvict(l, 0) != STORE_OK) return STORE_ERR;
+    listSeg *g;
+    if (n < l->hseg || n > l->tseg) {
+        g = segNew(n, segStart(n));
+    } else {
+        char name[32];
+        int nlen = segName(name, sizeof(name), n);
+        sds data;
+        int r = storeReadMember(l->k, SEG_NS, name, (size_t)nlen, &data);
+        if (r == STORE_NOTFOUND) return damaged(); /* every segment in range has its file */
+        if (r != STORE_OK) return STORE_ERR;
+        g = segParse(data, sdslen(data), n);
+        sdsfree(data);
+        if (!g) return damaged();
+        /* interior segments are full; the ends agree with what is known */
+        long long gend = g->first + g->count;
+        if ((n > l->hseg && g->first != segStart(n)) || (n < l->tseg && gend != segStart(n + 1)) ||
+            (n == l->hseg && l->hknown && g->first != l->head) || (n == l->tseg && l->tknown && gend != l->tail)) {
+            segFree(g);
+            return damaged();
+        }
+        if (n == l->hseg) {
+            l->head = g->first;
+            l->hknown = 1;
+        }
+        if (n == l->tseg) {
+            l->tail = gend;
+            l->tknown = 1;
+        }
+    }
+    l->cache[l->ncache++] = g;
+    *out = g;
+    return STORE_OK;
+}
+
+/* Make head (LIST_HEAD) or tail known. */
+static int listKnow(listRef *l, int where) {
+    listSeg *g;
+    if (listEmpty(l) || (where == LIST_HEAD ? l->hknown : l->tknown)) return STORE_OK;
+    return segGet(l, where == LIST_HEAD ? l->hseg : l->tseg, &g);
+}
+
+/* Make head and tail known: at most the two end segments are read. */
+static int listEnds(listRef *l) {
+    return listKnow(l, LIST_HEAD) == STORE_OK && listKnow(l, LIST_TAIL) == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
+/* Once listEnds() */
+static long long listLen(const listRef *l) { return listEmpty(l) ? 0 : l->tail - l->head; }
+
+/* The element at seq (inside [head, tail)), borrowed: valid until the next
+ * segGet(). */
+static int listAt(listRef *l, long long seq, sds *v) {
+    listSeg *g;
+    if (segGet(l, segOf(seq), &g) != STORE_OK) return STORE_ERR;
+    long long i = seq - g->first;
+    if (i < 0 || i >= g->count) return damaged();
+    *v = g->ele[i];
+    return STORE_OK;
+}
+
+/* The element at seq becomes a copy of p. */
+static int listSet(listRef *l, long long seq, const char *p, size_t len) {
+    listSeg *g;
+    if (segGet(l, segOf(seq), &g) != STORE_OK) return STORE_ERR;
+    long long i = seq - g->first;
+    if (i < 0 || i >= g->count) return damaged();
+    sdsfree(g->ele[i]);
+    g->ele[i] = sdsnewlen(p, len);
+    g->dirty = 1;
+    return STORE_OK;
+}
+
+/* Push a copy of p at the where end. */
+static int listPush(listRef *l, int where, const char *p, size_t len) {
+    if (listKnow(l, where) != STORE_OK) return STORE_ERR;
+    long long seq = where == LIST_HEAD ? l->head - 1 : l->tail;
+    long long n = segOf(seq);
+    if (n < -SEGNO_LIMIT || n > SEGNO_LIMIT) return damaged();
+    listSeg *g;
+    if (segGet(l, n, &g) != STORE_OK) return STORE_ERR;
+    if (g->count == 0) g->first = seq;
+    if (where == LIST_HEAD) {
+        segInsert(g, 0, sdsnewlen(p, len));
+        g->first = seq;
+    } else {
+        segInsert(g, g->count, sdsnewlen(p, len));
+    }
+    if (listEmpty(l)) {
+        l->hseg = l->tseg = n;
+        l->head = seq;
+        l->tail = seq + 1;
+        l->hknown = l->tknown = 1;
+    } else if (where == LIST_HEAD) {
+        l->hseg = n;
+        l->head = seq;
+    } else {
+        l->tseg = n;
+        l->tail = seq + 1;
     }
     return STORE_OK;
 }
 
-static long long listLen(const listRef *l) { return l->tail - l->head; }
-
-static int itemRead(listRef *l, long long seq, sds *out) {
-    char name[32];
-    int n = ll2string(name, sizeof(name), seq);
-    int r = storeReadMember(l->k, ITEMS, name, (size_t)n, out);
-    if (r == STORE_NOTFOUND) errno = EUCLEAN; /* a hole inside [head, tail) */
-    return r == STORE_OK ? STORE_OK : STORE_ERR;
-}
-
-static int itemWrite(listRef *l, long long seq, const char *p, size_t len) {
-    char name[32];
-    int n = ll2string(name, sizeof(name), seq);
-    return storeWriteMember(l->k, ITEMS, name, (size_t)n, p, len, NULL);
-}
-
-/* items/to becomes a copy of items/from (a hard link: no bytes copied). */
-static int itemCopy(listRef *l, long long from, long long to) {
-    char fname[32], tname[32];
-    int fn = ll2string(fname, sizeof(fname), from);
-    int tn = ll2string(tname, sizeof(tname), to);
-    int r = storeCopyMember(l->k, ITEMS, fname, (size_t)fn, tname, (size_t)tn);
-    if (r == STORE_NOTFOUND) errno = EUCLEAN;
-    return r == STORE_OK ? STORE_OK : STORE_ERR;
-}
-
-/* Remove an element file already outside [head, tail). A failure leaves a
- * stray, which nothing reads: it is not reported. */
-static void itemRemove(listRef *l, long long seq) {
-    char name[32];
-    int n = ll2string(name, sizeof(name), seq);
-    storeRemoveMember(l->k, ITEMS, name, (size_t)n);
-}
-
-static int listSetHead(listRef *l, long long head) {
-    if (head == l->head) return STORE_OK;
-    if (storeWriteNumber(l->k, "head", head) != STORE_OK) return STORE_ERR;
-    l->head = head;
+/* Remove count (1 .. length) elements from the where end. A whole segment
+ * is removed without being read, unless it is the first segment of the
+ * end, which is read to learn where the list starts. */
+static int listDrop(listRef *l, int where, long long count) {
+    while (count > 0 && !listEmpty(l)) {
+        if (listKnow(l, where) != STORE_OK) return STORE_ERR;
+        long long n = where == LIST_HEAD ? l->hseg : l->tseg;
+        if (l->hseg == l->tseg && listEnds(l) != STORE_OK) return STORE_ERR;
+        long long lo = n == l->hseg ? l->head : segStart(n);
+        long long hi = n == l->tseg ? l->tail : segStart(n + 1);
+        if (hi - lo <= count) {
+            /* the whole segment goes */
+            count -= hi - lo;
+            cacheDrop(l, n);
+            char name[32];
+            int nlen = segName(name, sizeof(name), n);
+            if (storeRemoveMember(l->k, SEG_NS, name, (size_t)nlen) == STORE_ERR) return STORE_ERR;
+            if (where == LIST_HEAD) {
+                l->hseg++;
+                l->head = hi;
+            } else {
+                l->tseg--;
+                l->tail = lo;
+            }
+            continue;
+        }
+        listSeg *g;
+        if (segGet(l, n, &g) != STORE_OK) return STORE_ERR;
+        if (where == LIST_HEAD) {
+            segDelete(g, 0, (long)count);
+            g->first += count;
+            l->head += count;
+        } else {
+            segDelete(g, g->count - (long)count, (long)count);
+            l->tail -= count;
+        }
+        count = 0;
+    }
+    if (listEmpty(l)) l->tail = l->head;
     return STORE_OK;
 }
 
-static int listSetTail(listRef *l, long long tail) {
-    if (tail == l->tail) return STORE_OK;
-    if (storeWriteNumber(l->k, "tail", tail) != STORE_OK) return STORE_ERR;
-    l->tail = tail;
+/* Write back what changed: the segments in memory, then "head-seg" and
+ * "tail-seg" when a segment was started or emptied at an end. */
+static int listSave(listRef *l) {
+    while (l->ncache)
+        if (cacheEvict(l, 0) != STORE_OK) return STORE_ERR;
+    if ((l->k->staged || l->hseg != l->shseg) && storeWriteNumber(l->k, HEAD_SEG, l->hseg) != STORE_OK) return STORE_ERR;
+    if ((l->k->staged || l->tseg != l->stseg) && storeWriteNumber(l->k, TAIL_SEG, l->tseg) != STORE_OK) return STORE_ERR;
+    l->shseg = l->hseg;
+    l->stseg = l->tseg;
     return STORE_OK;
+}
+
+/* Free what l holds in memory (nothing is written). */
+static void listRelease(listRef *l) {
+    for (int i = 0; i < l->ncache; i++) segFree(l->cache[i]);
+    l->ncache = 0;
 }
 
 static void listIOError(client *c, skey *k) {
@@ -99,37 +391,58 @@ static void listIOError(client *c, skey *k) {
     if (k && k->staged) storeDeleteKey(k);
 }
 
-/* The last step of every write: bring "len" up to date (it is written last,
- * so a stale one is repaired here), publish a new key, or delete an emptied
- * one (set head = tail for that). C_ERR after replying. */
+/* The last step of every write: write back the changes, publish a new key,
+ * or delete an emptied one. C_ERR after replying. */
 static int listCommit(client *c, listRef *l) {
-    /* a new key gets both counters, whichever end was pushed */
-    if (l->k->staged && listLen(l) > 0 &&
-        (storeWriteNumber(l->k, "head", l->head) != STORE_OK || storeWriteNumber(l->k, "tail", l->tail) != STORE_OK)) {
-        listIOError(c, l->k);
-        return C_ERR;
+    if (listEmpty(l)) {
+        listRelease(l);
+        if (storeDeleteKey(l->k) == STORE_ERR) goto ioerr;
+        return C_OK;
     }
-    if (collectionCommit(c, l->k, listLen(l) - l->stored) != C_OK) return C_ERR;
-    l->stored = listLen(l);
+    if (listSave(l) != STORE_OK || (l->k->staged && storePublishKey(l->k, NULL) != STORE_OK)) goto ioerr;
     return C_OK;
+ioerr:
+    listRelease(l);
+    listIOError(c, l->k);
+    return C_ERR;
 }
 
-/* Remove count (>= 1) elements from the where end: move the counter, then
- * remove the files now outside the range. The whole list: delete the key.
- * C_ERR after replying. */
-static int listRemoveEnd(client *c, listRef *l, int where, long long count) {
-    if (count >= listLen(l)) {
-        l->head = l->tail;
-        return listCommit(c, l);
+/* ------------------------------------------------------------------------ */
+/* For DUMP and RESTORE (dump.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+int listVisit(skey *k, listVisitor *fn, void *ud, long long *count) {
+    listRef l;
+    *count = 0;
+    if (listLoad(k, &l) != STORE_OK) return STORE_ERR;
+    if (listEmpty(&l)) return damaged(); /* a list key always has an element */
+    int r = listEnds(&l);
+    for (long long seq = l.head; r == STORE_OK && seq < l.tail; seq++) {
+        sds v;
+        if ((r = listAt(&l, seq, &v)) == STORE_OK) r = fn(ud, v, sdslen(v));
+        if (r == STORE_OK) (*count)++;
     }
-    long long oldh = l->head, oldt = l->tail;
-    int r = where == LIST_HEAD ? listSetHead(l, oldh + count) : listSetTail(l, oldt - count);
-    if (r != STORE_OK) {
-        listIOError(c, NULL);
-        return C_ERR;
-    }
-    for (long long i = 0; i < count; i++) itemRemove(l, where == LIST_HEAD ? oldh + i : oldt - 1 - i);
-    return listCommit(c, l);
+    int saved = errno;
+    listRelease(&l);
+    errno = saved;
+    return r;
+}
+
+listRef *listBuildStart(skey *k) {
+    listRef *l = zmalloc(sizeof(*l));
+    listLoad(k, l); /* a staged key: nothing is read */
+    return l;
+}
+
+int listBuildPush(listRef *l, const char *p, size_t len) { return listPush(l, LIST_TAIL, p, len); }
+
+int listBuildEnd(listRef *l, int save) {
+    int r = save ? listSave(l) : STORE_OK;
+    int saved = errno;
+    listRelease(l);
+    zfree(l);
+    errno = saved;
+    return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -144,8 +457,8 @@ static int readItemsAside(client *c, listRef *l, long long first, long long coun
     int r = STORE_OK;
     for (long long i = 0; i < count && r == STORE_OK; i++) {
         sds v;
-        r = itemRead(l, backwards ? first - i : first + i, &v);
-        if (r == STORE_OK) addReplyBulkSds(c, v);
+        r = listAt(l, backwards ? first - i : first + i, &v);
+        if (r == STORE_OK) addReplyBulk(c, v, sdslen(v));
     }
     replyCaptureStop(c, a);
     if (r != STORE_OK) {
@@ -160,9 +473,18 @@ static int readItemsAside(client *c, listRef *l, long long first, long long coun
  * replies in a (in pop order) for the caller to frame. C_ERR after
  * replying. */
 static int listPopAside(client *c, listRef *l, int where, long long count, replyCapture *a) {
+    if (listKnow(l, where) != STORE_OK) {
+        listIOError(c, NULL);
+        return C_ERR;
+    }
     long long first = where == LIST_HEAD ? l->head : l->tail - 1;
     if (readItemsAside(c, l, first, count, where == LIST_TAIL, a) != C_OK) return C_ERR;
-    if (listRemoveEnd(c, l, where, count) != C_OK) {
+    if (listDrop(l, where, count) != STORE_OK) {
+        listIOError(c, NULL);
+        replyCaptureAbort(c, a);
+        return C_ERR;
+    }
+    if (listCommit(c, l) != C_OK) {
         replyCaptureAbort(c, a);
         return C_ERR;
     }
@@ -185,12 +507,15 @@ static int getListPositionOrReply(client *c, sds arg, int *where) {
 }
 
 /* Open an existing list for a command: C_OK with *k NULL when missing,
- * C_ERR after replying (WRONGTYPE, storage error). */
-static int openList(client *c, sds key, int write, skey **k, listRef *l) {
+ * C_ERR after replying (WRONGTYPE, storage error). ends: make head and
+ * tail known (the length). */
+static int openList(client *c, sds key, int write, int ends, skey **k, listRef *l) {
+    memset(l, 0, sizeof(*l));
     if ((write ? lookupKeyWrite : lookupKeyRead)(c, key, OBJ_LIST, k) != C_OK) return C_ERR;
     if (!*k) return C_OK;
-    if (listLoad(*k, l) != STORE_OK) {
+    if (listLoad(*k, l) != STORE_OK || (ends && listEnds(l) != STORE_OK)) {
         listIOError(c, NULL);
+        listRelease(l);
         storeCloseKey(*k);
         *k = NULL;
         return C_ERR;
@@ -198,12 +523,17 @@ static int openList(client *c, sds key, int write, skey **k, listRef *l) {
     return C_OK;
 }
 
+static void closeList(skey *k, listRef *l) {
+    listRelease(l);
+    storeCloseKey(k);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...]: all element
- * files first, then the counter, so the push is all or nothing. */
+/* LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...]: one segment
+ * rewritten (and one more per 64 elements pushed). */
 static void pushGeneric(client *c, int where, int xx) {
     skey *k;
     if (xx) {
@@ -216,19 +546,19 @@ static void pushGeneric(client *c, int where, int xx) {
         return;
     }
     listRef l;
-    long long n = c->argc - 2;
+    memset(&l, 0, sizeof(l));
     if (listLoad(k, &l) != STORE_OK) goto ioerr;
-    for (long long j = 0; j < n; j++) {
-        sds v = c->argv[j + 2];
-        if (itemWrite(&l, where == LIST_HEAD ? l.head - 1 - j : l.tail + j, v, sdslen(v)) != STORE_OK) goto ioerr;
-    }
-    if ((where == LIST_HEAD ? listSetHead(&l, l.head - n) : listSetTail(&l, l.tail + n)) != STORE_OK) goto ioerr;
-    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, listLen(&l));
-    storeCloseKey(k);
+    for (int j = 2; j < c->argc; j++)
+        if (listPush(&l, where, c->argv[j], sdslen(c->argv[j])) != STORE_OK) goto ioerr;
+    /* the reply needs the other end too */
+    if (listEnds(&l) != STORE_OK) goto ioerr;
+    long long len = listLen(&l);
+    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, len);
+    closeList(k, &l);
     return;
 ioerr:
     listIOError(c, k);
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 static void lpushCommand(client *c) { pushGeneric(c, LIST_HEAD, 0); }
@@ -247,7 +577,7 @@ static void popGeneric(client *c, int where) {
     if (hascount && getPositiveLongFromArgOrReply(c, c->argv[2], &count, NULL) != C_OK) return;
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 1, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 1, hascount, &k, &l) != C_OK) return;
     if (!k) {
         if (hascount) addReplyNullArray(c);
         else addReplyNull(c);
@@ -255,7 +585,7 @@ static void popGeneric(client *c, int where) {
     }
     if (hascount && count == 0) {
         addReplyArrayLen(c, 0);
-        storeCloseKey(k);
+        closeList(k, &l);
         return;
     }
     long long n = !hascount ? 1 : count > listLen(&l) ? listLen(&l) : count;
@@ -264,7 +594,7 @@ static void popGeneric(client *c, int where) {
         if (hascount) addReplyArrayLen(c, n);
         replyCaptureSend(c, &a, NULL, 0);
     }
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 static void lpopCommand(client *c) { popGeneric(c, LIST_HEAD); }
@@ -273,9 +603,9 @@ static void rpopCommand(client *c) { popGeneric(c, LIST_TAIL); }
 static void llenCommand(client *c) {
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 0, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 0, 1, &k, &l) != C_OK) return;
     addReplyLongLong(c, k ? listLen(&l) : 0);
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 /* LINDEX key index */
@@ -283,7 +613,7 @@ static void lindexCommand(client *c) {
     skey *k;
     listRef l;
     long index;
-    if (openList(c, c->argv[1], 0, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 0, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyNull(c);
         return;
@@ -295,18 +625,18 @@ static void lindexCommand(client *c) {
         goto done;
     }
     sds v;
-    if (itemRead(&l, l.head + i, &v) != STORE_OK) listIOError(c, NULL);
-    else addReplyBulkSds(c, v);
+    if (listAt(&l, l.head + i, &v) != STORE_OK) listIOError(c, NULL);
+    else addReplyBulk(c, v, sdslen(v));
 done:
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
-/* LSET key index element: one element file replaced. */
+/* LSET key index element: one segment rewritten. */
 static void lsetCommand(client *c) {
     skey *k;
     listRef l;
     long index;
-    if (openList(c, c->argv[1], 1, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 1, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyError(c, "ERR no such key");
         return;
@@ -317,10 +647,10 @@ static void lsetCommand(client *c) {
         addReplyError(c, "ERR index out of range");
         goto done;
     }
-    if (itemWrite(&l, l.head + i, c->argv[3], sdslen(c->argv[3])) != STORE_OK) listIOError(c, NULL);
-    else addReplyOK(c);
+    if (listSet(&l, l.head + i, c->argv[3], sdslen(c->argv[3])) != STORE_OK) listIOError(c, NULL);
+    else if (listCommit(c, &l) == C_OK) addReplyOK(c);
 done:
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 /* Resolve a Redis start/end pair against len: C_OK with the first index and
@@ -339,7 +669,7 @@ static void rangeOf(long long len, long long start, long long end, long long *fi
     *count = end - start + 1;
 }
 
-/* LRANGE key start stop */
+/* LRANGE key start stop: reads the segments holding the range. */
 static void lrangeCommand(client *c) {
     long start, end;
     if (getLongFromArgOrReply(c, c->argv[2], &start, NULL) != C_OK ||
@@ -347,7 +677,7 @@ static void lrangeCommand(client *c) {
         return;
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 0, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 0, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyArrayLen(c, 0);
         return;
@@ -359,11 +689,11 @@ static void lrangeCommand(client *c) {
         addReplyArrayLen(c, count);
         replyCaptureSend(c, &a, NULL, 0);
     }
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
-/* LTRIM key start stop: both counters move first (head, then tail), then the
- * files outside the new range are removed. */
+/* LTRIM key start stop: the elements before the range are dropped from the
+ * head, those after it from the tail; whole segments go unread. */
 static void ltrimCommand(client *c) {
     long start, end;
     if (getLongFromArgOrReply(c, c->argv[2], &start, NULL) != C_OK ||
@@ -371,48 +701,53 @@ static void ltrimCommand(client *c) {
         return;
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 1, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 1, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyOK(c);
         return;
     }
-    long long first, count;
-    rangeOf(listLen(&l), start, end, &first, &count);
-    long long oldh = l.head, oldt = l.tail;
-    if (count == listLen(&l)) {
+    long long first, count, len = listLen(&l);
+    rangeOf(len, start, end, &first, &count);
+    if (count == len) {
         /* nothing to remove; Redis still reports the key modified (WATCH) */
         touchWatchedKey(k->db, k->name, sdslen(k->name));
         addReplyOK(c);
         goto done;
     }
     if (count == 0) {
-        l.head = l.tail; /* empty: the key goes */
-    } else if (listSetHead(&l, oldh + first) != STORE_OK || listSetTail(&l, oldh + first + count) != STORE_OK) {
+        l.hseg = l.tseg + 1; /* empty: the key goes */
+    } else if ((first > 0 && listDrop(&l, LIST_HEAD, first) != STORE_OK) ||
+               (len - first - count > 0 && listDrop(&l, LIST_TAIL, len - first - count) != STORE_OK)) {
         listIOError(c, NULL);
         goto done;
-    } else {
-        for (long long s = oldh; s < l.head; s++) itemRemove(&l, s);
-        for (long long s = l.tail; s < oldt; s++) itemRemove(&l, s);
     }
     if (listCommit(c, &l) == C_OK) addReplyOK(c);
 done:
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
-/* Remove the elements at the npos ascending indexes pos. The kept elements
- * on the shorter side are shifted over the gaps one copy at a time (each a
- * hard link renamed over its target, so every intermediate state is a list
- * holding each kept element at least once), then the counter of that side
- * moves and the files left outside the range are removed. C_ERR after
- * replying. */
-static int listRemoveAt(client *c, listRef *l, const long long *pos, long long npos) {
+/* Copy the element at seq from over the one at seq to. */
+static int listCopy(listRef *l, long long from, long long to) {
+    sds v;
+    if (listAt(l, from, &v) != STORE_OK) return STORE_ERR;
+    v = sdsdup(v); /* listSet() may read another segment, evicting this one */
+    int r = listSet(l, to, v, sdslen(v));
+    sdsfree(v);
+    return r;
+}
+
+/* Remove the elements at the npos ascending indexes pos (ends known). The
+ * kept elements on the shorter side are shifted over the gaps, then the
+ * slots left at that end are dropped: every segment from the first removed
+ * element to that end is rewritten once. */
+static int listRemoveAt(listRef *l, const long long *pos, long long npos) {
     long long n = listLen(l), h = l->head;
     if (npos >= n) {
-        l->head = l->tail;
-        return listCommit(c, l);
+        l->hseg = l->tseg + 1;
+        return STORE_OK;
     }
     long long r0 = pos[0], r1 = pos[npos - 1];
-    long long before = r1 - (npos - 1);      /* kept elements before r1 */
+    long long before = r1 - (npos - 1);          /* kept elements before r1 */
     long long after = (n - 1 - r0) - (npos - 1); /* kept elements after r0 */
     if (before <= after) {
         long long w = r1, p = npos - 1;
@@ -421,28 +756,21 @@ static int listRemoveAt(client *c, listRef *l, const long long *pos, long long n
                 p--;
                 continue;
             }
-            if (itemCopy(l, h + r, h + w) != STORE_OK) goto ioerr;
+            if (listCopy(l, h + r, h + w) != STORE_OK) return STORE_ERR;
             w--;
         }
-        if (listSetHead(l, h + npos) != STORE_OK) goto ioerr;
-        for (long long i = 0; i < npos; i++) itemRemove(l, h + i);
-    } else {
-        long long w = r0, p = 0, t = l->tail;
-        for (long long r = r0 + 1; r < n; r++) {
-            if (p + 1 < npos && pos[p + 1] == r) {
-                p++;
-                continue;
-            }
-            if (itemCopy(l, h + r, h + w) != STORE_OK) goto ioerr;
-            w++;
-        }
-        if (listSetTail(l, t - npos) != STORE_OK) goto ioerr;
-        for (long long i = 1; i <= npos; i++) itemRemove(l, t - i);
+        return listDrop(l, LIST_HEAD, npos);
     }
-    return listCommit(c, l);
-ioerr:
-    listIOError(c, NULL);
-    return C_ERR;
+    long long w = r0, p = 0;
+    for (long long r = r0 + 1; r < n; r++) {
+        if (p + 1 < npos && pos[p + 1] == r) {
+            p++;
+            continue;
+        }
+        if (listCopy(l, h + r, h + w) != STORE_OK) return STORE_ERR;
+        w++;
+    }
+    return listDrop(l, LIST_TAIL, npos);
 }
 
 /* LREM key count element */
@@ -451,7 +779,7 @@ static void lremCommand(client *c) {
     if (getLongFromArgOrReply(c, c->argv[2], &toremove, NULL) != C_OK) return;
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 1, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 1, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyLongLong(c, 0);
         return;
@@ -467,7 +795,7 @@ static void lremCommand(client *c) {
     for (long long i = 0; i < n && (unsigned long long)npos < limit; i++) {
         long long idx = backwards ? n - 1 - i : i;
         sds v;
-        if (itemRead(&l, l.head + idx, &v) != STORE_OK) {
+        if (listAt(&l, l.head + idx, &v) != STORE_OK) {
             listIOError(c, NULL);
             goto done;
         }
@@ -478,7 +806,6 @@ static void lremCommand(client *c) {
             }
             pos[npos++] = idx;
         }
-        sdsfree(v);
     }
     if (backwards) /* ascending order */
         for (long long i = 0; i < npos / 2; i++) {
@@ -487,17 +814,18 @@ static void lremCommand(client *c) {
             pos[npos - 1 - i] = t;
         }
     if (npos == 0) addReplyLongLong(c, 0);
-    else if (listRemoveAt(c, &l, pos, npos) == C_OK) addReplyLongLong(c, npos);
+    else if (listRemoveAt(&l, pos, npos) != STORE_OK) listIOError(c, NULL);
+    else if (listCommit(c, &l) == C_OK) addReplyLongLong(c, npos);
 done:
     zfree(pos);
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 /* LINSERT key BEFORE|AFTER pivot element. The elements on the shorter side
- * of the insertion point move one place outwards: the outermost is copied
- * into the free slot beyond the counter, the counter moves (the list now
- * holds that element twice), the others are copied one by one, and the new
- * element is written last over the one duplicate left. */
+ * of the insertion point move one place outwards: the outermost is pushed
+ * at that end, the others are copied one place, and the new element is
+ * written into the slot left free. Every segment from the insertion point
+ * to that end is rewritten once. */
 static void linsertCommand(client *c) {
     int after;
     if (!strcasecmp(c->argv[2], "after")) after = 1;
@@ -508,7 +836,7 @@ static void linsertCommand(client *c) {
     }
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 1, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 1, 1, &k, &l) != C_OK) return;
     if (!k) {
         addReplyLongLong(c, 0);
         return;
@@ -517,10 +845,8 @@ static void linsertCommand(client *c) {
     long long n = listLen(&l), p = -1;
     for (long long i = 0; i < n; i++) {
         sds v;
-        if (itemRead(&l, l.head + i, &v) != STORE_OK) goto ioerr;
-        int eq = sameBytes(v, sdslen(v), pivot, sdslen(pivot));
-        sdsfree(v);
-        if (eq) {
+        if (listAt(&l, l.head + i, &v) != STORE_OK) goto ioerr;
+        if (sameBytes(v, sdslen(v), pivot, sdslen(pivot))) {
             p = i;
             break;
         }
@@ -533,29 +859,39 @@ static void linsertCommand(client *c) {
     long long h = l.head, t = l.tail;
     if (i <= n - i) {
         if (i == 0) {
-            if (itemWrite(&l, h - 1, ele, sdslen(ele)) != STORE_OK || listSetHead(&l, h - 1) != STORE_OK) goto ioerr;
+            if (listPush(&l, LIST_HEAD, ele, sdslen(ele)) != STORE_OK) goto ioerr;
         } else {
-            if (itemCopy(&l, h, h - 1) != STORE_OK || listSetHead(&l, h - 1) != STORE_OK) goto ioerr;
+            sds v;
+            if (listAt(&l, h, &v) != STORE_OK) goto ioerr;
+            v = sdsdup(v);
+            int r = listPush(&l, LIST_HEAD, v, sdslen(v));
+            sdsfree(v);
+            if (r != STORE_OK) goto ioerr;
             for (long long j = 1; j < i; j++)
-                if (itemCopy(&l, h + j, h + j - 1) != STORE_OK) goto ioerr;
-            if (itemWrite(&l, h + i - 1, ele, sdslen(ele)) != STORE_OK) goto ioerr;
+                if (listCopy(&l, h + j, h + j - 1) != STORE_OK) goto ioerr;
+            if (listSet(&l, h + i - 1, ele, sdslen(ele)) != STORE_OK) goto ioerr;
         }
     } else {
         if (i == n) {
-            if (itemWrite(&l, t, ele, sdslen(ele)) != STORE_OK || listSetTail(&l, t + 1) != STORE_OK) goto ioerr;
+            if (listPush(&l, LIST_TAIL, ele, sdslen(ele)) != STORE_OK) goto ioerr;
         } else {
-            if (itemCopy(&l, t - 1, t) != STORE_OK || listSetTail(&l, t + 1) != STORE_OK) goto ioerr;
+            sds v;
+            if (listAt(&l, t - 1, &v) != STORE_OK) goto ioerr;
+            v = sdsdup(v);
+            int r = listPush(&l, LIST_TAIL, v, sdslen(v));
+            sdsfree(v);
+            if (r != STORE_OK) goto ioerr;
             for (long long j = n - 2; j >= i; j--)
-                if (itemCopy(&l, h + j, h + j + 1) != STORE_OK) goto ioerr;
-            if (itemWrite(&l, h + i, ele, sdslen(ele)) != STORE_OK) goto ioerr;
+                if (listCopy(&l, h + j, h + j + 1) != STORE_OK) goto ioerr;
+            if (listSet(&l, h + i, ele, sdslen(ele)) != STORE_OK) goto ioerr;
         }
     }
-    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, listLen(&l));
+    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, n + 1);
     goto done;
 ioerr:
     listIOError(c, NULL);
 done:
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
 /* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
@@ -594,7 +930,7 @@ static void lposCommand(client *c) {
     }
     skey *k;
     listRef l;
-    if (openList(c, c->argv[1], 0, &k, &l) != C_OK) return;
+    if (openList(c, c->argv[1], 0, 1, &k, &l) != C_OK) return;
     if (!k) {
         if (count != -1) addReplyArrayLen(c, 0);
         else addReplyNull(c);
@@ -606,11 +942,9 @@ static void lposCommand(client *c) {
     int r = STORE_OK;
     for (long long idx = 0; idx < len && (maxlen == 0 || idx < maxlen); idx++) {
         sds v;
-        r = itemRead(&l, backwards ? l.tail - 1 - idx : l.head + idx, &v);
+        r = listAt(&l, backwards ? l.tail - 1 - idx : l.head + idx, &v);
         if (r != STORE_OK) break;
-        int eq = sameBytes(v, sdslen(v), ele, sdslen(ele));
-        sdsfree(v);
-        if (!eq) continue;
+        if (!sameBytes(v, sdslen(v), ele, sdslen(ele))) continue;
         matches++;
         if (matches < rank) continue;
         long long at = backwards ? len - idx - 1 : idx;
@@ -635,38 +969,28 @@ static void lposCommand(client *c) {
         if (found >= 0) addReplyLongLong(c, found);
         else addReplyNull(c);
     }
-    storeCloseKey(k);
+    closeList(k, &l);
 }
 
-/* Move one element between the ends of one list (source == destination).
- * The element is copied to the free slot beyond the destination end, that
- * counter moves (the element is now in the list twice), then the source
- * end's counter, then the old file goes. */
+/* Move one element between the ends of one list (source == destination):
+ * popped from one end and pushed at the other, one or two segments
+ * rewritten. */
 static void listRotate(client *c, listRef *l, int wherefrom, int whereto) {
-    long long from = wherefrom == LIST_HEAD ? l->head : l->tail - 1;
     sds v;
-    if (itemRead(l, from, &v) != STORE_OK) {
+    if (listKnow(l, wherefrom) != STORE_OK || listAt(l, wherefrom == LIST_HEAD ? l->head : l->tail - 1, &v) != STORE_OK) {
         listIOError(c, NULL);
         return;
     }
+    v = sdsdup(v);
     if (wherefrom == whereto) {
         /* nothing to write, but Redis popped and pushed: WATCH sees a change */
         touchWatchedKey(l->k->db, l->k->name, sdslen(l->k->name));
     } else {
-        long long h = l->head, t = l->tail;
-        int r;
-        if (wherefrom == LIST_TAIL)
-            r = itemCopy(l, from, h - 1) == STORE_OK && listSetHead(l, h - 1) == STORE_OK &&
-                listSetTail(l, t - 1) == STORE_OK;
-        else
-            r = itemCopy(l, from, t) == STORE_OK && listSetTail(l, t + 1) == STORE_OK &&
-                listSetHead(l, h + 1) == STORE_OK;
-        if (!r) {
+        if (listDrop(l, wherefrom, 1) != STORE_OK || listPush(l, whereto, v, sdslen(v)) != STORE_OK) {
             listIOError(c, NULL);
             sdsfree(v);
             return;
         }
-        itemRemove(l, from);
         if (listCommit(c, l) != C_OK) {
             sdsfree(v);
             return;
@@ -676,12 +1000,12 @@ static void listRotate(client *c, listRef *l, int wherefrom, int whereto) {
 }
 
 /* LMOVE / RPOPLPUSH. Between two lists the element is pushed to the
- * destination (written and counted there) before it is popped from the
- * source: a crash between the two leaves it in both, never in neither. */
+ * destination, then popped from the source, in one transaction. */
 static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_timeout) {
     skey *src, *dst = NULL;
     listRef s, d;
-    if (openList(c, c->argv[1], 1, &src, &s) != C_OK) return;
+    memset(&d, 0, sizeof(d));
+    if (openList(c, c->argv[1], 1, 0, &src, &s) != C_OK) return;
     if (!src) {
         if (block_timeout >= 0 && clientMayBlock(c))
             blockForKeys(c, BLOCKED_LIST, &c->argv[1], 1, block_timeout, BLOCK_TIMEOUT_NULL);
@@ -690,22 +1014,25 @@ static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_
     }
     if (sdscmp(c->argv[1], c->argv[2]) == 0) {
         listRotate(c, &s, wherefrom, whereto);
-        storeCloseKey(src);
+        closeList(src, &s);
         return;
     }
     if (collectionOpenForWrite(c, c->argv[2], OBJ_LIST, &dst) != C_OK) {
-        storeCloseKey(src);
+        closeList(src, &s);
         return;
     }
     sds v = NULL;
-    if (listLoad(dst, &d) != STORE_OK || itemRead(&s, wherefrom == LIST_HEAD ? s.head : s.tail - 1, &v) != STORE_OK)
+    if (listLoad(dst, &d) != STORE_OK || listKnow(&s, wherefrom) != STORE_OK ||
+        listAt(&s, wherefrom == LIST_HEAD ? s.head : s.tail - 1, &v) != STORE_OK)
         goto ioerr;
-    if (whereto == LIST_HEAD) {
-        if (itemWrite(&d, d.head - 1, v, sdslen(v)) != STORE_OK || listSetHead(&d, d.head - 1) != STORE_OK) goto ioerr;
-    } else {
-        if (itemWrite(&d, d.tail, v, sdslen(v)) != STORE_OK || listSetTail(&d, d.tail + 1) != STORE_OK) goto ioerr;
+    v = sdsdup(v);
+    if (listPush(&d, whereto, v, sdslen(v)) != STORE_OK) goto ioerr;
+    if (listCommit(c, &d) != C_OK) goto done;
+    if (listDrop(&s, wherefrom, 1) != STORE_OK) {
+        listIOError(c, NULL);
+        goto done;
     }
-    if (listCommit(c, &d) != C_OK || listRemoveEnd(c, &s, wherefrom, 1) != C_OK) goto done;
+    if (listCommit(c, &s) != C_OK) goto done;
     addReplyBulkSds(c, v);
     v = NULL;
     goto done;
@@ -713,8 +1040,8 @@ ioerr:
     listIOError(c, dst);
 done:
     sdsfree(v);
-    storeCloseKey(src);
-    storeCloseKey(dst);
+    closeList(src, &s);
+    closeList(dst, &d);
 }
 
 static void lmoveCommand(client *c) {
@@ -753,7 +1080,7 @@ static void blockingPopGeneric(client *c, int where) {
     for (int j = 1; j < c->argc - 1; j++) {
         skey *k;
         listRef l;
-        if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
+        if (openList(c, c->argv[j], 1, 0, &k, &l) != C_OK) return;
         if (!k) continue;
         replyCapture a;
         if (listPopAside(c, &l, where, 1, &a) == C_OK) {
@@ -761,7 +1088,7 @@ static void blockingPopGeneric(client *c, int where) {
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             replyCaptureSend(c, &a, NULL, 0);
         }
-        storeCloseKey(k);
+        closeList(k, &l);
         return;
     }
     if (clientMayBlock(c)) blockForKeys(c, BLOCKED_LIST, &c->argv[1], c->argc - 2, timeout, BLOCK_TIMEOUT_NULL_ARRAY);
@@ -802,7 +1129,7 @@ static void lmpopGeneric(client *c, int first, long long block_timeout) {
     for (int j = first + 1; j < where_idx; j++) {
         skey *k;
         listRef l;
-        if (openList(c, c->argv[j], 1, &k, &l) != C_OK) return;
+        if (openList(c, c->argv[j], 1, 1, &k, &l) != C_OK) return;
         if (!k) continue;
         long long n = count > listLen(&l) ? listLen(&l) : count;
         replyCapture a;
@@ -812,7 +1139,7 @@ static void lmpopGeneric(client *c, int first, long long block_timeout) {
             addReplyArrayLen(c, n);
             replyCaptureSend(c, &a, NULL, 0);
         }
-        storeCloseKey(k);
+        closeList(k, &l);
         return;
     }
     if (block_timeout >= 0 && clientMayBlock(c))
@@ -878,23 +1205,26 @@ redisCommand listCommandTable[] = {
     {"llen", llenCommand, 2, "readonly fast", "read list fast", 1, 1, 1, "list", "1.0.0",
      "Returns the length of a list.", "O(1)", NULL},
     {"lindex", lindexCommand, 3, "readonly", "read list slow", 1, 1, 1, "list", "1.0.0",
-     "Returns an element from a list by its index.", "O(1): one file is read", NULL},
+     "Returns an element from a list by its index.", "O(1): the segment file holding it is read", NULL},
     {"lrange", lrangeCommand, 4, "readonly", "read list slow", 1, 1, 1, "list", "1.0.0",
      "Returns a range of elements from a list.", "O(N) where N is the number of elements returned", NULL},
     {"lset", lsetCommand, 4, "write denyoom", "write list slow", 1, 1, 1, "list", "1.0.0",
-     "Sets the value of an element in a list by its index.", "O(1): one file is replaced", NULL},
+     "Sets the value of an element in a list by its index.", "O(1): the segment file holding it is rewritten", NULL},
     {"lrem", lremCommand, 4, "write", "write list slow", 1, 1, 1, "list", "1.0.0",
      "Removes elements from a list. Deletes the list if the last element was removed.",
      "O(N+M) where N is the length of the list and M is the number of elements removed; the kept elements on the "
-     "shorter side of the removed ones are moved (one hard link each, no bytes copied)",
+     "shorter side of the removed ones are moved (each segment file from the first removed element to that end is "
+     "rewritten once)",
      NULL},
     {"ltrim", ltrimCommand, 4, "write", "write list slow", 1, 1, 1, "list", "1.0.0",
      "Removes elements from both ends a list. Deletes the list if all elements were trimmed.",
-     "O(N) where N is the number of elements to be removed by the operation.", NULL},
+     "O(N) where N is the number of elements to be removed by the operation; whole segments of 64 elements go "
+     "unread, as one unlink each.",
+     NULL},
     {"linsert", linsertCommand, 5, "write denyoom", "write list slow", 1, 1, 1, "list", "2.2.0",
      "Inserts an element before or after another element in a list.",
      "O(N) where N is the number of elements traversed before seeing the pivot, plus the elements on the shorter "
-     "side of it, which are moved (one hard link each)",
+     "side of it, which are moved (each segment file from the insertion point to that end is rewritten once)",
      NULL},
     {"lpos", lposCommand, -3, "readonly", "read list slow", 1, 1, 1, "list", "6.0.6",
      "Returns the index of matching elements in a list.",

@@ -440,10 +440,9 @@ def test_tree_after_restore():
         d = p.dredis
         assert files_under(key_dir(d, "s")) == ["type", "value"]
         assert read(os.path.join(key_dir(d, "s"), "value")) == b"hello"
-        assert files_under(key_dir(d, "l")) == ["head", "items", "items/0", "items/1", "items/2", "len", "tail",
-                                                "type"]
-        assert [read(os.path.join(key_dir(d, "l"), f)) for f in ("type", "head", "tail", "len", "items/2")] == \
-            [b"list", b"0", b"3", b"3", b"c"]
+        assert files_under(key_dir(d, "l")) == ["head-seg", "segments", "segments/0", "tail-seg", "type"]
+        assert [read(os.path.join(key_dir(d, "l"), f)) for f in ("type", "head-seg", "tail-seg", "segments/0")] == \
+            [b"list", b"0", b"0", b"0\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"]
         assert files_under(key_dir(d, "h")) == ["fields", "fields/f%2F2", "fields/f1", "len", "type"]
         assert read(os.path.join(key_dir(d, "h"), "fields", "f%2F2")) == b"v2"
         assert read(os.path.join(key_dir(d, "h"), "len")) == b"2"
@@ -486,15 +485,20 @@ def test_failed_restore_leaves_nothing():
         c = srv.client()
         assert c.execute("LLEN", "l") == 1000
         assert c.execute("LINDEX", "l", 999) == b"e999"
+        # restored in segments of 64: 0 .. 15
+        assert sorted(f for f in files_under(key_dir(srv, "l")) if f.startswith("segments/")) == \
+            sorted("segments/%d" % n for n in range(16))
+        assert c.execute("LRANGE", "l", 60, 70) == [b"e%d" % i for i in range(60, 71)]
+        assert rb.plain_list(["e%d" % i for i in range(1000)])[:-10] == c.execute("DUMP", "l")[:-10]
 
 
 def test_dump_of_a_damaged_key():
-    """A list with an element file missing from its range is reported as
+    """A list with a segment file missing from its range is reported as
     damaged, not dumped short."""
     with Dredis() as srv:
         c = srv.client()
-        c.execute("RPUSH", "l", "a", "b", "c")
-        os.unlink(os.path.join(key_dir(srv, "l"), "items", "1"))
+        c.execute("RPUSH", "l", *["e%d" % i for i in range(200)])
+        os.unlink(os.path.join(key_dir(srv, "l"), "segments", "1"))
         assert c.execute("DUMP", "l") == \
             RespError("ERR storage error: the key's directory is damaged or not a dredis key")
         c.execute("HSET", "h", "f", "v")

@@ -31,26 +31,61 @@ def key_dir(server, key, db=0):
     return os.path.join(server.db_dir(db), key)
 
 
+SEG = 64  # elements per segment file
+
+
+def parse_segment(data):
+    """A segment file's (first seq, [elements]): "<seq>\r\n" then the
+    elements as RESP bulk strings."""
+    nl = data.index(b"\r\n")
+    first, p, out = int(data[:nl]), nl + 2, []
+    while p < len(data):
+        assert data[p:p + 1] == b"$", data[p:p + 20]
+        nl = data.index(b"\r\n", p)
+        n = int(data[p + 1:nl])
+        out.append(data[nl + 2:nl + 2 + n])
+        assert data[nl + 2 + n:nl + 4 + n] == b"\r\n"
+        p = nl + 4 + n
+    return first, out
+
+
 def list_tree(server, key, db=0):
-    """The list key's directory as (head, tail, len, {seq: bytes}, other names)."""
+    """The list key's directory as (head-seg, tail-seg, {n: (first seq,
+    [elements])}, other names)."""
     d = key_dir(server, key, db)
     assert read(os.path.join(d, "type")) == b"list"
-    head = int(read(os.path.join(d, "head")))
-    tail = int(read(os.path.join(d, "tail")))
-    length = int(read(os.path.join(d, "len")))
-    items = {int(n): read(os.path.join(d, "items", n)) for n in os.listdir(os.path.join(d, "items"))}
-    others = sorted(set(os.listdir(d)) - {"type", "head", "tail", "len", "items"})
-    return head, tail, length, items, others
+    hseg = int(read(os.path.join(d, "head-seg")))
+    tseg = int(read(os.path.join(d, "tail-seg")))
+    segs = {int(n): parse_segment(read(os.path.join(d, "segments", n)))
+            for n in os.listdir(os.path.join(d, "segments"))}
+    others = sorted(set(os.listdir(d)) - {"type", "head-seg", "tail-seg", "segments"})
+    return hseg, tseg, segs, others
+
+
+def list_seqs(server, key, db=0):
+    """{seq: element} of the list key, from its segment files."""
+    _, _, segs, _ = list_tree(server, key, db)
+    return {first + i: e for first, els in segs.values() for i, e in enumerate(els)}
 
 
 def check_tree(server, key, expected, db=0):
-    """The directory holds exactly expected, as items/head .. items/tail-1,
-    with no stray element files and an up-to-date len."""
-    head, tail, length, items, others = list_tree(server, key, db)
+    """The directory holds exactly expected, in segments head-seg ..
+    tail-seg, each holding the seqs of its own 64-slot range, every one
+    but the ends full, with no other file. Returns the head seq."""
+    hseg, tseg, segs, others = list_tree(server, key, db)
     assert others == [], others
-    assert tail - head == len(expected) == length, (head, tail, length, len(expected))
-    assert sorted(items) == list(range(head, tail)), (sorted(items), head, tail)
-    assert [items[s] for s in range(head, tail)] == expected
+    assert sorted(segs) == list(range(hseg, tseg + 1)), (sorted(segs), hseg, tseg)
+    got = []
+    for n in range(hseg, tseg + 1):
+        first, els = segs[n]
+        assert els and first // SEG == n and (first + len(els) - 1) // SEG == n, (n, first, len(els))
+        if n > hseg:
+            assert first == n * SEG, (n, first)
+        if n < tseg:
+            assert first + len(els) == (n + 1) * SEG, (n, first, len(els))
+        got += els
+    assert got == expected
+    return segs[hseg][0]
 
 
 def gone(server, key, db=0):
@@ -573,37 +608,49 @@ def test_tree_after_each_kind_of_write():
     with Dredis() as s, s.client() as c:
         d = key_dir(s, "l")
         c.execute("RPUSH", "l", "b", "c")
-        assert files_under(d) == ["head", "items", "items/0", "items/1", "len", "tail", "type"]
+        assert files_under(d) == ["head-seg", "segments", "segments/0", "tail-seg", "type"]
         assert read(os.path.join(d, "type")) == b"list"
-        assert list_tree(s, "l")[:4] == (0, 2, 2, {0: b"b", 1: b"c"})
-        assert read(os.path.join(d, "head")) == b"0" and read(os.path.join(d, "tail")) == b"2"
+        assert read(os.path.join(d, "segments", "0")) == b"0\r\n$1\r\nb\r\n$1\r\nc\r\n"
+        assert read(os.path.join(d, "head-seg")) == b"0" and read(os.path.join(d, "tail-seg")) == b"0"
         c.execute("LPUSH", "l", "a", "z")
-        assert list_tree(s, "l")[:4] == (-2, 2, 4, {-2: b"z", -1: b"a", 0: b"b", 1: b"c"})
+        assert list_seqs(s, "l") == {-2: b"z", -1: b"a", 0: b"b", 1: b"c"}
+        assert read(os.path.join(d, "segments", "-1")) == b"-2\r\n$1\r\nz\r\n$1\r\na\r\n"
+        assert list_tree(s, "l")[:2] == (-1, 0)
         c.execute("LPOP", "l")
-        assert list_tree(s, "l")[:4] == (-1, 2, 3, {-1: b"a", 0: b"b", 1: b"c"})
+        assert list_seqs(s, "l") == {-1: b"a", 0: b"b", 1: b"c"}
+        c.execute("LPOP", "l")  # segment -1 emptied: its file goes, head-seg moves
+        assert files_under(d) == ["head-seg", "segments", "segments/0", "tail-seg", "type"]
+        assert list_tree(s, "l")[:2] == (0, 0)
         c.execute("RPOP", "l")
-        assert list_tree(s, "l")[:4] == (-1, 1, 2, {-1: b"a", 0: b"b"})
+        c.execute("LPUSH", "l", "a")
+        assert list_seqs(s, "l") == {-1: b"a", 0: b"b"}
         c.execute("LSET", "l", 1, "B")
-        assert list_tree(s, "l")[:4] == (-1, 1, 2, {-1: b"a", 0: b"B"})
+        assert list_seqs(s, "l") == {-1: b"a", 0: b"B"}
         c.execute("RPUSH", "l", "c", "d", "e")
         c.execute("LTRIM", "l", 1, -2)
-        assert list_tree(s, "l")[:4] == (0, 3, 3, {0: b"B", 1: b"c", 2: b"d"})
+        assert list_seqs(s, "l") == {0: b"B", 1: b"c", 2: b"d"}
+        assert list_tree(s, "l")[:2] == (0, 0)
         c.execute("LINSERT", "l", "AFTER", "B", "x")  # left half: shifts B towards the head
-        assert list_tree(s, "l")[:4] == (-1, 3, 4, {-1: b"B", 0: b"x", 1: b"c", 2: b"d"})
+        assert list_seqs(s, "l") == {-1: b"B", 0: b"x", 1: b"c", 2: b"d"}
         c.execute("LINSERT", "l", "BEFORE", "d", "y")  # right half: shifts d towards the tail
-        assert list_tree(s, "l")[:4] == (-1, 4, 5, {-1: b"B", 0: b"x", 1: b"c", 2: b"y", 3: b"d"})
+        assert list_seqs(s, "l") == {-1: b"B", 0: b"x", 1: b"c", 2: b"y", 3: b"d"}
         c.execute("LREM", "l", 1, "x")  # near the head: B moves up, head follows
-        assert list_tree(s, "l")[:4] == (0, 4, 4, {0: b"B", 1: b"c", 2: b"y", 3: b"d"})
+        assert list_seqs(s, "l") == {0: b"B", 1: b"c", 2: b"y", 3: b"d"}
         c.execute("LREM", "l", 1, "y")  # near the tail: d moves down, tail follows
-        assert list_tree(s, "l")[:4] == (0, 3, 3, {0: b"B", 1: b"c", 2: b"d"})
+        assert list_seqs(s, "l") == {0: b"B", 1: b"c", 2: b"d"}
         c.execute("RPOPLPUSH", "l", "l")
-        assert list_tree(s, "l")[:4] == (-1, 2, 3, {-1: b"d", 0: b"B", 1: b"c"})
+        assert list_seqs(s, "l") == {-1: b"d", 0: b"B", 1: b"c"}
         c.execute("LMOVE", "l", "m", "LEFT", "RIGHT")
-        assert list_tree(s, "l")[:4] == (0, 2, 2, {0: b"B", 1: b"c"})
-        assert list_tree(s, "m")[:4] == (0, 1, 1, {0: b"d"})
+        assert list_seqs(s, "l") == {0: b"B", 1: b"c"}
+        assert list_seqs(s, "m") == {0: b"d"}
         c.execute("LMPOP", 1, "l", "RIGHT", "COUNT", 1)
-        assert list_tree(s, "l")[:4] == (0, 1, 1, {0: b"B"})
-        assert list_tree(s, "l")[4] == []
+        assert list_seqs(s, "l") == {0: b"B"}
+        assert list_tree(s, "l")[3] == []
+        check_tree(s, "l", [b"B"])
+        # LPUSH on a new key starts at seq -1, in segment -1
+        c.execute("LPUSH", "n", "only")
+        assert files_under(key_dir(s, "n")) == ["head-seg", "segments", "segments/-1", "tail-seg", "type"]
+        assert read(os.path.join(key_dir(s, "n"), "segments", "-1")) == b"-1\r\n$4\r\nonly\r\n"
         # nothing is left behind in the staging area
         assert staging_leftovers(s.root_dir) == []
         c.execute("LPOP", "l")
@@ -629,44 +676,85 @@ def _changes(before, after):
     return added, removed, replaced
 
 
+def _segs(*ns):
+    return sorted("segments/%d" % n for n in ns)
+
+
 def test_end_operations_touch_constant_files_on_a_long_list():
     """Every write is a new file renamed into place, so inode changes show
-    exactly which files a command wrote: a handful, whatever the length."""
+    exactly which files a command wrote: one segment for a push or pop,
+    head-seg or tail-seg only when an end segment is started or emptied."""
     with Dredis() as s, s.client() as c:
-        n = 600
+        n = 600  # seqs 0 .. 599: segments 0 .. 9, the last holding 576 .. 599
         for i in range(0, n, 100):
             c.execute("RPUSH", "l", *[b"e%d" % j for j in range(i, i + 100)])
         c.execute("RPUSH", "other", "o")
         steps = [
-            (("RPUSH", "l", "x"), (["items/600"], [], ["len", "tail"])),
-            (("LPUSH", "l", "y"), (["items/-1"], [], ["head", "len"])),
-            (("LPOP", "l"), ([], ["items/-1"], ["head", "len"])),
-            (("RPOP", "l"), ([], ["items/600"], ["len", "tail"])),
-            (("LSET", "l", 300, "z"), ([], [], ["items/300"])),
+            (("RPUSH", "l", "x"), ([], [], _segs(9))),
+            (("LPUSH", "l", "y"), (_segs(-1), [], ["head-seg"])),
+            (("LPOP", "l"), ([], _segs(-1), ["head-seg"])),
+            (("RPOP", "l"), ([], [], _segs(9))),
+            (("LSET", "l", 300, "z"), ([], [], _segs(4))),
             (("LINDEX", "l", 300), ([], [], [])),
-            (("RPOPLPUSH", "l", "l"), (["items/-1"], ["items/599"], ["head", "tail"])),
-            (("LMOVE", "l", "l", "LEFT", "RIGHT"), (["items/599"], ["items/-1"], ["head", "tail"])),
-            (("LMOVE", "l", "other", "LEFT", "RIGHT"), ([], ["items/0"], ["head", "len"])),
-            (("LPOP", "l", 2), ([], ["items/1", "items/2"], ["head", "len"])),
+            (("LLEN", "l"), ([], [], [])),
+            (("LRANGE", "l", 60, 70), ([], [], [])),
+            (("RPOPLPUSH", "l", "l"), (_segs(-1), [], ["head-seg"] + _segs(9))),
+            (("LMOVE", "l", "l", "LEFT", "RIGHT"), ([], _segs(-1), ["head-seg"] + _segs(9))),
+            (("LMOVE", "l", "other", "LEFT", "RIGHT"), ([], [], _segs(0))),
+            (("LPOP", "l", 2), ([], [], _segs(0))),
         ]
         for cmd, expected in steps:
             before = _inodes(s, "l")
             c.execute(*cmd)
             assert _changes(before, _inodes(s, "l")) == expected, cmd
         check_tree(s, "other", [b"o", b"e0"])
-        # LINSERT moves the shorter side, by hard link: the moved files keep
-        # their inodes. The list is now e3 .. e599 at items/3 .. items/599.
+        # the list is now e3 .. e599 at seqs 3 .. 599. LINSERT moves the
+        # shorter side: only the segments from the insertion point to that
+        # end are rewritten.
         before = _inodes(s, "l")
         c.execute("LINSERT", "l", "BEFORE", "e4", "near-head")
-        after = _inodes(s, "l")
-        assert _changes(before, after) == (["items/2"], [], ["head", "items/3", "len"])
-        assert after["items/2"] == before["items/3"]
-        before = after
+        assert _changes(before, _inodes(s, "l")) == ([], [], _segs(0))
+        before = _inodes(s, "l")
         c.execute("LINSERT", "l", "AFTER", "e597", "near-tail")
-        after = _inodes(s, "l")
-        assert _changes(before, after) == (["items/600"], [], ["items/598", "items/599", "len", "tail"])
-        assert after["items/600"] == before["items/599"] and after["items/599"] == before["items/598"]
+        assert _changes(before, _inodes(s, "l")) == ([], [], _segs(9))
+        before = _inodes(s, "l")
+        c.execute("LINSERT", "l", "BEFORE", "e320", "middle")  # e320 at seq 320: segments 5 .. 9
+        assert _changes(before, _inodes(s, "l")) == ([], [], _segs(5, 6, 7, 8, 9))
+        before = _inodes(s, "l")
+        c.execute("LTRIM", "l", 200, -1)  # segments 0 .. 2 go unread, 3 is rewritten
+        assert _changes(before, _inodes(s, "l")) == ([], _segs(0, 1, 2), ["head-seg"] + _segs(3))
         check_tree(s, "l", c.execute("LRANGE", "l", 0, -1))
+
+
+def test_one_thousand_single_pushes_make_few_files():
+    """LPUSH and RPUSH of single elements rewrite one segment file each: the
+    key gets one file per 64 elements, not one per element, and a push
+    creates a file (an inode) only when it starts a segment."""
+    with Dredis() as s, s.client() as c:
+        created = 0
+        for i in range(1000):
+            before = _inodes(s, "q") if i else {}
+            assert c.execute("LPUSH", "q", b"job:%d" % i) == i + 1
+            added, removed, replaced = _changes(before, _inodes(s, "q"))
+            assert removed == [] and len(replaced) <= 1, (i, replaced)
+            created += len(added)
+        # seqs -1 .. -1000: segments -1 .. -16, plus type, head-seg, tail-seg
+        files = files_under(key_dir(s, "q"))
+        assert len(files) == 16 + 4, files
+        assert len([f for f in files if f.startswith("segments/")]) == 16
+        assert created == 16 + 3
+        check_tree(s, "q", [b"job:%d" % i for i in reversed(range(1000))])
+        for i in range(1000):
+            c.execute("RPUSH", "r", i)
+        assert len(files_under(key_dir(s, "r"))) == 16 + 4
+        # a queue (RPUSH, then LPOP) keeps one or two segments whatever
+        # went through it
+        for i in range(1000):
+            c.execute("RPUSH", "job", i)
+            if i >= 10:
+                assert c.execute("LPOP", "job") == b"%d" % (i - 10)
+            assert len([f for f in files_under(key_dir(s, "job")) if f.startswith("segments/")]) <= 2
+        check_tree(s, "job", [b"%d" % i for i in range(990, 1000)])
 
 
 def test_restart_keeps_lists():
@@ -692,55 +780,231 @@ def test_restart_keeps_lists():
         both_lists(p, "m")
 
 
-def test_strays_and_stale_len_after_a_crash():
-    """What an interrupted command leaves behind: element files outside
-    [head, tail) and a stale len. Readers ignore the strays, writes replace
-    them, and the next write repairs len."""
-    with Dredis() as s:
-        with s.client() as c:
-            c.execute("RPUSH", "l", "a", "b", "c")
-            c.execute("LPUSH", "l", "z")
-        s.stop()
-        d = key_dir(s, "l")
-        head, tail = -1, 3
-        write(os.path.join(d, "items", str(tail)), b"stray-tail")       # a push that never moved tail
-        write(os.path.join(d, "items", str(tail + 5)), b"stray-far")
-        write(os.path.join(d, "items", str(head - 1)), b"stray-head")   # a pop that never unlinked
-        write(os.path.join(d, "len"), b"7")                              # a len never rewritten
-        s.start()
-        with s.client() as c:
-            assert c.execute("LLEN", "l") == 4
-            assert c.execute("LRANGE", "l", 0, -1) == [b"z", b"a", b"b", b"c"]
-            assert c.execute("LINDEX", "l", -1) == b"c"
-            assert c.execute("LINDEX", "l", 4) is None
-            assert c.execute("LPOS", "l", "stray-tail") is None
-            assert c.execute("RPUSH", "l", "d") == 5   # replaces stray-tail, repairs len
-            assert c.execute("LPUSH", "l", "y") == 6   # replaces stray-head
-            h, t, n, items, _ = list_tree(s, "l")
-            assert (h, t, n) == (-2, 4, 6)
-            assert [items[i] for i in range(h, t)] == [b"y", b"z", b"a", b"b", b"c", b"d"]
-            assert items[8] == b"stray-far"           # still ignored
-            assert c.execute("LRANGE", "l", 0, -1) == [b"y", b"z", b"a", b"b", b"c", b"d"]
-            # the whole directory goes with the key, strays included
-            assert c.execute("DEL", "l") == 1
-            assert gone(s, "l")
-
-
 def test_damaged_list_is_an_error_not_a_crash():
     with Dredis() as s:
         with s.client() as c:
-            c.execute("RPUSH", "l", "a", "b", "c")
+            c.execute("RPUSH", "l", *[b"e%d" % i for i in range(130)])  # segments 0, 1, 2
             c.execute("RPUSH", "m", "a")
-        os.unlink(os.path.join(key_dir(s, "l"), "items", "1"))
-        write(os.path.join(key_dir(s, "m"), "tail"), b"0")
+        os.unlink(os.path.join(key_dir(s, "l"), "segments", "1"))
+        write(os.path.join(key_dir(s, "m"), "tail-seg"), b"-1")  # before head-seg
         with s.client() as c:
-            for cmd in [("LRANGE", "l", 0, -1), ("LINDEX", "l", 1), ("LPOS", "l", "c"), ("LREM", "l", 0, "c"),
+            for cmd in [("LRANGE", "l", 0, -1), ("LINDEX", "l", 100), ("LPOS", "l", "e129"), ("LREM", "l", 0, "e1"),
+                        ("LSET", "l", 64, "x"), ("LINSERT", "l", "AFTER", "e100", "x"), ("DUMP", "l"),
                         ("LLEN", "m"), ("RPUSH", "m", "x"), ("LPOP", "m")]:
                 r = c.execute(*cmd)
                 assert isinstance(r, RespError) and r.message.startswith("ERR storage error"), (cmd, r)
-            assert c.execute("LINDEX", "l", 0) == b"a"
-            assert c.execute("LPOP", "l") == b"a"
+            # what does not need the missing segment still works
+            assert c.execute("LLEN", "l") == 130
+            assert c.execute("LINDEX", "l", 0) == b"e0"
+            assert c.execute("LPOP", "l") == b"e0"
+            assert c.execute("RPOP", "l", 2) == [b"e129", b"e128"]
             assert c.execute("PING") == "PONG"
+
+
+def _damage_cases():
+    """(description, {file under the key: bytes, or None to remove it})
+    applied to the list RPUSH l e0 .. e129 (segments 0, 1, 2)."""
+    seg1 = b"64\r\n" + b"".join(b"$%d\r\ne%d\r\n" % (len(b"e%d" % i), i) for i in range(64, 128))
+    return [
+        ("a missing head-seg", {"head-seg": None}),
+        ("a missing tail-seg", {"tail-seg": None}),
+        ("a head-seg that is not a number", {"head-seg": b"x"}),
+        ("a missing end segment", {"segments/2": None}),
+        ("a header outside the segment", {"segments/1": b"0" + seg1[2:]}),
+        ("a header that is not a number", {"segments/1": b"x" + seg1[2:]}),
+        ("an interior segment not full", {"segments/1": seg1[:-len(b"$4\r\ne127\r\n")]}),
+        ("an empty segment", {"segments/2": b"128\r\n"}),
+        ("a bulk length too long", {"segments/1": seg1[:-4] + b"\r\n"}),
+        ("no bulk string marker", {"segments/1": seg1.replace(b"$4\r\ne100", b"#4\r\ne100")}),
+        ("more than 64 elements", {"segments/1": seg1 + b"$1\r\nx\r\n"}),
+        ("an end segment past the next one", {"segments/0": b"1\r\n$1\r\nx\r\n"}),
+    ]
+
+
+def test_damaged_segments_are_reported():
+    with Dredis() as s:
+        cases = _damage_cases()
+        with s.client() as c:
+            for i in range(len(cases)):
+                c.execute("RPUSH", "l%d" % i, *[b"e%d" % j for j in range(130)])
+        s.stop()
+        for i, (_, files) in enumerate(cases):
+            for name, data in files.items():
+                path = os.path.join(key_dir(s, "l%d" % i), name)
+                if data is None:
+                    os.unlink(path)
+                else:
+                    write(path, data)
+        s.start()
+        with s.client() as c:
+            for i, (what, _) in enumerate(cases):
+                r = c.execute("LRANGE", "l%d" % i, 0, -1)
+                assert isinstance(r, RespError) and r.message.startswith("ERR storage error"), (what, r)
+                assert c.execute("TYPE", "l%d" % i) == "list"
+            assert c.execute("DEL", *["l%d" % i for i in range(len(cases))]) == len(cases)
+            assert c.execute("DBSIZE") == 0
+
+
+def test_old_per_element_layout_is_a_damaged_key():
+    """A list directory of the old one-file-per-element layout (items/<seq>,
+    head, tail, len) is reported as damaged, never misread."""
+    with Dredis() as s:
+        s.stop()
+        d = key_dir(s, "old")
+        os.makedirs(os.path.join(d, "items"))
+        for name, data in [("type", b"list"), ("head", b"0"), ("tail", b"2"), ("len", b"2"),
+                           ("items/0", b"a"), ("items/1", b"b")]:
+            write(os.path.join(d, name), data)
+        s.start()
+        with s.client() as c:
+            assert c.execute("TYPE", "old") == "list"
+            assert c.execute("EXISTS", "old") == 1
+            for cmd in [("LLEN", "old"), ("LRANGE", "old", 0, -1), ("LINDEX", "old", 0), ("LPOP", "old"),
+                        ("RPUSH", "old", "x"), ("LPUSH", "old", "x"), ("RPUSHX", "old", "x"), ("DUMP", "old"),
+                        ("LMOVE", "old", "new", "LEFT", "RIGHT"), ("LTRIM", "old", 0, 0), ("BLPOP", "old", 0)]:
+                r = c.execute(*cmd)
+                assert isinstance(r, RespError) and r.message.startswith("ERR storage error"), (cmd, r)
+            assert c.execute("EXISTS", "new") == 0
+            assert c.execute("PING") == "PONG"
+            assert c.execute("DEL", "old") == 1
+
+
+# ---------------------------------------------------------------------------
+# segment boundaries (64 elements a segment), compared with Redis
+# ---------------------------------------------------------------------------
+
+def test_pushes_and_pops_across_segment_boundaries():
+    with Pair() as p:
+        # one element at a time across several boundaries, both directions:
+        # RPUSH fills segments 0, 1, 2 ..., LPUSH segments -1, -2 ...
+        for i in range(150):
+            p.run("RPUSH", "l", "r%d" % i)
+        for i in range(150):
+            p.run("LPUSH", "l", "l%d" % i)
+        head = check_tree(p.dredis, "l", both_lists(p, "l"))
+        assert head == -150
+        assert list_tree(p.dredis, "l")[:2] == (-3, 2)
+        for idx in (0, 1, 63, 64, 65, 85, 86, 127, 128, 149, 150, 151, 213, 214, 278, 299, -1, -64, -65, -300, 300):
+            p.run("LINDEX", "l", idx)
+        for start, stop in [(0, 63), (63, 64), (85, 86), (20, 280), (-65, -64), (149, 150), (100, 99), (-1, -1)]:
+            p.run("LRANGE", "l", start, stop)
+        # pops one at a time from each end down to a few elements
+        for _ in range(140):
+            p.run("LPOP", "l")
+            p.run("RPOP", "l")
+            if _ % 35 == 0:
+                check_tree(p.dredis, "l", both_lists(p, "l"))
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        # pops with a count crossing several segments at once
+        p.run("RPUSH", "l", *["x%d" % i for i in range(300)])
+        p.run("LPUSH", "l", *["y%d" % i for i in range(200)])
+        p.run("LPOP", "l", 130)
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("RPOP", "l", 129)
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("LMPOP", 1, "l", "LEFT", "COUNT", 64)
+        p.run("LMPOP", 1, "l", "RIGHT", "COUNT", 65)
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        # an element moved across the whole list, segment to segment
+        for _ in range(70):
+            p.run("RPOPLPUSH", "l", "l")
+            p.run("LMOVE", "l", "m", "LEFT", "RIGHT")
+            p.run("LMOVE", "m", "l", "LEFT", "LEFT")
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        assert p.run("LLEN", "l") == p.run("LLEN", "l")
+        p.run("LPOP", "l", 10000)
+        assert gone(p.dredis, "l")
+        # a queue: pushed at one end, popped at the other, for a long way
+        # (growing by one element a round)
+        for i in range(400):
+            p.run("LPUSH", "q", i, i + 1)
+            p.run("RPOP", "q")
+        check_tree(p.dredis, "q", both_lists(p, "q"))
+        assert len(list_tree(p.dredis, "q")[2]) == 400 // 64 + 1
+        assert list_tree(p.dredis, "q")[0] == -800 // 64  # deep into negative segments
+
+
+def test_long_lists_lindex_lrange_lset_against_redis():
+    rng = random.Random(64)
+    with Pair() as p:
+        n = 1000
+        p.run("RPUSH", "l", *["v%d" % i for i in range(600)])
+        p.run("LPUSH", "l", *["w%d" % i for i in range(n - 600)])
+        assert p.run("LLEN", "l") == n
+        for idx in list(range(-n - 2, n + 2, 7)) + [rng.randint(-n, n - 1) for _ in range(50)]:
+            p.run("LINDEX", "l", idx)
+        for _ in range(60):
+            a, b = rng.randint(-n - 5, n + 5), rng.randint(-n - 5, n + 5)
+            p.run("LRANGE", "l", a, b)
+        p.run("LRANGE", "l", 0, -1)
+        for _ in range(100):
+            p.run("LSET", "l", rng.randint(-n - 3, n + 2), "s%d" % rng.randint(0, 9))
+        for idx in (0, 63, 64, 399, 400, 463, 464, 999, -1, -1000):
+            p.run("LSET", "l", idx, "edge%d" % idx)
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        for e in ("s3", "edge64", "v599", "w0", "missing"):
+            p.run("LPOS", "l", e)
+            p.run("LPOS", "l", e, "RANK", -1, "COUNT", 0)
+            p.run("LPOS", "l", e, "COUNT", 3, "MAXLEN", 500)
+
+
+def test_linsert_lrem_ltrim_across_segments_against_redis():
+    rng = random.Random(4096)
+    alphabet = ["a", "b", "c", "d", "pivot"]
+    with Pair() as p:
+        p.run("RPUSH", "l", *[rng.choice(alphabet) for _ in range(700)])
+        p.run("LPUSH", "l", *[rng.choice(alphabet) for _ in range(300)])
+        for i in range(40):
+            p.run("LINSERT", "l", rng.choice(["BEFORE", "AFTER"]), rng.choice(alphabet), "ins%d" % i)
+            if i % 10 == 0:
+                check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("LINSERT", "l", "BEFORE", "ins0", "first-half")
+        p.run("LINSERT", "l", "AFTER", "ins39", "second-half")
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        for count in (1, -1, 3, -3, 40, -40):
+            p.run("LREM", "l", count, rng.choice(alphabet))
+            check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("LREM", "l", 0, "a")
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        for start, stop in [(1, -2), (63, -65), (100, 700), (10, 10 + 64 * 3), (5, -5)]:
+            p.run("LTRIM", "l", start, stop)
+            check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("LREM", "l", 0, "b")
+        p.run("LREM", "l", 0, "c")
+        check_tree(p.dredis, "l", both_lists(p, "l"))
+        p.run("LTRIM", "l", 5, 1)
+        assert gone(p.dredis, "l")
+        # DUMP/RESTORE round trip of a long list in both directions
+        p.run("RPUSH", "big", *["e%d" % i for i in range(777)])
+        p.run("LPUSH", "big", *["f%d" % i for i in range(77)])
+        dumped = p.d.execute("DUMP", "big")
+        assert p.r.execute("RESTORE", "back", 0, dumped) == "OK"
+        assert p.r.execute("LRANGE", "back", 0, -1) == p.r.execute("LRANGE", "big", 0, -1)
+        assert p.d.execute("RESTORE", "back", 0, p.r.execute("DUMP", "big")) == "OK"
+        check_tree(p.dredis, "back", p.r.execute("LRANGE", "big", 0, -1))
+        assert check_tree(p.dredis, "back", p.d.execute("LRANGE", "back", 0, -1)) == 0
+        p.run("COPY", "big", "copy")
+        p.run("LPUSH", "copy", "new")
+        p.run("RPOP", "big")
+        p.run("LRANGE", "copy", 0, -1)
+        p.run("LRANGE", "big", 0, -1)
+        check_tree(p.dredis, "copy", both_lists(p, "copy"))
+        check_tree(p.dredis, "big", both_lists(p, "big"))
+
+
+def test_big_elements_in_segments():
+    with Pair() as p:
+        big = [bytes([65 + i]) * (3 << 20) for i in range(4)]
+        p.run("RPUSH", "l", "small", big[0])
+        for e in big[1:]:
+            p.run("LPUSH", "l", e)
+            p.run("RPUSH", "l", e)
+        p.run("LINDEX", "l", 3)
+        p.run("LSET", "l", 2, "x")
+        p.run("LRANGE", "l", 0, -1)
+        p.run("LPOP", "l", 2)
+        p.run("RPOP", "l")
+        check_tree(p.dredis, "l", both_lists(p, "l"))
 
 
 # ---------------------------------------------------------------------------
