@@ -1,7 +1,8 @@
 /* collection.c - what every collection type (hash, set, sorted set, list,
  * stream) shares: opening a key for a write, creating it whole on its first
- * member, its member count (the "len" file), and removing it when it
- * becomes empty, as Redis does. */
+ * member, its member count (the "len" file; lists derive theirs from their
+ * end segments, see t_list.c), and removing it when it becomes empty, as
+ * Redis does. */
 #include "server.h"
 #include <errno.h>
 

@@ -715,30 +715,6 @@ static int opReplaceDir(int dirfd, const char *name, const char *staged, sds *ol
     return STORE_OK;
 }
 
-/* Make todirfd/to a copy of fromdirfd/from without copying its bytes: a hard
- * link to it is staged under .tmp and renamed over to, so readers see to
- * either old or new. Files are never edited in place, so sharing one is
- * safe. Where hard links are not supported the bytes are copied. */
-static int opCopyFile(int fromdirfd, const char *from, int todirfd, const char *to) {
-    sds tmp = tmpName('l');
-    if (linkat(fromdirfd, from, st.tmpfd, tmp, 0) < 0) {
-        int saved = errno;
-        sdsfree(tmp);
-        if (saved == ENOENT) return STORE_NOTFOUND;
-        if (saved != EPERM && saved != EOPNOTSUPP && saved != EMLINK && saved != EXDEV) {
-            errno = saved;
-            return STORE_ERR;
-        }
-        sds data;
-        int r = readFileAt(fromdirfd, from, &data);
-        if (r != STORE_OK) return r;
-        r = opWriteFile(todirfd, to, data, sdslen(data), NULL);
-        sdsfree(data);
-        return r;
-    }
-    return opInstallFile(tmp, 0, todirfd, to, 0);
-}
-
 void storeSetFsyncPolicy(int policy) { st.fsync_policy = policy; }
 
 int storeDirty(void) { return st.dirty; }
@@ -1820,30 +1796,6 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
     sdsfree(fname);
-    return touchedIfOk(k, r);
-}
-
-int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen) {
-    int fd = nsDir(k, ns, 0);
-    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
-    int fhashed, thashed, r;
-    sds fname = keynameEncode(from, fromlen, &fhashed);
-    sds tname = keynameEncode(to, tolen, &thashed);
-    if (thashed) {
-        int nfd = -1;
-        if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, tname, to, tolen, NULL) != STORE_OK) {
-            int saved = errno;
-            if (nfd >= 0) close(nfd);
-            sdsfree(fname);
-            sdsfree(tname);
-            errno = saved;
-            return STORE_ERR;
-        }
-        close(nfd);
-    }
-    r = opCopyFile(fd, fname, fd, tname);
-    sdsfree(fname);
-    sdsfree(tname);
     return touchedIfOk(k, r);
 }
 

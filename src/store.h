@@ -94,10 +94,6 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen);
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created);
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen);
-/* Make member to a copy of member from (replacing it), both of namespace ns:
- * O(1) whatever the size (a hard link, falling back to copying the bytes).
- * STORE_NOTFOUND when from does not exist. */
-int storeCopyMember(skey *k, const char *ns, const char *from, size_t fromlen, const char *to, size_t tolen);
 /* *out = the number of members of namespace ns (0 when it does not exist),
  * from a directory listing alone: no member file is opened */
 int storeCountMembers(skey *k, const char *ns, long long *out);
