@@ -395,6 +395,25 @@ static void printBanner(void) {
               server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
 }
 
+/* As Redis does: raise the open files limit to what maxclients needs, plus
+ * a reserve for the store (directories of open keys, the journal, pools).
+ * Where the hard limit is lower, say so: clients past it are refused. */
+#define RESERVED_FDS 512
+static void adjustOpenFilesLimit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+    rlim_t want = (rlim_t)server.maxclients + RESERVED_FDS;
+    if (rl.rlim_cur >= want) return;
+    rlim_t limit = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    rl.rlim_cur = limit;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || limit < want)
+        serverLog(LL_WARNING,
+                  "maxclients %lu needs %llu open files, and the limit could only be set to %llu: "
+                  "connections past it will be refused (raise ulimit -n or lower DREDIS_MAXCLIENTS)",
+                  server.maxclients, (unsigned long long)want,
+                  (unsigned long long)(getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 0));
+}
+
 static void shutdownServer(void) {
     while (server.clients) freeClient(server.clients);
     if (server.listener) evconnlistener_free(server.listener);
@@ -465,6 +484,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     printBanner();
+    adjustOpenFilesLimit();
     if (server.flushall_on_startup) serverLog(LL_NOTICE, "FLUSHALL_ON_STARTUP: all databases were emptied");
 
     struct timeval hz = {0, 100000};

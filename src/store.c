@@ -106,57 +106,104 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
 /* ---- the key metadata cache ----
  * A key's type and expiry, as read from its "type" and "expire" files, kept
  * for up to META_CACHE_MAX keys so that a lookup opens only the key's
- * directory. Every change to them goes through this file: keyChanged()
- * drops an entry (or a whole database), storeSetExpire() updates it. */
+ * directory, and, for up to META_FD_MAX of them, the open directory itself,
+ * so that a lookup opens nothing. Every change to them goes through this
+ * file: keyChanged() drops an entry (or a whole database), storeSetExpire()
+ * updates it. A key's descriptor goes back to its entry when the key is
+ * closed, and only to the entry it was opened with (same generation): an
+ * entry dropped and made again meanwhile may name another directory. */
 #define META_CACHE_MAX 65536
+#define META_FD_MAX 128
 typedef struct metaEntry {
     int type;
     long long expire;
+    int dirfd;                /* the key's directory, or -1 */
+    unsigned long long gen;
 } metaEntry;
 static dict *metacache;
+static int metafds;           /* entries holding a descriptor */
+static unsigned long long metagen;
+
+static void metaEntryFree(void *p) {
+    metaEntry *e = p;
+    if (e->dirfd >= 0) {
+        close(e->dirfd);
+        metafds--;
+    }
+    zfree(e);
+}
 
 static sds metaKey(int db, const char *name, size_t len) {
     sds k = sdscatprintf(sdsempty(), "%d:", db);
     return sdscatlen(k, name, len);
 }
 
+static void metaClear(void) {
+    if (!metacache) return;
+    dictRelease(metacache, metaEntryFree);
+    metacache = dictCreate();
+}
+
 static void metaForget(int db, const char *name, size_t len) {
     if (!metacache) return;
     if (!name) { /* a whole database (or all: db -1) */
-        dictRelease(metacache, zfree);
-        metacache = dictCreate();
+        metaClear();
         return;
     }
     sds k = metaKey(db, name, len);
-    zfree(dictDelete(metacache, k, sdslen(k)));
+    metaEntry *e = dictDelete(metacache, k, sdslen(k));
+    if (e) metaEntryFree(e);
     sdsfree(k);
 }
 
-static void metaRemember(const skey *k) {
-    if (!metacache || k->staged) return;
+static metaEntry *metaFetch(const skey *k) {
+    if (!metacache) return NULL;
     sds mk = metaKey(k->db, k->name, sdslen(k->name));
     metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+    sdsfree(mk);
+    return e;
+}
+
+static void metaRemember(skey *k) {
+    if (!metacache || k->staged) return;
+    metaEntry *e = metaFetch(k);
     if (!e) {
-        if (dictSize(metacache) >= META_CACHE_MAX) {
-            dictRelease(metacache, zfree); /* crude but bounded */
-            metacache = dictCreate();
-        }
+        if (dictSize(metacache) >= META_CACHE_MAX) metaClear(); /* crude but bounded */
         e = zmalloc(sizeof(*e));
+        e->dirfd = -1;
+        e->gen = ++metagen;
+        sds mk = metaKey(k->db, k->name, sdslen(k->name));
         dictAdd(metacache, mk, sdslen(mk), e);
+        sdsfree(mk);
     }
     e->type = k->type;
     e->expire = k->expire;
-    sdsfree(mk);
+    k->metagen = e->gen;
 }
 
+/* Fill k's type and expiry (and its directory, when the entry has it). */
 static int metaLookup(skey *k) {
-    if (!metacache) return 0;
-    sds mk = metaKey(k->db, k->name, sdslen(k->name));
-    metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
-    sdsfree(mk);
+    metaEntry *e = metaFetch(k);
     if (!e) return 0;
     k->type = e->type;
     k->expire = e->expire;
+    k->metagen = e->gen;
+    if (e->dirfd >= 0 && k->dirfd < 0) {
+        k->dirfd = e->dirfd;
+        e->dirfd = -1;
+        metafds--;
+    }
+    return 1;
+}
+
+/* A key being closed: keep its directory open for the next lookup. 1 when
+ * the entry took the descriptor. */
+static int metaKeepDir(skey *k) {
+    if (k->staged || k->dirfd < 0 || metafds >= META_FD_MAX) return 0;
+    metaEntry *e = metaFetch(k);
+    if (!e || e->gen != k->metagen || e->dirfd >= 0) return 0;
+    e->dirfd = k->dirfd;
+    metafds++;
     return 1;
 }
 
@@ -1003,7 +1050,7 @@ void storeShutdown(void) {
         sdsfree(fdpaths[i].path);
         fdpaths[i].path = NULL;
     }
-    dictRelease(metacache, zfree);
+    dictRelease(metacache, metaEntryFree);
     metacache = NULL;
     memset(&st, 0, sizeof(st));
 }
@@ -1043,7 +1090,7 @@ static void closeNamespaces(skey *k) {
 void storeCloseKey(skey *k) {
     if (!k) return;
     closeNamespaces(k);
-    if (k->dirfd >= 0) close(k->dirfd);
+    if (k->dirfd >= 0 && !metaKeepDir(k)) close(k->dirfd);
     sdsfree(k->name);
     sdsfree(k->fname);
     sdsfree(k->stagename);
@@ -1084,6 +1131,11 @@ static int loadKeyMeta(skey *k) {
 int storeOpenKey(int db, const char *name, size_t len, skey **out) {
     *out = NULL;
     skey *k = newSkey(db, name, len);
+    int cached = metaLookup(k);
+    if (cached && k->dirfd >= 0) { /* its directory was kept open */
+        *out = k;
+        return STORE_OK;
+    }
     k->dirfd = openat(st.dbfd[db], k->fname, OPEN_DIR_FLAGS);
     if (k->dirfd < 0) {
         int saved = errno;
@@ -1092,7 +1144,7 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
         errno = saved;
         return STORE_ERR;
     }
-    if (!metaLookup(k)) {
+    if (!cached) {
         if (loadKeyMeta(k) != STORE_OK) {
             int saved = errno;
             storeCloseKey(k);

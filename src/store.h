@@ -35,6 +35,7 @@ typedef struct skey {
     long long expire;  /* unix ms, or -1 */
     int staged;        /* built under .tmp, not yet visible */
     sds stagename;
+    unsigned long long metagen; /* the metadata cache entry it was opened with */
     /* namespace directories opened so far (fields, values, ...) */
     int nsfd[4];
     char nsname[4][16];
