@@ -266,6 +266,10 @@ def test_big_offsets():
             ("GETBIT", "missing", 4294967295), ("BITFIELD", "big", "GET", "u8", 4294967287),
             ("SETBIT", "big", 4294967296, 1), ("BITFIELD", "big", "SET", "u8", 4294967290, 1),
             ("DEL", "big", "big2", "big3"),
+            # the last addressable bit: a 512 MB string (sparse in dredis); only cheap reads of it
+            ("SETBIT", "edge", 4294967295, 1), ("STRLEN", "edge"), ("GETBIT", "edge", 4294967295),
+            ("GETBIT", "edge", 4294967294), ("BITPOS", "edge", 1, -1), ("BITCOUNT", "edge", -2, -1),
+            ("BITFIELD", "edge", "GET", "u8", 4294967288, "GET", "i16", "#268435455"), ("DEL", "edge"),
         ])
         assert time.time() - t0 < 20, "big offsets took %.1fs" % (time.time() - t0)
 
@@ -376,3 +380,27 @@ def test_randomized_against_redis():
     with Pair() as p:
         p.run_many(cmds)
         p.run_many([("GET", k) for k in keys])
+
+
+def info_field(client, name):
+    for line in client.execute("INFO", "stats").decode().split("\r\n"):
+        if line.startswith(name + ":"):
+            return int(line.split(":")[1])
+    raise AssertionError(name + " not in INFO stats")
+
+
+def test_keyspace_hits_and_misses():
+    """Reads count hits and misses as in Redis; writes (SETBIT, BITFIELD with
+    a write, BITOP's destination) count none."""
+    with Pair() as p:
+        p.run_many([("SET", "a", "abc"), ("SET", "b", "xbz")])
+        before = [(info_field(c, "keyspace_hits"), info_field(c, "keyspace_misses")) for c in (p.d, p.r)]
+        p.run_many([("GETBIT", "a", 1), ("GETBIT", "nope", 1), ("BITCOUNT", "a"), ("BITCOUNT", "nope"),
+                    ("BITPOS", "a", 1), ("BITPOS", "nope", 0), ("SETBIT", "a", 3, 1), ("SETBIT", "new", 3, 1),
+                    ("BITOP", "OR", "dst", "a", "b", "nope"), ("BITFIELD", "a", "GET", "u8", 0),
+                    ("BITFIELD", "nope2", "GET", "u8", 0), ("BITFIELD", "a", "SET", "u8", 0, 1),
+                    ("BITFIELD_RO", "b", "GET", "u8", 0), ("LCS", "a", "b"), ("LCS", "nope", "b"),
+                    ("SUBSTR", "a", 0, 1), ("SUBSTR", "nope", 0, 1)])
+        after = [(info_field(c, "keyspace_hits"), info_field(c, "keyspace_misses")) for c in (p.d, p.r)]
+        deltas = [(x[0] - y[0], x[1] - y[1]) for x, y in zip(after, before)]
+        assert deltas[0] == deltas[1], deltas
