@@ -404,3 +404,13 @@ def test_keyspace_hits_and_misses():
         after = [(info_field(c, "keyspace_hits"), info_field(c, "keyspace_misses")) for c in (p.d, p.r)]
         deltas = [(x[0] - y[0], x[1] - y[1]) for x, y in zip(after, before)]
         assert deltas[0] == deltas[1], deltas
+
+
+def test_changes_survive_a_restart():
+    with Pair() as p:
+        cmds = [("SETBIT", "a", 1000, 1), ("SETBIT", "a", 3, 1), ("BITFIELD", "b", "SET", "i16", "#3", -1234,
+                                                                  "INCRBY", "u8", 4, 3),
+                ("BITOP", "XOR", "c", "a", "b"), ("BITFIELD", "c", "OVERFLOW", "FAIL", "SET", "u1", 9000, 2)]
+        p.run_many(cmds)
+        p.restart_dredis()
+        p.run_many([("GET", "a"), ("GET", "b"), ("GET", "c"), ("STRLEN", "c")])
