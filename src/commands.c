@@ -14,7 +14,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
-                                 scriptingCommandTable, streamCommandTable, dumpCommandTable};
+                                 scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;

@@ -414,5 +414,6 @@ extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand streamCommandTable[];
 extern redisCommand dumpCommandTable[];
+extern redisCommand bitopsCommandTable[];
 
 #endif

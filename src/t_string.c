@@ -554,6 +554,8 @@ redisCommand stringCommandTable[] = {
      "Returns the length of a string value.", "O(1)", NULL},
     {"getrange", getrangeCommand, 4, "readonly", "read string slow", 1, 1, 1, "string", "2.4.0",
      "Returns a substring of the string stored at a key.", "O(N)", NULL},
+    {"substr", getrangeCommand, 4, "readonly", "read string slow", 1, 1, 1, "string", "1.0.0",
+     "Get a substring of the string stored at a key", "O(N)", NULL},
     {"setrange", setrangeCommand, 4, "write denyoom", "write string slow", 1, 1, 1, "string", "2.2.0",
      "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
      "O(N) in the size of the value", NULL},
