@@ -241,7 +241,8 @@ class Dredis(_Process):
 
     def start(self, port=None):
         self.port = port or free_port()
-        env = dict(os.environ)
+        # DREDIS_SERVER names the binary under test; it is not a setting
+        env = {k: v for k, v in os.environ.items() if k != "DREDIS_SERVER"}
         env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(self.port), "ROOT_DIR": self.root_dir})
         env.update(self.env)
         self.log = open(self.logfile, "ab")
