@@ -491,7 +491,8 @@ static void commitWritten(void) {
         runDeferred(st.deferred[i].action, st.deferred[i].name);
         sdsfree(st.deferred[i].name);
     }
-    memmove(st.deferred, st.deferred + n, sizeof(*st.deferred) * (size_t)(st.ndeferred - n));
+    if (n > 0 && st.ndeferred > n)
+        memmove(st.deferred, st.deferred + n, sizeof(*st.deferred) * (size_t)(st.ndeferred - n));
     st.ndeferred -= n;
 }
 
