@@ -318,19 +318,20 @@ static void configSetCommand(client *c) {
         }
         entries[p] = e;
     }
+    sds olds[64];
     for (int p = 0; p < npairs; p++) {
-        sds old = entries[p]->get();
+        olds[p] = entries[p]->get();
         const char *err = entries[p]->set(c->argv[3 + p * 2]);
         if (err) {
-            /* roll back what was applied before this one */
-            entries[p]->set(old);
-            sdsfree(old);
+            /* roll back this one and those applied before it */
+            for (int q = p; q >= 0; q--) entries[q]->set(olds[q]);
+            for (int q = 0; q <= p; q++) sdsfree(olds[q]);
             addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
                                 entries[p]->name, err);
             return;
         }
-        sdsfree(old);
     }
+    for (int p = 0; p < npairs; p++) sdsfree(olds[p]);
     addReplyOK(c);
 }
 
