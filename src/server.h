@@ -205,6 +205,7 @@ struct dredisServer {
     long long lua_time_limit;  /* ms before other clients get -BUSY */
     size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
+    int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
 };
 
 extern struct dredisServer server;
@@ -304,6 +305,30 @@ int pubsubUnsubscribeAll(client *c, int kind, int notify); /* kind: 0 channels, 
 void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
+
+/* ---- notify.c ---- */
+/* Keyspace notification classes, as Redis 7.0's (and their letters) */
+#define NOTIFY_KEYSPACE (1 << 0)  /* K */
+#define NOTIFY_KEYEVENT (1 << 1)  /* E */
+#define NOTIFY_GENERIC (1 << 2)   /* g */
+#define NOTIFY_STRING (1 << 3)    /* $ */
+#define NOTIFY_LIST (1 << 4)      /* l */
+#define NOTIFY_SET (1 << 5)       /* s */
+#define NOTIFY_HASH (1 << 6)      /* h */
+#define NOTIFY_ZSET (1 << 7)      /* z */
+#define NOTIFY_EXPIRED (1 << 8)   /* x */
+#define NOTIFY_EVICTED (1 << 9)   /* e (dredis never evicts) */
+#define NOTIFY_STREAM (1 << 10)   /* t */
+#define NOTIFY_KEY_MISS (1 << 11) /* m (not part of A) */
+#define NOTIFY_MODULE (1 << 13)   /* d (dredis has no modules) */
+#define NOTIFY_NEW (1 << 14)      /* n (not part of A) */
+#define NOTIFY_ALL (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET | \
+                    NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE) /* A */
+int keyspaceEventsStringToFlags(const char *classes); /* -1: a character is no class */
+sds keyspaceEventsFlagsToString(int flags);
+/* Publish event of class type about key of db dbid, if that class is on. */
+void notifyKeyspaceEvent(int type, const char *event, sds key, int dbid);
+void notifyKeyspaceEventLen(int type, const char *event, const char *key, size_t keylen, int dbid);
 
 /* ---- blocking.c ---- */
 void blockingInit(void);
