@@ -206,6 +206,7 @@ struct dredisServer {
     size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
     int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
+    int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when accessed */
 };
 
 extern struct dredisServer server;
