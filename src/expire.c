@@ -19,7 +19,10 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
     (void)when;
     skey *k;
     if (storeOpenKey(db, name, len, &k) != STORE_OK) return;
-    if (k->expire >= 0 && k->expire <= mstime() && storeDeleteKey(k) == STORE_OK) server.stat_expiredkeys++;
+    if (k->expire >= 0 && k->expire <= mstime() && storeDeleteKey(k) == STORE_OK) {
+        server.stat_expiredkeys++;
+        notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, db);
+    }
     storeCloseKey(k);
 }
 
@@ -88,8 +91,8 @@ static void expireGeneric(client *c, long long basetime, int unit_ms) {
             return;
         }
     }
-    int r;
-    if (when <= mstime()) r = storeDeleteKey(k); /* already in the past */
+    int r, past = when <= mstime();
+    if (past) r = storeDeleteKey(k); /* already in the past */
     else r = storeSetExpire(k, when);
     int saved = errno;
     storeCloseKey(k);
@@ -97,6 +100,7 @@ static void expireGeneric(client *c, long long basetime, int unit_ms) {
         addReplyErrorIO(c, saved);
         return;
     }
+    notifyKeyspaceEvent(NOTIFY_GENERIC, past ? "del" : "expire", c->argv[1], c->db);
     addReplyLongLong(c, 1);
     return;
 invalid: {
@@ -148,8 +152,12 @@ static void persistCommand(client *c) {
     int r = storeSetExpire(k, -1);
     int saved = errno;
     storeCloseKey(k);
-    if (r != STORE_OK) addReplyErrorIO(c, saved);
-    else addReplyLongLong(c, 1);
+    if (r != STORE_OK) {
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "persist", c->argv[1], c->db);
+    addReplyLongLong(c, 1);
 }
 
 redisCommand expireCommandTable[] = {

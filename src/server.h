@@ -372,7 +372,9 @@ int loadConfigFromEnv(char **err);
 /* ---- db.c (keyspace) ---- */
 #define LOOKUP_FOUND 0
 #define LOOKUP_MISSING 1
+#define LOOKUP_NONOTIFY (1 << 0) /* a read miss publishes no "keymiss" */
 int lookupKeyRead(client *c, sds key, int type, skey **out);
+int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
 skey *lookupKeyReadOrNil(client *c, sds key);
