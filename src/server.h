@@ -399,6 +399,14 @@ int collectionLen(skey *k, long long *len);
 /* After a command changed the collection by delta members: update "len",
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
+/* The same, telling in *outcome what became of the key, for the keyspace
+ * events ("new" for CREATED, "del" for DELETED) the command publishes. */
+#define COLLECTION_KEPT 0      /* an existing key, still there */
+#define COLLECTION_CREATED 1   /* a new key, published */
+#define COLLECTION_REPLACED 2  /* a new key, published over an existing one */
+#define COLLECTION_DELETED 3   /* an existing key left empty, deleted */
+#define COLLECTION_DISCARDED 4 /* a new key left empty, thrown away */
+int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome);
 /* The whole of HLEN / SCARD / ZCARD for a key of type. */
 void collectionLenCommand(client *c, int type);
 
