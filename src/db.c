@@ -123,6 +123,28 @@ int deleteKey(client *c, sds key, int *deleted) {
     return C_OK;
 }
 
+/* Delete key if it exists, expired or not, as Redis's dbDelete() (what a
+ * STORE command with an empty result does to its destination): an expired
+ * key is deleted like any other, with no "expired" event. */
+int deleteKeyEvenExpired(client *c, sds key, int *deleted) {
+    skey *k;
+    *deleted = 0;
+    int r = storeOpenKey(c->db, key, sdslen(key), &k);
+    if (r == STORE_NOTFOUND) return C_OK;
+    if (r == STORE_OK) {
+        r = storeDeleteKey(k);
+        int saved = errno;
+        storeCloseKey(k);
+        errno = saved;
+    }
+    if (r == STORE_ERR) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    *deleted = r == STORE_OK;
+    return C_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */

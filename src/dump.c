@@ -363,7 +363,7 @@ static void restoreCommand(client *c) {
         storeDeleteKey(rs.k);
         storeCloseKey(rs.k);
         int deleted = 0;
-        if (replace && deleteKey(c, key, &deleted) != C_OK) return;
+        if (replace && deleteKeyEvenExpired(c, key, &deleted) != C_OK) return;
         if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c->db);
         addReplyOK(c);
         return;

@@ -379,6 +379,7 @@ int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
 skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
+int deleteKeyEvenExpired(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
 const char *typeName(int type);
 int typeFromName(const char *name);

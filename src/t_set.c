@@ -485,7 +485,7 @@ static void sinkFinish(setSink *s) {
         storeCloseKey(s->dk);
         if (r != C_OK) return;
         if (s->card == 0) {
-            if (deleteKey(c, s->dstkey, &deleted) != C_OK) return;
+            if (deleteKeyEvenExpired(c, s->dstkey, &deleted) != C_OK) return;
             if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", s->dstkey, c->db);
         } else {
             if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", s->dstkey, c->db);
@@ -504,7 +504,7 @@ static void sinkFinish(setSink *s) {
 static void sinkEmpty(client *c, sds dstkey, int cardonly) {
     if (dstkey) {
         int deleted;
-        if (deleteKey(c, dstkey, &deleted) != C_OK) return;
+        if (deleteKeyEvenExpired(c, dstkey, &deleted) != C_OK) return;
         if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dstkey, c->db);
         addReplyLongLong(c, 0);
     } else if (cardonly) {

@@ -312,7 +312,7 @@ static void zsetFail(client *c, skey *k) {
 static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
     int deleted, outcome;
     if (n == 0) {
-        if (deleteKey(c, dst, &deleted) != C_OK) return;
+        if (deleteKeyEvenExpired(c, dst, &deleted) != C_OK) return;
         if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dst, c->db);
         addReplyLongLong(c, 0);
         return;
