@@ -322,8 +322,9 @@ def blocked_clients(c):
 
 
 def test_blocked_pops_served_by_a_push():
-    """A client blocked in BLPOP / BRPOP / BLMOVE / BLMPOP, served when
-    another pushes: the push's events, then the pop's (and "del")."""
+    """A client blocked in BLPOP / BRPOP / BLMOVE / BLMPOP / BZPOPMIN /
+    BZPOPMAX / BZMPOP, served when another adds: the addition's events, then
+    the pop's (and "del")."""
     with Pair() as p:
         set_flags(p, ALL_NEW)
         subs = (Subscriber(p.dredis), Subscriber(p.redis))
@@ -331,7 +332,10 @@ def test_blocked_pops_served_by_a_push():
                             (("BRPOP", "q", "other", "0"), ("LPUSH", "q", "a", "b")),
                             (("BLMOVE", "q2", "dst", "RIGHT", "LEFT", "0"), ("RPUSH", "q2", "a")),
                             (("BRPOPLPUSH", "q3", "dst", "0"), ("RPUSH", "q3", "a", "b")),
-                            (("BLMPOP", "0", "2", "x", "q4", "LEFT", "COUNT", "2"), ("RPUSH", "q4", "a", "b", "c"))):
+                            (("BLMPOP", "0", "2", "x", "q4", "LEFT", "COUNT", "2"), ("RPUSH", "q4", "a", "b", "c")),
+                            (("BZPOPMIN", "zq", "0"), ("ZADD", "zq", "1", "a")),
+                            (("BZPOPMAX", "zq", "zq0", "0"), ("ZADD", "zq", "1", "a", "2", "b")),
+                            (("BZMPOP", "0", "1", "zq2", "MAX", "COUNT", "2"), ("ZADD", "zq2", "1", "a", "2", "b"))):
             replies = []
             for server, c in ((p.dredis, p.d), (p.redis, p.r)):
                 with server.client() as b:
@@ -518,7 +522,12 @@ def test_expired_on_access():
              ("HSET", "h", "f", "v"), ("PEXPIRE", "h", "30"), ("SADD", "st", "m"), ("PEXPIRE", "st", "30"),
              ("ZADD", "z", "1", "m"), ("PEXPIRE", "z", "30"), ("SET", "g", "v", "PX", "30"),
              ("SET", "d", "v", "PX", "30"), ("SET", "x", "v", "PX", "30"), ("SET", "dst", "v", "PX", "30"),
-             ("SADD", "src", "a"), ("SET", "dst2", "v", "PX", "30")]
+             ("SADD", "src", "a"), ("SET", "dst2", "v", "PX", "30"),
+             ("SET", "e1", "v", "PX", "30"), ("SET", "e2", "v", "PX", "30"), ("SET", "e3", "v", "PX", "30"),
+             ("SET", "e4", "v", "PX", "30"), ("SET", "sn", "v", "PX", "30"), ("SET", "inc", "1", "PX", "30"),
+             ("RPUSH", "l1", "a"), ("SET", "ld", "v", "PX", "30"), ("SADD", "s1", "a"), ("SET", "sd", "v", "PX", "30"),
+             ("SET", "xs", "v", "PX", "30"), ("SET", "rn", "v", "PX", "30"), ("SET", "mv", "v"), ("SELECT", "1"),
+             ("SET", "mv", "v", "PX", "30"), ("SELECT", "0")]
     with DebugPair() as p:
         p.run("DEBUG", "SET-ACTIVE-EXPIRE", "0")
         set_flags(p, "")
@@ -528,7 +537,14 @@ def test_expired_on_access():
             ("GET", "s"), ("LPUSH", "l", "b"), ("HGET", "h", "f"), ("SADD", "st", "m2"), ("ZSCORE", "z", "m"),
             ("SET", "g", "w", "GET"), ("DEL", "d"), ("EXISTS", "x"), ("SUNIONSTORE", "dst", "src"),
             ("ZUNIONSTORE", "dst2", "1", "src"),
+            # an empty STORE result deletes an expired destination as any
+            # other: "del", not "expired"
+            ("SINTERSTORE", "e1", "src", "nosuch"), ("ZUNIONSTORE", "e2", "1", "nosuch"),
+            ("SDIFFSTORE", "e3", "src", "src"), ("ZRANGESTORE", "e4", "nosuch", "0", "-1"),
+            ("SETNX", "sn", "1"), ("INCR", "inc"), ("LMOVE", "l1", "ld", "LEFT", "LEFT"), ("SMOVE", "s1", "sd", "a"),
+            ("XADD", "xs", "1-1", "f", "v"), ("RENAME", "rn", "x"), ("MOVE", "mv", "1"),
         ], flags=ALL_NEW + "m")
+    assert ("__keyevent@0__:del", "e1") in events
     assert ("__keyevent@0__:expired", "s") in events
 
 
