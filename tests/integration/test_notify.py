@@ -9,7 +9,8 @@ channel of its own: a PUBLISH there after the commands marks the end of
 what they published."""
 import time
 
-from dredis_test import Client, Dredis, Pair, Redis, RespError, wait_until
+from conn_util import read_raw
+from dredis_test import Dredis, Pair, Redis, RespError, wait_until
 from test_config import assert_refused
 
 END = "notify-test-end"
@@ -208,6 +209,30 @@ def test_resp3_subscriber_gets_push_messages():
                   subscribers=subs)
         assert subs[0].raw == subs[1].raw
         assert subs[0].raw[0] == ["push", b"pmessage", b"__key*__:*", b"__keyspace@0__:k", b"new"]
+
+
+def test_resp3_client_subscribed_to_its_own_events():
+    """A RESP3 client subscribed to the events of its own commands gets each
+    message before the reply of the command that published it, also when
+    the reply is built aside (SCAN deleting an expired key)."""
+    with DebugPair() as p:
+        p.run("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        set_flags(p, "KEA")
+        p.run("SET", "k", "v", "PX", "1")
+        time.sleep(0.02)
+        out = []
+        for server in (p.dredis, p.redis):
+            with server.client() as c:
+                c.execute("HELLO", "3")
+                c.send("PSUBSCRIBE", "__key*__:*")
+                c.read_reply()
+                got = []
+                for cmd in (("SET", "a", "1"), ("SCAN", "0"), ("DEL", "a")):
+                    c.send(*cmd)
+                    got.append([read_raw(c) for _ in range(3)])
+                out.append(got)
+        assert out[0] == out[1], out
+        assert out[0][1][2] == b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"
 
 
 def test_subscribe_to_one_channel():
