@@ -313,6 +313,20 @@ def test_string_events():
     ])
 
 
+def test_bit_events():
+    compare([
+        ("SETBIT", "b", "7", "1"), ("SETBIT", "b", "7", "1"), ("SETBIT", "b", "7", "0"), ("SETBIT", "b", "100", "0"),
+        ("GETBIT", "nosuch", "1"), ("BITCOUNT", "b"),
+        ("BITFIELD", "f", "SET", "u8", "0", "255"), ("BITFIELD", "f", "GET", "u8", "0"),
+        ("BITFIELD", "f", "INCRBY", "u8", "0", "1"), ("BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"),
+        ("BITFIELD", "g", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"), ("BITFIELD", "h", "GET", "u8", "0"),
+        ("BITFIELD_RO", "f", "GET", "u8", "0"),
+        ("SET", "x", "ab"), ("SET", "y", "cd"), ("BITOP", "AND", "dst", "x", "y"), ("BITOP", "OR", "dst", "x", "y"),
+        ("BITOP", "NOT", "dst2", "nosuch"), ("BITOP", "XOR", "dst", "nosuch", "nosuch2"), ("LPUSH", "l", "a"),
+        ("BITOP", "OR", "l", "x"),
+    ], flags=ALL_NEW + "m")
+
+
 # ---------------------------------------------------------------------------
 # Lists
 # ---------------------------------------------------------------------------
