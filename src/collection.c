@@ -18,22 +18,28 @@ int collectionOpenForWrite(client *c, sds key, int type, skey **out) {
 
 int collectionLen(skey *k, long long *len) { return storeReadNumber(k, "len", len, 0); }
 
-int collectionCommit(client *c, skey *k, long long delta) {
+int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome) {
     long long len;
+    int staged = k->staged, replaced = 0;
+    if (outcome) *outcome = COLLECTION_KEPT;
     if (collectionLen(k, &len) != STORE_OK) goto ioerr;
     len += delta;
     if (len <= 0) {
         if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
+        if (outcome) *outcome = staged ? COLLECTION_DISCARDED : COLLECTION_DELETED;
         return C_OK;
     }
     if (delta != 0 && storeWriteNumber(k, "len", len) != STORE_OK) goto ioerr;
-    if (k->staged && storePublishKey(k, NULL) != STORE_OK) goto ioerr;
+    if (staged && storePublishKey(k, &replaced) != STORE_OK) goto ioerr;
+    if (outcome && staged) *outcome = replaced ? COLLECTION_REPLACED : COLLECTION_CREATED;
     return C_OK;
 ioerr:
     addReplyErrorIO(c, errno);
     if (k->staged) storeDeleteKey(k);
     return C_ERR;
 }
+
+int collectionCommit(client *c, skey *k, long long delta) { return collectionCommitGeneric(c, k, delta, NULL); }
 
 /* HLEN / SCARD / ZCARD: the member count of a key of type, 0 when missing. */
 void collectionLenCommand(client *c, int type) {

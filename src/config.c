@@ -84,7 +84,7 @@ static int setupRootDir(char **err) {
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
                                   "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
                                   "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
-                                  "DREDIS_ZSET_CACHE_MEMBERS", NULL};
+                                  "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS", NULL};
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -121,6 +121,14 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("DREDIS_LUA_MEMORY_LIMIT")) && *v) {
         if (parseLong("DREDIS_LUA_MEMORY_LIMIT", v, 1024L * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
         server.lua_memory_limit = (size_t)n;
+    }
+    server.notify_keyspace_events = 0;
+    if ((v = getenv("DREDIS_NOTIFY_KEYSPACE_EVENTS")) && *v) {
+        int flags = keyspaceEventsStringToFlags(v);
+        if (flags < 0)
+            return fail(err, "%s must be made of the event class characters 'Ag$lshzxeKEtmdn' (got '%s')",
+                        "DREDIS_NOTIFY_KEYSPACE_EVENTS", v);
+        server.notify_keyspace_events = flags;
     }
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
@@ -225,6 +233,13 @@ static const char *setMaxmemoryPolicy(const char *v) {
 }
 static sds getNo(void) { return sdsnew("no"); }
 static sds getEmpty(void) { return sdsempty(); }
+static sds getNotifyKeyspaceEvents(void) { return keyspaceEventsFlagsToString(server.notify_keyspace_events); }
+static const char *setNotifyKeyspaceEvents(const char *v) {
+    int flags = keyspaceEventsStringToFlags(v);
+    if (flags < 0) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+    server.notify_keyspace_events = flags;
+    return NULL;
+}
 static sds getFsync(void) { return sdsnew(server.fsync_policy); }
 static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
@@ -245,7 +260,7 @@ static const configEntry configTable[] = {
     {"maxclients", getMaxclients, setMaxclients},
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
-    {"notify-keyspace-events", getEmpty, NULL},
+    {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, NULL},
     {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
     {"requirepass", getRequirepass, setRequirepass},
@@ -318,19 +333,20 @@ static void configSetCommand(client *c) {
         }
         entries[p] = e;
     }
+    sds olds[64];
     for (int p = 0; p < npairs; p++) {
-        sds old = entries[p]->get();
+        olds[p] = entries[p]->get();
         const char *err = entries[p]->set(c->argv[3 + p * 2]);
         if (err) {
-            /* roll back what was applied before this one */
-            entries[p]->set(old);
-            sdsfree(old);
+            /* roll back this one and those applied before it */
+            for (int q = p; q >= 0; q--) entries[q]->set(olds[q]);
+            for (int q = 0; q <= p; q++) sdsfree(olds[q]);
             addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
                                 entries[p]->name, err);
             return;
         }
-        sdsfree(old);
     }
+    for (int p = 0; p < npairs; p++) sdsfree(olds[p]);
     addReplyOK(c);
 }
 

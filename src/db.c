@@ -34,6 +34,7 @@ static void expireOpenKey(skey *k) {
     if (storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
         if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);
+        notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, k->db);
     }
 }
 
@@ -63,14 +64,22 @@ static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
     return C_OK;
 }
 
-int lookupKeyRead(client *c, sds key, int type, skey **out) {
+/* A read: counts a hit or a miss and, unless LOOKUP_NONOTIFY, publishes the
+ * "keymiss" event of a miss (after the "expired" of a key found expired). */
+int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out) {
     int r = lookupKeyGeneric(c, key, type, out);
     if (r == C_OK) {
-        if (*out) server.stat_keyspace_hits++;
-        else server.stat_keyspace_misses++;
+        if (*out) {
+            server.stat_keyspace_hits++;
+        } else {
+            server.stat_keyspace_misses++;
+            if (!(flags & LOOKUP_NONOTIFY)) notifyKeyspaceEvent(NOTIFY_KEY_MISS, "keymiss", key, c->db);
+        }
     }
     return r;
 }
+
+int lookupKeyRead(client *c, sds key, int type, skey **out) { return lookupKeyReadWithFlags(c, key, type, 0, out); }
 
 int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, out); }
 
@@ -88,8 +97,12 @@ skey *lookupKeyReadOrNil(client *c, sds key) {
         storeCloseKey(k);
         k = NULL;
     }
-    if (k) server.stat_keyspace_hits++;
-    else server.stat_keyspace_misses++;
+    if (k) {
+        server.stat_keyspace_hits++;
+    } else {
+        server.stat_keyspace_misses++;
+        notifyKeyspaceEvent(NOTIFY_KEY_MISS, "keymiss", key, c->db);
+    }
     return k;
 }
 
@@ -110,6 +123,28 @@ int deleteKey(client *c, sds key, int *deleted) {
     return C_OK;
 }
 
+/* Delete key if it exists, expired or not, as Redis's dbDelete() (what a
+ * STORE command with an empty result does to its destination): an expired
+ * key is deleted like any other, with no "expired" event. */
+int deleteKeyEvenExpired(client *c, sds key, int *deleted) {
+    skey *k;
+    *deleted = 0;
+    int r = storeOpenKey(c->db, key, sdslen(key), &k);
+    if (r == STORE_NOTFOUND) return C_OK;
+    if (r == STORE_OK) {
+        r = storeDeleteKey(k);
+        int saved = errno;
+        storeCloseKey(k);
+        errno = saved;
+    }
+    if (r == STORE_ERR) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
+    *deleted = r == STORE_OK;
+    return C_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -119,6 +154,7 @@ static void delCommand(client *c) {
     for (int j = 1; j < c->argc; j++) {
         int deleted;
         if (deleteKey(c, c->argv[j], &deleted) != C_OK) return;
+        if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[j], c->db);
         n += deleted;
     }
     addReplyLongLong(c, n);
@@ -149,13 +185,14 @@ static int patternIsLiteral(const sds p) {
 }
 
 /* Whether a key seen in a directory listing is alive, of the wanted type
- * (OBJ_NONE for any). Expired keys are deleted on the way. */
-static int keyIsLive(client *c, const char *name, size_t len, int type) {
+ * (OBJ_NONE for any). With reap, expired keys are deleted on the way (SCAN,
+ * RANDOMKEY); KEYS only skips them, as Redis's does. */
+static int keyIsLive(client *c, const char *name, size_t len, int type, int reap) {
     skey *k;
     if (storeOpenKey(c->db, name, len, &k) != STORE_OK) return 0;
     int live = 1;
     if (k->expire >= 0 && k->expire <= mstime()) {
-        expireOpenKey(k);
+        if (reap) expireOpenKey(k);
         live = 0;
     } else if (type != OBJ_NONE && k->type != type) {
         live = 0;
@@ -169,13 +206,14 @@ typedef struct keysCtx {
     sds pattern;
     int allkeys;
     int type;
+    int reap;
     long n;
 } keysCtx;
 
 static int keysVisitor(void *ud, const char *name, size_t len) {
     keysCtx *kc = ud;
     if (!kc->allkeys && !stringmatchlen(kc->pattern, (int)sdslen(kc->pattern), name, (int)len, 0)) return 0;
-    if (!keyIsLive(kc->c, name, len, kc->type)) return 0;
+    if (!keyIsLive(kc->c, name, len, kc->type, kc->reap)) return 0;
     addReplyBulk(kc->c, name, len);
     kc->n++;
     return 0;
@@ -184,18 +222,16 @@ static int keysVisitor(void *ud, const char *name, size_t len) {
 static void keysCommand(client *c) {
     sds pattern = c->argv[1];
     if (patternIsLiteral(pattern)) {
-        skey *k;
-        if (lookupKeyAny(c, pattern, &k) != C_OK) return; /* KEYS counts no hits or misses */
-        if (k) {
+        /* KEYS counts no hits or misses */
+        if (keyIsLive(c, pattern, sdslen(pattern), OBJ_NONE, 0)) {
             addReplyArrayLen(c, 1);
             addReplyBulk(c, pattern, sdslen(pattern));
         } else {
             addReplyArrayLen(c, 0);
         }
-        storeCloseKey(k);
         return;
     }
-    keysCtx kc = {c, pattern, sdslen(pattern) == 1 && pattern[0] == '*', OBJ_NONE, 0};
+    keysCtx kc = {c, pattern, sdslen(pattern) == 1 && pattern[0] == '*', OBJ_NONE, 0, 0};
     replyCapture rc;
     unsigned long long cursor = 0;
     int r;
@@ -253,7 +289,7 @@ static void scanCommand(client *c) {
             return;
         }
     }
-    keysCtx kc = {c, pattern, pattern == NULL || (sdslen(pattern) == 1 && pattern[0] == '*'), type, 0};
+    keysCtx kc = {c, pattern, pattern == NULL || (sdslen(pattern) == 1 && pattern[0] == '*'), type, 1, 0};
     replyCapture rc;
     unsigned long long next;
     replyCaptureStart(c, &rc);
@@ -325,7 +361,7 @@ static void randomkeyCommand(client *c) {
             return;
         }
         if (r == STORE_NOTFOUND) break;
-        if (keyIsLive(c, name, sdslen(name), OBJ_NONE)) {
+        if (keyIsLive(c, name, sdslen(name), OBJ_NONE, 1)) {
             addReplyBulkSds(c, name);
             return;
         }
@@ -366,6 +402,10 @@ static void renameGeneric(client *c, int nx) {
         addReplyErrorIO(c, saved);
         return;
     }
+    /* as Redis: an existing destination is deleted and the key added anew */
+    notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[2], c->db);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "rename_from", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "rename_to", c->argv[2], c->db);
     if (nx) addReplyLongLong(c, 1);
     else addReplyOK(c);
 }
@@ -420,8 +460,14 @@ static void moveCommand(client *c) {
     int r = storeRenameKey(src, dstdb, c->argv[1], sdslen(c->argv[1]));
     int saved = errno;
     storeCloseKey(src);
-    if (r != STORE_OK) addReplyErrorIO(c, saved);
-    else addReplyLongLong(c, 1);
+    if (r != STORE_OK) {
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], dstdb);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "move_from", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "move_to", c->argv[1], dstdb);
+    addReplyLongLong(c, 1);
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */
@@ -461,8 +507,14 @@ static void copyCommand(client *c) {
     int r = storeCopyKey(src, dstdb, c->argv[2], sdslen(c->argv[2]), 1);
     int saved = errno;
     storeCloseKey(src);
-    if (r != STORE_OK) addReplyErrorIO(c, saved);
-    else addReplyLongLong(c, 1);
+    if (r != STORE_OK) {
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    /* as Redis: a replaced destination is deleted and the copy added anew */
+    notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[2], dstdb);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "copy_to", c->argv[2], dstdb);
+    addReplyLongLong(c, 1);
 }
 
 static void swapdbCommand(client *c) {
@@ -482,7 +534,8 @@ static void swapdbCommand(client *c) {
  * a collection a "dirtree". dredis tracks no access times or frequencies. */
 static void objectEncodingCommand(client *c) {
     skey *k;
-    if (lookupKeyRead(c, c->argv[2], OBJ_NONE, &k) != C_OK) return;
+    /* as Redis: a miss here is no "keymiss" event */
+    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY, &k) != C_OK) return;
     if (!k) {
         addReplyNull(c);
         return;

@@ -362,8 +362,9 @@ static void restoreCommand(client *c) {
         /* already expired: the key is not created, and REPLACE deletes the old one */
         storeDeleteKey(rs.k);
         storeCloseKey(rs.k);
-        int deleted;
-        if (replace && deleteKey(c, key, &deleted) != C_OK) return;
+        int deleted = 0;
+        if (replace && deleteKeyEvenExpired(c, key, &deleted) != C_OK) return;
+        if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c->db);
         addReplyOK(c);
         return;
     }
@@ -375,6 +376,9 @@ static void restoreCommand(client *c) {
         return;
     }
     storeCloseKey(rs.k);
+    /* as Redis: a replaced key is deleted and the restored one added anew */
+    notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "restore", key, c->db);
     addReplyOK(c);
 }
 

@@ -19,13 +19,16 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
     (void)when;
     skey *k;
     if (storeOpenKey(db, name, len, &k) != STORE_OK) return;
-    if (k->expire >= 0 && k->expire <= mstime() && storeDeleteKey(k) == STORE_OK) server.stat_expiredkeys++;
+    if (k->expire >= 0 && k->expire <= mstime() && storeDeleteKey(k) == STORE_OK) {
+        server.stat_expiredkeys++;
+        notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, db);
+    }
     storeCloseKey(k);
 }
 
 void activeExpireCycle(void) {
     /* CLIENT PAUSE freezes the data set, as in Redis: nothing expires */
-    if (writesArePaused()) return;
+    if (writesArePaused() || server.active_expire_disabled) return;
     long long now = mstime();
     for (int db = 0; db < server.dbnum; db++) storeExpireScan(db, now, ACTIVE_EXPIRE_BUDGET, expireIfDue);
 }
@@ -88,8 +91,8 @@ static void expireGeneric(client *c, long long basetime, int unit_ms) {
             return;
         }
     }
-    int r;
-    if (when <= mstime()) r = storeDeleteKey(k); /* already in the past */
+    int r, past = when <= mstime();
+    if (past) r = storeDeleteKey(k); /* already in the past */
     else r = storeSetExpire(k, when);
     int saved = errno;
     storeCloseKey(k);
@@ -97,6 +100,7 @@ static void expireGeneric(client *c, long long basetime, int unit_ms) {
         addReplyErrorIO(c, saved);
         return;
     }
+    notifyKeyspaceEvent(NOTIFY_GENERIC, past ? "del" : "expire", c->argv[1], c->db);
     addReplyLongLong(c, 1);
     return;
 invalid: {
@@ -148,8 +152,12 @@ static void persistCommand(client *c) {
     int r = storeSetExpire(k, -1);
     int saved = errno;
     storeCloseKey(k);
-    if (r != STORE_OK) addReplyErrorIO(c, saved);
-    else addReplyLongLong(c, 1);
+    if (r != STORE_OK) {
+        addReplyErrorIO(c, saved);
+        return;
+    }
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "persist", c->argv[1], c->db);
+    addReplyLongLong(c, 1);
 }
 
 redisCommand expireCommandTable[] = {

@@ -1,8 +1,9 @@
 /* introspection.c - watching the server work: SLOWLOG (commands slower than
  * slowlog-log-slower-than), MONITOR (every command streamed to monitoring
  * clients), LATENCY (the latency monitor is disabled, as in a default Redis)
- * and DEBUG SLEEP. */
+ * and DEBUG SLEEP / SET-ACTIVE-EXPIRE. */
 #include "server.h"
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -214,11 +215,17 @@ static void debugCommand(client *c) {
             nanosleep(&ts, NULL);
         }
         addReplyOK(c);
+    } else if (!strcasecmp(c->argv[1], "set-active-expire") && c->argc == 3) {
+        server.active_expire_disabled = atoi(c->argv[2]) == 0; /* as Redis: atoi */
+        addReplyOK(c);
     } else if (!strcasecmp(c->argv[1], "help")) {
-        addReplyArrayLen(c, 3);
+        addReplyArrayLen(c, 6);
         addReplyStatus(c, "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
         addReplyStatus(c, "SLEEP <seconds>");
         addReplyStatus(c, "    Stop the server for <seconds>. Decimals allowed.");
+        addReplyStatus(c, "SET-ACTIVE-EXPIRE <0|1>");
+        addReplyStatus(c, "    Setting it to 0 disables expiring keys in background when they are not accessed");
+        addReplyStatus(c, "    (otherwise the Redis behavior). Setting it to 1 reenables back the default.");
     } else {
         addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", c->argv[1]);
     }

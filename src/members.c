@@ -91,12 +91,13 @@ static int allAmong(skey *k, const char *ns, memberSet *args, int *all, long lon
     return r == STORE_ERR ? STORE_ERR : STORE_OK;
 }
 
-int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed) {
+int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed, int *keydeleted) {
     long long len, newlen;
     memberSet args;
     sds *present = zmalloc(sizeof(sds) * (size_t)(n ? n : 1));
     long long np = 0;
     *removed = 0;
+    if (keydeleted) *keydeleted = 0;
     memberSetInit(&args);
     if (collectionLen(k, &len) != STORE_OK) goto ioerr;
     /* which of the (distinct) arguments are members */
@@ -120,6 +121,7 @@ int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *
         if (all) {
             if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
             *removed = listed;
+            if (keydeleted) *keydeleted = 1;
             goto done;
         }
         /* "len" was behind the files: count them */

@@ -30,9 +30,9 @@ void membersFail(client *c, skey *k, int err);
  * first, then the member files go, so "len" never exceeds the files. A key
  * left without members is deleted in one step (checked against the
  * directory, not decided from "len" alone); a "len" found behind the files
- * is recounted. *removed gets how many were members. C_ERR after replying.
- * k stays open. */
-int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed);
+ * is recounted. *removed gets how many were members, *keydeleted (may be
+ * NULL) whether the key went. C_ERR after replying. k stays open. */
+int membersRemove(client *c, skey *k, const char *ns, sds *m, int n, long long *removed, int *keydeleted);
 
 /* All member names of ns (*out, *n; the caller frees each and the array). */
 int membersAll(skey *k, const char *ns, sds **out, unsigned long *n);

@@ -173,14 +173,26 @@ static void enforceOutputLimit(client *c) {
     }
 }
 
+/* Where a client's replies go when none is being built aside. */
+static struct evbuffer *clientOutput(client *c) {
+    if (c->held) return c->held;
+    return c->bev ? bufferevent_get_output(c->bev) : c->out;
+}
+
 static void addReplyMessage(client *c, const char *type, const char *pat, size_t plen, const char *channel,
                             size_t clen, const char *msg, size_t mlen) {
     int saved = beginPush(c);
+    /* A message for the client whose command publishes it (a keyspace
+     * event, in RESP3) while that command builds its reply aside goes out
+     * before the reply, not into the middle of it. */
+    struct evbuffer *out = c->out;
+    c->out = clientOutput(c);
     addReplyPushLen(c, pat ? 4 : 3);
     addReplyBulkCString(c, type);
     if (pat) addReplyBulk(c, pat, plen);
     addReplyBulk(c, channel, clen);
     addReplyBulk(c, msg, mlen);
+    c->out = out;
     endPush(c, saved);
     enforceOutputLimit(c);
 }

@@ -205,6 +205,8 @@ struct dredisServer {
     long long lua_time_limit;  /* ms before other clients get -BUSY */
     size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
+    int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
+    int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when accessed */
 };
 
 extern struct dredisServer server;
@@ -305,6 +307,30 @@ void freeClientPubsub(client *c);
 long long pubsubPublishMessage(const char *channel, size_t clen, const char *msg, size_t mlen);
 int pubsubAllowedWhileSubscribed(const redisCommand *cmd);
 
+/* ---- notify.c ---- */
+/* Keyspace notification classes, as Redis 7.0's (and their letters) */
+#define NOTIFY_KEYSPACE (1 << 0)  /* K */
+#define NOTIFY_KEYEVENT (1 << 1)  /* E */
+#define NOTIFY_GENERIC (1 << 2)   /* g */
+#define NOTIFY_STRING (1 << 3)    /* $ */
+#define NOTIFY_LIST (1 << 4)      /* l */
+#define NOTIFY_SET (1 << 5)       /* s */
+#define NOTIFY_HASH (1 << 6)      /* h */
+#define NOTIFY_ZSET (1 << 7)      /* z */
+#define NOTIFY_EXPIRED (1 << 8)   /* x */
+#define NOTIFY_EVICTED (1 << 9)   /* e (dredis never evicts) */
+#define NOTIFY_STREAM (1 << 10)   /* t */
+#define NOTIFY_KEY_MISS (1 << 11) /* m (not part of A) */
+#define NOTIFY_MODULE (1 << 13)   /* d (dredis has no modules) */
+#define NOTIFY_NEW (1 << 14)      /* n (not part of A) */
+#define NOTIFY_ALL (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET | \
+                    NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE) /* A */
+int keyspaceEventsStringToFlags(const char *classes); /* -1: a character is no class */
+sds keyspaceEventsFlagsToString(int flags);
+/* Publish event of class type about key of db dbid, if that class is on. */
+void notifyKeyspaceEvent(int type, const char *event, sds key, int dbid);
+void notifyKeyspaceEventLen(int type, const char *event, const char *key, size_t keylen, int dbid);
+
 /* ---- blocking.c ---- */
 void blockingInit(void);
 /* Block c until one of keys changes or timeout_ms (absolute unix ms, 0 =
@@ -346,11 +372,14 @@ int loadConfigFromEnv(char **err);
 /* ---- db.c (keyspace) ---- */
 #define LOOKUP_FOUND 0
 #define LOOKUP_MISSING 1
+#define LOOKUP_NONOTIFY (1 << 0) /* a read miss publishes no "keymiss" */
 int lookupKeyRead(client *c, sds key, int type, skey **out);
+int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out);
 skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
+int deleteKeyEvenExpired(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
 const char *typeName(int type);
 int typeFromName(const char *name);
@@ -371,6 +400,14 @@ int collectionLen(skey *k, long long *len);
 /* After a command changed the collection by delta members: update "len",
  * publish a new key, or delete an emptied one. C_ERR after replying. */
 int collectionCommit(client *c, skey *k, long long delta);
+/* The same, telling in *outcome what became of the key, for the keyspace
+ * events ("new" for CREATED, "del" for DELETED) the command publishes. */
+#define COLLECTION_KEPT 0      /* an existing key, still there */
+#define COLLECTION_CREATED 1   /* a new key, published */
+#define COLLECTION_REPLACED 2  /* a new key, published over an existing one */
+#define COLLECTION_DELETED 3   /* an existing key left empty, deleted */
+#define COLLECTION_DISCARDED 4 /* a new key left empty, thrown away */
+int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome);
 /* The whole of HLEN / SCARD / ZCARD for a key of type. */
 void collectionLenCommand(client *c, int type);
 

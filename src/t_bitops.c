@@ -130,7 +130,10 @@ static void setbitCommand(client *c) {
             discardNewKey(c, n);
             return;
         }
-        if (publishNewKey(c, n) == C_OK) addReplyLongLong(c, 0);
+        if (publishNewKey(c, n) != C_OK) return;
+        notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+        notifyKeyspaceEvent(NOTIFY_STRING, "setbit", c->argv[1], c->db);
+        addReplyLongLong(c, 0);
         return;
     }
     if (valueSize(k, &size) != STORE_OK || readBytes(k, byte, 1, &byteval) != STORE_OK) {
@@ -144,6 +147,8 @@ static void setbitCommand(client *c) {
             replyIOErrorClose(c, k);
             return;
         }
+        /* as Redis: only when the string grew or the bit changed */
+        notifyKeyspaceEvent(NOTIFY_STRING, "setbit", c->argv[1], c->db);
     }
     storeCloseKey(k);
     addReplyLongLong(c, old);
@@ -385,7 +390,7 @@ static void bitposCommand(client *c) {
 #define BITOP_NOT 3
 
 /* Store val as the string at key (replacing a key of any type, dropping its
- * TTL), as Redis's setKey. */
+ * TTL), as Redis's setKey, which announces a key it creates ("new"). */
 static int storeStringValue(client *c, sds key, const char *val, size_t len) {
     skey *k, *n;
     if (lookupKeyWrite(c, key, OBJ_NONE, &k) != C_OK) return C_ERR;
@@ -397,6 +402,7 @@ static int storeStringValue(client *c, sds key, const char *val, size_t len) {
         storeCloseKey(k);
         return C_OK;
     }
+    int existed = k != NULL;
     storeCloseKey(k);
     if (storeNewKey(c->db, key, sdslen(key), OBJ_STRING, &n) != STORE_OK) {
         addReplyErrorIO(c, errno);
@@ -406,7 +412,9 @@ static int storeStringValue(client *c, sds key, const char *val, size_t len) {
         discardNewKey(c, n);
         return C_ERR;
     }
-    return publishNewKey(c, n);
+    if (publishNewKey(c, n) != C_OK) return C_ERR;
+    if (!existed) notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
+    return C_OK;
 }
 
 /* BITOP AND|OR|XOR|NOT destkey key [key ...] */
@@ -465,9 +473,12 @@ static void bitopCommand(client *c) {
     }
     if (maxlen) {
         if (storeStringValue(c, c->argv[2], (const char *)res, (size_t)maxlen) != C_OK) goto done;
+        notifyKeyspaceEvent(NOTIFY_STRING, "set", c->argv[2], c->db);
     } else {
+        /* as Redis's dbDelete(): an expired destination too, with "del" */
         int deleted;
-        if (deleteKey(c, c->argv[2], &deleted) != C_OK) goto done;
+        if (deleteKeyEvenExpired(c, c->argv[2], &deleted) != C_OK) goto done;
+        if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[2], c->db);
     }
     addReplyLongLong(c, maxlen);
     goto done;
@@ -814,6 +825,12 @@ static void bitfieldGeneric(client *c, int flags) {
         goto cleanup;
     }
     if (n && publishNewKey(c, n) != C_OK) goto cleanup;
+    /* as Redis: "setbit" when a SET or INCRBY was carried out */
+    int changes = 0;
+    for (int j = 0; j < numops; j++)
+        if (ops[j].opcode != BITFIELDOP_GET && !ops[j].isnull) changes++;
+    if (n) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    if (changes) notifyKeyspaceEvent(NOTIFY_STRING, "setbit", c->argv[1], c->db);
     addReplyArrayLen(c, numops);
     for (int j = 0; j < numops; j++) {
         if (ops[j].isnull) addReplyNull(c);

@@ -43,9 +43,12 @@ static void hsetGeneric(client *c, int hmset) {
         }
         created += cr;
     }
-    int r = collectionCommit(c, k, created);
+    int outcome;
+    int r = collectionCommitGeneric(c, k, created, &outcome);
     storeCloseKey(k);
     if (r != C_OK) return;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_HASH, "hset", c->argv[1], c->db);
     if (hmset) addReplyOK(c);
     else addReplyLongLong(c, created);
 }
@@ -69,9 +72,13 @@ static void hsetnxCommand(client *c) {
         storeCloseKey(k);
         return;
     }
-    r = collectionCommit(c, k, 1);
+    int outcome;
+    r = collectionCommitGeneric(c, k, 1, &outcome);
     storeCloseKey(k);
-    if (r == C_OK) addReplyLongLong(c, 1);
+    if (r != C_OK) return;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_HASH, "hset", c->argv[1], c->db);
+    addReplyLongLong(c, 1);
 }
 
 static void hgetCommand(client *c) {
@@ -115,14 +122,18 @@ static void hmgetCommand(client *c) {
 static void hdelCommand(client *c) {
     skey *k;
     long long removed;
+    int keydeleted;
     if (lookupKeyWrite(c, c->argv[1], OBJ_HASH, &k) != C_OK) return;
     if (!k) {
         addReplyLongLong(c, 0);
         return;
     }
-    int r = membersRemove(c, k, FIELDS, c->argv + 2, c->argc - 2, &removed);
+    int r = membersRemove(c, k, FIELDS, c->argv + 2, c->argc - 2, &removed, &keydeleted);
     storeCloseKey(k);
-    if (r == C_OK) addReplyLongLong(c, removed);
+    if (r != C_OK) return;
+    if (removed) notifyKeyspaceEvent(NOTIFY_HASH, "hdel", c->argv[1], c->db);
+    if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+    addReplyLongLong(c, removed);
 }
 
 static void hlenCommand(client *c) { collectionLenCommand(c, OBJ_HASH); }
@@ -213,13 +224,19 @@ static int readFieldForIncr(client *c, skey *k, sds f, sds *cur) {
     return C_OK;
 }
 
-/* Store the new value of field f and reply. */
-static int writeFieldAfterIncr(client *c, skey *k, sds f, const char *val, size_t len, int existed) {
+/* Store the new value of field f and publish the events (event: "hincrby"
+ * or "hincrbyfloat"); the caller replies. */
+static int writeFieldAfterIncr(client *c, skey *k, sds f, const char *val, size_t len, int existed,
+                               const char *event) {
+    int outcome;
     if (storeWriteMember(k, FIELDS, f, sdslen(f), val, len, NULL) != STORE_OK) {
         membersFail(c, k, errno);
         return C_ERR;
     }
-    return collectionCommit(c, k, existed ? 0 : 1);
+    if (collectionCommitGeneric(c, k, existed ? 0 : 1, &outcome) != C_OK) return C_ERR;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_HASH, event, c->argv[1], c->db);
+    return C_OK;
 }
 
 static void hincrbyCommand(client *c) {
@@ -252,7 +269,7 @@ static void hincrbyCommand(client *c) {
     value += incr;
     char buf[32];
     int n = ll2string(buf, sizeof(buf), value);
-    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed);
+    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed, "hincrby");
     storeCloseKey(k);
     if (r == C_OK) addReplyLongLong(c, value);
 }
@@ -291,7 +308,7 @@ static void hincrbyfloatCommand(client *c) {
     }
     char buf[5120];
     int n = ld2string(buf, sizeof(buf), value, 1);
-    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed);
+    int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed, "hincrbyfloat");
     storeCloseKey(k);
     if (r == C_OK) addReplyBulk(c, buf, (size_t)n);
 }

@@ -532,6 +532,19 @@ static void closeList(skey *k, listRef *l) {
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Keyspace events of a pop from the where end of key: "lpop" or "rpop",
+ * then "del" when it took the last element. */
+static void notifyListPop(client *c, sds key, int where, int emptied) {
+    notifyKeyspaceEvent(NOTIFY_LIST, where == LIST_HEAD ? "lpop" : "rpop", key, c->db);
+    if (emptied) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c->db);
+}
+
+/* ... and of a push: "new" for a list it created, then "lpush" or "rpush". */
+static void notifyListPush(client *c, sds key, int where, int created) {
+    if (created) notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
+    notifyKeyspaceEvent(NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", key, c->db);
+}
+
 /* LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...]: one segment
  * rewritten (and one more per 64 elements pushed). */
 static void pushGeneric(client *c, int where, int xx) {
@@ -547,13 +560,17 @@ static void pushGeneric(client *c, int where, int xx) {
     }
     listRef l;
     memset(&l, 0, sizeof(l));
+    int created = k->staged;
     if (listLoad(k, &l) != STORE_OK) goto ioerr;
     for (int j = 2; j < c->argc; j++)
         if (listPush(&l, where, c->argv[j], sdslen(c->argv[j])) != STORE_OK) goto ioerr;
     /* the reply needs the other end too */
     if (listEnds(&l) != STORE_OK) goto ioerr;
     long long len = listLen(&l);
-    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, len);
+    if (listCommit(c, &l) == C_OK) {
+        notifyListPush(c, c->argv[1], where, created);
+        addReplyLongLong(c, len);
+    }
     closeList(k, &l);
     return;
 ioerr:
@@ -591,6 +608,7 @@ static void popGeneric(client *c, int where) {
     long long n = !hascount ? 1 : count > listLen(&l) ? listLen(&l) : count;
     replyCapture a;
     if (listPopAside(c, &l, where, n, &a) == C_OK) {
+        notifyListPop(c, c->argv[1], where, listEmpty(&l));
         if (hascount) addReplyArrayLen(c, n);
         replyCaptureSend(c, &a, NULL, 0);
     }
@@ -647,8 +665,12 @@ static void lsetCommand(client *c) {
         addReplyError(c, "ERR index out of range");
         goto done;
     }
-    if (listSet(&l, l.head + i, c->argv[3], sdslen(c->argv[3])) != STORE_OK) listIOError(c, NULL);
-    else if (listCommit(c, &l) == C_OK) addReplyOK(c);
+    if (listSet(&l, l.head + i, c->argv[3], sdslen(c->argv[3])) != STORE_OK) {
+        listIOError(c, NULL);
+    } else if (listCommit(c, &l) == C_OK) {
+        notifyKeyspaceEvent(NOTIFY_LIST, "lset", c->argv[1], c->db);
+        addReplyOK(c);
+    }
 done:
     closeList(k, &l);
 }
@@ -711,6 +733,7 @@ static void ltrimCommand(client *c) {
     if (count == len) {
         /* nothing to remove; Redis still reports the key modified (WATCH) */
         touchWatchedKey(k->db, k->name, sdslen(k->name));
+        notifyKeyspaceEvent(NOTIFY_LIST, "ltrim", c->argv[1], c->db);
         addReplyOK(c);
         goto done;
     }
@@ -721,7 +744,11 @@ static void ltrimCommand(client *c) {
         listIOError(c, NULL);
         goto done;
     }
-    if (listCommit(c, &l) == C_OK) addReplyOK(c);
+    if (listCommit(c, &l) == C_OK) {
+        notifyKeyspaceEvent(NOTIFY_LIST, "ltrim", c->argv[1], c->db);
+        if (listEmpty(&l)) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+        addReplyOK(c);
+    }
 done:
     closeList(k, &l);
 }
@@ -815,7 +842,11 @@ static void lremCommand(client *c) {
         }
     if (npos == 0) addReplyLongLong(c, 0);
     else if (listRemoveAt(&l, pos, npos) != STORE_OK) listIOError(c, NULL);
-    else if (listCommit(c, &l) == C_OK) addReplyLongLong(c, npos);
+    else if (listCommit(c, &l) == C_OK) {
+        notifyKeyspaceEvent(NOTIFY_LIST, "lrem", c->argv[1], c->db);
+        if (listEmpty(&l)) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+        addReplyLongLong(c, npos);
+    }
 done:
     zfree(pos);
     closeList(k, &l);
@@ -886,7 +917,10 @@ static void linsertCommand(client *c) {
             if (listSet(&l, h + i, ele, sdslen(ele)) != STORE_OK) goto ioerr;
         }
     }
-    if (listCommit(c, &l) == C_OK) addReplyLongLong(c, n + 1);
+    if (listCommit(c, &l) == C_OK) {
+        notifyKeyspaceEvent(NOTIFY_LIST, "linsert", c->argv[1], c->db);
+        addReplyLongLong(c, n + 1);
+    }
     goto done;
 ioerr:
     listIOError(c, NULL);
@@ -996,6 +1030,9 @@ static void listRotate(client *c, listRef *l, int wherefrom, int whereto) {
             return;
         }
     }
+    /* as Redis: a push to the key, then the pop from it */
+    notifyListPush(c, l->k->name, whereto, 0);
+    notifyListPop(c, l->k->name, wherefrom, 0);
     addReplyBulkSds(c, v);
 }
 
@@ -1022,6 +1059,7 @@ static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_
         return;
     }
     sds v = NULL;
+    int created = dst->staged;
     if (listLoad(dst, &d) != STORE_OK || listKnow(&s, wherefrom) != STORE_OK ||
         listAt(&s, wherefrom == LIST_HEAD ? s.head : s.tail - 1, &v) != STORE_OK)
         goto ioerr;
@@ -1033,6 +1071,9 @@ static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_
         goto done;
     }
     if (listCommit(c, &s) != C_OK) goto done;
+    /* in Redis's order: the destination's events, then the source's */
+    notifyListPush(c, c->argv[2], whereto, created);
+    notifyListPop(c, c->argv[1], wherefrom, listEmpty(&s));
     addReplyBulkSds(c, v);
     v = NULL;
     goto done;
@@ -1084,6 +1125,7 @@ static void blockingPopGeneric(client *c, int where) {
         if (!k) continue;
         replyCapture a;
         if (listPopAside(c, &l, where, 1, &a) == C_OK) {
+            notifyListPop(c, c->argv[j], where, listEmpty(&l));
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             replyCaptureSend(c, &a, NULL, 0);
@@ -1134,6 +1176,7 @@ static void lmpopGeneric(client *c, int first, long long block_timeout) {
         long long n = count > listLen(&l) ? listLen(&l) : count;
         replyCapture a;
         if (listPopAside(c, &l, where, n, &a) == C_OK) {
+            notifyListPop(c, c->argv[j], where, listEmpty(&l));
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             addReplyArrayLen(c, n);

@@ -38,22 +38,30 @@ static void saddCommand(client *c) {
         }
         added += a;
     }
-    int r = collectionCommit(c, k, added);
+    int outcome;
+    int r = collectionCommitGeneric(c, k, added, &outcome);
     storeCloseKey(k);
-    if (r == C_OK) addReplyLongLong(c, added);
+    if (r != C_OK) return;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    if (added) notifyKeyspaceEvent(NOTIFY_SET, "sadd", c->argv[1], c->db);
+    addReplyLongLong(c, added);
 }
 
 static void sremCommand(client *c) {
     skey *k;
     long long removed;
+    int keydeleted;
     if (lookupKeyWrite(c, c->argv[1], OBJ_SET, &k) != C_OK) return;
     if (!k) {
         addReplyLongLong(c, 0);
         return;
     }
-    int r = membersRemove(c, k, VALUES, c->argv + 2, c->argc - 2, &removed);
+    int r = membersRemove(c, k, VALUES, c->argv + 2, c->argc - 2, &removed, &keydeleted);
     storeCloseKey(k);
-    if (r == C_OK) addReplyLongLong(c, removed);
+    if (r != C_OK) return;
+    if (removed) notifyKeyspaceEvent(NOTIFY_SET, "srem", c->argv[1], c->db);
+    if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+    addReplyLongLong(c, removed);
 }
 
 /* Reply with every member of k (NULL: none) as a set. */
@@ -163,14 +171,18 @@ static void spopWithCountCommand(client *c) {
     } else if (membersRandomDistinct(k, VALUES, size, (unsigned long)l, &a, &n) != STORE_OK) {
         goto ioerr;
     }
+    int keydeleted = 0;
     if (whole) {
         if (storeDeleteKey(k) == STORE_ERR) goto ioerr;
-    } else if (membersRemove(c, k, VALUES, a, (int)n, &removed) != C_OK) {
+        keydeleted = 1;
+    } else if (membersRemove(c, k, VALUES, a, (int)n, &removed, &keydeleted) != C_OK) {
         membersFreeArray(a, n);
         storeCloseKey(k);
         return;
     }
     storeCloseKey(k);
+    notifyKeyspaceEvent(NOTIFY_SET, "spop", c->argv[1], c->db);
+    if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
     addReplySetLen(c, (long)n);
     for (unsigned long i = 0; i < n; i++) addReplyBulk(c, a[i], sdslen(a[i]));
     membersFreeArray(a, n);
@@ -208,10 +220,16 @@ static void spopCommand(client *c) {
         else addReplyErrorIO(c, saved);
         return;
     }
-    r = membersRemove(c, k, VALUES, &m, 1, &removed);
+    int keydeleted;
+    r = membersRemove(c, k, VALUES, &m, 1, &removed, &keydeleted);
     storeCloseKey(k);
-    if (r == C_OK) addReplyBulkSds(c, m);
-    else sdsfree(m);
+    if (r != C_OK) {
+        sdsfree(m);
+        return;
+    }
+    notifyKeyspaceEvent(NOTIFY_SET, "spop", c->argv[1], c->db);
+    if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+    addReplyBulkSds(c, m);
 }
 
 /* SRANDMEMBER key count, as Redis's srandmemberWithCountCommand: a negative
@@ -349,11 +367,18 @@ static void smoveCommand(client *c) {
         storeCloseKey(dst);
         return;
     }
-    r = collectionCommit(c, dst, added);
+    int outcome, keydeleted = 0;
+    r = collectionCommitGeneric(c, dst, added, &outcome);
     storeCloseKey(dst);
-    if (r == C_OK) r = membersRemove(c, src, VALUES, &m, 1, &removed);
+    if (r == C_OK) r = membersRemove(c, src, VALUES, &m, 1, &removed, &keydeleted);
     storeCloseKey(src);
-    if (r == C_OK) addReplyLongLong(c, 1);
+    if (r != C_OK) return;
+    /* in Redis's order: the source's events, then the destination's */
+    notifyKeyspaceEvent(NOTIFY_SET, "srem", c->argv[1], c->db);
+    if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[2], c->db);
+    if (added) notifyKeyspaceEvent(NOTIFY_SET, "sadd", c->argv[2], c->db);
+    addReplyLongLong(c, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -385,6 +410,7 @@ static void closeSources(skey **sets, int n) {
 typedef struct setSink {
     client *c;
     sds dstkey;
+    const char *event; /* STORE: the keyspace event of a stored result */
     skey *dk;
     int cardonly;
     int dedupe;       /* members may come more than once (SUNION) */
@@ -393,10 +419,11 @@ typedef struct setSink {
     long long card;
 } setSink;
 
-static int sinkOpen(client *c, setSink *s, sds dstkey, int cardonly, int dedupe) {
+static int sinkOpen(client *c, setSink *s, sds dstkey, const char *event, int cardonly, int dedupe) {
     memset(s, 0, sizeof(*s));
     s->c = c;
     s->dstkey = dstkey;
+    s->event = event;
     s->cardonly = cardonly;
     s->dedupe = dedupe;
     if (dstkey) {
@@ -441,13 +468,28 @@ static void sinkFail(setSink *s, int err) {
 static void sinkFinish(setSink *s) {
     client *c = s->c;
     if (s->dk) {
+        int outcome, deleted = 0;
+        if (s->card > 0) {
+            /* as Redis's setKey(): an expired destination goes first (its
+             * "expired" event), and the result is then a new key */
+            skey *old;
+            if (lookupKeyWrite(c, s->dstkey, OBJ_NONE, &old) != C_OK) {
+                storeDeleteKey(s->dk);
+                storeCloseKey(s->dk);
+                return;
+            }
+            storeCloseKey(old);
+        }
         /* publishes the new set over the destination, or throws it away */
-        int r = collectionCommit(c, s->dk, s->card);
+        int r = collectionCommitGeneric(c, s->dk, s->card, &outcome);
         storeCloseKey(s->dk);
         if (r != C_OK) return;
         if (s->card == 0) {
-            int deleted;
-            if (deleteKey(c, s->dstkey, &deleted) != C_OK) return;
+            if (deleteKeyEvenExpired(c, s->dstkey, &deleted) != C_OK) return;
+            if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", s->dstkey, c->db);
+        } else {
+            if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", s->dstkey, c->db);
+            notifyKeyspaceEvent(NOTIFY_SET, s->event, s->dstkey, c->db);
         }
         addReplyLongLong(c, s->card);
     } else if (s->cardonly) {
@@ -462,7 +504,9 @@ static void sinkFinish(setSink *s) {
 static void sinkEmpty(client *c, sds dstkey, int cardonly) {
     if (dstkey) {
         int deleted;
-        if (deleteKey(c, dstkey, &deleted) == C_OK) addReplyLongLong(c, 0);
+        if (deleteKeyEvenExpired(c, dstkey, &deleted) != C_OK) return;
+        if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dstkey, c->db);
+        addReplyLongLong(c, 0);
     } else if (cardonly) {
         addReplyLongLong(c, 0);
     } else {
@@ -510,7 +554,7 @@ static void sinterGeneric(client *c, sds *keys, int n, sds dstkey, int cardonly,
     }
     zfree(len);
     setSink sink;
-    if (sinkOpen(c, &sink, dstkey, cardonly, 0) != C_OK) {
+    if (sinkOpen(c, &sink, dstkey, "sinterstore", cardonly, 0) != C_OK) {
         closeSources(sets, n);
         return;
     }
@@ -557,7 +601,8 @@ static void sunionDiffGeneric(client *c, sds *keys, int n, sds dstkey, int op) {
     skey **sets;
     if (openSources(c, keys, n, &sets) != C_OK) return;
     setSink sink;
-    if (sinkOpen(c, &sink, dstkey, 0, op == SET_OP_UNION) != C_OK) {
+    if (sinkOpen(c, &sink, dstkey, op == SET_OP_UNION ? "sunionstore" : "sdiffstore", 0, op == SET_OP_UNION) !=
+        C_OK) {
         closeSources(sets, n);
         return;
     }

@@ -1374,11 +1374,15 @@ static void xaddCommand(client *c) {
         goto cleanup;
     }
     long long deleted;
+    int created = k->staged;
     if (streamAppend(&s, &id, c->argv + field_pos, c->argc - field_pos) != STORE_OK ||
         streamTrim(&s, &a, &deleted) != STORE_OK || streamPublish(&s) != STORE_OK) {
         streamIOError(c, NULL);
         goto cleanup;
     }
+    if (created) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    notifyKeyspaceEvent(NOTIFY_STREAM, "xadd", c->argv[1], c->db);
+    if (deleted) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", c->argv[1], c->db);
     addReplyStreamID(c, &id);
 cleanup:
     if (k->staged) storeDeleteKey(k);
@@ -1525,6 +1529,7 @@ static void xdelCommand(client *c) {
         if (idCmp(&maxdel, &s.max_deleted) != 0 && writeID(k, "max-deleted-id", &maxdel) != STORE_OK) goto ioerr;
         s.max_deleted = maxdel;
         if (streamNoteRemoved(&s, deleted) != STORE_OK || streamDropEmptyHead(&s) != STORE_OK) goto ioerr;
+        notifyKeyspaceEvent(NOTIFY_STREAM, "xdel", c->argv[1], c->db);
     }
     addReplyLongLong(c, deleted);
     goto cleanup;
@@ -1549,8 +1554,12 @@ static void xtrimCommand(client *c) {
         return;
     }
     long long deleted;
-    if (streamTrim(&s, &a, &deleted) != STORE_OK) streamIOError(c, NULL);
-    else addReplyLongLong(c, deleted);
+    if (streamTrim(&s, &a, &deleted) != STORE_OK) {
+        streamIOError(c, NULL);
+    } else {
+        if (deleted) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", c->argv[1], c->db);
+        addReplyLongLong(c, deleted);
+    }
     storeCloseKey(k);
 }
 
@@ -1602,6 +1611,7 @@ static void xsetidCommand(client *c) {
     if (writeID(k, "last-id", &id) != STORE_OK) goto ioerr;
     if (added != -1 && storeWriteNumber(k, "entries-removed", added - s.len) != STORE_OK) goto ioerr;
     if (!idIsZero(&maxdel) && writeID(k, "max-deleted-id", &maxdel) != STORE_OK) goto ioerr;
+    notifyKeyspaceEvent(NOTIFY_STREAM, "xsetid", c->argv[1], c->db);
     addReplyOK(c);
     goto done;
 ioerr:
@@ -1680,6 +1690,7 @@ static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
     int created;
     long long now = mstime();
     if (consumerLookupOrCreate(&t->cg, consumer, 1, &ck, &created) != STORE_OK) return STORE_ERR;
+    if (created) notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-createconsumer", t->k->name, c->db);
     int r = STORE_OK;
     if (t->history) {
         /* the consumer's own pending entries after gt */
@@ -1809,7 +1820,9 @@ static void xreadGeneric(client *c, int xreadgroup) {
     for (int i = 0; i < streams_count; i++) {
         sds key = c->argv[streams_arg + i], idarg = c->argv[streams_arg + streams_count + i];
         readTarget *rt = &t[i];
-        if (lookupKeyRead(c, key, OBJ_NONE, &rt->k) != C_OK) goto cleanup;
+        /* a blocked reader run again announces no misses: Redis serves it
+         * from the key that became ready, looking up no other */
+        if (lookupKeyReadWithFlags(c, key, OBJ_NONE, rerun ? LOOKUP_NONOTIFY : 0, &rt->k) != C_OK) goto cleanup;
         if (rt->k && rt->k->type != OBJ_STREAM) {
             storeCloseKey(rt->k);
             rt->k = NULL;
@@ -1853,6 +1866,12 @@ static void xreadGeneric(client *c, int xreadgroup) {
             if (xreadgroup) rt->history = 1;
         }
     }
+
+    /* Redis looks every key up a second time before serving: a missing one
+     * is a second "keymiss" */
+    if (!rerun)
+        for (int i = 0; i < streams_count; i++)
+            if (!t[i].k) notifyKeyspaceEvent(NOTIFY_KEY_MISS, "keymiss", c->argv[streams_arg + i], c->db);
 
     /* What each stream has to serve */
     for (int i = 0; i < streams_count; i++) {
@@ -2030,12 +2049,15 @@ static void xgroupCommand(client *c) {
         if (!strcmp(c->argv[4], "$")) id = k ? s.last_id : ID_MIN;
         else if (parseStrictIDOrReply(c, c->argv[4], &id, 0, NULL) != C_OK) goto done;
         if (!k && newStream(c, c->argv[2], &k, &s) != C_OK) goto done;
+        int created = k->staged;
         if (groupCreate(&s, grpname, &id, entries_read) != STORE_OK) {
             if (errno != EEXIST) goto ioerr;
             addReplyError(c, "BUSYGROUP Consumer Group name already exists");
             goto done;
         }
         if (streamPublish(&s) != STORE_OK) goto ioerr;
+        if (created) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[2], c->db);
+        notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-create", c->argv[2], c->db);
         addReplyOK(c);
     } else if (!strcasecmp(opt, "SETID") && (c->argc == 5 || c->argc == 7)) {
         streamID id;
@@ -2044,10 +2066,12 @@ static void xgroupCommand(client *c) {
         cg.last_id = id;
         cg.entries_read = entries_read;
         if (groupSave(&cg) != STORE_OK) goto ioerr;
+        notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-setid", c->argv[2], c->db);
         addReplyOK(c);
     } else if (!strcasecmp(opt, "DESTROY") && c->argc == 4) {
         if (found) {
             if (storeRemoveSub(k, GROUPS_NS, grpname, sdslen(grpname)) == STORE_ERR) goto ioerr;
+            notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-destroy", c->argv[2], c->db);
             addReplyLongLong(c, 1);
         } else {
             addReplyLongLong(c, 0);
@@ -2059,6 +2083,7 @@ static void xgroupCommand(client *c) {
             addReplyLongLong(c, 0);
         } else {
             storeCloseKey(ck);
+            notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-createconsumer", c->argv[2], c->db);
             addReplyLongLong(c, 1);
         }
     } else if (!strcasecmp(opt, "DELCONSUMER") && c->argc == 5) {
@@ -2083,6 +2108,7 @@ static void xgroupCommand(client *c) {
             if (r != STORE_OK || storeRemoveSub(cg.g, CONSUMERS_NS, c->argv[4], sdslen(c->argv[4])) == STORE_ERR)
                 goto ioerr;
             pending = (long long)n;
+            notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-delconsumer", c->argv[2], c->db);
         }
         addReplyLongLong(c, pending);
     } else {
@@ -2407,8 +2433,9 @@ static void xclaimCommand(client *c) {
                 sdsfree(e);
                 continue;
             }
-            int created;
+            int created = 0;
             if (!ck && consumerLookupOrCreate(&cg, c->argv[3], 1, &ck, &created) != STORE_OK) failed = 1;
+            if (created) notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-createconsumer", c->argv[1], c->db);
             if (!failed) {
                 na.delivery_time = deliverytime;
                 if (retrycount >= 0) na.delivery_count = retrycount;
@@ -2526,8 +2553,9 @@ static void xautoclaimCommand(client *c) {
                 sdsfree(e);
                 continue;
             }
-            int created;
+            int created = 0;
             if (!ck && consumerLookupOrCreate(&cg, c->argv[3], 1, &ck, &created) != STORE_OK) failed = 1;
+            if (created) notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-createconsumer", c->argv[1], c->db);
             if (!failed) {
                 na.delivery_time = now;
                 if (!justid) na.delivery_count++;

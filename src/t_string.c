@@ -28,7 +28,9 @@ static int replyIOError(client *c) {
 }
 
 /* Store val as the string at key. k is the key as looked up (NULL when it
- * does not exist; any type). expire: unix ms or -1; keepttl keeps k's TTL. */
+ * does not exist; any type). expire: unix ms or -1; keepttl keeps k's TTL.
+ * A key that did not exist is announced with the "new" event, as Redis's
+ * dbAdd() does (replacing a key of another type is no new key). */
 static int setStringValue(client *c, sds key, skey *k, const char *val, size_t len, long long expire, int keepttl) {
     if (k && k->type == OBJ_STRING) {
         if (storeWriteFile(k, "value", val, len) != STORE_OK) return replyIOError(c);
@@ -47,6 +49,7 @@ static int setStringValue(client *c, sds key, skey *k, const char *val, size_t l
         return replyIOError(c);
     }
     storeCloseKey(n);
+    if (!k) notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
     return C_OK;
 }
 
@@ -137,9 +140,13 @@ static void setGeneric(client *c, sds key, sds val, int flags, long long expire)
     skey *k;
     if (lookupKeyWrite(c, key, OBJ_NONE, &k) != C_OK) return;
     if (flags & SET_GET) {
-        /* the GET part is a read, as Redis counts it */
-        if (k) server.stat_keyspace_hits++;
-        else server.stat_keyspace_misses++;
+        /* the GET part is a read, as Redis counts (and announces) it */
+        if (k) {
+            server.stat_keyspace_hits++;
+        } else {
+            server.stat_keyspace_misses++;
+            notifyKeyspaceEvent(NOTIFY_KEY_MISS, "keymiss", key, c->db);
+        }
     }
     if ((flags & SET_GET) && k && k->type != OBJ_STRING) {
         storeCloseKey(k);
@@ -168,6 +175,8 @@ static void setGeneric(client *c, sds key, sds val, int flags, long long expire)
         sdsfree(old);
         return;
     }
+    notifyKeyspaceEvent(NOTIFY_STRING, "set", key, c->db);
+    if (expire != -1) notifyKeyspaceEvent(NOTIFY_GENERIC, "expire", key, c->db);
     if (flags & SET_GET) {
         if (old) addReplyBulkSds(c, old);
         else addReplyNull(c);
@@ -193,7 +202,9 @@ static void setnxCommand(client *c) {
         addReplyLongLong(c, 0);
         return;
     }
-    if (setStringValue(c, c->argv[1], NULL, c->argv[2], sdslen(c->argv[2]), -1, 0) == C_OK) addReplyLongLong(c, 1);
+    if (setStringValue(c, c->argv[1], NULL, c->argv[2], sdslen(c->argv[2]), -1, 0) != C_OK) return;
+    notifyKeyspaceEvent(NOTIFY_STRING, "set", c->argv[1], c->db);
+    addReplyLongLong(c, 1);
 }
 
 static void setexGeneric(client *c, int flags) {
@@ -230,6 +241,7 @@ static void getdelCommand(client *c) {
         addReplyErrorIO(c, saved);
         return;
     }
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
     addReplyBulkSds(c, val);
 }
 
@@ -252,9 +264,17 @@ static void getexCommand(client *c) {
         return;
     }
     int r = STORE_OK;
-    if (expire_arg && expire <= mstime()) r = storeDeleteKey(k);
-    else if (expire_arg) r = storeSetExpire(k, expire);
-    else if (flags & SET_PERSIST) r = storeSetExpire(k, -1);
+    const char *event = NULL;
+    if (expire_arg && expire <= mstime()) {
+        r = storeDeleteKey(k);
+        event = "del";
+    } else if (expire_arg) {
+        r = storeSetExpire(k, expire);
+        event = "expire";
+    } else if ((flags & SET_PERSIST) && k->expire != -1) {
+        r = storeSetExpire(k, -1);
+        event = "persist";
+    }
     int saved = errno;
     storeCloseKey(k);
     if (r == STORE_ERR) {
@@ -262,6 +282,7 @@ static void getexCommand(client *c) {
         addReplyErrorIO(c, saved);
         return;
     }
+    if (event) notifyKeyspaceEvent(NOTIFY_GENERIC, event, c->argv[1], c->db);
     addReplyBulkSds(c, val);
 }
 
@@ -300,6 +321,7 @@ static void msetGeneric(client *c, int nx) {
         int r = setStringValue(c, c->argv[j], k, c->argv[j + 1], sdslen(c->argv[j + 1]), -1, 0);
         storeCloseKey(k);
         if (r != C_OK) return;
+        notifyKeyspaceEvent(NOTIFY_STRING, "set", c->argv[j], c->db);
     }
     if (nx) addReplyLongLong(c, 1);
     else addReplyOK(c);
@@ -323,7 +345,9 @@ static void appendCommand(client *c) {
     sds add = c->argv[2];
     if (lookupKeyWrite(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
     if (!k) {
-        if (setStringValue(c, c->argv[1], NULL, add, sdslen(add), -1, 0) == C_OK) addReplyLongLong(c, (long long)sdslen(add));
+        if (setStringValue(c, c->argv[1], NULL, add, sdslen(add), -1, 0) != C_OK) return;
+        notifyKeyspaceEvent(NOTIFY_STRING, "append", c->argv[1], c->db);
+        addReplyLongLong(c, (long long)sdslen(add));
         return;
     }
     long long size, newsize;
@@ -334,6 +358,7 @@ static void appendCommand(client *c) {
     }
     if (storePatchFile(k, "value", -1, add, sdslen(add), &newsize) != STORE_OK) goto ioerr;
     storeCloseKey(k);
+    notifyKeyspaceEvent(NOTIFY_STRING, "append", c->argv[1], c->db);
     addReplyLongLong(c, newsize);
     return;
 ioerr: {
@@ -418,12 +443,16 @@ static void setrangeCommand(client *c) {
     if (!k) {
         sds v = sdsgrowzero(sdsempty(), (size_t)offset);
         v = sdscatlen(v, val, sdslen(val));
-        if (setStringValue(c, c->argv[1], NULL, v, sdslen(v), -1, 0) == C_OK) addReplyLongLong(c, (long long)sdslen(v));
+        if (setStringValue(c, c->argv[1], NULL, v, sdslen(v), -1, 0) == C_OK) {
+            notifyKeyspaceEvent(NOTIFY_STRING, "setrange", c->argv[1], c->db);
+            addReplyLongLong(c, (long long)sdslen(v));
+        }
         sdsfree(v);
         return;
     }
     if (storePatchFile(k, "value", offset, val, sdslen(val), &newsize) != STORE_OK) goto ioerr;
     storeCloseKey(k);
+    notifyKeyspaceEvent(NOTIFY_STRING, "setrange", c->argv[1], c->db);
     addReplyLongLong(c, newsize);
     return;
 ioerr: {
@@ -464,7 +493,9 @@ static void incrDecr(client *c, long long incr) {
     int n = ll2string(buf, sizeof(buf), value);
     int r = setStringValue(c, c->argv[1], k, buf, (size_t)n, -1, 1);
     storeCloseKey(k);
-    if (r == C_OK) addReplyLongLong(c, value);
+    if (r != C_OK) return;
+    notifyKeyspaceEvent(NOTIFY_STRING, "incrby", c->argv[1], c->db);
+    addReplyLongLong(c, value);
 }
 
 static void incrCommand(client *c) { incrDecr(c, 1); }
@@ -521,7 +552,9 @@ static void incrbyfloatCommand(client *c) {
     int n = ld2string(buf, sizeof(buf), value, 1);
     int r = setStringValue(c, c->argv[1], k, buf, (size_t)n, -1, 1);
     storeCloseKey(k);
-    if (r == C_OK) addReplyBulk(c, buf, (size_t)n);
+    if (r != C_OK) return;
+    notifyKeyspaceEvent(NOTIFY_STRING, "incrbyfloat", c->argv[1], c->db);
+    addReplyBulk(c, buf, (size_t)n);
 }
 
 redisCommand stringCommandTable[] = {

@@ -288,10 +288,11 @@ static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 /* ------------------------------------------------------------------------ */
 
 /* The member count changed by delta: update len (delete an emptied key,
- * publish a new one). C_ERR after replying. */
-static int zsetCommit(client *c, skey *k, long long delta) {
+ * publish a new one; *outcome tells which, see collectionCommitGeneric).
+ * C_ERR after replying. */
+static int zsetCommit(client *c, skey *k, long long delta, int *outcome) {
     zsetCacheSync(k);
-    if (collectionCommit(c, k, delta) == C_OK) return C_OK;
+    if (collectionCommitGeneric(c, k, delta, outcome) == C_OK) return C_OK;
     zsetCacheDrop(k);
     return C_ERR;
 }
@@ -306,14 +307,21 @@ static void zsetFail(client *c, skey *k) {
 }
 
 /* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
- * was; an empty result deletes dst. Replies with the count. */
-static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n) {
+ * was; an empty result deletes dst. Replies with the count. event: the
+ * keyspace event of a stored result ("zunionstore", "zrangestore", ...). */
+static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
+    int deleted, outcome;
     if (n == 0) {
-        int deleted;
-        if (deleteKey(c, dst, &deleted) == C_OK) addReplyLongLong(c, 0);
+        if (deleteKeyEvenExpired(c, dst, &deleted) != C_OK) return;
+        if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dst, c->db);
+        addReplyLongLong(c, 0);
         return;
     }
     skey *k;
+    /* as Redis's setKey(): an expired destination goes first (its "expired"
+     * event), and the result is then a new key */
+    if (lookupKeyWrite(c, dst, OBJ_NONE, &k) != C_OK) return;
+    storeCloseKey(k);
     if (storeNewKey(c->db, dst, sdslen(dst), OBJ_ZSET, &k) != STORE_OK) {
         addReplyErrorIO(c, errno);
         return;
@@ -325,8 +333,12 @@ static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n) {
             return;
         }
     }
-    if (collectionCommit(c, k, (long long)n) == C_OK) addReplyLongLong(c, (long long)n);
+    int r = collectionCommitGeneric(c, k, (long long)n, &outcome);
     storeCloseKey(k);
+    if (r != C_OK) return;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", dst, c->db);
+    notifyKeyspaceEvent(NOTIFY_ZSET, event, dst, c->db);
+    addReplyLongLong(c, (long long)n);
 }
 
 /* Reply with items as ZRANGE does. */
@@ -419,6 +431,7 @@ static void zaddGeneric(client *c, int flags) {
     skey *k;
     long long added = 0, updated = 0, processed = 0;
     double newscore = 0;
+    int outcome = COLLECTION_KEPT;
     if (lookupKeyWrite(c, c->argv[1], OBJ_ZSET, &k) != C_OK) goto cleanup;
     if (!k) {
         if (xx) goto reply;
@@ -455,7 +468,9 @@ static void zaddGeneric(client *c, int flags) {
             newscore = score;
         }
     }
-    if (zsetCommit(c, k, added) != C_OK) goto cleanup;
+    if (zsetCommit(c, k, added, &outcome) != C_OK) goto cleanup;
+    if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
+    if (added || updated) notifyKeyspaceEvent(NOTIFY_ZSET, incr ? "zincr" : "zadd", c->argv[1], c->db);
 reply:
     if (incr) {
         if (processed) addReplyDouble(c, newscore);
@@ -495,7 +510,12 @@ static void zremCommand(client *c) {
         }
         deleted++;
     }
-    if (zsetCommit(c, k, -deleted) == C_OK) addReplyLongLong(c, deleted);
+    int outcome;
+    if (zsetCommit(c, k, -deleted, &outcome) == C_OK) {
+        if (deleted) notifyKeyspaceEvent(NOTIFY_ZSET, "zrem", c->argv[1], c->db);
+        if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+        addReplyLongLong(c, deleted);
+    }
     storeCloseKey(k);
 }
 
@@ -733,7 +753,7 @@ static void zrangeGeneric(client *c, int first, sds dst, zrangeType type, zrange
     skey *k;
     if (lookupKeyRead(c, c->argv[first], OBJ_ZSET, &k) != C_OK) return;
     if (!k) {
-        if (dst) zsetStoreResult(c, dst, NULL, 0);
+        if (dst) zsetStoreResult(c, dst, NULL, 0, "zrangestore");
         else addReplyArrayLen(c, 0);
         return;
     }
@@ -746,7 +766,7 @@ static void zrangeGeneric(client *c, int first, sds dst, zrangeType type, zrange
             items.owned = 1;
             for (size_t i = 0; i < items.n; i++) items.v[i].member = sdsdup(items.v[i].member);
             zsetCloseView(&v);
-            zsetStoreResult(c, dst, items.v, items.n);
+            zsetStoreResult(c, dst, items.v, items.n, "zrangestore");
         } else {
             zsetReplyItems(c, items.v, items.n, withscores);
             zsetCloseView(&v);
@@ -768,8 +788,10 @@ static void zrevrangebylexCommand(client *c) { zrangeGeneric(c, 1, NULL, ZRANGE_
 /* ZREMRANGEBYRANK / BYSCORE / BYLEX, ZPOPMIN / ZPOPMAX                       */
 /* ------------------------------------------------------------------------ */
 
-/* Remove items (owned copies) from k, keeping the view's index in step. */
-static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items) {
+/* Remove items (owned copies) from k, keeping the view's index in step,
+ * and publish event (when items were removed) and the "del" of an emptied
+ * key. */
+static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items, const char *event) {
     zidx *live = viewLive(v);
     for (size_t i = 0; i < items->n; i++) {
         sds m = items->v[i].member;
@@ -778,7 +800,11 @@ static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items) {
             return C_ERR;
         }
     }
-    return zsetCommit(c, k, -(long long)items->n);
+    int outcome;
+    if (zsetCommit(c, k, -(long long)items->n, &outcome) != C_OK) return C_ERR;
+    if (items->n) notifyKeyspaceEvent(NOTIFY_ZSET, event, k->name, k->db);
+    if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", k->name, k->db);
+    return C_OK;
 }
 
 static void zremrangeGeneric(client *c, zrangeType type) {
@@ -810,7 +836,9 @@ static void zremrangeGeneric(client *c, zrangeType type) {
         zitems items = {0};
         items.owned = 1;
         zsetCollectRange(v.idx, &sp, &items);
-        if (zsetRemoveItems(c, k, &v, &items) == C_OK) addReplyLongLong(c, (long long)items.n);
+        static const char *events[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
+        const char *event = events[type == ZRANGE_RANK ? 0 : type == ZRANGE_SCORE ? 1 : 2];
+        if (zsetRemoveItems(c, k, &v, &items, event) == C_OK) addReplyLongLong(c, (long long)items.n);
         zsetCloseView(&v);
         zitemsFree(&items);
     }
@@ -852,7 +880,7 @@ static void zpopFromKeys(client *c, sds *keys, int nkeys, int max, int emitkey, 
             zitemsPush(&items, x->ele, x->score);
             x = max ? zidxPrev(x) : zidxNext(x);
         }
-        if (zsetRemoveItems(c, k, &v, &items) == C_OK) {
+        if (zsetRemoveItems(c, k, &v, &items, max ? "zpopmax" : "zpopmin") == C_OK) {
             long n = (long)items.n;
             if (!emitkey) {
                 addReplyArrayLen(c, nested ? n : n * 2);
@@ -1411,7 +1439,9 @@ static void zsetopGeneric(client *c, sds dst, int numkeysIndex, int op, int card
         storeCloseKey(src[i].k);
         src[i].k = NULL;
     }
-    if (dst) zsetStoreResult(c, dst, acc->entries, acc->count);
+    if (dst)
+        zsetStoreResult(c, dst, acc->entries, acc->count,
+                        op == SETOP_UNION ? "zunionstore" : op == SETOP_INTER ? "zinterstore" : "zdiffstore");
     else zsetReplyItems(c, acc->entries, acc->count, withscores);
 cleanup:
     for (long i = 0; i < setnum; i++) storeCloseKey(src[i].k);

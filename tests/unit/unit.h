@@ -7,4 +7,5 @@ Suite *keyname_suite(void);
 Suite *util_suite(void);
 Suite *zset_index_suite(void);
 Suite *rdb_suite(void);
+Suite *notify_suite(void);
 #endif
