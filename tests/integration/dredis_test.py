@@ -396,3 +396,19 @@ def staging_leftovers(root_dir):
         elif not os.path.isfile(p):
             out.append(name)
     return sorted(out)
+
+
+def assert_command_info_matches(p, names):
+    """COMMAND INFO (name, arity, flags, first/last/step, ACL categories) and
+    COMMAND DOCS (summary, since, group) of the named commands are the same
+    on both servers of Pair p."""
+    d, r = p.both("COMMAND", "INFO", *names)
+    for a, b in zip(d, r):
+        assert a[:7] == b[:7], (a[:7], b[:7])
+    d, r = p.both("COMMAND", "DOCS", *names)
+    dd, rd = dict(zip(d[::2], d[1::2])), dict(zip(r[::2], r[1::2]))
+    for n in names:
+        a = dict(zip(dd[n.encode()][::2], dd[n.encode()][1::2]))
+        b = dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
+        for field in (b"summary", b"since", b"group"):
+            assert a[field] == b[field], (n, field, a[field], b[field])

@@ -5,7 +5,7 @@ offsets, RESP3 reply shapes, scripts, and a randomized run."""
 import random
 import time
 
-from dredis_test import Pair, RespError
+from dredis_test import Pair, RespError, assert_command_info_matches
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 BAD_OFFSET = RespError("ERR bit offset is not an integer or out of range")
@@ -315,17 +315,7 @@ def test_commands_from_scripts():
 def test_command_info_matches_redis():
     names = ["setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro", "lcs", "substr"]
     with Pair() as p:
-        d, r = p.both("COMMAND", "INFO", *names)
-        for a, b in zip(d, r):
-            # name, arity, flags, first/last/step, ACL categories
-            assert a[:7] == b[:7], (a[:7], b[:7])
-        d, r = p.both("COMMAND", "DOCS", *names)
-        dd, rd = dict(zip(d[::2], d[1::2])), dict(zip(r[::2], r[1::2]))
-        for n in names:
-            a = dict(zip(dd[n.encode()][::2], dd[n.encode()][1::2]))
-            b = dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
-            for field in (b"summary", b"since", b"group"):
-                assert a[field] == b[field], (n, field, a[field], b[field])
+        assert_command_info_matches(p, names)
         p.run_many([("COMMAND", "GETKEYS", "BITOP", "AND", "d", "a", "b"), ("COMMAND", "GETKEYS", "LCS", "a", "b"),
                     ("COMMAND", "GETKEYS", "SETBIT", "k", 1, 1), ("COMMAND", "GETKEYS", "BITFIELD", "k")])
         # arity errors

@@ -3,7 +3,7 @@ leave on disk (docs/storage-format.md, "Hashes")."""
 import os
 import signal
 
-from dredis_test import Pair, RespError, files_under, sorted_reply, staging_leftovers, wait_until
+from dredis_test import Pair, RespError, files_under, sorted_reply, staging_leftovers, wait_until, assert_command_info_matches
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 
@@ -509,16 +509,7 @@ def test_command_info_matches_redis():
     names = ["hset", "hsetnx", "hget", "hmset", "hmget", "hdel", "hlen", "hstrlen", "hexists", "hkeys", "hvals",
              "hgetall", "hincrby", "hincrbyfloat", "hrandfield", "hscan"]
     with Pair() as p:
-        d, r = p.both("COMMAND", "INFO", *names)
-        for a, b in zip(d, r):
-            # name, arity, flags, first/last/step, ACL categories
-            assert a[:7] == b[:7], (a[:7], b[:7])
-        d, r = p.both("COMMAND", "DOCS", *names)
-        dd, rd = dict(zip(d[::2], d[1::2])), dict(zip(r[::2], r[1::2]))
-        for n in names:
-            a, b = dict(zip(dd[n.encode()][::2], dd[n.encode()][1::2])), dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
-            for field in (b"summary", b"since", b"group"):
-                assert a[field] == b[field], (n, field, a[field], b[field])
+        assert_command_info_matches(p, names)
 
 
 def test_len_short_of_the_files_is_tolerated():
