@@ -223,6 +223,21 @@ def test_interactive_mode_on_a_terminal():
     assert b"127.0.0.1:PORT[1]> select 0\r\nOK\r\n127.0.0.1:PORT> dbsize\r\n(integer) 1\r\n" in a, a
 
 
+def test_interactive_mode_hints_on_a_terminal():
+    """With line editing (TERM=xterm) redis-cli shows, as one types, hints
+    it builds from the server's COMMAND DOCS arguments; the screen must be
+    the same byte for byte."""
+    lines = [b'set "a b" 1 ', b"config get maxmemory", b"zadd z nx 1 m", b"xadd s 1-1 f v", b"client", b"exit"]
+    with Pair() as p:
+        a = interactive(p.dredis.port, lines, term="xterm")
+        b = interactive(p.redis.port, lines, term="xterm")
+    assert a == b, "dredis:\n%r\nredis:\n%r" % (a, b)
+    hint = b"\x1b[0;90;49m key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|" \
+           b"PXAT unix-time-milliseconds|KEEPTTL]\x1b[0m"
+    assert hint in a, a
+    assert b"config get\x1b[0;90;49m parameter [parameter ...]\x1b[0m" in a, a
+
+
 def test_interactive_commands_from_stdin_that_is_not_a_terminal():
     """Without a terminal redis-cli reads commands line by line, without
     prompts, and prints the replies as it would to a terminal but raw."""
