@@ -43,11 +43,10 @@ class Reader:
         elif t in (b"*", b"~"):
             v = [self.value()[0] for _ in range(int(rest))]
         elif t == b"%":
-            v = {}
+            v = {}  # a map keeps its values' raw bytes too: key -> (value, raw)
             for _ in range(int(rest)):
                 k = self.value()[0]
-                v[k] = (self.value())
-            # map values keep their raw bytes too: (value, raw)
+                v[k] = self.value()
         else:
             raise ValueError("unexpected RESP3 type %r" % line)
         return v, self.data[start:self.pos]

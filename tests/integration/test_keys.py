@@ -188,7 +188,7 @@ def test_command_docs_arguments_match_redis():
     def pairs(reply):
         return dict(zip(reply[::2], reply[1::2])) if isinstance(reply, list) else reply
 
-    def arguments(docs, out, prefix=""):
+    def arguments(docs, out):
         for name, spec in pairs(docs).items():
             spec = pairs(spec)
             out[name] = spec.get(b"arguments")
