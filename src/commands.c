@@ -383,8 +383,34 @@ static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     }
 }
 
+/* Replay a RESP3 value (arrays, maps, sets, bulk and simple strings,
+ * integers) in the client's protocol; returns the end of the value. */
+static const char *addReplyResp3(client *c, const char *p) {
+    char t = *p++;
+    const char *eol = strstr(p, "\r\n");
+    if (t == '+') {
+        addReplyStatusLength(c, p, (size_t)(eol - p));
+        return eol + 2;
+    }
+    long long n = strtoll(p, NULL, 10);
+    p = eol + 2;
+    switch (t) {
+    case '$':
+        addReplyBulk(c, p, (size_t)n);
+        return p + n + 2;
+    case ':': addReplyLongLong(c, n); return p;
+    case '%': addReplyMapLen(c, (long)n); n *= 2; break;
+    case '~': addReplySetLen(c, (long)n); break;
+    default: addReplyArrayLen(c, (long)n); break;
+    }
+    while (n--) p = addReplyResp3(c, p);
+    return p;
+}
+
 static void addReplyCommandDocs(client *c, redisCommand *cmd) {
-    int n = 4 + (cmd->subcommands ? 1 : 0);
+    /* the arguments as Redis 7.0 documents them: redis-cli's hints and HELP */
+    const char *args = commandArgsDocs(cmd->fullname);
+    int n = 4 + (args ? 1 : 0) + (cmd->subcommands ? 1 : 0);
     addReplyBulkCString(c, cmd->fullname);
     addReplyMapLen(c, n);
     addReplyBulkCString(c, "summary");
@@ -395,6 +421,10 @@ static void addReplyCommandDocs(client *c, redisCommand *cmd) {
     addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
     addReplyBulkCString(c, "complexity");
     addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
+    if (args) {
+        addReplyBulkCString(c, "arguments");
+        addReplyResp3(c, args);
+    }
     if (cmd->subcommands) {
         long m = 0;
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) m++;

@@ -37,6 +37,14 @@ wrong:
     return C_ERR;
 }
 
+/* MONITOR and SLOWLOG show a secret argument as "(redacted)", as Redis's
+ * redactClientCommandArgument; both read c->argv once the command ran, so
+ * it is replaced once the command has used it. */
+static void redactArgument(client *c, int i) {
+    sdsfree(c->argv[i]);
+    c->argv[i] = sdsnew("(redacted)");
+}
+
 static void authCommand(client *c) {
     if (c->argc > 3) {
         addReplyErrorSyntax(c);
@@ -44,7 +52,9 @@ static void authCommand(client *c) {
     }
     sds user = c->argc == 3 ? c->argv[1] : NULL;
     sds pass = c->argv[c->argc - 1];
-    if (authenticate(c, user, pass) == C_OK) addReplyOK(c);
+    int ok = authenticate(c, user, pass) == C_OK;
+    for (int i = 1; i < c->argc; i++) redactArgument(c, i);
+    if (ok) addReplyOK(c);
 }
 
 static int validClientName(const sds name) {
@@ -81,7 +91,10 @@ static void helloCommand(client *c) {
     for (int j = next; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (!strcasecmp(c->argv[j], "AUTH") && more >= 2) {
-            if (authenticate(c, c->argv[j + 1], c->argv[j + 2]) != C_OK) return;
+            int ok = authenticate(c, c->argv[j + 1], c->argv[j + 2]) == C_OK;
+            redactArgument(c, j + 1);
+            redactArgument(c, j + 2);
+            if (!ok) return;
             j += 2;
         } else if (!strcasecmp(c->argv[j], "SETNAME") && more >= 1) {
             if (setClientName(c, c->argv[j + 1]) != C_OK) return;

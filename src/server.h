@@ -274,6 +274,7 @@ void processEventsWhileBlocked(void);
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
 redisCommand *lookupCommandByName(const char *name);
+const char *commandArgsDocs(const char *fullname); /* command_args.c, generated */
 void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);

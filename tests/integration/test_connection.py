@@ -621,6 +621,37 @@ def test_reset_leaves_monitor_mode():
     assert compare(scenario) == ["OK", "OK", True, "RESET", "OK", "PONG", "N"]
 
 
+def test_monitor_and_slowlog_redact_passwords():
+    """AUTH's arguments and HELLO's AUTH username and password show as
+    "(redacted)" in MONITOR and SLOWLOG, whether they were right or wrong;
+    an AUTH refused for its argument count before looking at them does not."""
+    def scenario(s):
+        with s.client() as m, s.client() as c:
+            out = [m.execute("AUTH", PASSWORD), m.execute("CONFIG", "SET", "slowlog-log-slower-than", "0"),
+                   m.execute("SLOWLOG", "RESET"), m.execute("MONITOR")]
+            commands = [("AUTH", "wrong"), ("AUTH", PASSWORD), ("AUTH", "default", PASSWORD),
+                        ("AUTH", "nobody", "wrong"), ("AUTH", "a", "b", "c"),
+                        ("HELLO", "2", "AUTH", "default", PASSWORD, "SETNAME", "cli"),
+                        ("HELLO", "2", "AUTH", "default", "wrong"),
+                        ("HELLO", "2", "SETNAME", "bad name", "AUTH", "default", PASSWORD),
+                        ("HELLO", "2", "AUTH", "default"),
+                        ("SET", "k", PASSWORD), ("PING",)]
+            out += [c.execute(*cmd) if cmd[0] != "HELLO" else c.execute(*cmd).__class__ for cmd in commands]
+            for _ in range(len(commands)):
+                line = m.read_reply()
+                out.append(line.split(" ", 1)[1].split("] ", 1)[1])  # without the time and the address
+            with s.client() as o:
+                o.execute("AUTH", PASSWORD)
+                entries = o.execute("SLOWLOG", "GET", "-1")
+            # newest first; the monitor's AUTH, CONFIG SET... and SLOWLOG RESET come before
+            out.append([e[3] for e in reversed(entries) if e[3][0] in (b"AUTH", b"HELLO", b"SET", b"PING")])
+            return out
+
+    out = compare_pw(scenario)
+    assert '"AUTH" "(redacted)"' in out and '"AUTH" "a" "b" "c"' in out, out
+    assert out[-1][0] == [b"AUTH", b"(redacted)"], out[-1]
+
+
 def test_client_kill_of_a_blocked_client():
     def scenario(s):
         with s.client() as b, s.client() as k:

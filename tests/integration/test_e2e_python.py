@@ -1,5 +1,5 @@
-"""End-to-end: Debian's redis-py (python3-redis) and RQ (python3-rq) work
-against dredis unchanged. The client programs live in tests/e2e/python/ and
+"""End-to-end: Debian's redis-py (python3-redis), RQ (python3-rq) and Celery
+(python3-celery) work against dredis unchanged. The client programs live in tests/e2e/python/ and
 run under the interpreter that has Debian's packages (/usr/bin/python3, or
 $DREDIS_E2E_PYTHON), which need not be the one running these tests;
 scripts/deps.sh test installs the packages."""
@@ -39,3 +39,10 @@ def test_rq_worker_500_jobs():
         out = run_client([PYTHON, os.path.join(HERE, "rq_e2e.py")], s, timeout=900,
                          env=dict(CLEAN_ENV, RQ_E2E_DEADLINE="600"))
     print("   " + " | ".join(l for l in out.splitlines() if l.startswith(("rq ", "settled"))))
+
+
+def test_celery_worker_broker_and_backend():
+    require(["redis", "celery", "kombu"], ["python3-redis", "python3-celery"])
+    with Dredis() as s:
+        out = run_client([PYTHON, os.path.join(HERE, "celery_e2e.py")], s, timeout=180, env=CLEAN_ENV)
+    print("   " + " | ".join(l for l in out.splitlines() if l.startswith(("celery ", "sent ", "done "))))
