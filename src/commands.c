@@ -14,7 +14,8 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
-                                 scriptingCommandTable, streamCommandTable, dumpCommandTable};
+                                 scriptingCommandTable, streamCommandTable, dumpCommandTable,
+                                 sortCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
