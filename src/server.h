@@ -417,5 +417,6 @@ extern redisCommand scriptingCommandTable[];
 extern redisCommand streamCommandTable[];
 extern redisCommand dumpCommandTable[];
 extern redisCommand sortCommandTable[];
+extern redisCommand hllCommandTable[];
 
 #endif
