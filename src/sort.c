@@ -308,7 +308,7 @@ static void sortGeneric(client *c, int readonly) {
         sortParams.alpha = alpha;
         sortParams.bypattern = sortby != NULL;
         sortParams.store = storekey != NULL;
-        qsort(vec.v, (size_t)vectorlen, sizeof(sortObject), sortCompare);
+        if (vectorlen > 1) qsort(vec.v, (size_t)vectorlen, sizeof(sortObject), sortCompare);
     }
 
     long outputlen = getop ? getop * (end - start + 1) : end - start + 1;
