@@ -14,7 +14,8 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
-                                 scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable};
+                                 scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
+                                 sortCommandTable,   hllCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -310,8 +311,10 @@ static void addReplyWords(client *c, const char *words, const char *prefix, int 
         size_t l = 0;
         while (s[l] && s[l] != ' ') l++;
         if (!l) break;
-        /* flags Redis keeps for itself and does not list */
-        if ((l == 8 && !strncmp(s, "sentinel", 8)) || (l == 13 && !strncmp(s, "only_sentinel", 13))) {
+        /* flags Redis keeps for itself and does not list (7.0 does not
+         * list may_replicate either) */
+        if ((l == 8 && !strncmp(s, "sentinel", 8)) || (l == 13 && !strncmp(s, "only_sentinel", 13)) ||
+            (l == 13 && !strncmp(s, "may_replicate", 13))) {
             s += l;
             continue;
         }

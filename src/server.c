@@ -12,6 +12,7 @@
 #include <time.h>
 #include <errno.h>
 #include <unistd.h>
+#include <locale.h>
 #include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -440,6 +441,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     memset(&server, 0, sizeof(server));
+    setlocale(LC_COLLATE, ""); /* as Redis: SORT ALPHA compares with strcoll() */
     server.pid = getpid();
     server.dbnum = DEFAULT_DBNUM;
     server.start_time_ms = mstime();

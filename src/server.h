@@ -434,6 +434,8 @@ sds zsetCacheInfo(sds info);
 /* For DUMP/RESTORE: a member's score; adding a member to a new (staged) key */
 int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
 int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
+/* For SORT: all members in rank order (the caller frees each and the array) */
+int zsetMembersInOrder(skey *k, sds **out, unsigned long *n);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
@@ -453,5 +455,7 @@ extern redisCommand scriptingCommandTable[];
 extern redisCommand streamCommandTable[];
 extern redisCommand dumpCommandTable[];
 extern redisCommand bitopsCommandTable[];
+extern redisCommand sortCommandTable[];
+extern redisCommand hllCommandTable[];
 
 #endif

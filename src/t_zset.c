@@ -280,6 +280,26 @@ static void zsetCloseView(zview *v) {
     v->temp = 0;
 }
 
+/* For SORT (sort.c): the members of k in rank order (score, then member
+ * bytes). *out gets *n copies; the caller frees each and the array. */
+int zsetMembersInOrder(skey *k, sds **out, unsigned long *n) {
+    zidx *idx = zsetCachedIndex(k);
+    int temp = 0;
+    *out = NULL;
+    *n = 0;
+    if (!idx) {
+        if (zsetLoadIndex(k, &idx) != STORE_OK) return STORE_ERR;
+        temp = 1;
+    }
+    sds *a = zmalloc(sizeof(sds) * (idx->length ? idx->length : 1));
+    unsigned long i = 0;
+    for (zidxNode *x = zidxFirst(idx); x; x = zidxNext(x)) a[i++] = sdsdup(x->ele);
+    if (temp) zidxFree(idx);
+    *out = a;
+    *n = i;
+    return STORE_OK;
+}
+
 /* The index a write through this view must keep in step (none if temporary). */
 static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 

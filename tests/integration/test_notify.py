@@ -327,6 +327,31 @@ def test_bit_events():
     ], flags=ALL_NEW + "m")
 
 
+def test_hyperloglog_events():
+    compare([
+        ("PFADD", "h", "a", "b"), ("PFADD", "h", "a"), ("PFADD", "h"), ("PFADD", "new-empty"),
+        ("PFCOUNT", "h"), ("PFCOUNT", "nosuch"), ("PFADD", "h2", "c"),
+        ("PFMERGE", "m", "h", "h2"), ("PFMERGE", "m", "h"), ("PFMERGE", "m2", "nosuch"),
+        ("SET", "s", "not an hll"), ("PFADD", "s", "x"), ("PFMERGE", "m", "s"),
+    ], flags=ALL_NEW + "m")
+
+
+def test_sort_store_events():
+    compare([
+        ("RPUSH", "l", "3", "1", "2"), ("SORT", "l", "STORE", "dst"), ("SORT", "l", "STORE", "dst"),
+        ("SORT", "nosuch", "STORE", "dst"), ("SORT", "nosuch", "STORE", "dst"), ("SORT", "l"),
+        ("SADD", "s", "b", "a"), ("SORT", "s", "ALPHA", "STORE", "dst2"),
+    ], flags=ALL_NEW + "m")
+    # an expired destination: "expired" first, then a new key
+    with DebugPair() as p:
+        p.run("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        set_flags(p, "")
+        p.run_many([("RPUSH", "l", "3", "1", "2"), ("SET", "exp", "x", "PX", "30"), ("SET", "exp2", "x", "PX", "30")])
+        time.sleep(0.05)
+        events = events_of(p, [("SORT", "l", "STORE", "exp"), ("SORT", "nosuch", "STORE", "exp2")], ALL_NEW)
+        assert keyevents(events)[:3] == [("expired", "exp"), ("new", "exp"), ("sortstore", "exp")], events
+
+
 # ---------------------------------------------------------------------------
 # Lists
 # ---------------------------------------------------------------------------

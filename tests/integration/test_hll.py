@@ -1,0 +1,270 @@
+"""HyperLogLog (PFADD, PFCOUNT, PFMERGE), compared with a real
+redis-server 7.0: the estimates and the stored bytes (GET) must be
+identical, sparse and dense, and HLLs move both ways with DUMP/RESTORE."""
+from dredis_test import Pair, RespError
+
+WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
+NOT_HLL = RespError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+CORRUPT = RespError("INVALIDOBJ Corrupted HLL object detected")
+
+SPARSE = 1
+DENSE = 0
+
+
+def encoding(p, key):
+    v = p.run("GET", key)
+    assert v[:4] == b"HYLL", v[:16]
+    return v[4]
+
+
+def add_batches(p, key, start, stop, batch=5000, prefix="e"):
+    """PFADD start..stop-1 in batches; replies, PFCOUNT and bytes checked
+    against Redis along the way."""
+    for lo in range(start, stop, batch):
+        els = ["%s%d" % (prefix, i) for i in range(lo, min(lo + batch, stop))]
+        p.run("PFADD", key, *els)
+        p.run("PFCOUNT", key)
+    p.run("GET", key)
+
+
+def test_pfadd_pfcount_small():
+    with Pair() as p:
+        p.run("PFADD", "h")               # creates an empty HLL: 1
+        p.run("GET", "h")
+        p.run("PFADD", "h")               # 0
+        p.run("PFCOUNT", "h")
+        p.run("GET", "h")                 # the cached cardinality written
+        p.run("PFADD", "h", "a", "b", "c")
+        p.run("GET", "h")
+        p.run("PFADD", "h", "a", "b")     # no register changes: 0
+        p.run("PFCOUNT", "h")
+        p.run("GET", "h")
+        p.run("PFCOUNT", "nokey")
+        p.run("EXISTS", "nokey")
+        p.run("PFADD", "bin", b"\x00", b"\xff" * 100, b"", b"x" * 1000, b"\x00\x01\x02\x03\x04\x05\x06\x07")
+        p.run("PFCOUNT", "bin")
+        p.run("GET", "bin")
+        for n in (1, 2, 7, 8, 9, 15, 16, 17):  # every tail length of the hash
+            p.run("PFADD", "lens", "y" * n)
+        p.run("PFCOUNT", "lens")
+        p.run("GET", "lens")
+        p.run("STRLEN", "h")
+        p.run("TYPE", "h")
+
+
+def test_sparse_to_dense_and_large():
+    with Pair() as p:
+        # grows one element at a time through the sparse encoding's whole
+        # range, checking the bytes as they change
+        for i in range(0, 1200, 1):
+            p.run("PFADD", "s", "m%d" % i)
+            if i % 50 == 0:
+                p.run("GET", "s")
+                p.run("PFCOUNT", "s")
+        assert encoding(p, "s") == SPARSE
+        add_batches(p, "s", 1200, 6000, batch=200)
+        assert encoding(p, "s") == DENSE
+        # a few hundred thousand elements, in batches
+        add_batches(p, "big", 0, 300000, batch=10000)
+        assert encoding(p, "big") == DENSE
+        p.run("PFCOUNT", "big")
+        p.run("PFCOUNT", "big", "s")
+        p.run("PFCOUNT", "s", "big", "nokey")
+        # adding what is already there changes nothing
+        p.run("PFADD", "big", *["e%d" % i for i in range(1000)])
+        p.run("GET", "big")
+
+
+def test_promotion_by_register_value():
+    """A register over 32 cannot be sparse: found by search, the element
+    whose hash has a long run of zeroes promotes a small HLL to dense."""
+    with Pair() as p:
+        p.run("PFADD", "x", "a", "b")
+        assert encoding(p, "x") == SPARSE
+        i = 0
+        while encoding(p, "x") == SPARSE and i < 400000:
+            p.run_many([("PFADD", "x", "z%d" % j) for j in range(i, i + 2000)])
+            i += 2000
+        p.run("GET", "x")
+        p.run("PFCOUNT", "x")
+
+
+def test_pfmerge():
+    with Pair() as p:
+        p.run("PFADD", "s1", *["a%d" % i for i in range(100)])
+        p.run("PFADD", "s2", *["a%d" % i for i in range(50, 300)])
+        add_batches(p, "d1", 0, 20000, batch=5000, prefix="a")
+        add_batches(p, "d2", 10000, 40000, batch=10000, prefix="a")
+        # sparse + sparse stays sparse
+        p.run("PFMERGE", "m1", "s1", "s2")
+        p.run("GET", "m1")
+        p.run("PFCOUNT", "m1")
+        assert encoding(p, "m1") == SPARSE
+        # sparse + dense becomes dense
+        p.run("PFMERGE", "m2", "s1", "d1")
+        p.run("GET", "m2")
+        p.run("PFCOUNT", "m2")
+        p.run("PFMERGE", "m3", "d1", "d2", "s2", "nokey")
+        p.run("GET", "m3")
+        p.run("PFCOUNT", "m3")
+        p.run("PFCOUNT", "d1", "d2", "s2")
+        # into an existing destination (which is also a source)
+        p.run("PFMERGE", "s1", "s2")
+        p.run("GET", "s1")
+        p.run("PFMERGE", "s2", "d2")
+        p.run("GET", "s2")
+        # many sparse sources that together exceed the sparse limit
+        for k in range(8):
+            p.run("PFADD", "p%d" % k, *["q%d_%d" % (k, i) for i in range(300)])
+        p.run("PFMERGE", "pm", *["p%d" % k for k in range(8)])
+        p.run("GET", "pm")
+        p.run("PFCOUNT", "pm")
+        p.run("PFCOUNT", *["p%d" % k for k in range(8)])
+        # no sources but the destination
+        p.run("PFMERGE", "fresh")
+        p.run("GET", "fresh")
+        p.run("PFMERGE", "fresh2", "nokey1", "nokey2")
+        p.run("GET", "fresh2")
+        p.run("PFCOUNT", "fresh2")
+        # the destination's TTL is kept
+        p.run("PFADD", "ttl", "a")
+        p.run("EXPIRE", "ttl", "1000")
+        p.run("PFMERGE", "ttl", "s1")
+        p.run("TTL", "ttl")
+        p.run("PFADD", "ttl", "zz")
+        p.run("PFCOUNT", "ttl")
+        p.run("TTL", "ttl")
+
+
+def test_errors():
+    with Pair() as p:
+        p.run("SET", "str", "hello")
+        p.run("SET", "int", "12345")
+        p.run("SET", "short", "HYLL")
+        p.run("SET", "badenc", b"HYLL\x02" + b"\x00" * 11 + b"\x40\x00")
+        p.run("SET", "baddense", b"HYLL\x00" + b"\x00" * 20)
+        p.run("RPUSH", "list", "a")
+        for key in ("str", "int", "short", "badenc", "baddense"):
+            p.run("PFADD", key, "a")
+            p.run("PFCOUNT", key)
+            p.run("PFCOUNT", key, "nokey")
+            p.run("PFMERGE", "dst", key)
+            p.run("PFMERGE", key, "nokey")
+        p.run("PFADD", "list", "a")
+        p.run("PFCOUNT", "list")
+        p.run("PFCOUNT", "nokey", "list")
+        p.run("PFMERGE", "list")
+        p.run("PFMERGE", "dst", "list")
+        p.run("EXISTS", "dst")
+        # corrupted sparse representations
+        p.run("PFADD", "h", "a", "b", "c")
+        good = p.run("GET", "h")
+        bad_sparse = [
+            good[:16] + b"\x7f\xff",                        # one XZERO of 16384 only... valid
+            good[:16] + b"\x7f\xff\x00",                     # one register too many
+            good[:16] + b"\x7f\xfe",                         # one register short
+            good[:16] + b"\x80" * 20,                        # VALs covering too little
+            good[:16],                                       # no opcodes
+            good[:16] + b"\xff" * 5000,                      # VALs past the register count
+        ]
+        for i, v in enumerate(bad_sparse):
+            key = "bad%d" % i
+            p.run("SET", key, v)
+            p.run("PFCOUNT", key)
+            p.run("PFCOUNT", key, "h")
+            p.run("PFMERGE", "m%d" % i, key)
+            p.run("PFADD", key, "x", "y")
+            p.run("GET", key)
+            p.run("PFADD", key + "b")
+        p.run("PFADD")
+        p.run("PFCOUNT")
+        p.run("PFMERGE")
+
+
+def test_cached_cardinality():
+    with Pair() as p:
+        p.run("PFADD", "h", *["c%d" % i for i in range(500)])
+        before = p.run("GET", "h")
+        assert before[15] & 0x80  # stale after PFADD
+        p.run("PFCOUNT", "h")
+        after = p.run("GET", "h")
+        assert not after[15] & 0x80
+        # a cached value is trusted as it is, as Redis does
+        forged = after[:8] + (12345).to_bytes(8, "little") + after[16:]
+        p.run("SET", "f", forged)
+        p.run("PFCOUNT", "f")
+        p.run("PFCOUNT", "f", "nokey")  # several keys never use the cache
+        p.run("EXPIRE", "h", "500")
+        p.run("PFADD", "h", "new-one")
+        p.run("PFCOUNT", "h")
+        p.run("TTL", "h")
+
+
+def test_dump_restore_both_ways():
+    with Pair() as p:
+        p.run("PFADD", "sp", *["r%d" % i for i in range(200)])
+        add_batches(p, "de", 0, 30000, batch=10000, prefix="r")
+        for key in ("sp", "de"):
+            d, r = p.both("DUMP", key)
+            # dredis's payload into Redis, Redis's into dredis
+            assert p.r.execute("RESTORE", key + "_from_dredis", "0", d) == "OK"
+            assert p.d.execute("RESTORE", key + "_from_redis", "0", r) == "OK"
+            assert p.d.execute("RESTORE", key + "_from_dredis", "0", d) == "OK"
+            assert p.r.execute("RESTORE", key + "_from_redis", "0", r) == "OK"
+            for suffix in ("_from_dredis", "_from_redis"):
+                p.run("GET", key + suffix)
+                p.run("PFCOUNT", key + suffix)
+                p.run("PFADD", key + suffix, "more", "and more")
+                p.run("PFCOUNT", key + suffix)
+                p.run("GET", key + suffix)
+            p.run("PFMERGE", key + "_m", key + "_from_dredis", key + "_from_redis", "sp")
+            p.run("GET", key + "_m")
+
+
+def test_from_scripts():
+    with Pair() as p:
+        p.run("EVAL", "redis.call('PFADD', KEYS[1], 'a', 'b', 'c'); return redis.call('PFCOUNT', KEYS[1])", "1", "h")
+        p.run("EVAL", "return redis.call('PFMERGE', KEYS[1], KEYS[2])", "2", "m", "h")
+        p.run("EVAL_RO", "return redis.call('PFCOUNT', KEYS[1], KEYS[2])", "2", "m", "h")
+        p.run("EVAL", "return redis.pcall('PFADD', KEYS[1], 'x')", "1", "h")
+        p.run("SET", "s", "x")
+        p.run("EVAL", "return redis.pcall('PFCOUNT', KEYS[1])", "1", "s")
+        p.run("GET", "m")
+        p.run("GET", "h")
+        d, r = p.both("EVAL_RO", "return redis.call('PFADD', KEYS[1], 'y')", "1", "h")
+        assert isinstance(d, RespError) and isinstance(r, RespError), (d, r)
+
+
+def test_multi_and_command_info():
+    with Pair() as p:
+        p.run("MULTI")
+        p.run("PFADD", "h", "a")
+        p.run("PFCOUNT", "h")
+        p.run("PFMERGE", "m", "h")
+        p.run("EXEC")
+        p.run("GET", "m")
+        for name in ("pfadd", "pfcount", "pfmerge"):
+            d, r = p.both("COMMAND", "INFO", name)
+            assert d[0][:6] == r[0][:6], (d, r)
+            assert d[0][6] == r[0][6], (d, r)
+        p.run("COMMAND", "GETKEYS", "PFMERGE", "d", "s1", "s2")
+        p.run("COMMAND", "GETKEYS", "PFCOUNT", "a", "b")
+
+
+def test_watch_sees_writes():
+    """PFADD, PFMERGE and a PFCOUNT that refreshes the cached cardinality
+    change the key: a transaction WATCHing it fails, as in Redis."""
+    with Pair() as p:
+        p.run("PFADD", "h", "a", "b")
+        d2, r2 = p.dredis.client(), p.redis.client()
+        try:
+            for cmd in (("PFCOUNT", "h"), ("PFCOUNT", "h"), ("PFADD", "h", "zz"), ("PFADD", "h", "zz"),
+                        ("PFMERGE", "h", "nokey"), ("SORT", "nokey", "STORE", "h")):
+                p.run("WATCH", "h")
+                assert d2.execute(*cmd) == r2.execute(*cmd)
+                p.run("MULTI")
+                p.run("PING")
+                p.run("EXEC")
+        finally:
+            d2.close()
+            r2.close()
