@@ -296,11 +296,21 @@ class Checker:
         rc = RecordingClient(c)
         try:
             return self._check(rc, w, cut)
-        except ReplyError:
+        except (ReplyError, ValueError, TypeError) as e:
+            if not isinstance(e, ReplyError):
+                # a value that is no number: read what the counters hold
+                rc.errors.append("a value is not what the workload wrote (%s): %s" % (e, self.dump(c)))
             acked = sum(1 for e in w.history[self.cycle_start:] if e[2])
             self.cycle_start = len(w.history)
             return rc.errors, {"acked": acked, "lost": 0, "oldest_lost_age": 0.0,
                                "newest_kept_age": None, "out_of_order": 0}
+
+    @staticmethod
+    def dump(c):
+        keys = ["m:%d" % i for i in range(BATCH)] + ["ta", "tb"]
+        out = ["%s=%r" % (k, c.execute("GET", k)) for k in keys]
+        out.append("SCARD tset=%r" % (c.execute("SCARD", "tset"),))
+        return ", ".join(out)
 
     def _check(self, c, w, cut):
         hist = w.history[self.cycle_start:]
@@ -384,7 +394,7 @@ def run_policy(fsync, cycles, rng, args, workdir, kernel, initrd):
     with open(image, "wb") as f:
         f.truncate(args.disk_mb * 1024 * 1024)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "dredis", image], check=True)
-    vm = Machine(workdir, kernel, initrd, image, fsync, args.accel, args.mount_options)
+    vm = Machine(workdir, kernel, initrd, image, args.server_fsync or fsync, args.accel, args.mount_options)
     violations = []
     figures = []
     attempted = 0
@@ -493,6 +503,9 @@ def main():
     ap.add_argument("--grace", type=float, default=2.0,
                     help="everysec: writes acknowledged this long before the cut must survive")
     ap.add_argument("--kernel-dir", required=True, help="a dpkg-deb -x of linux-image-*-amd64")
+    ap.add_argument("--server-fsync", default=None, choices=["always", "everysec", "no"],
+                    help="run the server with this policy but check --fsync's promises: a negative "
+                         "control of the harness (e.g. --fsync always --server-fsync no must fail)")
     ap.add_argument("--mount-options", default="",
                     help="ext4 mount options in the guest, e.g. data=journal (default: ext4's, data=ordered)")
     ap.add_argument("--disk-mb", type=int, default=2048)
@@ -514,6 +527,8 @@ def main():
             if args.accel == "tcg":
                 log("KVM does not work here (the guest does not boot): falling back to TCG emulation")
         initrd, mods = build_initramfs(workdir, args.kernel_dir, server)
+        if args.server_fsync:
+            log("negative control: the server runs with DREDIS_FSYNC=%s" % args.server_fsync)
         log("seed %d, %s, kernel %s, ext4 mount options: %s, server %s, modules %s"
             % (seed, args.accel, os.path.basename(kernel), args.mount_options or "default (data=ordered)",
                server, " ".join(mods)))
