@@ -241,6 +241,28 @@ def fsck_copy(image, copy):
 
 # ---------------------------------------------------------------- checking
 
+def describe_journal(data, last=30):
+    """dredis's journal at the cut: its last records, and the zeros that
+    follow them when its size reached the disk and its data did not."""
+    end = len(data)
+    z = data.find(b"\0" * 13)
+    if z >= 0 and not any(data[z:]):
+        end = z
+    recs = []
+    for _ in range(300):  # a torn last record is shorter than that
+        try:
+            recs = decode_journal(data[:end])
+            break
+        except (IndexError, UnicodeDecodeError):
+            end -= 1
+            if end <= 0:
+                break
+    out = "journal at the cut: %d bytes, %d records; the last %d: %r" % (len(data), len(recs), last, recs[-last:])
+    if end < len(data):
+        out += "; then %d bytes that are %s" % (len(data) - end, "all zeros" if not any(data[end:]) else "not a record")
+    return out
+
+
 class Required:
     """What check() is to require: a Workload-like view holding, per kind,
     the last write the policy promises (for everysec, acknowledged at least
@@ -451,10 +473,7 @@ def run_policy(fsync, cycles, rng, args, workdir, kernel, initrd):
                 for b in bad:
                     log("    VIOLATION: " + b)
                 if journal:
-                    try:
-                        log("    journal at the cut (last 40 records): %r" % (decode_journal(journal)[-40:],))
-                    except (IndexError, UnicodeDecodeError) as e:
-                        log("    journal at the cut: %d bytes, undecodable tail (%s)" % (len(journal), e))
+                    log("    " + describe_journal(journal))
                 log("    console of the boot after the cut:\n" + vm.console_tail(2000))
                 if args.keep:
                     log("    the disk at the cut (ext4 journal replayed, before dredis's recovery): " + copy)
