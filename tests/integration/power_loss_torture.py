@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from crash_torture import BATCH, Workload, check, decode_journal  # noqa: E402
@@ -242,24 +243,28 @@ def fsck_copy(image, copy):
 # ---------------------------------------------------------------- checking
 
 def describe_journal(data, last=30):
-    """dredis's journal at the cut: its last records, and the zeros that
-    follow them when its size reached the disk and its data did not."""
-    end = len(data)
-    z = data.find(b"\0" * 13)
-    if z >= 0 and not any(data[z:]):
-        end = z
-    recs = []
-    for _ in range(300):  # a torn last record is shorter than that
-        try:
-            recs = decode_journal(data[:end])
-            break
-        except (IndexError, UnicodeDecodeError):
-            end -= 1
-            if end <= 0:
+    """dredis's journal at the cut: its last valid records (as recovery reads
+    them: a record that runs past the end or fails its CRC ends the log), and
+    what follows them, e.g. zeros where the file's size reached the disk and
+    its data did not."""
+    pos, recs = 0, []
+    while pos < len(data):
+        start, p = pos, pos + 1
+        for _ in range(4):
+            if p + 2 > len(data):
                 break
-    out = "journal at the cut: %d bytes, %d records; the last %d: %r" % (len(data), len(recs), last, recs[-last:])
-    if end < len(data):
-        out += "; then %d bytes that are %s" % (len(data) - end, "all zeros" if not any(data[end:]) else "not a record")
+            p += 2 + (data[p] | data[p + 1] << 8)
+        if p + 4 > len(data) or zlib.crc32(data[start:p]) != int.from_bytes(data[p:p + 4], "little"):
+            break
+        pos = p + 4
+        recs.append(decode_journal(data[start:pos])[0])
+    out = "journal at the cut: %d bytes, %d valid records; the last %d: %r" % (len(data), len(recs), last,
+                                                                               recs[-last:])
+    if pos < len(data):
+        rest = data[pos:]
+        nz = len(rest.rstrip(b"\0"))
+        out += "; then %d bytes that are not a record (%d of them zeros at the end): %r" % (
+            len(rest), len(rest) - nz, rest[:min(nz, 80)])
     return out
 
 
