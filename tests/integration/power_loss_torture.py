@@ -370,7 +370,9 @@ class Checker:
         mset_have = int(vals[0]) if vals[0] is not None and len(set(vals)) == 1 else 0
         items = set(c.execute("LRANGE", "l", "0", "-1"))
         rename_have = int(rk[0][2:]) if len(rk) == 1 else 0
-        ta = int(c.execute("GET", "ta") or 0)
+        ta = c.execute("GET", "ta")
+        ta = 0 if ta is None else int(ta)  # b"" (a value file that lost its data) raises
+        c.execute("SCARD", "tset")  # an error reply if the set is damaged
         deleted = {tgt for _, k, _, tgt in w.history if k == "del"}
 
         # which acknowledged writes of this cycle are there
