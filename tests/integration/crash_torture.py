@@ -3,8 +3,10 @@ client runs multi-key writes with checkable invariants, restart it on the
 same ROOT_DIR, and check that every invariant holds and that every write
 acknowledged before the kill is there.
 
-Used by tests/integration/test_crash.py (a bounded number of kills) and by
-scripts/crash-torture (as many kills as asked). Run as a script:
+Used by tests/integration/test_durability.py (a bounded number of kills), by
+scripts/crash-torture (as many kills as asked) and by
+scripts/power-loss-torture (Workload and check against a server in a virtual
+machine, over any host:port). Run as a script:
     python3 crash_torture.py KILLS [SEED]
 prints the number of violations (must be 0)."""
 import os
@@ -29,11 +31,16 @@ class Workload:
         self.acked = {}
         self.rename_at = None  # the r:N key that must exist (last acked)
         self.errors = []       # error replies (each is a violation too)
+        # every write attempted, as [gen, kind, time acknowledged or None,
+        # target key of a DEL or None] (scripts/power-loss-torture reads it)
+        self.history = []
 
     def step(self, c):
         self.gen += 1
         g = str(self.gen)
         kind = self.rng.choice(["mset", "sadd", "hset", "lpush", "rename", "multi", "del"])
+        entry = [self.gen, kind, None, None]
+        self.history.append(entry)
         if kind == "mset":
             args = ["MSET"]
             for i in range(BATCH):
@@ -67,9 +74,11 @@ class Workload:
             if isinstance(replies[-1], list) and not ok:
                 self.errors.append("EXEC replied %r" % (replies[-1],))
         else:  # delete a whole batch key
-            ok = isinstance(c.execute("DEL", "s:" + str(self.rng.randint(1, self.gen))), int)
+            entry[3] = "s:" + str(self.rng.randint(1, self.gen))
+            ok = isinstance(c.execute("DEL", entry[3]), int)
         if ok:
             self.acked[kind] = self.gen
+            entry[2] = time.time()
         return ok
 
 
