@@ -1006,13 +1006,21 @@ def _strace_command(pid, client, args):
     os.unlink(out)
     counts, inside, sockfd, tid = {}, False, None, None
     marker = '$%d\\r\\n%s' % (len(args[0]), args[0])
+    unfinished = {}                          # thread -> (call, fd) of a call strace split in two
     for l in lines:
         if "/.expires>" in l:
             continue                         # the expiry scan of the timer, run in the same loop turn
         m = re.match(r"^(\d+)\s+(\w+)\((\d+)?", l)
-        if not m:
+        if m and l.endswith("<unfinished ...>"):
+            unfinished[m.group(1)] = (m.group(2), m.group(3))
             continue
-        thread, call, fd = m.group(1), m.group(2), m.group(3)
+        r = re.match(r"^(\d+)\s+<\.\.\. (\w+) resumed>", l)
+        if r and r.group(1) in unfinished:
+            (call, fd), thread = unfinished.pop(r.group(1)), r.group(1)
+        elif m:
+            thread, call, fd = m.group(1), m.group(2), m.group(3)
+        else:
+            continue
         if not inside:
             if call in ("read", "readv", "recvfrom") and marker in l:
                 inside, sockfd, tid = True, fd, thread
