@@ -439,7 +439,7 @@ void storeTxnFail(void) {
     if (st.txn_depth > 0 && st.txn_depth <= 64) st.txn_failed[st.txn_depth - 1] = 1;
 }
 
-static void runDeferredFrom(int from);
+static void runDeferredFirst(int n);
 
 void storeTxnEnd(void) {
     if (st.txn_depth == 0) return;
@@ -470,23 +470,12 @@ void storeTxnEnd(void) {
         journalCommit();
     }
     if (journalCommitPending()) return; /* what this one deferred waits with the rest */
-    runDeferredFrom(0);
+    runDeferredFirst(st.ndeferred);
     journalMaybeReset();
 }
 
-/* Run the deferred actions from index from on, and forget them. */
-static void runDeferredFrom(int from) {
-    for (int i = from; i < st.ndeferred; i++) {
-        runDeferred(st.deferred[i].action, st.deferred[i].name);
-        sdsfree(st.deferred[i].name);
-    }
-    st.ndeferred = from;
-}
-
-/* A held-back COMMIT has been written: what waited for it can run. */
-static void commitWritten(void) {
-    int n = st.ncommit_deferred;
-    st.ncommit_deferred = 0;
+/* Run the first n deferred actions and forget them; the rest move up. */
+static void runDeferredFirst(int n) {
     for (int i = 0; i < n; i++) {
         runDeferred(st.deferred[i].action, st.deferred[i].name);
         sdsfree(st.deferred[i].name);
@@ -496,13 +485,20 @@ static void commitWritten(void) {
     st.ndeferred -= n;
 }
 
+/* A held-back COMMIT has been written: what waited for it can run. */
+static void commitWritten(void) {
+    int n = st.ncommit_deferred;
+    st.ncommit_deferred = 0;
+    runDeferredFirst(n);
+}
+
 /* Write a held-back COMMIT now (before a sync that acknowledges). */
 static void commitPending(void) {
     if (!journalCommitPending()) return;
     journalCommit();
     commitWritten();
     if (st.txn_depth == 0) {
-        runDeferredFrom(0);
+        runDeferredFirst(st.ndeferred);
         journalMaybeReset();
     }
 }
