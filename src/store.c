@@ -106,8 +106,9 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
 /* ---- the key metadata cache ----
  * A key's type and expiry, as read from its "type" and "expire" files, kept
  * for up to META_CACHE_MAX keys so that a lookup opens only the key's
- * directory, and, for up to META_FD_MAX of them, the open directory itself,
- * so that a lookup opens nothing. Every change to them goes through this
+ * directory, and, within META_FD_MAX descriptors, the open directory itself
+ * and its namespace directories (fields, segments, ...), so that a lookup
+ * or a member write opens nothing. Every change to them goes through this
  * file: keyChanged() drops an entry (or a whole database), storeSetExpire()
  * updates it. A key's descriptor goes back to its entry when the key is
  * closed, and only to the entry it was opened with (same generation): an
@@ -118,10 +119,12 @@ typedef struct metaEntry {
     int type;
     long long expire;
     int dirfd;                /* the key's directory, or -1 */
+    int nsfd[4];              /* with dirfd: its namespaces open so far (skey's) */
+    char nsname[4][16];
     unsigned long long gen;
 } metaEntry;
 static dict *metacache;
-static int metafds;           /* entries holding a descriptor */
+static int metafds;           /* descriptors the entries hold */
 static unsigned long long metagen;
 
 static void metaEntryFree(void *p) {
@@ -130,7 +133,28 @@ static void metaEntryFree(void *p) {
         close(e->dirfd);
         metafds--;
     }
+    for (int i = 0; i < 4; i++)
+        if (e->nsfd[i] >= 0) {
+            close(e->nsfd[i]);
+            metafds--;
+        }
     zfree(e);
+}
+
+/* Move the descriptors of a key directory and its namespaces from one
+ * holder (an entry or an skey) to the other; returns how many moved. */
+static int moveKeyFds(int *dirfd, int *nsfd, char (*nsname)[16], int *todirfd, int *tonsfd, char (*tonsname)[16]) {
+    int n = 1;
+    *todirfd = *dirfd;
+    *dirfd = -1;
+    for (int i = 0; i < 4; i++) {
+        tonsfd[i] = nsfd[i];
+        memcpy(tonsname[i], nsname[i], sizeof(tonsname[i]));
+        if (nsfd[i] >= 0) n++;
+        nsfd[i] = -1;
+        nsname[i][0] = '\0';
+    }
+    return n;
 }
 
 static sds metaKey(int db, const char *name, size_t len) {
@@ -171,6 +195,7 @@ static void metaRemember(skey *k) {
         if (dictSize(metacache) >= META_CACHE_MAX) metaClear(); /* crude but bounded */
         e = zmalloc(sizeof(*e));
         e->dirfd = -1;
+        for (int i = 0; i < 4; i++) e->nsfd[i] = -1;
         e->gen = ++metagen;
         sds mk = metaKey(k->db, k->name, sdslen(k->name));
         dictAdd(metacache, mk, sdslen(mk), e);
@@ -188,22 +213,17 @@ static int metaLookup(skey *k) {
     k->type = e->type;
     k->expire = e->expire;
     k->metagen = e->gen;
-    if (e->dirfd >= 0 && k->dirfd < 0) {
-        k->dirfd = e->dirfd;
-        e->dirfd = -1;
-        metafds--;
-    }
+    if (e->dirfd >= 0 && k->dirfd < 0) metafds -= moveKeyFds(&e->dirfd, e->nsfd, e->nsname, &k->dirfd, k->nsfd, k->nsname);
     return 1;
 }
 
-/* A key being closed: keep its directory open for the next lookup. 1 when
- * the entry took the descriptor. */
+/* A key being closed: keep its directory (and namespaces) open for the next
+ * lookup. 1 when the entry took the descriptors. */
 static int metaKeepDir(skey *k) {
-    if (k->staged || k->dirfd < 0 || metafds >= META_FD_MAX) return 0;
+    if (k->staged || k->dirfd < 0 || metafds + 5 > META_FD_MAX) return 0;
     metaEntry *e = metaFetch(k);
     if (!e || e->gen != k->metagen || e->dirfd >= 0) return 0;
-    e->dirfd = k->dirfd;
-    metafds++;
+    metafds += moveKeyFds(&k->dirfd, k->nsfd, k->nsname, &e->dirfd, e->nsfd, e->nsname);
     return 1;
 }
 
@@ -371,15 +391,6 @@ static int journalNote(char type, int fd1, const char *name1, int fd2, const cha
     int r = vis ? journalRecord(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "") : 0;
     sdsfree(p1);
     sdsfree(p2);
-    return r;
-}
-
-/* Journal an exchange of dirfd/name with .tmp/staged (J_EXCHANGED). */
-static int journalNoteExchange(int dirfd, const char *name, const char *inodes, const char *staged) {
-    if (!st.txn_depth) return 0;
-    sds p;
-    int r = relPath(dirfd, &p) ? journalRecord(J_EXCHANGED, p, name, inodes, staged) : 0;
-    sdsfree(p);
     return r;
 }
 
@@ -616,23 +627,25 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
 }
 
 /* Move a staged file (inode stagedino, 0 when unknown) into dirfd/name.
- * noreplace: fail with EEXIST instead of replacing. On failure the staged
- * file is removed. An existing file is replaced by exchanging the two names
- * and recycling the old one: as atomic as a rename over it, and on ext4 much
- * faster (a rename over an existing file makes ext4 flush the new file's
- * data, see auto_da_alloc). */
-static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int noreplace) {
+ * noreplace: fail with EEXIST instead of replacing. *created, when given,
+ * tells whether the name was new. On failure the staged file is removed
+ * (but for EEXIST under noreplace). An existing file is replaced by
+ * exchanging the two names and recycling the old one: as atomic as a
+ * rename over it, and on ext4 much faster (a rename over an existing file
+ * makes ext4 flush the new file's data, see auto_da_alloc). */
+static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int noreplace, int *created) {
     st.dirty = 1;
-    int r;
-    if (journaling(dirfd)) {
+    int r, exists;
+    sds dir = NULL;
+    if (st.txn_depth && relPath(dirfd, &dir)) {
         /* the journal must say beforehand whether this creates or replaces */
         struct stat sb;
-        int exists = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        exists = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
         if (exists && noreplace) {
             errno = EEXIST;
             r = -1;
         } else if (!exists) {
-            r = journalNote(J_NEW, dirfd, name, -1, NULL);
+            r = journalRecord(J_NEW, dir, name, "", "");
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
             /* The record names both inodes, so that recovery can tell
@@ -643,19 +656,21 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
             char inodes[48];
             snprintf(inodes, sizeof(inodes), "%llu:%llu", (unsigned long long)sb.st_ino,
                      (unsigned long long)stagedino);
-            r = stagedino ? journalNoteExchange(dirfd, name, inodes, tmpname) : -1;
+            r = stagedino ? journalRecord(J_EXCHANGED, dir, name, inodes, tmpname) : -1;
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             /* the old version: nothing links to it that did not before */
             if (r == 0) deferAction(S_ISREG(sb.st_mode) && sb.st_nlink == 1 ? DEFER_POOL : DEFER_RECYCLE, tmpname);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
-        if (r < 0 && errno == EEXIST && !noreplace) {
+        exists = r < 0 && errno == EEXIST;
+        if (exists && !noreplace) {
             r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             if (r == 0) recycleStagedFile(tmpname); /* the old version */
             else if (errno == ENOENT) r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
         }
     }
+    sdsfree(dir);
     if (r < 0) {
         int saved = errno;
         if (!(noreplace && saved == EEXIST)) {
@@ -665,6 +680,7 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
         errno = saved;
         return STORE_ERR;
     }
+    if (created) *created = !exists;
     sdsfree(tmpname);
     return STORE_OK;
 }
@@ -675,15 +691,7 @@ static int opWriteFile(int dirfd, const char *name, const char *data, size_t len
     sds tmp;
     ino_t ino;
     if (opStageFile(data, len, &tmp, &ino) != STORE_OK) return STORE_ERR;
-    if (created) {
-        if (opInstallFile(tmp, ino, dirfd, name, 1) == STORE_OK) {
-            *created = 1;
-            return STORE_OK;
-        }
-        if (errno != EEXIST) return STORE_ERR;
-        *created = 0;
-    }
-    return opInstallFile(tmp, ino, dirfd, name, 0);
+    return opInstallFile(tmp, ino, dirfd, name, 0, created);
 }
 
 static int opUnlink(int dirfd, const char *name) {
@@ -1086,8 +1094,8 @@ static void closeNamespaces(skey *k) {
 
 void storeCloseKey(skey *k) {
     if (!k) return;
-    closeNamespaces(k);
     if (k->dirfd >= 0 && !metaKeepDir(k)) close(k->dirfd);
+    closeNamespaces(k); /* those the entry did not take */
     sdsfree(k->name);
     sdsfree(k->fname);
     sdsfree(k->stagename);
@@ -1182,7 +1190,7 @@ err: {
 static void addExpireEntry(int db, long long when, const sds fname) {
     sds e = expireEntryName(when, fname);
     sds tmp;
-    if (opStageFile("", 0, &tmp, NULL) == STORE_OK && opInstallFile(tmp, 0, st.expfd[db], e, 1) == STORE_OK) {
+    if (opStageFile("", 0, &tmp, NULL) == STORE_OK && opInstallFile(tmp, 0, st.expfd[db], e, 1, NULL) == STORE_OK) {
         if (st.expcount[db] >= 0) st.expcount[db]++;
     } else if (errno == EEXIST) {
         unlinkat(st.tmpfd, tmp, 0); /* already indexed */
@@ -1701,7 +1709,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (close(out) < 0) { out = -1; goto err; }
     out = -1;
     *newsize = finalsize;
-    return touchedIfOk(k, opInstallFile(tmp, ino, k->dirfd, file, 0));
+    return touchedIfOk(k, opInstallFile(tmp, ino, k->dirfd, file, 0, NULL));
 err: {
         int saved = errno;
         if (in >= 0) close(in);

@@ -17,6 +17,7 @@
  * in one store transaction (journal.c), so across a crash it is applied
  * whole or not at all. */
 #include "server.h"
+#include "dict.h"
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
@@ -50,6 +51,7 @@ struct listRef {
     int hknown, tknown;       /* head, tail are known (read from their segment) */
     listSeg *cache[SEG_CACHE]; /* segments read or written so far, oldest first */
     int ncache;
+    int readonly;             /* opened by a read: its knowledge goes back to the ends cache */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -160,6 +162,137 @@ static int segSave(skey *k, listSeg *g) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* The ends cache                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* What a command learnt of a list's ends, kept for the next command on the
+ * same list so that a push or a pop on a hot list reads no file: head-seg
+ * and tail-seg, head and tail, and the end segments themselves when they
+ * are small. A write takes the entry (its listRef owns it while the command
+ * runs) and puts back what it knows once listCommit() has written
+ * everything; a read copies the numbers. Every other change to a key
+ * (deletion, RENAME, MOVE, FLUSHDB, SWAPDB, a replacement, a command rolled
+ * back) drops entries through the store's key listener, so an entry always
+ * describes the tree. Bounded: ENDS_CACHE_KEYS lists, a segment only when
+ * its elements take at most ENDS_CACHE_SEG_BYTES, key names up to
+ * ENDS_CACHE_NAME_MAX bytes. */
+#define ENDS_CACHE_KEYS 1024
+#define ENDS_CACHE_SEG_BYTES 4096
+#define ENDS_CACHE_NAME_MAX 1024
+
+typedef struct endsEntry {
+    long long hseg, tseg, head, tail;
+    int hknown, tknown;
+    listSeg *seg[2]; /* end segments (either may be NULL) */
+} endsEntry;
+
+static dict *endsCache;
+
+static void endsEntryFree(void *p) {
+    endsEntry *e = p;
+    segFree(e->seg[0]);
+    segFree(e->seg[1]);
+    zfree(e);
+}
+
+static void endsClear(void) {
+    if (!endsCache) return;
+    dictRelease(endsCache, endsEntryFree);
+    endsCache = dictCreate();
+}
+
+static sds endsKey(int db, const char *name, size_t len) {
+    sds k = sdscatprintf(sdsempty(), "%d:", db);
+    return sdscatlen(k, name, len);
+}
+
+/* The store's key listener: a key (or a whole database: name NULL) changed
+ * other than through this file. */
+static void endsKeyChanged(int db, const char *name, size_t len) {
+    if (!endsCache) return;
+    if (!name) {
+        endsClear();
+        return;
+    }
+    sds ek = endsKey(db, name, len);
+    endsEntry *e = dictDelete(endsCache, ek, sdslen(ek));
+    if (e) endsEntryFree(e);
+    sdsfree(ek);
+}
+
+static int listEmpty(const listRef *l) { return l->hseg > l->tseg; }
+
+static int endsCacheable(const skey *k) { return !k->staged && sdslen(k->name) <= ENDS_CACHE_NAME_MAX; }
+
+/* Fill l from k's entry: a write (take) takes the entry and its segments, a
+ * read copies the numbers. 1 when there was one. */
+static int endsLoad(listRef *l, int take) {
+    if (!endsCache || !endsCacheable(l->k)) return 0;
+    sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
+    endsEntry *e = take ? dictDelete(endsCache, ek, sdslen(ek)) : dictFetch(endsCache, ek, sdslen(ek));
+    sdsfree(ek);
+    if (!e) return 0;
+    l->hseg = l->shseg = e->hseg;
+    l->tseg = l->stseg = e->tseg;
+    l->head = e->head;
+    l->tail = e->tail;
+    l->hknown = e->hknown;
+    l->tknown = e->tknown;
+    if (take) {
+        for (int i = 0; i < 2; i++)
+            if (e->seg[i]) l->cache[l->ncache++] = e->seg[i];
+        zfree(e);
+    }
+    return 1;
+}
+
+static size_t segBytes(const listSeg *g) {
+    size_t n = 0;
+    for (long i = 0; i < g->count; i++) n += sdslen(g->ele[i]);
+    return n;
+}
+
+/* Keep what l knows, l being in step with the tree (after a read, or after
+ * listCommit() wrote a change). A write hands over its clean end segments;
+ * a read adds an entry only where there is none. */
+static void endsRemember(listRef *l) {
+    if (!endsCacheable(l->k) || listEmpty(l) || !(l->hknown || l->tknown)) return;
+    if (!endsCache) {
+        endsCache = dictCreate();
+        storeAddKeyListener(endsKeyChanged);
+    }
+    sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
+    endsEntry *old = dictFetch(endsCache, ek, sdslen(ek));
+    if (old && l->readonly) {
+        sdsfree(ek);
+        return;
+    }
+    if (old) endsEntryFree(dictDelete(endsCache, ek, sdslen(ek)));
+    if (dictSize(endsCache) >= ENDS_CACHE_KEYS) endsClear(); /* crude but bounded */
+    endsEntry *e = zcalloc(sizeof(*e));
+    e->hseg = l->hseg;
+    e->tseg = l->tseg;
+    e->head = l->head;
+    e->tail = l->tail;
+    e->hknown = l->hknown;
+    e->tknown = l->tknown;
+    int nseg = 0;
+    for (int i = 0; !l->readonly && i < l->ncache && nseg < 2;) {
+        listSeg *g = l->cache[i];
+        if (!g->dirty && g->count > 0 && (g->n == l->hseg || g->n == l->tseg) &&
+            segBytes(g) <= ENDS_CACHE_SEG_BYTES) {
+            e->seg[nseg++] = g;
+            memmove(l->cache + i, l->cache + i + 1, sizeof(listSeg *) * (size_t)(l->ncache - i - 1));
+            l->ncache--;
+        } else {
+            i++;
+        }
+    }
+    dictAdd(endsCache, ek, sdslen(ek), e);
+    sdsfree(ek);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The list on disk                                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -168,18 +301,21 @@ static int damaged(void) {
     return STORE_ERR;
 }
 
-/* Open the list of k: only "head-seg" and "tail-seg" are read; segments
- * are read as the command needs them. A new (staged) key is an empty list
- * whose first push goes to seq -1 (LPUSH) or 0 (RPUSH). */
-static int listLoad(skey *k, listRef *l) {
+/* Open the list of k: only "head-seg" and "tail-seg" are read (nothing
+ * when the ends cache knows the list); segments are read as the command
+ * needs them. A new (staged) key is an empty list whose first push goes to
+ * seq -1 (LPUSH) or 0 (RPUSH). readonly: the command only reads. */
+static int listLoad(skey *k, listRef *l, int readonly) {
     memset(l, 0, sizeof(*l));
     l->k = k;
+    l->readonly = readonly;
     if (k->staged) {
         l->hseg = l->shseg = 0;
         l->tseg = l->stseg = -1;
         l->hknown = l->tknown = 1;
         return STORE_OK;
     }
+    if (endsLoad(l, !readonly)) return STORE_OK;
     /* a list key always has both files and an element (an items/ tree of
      * the old layout has neither file: damaged) */
     if (storeReadNumber(k, HEAD_SEG, &l->hseg, LLONG_MIN) != STORE_OK ||
@@ -190,8 +326,6 @@ static int listLoad(skey *k, listRef *l) {
     l->stseg = l->tseg;
     return STORE_OK;
 }
-
-static int listEmpty(const listRef *l) { return l->hseg > l->tseg; }
 
 /* Write segment back and forget it. */
 static int cacheEvict(listRef *l, int i) {
@@ -367,11 +501,16 @@ static int listDrop(listRef *l, int where, long long count) {
     return STORE_OK;
 }
 
-/* Write back what changed: the segments in memory, then "head-seg" and
- * "tail-seg" when a segment was started or emptied at an end. */
+/* Write back what changed: the segments in memory (kept, clean, for the
+ * ends cache; emptied ones forgotten), then "head-seg" and "tail-seg" when
+ * a segment was started or emptied at an end. */
 static int listSave(listRef *l) {
-    while (l->ncache)
-        if (cacheEvict(l, 0) != STORE_OK) return STORE_ERR;
+    for (int i = 0; i < l->ncache;) {
+        listSeg *g = l->cache[i];
+        if (g->dirty && segSave(l->k, g) != STORE_OK) return STORE_ERR;
+        if (g->count == 0) cacheEvict(l, i);
+        else i++;
+    }
     if ((l->k->staged || l->hseg != l->shseg) && storeWriteNumber(l->k, HEAD_SEG, l->hseg) != STORE_OK) return STORE_ERR;
     if ((l->k->staged || l->tseg != l->stseg) && storeWriteNumber(l->k, TAIL_SEG, l->tseg) != STORE_OK) return STORE_ERR;
     l->shseg = l->hseg;
@@ -400,6 +539,7 @@ static int listCommit(client *c, listRef *l) {
         return C_OK;
     }
     if (listSave(l) != STORE_OK || (l->k->staged && storePublishKey(l->k, NULL) != STORE_OK)) goto ioerr;
+    endsRemember(l);
     return C_OK;
 ioerr:
     listRelease(l);
@@ -414,7 +554,7 @@ ioerr:
 int listVisit(skey *k, listVisitor *fn, void *ud, long long *count) {
     listRef l;
     *count = 0;
-    if (listLoad(k, &l) != STORE_OK) return STORE_ERR;
+    if (listLoad(k, &l, 1) != STORE_OK) return STORE_ERR;
     if (listEmpty(&l)) return damaged(); /* a list key always has an element */
     int r = listEnds(&l);
     for (long long seq = l.head; r == STORE_OK && seq < l.tail; seq++) {
@@ -430,7 +570,7 @@ int listVisit(skey *k, listVisitor *fn, void *ud, long long *count) {
 
 listRef *listBuildStart(skey *k) {
     listRef *l = zmalloc(sizeof(*l));
-    listLoad(k, l); /* a staged key: nothing is read */
+    listLoad(k, l, 0); /* a staged key: nothing is read */
     return l;
 }
 
@@ -513,7 +653,7 @@ static int openList(client *c, sds key, int write, int ends, skey **k, listRef *
     memset(l, 0, sizeof(*l));
     if ((write ? lookupKeyWrite : lookupKeyRead)(c, key, OBJ_LIST, k) != C_OK) return C_ERR;
     if (!*k) return C_OK;
-    if (listLoad(*k, l) != STORE_OK || (ends && listEnds(l) != STORE_OK)) {
+    if (listLoad(*k, l, !write) != STORE_OK || (ends && listEnds(l) != STORE_OK)) {
         listIOError(c, NULL);
         listRelease(l);
         storeCloseKey(*k);
@@ -523,7 +663,9 @@ static int openList(client *c, sds key, int write, int ends, skey **k, listRef *
     return C_OK;
 }
 
+/* Done with the list: what a read learnt goes to the ends cache. */
 static void closeList(skey *k, listRef *l) {
+    if (k && l->readonly) endsRemember(l);
     listRelease(l);
     storeCloseKey(k);
 }
@@ -561,7 +703,7 @@ static void pushGeneric(client *c, int where, int xx) {
     listRef l;
     memset(&l, 0, sizeof(l));
     int created = k->staged;
-    if (listLoad(k, &l) != STORE_OK) goto ioerr;
+    if (listLoad(k, &l, 0) != STORE_OK) goto ioerr;
     for (int j = 2; j < c->argc; j++)
         if (listPush(&l, where, c->argv[j], sdslen(c->argv[j])) != STORE_OK) goto ioerr;
     /* the reply needs the other end too */
@@ -1060,7 +1202,7 @@ static void lmoveGeneric(client *c, int wherefrom, int whereto, long long block_
     }
     sds v = NULL;
     int created = dst->staged;
-    if (listLoad(dst, &d) != STORE_OK || listKnow(&s, wherefrom) != STORE_OK ||
+    if (listLoad(dst, &d, 0) != STORE_OK || listKnow(&s, wherefrom) != STORE_OK ||
         listAt(&s, wherefrom == LIST_HEAD ? s.head : s.tail - 1, &v) != STORE_OK)
         goto ioerr;
     v = sdsdup(v);

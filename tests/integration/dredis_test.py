@@ -372,6 +372,12 @@ def wait_until(cond, timeout=10, interval=0.02, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def proc_io(pid):
+    """The counters of /proc/PID/io (syscr: read system calls, ...)."""
+    with open("/proc/%d/io" % pid) as f:
+        return {k: int(v) for k, v in (line.split(": ") for line in f)}
+
+
 def files_under(path):
     out = []
     for root, dirs, files in os.walk(path):

@@ -4,7 +4,7 @@ and a randomized differential run."""
 import os
 import random
 
-from dredis_test import Dredis, Pair, RespError, files_under, staging_leftovers, wait_until
+from dredis_test import Dredis, Pair, RespError, files_under, proc_io, staging_leftovers, wait_until
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 LONG_MIN = "-9223372036854775808"
@@ -589,6 +589,131 @@ def test_copy_move_watch_on_lists():
             r2.close()
 
 
+def _warm(p, *keys):
+    """Push to and read each list, so that dredis's ends cache holds it."""
+    for k in keys:
+        p.run("RPUSH", k, "w")
+        p.run("LLEN", k)
+
+
+def _same_lists(p, *keys):
+    for k in keys:
+        p.run("LLEN", k)
+        p.run("LRANGE", k, 0, -1)
+        p.run("LPUSH", k, "h")
+        p.run("RPUSH", k, "t")
+        p.run("LRANGE", k, 0, -1)
+
+
+def test_ends_cache_follows_every_other_change_to_a_list():
+    """dredis keeps the ends of lists it used in memory (t_list.c, "The
+    ends cache"); every change that does not go through the list commands
+    (deletion, renames, moves, flushes, replacement by another value, expiry,
+    RESTORE, COPY, SORT STORE, scripts, MULTI) must leave the next list
+    command reading the list as it is: compared with Redis after each."""
+    with Pair() as p:
+        seed = [("RPUSH", "a", *["a%d" % i for i in range(100)]), ("RPUSH", "b", *["b%d" % i for i in range(70)])]
+        p.run_many(seed)
+        _warm(p, "a", "b")
+        p.run("DEL", "a")
+        _same_lists(p, "a", "b")
+        _warm(p, "a", "b")
+        p.run("RENAME", "a", "b")          # b was cached: now it is a's list
+        _same_lists(p, "a", "b")
+        _warm(p, "a", "b")
+        p.run("RENAME", "b", "c")
+        p.run("RPUSH", "b", "new")
+        _same_lists(p, "b", "c")
+        _warm(p, "b", "c")
+        p.run("MOVE", "c", 2)
+        p.run("SELECT", 2)
+        _same_lists(p, "c")
+        p.run("SELECT", 0)
+        _warm(p, "b")
+        p.run("SWAPDB", 0, 2)
+        _same_lists(p, "b", "c")
+        p.run("SWAPDB", 0, 2)
+        _warm(p, "b", "c")
+        p.run("FLUSHDB")
+        _same_lists(p, "b", "c")
+        _warm(p, "b", "c")
+        p.run("SELECT", 2)
+        p.run("FLUSHALL")
+        p.run("SELECT", 0)
+        _same_lists(p, "b", "c")
+        # replaced by another type, then a list again
+        _warm(p, "b")
+        p.run("SET", "b", "string")
+        p.run("DEL", "b")
+        _same_lists(p, "b")
+        # expired while cached
+        _warm(p, "e")
+        p.run("PEXPIRE", "e", 1)
+        wait_until(lambda: p.dredis.client().execute("EXISTS", "e") == 0 and p.redis.client().execute("EXISTS", "e") == 0)
+        _same_lists(p, "e")
+        # RESTORE REPLACE, COPY REPLACE and SORT STORE over a cached list
+        p.run_many([("RPUSH", "src", *["s%02d" % i for i in range(80)])])
+        dump = p.dredis.client().execute("DUMP", "src")
+        _warm(p, "b", "c", "e")
+        p.run("RESTORE", "b", 0, dump, "REPLACE")
+        p.run("COPY", "src", "c", "REPLACE")
+        p.run("SORT", "src", "ALPHA", "DESC", "STORE", "e")
+        _same_lists(p, "b", "c", "e")
+        # writes made by a script and inside MULTI/EXEC, then read outside
+        _warm(p, "b", "c")
+        p.run("EVAL", "redis.call('RPUSH', KEYS[1], 'x'); redis.call('DEL', KEYS[2]); "
+                      "redis.call('LPUSH', KEYS[2], 'y'); return redis.call('LLEN', KEYS[1])", 2, "b", "c")
+        _same_lists(p, "b", "c")
+        _warm(p, "b", "c")
+        p.run("MULTI")
+        p.run("LPOP", "b", 5)
+        p.run("RENAME", "b", "c")
+        p.run("RPUSH", "c", "z")
+        p.run("EXEC")
+        _same_lists(p, "b", "c")
+        # LMOVE between two cached lists and onto itself
+        _warm(p, "b", "c")
+        p.run("LMOVE", "c", "b", "LEFT", "RIGHT")
+        p.run("LMOVE", "c", "c", "LEFT", "RIGHT")
+        _same_lists(p, "b", "c")
+        # popped to empty (the key goes) and pushed again
+        p.run("DEL", "b")
+        p.run("RPUSH", "b", "1", "2")
+        p.run("LLEN", "b")
+        p.run("RPOP", "b", 2)
+        _same_lists(p, "b")
+
+
+def test_ends_cache_pushes_and_pops_read_no_file_of_a_hot_list():
+    """A push or pop on a list used just before reads none of its files: the
+    ends cache has head-seg, tail-seg and the end segments. A thousand
+    commands read a handful of times (the socket), not thousands."""
+    with Dredis() as d:
+        c = d.client()
+        c.execute("RPUSH", "l", *["e%d" % i for i in range(200)])
+        assert c.execute("LLEN", "l") == 200
+        pid = d.proc.pid
+        for cmds in ([("LPUSH", "l", "x%d" % i) for i in range(500)] +
+                     [("RPUSH", "l", "y%d" % i) for i in range(500)],
+                     [("LLEN", "l")] * 1000,
+                     [("LPOP", "l")] * 300 + [("RPOP", "l")] * 300):
+            before = proc_io(pid)
+            replies = c.pipeline(cmds)
+            after = proc_io(pid)
+            assert not any(isinstance(r, RespError) for r in replies), replies
+            # without the cache each command reads two to four files
+            reads = after["syscr"] - before["syscr"]
+            assert reads < 100, (cmds[0][0], reads)
+        assert c.execute("LLEN", "l") == 600
+        assert c.execute("LRANGE", "l", 0, 1) == [b"x199", b"x198"]
+        assert c.execute("LRANGE", "l", -2, -1) == [b"y198", b"y199"]
+        c.close()
+        # the tree agrees with what the cached commands replied
+        d.stop()
+        check_tree(d, "l", [b"x%d" % i for i in range(199, -1, -1)] + [b"e%d" % i for i in range(200)] +
+                   [b"y%d" % i for i in range(200)])
+
+
 def test_command_info_for_list_commands():
     names = ["lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lindex", "lrange", "lset", "lrem",
              "ltrim", "linsert", "lpos", "lmove", "rpoplpush", "lmpop"]
@@ -785,8 +910,12 @@ def test_damaged_list_is_an_error_not_a_crash():
         with s.client() as c:
             c.execute("RPUSH", "l", *[b"e%d" % i for i in range(130)])  # segments 0, 1, 2
             c.execute("RPUSH", "m", "a")
+        # the tree is damaged while the server is down (a running server
+        # keeps the ends of lists it used in memory, see README's limits)
+        s.stop()
         os.unlink(os.path.join(key_dir(s, "l"), "segments", "1"))
         write(os.path.join(key_dir(s, "m"), "tail-seg"), b"-1")  # before head-seg
+        s.start()
         with s.client() as c:
             for cmd in [("LRANGE", "l", 0, -1), ("LINDEX", "l", 100), ("LPOS", "l", "e129"), ("LREM", "l", 0, "e1"),
                         ("LSET", "l", 64, "x"), ("LINSERT", "l", "AFTER", "e100", "x"), ("DUMP", "l"),

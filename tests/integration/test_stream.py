@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from dredis_test import Dredis, Pair, RespError, files_under, staging_leftovers, wait_until
+from dredis_test import Dredis, Pair, RespError, files_under, proc_io, staging_leftovers, wait_until
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 INVALID_ID = RespError("ERR Invalid stream ID specified as stream command argument")
@@ -978,11 +978,6 @@ def test_consumer_group_state_survives_restart():
 # a long stream
 # ---------------------------------------------------------------------------
 
-def _proc_io(pid):
-    with open("/proc/%d/io" % pid) as f:
-        return {k: int(v) for k, v in (line.split(": ") for line in f)}
-
-
 def _strace_command(pid, client, args):
     """Run one command while strace follows the server; returns its reply
     and {syscall: calls} the main thread made between reading the command
@@ -1049,17 +1044,17 @@ def test_long_stream_reads_a_bounded_number_of_files():
         mid = n // 2
         expected = [[b"%d-1" % i, [b"f", b"v%d" % i]] for i in range(mid, mid + 10)]
         pid = d.proc.pid
-        before = _proc_io(pid)
+        before = proc_io(pid)
         reply = c.execute("XRANGE", "big", "%d" % mid, "+", "COUNT", "10")
-        after = _proc_io(pid)
+        after = proc_io(pid)
         assert reply == expected
         # a whole-stream read would be 100,000 file reads
         reads = after["syscr"] - before["syscr"]
         assert reads < 200, reads
         assert c.execute("XREVRANGE", "big", "%d" % (mid + 9), "-", "COUNT", "10") == expected[::-1]
-        before = _proc_io(pid)
+        before = proc_io(pid)
         assert c.execute("XREAD", "COUNT", "10", "STREAMS", "big", "%d-1" % (mid - 1)) == [[b"big", expected]]
-        after = _proc_io(pid)
+        after = proc_io(pid)
         assert after["syscr"] - before["syscr"] < 200, after["syscr"] - before["syscr"]
         if shutil.which("strace"):
             reply, counts = _strace_command(pid, c, ("XRANGE", "big", "(%d-1" % (mid - 1), "+", "COUNT", "10"))
@@ -1069,9 +1064,9 @@ def test_long_stream_reads_a_bounded_number_of_files():
             assert 10 <= counts.get("openat", 0) < 60, counts
             assert counts.get("getdents64", 0) < 10, counts
         # XADD on the long stream touches a constant number of files
-        before = _proc_io(pid)
+        before = proc_io(pid)
         assert c.execute("XADD", "big", "MAXLEN", "~", str(n), "%d-1" % (n + 1), "f", "v") == b"%d-1" % (n + 1)
-        after = _proc_io(pid)
+        after = proc_io(pid)
         assert after["syscr"] - before["syscr"] < 100
         c.close()
 
