@@ -411,6 +411,10 @@ int collectionCommit(client *c, skey *k, long long delta);
 int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome);
 /* The whole of HLEN / SCARD / ZCARD for a key of type. */
 void collectionLenCommand(client *c, int type);
+/* The count and the option of HRANDFIELD / ZRANDMEMBER key count [withopt]
+ * (argc >= 3): *with tells whether withopt ("withvalues", "withscores")
+ * was given. C_ERR after replying. */
+int collectionParseRandomCount(client *c, const char *withopt, long *count, int *with);
 
 /* ---- t_list.c ---- */
 /* For DUMP: fn for each element of list k in order; *count gets their

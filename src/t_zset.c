@@ -1090,23 +1090,8 @@ static void zrandmemberWithCount(client *c, long l, int withscores) {
 static void zrandmemberCommand(client *c) {
     if (c->argc >= 3) {
         long l;
-        int withscores = 0;
-        if (getLongFromArgOrReply(c, c->argv[2], &l, NULL) != C_OK) return;
-        if (l < -LONG_MAX) {
-            addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX, LONG_MAX);
-            return;
-        }
-        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withscores"))) {
-            addReplyErrorSyntax(c);
-            return;
-        }
-        if (c->argc == 4) {
-            withscores = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                addReplyError(c, "ERR value is out of range");
-                return;
-            }
-        }
+        int withscores;
+        if (collectionParseRandomCount(c, "withscores", &l, &withscores) != C_OK) return;
         zrandmemberWithCount(c, l, withscores);
         return;
     }
