@@ -390,6 +390,9 @@ int getDoubleFromArgOrReply(client *c, sds arg, double *out, const char *msg);
 int getLongDoubleFromArgOrReply(client *c, sds arg, long double *out, const char *msg);
 int getPositiveLongFromArgOrReply(client *c, sds arg, long *out, const char *msg);
 int selectDb(client *c, long id);
+/* The cursor of SCAN, HSCAN, SSCAN and ZSCAN (strtoul rules, as Redis).
+ * C_ERR after replying. */
+int parseScanCursorOrReply(client *c, sds arg, unsigned long long *cursor);
 
 /* ---- collection.c ---- */
 /* Open key for a write as a collection of type: the existing key, or a new

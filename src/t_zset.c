@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <math.h>
 #include <limits.h>
-#include <ctype.h>
 
 #define NS_VALUES "values"
 #define NS_SCORES "scores"
@@ -1122,14 +1121,8 @@ static void replyScanEntry(client *c, const char *m, size_t len, double score) {
 }
 
 static void zscanCommand(client *c) {
-    sds cur = c->argv[2];
-    char *eptr;
-    errno = 0;
-    unsigned long long cursor = strtoull(cur, &eptr, 10);
-    if (isspace((unsigned char)cur[0]) || eptr[0] != '\0' || errno == ERANGE) {
-        addReplyError(c, "ERR invalid cursor");
-        return;
-    }
+    unsigned long long cursor;
+    if (parseScanCursorOrReply(c, c->argv[2], &cursor) != C_OK) return;
     skey *k;
     if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
     if (!k) {
