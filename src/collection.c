@@ -43,7 +43,8 @@ ioerr:
 
 int collectionCommit(client *c, skey *k, long long delta) { return collectionCommitGeneric(c, k, delta, NULL); }
 
-/* HLEN / SCARD / ZCARD: the member count of a key of type, 0 when missing. */
+/* HLEN / SCARD / ZCARD / XLEN: the member count of a key of type, 0 when
+ * missing. */
 void collectionLenCommand(client *c, int type) {
     skey *k;
     long long len = 0;

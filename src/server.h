@@ -412,7 +412,7 @@ int collectionCommit(client *c, skey *k, long long delta);
 #define COLLECTION_DELETED 3   /* an existing key left empty, deleted */
 #define COLLECTION_DISCARDED 4 /* a new key left empty, thrown away */
 int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome);
-/* The whole of HLEN / SCARD / ZCARD for a key of type. */
+/* The whole of HLEN / SCARD / ZCARD / XLEN for a key of type. */
 void collectionLenCommand(client *c, int type);
 /* The count and the option of HRANDFIELD / ZRANDMEMBER key count [withopt]
  * (argc >= 3): *with tells whether withopt ("withvalues", "withscores")

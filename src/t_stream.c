@@ -1389,19 +1389,8 @@ cleanup:
     storeCloseKey(k);
 }
 
-/* XLEN key */
-static void xlenCommand(client *c) {
-    skey *k;
-    if (lookupKeyRead(c, c->argv[1], OBJ_STREAM, &k) != C_OK) return;
-    if (!k) {
-        addReplyLongLong(c, 0);
-        return;
-    }
-    long long len;
-    if (storeReadNumber(k, "len", &len, 0) != STORE_OK) streamIOError(c, NULL);
-    else addReplyLongLong(c, len);
-    storeCloseKey(k);
-}
+/* XLEN key: the entry count kept in "len", read as HLEN reads its own */
+static void xlenCommand(client *c) { collectionLenCommand(c, OBJ_STREAM); }
 
 /* XRANGE key start end [COUNT count] / XREVRANGE key end start [COUNT count] */
 static void xrangeGeneric(client *c, int rev) {
