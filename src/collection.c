@@ -2,9 +2,11 @@
  * stream) shares: opening a key for a write, creating it whole on its first
  * member, its member count (the "len" file; lists derive theirs from their
  * end segments, see t_list.c), and removing it when it becomes empty, as
- * Redis does. */
+ * Redis does; and the count arguments of HRANDFIELD / ZRANDMEMBER. */
 #include "server.h"
 #include <errno.h>
+#include <limits.h>
+#include <strings.h>
 
 int collectionOpenForWrite(client *c, sds key, int type, skey **out) {
     if (lookupKeyWrite(c, key, type, out) != C_OK) return C_ERR;
@@ -41,7 +43,8 @@ ioerr:
 
 int collectionCommit(client *c, skey *k, long long delta) { return collectionCommitGeneric(c, k, delta, NULL); }
 
-/* HLEN / SCARD / ZCARD: the member count of a key of type, 0 when missing. */
+/* HLEN / SCARD / ZCARD / XLEN: the member count of a key of type, 0 when
+ * missing. */
 void collectionLenCommand(client *c, int type) {
     skey *k;
     long long len = 0;
@@ -54,4 +57,28 @@ void collectionLenCommand(client *c, int type) {
     }
     storeCloseKey(k);
     addReplyLongLong(c, len);
+}
+
+/* HRANDFIELD / ZRANDMEMBER key count [WITHVALUES|WITHSCORES], checked in
+ * Redis 7.0's order and with its error texts. */
+int collectionParseRandomCount(client *c, const char *withopt, long *count, int *with) {
+    *with = 0;
+    if (getLongFromArgOrReply(c, c->argv[2], count, NULL) != C_OK) return C_ERR;
+    if (*count < -LONG_MAX) {
+        addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX, LONG_MAX);
+        return C_ERR;
+    }
+    if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], withopt))) {
+        addReplyErrorSyntax(c);
+        return C_ERR;
+    }
+    if (c->argc == 4) {
+        *with = 1;
+        /* the reply holds two elements per pick */
+        if (*count < -LONG_MAX / 2 || *count > LONG_MAX / 2) {
+            addReplyError(c, "ERR value is out of range");
+            return C_ERR;
+        }
+    }
+    return C_OK;
 }

@@ -250,20 +250,21 @@ static void keysCommand(client *c) {
 
 /* A SCAN cursor, read as Redis reads it: with strtoul(), so "+5", "-1"
  * (the largest cursor) and "" (0) are accepted. */
-static int parseScanCursor(const sds s, unsigned long long *out) {
+int parseScanCursorOrReply(client *c, sds arg, unsigned long long *cursor) {
     char *end;
     errno = 0;
-    *out = strtoull(s, &end, 10);
-    return !(isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE);
+    *cursor = strtoull(arg, &end, 10);
+    if (isspace((unsigned char)arg[0]) || *end != '\0' || errno == ERANGE) {
+        addReplyError(c, "ERR invalid cursor");
+        return C_ERR;
+    }
+    return C_OK;
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void scanCommand(client *c) {
     unsigned long long cursor;
-    if (!parseScanCursor(c->argv[1], &cursor)) {
-        addReplyError(c, "ERR invalid cursor");
-        return;
-    }
+    if (parseScanCursorOrReply(c, c->argv[1], &cursor) != C_OK) return;
     sds pattern = NULL;
     long count = 10;
     int type = OBJ_NONE;

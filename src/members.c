@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <limits.h>
-#include <ctype.h>
 
 /* ------------------------------------------------------------------------ */
 /* memberSet                                                                 */
@@ -264,17 +263,6 @@ int membersRandomDistinct(skey *k, const char *ns, long long size, unsigned long
 /* HSCAN / SSCAN arguments                                                   */
 /* ------------------------------------------------------------------------ */
 
-int membersParseCursor(client *c, sds arg, unsigned long long *cursor) {
-    char *end;
-    errno = 0;
-    *cursor = strtoull(arg, &end, 10);
-    if (isspace((unsigned char)arg[0]) || end[0] != '\0' || errno == ERANGE) {
-        addReplyError(c, "ERR invalid cursor");
-        return C_ERR;
-    }
-    return C_OK;
-}
-
 int membersParseScanOptions(client *c, int first, sds *pattern, long *count) {
     *pattern = NULL;
     *count = 10;
@@ -354,7 +342,7 @@ void membersScanCommand(client *c, int type, const char *ns, int withvalues) {
     skey *k;
     sds pattern = NULL;
     long count = 0;
-    if (membersParseCursor(c, c->argv[2], &cursor) != C_OK) return;
+    if (parseScanCursorOrReply(c, c->argv[2], &cursor) != C_OK) return;
     if (lookupKeyRead(c, c->argv[1], type, &k) != C_OK) return;
     /* as Redis: options are looked at only when the key exists */
     if (k && membersParseScanOptions(c, 3, &pattern, &count) != C_OK) {

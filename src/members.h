@@ -47,8 +47,6 @@ int membersRandomDistinct(skey *k, const char *ns, long long size, unsigned long
 unsigned long membersKeepRandom(sds *a, unsigned long total, unsigned long count);
 void membersFreeArray(sds *a, unsigned long n);
 
-/* HSCAN / SSCAN cursor, parsed as Redis does (strtoul rules). */
-int membersParseCursor(client *c, sds arg, unsigned long long *cursor);
 /* Parse [MATCH pattern] [COUNT count] from argv[first]. C_ERR after replying. */
 int membersParseScanOptions(client *c, int first, sds *pattern, long *count);
 /* Reply to HSCAN / SSCAN for k (NULL: missing) from cursor: visit up to

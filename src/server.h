@@ -390,6 +390,9 @@ int getDoubleFromArgOrReply(client *c, sds arg, double *out, const char *msg);
 int getLongDoubleFromArgOrReply(client *c, sds arg, long double *out, const char *msg);
 int getPositiveLongFromArgOrReply(client *c, sds arg, long *out, const char *msg);
 int selectDb(client *c, long id);
+/* The cursor of SCAN, HSCAN, SSCAN and ZSCAN (strtoul rules, as Redis).
+ * C_ERR after replying. */
+int parseScanCursorOrReply(client *c, sds arg, unsigned long long *cursor);
 
 /* ---- collection.c ---- */
 /* Open key for a write as a collection of type: the existing key, or a new
@@ -409,8 +412,12 @@ int collectionCommit(client *c, skey *k, long long delta);
 #define COLLECTION_DELETED 3   /* an existing key left empty, deleted */
 #define COLLECTION_DISCARDED 4 /* a new key left empty, thrown away */
 int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome);
-/* The whole of HLEN / SCARD / ZCARD for a key of type. */
+/* The whole of HLEN / SCARD / ZCARD / XLEN for a key of type. */
 void collectionLenCommand(client *c, int type);
+/* The count and the option of HRANDFIELD / ZRANDMEMBER key count [withopt]
+ * (argc >= 3): *with tells whether withopt ("withvalues", "withscores")
+ * was given. C_ERR after replying. */
+int collectionParseRandomCount(client *c, const char *withopt, long *count, int *with);
 
 /* ---- t_list.c ---- */
 /* For DUMP: fn for each element of list k in order; *count gets their

@@ -215,12 +215,45 @@ static int parseBitByte(client *c, sds arg, int *isbit) {
     return C_OK;
 }
 
+/* The optional range of BITCOUNT (argv[first] on: start end [BYTE|BIT]) or
+ * of BITPOS (end_optional: start [end [BYTE|BIT]]), as given: no range is
+ * the whole string (0 .. size - 1), and so is a left-out end. As Redis 7.0
+ * does, BITPOS reads BYTE|BIT before end, BITCOUNT after it. C_ERR after
+ * replying. */
+typedef struct bitRangeArgs {
+    long long start, end;
+    int isbit;     /* start and end count bits, not bytes */
+    int end_given; /* an explicit end */
+} bitRangeArgs;
+
+static int parseBitRangeArgs(client *c, int first, int end_optional, long long size, bitRangeArgs *r) {
+    int n = c->argc - first;
+    r->start = 0;
+    r->end = size - 1;
+    r->isbit = 0;
+    r->end_given = 0;
+    if (n == 0) return C_OK;
+    if (n < (end_optional ? 1 : 2) || n > 3) {
+        addReplyErrorSyntax(c);
+        return C_ERR;
+    }
+    int unit_first = end_optional;
+    if (getLongLongFromArgOrReply(c, c->argv[first], &r->start, NULL) != C_OK) return C_ERR;
+    if (n == 3 && unit_first && parseBitByte(c, c->argv[first + 2], &r->isbit) != C_OK) return C_ERR;
+    if (n >= 2) {
+        if (getLongLongFromArgOrReply(c, c->argv[first + 1], &r->end, NULL) != C_OK) return C_ERR;
+        r->end_given = 1;
+    }
+    if (n == 3 && !unit_first && parseBitByte(c, c->argv[first + 2], &r->isbit) != C_OK) return C_ERR;
+    return C_OK;
+}
+
 /* BITCOUNT key [start end [BYTE|BIT]] */
 static void bitcountCommand(client *c) {
     skey *k;
-    long long start, end, size;
-    int isbit = 0;
-    unsigned char firstmask = 0, lastmask = 0;
+    long long size;
+    bitRangeArgs r;
+    unsigned char firstmask, lastmask;
     /* as Redis 7.0: the key first (a missing key counts 0 whatever follows) */
     if (lookupKeyRead(c, c->argv[1], OBJ_STRING, &k) != C_OK) return;
     if (!k) {
@@ -231,27 +264,18 @@ static void bitcountCommand(client *c) {
         replyIOErrorClose(c, k);
         return;
     }
-    if (c->argc == 4 || c->argc == 5) {
-        if (getLongLongFromArgOrReply(c, c->argv[2], &start, NULL) != C_OK ||
-            getLongLongFromArgOrReply(c, c->argv[3], &end, NULL) != C_OK ||
-            (c->argc == 5 && parseBitByte(c, c->argv[4], &isbit) != C_OK)) {
-            storeCloseKey(k);
-            return;
-        }
-        if (start < 0 && end < 0 && start > end) {
-            storeCloseKey(k);
-            addReplyLongLong(c, 0);
-            return;
-        }
-        bitRange(size, isbit, &start, &end, &firstmask, &lastmask);
-    } else if (c->argc == 2) {
-        start = 0;
-        end = size - 1;
-    } else {
+    if (parseBitRangeArgs(c, 2, 0, size, &r) != C_OK) {
         storeCloseKey(k);
-        addReplyErrorSyntax(c);
         return;
     }
+    /* as Redis 7.0: a negative start past a negative end counts nothing */
+    if (r.start < 0 && r.end < 0 && r.start > r.end) {
+        storeCloseKey(k);
+        addReplyLongLong(c, 0);
+        return;
+    }
+    long long start = r.start, end = r.end;
+    bitRange(size, r.isbit, &start, &end, &firstmask, &lastmask);
     if (start > end) {
         storeCloseKey(k);
         addReplyLongLong(c, 0);
@@ -321,9 +345,9 @@ static int findBit(skey *k, long long start, long long end, unsigned char firstm
 static void bitposCommand(client *c) {
     long bit;
     skey *k;
-    long long start = 0, end = 0, size;
-    int isbit = 0, end_given = 0;
-    unsigned char firstmask = 0, lastmask = 0;
+    long long size;
+    bitRangeArgs r;
+    unsigned char firstmask, lastmask;
     if (getLongFromArgOrReply(c, c->argv[2], &bit, NULL) != C_OK) return;
     if (bit != 0 && bit != 1) {
         addReplyError(c, "ERR The bit argument must be 1 or 0.");
@@ -339,30 +363,12 @@ static void bitposCommand(client *c) {
         replyIOErrorClose(c, k);
         return;
     }
-    if (c->argc == 4 || c->argc == 5 || c->argc == 6) {
-        if (getLongLongFromArgOrReply(c, c->argv[3], &start, NULL) != C_OK ||
-            (c->argc == 6 && parseBitByte(c, c->argv[5], &isbit) != C_OK)) {
-            storeCloseKey(k);
-            return;
-        }
-        if (c->argc >= 5) {
-            if (getLongLongFromArgOrReply(c, c->argv[4], &end, NULL) != C_OK) {
-                storeCloseKey(k);
-                return;
-            }
-            end_given = 1;
-        } else {
-            end = isbit ? (size << 3) + 7 : size - 1;
-        }
-        bitRange(size, isbit, &start, &end, &firstmask, &lastmask);
-    } else if (c->argc == 3) {
-        start = 0;
-        end = size - 1;
-    } else {
+    if (parseBitRangeArgs(c, 3, 1, size, &r) != C_OK) {
         storeCloseKey(k);
-        addReplyErrorSyntax(c);
         return;
     }
+    long long start = r.start, end = r.end;
+    bitRange(size, r.isbit, &start, &end, &firstmask, &lastmask);
     if (start > end) {
         storeCloseKey(k);
         addReplyLongLong(c, -1);
@@ -376,7 +382,7 @@ static void bitposCommand(client *c) {
     storeCloseKey(k);
     /* no clear bit in the range: without an explicit end the string is
      * taken as zero-padded on the right */
-    if (pos < 0 && bit == 0 && !end_given) pos = (end + 1) * 8;
+    if (pos < 0 && bit == 0 && !r.end_given) pos = (end + 1) * 8;
     addReplyLongLong(c, pos);
 }
 

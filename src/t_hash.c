@@ -7,7 +7,6 @@
 #include "server.h"
 #include "members.h"
 #include <string.h>
-#include <strings.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -395,24 +394,8 @@ static void hrandfieldWithCount(client *c, long l, int withvalues) {
 static void hrandfieldCommand(client *c) {
     if (c->argc >= 3) {
         long l;
-        int withvalues = 0;
-        if (getLongFromArgOrReply(c, c->argv[2], &l, NULL) != C_OK) return;
-        if (l < -LONG_MAX) {
-            addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
-                                LONG_MAX);
-            return;
-        }
-        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withvalues"))) {
-            addReplyErrorSyntax(c);
-            return;
-        }
-        if (c->argc == 4) {
-            withvalues = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                addReplyError(c, "ERR value is out of range");
-                return;
-            }
-        }
+        int withvalues;
+        if (collectionParseRandomCount(c, "withvalues", &l, &withvalues) != C_OK) return;
         hrandfieldWithCount(c, l, withvalues);
         return;
     }

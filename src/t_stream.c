@@ -1389,19 +1389,8 @@ cleanup:
     storeCloseKey(k);
 }
 
-/* XLEN key */
-static void xlenCommand(client *c) {
-    skey *k;
-    if (lookupKeyRead(c, c->argv[1], OBJ_STREAM, &k) != C_OK) return;
-    if (!k) {
-        addReplyLongLong(c, 0);
-        return;
-    }
-    long long len;
-    if (storeReadNumber(k, "len", &len, 0) != STORE_OK) streamIOError(c, NULL);
-    else addReplyLongLong(c, len);
-    storeCloseKey(k);
-}
+/* XLEN key: the entry count kept in "len", read as HLEN reads its own */
+static void xlenCommand(client *c) { collectionLenCommand(c, OBJ_STREAM); }
 
 /* XRANGE key start end [COUNT count] / XREVRANGE key end start [COUNT count] */
 static void xrangeGeneric(client *c, int rev) {
@@ -1957,21 +1946,6 @@ static void xreadgroupCommand(client *c) { xreadGeneric(c, 1); }
 /* Consumer group commands                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void streamReplyHelp(client *c, const char **help) {
-    sds cmd = sdsdup(c->argv[0]);
-    for (size_t i = 0; i < sdslen(cmd); i++) cmd[i] = (char)toupper((unsigned char)cmd[i]);
-    long n = 0;
-    while (help[n]) n++;
-    addReplyArrayLen(c, n + 3);
-    sds first = sdscatprintf(sdsempty(), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
-    addReplyStatus(c, first);
-    sdsfree(first);
-    sdsfree(cmd);
-    for (long i = 0; i < n; i++) addReplyStatus(c, help[i]);
-    addReplyStatus(c, "HELP");
-    addReplyStatus(c, "    Prints this help.");
-}
-
 /* XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]
  * XGROUP SETID key group id|$ [ENTRIESREAD n]
  * XGROUP DESTROY key group
@@ -2028,6 +2002,7 @@ static void xgroupCommand(client *c) {
 
     if (c->argc == 2 && !strcasecmp(opt, "HELP")) {
         static const char *help[] = {
+            "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CREATE <key> <groupname> <id|$> [option]",
             "    Create a new consumer group. Options are:",
             "    * MKSTREAM",
@@ -2042,8 +2017,10 @@ static void xgroupCommand(client *c) {
             "    Remove the specified group.",
             "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
             "    Set the current group ID and entries_read counter.",
-            NULL};
-        streamReplyHelp(c, help);
+            "HELP",
+            "    Prints this help.",
+        };
+        addReplyHelpLines(c, help);
     } else if (!strcasecmp(opt, "CREATE") && c->argc >= 5 && c->argc <= 8) {
         streamID id;
         if (!strcmp(c->argv[4], "$")) id = k ? s.last_id : ID_MIN;
@@ -2806,14 +2783,18 @@ static void xinfoCommand(client *c) {
             addReplySubcommandSyntaxError(c);
             return;
         }
-        static const char *help[] = {"CONSUMERS <key> <groupname>",
-                                     "    Show consumers of <groupname>.",
-                                     "GROUPS <key>",
-                                     "    Show the stream consumer groups.",
-                                     "STREAM <key> [FULL [COUNT <count>]",
-                                     "    Show information about the stream.",
-                                     NULL};
-        streamReplyHelp(c, help);
+        static const char *help[] = {
+            "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CONSUMERS <key> <groupname>",
+            "    Show consumers of <groupname>.",
+            "GROUPS <key>",
+            "    Show the stream consumer groups.",
+            "STREAM <key> [FULL [COUNT <count>]",
+            "    Show information about the stream.",
+            "HELP",
+            "    Prints this help.",
+        };
+        addReplyHelpLines(c, help);
         return;
     } else if (c->argc < 3) {
         addReplySubcommandSyntaxError(c);

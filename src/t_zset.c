@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <math.h>
 #include <limits.h>
-#include <ctype.h>
 
 #define NS_VALUES "values"
 #define NS_SCORES "scores"
@@ -1090,23 +1089,8 @@ static void zrandmemberWithCount(client *c, long l, int withscores) {
 static void zrandmemberCommand(client *c) {
     if (c->argc >= 3) {
         long l;
-        int withscores = 0;
-        if (getLongFromArgOrReply(c, c->argv[2], &l, NULL) != C_OK) return;
-        if (l < -LONG_MAX) {
-            addReplyErrorFormat(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX, LONG_MAX);
-            return;
-        }
-        if (c->argc > 4 || (c->argc == 4 && strcasecmp(c->argv[3], "withscores"))) {
-            addReplyErrorSyntax(c);
-            return;
-        }
-        if (c->argc == 4) {
-            withscores = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                addReplyError(c, "ERR value is out of range");
-                return;
-            }
-        }
+        int withscores;
+        if (collectionParseRandomCount(c, "withscores", &l, &withscores) != C_OK) return;
         zrandmemberWithCount(c, l, withscores);
         return;
     }
@@ -1137,14 +1121,8 @@ static void replyScanEntry(client *c, const char *m, size_t len, double score) {
 }
 
 static void zscanCommand(client *c) {
-    sds cur = c->argv[2];
-    char *eptr;
-    errno = 0;
-    unsigned long long cursor = strtoull(cur, &eptr, 10);
-    if (isspace((unsigned char)cur[0]) || eptr[0] != '\0' || errno == ERANGE) {
-        addReplyError(c, "ERR invalid cursor");
-        return;
-    }
+    unsigned long long cursor;
+    if (parseScanCursorOrReply(c, c->argv[2], &cursor) != C_OK) return;
     skey *k;
     if (lookupKeyRead(c, c->argv[1], OBJ_ZSET, &k) != C_OK) return;
     if (!k) {
