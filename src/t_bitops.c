@@ -218,12 +218,14 @@ static int parseBitByte(client *c, sds arg, int *isbit) {
 /* The optional range of BITCOUNT (argv[first] on: start end [BYTE|BIT]) or
  * of BITPOS (end_optional: start [end [BYTE|BIT]]), as given: no range is
  * the whole string (0 .. size - 1), and so is a left-out end. As Redis 7.0
- * does, BITPOS reads BYTE|BIT before end, BITCOUNT after it. C_ERR after
- * replying. */
+ * does, BITPOS reads BYTE|BIT before end, BITCOUNT after it, and BITCOUNT
+ * answers a negative start past a negative end (nothing, *none) before
+ * reading the unit. C_ERR after replying. */
 typedef struct bitRangeArgs {
     long long start, end;
     int isbit;     /* start and end count bits, not bytes */
     int end_given; /* an explicit end */
+    int none;      /* BITCOUNT: the range is empty, the rest was not read */
 } bitRangeArgs;
 
 static int parseBitRangeArgs(client *c, int first, int end_optional, long long size, bitRangeArgs *r) {
@@ -232,6 +234,7 @@ static int parseBitRangeArgs(client *c, int first, int end_optional, long long s
     r->end = size - 1;
     r->isbit = 0;
     r->end_given = 0;
+    r->none = 0;
     if (n == 0) return C_OK;
     if (n < (end_optional ? 1 : 2) || n > 3) {
         addReplyErrorSyntax(c);
@@ -243,6 +246,10 @@ static int parseBitRangeArgs(client *c, int first, int end_optional, long long s
     if (n >= 2) {
         if (getLongLongFromArgOrReply(c, c->argv[first + 1], &r->end, NULL) != C_OK) return C_ERR;
         r->end_given = 1;
+    }
+    if (!unit_first && r->start < 0 && r->end < 0 && r->start > r->end) {
+        r->none = 1;
+        return C_OK;
     }
     if (n == 3 && !unit_first && parseBitByte(c, c->argv[first + 2], &r->isbit) != C_OK) return C_ERR;
     return C_OK;
@@ -268,8 +275,7 @@ static void bitcountCommand(client *c) {
         storeCloseKey(k);
         return;
     }
-    /* as Redis 7.0: a negative start past a negative end counts nothing */
-    if (r.start < 0 && r.end < 0 && r.start > r.end) {
+    if (r.none) {
         storeCloseKey(k);
         addReplyLongLong(c, 0);
         return;

@@ -77,6 +77,8 @@ def test_bitcount():
                     cmds.append(("BITCOUNT", key, start, end) + unit)
         cmds += [
             ("BITCOUNT", "s", 1), ("BITCOUNT", "s", 0, 1, "BITS"), ("BITCOUNT", "s", 0, 1, "BIT", "x"),
+            # Redis 7.0 answers an empty negative range before it reads the unit
+            ("BITCOUNT", "s", -1, -3, "bad"), ("BITCOUNT", "s", -3, -1, "bad"), ("BITCOUNT", "s", -1, -3, "BIT", "x"),
             ("BITCOUNT", "s", "a", 1), ("BITCOUNT", "s", 0, "b"), ("BITCOUNT", "s", "1.5", 2),
             ("BITCOUNT", "missing", "a", "b"), ("BITCOUNT", "missing", 1), ("BITCOUNT", "missing", 0, 1, "x"),
             ("BITCOUNT",), ("SET", "n", 12345), ("BITCOUNT", "n"), ("BITCOUNT", "n", 1, 2, "BIT"),
