@@ -108,19 +108,23 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
  * for up to META_CACHE_MAX keys so that a lookup opens only the key's
  * directory, and, within META_FD_MAX descriptors, the open directory itself
  * and its namespace directories (fields, segments, ...), so that a lookup
- * or a member write opens nothing. Every change to them goes through this
+ * or a member write opens nothing; and a string's "value" file when it is
+ * small (META_VALUE_MAX bytes: counters, flags), so that GET and INCR read
+ * nothing. Every change to them goes through this
  * file: keyChanged() drops an entry (or a whole database), storeSetExpire()
  * updates it. A key's descriptor goes back to its entry when the key is
  * closed, and only to the entry it was opened with (same generation): an
  * entry dropped and made again meanwhile may name another directory. */
 #define META_CACHE_MAX 65536
 #define META_FD_MAX 128
+#define META_VALUE_MAX 64
 typedef struct metaEntry {
     int type;
     long long expire;
     int dirfd;                /* the key's directory, or -1 */
     int nsfd[4];              /* with dirfd: its namespaces open so far (skey's) */
     char nsname[4][16];
+    sds value;                /* the "value" file, when known and small */
     unsigned long long gen;
 } metaEntry;
 static dict *metacache;
@@ -129,6 +133,7 @@ static unsigned long long metagen;
 
 static void metaEntryFree(void *p) {
     metaEntry *e = p;
+    sdsfree(e->value);
     if (e->dirfd >= 0) {
         close(e->dirfd);
         metafds--;
@@ -195,6 +200,7 @@ static void metaRemember(skey *k) {
         if (dictSize(metacache) >= META_CACHE_MAX) metaClear(); /* crude but bounded */
         e = zmalloc(sizeof(*e));
         e->dirfd = -1;
+        e->value = NULL;
         for (int i = 0; i < 4; i++) e->nsfd[i] = -1;
         e->gen = ++metagen;
         sds mk = metaKey(k->db, k->name, sdslen(k->name));
@@ -225,6 +231,23 @@ static int metaKeepDir(skey *k) {
     if (!e || e->gen != k->metagen || e->dirfd >= 0) return 0;
     metafds += moveKeyFds(&k->dirfd, k->nsfd, k->nsname, &e->dirfd, e->nsfd, e->nsname);
     return 1;
+}
+
+/* The entry k was opened with, if it still stands. */
+static metaEntry *metaOf(const skey *k) {
+    if (k->staged || !k->metagen) return NULL;
+    metaEntry *e = metaFetch(k);
+    return e && e->gen == k->metagen ? e : NULL;
+}
+
+static int isValueFile(const char *file) { return !strcmp(file, "value"); }
+
+/* k's file now holds data (NULL: unknown, e.g. patched or removed). */
+static void metaFileChanged(const skey *k, const char *file, const char *data, size_t len) {
+    metaEntry *e;
+    if (!isValueFile(file) || !(e = metaOf(k))) return;
+    sdsfree(e->value);
+    e->value = data && len <= META_VALUE_MAX ? sdsnewlen(data, len) : NULL;
 }
 
 static void keyChanged(int db, const char *name, size_t len) {
@@ -1627,9 +1650,23 @@ int storeRandomKey(int db, sds *out) {
 /* Files of a key                                                            */
 /* ------------------------------------------------------------------------ */
 
-int storeReadFile(skey *k, const char *file, sds *out) { return readFileAt(k->dirfd, file, out); }
+int storeReadFile(skey *k, const char *file, sds *out) {
+    metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
+    if (e && e->value) {
+        *out = sdsdup(e->value);
+        return STORE_OK;
+    }
+    int r = readFileAt(k->dirfd, file, out);
+    if (r == STORE_OK && e) metaFileChanged(k, file, *out, sdslen(*out));
+    return r;
+}
 
 int storeFileSize(skey *k, const char *file, long long *size) {
+    metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
+    if (e && e->value) {
+        *size = (long long)sdslen(e->value);
+        return STORE_OK;
+    }
     struct stat sb;
     if (fstatat(k->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; return STORE_ERR; } /* a link or other intruder */
@@ -1669,10 +1706,15 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
 }
 
 int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
-    return touchedIfOk(k, opWriteFile(k->dirfd, file, data, len, NULL));
+    int r = opWriteFile(k->dirfd, file, data, len, NULL);
+    metaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
+    return touchedIfOk(k, r);
 }
 
-int storeRemoveFile(skey *k, const char *file) { return touchedIfOk(k, opUnlink(k->dirfd, file)); }
+int storeRemoveFile(skey *k, const char *file) {
+    metaFileChanged(k, file, NULL, 0);
+    return touchedIfOk(k, opUnlink(k->dirfd, file));
+}
 
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
     sds tmp;
@@ -1709,6 +1751,7 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     if (close(out) < 0) { out = -1; goto err; }
     out = -1;
     *newsize = finalsize;
+    metaFileChanged(k, file, NULL, 0);
     return touchedIfOk(k, opInstallFile(tmp, ino, k->dirfd, file, 0, NULL));
 err: {
         int saved = errno;
@@ -1738,7 +1781,9 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
 int storeWriteNumber(skey *k, const char *file, long long v) {
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
-    return touchedIfOk(k, opWriteFile(k->dirfd, file, buf, (size_t)n, NULL));
+    int r = opWriteFile(k->dirfd, file, buf, (size_t)n, NULL);
+    metaFileChanged(k, file, r == STORE_OK ? buf : NULL, (size_t)n);
+    return touchedIfOk(k, r);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 
-from dredis_test import Pair, RespError
+from dredis_test import Dredis, Pair, RespError, proc_io
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 FUTURE_S = str(int(time.time()) + 100000)
@@ -301,3 +301,79 @@ def test_writes_replace_keys_of_other_types():
         make_foreign_keys(p, [("w", "zset")])
         p.run_many([("EXPIRE", "w", "1000"), ("SET", "w", "plain"), ("TTL", "w")])
         assert sorted(os.listdir(os.path.join(p.dredis.db_dir(0), "w"))) == ["type", "value"]
+
+
+def test_small_values_cached_in_memory_follow_every_change():
+    """dredis keeps a string's value in memory when it is small (64 bytes
+    or less, store.c's metadata cache); every way of changing it, and of
+    changing the key around it, must leave the next read agreeing with
+    Redis."""
+    with Pair() as p:
+        def warm(*keys):
+            for k in keys:
+                p.run("GET", k)
+                p.run("STRLEN", k)
+
+        p.run("SET", "k", "10")
+        for cmd in [("INCR", "k"), ("INCRBY", "k", 5), ("DECR", "k"), ("INCRBYFLOAT", "k", "1.5"),
+                    ("APPEND", "k", "x"), ("SETRANGE", "k", 1, "ab"), ("SETRANGE", "k", 70, "far"),
+                    ("SET", "k", "short"), ("APPEND", "k", "y" * 60), ("SET", "k", "1"), ("SETBIT", "k", 1, 1),
+                    ("SETBIT", "k", 700, 1), ("SET", "k", "z"), ("BITFIELD", "k", "SET", "u8", 0, 65),
+                    ("GETSET", "k", "g"), ("SET", "k", "s", "GET"), ("GETDEL", "k"), ("SET", "k", "back"),
+                    ("GETEX", "k", "PX", 100000), ("SETEX", "k", 100, "ex"), ("PSETEX", "k", 100000, "pex"),
+                    ("MSET", "k", "m1", "o", "m2"), ("MSETNX", "k", "no", "n", "no"), ("SETNX", "k", "no"),
+                    ("SET", "k", "xx", "XX"), ("SET", "k", "nx", "NX"), ("LCS", "k", "o"),
+                    ("EVAL", "redis.call('SET', KEYS[1], 'lua'); return redis.call('GET', KEYS[1])", 1, "k"),
+                    ("PFADD", "k2", "a"), ("RENAME", "o", "k"), ("COPY", "k2", "k", "REPLACE")]:
+            warm("k")
+            p.run(*cmd)
+            warm("k")
+        # a key replaced under the cached one: RENAME, MOVE, SWAPDB, FLUSHDB
+        p.run("SET", "a", "aaa")
+        p.run("SET", "b", "bbb")
+        warm("a", "b")
+        p.run("RENAME", "a", "b")
+        warm("a", "b")
+        p.run("MOVE", "b", 1)
+        warm("b")
+        p.run("SET", "b", "db0")
+        p.run("SWAPDB", 0, 1)
+        warm("b")
+        p.run("FLUSHDB")
+        warm("b")
+        p.run("SET", "b", "1")
+        p.run("MULTI")
+        p.run("INCR", "b")
+        p.run("APPEND", "b", "0")
+        p.run("INCR", "b")
+        p.run("EXEC")
+        warm("b")
+        dump = p.dredis.client().execute("DUMP", "b")
+        p.run("SET", "c", "other")
+        warm("c")
+        p.run("RESTORE", "c", 0, dump, "REPLACE")
+        warm("c")
+        p.run("PEXPIRE", "c", 1)
+        time.sleep(0.05)
+        warm("c")
+
+
+def test_counter_reads_no_file_when_hot():
+    """INCR and GET of a small value used just before read no file: a
+    thousand of each read a handful of times (the socket), not thousands."""
+    with Dredis() as d:
+        c = d.client()
+        c.execute("SET", "n", "0")
+        assert c.execute("GET", "n") == b"0"
+        for cmds in ([("INCR", "n")] * 1000, [("GET", "n")] * 1000, [("STRLEN", "n")] * 1000):
+            before = proc_io(d.proc.pid)
+            replies = c.pipeline(cmds)
+            after = proc_io(d.proc.pid)
+            assert not any(isinstance(r, RespError) for r in replies), replies
+            reads = after["syscr"] - before["syscr"]
+            assert reads < 100, (cmds[0][0], reads)
+        assert c.execute("GET", "n") == b"1000"
+        c.close()
+        d.stop()
+        with open(os.path.join(d.db_dir(0), "n", "value"), "rb") as f:
+            assert f.read() == b"1000"
