@@ -195,9 +195,11 @@ static int arityOk(redisCommand *cmd, int argc) {
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
     c->cmd = c->lastcmd = cmd;
+    expiryClockEnter();
     storeTxnBegin();
     cmd->proc(c);
     storeTxnEnd();
+    expiryClockLeave();
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;

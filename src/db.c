@@ -9,6 +9,31 @@
 #include <ctype.h>
 #include <stdlib.h>
 
+/* ------------------------------------------------------------------------ */
+/* The expiry clock                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* As Redis 7.0 (keyIsExpired): inside a script time stands still at the
+ * script's start, inside any other command at the outermost command's start
+ * (an EXEC block included), so that a key cannot expire half way through
+ * one command, script or transaction; elsewhere (the active expiry cycle)
+ * the clock runs. A key expires once the clock is past its time. */
+static int expiryClockDepth;
+static long long expiryClockMs;
+
+void expiryClockEnter(void) {
+    if (expiryClockDepth++ == 0) expiryClockMs = mstime();
+}
+
+void expiryClockLeave(void) { expiryClockDepth--; }
+
+static long long expiryNow(void) {
+    if (scriptIsRunning()) return scriptStartTime();
+    return expiryClockDepth ? expiryClockMs : mstime();
+}
+
+int keyIsExpired(const skey *k) { return k->expire >= 0 && k->expire < expiryNow(); }
+
 static const char *typeNamesTable[] = {"string", "list", "set", "zset", "hash", "stream"};
 
 const char *typeName(int type) {
@@ -50,7 +75,7 @@ static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
         return C_ERR;
     }
     if (r == STORE_NOTFOUND) return C_OK;
-    if (k->expire >= 0 && k->expire <= mstime()) {
+    if (keyIsExpired(k)) {
         expireOpenKey(k);
         storeCloseKey(k);
         return C_OK;
@@ -92,7 +117,7 @@ int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, ke
 skey *lookupKeyReadOrNil(client *c, sds key) {
     skey *k;
     if (storeOpenKey(c->db, key, sdslen(key), &k) != STORE_OK) k = NULL;
-    if (k && k->expire >= 0 && k->expire <= mstime()) {
+    if (k && keyIsExpired(k)) {
         expireOpenKey(k);
         storeCloseKey(k);
         k = NULL;
@@ -191,7 +216,7 @@ static int keyIsLive(client *c, const char *name, size_t len, int type, int reap
     skey *k;
     if (storeOpenKey(c->db, name, len, &k) != STORE_OK) return 0;
     int live = 1;
-    if (k->expire >= 0 && k->expire <= mstime()) {
+    if (keyIsExpired(k)) {
         if (reap) expireOpenKey(k);
         live = 0;
     } else if (type != OBJ_NONE && k->type != type) {

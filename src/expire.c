@@ -19,7 +19,7 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
     (void)when;
     skey *k;
     if (storeOpenKey(db, name, len, &k) != STORE_OK) return;
-    if (k->expire >= 0 && k->expire <= mstime() && storeDeleteKey(k) == STORE_OK) {
+    if (keyIsExpired(k) && storeDeleteKey(k) == STORE_OK) {
         server.stat_expiredkeys++;
         notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, db);
     }

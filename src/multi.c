@@ -86,13 +86,12 @@ static void discardCommand(client *c) {
 
 /* A watched key that was alive at WATCH time and has expired since. */
 static int watchedKeyExpired(client *c) {
-    long long now = mstime();
     for (int i = 0; i < c->nwatched; i++) {
         watchedKey *wk = &c->watched[i];
         if (wk->expired) continue;
         skey *k;
         if (storeOpenKey(wk->db, wk->key, sdslen(wk->key), &k) != STORE_OK) continue;
-        int expired = k->expire >= 0 && k->expire <= now;
+        int expired = keyIsExpired(k);
         storeCloseKey(k);
         if (expired) return 1;
     }
@@ -158,7 +157,7 @@ static void watchKey(client *c, int db, sds key) {
     skey *k;
     w->expired = 0;
     if (storeOpenKey(db, key, sdslen(key), &k) == STORE_OK) {
-        w->expired = k->expire >= 0 && k->expire <= mstime();
+        w->expired = keyIsExpired(k);
         storeCloseKey(k);
     }
 }

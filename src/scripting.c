@@ -263,6 +263,8 @@ static cachedScript *scriptCreate(client *c, sds body, const char *sha, int evic
 
 int scriptIsRunning(void) { return curr_run_ctx != NULL; }
 
+long long scriptStartTime(void) { return curr_run_ctx ? curr_run_ctx->start_ms : 0; }
+
 int scriptIsTimedout(void) { return curr_run_ctx && (curr_run_ctx->flags & SCRIPT_TIMEDOUT); }
 
 int scriptInterrupt(void) {

@@ -382,6 +382,9 @@ skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 int deleteKeyEvenExpired(client *c, sds key, int *deleted);
 void activeExpireCycle(void);
+void expiryClockEnter(void);       /* call(): the outermost command fixes the clock */
+void expiryClockLeave(void);
+int keyIsExpired(const skey *k);   /* by that clock, as Redis 7.0 judges it */
 const char *typeName(int type);
 int typeFromName(const char *name);
 int getLongLongFromArgOrReply(client *c, sds arg, long long *out, const char *msg);
@@ -433,6 +436,7 @@ int listBuildEnd(listRef *l, int save);
 
 /* ---- scripting.c ---- */
 int scriptIsRunning(void);           /* inside EVAL and friends */
+long long scriptStartTime(void);     /* when the running script started (ms) */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 /* ---- t_zset.c ---- */

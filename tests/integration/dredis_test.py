@@ -295,9 +295,9 @@ class Pair:
     """A dredis and a real redis side by side: run() sends a command to both
     and asserts the replies are equal; it returns the reply."""
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, redis_args=()):
         self.dredis = Dredis(env=env)
-        self.redis = Redis()
+        self.redis = Redis(extra_args=redis_args)
         self.d = self.dredis.client()
         self.r = self.redis.client()
 

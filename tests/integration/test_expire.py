@@ -152,3 +152,26 @@ def test_expire_errors_text():
         assert replies[2] == RespError("ERR GT and LT options at the same time are not compatible")
         assert replies[3] == RespError("ERR Unsupported option BAD")
         assert replies[4] == RespError("ERR invalid expire time in 'expire' command")
+
+
+def test_time_stands_still_inside_a_command_a_transaction_and_a_script():
+    """As Redis 7.0 (keyIsExpired): a key cannot expire half way through an
+    EXEC block or a script, whatever time the block takes; the next command
+    sees it expired."""
+    with Pair(redis_args=("--enable-debug-command", "yes")) as p:
+        p.run("MULTI")
+        for cmd in (("SET", "k", "v", "PX", 20), ("DEBUG", "SLEEP", "0.1"), ("GET", "k"), ("EXISTS", "k"),
+                    ("LPUSH", "l", "x"), ("PEXPIRE", "l", 20), ("DEBUG", "SLEEP", "0.1"), ("LLEN", "l"),
+                    ("RENAME", "l", "l2"), ("EXISTS", "l2")):
+            p.run(*cmd)
+        p.run("EXEC")
+        p.run("GET", "k")
+        p.run("EXISTS", "l2")
+        # a script busy for longer than the key lives
+        script = ("redis.call('SET', KEYS[1], 'v', 'PX', 5); redis.call('SET', KEYS[2], 1, 'PX', 5); "
+                  "local t = 0; for i = 1, 20000000 do t = t + i end; "
+                  "return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[1]), "
+                  "redis.call('INCR', KEYS[2]), redis.call('TYPE', KEYS[1])['ok']}")
+        p.run("EVAL", script, 2, "s", "n")
+        p.run("GET", "s")
+        p.run("GET", "n")

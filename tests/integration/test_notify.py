@@ -10,7 +10,7 @@ what they published."""
 import time
 
 from conn_util import read_raw
-from dredis_test import Dredis, Pair, Redis, RespError, wait_until
+from dredis_test import Dredis, Pair, RespError, wait_until
 from test_config import assert_refused
 
 END = "notify-test-end"
@@ -91,14 +91,9 @@ def keyevents(events):
     return [(ch.split(":", 1)[1], msg) for ch, msg in events if ch.startswith("__keyevent@")]
 
 
-class DebugPair(Pair):
+def DebugPair():
     """A Pair whose redis-server allows DEBUG (SET-ACTIVE-EXPIRE)."""
-
-    def __init__(self):
-        self.dredis = Dredis()
-        self.redis = Redis(extra_args=("--enable-debug-command", "yes"))
-        self.d = self.dredis.client()
-        self.r = self.redis.client()
+    return Pair(redis_args=("--enable-debug-command", "yes"))
 
 
 def compare(commands, flags=ALL_NEW, setup=(), normalize=None):
