@@ -196,6 +196,12 @@ static metaEntry *metaFetch(const skey *k) {
 static void metaRemember(skey *k) {
     if (!metacache || k->staged) return;
     metaEntry *e = metaFetch(k);
+    if (e && k->metagen && e->gen != k->metagen) {
+        /* k was opened before its entry was dropped and made again: what
+         * it knows may be of another directory */
+        metaForget(k->db, k->name, sdslen(k->name));
+        return;
+    }
     if (!e) {
         if (dictSize(metacache) >= META_CACHE_MAX) metaClear(); /* crude but bounded */
         e = zmalloc(sizeof(*e));
@@ -689,8 +695,12 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
         exists = r < 0 && errno == EEXIST;
         if (exists && !noreplace) {
             r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-            if (r == 0) recycleStagedFile(tmpname); /* the old version */
-            else if (errno == ENOENT) r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+            if (r == 0) {
+                recycleStagedFile(tmpname); /* the old version */
+            } else if (errno == ENOENT) {
+                r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+                exists = 0;
+            }
         }
     }
     sdsfree(dir);

@@ -136,7 +136,11 @@ bad:
 static int segSave(skey *k, listSeg *g) {
     char name[32];
     int nlen = segName(name, sizeof(name), g->n);
-    if (g->count == 0) return storeRemoveMember(k, SEG_NS, name, (size_t)nlen) == STORE_ERR ? STORE_ERR : STORE_OK;
+    if (g->count == 0) {
+        if (storeRemoveMember(k, SEG_NS, name, (size_t)nlen) == STORE_ERR) return STORE_ERR;
+        g->dirty = 0;
+        return STORE_OK;
+    }
     size_t total = 32;
     for (long i = 0; i < g->count; i++) total += sdslen(g->ele[i]) + 32;
     sds buf = sdsMakeRoomFor(sdsempty(), total);
@@ -258,8 +262,9 @@ static size_t segBytes(const listSeg *g) {
 static void endsRemember(listRef *l) {
     if (!endsCacheable(l->k) || listEmpty(l) || !(l->hknown || l->tknown)) return;
     if (!endsCache) {
+        /* without the listener nothing would tell the cache of other changes */
+        if (storeAddKeyListener(endsKeyChanged) != STORE_OK) return;
         endsCache = dictCreate();
-        storeAddKeyListener(endsKeyChanged);
     }
     sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
     endsEntry *old = dictFetch(endsCache, ek, sdslen(ek));
