@@ -52,6 +52,7 @@ struct listRef {
     listSeg *cache[SEG_CACHE]; /* segments read or written so far, oldest first */
     int ncache;
     int readonly;             /* opened by a read: its knowledge goes back to the ends cache */
+    int changed;              /* changed in memory (listSave() then writes it) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -425,6 +426,7 @@ static int listAt(listRef *l, long long seq, sds *v) {
 /* The element at seq becomes a copy of p. */
 static int listSet(listRef *l, long long seq, const char *p, size_t len) {
     listSeg *g;
+    l->changed = 1;
     if (segGet(l, segOf(seq), &g) != STORE_OK) return STORE_ERR;
     long long i = seq - g->first;
     if (i < 0 || i >= g->count) return damaged();
@@ -437,6 +439,7 @@ static int listSet(listRef *l, long long seq, const char *p, size_t len) {
 /* Push a copy of p at the where end. */
 static int listPush(listRef *l, int where, const char *p, size_t len) {
     if (listKnow(l, where) != STORE_OK) return STORE_ERR;
+    l->changed = 1;
     long long seq = where == LIST_HEAD ? l->head - 1 : l->tail;
     long long n = segOf(seq);
     if (n < -SEGNO_LIMIT || n > SEGNO_LIMIT) return damaged();
@@ -468,6 +471,7 @@ static int listPush(listRef *l, int where, const char *p, size_t len) {
  * is removed without being read, unless it is the first segment of the
  * end, which is read to learn where the list starts. */
 static int listDrop(listRef *l, int where, long long count) {
+    l->changed = 1;
     while (count > 0 && !listEmpty(l)) {
         if (listKnow(l, where) != STORE_OK) return STORE_ERR;
         long long n = where == LIST_HEAD ? l->hseg : l->tseg;
@@ -668,9 +672,11 @@ static int openList(client *c, sds key, int write, int ends, skey **k, listRef *
     return C_OK;
 }
 
-/* Done with the list: what a read learnt goes to the ends cache. */
+/* Done with the list: what a read, or a write that changed nothing (LPOP
+ * key 0, LREM without a match, ...), learnt goes to the ends cache. (A
+ * write that changed the list remembered it in listCommit().) */
 static void closeList(skey *k, listRef *l) {
-    if (k && l->readonly) endsRemember(l);
+    if (k && (l->readonly || !l->changed)) endsRemember(l);
     listRelease(l);
     storeCloseKey(k);
 }
@@ -886,6 +892,7 @@ static void ltrimCommand(client *c) {
     }
     if (count == 0) {
         l.hseg = l.tseg + 1; /* empty: the key goes */
+        l.changed = 1;
     } else if ((first > 0 && listDrop(&l, LIST_HEAD, first) != STORE_OK) ||
                (len - first - count > 0 && listDrop(&l, LIST_TAIL, len - first - count) != STORE_OK)) {
         listIOError(c, NULL);
@@ -918,6 +925,7 @@ static int listRemoveAt(listRef *l, const long long *pos, long long npos) {
     long long n = listLen(l), h = l->head;
     if (npos >= n) {
         l->hseg = l->tseg + 1;
+        l->changed = 1;
         return STORE_OK;
     }
     long long r0 = pos[0], r1 = pos[npos - 1];

@@ -714,6 +714,28 @@ def test_ends_cache_pushes_and_pops_read_no_file_of_a_hot_list():
                    [b"y%d" % i for i in range(200)])
 
 
+def test_ends_cache_survives_writes_that_change_nothing():
+    """A write that leaves the list as it was (LPOP key 0, LTRIM to the whole
+    list, LMOVE of an end onto itself) keeps the ends cache: the push after
+    it reads no file either."""
+    with Dredis() as d:
+        c = d.client()
+        c.execute("RPUSH", "l", *["e%d" % i for i in range(100)])
+        for pair in ([("LPOP", "l", 0), ("LPUSH", "l", "a")], [("LTRIM", "l", 0, -1), ("RPUSH", "l", "b")],
+                     [("LMOVE", "l", "l", "LEFT", "LEFT"), ("LPUSH", "l", "c")]):
+            c.execute("LLEN", "l")
+            before = proc_io(d.proc.pid)
+            replies = c.pipeline(pair * 300)
+            after = proc_io(d.proc.pid)
+            assert not any(isinstance(r, RespError) for r in replies), replies
+            reads = after["syscr"] - before["syscr"]
+            assert reads < 100, (pair[0][0], reads)
+        assert c.execute("LLEN", "l") == 1000
+        assert c.execute("LRANGE", "l", 0, 1) == [b"c", b"c"]
+        assert c.execute("LINDEX", "l", -1) == b"b"
+        c.close()
+
+
 def test_command_info_for_list_commands():
     names = ["lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lindex", "lrange", "lset", "lrem",
              "ltrim", "linsert", "lpos", "lmove", "rpoplpush", "lmpop"]
