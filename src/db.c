@@ -170,6 +170,26 @@ int deleteKeyEvenExpired(client *c, sds key, int *deleted) {
     return C_OK;
 }
 
+/* A new key (storeNewKey) that cannot be finished: removed and closed, and
+ * the storage error that stopped it (errno) replied. */
+void discardNewKey(client *c, skey *n) {
+    int saved = errno;
+    storeDeleteKey(n);
+    storeCloseKey(n);
+    addReplyErrorIO(c, saved);
+}
+
+/* Make a finished new key visible and close it; C_ERR after replying (the
+ * key discarded). */
+int publishNewKey(client *c, skey *n) {
+    if (storePublishKey(n, NULL) != STORE_OK) {
+        discardNewKey(c, n);
+        return C_ERR;
+    }
+    storeCloseKey(n);
+    return C_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */

@@ -368,14 +368,11 @@ static void restoreCommand(client *c) {
         addReplyOK(c);
         return;
     }
-    if ((when >= 0 && storeSetExpire(rs.k, when) != STORE_OK) || storePublishKey(rs.k, NULL) != STORE_OK) {
-        int saved = errno;
-        storeDeleteKey(rs.k);
-        storeCloseKey(rs.k);
-        addReplyErrorIO(c, saved);
+    if (when >= 0 && storeSetExpire(rs.k, when) != STORE_OK) {
+        discardNewKey(c, rs.k);
         return;
     }
-    storeCloseKey(rs.k);
+    if (publishNewKey(c, rs.k) != C_OK) return;
     /* as Redis: a replaced key is deleted and the restored one added anew */
     notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
     notifyKeyspaceEvent(NOTIFY_GENERIC, "restore", key, c->db);

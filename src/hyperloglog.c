@@ -1058,15 +1058,11 @@ static int writeHLL(client *c, sds key, skey *k, hllObj *o) {
         addReplyErrorIO(c, errno);
         return C_ERR;
     }
-    if (storeWriteFile(n, "value", (const char *)o->p, o->len) != STORE_OK || storePublishKey(n, NULL) != STORE_OK) {
-        int saved = errno;
-        storeDeleteKey(n);
-        storeCloseKey(n);
-        addReplyErrorIO(c, saved);
+    if (storeWriteFile(n, "value", (const char *)o->p, o->len) != STORE_OK) {
+        discardNewKey(c, n);
         return C_ERR;
     }
-    storeCloseKey(n);
-    return C_OK;
+    return publishNewKey(c, n);
 }
 
 /* PFADD var ele ele ele ... ele => :0 or :1 */

@@ -381,6 +381,8 @@ int lookupKeyAny(client *c, sds key, skey **out);
 skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 int deleteKeyEvenExpired(client *c, sds key, int *deleted);
+void discardNewKey(client *c, skey *n);  /* a new key given up: removed, errno replied */
+int publishNewKey(client *c, skey *n);   /* made visible and closed; C_ERR after replying */
 void activeExpireCycle(void);
 void expiryClockEnter(void);       /* call(): the outermost command fixes the clock */
 void expiryClockLeave(void);

@@ -179,15 +179,11 @@ static int storeSortResult(client *c, sds dst, sds *items, long n) {
     int r = STORE_OK;
     for (long j = 0; j < n && r == STORE_OK; j++) r = listBuildPush(l, items[j], sdslen(items[j]));
     if (listBuildEnd(l, r == STORE_OK) != STORE_OK) r = STORE_ERR;
-    if (r == STORE_OK) r = storePublishKey(k, NULL);
     if (r != STORE_OK) {
-        int saved = errno;
-        storeDeleteKey(k);
-        storeCloseKey(k);
-        addReplyErrorIO(c, saved);
+        discardNewKey(c, k);
         return C_ERR;
     }
-    storeCloseKey(k);
+    if (publishNewKey(c, k) != C_OK) return C_ERR;
     if (!existed) notifyKeyspaceEvent(NOTIFY_NEW, "new", dst, c->db);
     notifyKeyspaceEvent(NOTIFY_LIST, "sortstore", dst, c->db);
     return C_OK;

@@ -64,25 +64,6 @@ static int createPatchedString(client *c, sds key, skey **out) {
     return C_OK;
 }
 
-static int publishNewKey(client *c, skey *n) {
-    if (storePublishKey(n, NULL) != STORE_OK) {
-        int saved = errno;
-        storeDeleteKey(n);
-        storeCloseKey(n);
-        addReplyErrorIO(c, saved);
-        return C_ERR;
-    }
-    storeCloseKey(n);
-    return C_OK;
-}
-
-static void discardNewKey(client *c, skey *n) {
-    int saved = errno;
-    storeDeleteKey(n);
-    storeCloseKey(n);
-    addReplyErrorIO(c, saved);
-}
-
 /* Parse a bit offset as Redis's getBitOffsetFromArgument: "#N" means N*bits
  * when hash is set (BITFIELD); the offset must address a byte below 512 MB. */
 static int getBitOffsetOrReply(client *c, sds arg, uint64_t *offset, int hash, int bits) {

@@ -40,15 +40,11 @@ static int setStringValue(client *c, sds key, skey *k, const char *val, size_t l
     skey *n;
     if (storeNewKey(c->db, key, sdslen(key), OBJ_STRING, &n) != STORE_OK) return replyIOError(c);
     if (keepttl && k) expire = k->expire;
-    if (storeWriteFile(n, "value", val, len) != STORE_OK || storeSetExpire(n, expire) != STORE_OK ||
-        storePublishKey(n, NULL) != STORE_OK) {
-        int saved = errno;
-        storeDeleteKey(n);
-        storeCloseKey(n);
-        errno = saved;
-        return replyIOError(c);
+    if (storeWriteFile(n, "value", val, len) != STORE_OK || storeSetExpire(n, expire) != STORE_OK) {
+        discardNewKey(c, n);
+        return C_ERR;
     }
-    storeCloseKey(n);
+    if (publishNewKey(c, n) != C_OK) return C_ERR;
     if (!k) notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
     return C_OK;
 }
