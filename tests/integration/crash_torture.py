@@ -141,6 +141,19 @@ def check(c, w):
     return bad
 
 
+def write_until_cut(w, c, cut):
+    """Run w's steps on c until the connection breaks, which the timer cut
+    (a threading.Timer: a kill, a power cut) brings about; then close c."""
+    cut.start()
+    try:
+        while True:
+            w.step(c)
+    except (ConnectionClosed, OSError):
+        pass
+    cut.join()
+    c.close()
+
+
 def decode_journal(data):
     """The records of a journal file, as (type, fields) tuples."""
     out, pos = [], 0
@@ -166,15 +179,8 @@ def run(kills, seed=None, env=None, log=None):
         for n in range(kills):
             c = server.client(timeout=10)
             deadline = time.time() + rng.uniform(0.05, 0.4)
-            killer = threading.Timer(max(0.0, deadline - time.time()), lambda: os.kill(server.proc.pid, signal.SIGKILL))
-            killer.start()
-            try:
-                while True:
-                    w.step(c)
-            except (ConnectionClosed, OSError):
-                pass
-            killer.join()
-            c.close()
+            write_until_cut(w, c, threading.Timer(max(0.0, deadline - time.time()),
+                                                  lambda: os.kill(server.proc.pid, signal.SIGKILL)))
             server.proc.wait()
             with open(os.path.join(server.root_dir, ".journal"), "rb") as f:
                 journal = f.read()

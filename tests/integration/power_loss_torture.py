@@ -42,7 +42,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crash_torture import BATCH, Workload, check, decode_journal  # noqa: E402
+from crash_torture import BATCH, Workload, check, decode_journal, write_until_cut  # noqa: E402
 from dredis_test import Client, ConnectionClosed, DREDIS_SERVER, RespError, free_port  # noqa: E402
 
 MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "crc32c_generic", "ext4"]
@@ -450,16 +450,8 @@ def run_policy(fsync, cycles, rng, args, workdir, kernel, initrd):
             def power_cut():
                 cut_at.append(time.time())
                 vm.cut()
-            killer = threading.Timer(run_for, power_cut)
             start_gen = w.gen
-            killer.start()
-            try:
-                while True:
-                    w.step(c)
-            except (ConnectionClosed, OSError):
-                pass
-            killer.join()
-            c.close()
+            write_until_cut(w, c, threading.Timer(run_for, power_cut))
             cut = cut_at[0]
             copy = os.path.join(workdir, "cut-%s-%d.img" % (fsync, n))
             problem, journal = fsck_copy(image, copy)

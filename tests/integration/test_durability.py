@@ -69,6 +69,14 @@ def exchange_record(root, key, staged):
     return journal_record("X", "0/" + key, "value", "%d:%d" % (old, new), staged)
 
 
+def value_after_recovery(root, journal):
+    """Start dredis on root with journal as its .journal (its recovery runs)
+    and read the key "a"."""
+    write(os.path.join(root, ".journal"), journal)
+    with Dredis(root_dir=root) as s, s.client() as c:
+        return c.execute("GET", "a")
+
+
 def test_recovery_of_an_exchange_that_happened_swaps_back():
     root = tempfile.mkdtemp(prefix="dredis-recovery-")
     try:
@@ -80,14 +88,10 @@ def test_recovery_of_an_exchange_that_happened_swaps_back():
         os.rename(os.path.join(root, "0", "a", "value"), os.path.join(root, ".tmp", "swap"))
         os.rename(os.path.join(root, ".tmp", "f1-1"), os.path.join(root, "0", "a", "value"))
         os.rename(os.path.join(root, ".tmp", "swap"), os.path.join(root, ".tmp", "f1-1"))
-        write(os.path.join(root, ".journal"), journal_record("B") + record)
-        with Dredis(root_dir=root) as s, s.client() as c:
-            assert c.execute("GET", "a") == b"old"
+        assert value_after_recovery(root, journal_record("B") + record) == b"old"
         # the same record again (a crash during recovery) changes nothing
         write(os.path.join(root, ".tmp", "f1-1"), b"new")
-        write(os.path.join(root, ".journal"), journal_record("B") + record)
-        with Dredis(root_dir=root) as s, s.client() as c:
-            assert c.execute("GET", "a") == b"old"
+        assert value_after_recovery(root, journal_record("B") + record) == b"old"
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -99,14 +103,10 @@ def test_recovery_of_an_exchange_that_never_happened_changes_nothing():
         # staged new version must not be taken for the old one.
         make_string_key(root, "a", b"old")
         write(os.path.join(root, ".tmp", "f1-1"), b"new")
-        write(os.path.join(root, ".journal"), journal_record("B") + exchange_record(root, "a", "f1-1"))
-        with Dredis(root_dir=root) as s, s.client() as c:
-            assert c.execute("GET", "a") == b"old"
+        assert value_after_recovery(root, journal_record("B") + exchange_record(root, "a", "f1-1")) == b"old"
         # and twice in a row (a crash during recovery) gives the same
         write(os.path.join(root, ".tmp", "f1-1"), b"new")
-        write(os.path.join(root, ".journal"), journal_record("B") + exchange_record(root, "a", "f1-1"))
-        with Dredis(root_dir=root) as s, s.client() as c:
-            assert c.execute("GET", "a") == b"old"
+        assert value_after_recovery(root, journal_record("B") + exchange_record(root, "a", "f1-1")) == b"old"
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -380,6 +380,20 @@ def blocked_clients(c):
     return int(info.split("blocked_clients:")[1].split("\r\n")[0])
 
 
+def served_alike(p, block, write):
+    """On each server, a new client sends the blocking command block, the
+    pair's client then sends write, which serves it: the two replies of the
+    blocked clients must be equal."""
+    replies = []
+    for server, c in ((p.dredis, p.d), (p.redis, p.r)):
+        with server.client() as b:
+            b.send(*block)
+            wait_until(lambda: blocked_clients(c) == 1, what="the client to block")
+            c.execute(*write)
+            replies.append(b.read_reply())
+    assert replies[0] == replies[1], (block, replies)
+
+
 def test_blocked_pops_served_by_a_push():
     """A client blocked in BLPOP / BRPOP / BLMOVE / BLMPOP / BZPOPMIN /
     BZPOPMAX / BZMPOP, served when another adds: the addition's events, then
@@ -395,14 +409,7 @@ def test_blocked_pops_served_by_a_push():
                             (("BZPOPMIN", "zq", "0"), ("ZADD", "zq", "1", "a")),
                             (("BZPOPMAX", "zq", "zq0", "0"), ("ZADD", "zq", "1", "a", "2", "b")),
                             (("BZMPOP", "0", "1", "zq2", "MAX", "COUNT", "2"), ("ZADD", "zq2", "1", "a", "2", "b"))):
-            replies = []
-            for server, c in ((p.dredis, p.d), (p.redis, p.r)):
-                with server.client() as b:
-                    b.send(*block)
-                    wait_until(lambda: blocked_clients(c) == 1, what="the client to block")
-                    c.execute(*push)
-                    replies.append(b.read_reply())
-            assert replies[0] == replies[1], (block, replies)
+            served_alike(p, block, push)
         events = events_of(p, [("LRANGE", "dst", "0", "-1")], flags=ALL_NEW, subscribers=subs)
         assert ("__keyevent@0__:lpop", "q") in events
 
@@ -520,14 +527,7 @@ def test_blocked_xread_served_by_xadd():
         for block, add in ((("XREAD", "BLOCK", "0", "STREAMS", "nosuch", "s", "0", "$"), ("XADD", "s", "1-1", "f", "v")),
                            (("XREADGROUP", "GROUP", "grp", "c", "BLOCK", "0", "STREAMS", "g", ">"),
                             ("XADD", "g", "1-1", "f", "v"))):
-            replies = []
-            for server, c in ((p.dredis, p.d), (p.redis, p.r)):
-                with server.client() as b:
-                    b.send(*block)
-                    wait_until(lambda: blocked_clients(c) == 1, what="the client to block")
-                    c.execute(*add)
-                    replies.append(b.read_reply())
-            assert replies[0] == replies[1], (block, replies)
+            served_alike(p, block, add)
         events_of(p, [("XLEN", "s")], flags=ALL_NEW + "m", subscribers=subs)
 
 
