@@ -248,12 +248,16 @@ static metaEntry *metaOf(const skey *k) {
 
 static int isValueFile(const char *file) { return !strcmp(file, "value"); }
 
+/* The entry's copy of the "value" file: data (NULL: unknown). */
+static void metaSetValue(metaEntry *e, const char *data, size_t len) {
+    sdsfree(e->value);
+    e->value = data && len <= META_VALUE_MAX ? sdsnewlen(data, len) : NULL;
+}
+
 /* k's file now holds data (NULL: unknown, e.g. patched or removed). */
 static void metaFileChanged(const skey *k, const char *file, const char *data, size_t len) {
     metaEntry *e;
-    if (!isValueFile(file) || !(e = metaOf(k))) return;
-    sdsfree(e->value);
-    e->value = data && len <= META_VALUE_MAX ? sdsnewlen(data, len) : NULL;
+    if (isValueFile(file) && (e = metaOf(k))) metaSetValue(e, data, len);
 }
 
 static void keyChanged(int db, const char *name, size_t len) {
@@ -1667,7 +1671,7 @@ int storeReadFile(skey *k, const char *file, sds *out) {
         return STORE_OK;
     }
     int r = readFileAt(k->dirfd, file, out);
-    if (r == STORE_OK && e) metaFileChanged(k, file, *out, sdslen(*out));
+    if (r == STORE_OK && e) metaSetValue(e, *out, sdslen(*out));
     return r;
 }
 
