@@ -258,14 +258,20 @@ static void pauseTimerCallback(evutil_socket_t fd, short what, void *arg) {
     unpauseClients();
 }
 
-/* Would this command wait for the pause to end? Replicas do not exist, the
- * fake clients of scripts are never paused, and CLIENT UNPAUSE always runs. */
 int writesArePaused(void) { return pause_end_ms != 0; }
 
+/* Would this command wait for the pause to end? Replicas do not exist and
+ * the fake clients of scripts are never paused. As in Redis 7.0, an ALL
+ * pause holds every command, CLIENT UNPAUSE too: it ends by its timeout. */
 int commandIsPaused(client *c, redisCommand *cmd) {
     if (!pause_end_ms || (c->flags & CLIENT_FAKE)) return 0;
-    if (!strcmp(cmd->fullname, "client|unpause")) return 0;
-    return pause_all || (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE));
+    if (pause_all) return 1;
+    /* a WRITE pause holds what may change the data set or be replicated:
+     * writes, scripts that do not declare no-writes, PUBLISH, and an EXEC
+     * whose queue holds one of those (Redis's is_may_replicate_command) */
+    uint64_t flags = scriptCommandFlags(c, cmd);
+    if (isExecCommand(cmd)) flags |= c->mstate.cmd_flags;
+    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 void postponeClient(client *c, redisCommand *cmd) {
@@ -308,7 +314,7 @@ void unpauseClients(void) {
         sds *saved_argv = c->argv;
         c->argc = argc;
         c->argv = argv;
-        call(c, cmd);
+        runCommandOrQueue(c, cmd);
         for (int j = 0; j < c->argc; j++) sdsfree(c->argv[j]);
         zfree(c->argv);
         c->argc = saved_argc;

@@ -286,18 +286,25 @@ int processCommand(client *c) {
         rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
         return C_ERR;
     }
+    /* as Redis, a command is held by CLIENT PAUSE before it is queued */
+    if (commandIsPaused(c, cmd)) {
+        postponeClient(c, cmd); /* runCommandOrQueue() when the pause ends */
+        return C_OK;
+    }
+    runCommandOrQueue(c, cmd);
+    return C_OK;
+}
+
+/* The last step of processCommand(): inside MULTI the command is queued,
+ * otherwise it runs. */
+void runCommandOrQueue(client *c, redisCommand *cmd) {
     if ((c->flags & CLIENT_MULTI) && !isMultiControlCommand(cmd) && cmd->proc != quitCommand &&
         cmd->proc != resetCommand) {
         queueMultiCommand(c, cmd);
         addReplyStatus(c, "QUEUED");
-        return C_OK;
-    }
-    if (commandIsPaused(c, cmd)) {
-        postponeClient(c, cmd); /* runs when CLIENT PAUSE ends */
-        return C_OK;
+        return;
     }
     call(c, cmd);
-    return C_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -301,14 +301,12 @@ static void clientKillCommand(client *c) {
     }
 }
 
-/* CLIENT PAUSE timeout [WRITE|ALL] */
+/* CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked first, as Redis */
 static void clientPauseCommand(client *c) {
     long long timeout;
     int all = 1;
-    if (getLongLongFromArgOrReply(c, c->argv[2], &timeout, "ERR timeout is not an integer or out of range") != C_OK)
-        return;
-    if (timeout < 0) {
-        addReplyError(c, "ERR timeout is negative");
+    if (c->argc > 4) {
+        addReplySubcommandSyntaxError(c);
         return;
     }
     if (c->argc == 4) {
@@ -317,8 +315,11 @@ static void clientPauseCommand(client *c) {
             addReplyError(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
             return;
         }
-    } else if (c->argc > 4) {
-        addReplyErrorSyntax(c);
+    }
+    if (getLongLongFromArgOrReply(c, c->argv[2], &timeout, "ERR timeout is not an integer or out of range") != C_OK)
+        return;
+    if (timeout < 0) {
+        addReplyError(c, "ERR timeout is negative");
         return;
     }
     pauseClients(mstime() + timeout, all);

@@ -31,6 +31,7 @@ void freeClientMultiState(client *c) {
     zfree(c->mstate.commands);
     c->mstate.commands = NULL;
     c->mstate.count = 0;
+    c->mstate.cmd_flags = 0;
 }
 
 static void discardTransaction(client *c) {
@@ -53,6 +54,7 @@ int isExecCommand(const redisCommand *cmd) { return cmd->proc == execCommand; }
 /* The client's argv moves into the queue. */
 void queueMultiCommand(client *c, redisCommand *cmd) {
     if (c->flags & (CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC)) return; /* EXEC will fail anyway */
+    c->mstate.cmd_flags |= scriptCommandFlags(c, cmd);
     c->mstate.commands = zrealloc(c->mstate.commands, sizeof(multiCmd) * (size_t)(c->mstate.count + 1));
     multiCmd *mc = &c->mstate.commands[c->mstate.count++];
     mc->argc = c->argc;

@@ -5,6 +5,7 @@
 #include "server.h"
 #include "dict.h"
 #include <string.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -210,6 +211,15 @@ void addReplyErrorWrongType(client *c) {
 }
 
 void addReplyErrorSyntax(client *c) { addReplyError(c, "ERR syntax error"); }
+
+/* A container's subcommand given the wrong arguments, in Redis's words */
+void addReplySubcommandSyntaxError(client *c) {
+    sds cmd = sdsdup(c->argv[0]);
+    for (size_t i = 0; i < sdslen(cmd); i++) cmd[i] = (char)toupper((unsigned char)cmd[i]);
+    addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try %s HELP.",
+                        c->argv[1], cmd);
+    sdsfree(cmd);
+}
 
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;

@@ -262,11 +262,6 @@ static void spublishCommand(client *c) {
     addReplyLongLong(c, publishToKind(PS_SHARD, c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 
-static void addReplySubcommandSyntaxError(client *c) {
-    addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try PUBSUB HELP.",
-                        c->argv[1]);
-}
-
 static void listChannels(client *c, int kind) {
     if (c->argc > 3) {
         addReplySubcommandSyntaxError(c);
@@ -359,7 +354,7 @@ redisCommand pubsubCommandTable[] = {
     {"punsubscribe", punsubscribeCommand, -1, "pubsub noscript loading stale", "pubsub slow", 0, 0, 0, "pubsub",
      "2.0.0", "Stops listening to messages published to channels that match one or more patterns.",
      "O(N) where N is the number of patterns.", NULL},
-    {"publish", publishCommand, 3, "pubsub loading stale fast", "pubsub fast", 0, 0, 0, "pubsub",
+    {"publish", publishCommand, 3, "pubsub loading stale fast may_replicate", "pubsub fast", 0, 0, 0, "pubsub",
      "2.0.0", "Posts a message to a channel.",
      "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of "
      "subscribed patterns (by any client).",
@@ -370,7 +365,7 @@ redisCommand pubsubCommandTable[] = {
     {"sunsubscribe", sunsubscribeCommand, -1, "pubsub noscript loading stale", "pubsub slow", 1, -1, 1, "pubsub",
      "7.0.0", "Stops listening to messages posted to shard channels.",
      "O(N) where N is the number of shard channels.", NULL},
-    {"spublish", spublishCommand, 3, "pubsub loading stale fast", "pubsub fast", 1, 1, 1, "pubsub",
+    {"spublish", spublishCommand, 3, "pubsub loading stale fast may_replicate", "pubsub fast", 1, 1, 1, "pubsub",
      "7.0.0", "Post a message to a shard channel",
      "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL},
     {"pubsub", pubsubCommand, -2, "", "slow", 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands.",

@@ -374,6 +374,35 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
     runScript(c, s, numkeys, ro);
 }
 
+/* The flags of a script's command as they are for this run (Redis's
+ * evalGetCommandFlags): a script that declares its flags in a shebang is a
+ * write unless it says no-writes, and no longer "may replicate"; one
+ * without (or not found) keeps the table's flags. */
+static uint64_t evalRunFlags(client *c, uint64_t cmd_flags, int evalsha) {
+    uint64_t flags;
+    if (evalsha) {
+        if (sdslen(c->argv[1]) != 40) return cmd_flags;
+        char sha[41];
+        for (int j = 0; j < 40; j++) sha[j] = (char)tolower((unsigned char)c->argv[1][j]);
+        sha[40] = '\0';
+        cachedScript *s = scriptFind(sha);
+        if (!s) return cmd_flags;
+        flags = s->flags;
+    } else {
+        size_t len;
+        sds err = NULL;
+        if (extractShebangFlags(c->argv[1], &flags, &len, &err) != C_OK) {
+            sdsfree(err);
+            return cmd_flags;
+        }
+    }
+    if (flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) return cmd_flags;
+    cmd_flags &= ~(CMD_STALE | CMD_WRITE | CMD_MAY_REPLICATE);
+    if (!(flags & SCRIPT_FLAG_NO_WRITES)) cmd_flags |= CMD_WRITE;
+    if (flags & SCRIPT_FLAG_ALLOW_STALE) cmd_flags |= CMD_STALE;
+    return cmd_flags;
+}
+
 static void evalCommand(client *c) { evalGenericCommand(c, 0, 0); }
 static void evalRoCommand(client *c) { evalGenericCommand(c, 0, 1); }
 
@@ -387,6 +416,12 @@ static void evalShaGeneric(client *c, int ro) {
 
 static void evalShaCommand(client *c) { evalShaGeneric(c, 0); }
 static void evalShaRoCommand(client *c) { evalShaGeneric(c, 1); }
+
+uint64_t scriptCommandFlags(client *c, redisCommand *cmd) {
+    if (cmd->proc == evalCommand || cmd->proc == evalRoCommand) return evalRunFlags(c, cmd->flags, 0);
+    if (cmd->proc == evalShaCommand || cmd->proc == evalShaRoCommand) return evalRunFlags(c, cmd->flags, 1);
+    return cmd->flags;
+}
 
 /* ------------------------------------------------------------------------ */
 /* SCRIPT                                                                    */
@@ -526,10 +561,10 @@ static redisCommand scriptSubcommands[] = {
     {NULL}};
 
 redisCommand scriptingCommandTable[] = {
-    {"eval", evalCommand, -3, "noscript stale skip_monitor no_mandatory_keys movablekeys",
+    {"eval", evalCommand, -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
      "slow scripting", 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script.",
      "Depends on the script that is executed.", NULL},
-    {"evalsha", evalShaCommand, -3, "noscript stale skip_monitor no_mandatory_keys movablekeys",
+    {"evalsha", evalShaCommand, -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
      "slow scripting", 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.",
      "Depends on the script that is executed.", NULL},
     {"eval_ro", evalRoCommand, -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",

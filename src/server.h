@@ -85,6 +85,7 @@ typedef struct multiCmd {
 typedef struct multiState {
     multiCmd *commands;
     int count;
+    uint64_t cmd_flags; /* the queued commands' flags, or-ed (commandFlags) */
 } multiState;
 
 typedef struct blockingState {
@@ -233,6 +234,7 @@ void addReplyErrorFormat(client *c, const char *fmt, ...) __attribute__((format(
 void addReplyErrorArity(client *c);
 void addReplyErrorWrongType(client *c);
 void addReplyErrorSyntax(client *c);
+void addReplySubcommandSyntaxError(client *c);
 void addReplyErrorIO(client *c, int err);
 void addReplyBulk(client *c, const char *p, size_t len);
 void addReplyBulkSds(client *c, sds s); /* frees s */
@@ -345,6 +347,7 @@ void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
 /* CLIENT PAUSE */
 int commandIsPaused(client *c, redisCommand *cmd);
+void runCommandOrQueue(client *c, redisCommand *cmd);
 void postponeClient(client *c, redisCommand *cmd);
 void pauseClients(long long end_ms, int all);
 void unpauseClients(void);
@@ -440,6 +443,8 @@ int listBuildEnd(listRef *l, int save);
 int scriptIsRunning(void);           /* inside EVAL and friends */
 long long scriptStartTime(void);     /* when the running script started (ms) */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
+/* cmd's flags for this run of it: a script's shebang decides EVAL's */
+uint64_t scriptCommandFlags(client *c, redisCommand *cmd);
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 /* ---- t_zset.c ---- */
 /* INFO lines about the sorted set index cache, appended to info. */

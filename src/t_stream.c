@@ -1665,14 +1665,6 @@ typedef struct readTarget {
     int served;
 } readTarget;
 
-static void addReplySubcommandSyntaxError(client *c) {
-    sds cmd = sdsdup(c->argv[0]);
-    for (size_t i = 0; i < sdslen(cmd); i++) cmd[i] = (char)toupper((unsigned char)cmd[i]);
-    addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try %s HELP.",
-                        c->argv[1], cmd);
-    sdsfree(cmd);
-}
-
 /* Serve one stream of XREADGROUP: deliver t->ids to the consumer. */
 static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
     skey *ck;
