@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -45,15 +46,30 @@
 /* Ready-made files and directories under .tmp. Creating an inode is by far
  * the slowest file operation on many systems (milliseconds on some), so the
  * background thread creates them ahead, and the inodes of replaced files and
- * deleted keys are recycled into the pools instead of being freed, when no
- * other name links to them (a hard-link backup, COPY). A pooled file may
- * hold stale bytes: writers overwrite from offset 0 and cut it to size. */
-#define POOL_SIZE 4096   /* recycled entries are kept up to this */
+ * deleted keys are recycled into the pools instead of being freed. Rules:
+ * - a pool holds only empty inodes: a recycled file is cut to size 0 first,
+ *   so that deleted data frees its blocks and can't be read back;
+ * - a file that anything else may still name (a hard-link backup, COPY's
+ *   second name) is never written again: only a file whose link count is 1
+ *   once it has left the tree (no new name can be made to it then) is
+ *   recycled, and a writer checks again before it writes to one;
+ * - the pools never take the last inodes or blocks: below a reserve of the
+ *   file system (poolSpaceOk) they take nothing and give back what they hold,
+ *   and a create that fails for want of space gives them back and retries.
+ * Files done with (replaced versions, entries set aside by a command) wait
+ * in the recycling queue for the background thread, which cuts and pools or
+ * removes them: the event loop spends no system call on them. */
+#define POOL_MAX 4096    /* the most entries a pool or the queue holds */
+#define POOL_DIRS_MAX 1024 /* empty directories take a block each */
 #define POOL_CREATE 256  /* new inodes are created up to this */
 #define POOL_LOW 64      /* below this the background thread creates more */
+#define RECYCLE_BATCH 256 /* queued files that wake the background thread */
+#define RESERVE_INODES_MIN 1024ULL
+#define RESERVE_BYTES_MIN (64ULL << 20)
+#define RESERVE_SHARE 32 /* and at least 1/32 of the file system */
 struct pool {
-    char names[POOL_SIZE][24];
-    int head, count;
+    char names[POOL_MAX][24];
+    int head, count, max;
     unsigned long long seq;
     char prefix;
 };
@@ -76,6 +92,8 @@ static struct {
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
+    struct pool recycle;     /* files under .tmp waiting to be cut and pooled */
+    int pool_space_ok;       /* the last poolSpaceOk(): pools may take inodes */
     /* transactions (see journal.c) */
     sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
     int txn_depth;
@@ -437,18 +455,14 @@ static int journaling(int fd) {
 }
 
 #define DEFER_RECYCLE 'r'
-#define DEFER_POOL 'p' /* a regular file known to have no other link */
 #define DEFER_TRASH 't'
 
-static void recycleStagedFile(const char *name);
-static int poolPut(struct pool *p, const char *name);
+static void recycleLater(const char *name);
 static void trashWake(void);
 
 static void runDeferred(char action, const char *name) {
     if (action == DEFER_RECYCLE) {
-        recycleStagedFile(name);
-    } else if (action == DEFER_POOL) {
-        if (!poolPut(&st.files, name)) unlinkat(st.tmpfd, name, 0);
+        recycleLater(name);
     } else {
         sds t = tmpName('t');
         pathsMoved();
@@ -551,23 +565,13 @@ static void commitPending(void) {
 static int poolPut(struct pool *p, const char *name) {
     int ok = 0;
     pthread_mutex_lock(&st.trash_lock);
-    if (p->count < POOL_SIZE && strlen(name) < sizeof(p->names[0])) {
-        snprintf(p->names[(p->head + p->count) % POOL_SIZE], sizeof(p->names[0]), "%s", name);
+    if (p->count < p->max && strlen(name) < sizeof(p->names[0])) {
+        snprintf(p->names[(p->head + p->count) % POOL_MAX], sizeof(p->names[0]), "%s", name);
         p->count++;
         ok = 1;
     }
     pthread_mutex_unlock(&st.trash_lock);
     return ok;
-}
-
-/* A file under .tmp that is no longer needed: recycled when nothing else
- * links to it, removed otherwise. */
-static void recycleStagedFile(const char *name) {
-    struct stat sb;
-    if (fstatat(st.tmpfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
-        poolPut(&st.files, name))
-        return;
-    unlinkat(st.tmpfd, name, 0);
 }
 
 /* Take a ready-made entry from a pool (NULL when it is empty). */
@@ -576,19 +580,77 @@ static sds poolTake(struct pool *p) {
     pthread_mutex_lock(&st.trash_lock);
     if (p->count > 0) {
         name = sdsnew(p->names[p->head]);
-        p->head = (p->head + 1) % POOL_SIZE;
+        p->head = (p->head + 1) % POOL_MAX;
         p->count--;
     }
-    if (p->count < POOL_LOW) pthread_cond_signal(&st.trash_cond);
+    if (p->count < POOL_LOW && st.pool_space_ok) pthread_cond_signal(&st.trash_cond);
     pthread_mutex_unlock(&st.trash_lock);
     return name;
+}
+
+/* A file under .tmp that nothing needs any more: the background thread
+ * cuts and pools it, or removes it (removed at once when the queue is full). */
+static void recycleLater(const char *name) {
+    pthread_mutex_lock(&st.trash_lock);
+    struct pool *q = &st.recycle;
+    int queued = q->count < q->max && strlen(name) < sizeof(q->names[0]);
+    if (queued) {
+        snprintf(q->names[(q->head + q->count) % POOL_MAX], sizeof(q->names[0]), "%s", name);
+        if (++q->count == RECYCLE_BATCH) pthread_cond_signal(&st.trash_cond);
+    }
+    pthread_mutex_unlock(&st.trash_lock);
+    if (!queued) unlinkat(st.tmpfd, name, 0);
+}
+
+/* Is there room on the file system for the pools to hold inodes? Not when
+ * fewer than a reserve of inodes or bytes is free: 1/RESERVE_SHARE of the
+ * file system, and at least RESERVE_INODES_MIN inodes and RESERVE_BYTES_MIN
+ * bytes (file systems that make inodes on demand, as btrfs, report none). */
+static int poolSpaceOk(void) {
+    struct statvfs sv;
+    if (fstatvfs(st.tmpfd, &sv) < 0) return 0;
+    unsigned long long files = sv.f_files, reserve = files / RESERVE_SHARE;
+    if (reserve < RESERVE_INODES_MIN) reserve = RESERVE_INODES_MIN;
+    if (files > 0 && (unsigned long long)sv.f_favail < reserve) return 0;
+    unsigned long long unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    unsigned long long bytes = (unsigned long long)sv.f_blocks * unit / RESERVE_SHARE;
+    if (bytes < RESERVE_BYTES_MIN) bytes = RESERVE_BYTES_MIN;
+    return (unsigned long long)sv.f_bavail * unit >= bytes;
+}
+
+/* Empty both pools, removing their entries; returns how many. */
+static int poolGiveBack(void) {
+    int given = 0;
+    struct pool *pools[2] = {&st.files, &st.dirs};
+    for (int i = 0; i < 2; i++) {
+        sds name;
+        while ((name = poolTake(pools[i])) != NULL) {
+            if (unlinkat(st.tmpfd, name, pools[i] == &st.dirs ? AT_REMOVEDIR : 0) == 0) given++;
+            sdsfree(name);
+        }
+    }
+    return given;
+}
+
+/* A create under .tmp or in the tree failed (errno tells why): when for
+ * want of space, the pools give their entries back and stop taking more
+ * until the background thread finds room again, and the caller may retry. */
+static int yieldSpace(void) {
+    if (errno != ENOSPC && errno != EDQUOT) return 0;
+    int saved = errno;
+    pthread_mutex_lock(&st.trash_lock);
+    st.pool_space_ok = 0;
+    pthread_mutex_unlock(&st.trash_lock);
+    int given = poolGiveBack();
+    errno = saved;
+    return given > 0;
 }
 
 /* Background thread: top up a pool. */
 static void poolRefill(struct pool *p, int isdir) {
     for (;;) {
         pthread_mutex_lock(&st.trash_lock);
-        int full = p->count >= POOL_CREATE || st.trash_stop;
+        int full = p->count >= POOL_CREATE || st.trash_stop || !st.pool_space_ok;
         pthread_mutex_unlock(&st.trash_lock);
         if (full) return;
         char name[24];
@@ -614,15 +676,43 @@ static void poolRefill(struct pool *p, int isdir) {
 /* Mutation primitives: every change to the tree goes through these.         */
 /* ------------------------------------------------------------------------ */
 
-/* A new empty file under .tmp, from the pool when it has one. */
-static int openStagingFile(sds *tmpname, int rdwr) {
+/* Open a pooled file for writing, if it is what the pool promises: a
+ * regular, empty file with no other name. -1 (and the name removed)
+ * otherwise. */
+static int openPooledFile(const char *name, int mode, ino_t *ino) {
+    int fd = openat(st.tmpfd, name, mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && sb.st_size == 0) {
+        *ino = sb.st_ino;
+        return fd;
+    }
+    close(fd);
+    unlinkat(st.tmpfd, name, 0); /* our name only: another keeps its bytes */
+    return -1;
+}
+
+/* A new empty file under .tmp, from the pool when it has one; *ino gets its
+ * inode number. */
+static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino) {
     int mode = rdwr ? O_RDWR : O_WRONLY;
     sds name = poolTake(&st.files);
-    int fd = name ? openat(st.tmpfd, name, mode | O_NOFOLLOW | O_CLOEXEC) : -1;
+    int fd = name ? openPooledFile(name, mode, ino) : -1;
     if (fd < 0) {
         sdsfree(name);
         name = tmpName('w');
         fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && yieldSpace()) fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        struct stat sb;
+        if (fd >= 0 && fstat(fd, &sb) < 0) {
+            int saved = errno;
+            close(fd);
+            unlinkat(st.tmpfd, name, 0);
+            errno = saved;
+            fd = -1;
+        } else if (fd >= 0) {
+            *ino = sb.st_ino;
+        }
     }
     if (fd < 0) {
         sdsfree(name);
@@ -632,31 +722,49 @@ static int openStagingFile(sds *tmpname, int rdwr) {
     return fd;
 }
 
-/* Cut a staging file (perhaps recycled, with stale bytes) to size. */
-static int trimStagingFile(int fd, long long size, ino_t *ino) {
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) return -1;
-    if (sb.st_size != size && ftruncate(fd, (off_t)size) < 0) return -1;
-    if (ino) *ino = sb.st_ino;
-    return 0;
+/* A new empty directory under .tmp (a key or sub-key being built), from the
+ * pool when it has one. */
+static int makeStagingDir(sds *tmpname) {
+    sds name = poolTake(&st.dirs);
+    if (!name) {
+        name = tmpName('k');
+        if (mkdirat(st.tmpfd, name, 0755) < 0 && !(yieldSpace() && mkdirat(st.tmpfd, name, 0755) == 0)) {
+            sdsfree(name);
+            return STORE_ERR;
+        }
+    }
+    *tmpname = name;
+    return STORE_OK;
 }
 
 /* Create a new file under .tmp holding data; returns its name and, when
  * ino is given, its inode number. */
 static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
-    sds name;
-    int fd = openStagingFile(&name, 0);
-    if (fd < 0) return STORE_ERR;
-    if (writeAll(fd, data, len) < 0 || trimStagingFile(fd, (long long)len, ino) < 0 || close(fd) < 0) {
-        int saved = errno;
-        if (fd >= 0) close(fd);
-        unlinkat(st.tmpfd, name, 0);
-        sdsfree(name);
-        errno = saved;
-        return STORE_ERR;
+    for (int attempt = 0;; attempt++) {
+        sds name;
+        ino_t staged;
+        int fd = openStagingFile(&name, 0, &staged);
+        if (fd < 0) return STORE_ERR;
+        if (writeAll(fd, data, len) < 0) {
+            int saved = errno;
+            close(fd);
+            unlinkat(st.tmpfd, name, 0);
+            sdsfree(name);
+            errno = saved;
+            if (attempt == 0 && yieldSpace()) continue; /* the pools' blocks may be enough */
+            return STORE_ERR;
+        }
+        if (close(fd) < 0) {
+            int saved = errno;
+            unlinkat(st.tmpfd, name, 0);
+            sdsfree(name);
+            errno = saved;
+            return STORE_ERR;
+        }
+        if (ino) *ino = staged;
+        *tmpname = name;
+        return STORE_OK;
     }
-    *tmpname = name;
-    return STORE_OK;
 }
 
 /* Move a staged file (inode stagedino, 0 when unknown) into dirfd/name.
@@ -691,8 +799,9 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
                      (unsigned long long)stagedino);
             r = stagedino ? journalRecord(J_EXCHANGED, dir, name, inodes, tmpname) : -1;
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
-            /* the old version: nothing links to it that did not before */
-            if (r == 0) deferAction(S_ISREG(sb.st_mode) && sb.st_nlink == 1 ? DEFER_POOL : DEFER_RECYCLE, tmpname);
+            /* the old version: recycled once the command commits, if
+             * nothing else names it then */
+            if (r == 0) deferAction(DEFER_RECYCLE, tmpname);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
@@ -700,7 +809,7 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
         if (exists && !noreplace) {
             r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             if (r == 0) {
-                recycleStagedFile(tmpname); /* the old version */
+                recycleLater(tmpname); /* the old version */
             } else if (errno == ENOENT) {
                 r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
                 exists = 0;
@@ -759,7 +868,7 @@ static int opMkdir(int dirfd, const char *name) {
         }
         if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     }
-    if (mkdirat(dirfd, name, 0755) < 0) return STORE_ERR;
+    if (mkdirat(dirfd, name, 0755) < 0 && !(yieldSpace() && mkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
     return STORE_OK;
 }
 
@@ -861,21 +970,62 @@ static int opTrash(int dirfd, const char *name) {
 /* Background removal of .trash                                              */
 /* ------------------------------------------------------------------------ */
 
+/* May pool p take one more entry? */
+static int poolAccepts(struct pool *p) {
+    pthread_mutex_lock(&st.trash_lock);
+    int ok = st.pool_space_ok && p->count < p->max;
+    pthread_mutex_unlock(&st.trash_lock);
+    return ok;
+}
+
 /* Background thread: move parentfd/name into a pool under a new name. */
 static int recycleInto(struct pool *p, int parentfd, const char *name) {
     char fresh[24];
+    if (!poolAccepts(p)) return 0;
     pthread_mutex_lock(&st.trash_lock);
-    int room = p->count < POOL_SIZE;
     unsigned long long n = ++p->seq;
     pthread_mutex_unlock(&st.trash_lock);
-    if (!room) return 0;
     snprintf(fresh, sizeof(fresh), "%c%d-%llu", p->prefix, (int)getpid(), n);
     if (renameat2(parentfd, name, st.tmpfd, fresh, RENAME_NOREPLACE) < 0) return 0;
-    if (!poolPut(p, fresh)) {
-        unlinkat(st.tmpfd, fresh, p == &st.dirs ? AT_REMOVEDIR : 0);
-        return 1;
-    }
+    if (!poolPut(p, fresh)) unlinkat(st.tmpfd, fresh, p == &st.dirs ? AT_REMOVEDIR : 0);
     return 1;
+}
+
+/* Background thread: parentfd/name, a file of .tmp or .trash that nothing
+ * needs any more, becomes an empty file of the pool, if nothing else names
+ * it: its link count is read once it has left the tree, where no new name
+ * can be made to it, on the very inode that is then cut. 0 when not pooled:
+ * the caller removes it. */
+static int recycleFile(int parentfd, const char *name) {
+    if (!poolAccepts(&st.files)) return 0;
+    int fd = openat(parentfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat sb;
+    int ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+             (sb.st_size == 0 || ftruncate(fd, 0) == 0);
+    close(fd);
+    if (!ok) return 0;
+    if (parentfd != st.tmpfd) return recycleInto(&st.files, parentfd, name);
+    return poolPut(&st.files, name);
+}
+
+/* Background thread: cut and pool, or remove, the files queued by
+ * recycleLater(). */
+static void drainRecycleQueue(void) {
+    for (;;) {
+        char name[24];
+        pthread_mutex_lock(&st.trash_lock);
+        struct pool *q = &st.recycle;
+        int some = q->count > 0 && !st.trash_stop;
+        if (some) {
+            memcpy(name, q->names[q->head], sizeof(name));
+            q->head = (q->head + 1) % POOL_MAX;
+            q->count--;
+        }
+        pthread_mutex_unlock(&st.trash_lock);
+        if (!some) return;
+        if (!recycleFile(st.tmpfd, name)) unlinkat(st.tmpfd, name, 0);
+    }
 }
 
 /* Remove parentfd/name recursively without following symbolic links,
@@ -884,7 +1034,7 @@ static int removeTree(int parentfd, const char *name) {
     struct stat sb;
     if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
-        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleInto(&st.files, parentfd, name)) return 0;
+        if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleFile(parentfd, name)) return 0;
         return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
     int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
@@ -928,32 +1078,56 @@ static void emptyTrash(int trashfd) {
     closedir(d);
 }
 
+static long long monotonicMs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Does the background thread have something to do now? (trash_lock held) */
+static int backgroundWorkWaiting(void) {
+    return st.trash_pending || st.recycle.count >= RECYCLE_BATCH ||
+           (st.pool_space_ok && (st.files.count < POOL_LOW || st.dirs.count < POOL_LOW));
+}
+
+/* Background thread: the pools checked against the free space (given back
+ * when it runs low), queued files recycled, the pools topped up, .trash
+ * emptied. */
+static void backgroundTidy(long long trash) {
+    int ok = poolSpaceOk();
+    pthread_mutex_lock(&st.trash_lock);
+    st.pool_space_ok = ok;
+    pthread_mutex_unlock(&st.trash_lock);
+    if (!ok) poolGiveBack();
+    drainRecycleQueue();
+    poolRefill(&st.files, 0);
+    poolRefill(&st.dirs, 1);
+    if (trash) emptyTrash(st.trashfd);
+}
+
+/* The background thread wakes when work waits and at least once a second
+ * (the recycling queue is emptied and the free space checked each time);
+ * under everysec it syncs the tree once a second while it is dirty. */
 static void *trashThreadMain(void *arg) {
     (void)arg;
+    long long last_sync = monotonicMs();
     pthread_mutex_lock(&st.trash_lock);
-    for (;;) {
-        while (st.trash_pending == 0 && !st.trash_stop && st.files.count >= POOL_LOW && st.dirs.count >= POOL_LOW) {
-            if (st.fsync_policy != STORE_FSYNC_EVERYSEC) {
-                pthread_cond_wait(&st.trash_cond, &st.trash_lock);
-                continue;
-            }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            if (pthread_cond_timedwait(&st.trash_cond, &st.trash_lock, &ts) != 0) break; /* a second passed */
-        }
+    while (!st.trash_stop) {
+        int everysec = st.fsync_policy == STORE_FSYNC_EVERYSEC;
+        long long due = monotonicMs() + 1000;
+        if (everysec && st.dirty && last_sync + 1000 < due) due = last_sync + 1000;
+        struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
+        while (!st.trash_stop && !backgroundWorkWaiting())
+            if (pthread_cond_timedwait(&st.trash_cond, &st.trash_lock, &ts) != 0) break; /* time is up */
         if (st.trash_stop) break;
-        if (st.fsync_policy == STORE_FSYNC_EVERYSEC && st.dirty) {
-            pthread_mutex_unlock(&st.trash_lock);
-            storeSync();
-            pthread_mutex_lock(&st.trash_lock);
-        }
         long long trash = st.trash_pending;
         st.trash_pending = 0;
         pthread_mutex_unlock(&st.trash_lock);
-        poolRefill(&st.files, 0);
-        poolRefill(&st.dirs, 1);
-        if (trash) emptyTrash(st.trashfd);
+        if (everysec && st.dirty && monotonicMs() - last_sync >= 1000) {
+            storeSync();
+            last_sync = monotonicMs();
+        }
+        backgroundTidy(trash);
         pthread_mutex_lock(&st.trash_lock);
     }
     pthread_mutex_unlock(&st.trash_lock);
@@ -1040,8 +1214,15 @@ int storeInit(const char *root, int dbnum, char **err) {
     }
     st.files.prefix = 'f';
     st.dirs.prefix = 'd';
+    st.files.max = st.recycle.max = POOL_MAX;
+    st.dirs.max = POOL_DIRS_MAX;
+    st.pool_space_ok = 0; /* until the background thread has looked */
     pthread_mutex_init(&st.trash_lock, NULL);
-    pthread_cond_init(&st.trash_cond, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* waits measured in monotonicMs() */
+    pthread_cond_init(&st.trash_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
     {
         char proc[64], buf[4096];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", st.rootfd);
@@ -1204,11 +1385,7 @@ int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
     skey *k = newSkey(db, name, len);
     k->type = type;
     k->staged = 1;
-    k->stagename = poolTake(&st.dirs);
-    if (!k->stagename) {
-        k->stagename = tmpName('k');
-        if (opMkdir(st.tmpfd, k->stagename) != STORE_OK) goto err;
-    }
+    if (makeStagingDir(&k->stagename) != STORE_OK) goto err;
     k->dirfd = openat(st.tmpfd, k->stagename, OPEN_DIR_FLAGS);
     if (k->dirfd < 0) goto err;
     if (opWriteFile(k->dirfd, "type", typeNames[type], strlen(typeNames[type]), NULL) != STORE_OK) goto err;
@@ -1732,7 +1909,8 @@ int storeRemoveFile(skey *k, const char *file) {
 
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
     sds tmp;
-    int out = openStagingFile(&tmp, 1);
+    ino_t ino;
+    int out = openStagingFile(&tmp, 1, &ino);
     if (out < 0) return STORE_ERR;
     int in = openat(k->dirfd, file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
@@ -1753,8 +1931,6 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     }
     if (off < 0) off = oldsize;
     long long finalsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
-    ino_t ino;
-    if (trimStagingFile(out, oldsize, &ino) < 0) goto err; /* drop stale bytes of a recycled file */
     if (off > oldsize && ftruncate(out, (off_t)off) < 0) goto err;
     size_t done = 0;
     while (done < len) {
@@ -2015,11 +2191,7 @@ int storeNewSub(skey *k, skey **out) {
     *out = NULL;
     skey *s = newSubKey(k);
     s->staged = 1;
-    s->stagename = poolTake(&st.dirs);
-    if (!s->stagename) {
-        s->stagename = tmpName('k');
-        if (opMkdir(st.tmpfd, s->stagename) != STORE_OK) goto err;
-    }
+    if (makeStagingDir(&s->stagename) != STORE_OK) goto err;
     s->dirfd = openat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
     if (s->dirfd < 0) goto err;
     *out = s;
