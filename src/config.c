@@ -84,7 +84,67 @@ static int setupRootDir(char **err) {
 static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIENTS", "DREDIS_FSYNC",
                                   "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
                                   "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
-                                  "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS", NULL};
+                                  "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS",
+                                  "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE", NULL};
+
+/* DREDIS_SAVE: Redis's "save" syntax, pairs of "seconds changes" (empty:
+ * no periodic snapshots). */
+static int parseSaveParams(const char *v, char **err) {
+    int n;
+    sds *parts = sdssplitargs(v, strlen(v), &n);
+    if (!parts || n % 2) {
+        if (parts) sdsfreesplitres(parts, n);
+        return fail(err, "%s must be pairs of seconds and changes, e.g. '3600 1 300 100' (got '%s')", "DREDIS_SAVE", v);
+    }
+    server.save_params = zmalloc(sizeof(*server.save_params) * (size_t)(n / 2 + 1));
+    server.save_params_count = 0;
+    for (int i = 0; i < n; i += 2) {
+        long long s, c;
+        if (!string2ll(parts[i], sdslen(parts[i]), &s) || !string2ll(parts[i + 1], sdslen(parts[i + 1]), &c) ||
+            s < 1 || c < 0) {
+            sdsfreesplitres(parts, n);
+            return fail(err, "%s must be pairs of seconds (1 or more) and changes (0 or more) (got '%s')",
+                        "DREDIS_SAVE", v);
+        }
+        server.save_params[server.save_params_count].seconds = s;
+        server.save_params[server.save_params_count].changes = c;
+        server.save_params_count++;
+    }
+    sdsfreesplitres(parts, n);
+    return C_OK;
+}
+
+/* DREDIS_SNAPSHOT_DIR, by default ROOT_DIR with ".snapshots" appended;
+ * never ROOT_DIR itself or a directory inside it. */
+static int setupSnapshotDir(char **err) {
+    const char *v = getenv("DREDIS_SNAPSHOT_DIR");
+    sds dir;
+    if (v && *v) {
+        if (v[0] != '/') {
+            char cwd[PATH_MAX];
+            if (!getcwd(cwd, sizeof(cwd))) return fail(err, "%s '%s': cannot read the working directory", "DREDIS_SNAPSHOT_DIR", v);
+            dir = sdscatprintf(sdsempty(), "%s/%s", cwd, v);
+        } else {
+            dir = sdsnew(v);
+        }
+    } else {
+        dir = sdscatprintf(sdsempty(), "%s.snapshots", server.root_dir);
+    }
+    while (sdslen(dir) > 1 && dir[sdslen(dir) - 1] == '/') sdssetlen(dir, sdslen(dir) - 1);
+    char *real = realpath(dir, NULL); /* when it exists already */
+    const char *cmp = real ? real : dir;
+    size_t rl = strlen(server.root_dir);
+    int inside = !strncmp(cmp, server.root_dir, rl) && (cmp[rl] == '\0' || cmp[rl] == '/');
+    free(real);
+    if (inside) {
+        int r = fail(err, "%s '%s' must not be ROOT_DIR or inside it", "DREDIS_SNAPSHOT_DIR", dir);
+        sdsfree(dir);
+        return r;
+    }
+    server.snapshot_dir = zstrdup(dir);
+    sdsfree(dir);
+    return C_OK;
+}
 
 int loadConfigFromEnv(char **err) {
     const char *v;
@@ -143,6 +203,13 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
         return C_ERR;
     if (setupRootDir(err) != C_OK) return C_ERR;
+    if (setupSnapshotDir(err) != C_OK) return C_ERR;
+    server.snapshot_keep = 1;
+    if ((v = getenv("DREDIS_SNAPSHOT_KEEP")) && *v) {
+        if (parseLong("DREDIS_SNAPSHOT_KEEP", v, 0, 1000000, &n, err) != C_OK) return C_ERR;
+        server.snapshot_keep = (int)n;
+    }
+    if ((v = getenv("DREDIS_SAVE")) && *v && parseSaveParams(v, err) != C_OK) return C_ERR;
     /* warn about DREDIS_* names we do not know: likely typos */
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "DREDIS_", 7) != 0) continue;
@@ -232,7 +299,12 @@ static const char *setMaxmemoryPolicy(const char *v) {
     return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
 }
 static sds getNo(void) { return sdsnew("no"); }
-static sds getEmpty(void) { return sdsempty(); }
+static sds getSave(void) {
+    sds s = sdsempty();
+    for (int i = 0; i < server.save_params_count; i++)
+        s = sdscatprintf(s, "%s%lld %lld", i ? " " : "", server.save_params[i].seconds, server.save_params[i].changes);
+    return s;
+}
 static sds getNotifyKeyspaceEvents(void) { return keyspaceEventsFlagsToString(server.notify_keyspace_events); }
 static const char *setNotifyKeyspaceEvents(const char *v) {
     int flags = keyspaceEventsStringToFlags(v);
@@ -264,7 +336,7 @@ static const configEntry configTable[] = {
     {"port", getPort, NULL},
     {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
     {"requirepass", getRequirepass, setRequirepass},
-    {"save", getEmpty, NULL},
+    {"save", getSave, NULL},
     {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},
     {"slowlog-max-len", getSlowlogMaxLen, setSlowlogMaxLen},
     {"timeout", getTimeout, setTimeout},

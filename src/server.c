@@ -75,21 +75,6 @@ void quitCommand(client *c) {
 }
 
 /* SAVE: the tree is the database, so saving is making it durable now. */
-static void saveCommand(client *c) {
-    if (storeSync() != STORE_OK) {
-        addReplyErrorIO(c, errno);
-        return;
-    }
-    addReplyOK(c);
-}
-
-/* LASTSAVE: when the tree was last known to be on disk (SAVE, or the
- * DREDIS_FSYNC syncs), else the start-up time. */
-static void lastsaveCommand(client *c) {
-    long long t = storeLastSync();
-    addReplyLongLong(c, t ? t : server.start_time_ms / 1000);
-}
-
 static void roleCommand(client *c) {
     addReplyArrayLen(c, 3);
     addReplyBulkCString(c, "master");
@@ -235,18 +220,7 @@ static sds genInfo(const int *want) {
         info = genScriptingMemoryInfo(info);
         info = zsetCacheInfo(info);
     }
-    if (SECTION("persistence")) {
-        info = sdscatprintf(info,
-                            "# Persistence\r\n"
-                            "loading:0\r\n"
-                            "async_loading:0\r\n"
-                            "rdb_changes_since_last_save:0\r\n"
-                            "rdb_bgsave_in_progress:0\r\n"
-                            "aof_enabled:0\r\n"
-                            "aof_rewrite_in_progress:0\r\n"
-                            "dredis_trash_pending:%lld\r\n",
-                            storeTrashPending());
-    }
+    if (SECTION("persistence")) info = genPersistenceInfo(info);
     if (SECTION("stats")) {
         info = sdscatprintf(info,
                             "# Stats\r\n"
@@ -330,10 +304,6 @@ redisCommand serverCommandTable[] = {
      "Returns the given string.", "O(1)", NULL},
     {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
-    {"save", saveCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, "server",
-     "1.0.0", "Synchronously saves the database(s) to disk.", "O(1): one sync of the tree's file system", NULL},
-    {"lastsave", lastsaveCommand, 1, "loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "1.0.0",
-     "Returns the Unix timestamp of the last successful save to disk.", "O(1)", NULL},
     {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
      "Returns the replication role.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
@@ -377,6 +347,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)arg;
     activeExpireCycle();
     closeIdleClients();
+    saveCron();
 }
 
 
@@ -500,6 +471,7 @@ int main(int argc, char **argv) {
     multiInit();
     pubsubInit();
     blockingInit();
+    saveInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {

@@ -208,6 +208,19 @@ struct dredisServer {
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
     int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
     int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when accessed */
+    /* snapshots (save.c) */
+    char *snapshot_dir;        /* DREDIS_SNAPSHOT_DIR */
+    int snapshot_keep;         /* DREDIS_SNAPSHOT_KEEP: newest kept, 0 = all */
+    struct saveParam { long long seconds, changes; } *save_params; /* DREDIS_SAVE */
+    int save_params_count;
+    long long lastsave;        /* unix s of the last complete snapshot (start-up before) */
+    long long lastsave_try;    /* unix s of the last attempt, for DREDIS_SAVE */
+    int lastbgsave_ok;
+    long long changes_at_save; /* storeChanges() when the last snapshot began */
+    long long rdb_saves;
+    long long rdb_save_time_start; /* unix s, -1 when none runs */
+    long long rdb_save_time_last;  /* seconds the last one took, -1 before any */
+    int bgsave_scheduled;
 };
 
 extern struct dredisServer server;
@@ -439,6 +452,11 @@ listRef *listBuildStart(skey *k);
 int listBuildPush(listRef *l, const char *p, size_t len);
 int listBuildEnd(listRef *l, int save);
 
+/* ---- save.c ---- */
+void saveInit(void);
+void saveCron(void);          /* serverCron: a finished snapshot, a scheduled or periodic one */
+sds genPersistenceInfo(sds info);
+
 /* ---- scripting.c ---- */
 int scriptIsRunning(void);           /* inside EVAL and friends */
 long long scriptStartTime(void);     /* when the running script started (ms) */
@@ -475,5 +493,6 @@ extern redisCommand dumpCommandTable[];
 extern redisCommand bitopsCommandTable[];
 extern redisCommand sortCommandTable[];
 extern redisCommand hllCommandTable[];
+extern redisCommand saveCommandTable[];
 
 #endif

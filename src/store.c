@@ -22,6 +22,7 @@
 #include "keyname.h"
 #include "journal.h"
 #include "dict.h"
+#include "snapshot.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +299,28 @@ static void keyTouched(const skey *k) {
     if (keyHook && !k->staged) keyHook(k->db, k->name, sdslen(k->name));
 }
 
+/* Every change to a visible key passes here first: it is counted (a key
+ * changed again by the same command counts once), and a running snapshot
+ * links the key as it still is. */
+static long long changes;
+static int last_changed_db = -1;
+static char last_changed[NAME_MAX + 1];
+
+static void keyWillChange(int db, const char *fname) {
+    if (db != last_changed_db || strcmp(last_changed, fname) != 0) {
+        changes++;
+        last_changed_db = db;
+        snprintf(last_changed, sizeof(last_changed), "%s", fname);
+    }
+    snapshotKeyWillChange(db, st.dbfd[db], fname);
+}
+
+static void skeyWillChange(const skey *k) {
+    if (!k->staged) keyWillChange(k->db, k->fname);
+}
+
+long long storeChanges(void) { return changes; }
+
 static int touchedIfOk(const skey *k, int r) {
     if (r == STORE_OK) keyTouched(k);
     return r;
@@ -514,6 +537,7 @@ void storeTxnEnd(void) {
         for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
     }
     if (st.txn_depth > 0) return;
+    last_changed_db = -1; /* the next command's changes count anew */
     if (st.txn_open) {
         st.txn_open = 0;
         if (st.fsync_policy == STORE_FSYNC_ALWAYS) {
@@ -934,6 +958,13 @@ int storeSync(void) {
 
 long long storeLastSync(void) { return last_sync_time; }
 
+int storeSnapshot(const char *dir, int keep, int background, const char **err) {
+    long long total = 0;
+    for (int i = 0; i < st.dbnum; i++)
+        if (st.dbsize[i] > 0) total += st.dbsize[i];
+    return snapshotBegin(st.rootfd, st.dbfd, st.dbnum, total, dir, keep, background, err);
+}
+
 static void trashWake(void) {
     pthread_mutex_lock(&st.trash_lock);
     st.trash_pending++;
@@ -1244,6 +1275,7 @@ int storeInit(const char *root, int dbnum, char **err) {
 }
 
 void storeShutdown(void) {
+    snapshotAbort();
     commitPending();
     if (st.trash_started) {
         pthread_mutex_lock(&st.trash_lock);
@@ -1275,6 +1307,7 @@ void storeShutdown(void) {
     }
     dictRelease(metacache, metaEntryFree);
     metacache = NULL;
+    last_changed_db = -1;
     memset(&st, 0, sizeof(st));
 }
 
@@ -1438,6 +1471,7 @@ int storePublishKey(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
+    keyWillChange(db, k->fname);
     /* The journal must know beforehand whether this creates or replaces. */
     struct stat sb;
     int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
@@ -1468,6 +1502,7 @@ int storeDeleteKey(skey *k) {
         opTrash(st.tmpfd, k->stagename);
         return STORE_OK;
     }
+    keyWillChange(k->db, k->fname);
     if (opTrash(st.dbfd[k->db], k->fname) != STORE_OK) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
@@ -1479,6 +1514,8 @@ int storeDeleteKey(skey *k) {
 int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
+    keyWillChange(k->db, k->fname);
+    keyWillChange(dstdb, dfname);
     if (hashed && opWriteFile(k->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
     struct stat sb;
     if (fstatat(st.dbfd[dstdb], dfname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -1517,6 +1554,7 @@ err: {
 
 int storeSetExpire(skey *k, long long when) {
     if (when == k->expire) return STORE_OK;
+    skeyWillChange(k);
     if (when >= 0) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%lld", when);
@@ -1542,6 +1580,8 @@ int storeFlushDb(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
+    changes++;
+    snapshotDbWillChange(db, st.dbfd[db]);
     if (flushHook) flushHook(db);
     /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
      * own counter, and a clash made FLUSHDB fail with EEXIST */
@@ -1582,6 +1622,9 @@ int storeSwapDb(int db1, int db2) {
     if (db1 == db2) return STORE_OK;
     snprintf(n1, sizeof(n1), "%d", db1);
     snprintf(n2, sizeof(n2), "%d", db2);
+    changes++;
+    snapshotDbWillChange(db1, st.dbfd[db1]);
+    snapshotDbWillChange(db2, st.dbfd[db2]);
     if (flushHook) {
         flushHook(db1);
         flushHook(db2);
@@ -1897,17 +1940,20 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
 }
 
 int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
+    skeyWillChange(k);
     int r = opWriteFile(k->dirfd, file, data, len, NULL);
     metaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
     return touchedIfOk(k, r);
 }
 
 int storeRemoveFile(skey *k, const char *file) {
+    skeyWillChange(k);
     metaFileChanged(k, file, NULL, 0);
     return touchedIfOk(k, opUnlink(k->dirfd, file));
 }
 
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+    skeyWillChange(k);
     sds tmp;
     ino_t ino;
     int out = openStagingFile(&tmp, 1, &ino);
@@ -1969,6 +2015,7 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
 }
 
 int storeWriteNumber(skey *k, const char *file, long long v) {
+    skeyWillChange(k);
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
     int r = opWriteFile(k->dirfd, file, buf, (size_t)n, NULL);
@@ -2070,6 +2117,7 @@ int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long lo
 
 int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
+    skeyWillChange(k);
     int fd = nsDir(k, ns, 1);
     if (fd < 0) return STORE_ERR;
     int hashed, r;
@@ -2092,6 +2140,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
 }
 
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+    skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -2205,6 +2254,7 @@ err: {
 }
 
 int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    skeyWillChange(k);
     if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
     int fd = nsDir(k, ns, 1);
     if (fd < 0) return STORE_ERR;
@@ -2229,6 +2279,7 @@ int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *s
 }
 
 int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;

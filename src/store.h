@@ -152,8 +152,13 @@ int storeDirty(void);
 int storeSync(void);
 long long storeLastSync(void); /* unix seconds of the last successful sync, 0 if none */
 
+/* Snapshots (snapshot.h): a point-in-time copy of the tree as hard links
+ * in a new directory under dir, keeping the newest keep (0: all). */
+int storeSnapshot(const char *dir, int keep, int background, const char **err);
+
 /* statistics */
 long long storeTrashPending(void);
+long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
 
 /* Key change listeners, for in-memory caches of key contents (e.g. the
  * sorted set index cache). Unlike the key hook above, they are not called for

@@ -1,0 +1,161 @@
+/* save.c - point-in-time snapshots as commands: BGSAVE [SCHEDULE], SAVE,
+ * LASTSAVE, the periodic snapshots of DREDIS_SAVE, and INFO persistence.
+ * The snapshot itself is made by the storage layer (store.c, snapshot.c):
+ * a tree of hard links in a new directory of DREDIS_SNAPSHOT_DIR, taken
+ * at the instant the command runs. */
+#include "server.h"
+#include "snapshot.h"
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static void snapshotStarted(void) {
+    server.changes_at_save = storeChanges();
+    server.rdb_save_time_start = (long long)time(NULL);
+    server.lastsave_try = server.rdb_save_time_start;
+}
+
+static void snapshotEnded(int ok) {
+    long long now = (long long)time(NULL);
+    server.rdb_save_time_last = now - server.rdb_save_time_start;
+    server.rdb_save_time_start = -1;
+    server.lastbgsave_ok = ok;
+    if (ok) {
+        server.lastsave = now;
+        server.rdb_saves++;
+        serverLog(LL_NOTICE, "Snapshot complete: %s", snapshotLastDir());
+    } else {
+        serverLog(LL_WARNING, "Snapshot failed");
+    }
+}
+
+/* Start a background snapshot; NULL, or the reason it did not start. */
+static const char *startBackgroundSnapshot(void) {
+    const char *err = NULL;
+    if (storeSnapshot(server.snapshot_dir, server.snapshot_keep, 1, &err) != STORE_OK) {
+        server.lastbgsave_ok = 0;
+        server.lastsave_try = (long long)time(NULL);
+        serverLog(LL_WARNING, "Can't start a snapshot: %s", err);
+        return err;
+    }
+    snapshotStarted();
+    serverLog(LL_NOTICE, "Background snapshot started");
+    return NULL;
+}
+
+/* BGSAVE [SCHEDULE] */
+static void bgsaveCommand(client *c) {
+    int schedule = 0;
+    if (c->argc > 1) {
+        if (c->argc == 2 && !strcasecmp(c->argv[1], "schedule")) {
+            schedule = 1;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (snapshotRunning()) {
+        if (schedule) {
+            server.bgsave_scheduled = 1;
+            addReplyStatus(c, "Background saving scheduled");
+        } else {
+            addReplyError(c, "ERR Background save already in progress");
+        }
+    } else if (c->flags & CLIENT_EXECUTING) {
+        /* as Redis: inside EXEC the snapshot waits for the transaction */
+        server.bgsave_scheduled = 1;
+        addReplyStatus(c, "Background saving scheduled");
+    } else {
+        const char *err = startBackgroundSnapshot();
+        if (err) addReplyErrorFormat(c, "ERR %s", err);
+        else addReplyStatus(c, "Background saving started");
+    }
+}
+
+/* SAVE: the same snapshot, made before the reply */
+static void saveCommand(client *c) {
+    if (snapshotRunning()) {
+        addReplyError(c, "ERR Background save already in progress");
+        return;
+    }
+    const char *err = NULL;
+    snapshotStarted();
+    int ok = storeSnapshot(server.snapshot_dir, server.snapshot_keep, 0, &err) == STORE_OK;
+    snapshotEnded(ok);
+    if (ok) addReplyOK(c);
+    else addReplyErrorFormat(c, "ERR %s", err);
+}
+
+static void lastsaveCommand(client *c) { addReplyLongLong(c, server.lastsave); }
+
+/* Is a periodic snapshot due (DREDIS_SAVE)? As Redis's serverCron: enough
+ * changes and seconds since the last, and a failed one retried no sooner
+ * than 5 seconds after. */
+static int periodicSnapshotDue(void) {
+    long long now = (long long)time(NULL), changes = storeChanges() - server.changes_at_save;
+    for (int i = 0; i < server.save_params_count; i++) {
+        struct saveParam *sp = &server.save_params[i];
+        if (changes >= sp->changes && now - server.lastsave >= sp->seconds &&
+            (server.lastbgsave_ok || now - server.lastsave_try > 5))
+            return 1;
+    }
+    return 0;
+}
+
+void saveCron(void) {
+    int ok;
+    if (snapshotPoll(&ok)) snapshotEnded(ok);
+    if (snapshotRunning()) return;
+    if (server.bgsave_scheduled) {
+        server.bgsave_scheduled = 0;
+        startBackgroundSnapshot();
+    } else if (periodicSnapshotDue()) {
+        startBackgroundSnapshot();
+    }
+}
+
+void saveInit(void) {
+    server.lastsave = (long long)time(NULL);
+    server.lastbgsave_ok = 1;
+    server.rdb_save_time_start = -1;
+    server.rdb_save_time_last = -1;
+    server.changes_at_save = storeChanges();
+}
+
+sds genPersistenceInfo(sds info) {
+    long long linked = 0, total = 0;
+    int running = snapshotRunning();
+    if (running) snapshotProgress(&linked, &total);
+    return sdscatprintf(info,
+                        "# Persistence\r\n"
+                        "loading:0\r\n"
+                        "async_loading:0\r\n"
+                        "current_save_keys_processed:%lld\r\n"
+                        "current_save_keys_total:%lld\r\n"
+                        "rdb_changes_since_last_save:%lld\r\n"
+                        "rdb_bgsave_in_progress:%d\r\n"
+                        "rdb_last_save_time:%lld\r\n"
+                        "rdb_last_bgsave_status:%s\r\n"
+                        "rdb_last_bgsave_time_sec:%lld\r\n"
+                        "rdb_current_bgsave_time_sec:%lld\r\n"
+                        "rdb_saves:%lld\r\n"
+                        "aof_enabled:0\r\n"
+                        "aof_rewrite_in_progress:0\r\n"
+                        "aof_rewrite_scheduled:0\r\n"
+                        "dredis_last_snapshot_dir:%s\r\n"
+                        "dredis_trash_pending:%lld\r\n",
+                        linked, total, storeChanges() - server.changes_at_save, running, server.lastsave,
+                        server.lastbgsave_ok ? "ok" : "err", server.rdb_save_time_last,
+                        running ? (long long)time(NULL) - server.rdb_save_time_start : -1LL, server.rdb_saves,
+                        snapshotLastDir(), storeTrashPending());
+}
+
+redisCommand saveCommandTable[] = {
+    {"bgsave", bgsaveCommand, -1, "admin noscript no_async_loading", "admin slow dangerous", 0, 0, 0, "server",
+     "1.0.0", "Asynchronously saves the database(s) to disk.", "O(1)", NULL},
+    {"save", saveCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, "server",
+     "1.0.0", "Synchronously saves the database(s) to disk.",
+     "O(N) where N is the total number of keys in all databases", NULL},
+    {"lastsave", lastsaveCommand, 1, "loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "1.0.0",
+     "Returns the Unix timestamp of the last successful save to disk.", "O(1)", NULL},
+    {NULL}};

@@ -1,0 +1,476 @@
+/* snapshot.c - point-in-time snapshots of the tree as hard links (see
+ * snapshot.h). Files of the tree are never written in place and a file
+ * with another link is never written again (store.c), so a hard link is a
+ * frozen copy of a file; a snapshot is a tree of new directories holding
+ * links to the files of the instant.
+ *
+ * Layout: DIR/.incomplete-snapshot-<UTC time>/ while it is made, renamed to
+ * DIR/snapshot-<UTC time>/ once complete and synced. Inside, 0/ ... 15/,
+ * each with its keys and a .expires/ index rebuilt from the keys' expire
+ * files: a valid ROOT_DIR (the server adds .journal, .tmp and .trash).
+ *
+ * Which keys are linked by whom: one lock (snap.lock) covers "is this key in
+ * the snapshot yet?" and the linking of one key. The thread walks each
+ * database and links every key not there yet; before a key changes,
+ * snapshotKeyWillChange() links it first (or, when the key does not exist,
+ * leaves a marker file of its name, so that the thread will not link the
+ * key made after the instant). Markers are removed when a database is
+ * done. Nothing is kept in memory per key: the snapshot directory is the
+ * record of what was done. */
+#include "snapshot.h"
+#include "store.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include <sys/stat.h>
+
+#define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define MAX_DBS 64
+
+static struct {
+    pthread_mutex_t lock;
+    int state;             /* SNAPSHOT_* */
+    int dbnum;
+    int srcfd[MAX_DBS];    /* the databases as they were at the instant (the walker's) */
+    int dstfd[MAX_DBS];    /* the snapshot's databases */
+    int done[MAX_DBS];     /* every key of this database is in the snapshot */
+    int parentfd;          /* DIR */
+    char name[64];         /* snapshot-<time> */
+    char dir[4096];        /* DIR, as given */
+    char lastdir[4200];    /* the last complete snapshot */
+    int keep;
+    volatile int failed;   /* an error: the snapshot is abandoned */
+    volatile int abort;
+    int finished, ok;      /* for snapshotPoll */
+    long long linked, total;
+    pthread_t thread;
+    int thread_started;
+    int writer_waiting;    /* the event loop wants the lock (atomic) */
+} snap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The event loop takes the lock ahead of the thread: the thread, which
+ * takes it for each key, lets it through before it takes it again (a
+ * mutex is not fair, and a writer could wait for many keys). */
+static void lockForWriter(void) {
+    __atomic_store_n(&snap.writer_waiting, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&snap.lock);
+    __atomic_store_n(&snap.writer_waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+static void lockForThread(void) {
+    while (__atomic_load_n(&snap.writer_waiting, __ATOMIC_SEQ_CST)) sched_yield();
+    pthread_mutex_lock(&snap.lock);
+}
+
+/* ---- linking one key ---- */
+
+static int isDotName(const char *n) { return n[0] == '.'; }
+
+/* Make dstfd/name a tree of new directories holding hard links to the
+ * files of srcfd/name. */
+static int linkTreeAt(int srcfd, int dstfd, const char *name) {
+    int sfd = openat(srcfd, name, OPEN_DIR_FLAGS);
+    if (sfd < 0) return -1;
+    if (mkdirat(dstfd, name, 0755) < 0) {
+        close(sfd);
+        return -1;
+    }
+    int dfd = openat(dstfd, name, OPEN_DIR_FLAGS);
+    DIR *d = dfd >= 0 ? fdopendir(sfd) : NULL;
+    if (!d) {
+        int saved = errno;
+        if (dfd >= 0) close(dfd);
+        close(sfd);
+        errno = saved;
+        return -1;
+    }
+    int r = 0;
+    struct dirent *de;
+    while (r == 0 && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        unsigned char type = de->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat sb;
+            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) { r = -1; break; }
+            type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_UNKNOWN;
+        }
+        if (type == DT_DIR) r = linkTreeAt(dirfd(d), dfd, de->d_name);
+        else if (type == DT_REG && linkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = -1;
+    }
+    int saved = errno;
+    closedir(d);
+    close(dfd);
+    errno = saved;
+    return r;
+}
+
+/* The key's entry in the snapshot's expiry index, from its expire file. */
+static int indexExpiry(int db, const char *fname) {
+    int kfd = openat(snap.dstfd[db], fname, OPEN_DIR_FLAGS);
+    if (kfd < 0) return -1;
+    int fd = openat(kfd, "expire", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(kfd);
+    if (fd < 0) return errno == ENOENT ? 0 : -1;
+    char buf[32];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return 0; /* damaged: the server reports it when the key is read */
+    buf[n] = '\0';
+    char *end;
+    long long when = strtoll(buf, &end, 10);
+    if (end == buf) return 0;
+    int efd = openat(snap.dstfd[db], ".expires", OPEN_DIR_FLAGS);
+    if (efd < 0) return -1;
+    char entry[4200];
+    snprintf(entry, sizeof(entry), "%lld_%s", when, fname);
+    int r = 0;
+    fd = openat(efd, entry, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) r = -1;
+    else close(fd);
+    close(efd);
+    return r;
+}
+
+/* Put key fname of database db, found in srcfd, in the snapshot unless it
+ * is there (or marked absent) already; a key that srcfd does not hold is
+ * marked absent. Called with snap.lock held. */
+static void linkKeyLocked(int db, int srcfd, const char *fname) {
+    struct stat sb;
+    if (snap.failed || fstatat(snap.dstfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) return;
+    if (fstatat(srcfd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) {
+        int fd = openat(snap.dstfd[db], fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* the marker */
+        if (fd < 0) snap.failed = 1;
+        else close(fd);
+        return;
+    }
+    if (linkTreeAt(srcfd, snap.dstfd[db], fname) < 0 || indexExpiry(db, fname) < 0) {
+        snap.failed = 1;
+        return;
+    }
+    snap.linked++;
+}
+
+/* ---- walking the databases ---- */
+
+/* Link every key of database db not linked yet, from the directory as it
+ * was at the instant, then drop the markers. */
+static void linkDatabase(int db, int srcfd, int writer) {
+    int fd = dup(srcfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        snap.failed = 1;
+        return;
+    }
+    rewinddir(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && !snap.failed && !snap.abort) {
+        if (isDotName(de->d_name)) continue;
+        if (writer) lockForWriter();
+        else lockForThread();
+        if (!snap.done[db]) linkKeyLocked(db, srcfd, de->d_name);
+        pthread_mutex_unlock(&snap.lock);
+    }
+    closedir(d);
+}
+
+static void dropMarkers(int db) {
+    int fd = dup(snap.dstfd[db]);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        snap.failed = 1;
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (isDotName(de->d_name)) continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            unlinkat(dirfd(d), de->d_name, 0) < 0)
+            snap.failed = 1;
+    }
+    closedir(d);
+}
+
+/* Database db complete: no key is linked into it any more. */
+static void finishDatabase(int db) {
+    pthread_mutex_lock(&snap.lock);
+    int was = snap.done[db];
+    snap.done[db] = 1;
+    pthread_mutex_unlock(&snap.lock);
+    if (!was) dropMarkers(db);
+}
+
+/* Remove parentfd/name and everything under it. */
+static int removeAll(int parentfd, const char *name) {
+    struct stat sb;
+    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(sb.st_mode)) return unlinkat(parentfd, name, 0);
+    int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    struct dirent *de;
+    int r = 0;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && removeAll(dirfd(d), de->d_name) < 0) r = -1;
+    closedir(d);
+    if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0) r = -1;
+    return r;
+}
+
+static int compareNames(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Keep the newest snap.keep complete snapshots of DIR (0: all), and remove
+ * what interrupted snapshots left. */
+static void pruneSnapshots(void) {
+    int fd = dup(snap.parentfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    char **names = NULL;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
+            if (strcmp(de->d_name + 12, snap.name) != 0) removeAll(dirfd(d), de->d_name);
+        } else if (!strncmp(de->d_name, "snapshot-", 9)) {
+            char **grown = realloc(names, sizeof(char *) * (size_t)(n + 1));
+            if (!grown) break;
+            names = grown;
+            names[n++] = strdup(de->d_name);
+        }
+    }
+    if (snap.keep > 0 && n > snap.keep) {
+        qsort(names, (size_t)n, sizeof(char *), compareNames);
+        for (int i = 0; i < n - snap.keep; i++)
+            if (names[i]) removeAll(dirfd(d), names[i]);
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    closedir(d);
+}
+
+/* Link what is left, then make the snapshot durable and give it its name. */
+static void completeSnapshot(void) {
+    for (int db = 0; db < snap.dbnum && !snap.failed && !snap.abort; db++) {
+        if (!snap.done[db]) linkDatabase(db, snap.srcfd[db], 0);
+        if (!snap.failed && !snap.abort) finishDatabase(db);
+    }
+    char incomplete[80];
+    snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+    int ok = !snap.failed && !snap.abort;
+    if (ok && syncfs(snap.parentfd) < 0) ok = 0;
+    if (ok && renameat(snap.parentfd, incomplete, snap.parentfd, snap.name) < 0) ok = 0;
+    if (ok && fsync(snap.parentfd) < 0) ok = 0;
+    if (!ok && !snap.abort) removeAll(snap.parentfd, incomplete);
+    if (ok) {
+        snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", snap.dir, snap.name);
+        pruneSnapshots();
+    }
+    pthread_mutex_lock(&snap.lock);
+    for (int db = 0; db < snap.dbnum; db++) {
+        close(snap.srcfd[db]);
+        close(snap.dstfd[db]);
+        snap.srcfd[db] = snap.dstfd[db] = -1;
+    }
+    close(snap.parentfd);
+    snap.parentfd = -1;
+    snap.ok = ok;
+    snap.finished = 1;
+    pthread_mutex_unlock(&snap.lock);
+}
+
+static void *snapshotThreadMain(void *arg) {
+    (void)arg;
+    completeSnapshot();
+    return NULL;
+}
+
+/* ---- the API ---- */
+
+static void snapshotName(char *out, size_t size) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm);
+    snprintf(out, size, "snapshot-%s.%03ldZ", when, ts.tv_nsec / 1000000);
+}
+
+/* mkdir -p for DIR */
+static int makeDirs(const char *path) {
+    char p[4096];
+    snprintf(p, sizeof(p), "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The empty snapshot: DIR/.incomplete-<name>/<db>/.expires/ for every db. */
+static int makeSkeleton(int rootfd, int dbnum, const char **err) {
+    snap.parentfd = -1;
+    for (int db = 0; db < MAX_DBS; db++) snap.srcfd[db] = snap.dstfd[db] = -1;
+    if (makeDirs(snap.dir) < 0 || (snap.parentfd = open(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
+        *err = "cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)";
+        return -1;
+    }
+    struct stat a, b;
+    if (fstat(rootfd, &a) < 0 || fstat(snap.parentfd, &b) < 0 || a.st_dev != b.st_dev) {
+        *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is not on ROOT_DIR's file system";
+        return -1;
+    }
+    char incomplete[80];
+    snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+    int top = -1;
+    if (mkdirat(snap.parentfd, incomplete, 0755) < 0 || (top = openat(snap.parentfd, incomplete, OPEN_DIR_FLAGS)) < 0) {
+        *err = "cannot create the snapshot";
+        return -1;
+    }
+    for (int db = 0; db < dbnum; db++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%d", db);
+        if (mkdirat(top, name, 0755) < 0 || (snap.dstfd[db] = openat(top, name, OPEN_DIR_FLAGS)) < 0 ||
+            mkdirat(snap.dstfd[db], ".expires", 0755) < 0) {
+            close(top);
+            *err = "cannot create the snapshot";
+            return -1;
+        }
+    }
+    close(top);
+    return 0;
+}
+
+static void closeAll(void) {
+    for (int db = 0; db < MAX_DBS; db++) {
+        if (snap.srcfd[db] >= 0) close(snap.srcfd[db]);
+        if (snap.dstfd[db] >= 0) close(snap.dstfd[db]);
+        snap.srcfd[db] = snap.dstfd[db] = -1;
+    }
+    if (snap.parentfd >= 0) close(snap.parentfd);
+    snap.parentfd = -1;
+}
+
+int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, const char *dir, int keep,
+                  int background, const char **err) {
+    if (snap.state == SNAPSHOT_RUNNING) {
+        *err = "Background save already in progress";
+        return STORE_ERR;
+    }
+    if (dbnum > MAX_DBS) dbnum = MAX_DBS;
+    snap.dbnum = dbnum;
+    snap.keep = keep;
+    snap.failed = snap.abort = snap.finished = snap.ok = 0;
+    snap.linked = 0;
+    snap.total = total;
+    snprintf(snap.dir, sizeof(snap.dir), "%s", dir);
+    snapshotName(snap.name, sizeof(snap.name));
+    if (makeSkeleton(rootfd, dbnum, err) < 0) {
+        if (snap.parentfd >= 0) {
+            char incomplete[80];
+            snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+            removeAll(snap.parentfd, incomplete);
+        }
+        closeAll();
+        return STORE_ERR;
+    }
+    for (int db = 0; db < dbnum; db++) {
+        snap.done[db] = 0;
+        if ((snap.srcfd[db] = dup(dbfds[db])) < 0) {
+            *err = "cannot start the snapshot: out of file descriptors";
+            closeAll();
+            return STORE_ERR;
+        }
+    }
+    snap.state = SNAPSHOT_RUNNING;
+    if (!background) {
+        completeSnapshot();
+        snap.state = SNAPSHOT_IDLE;
+        snap.finished = 0;
+        if (!snap.ok) {
+            *err = "the snapshot failed";
+            return STORE_ERR;
+        }
+        return STORE_OK;
+    }
+    if (pthread_create(&snap.thread, NULL, snapshotThreadMain, NULL) != 0) {
+        snap.state = SNAPSHOT_IDLE;
+        char incomplete[80];
+        snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+        removeAll(snap.parentfd, incomplete);
+        closeAll();
+        *err = "cannot start the snapshot thread";
+        return STORE_ERR;
+    }
+    snap.thread_started = 1;
+    return STORE_OK;
+}
+
+int snapshotRunning(void) { return snap.state == SNAPSHOT_RUNNING; }
+
+void snapshotKeyWillChange(int db, int dbfd, const char *fname) {
+    if (snap.state != SNAPSHOT_RUNNING || db < 0 || db >= snap.dbnum) return;
+    lockForWriter();
+    if (!snap.done[db] && !snap.finished) linkKeyLocked(db, dbfd, fname);
+    pthread_mutex_unlock(&snap.lock);
+}
+
+void snapshotDbWillChange(int db, int dbfd) {
+    if (snap.state != SNAPSHOT_RUNNING || db < 0 || db >= snap.dbnum) return;
+    pthread_mutex_lock(&snap.lock);
+    int skip = snap.done[db] || snap.finished;
+    pthread_mutex_unlock(&snap.lock);
+    if (skip) return;
+    /* every key not linked yet is as it was at the instant: link them now,
+     * from the live directory (the thread may be walking it too) */
+    linkDatabase(db, dbfd, 1);
+    if (!snap.failed) finishDatabase(db);
+}
+
+int snapshotPoll(int *ok) {
+    if (snap.state != SNAPSHOT_RUNNING) return 0;
+    pthread_mutex_lock(&snap.lock);
+    int finished = snap.finished;
+    pthread_mutex_unlock(&snap.lock);
+    if (!finished) return 0;
+    pthread_join(snap.thread, NULL);
+    snap.thread_started = 0;
+    snap.state = SNAPSHOT_IDLE;
+    snap.finished = 0;
+    *ok = snap.ok;
+    return 1;
+}
+
+const char *snapshotLastDir(void) { return snap.lastdir; }
+
+void snapshotProgress(long long *linked, long long *total) {
+    pthread_mutex_lock(&snap.lock);
+    *linked = snap.linked;
+    *total = snap.total;
+    pthread_mutex_unlock(&snap.lock);
+}
+
+void snapshotAbort(void) {
+    if (snap.state != SNAPSHOT_RUNNING) return;
+    snap.abort = 1;
+    if (snap.thread_started) pthread_join(snap.thread, NULL);
+    snap.thread_started = 0;
+    snap.state = SNAPSHOT_IDLE;
+}

@@ -1,0 +1,42 @@
+/* snapshot.h - point-in-time snapshots of the tree as hard links (BGSAVE,
+ * SAVE). Part of the storage layer: called by store.c, which owns the
+ * tree's descriptors, and never includes server.h.
+ *
+ * A snapshot is taken at one instant (snapshotBegin) and linked into place
+ * key by key afterwards, by a thread of its own, while the server goes on
+ * writing: before any change to a key, store.c calls
+ * snapshotKeyWillChange(), which links the key as it still is (or marks it
+ * as absent from the snapshot) unless the thread has done so already. So
+ * every key in the snapshot is as it was at the instant, and writers wait
+ * only for the keys they touch. docs/storage-format.md has the layout. */
+#ifndef DREDIS_SNAPSHOT_H
+#define DREDIS_SNAPSHOT_H
+
+#define SNAPSHOT_IDLE 0
+#define SNAPSHOT_RUNNING 1
+
+/* Start a snapshot of the databases whose directories are dbfds[0..dbnum)
+ * (total keys in all, as far as known) into a new directory under dir
+ * (created when missing; it must be on the file system of rootfd), keeping
+ * the newest keep snapshots there (0: all). background: linked by a thread
+ * (snapshotPoll tells when it is done); else linked before returning.
+ * STORE_OK, or STORE_ERR with *err set (a static string). */
+int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, const char *dir, int keep,
+                  int background, const char **err);
+int snapshotRunning(void);
+/* The key dbfd/fname (database db) is about to change. */
+void snapshotKeyWillChange(int db, int dbfd, const char *fname);
+/* Database db is about to change as a whole (FLUSHDB, SWAPDB): it is linked
+ * whole first. */
+void snapshotDbWillChange(int db, int dbfd);
+/* A finished background snapshot: 1 and *ok (1 when it is complete) once,
+ * after it ended; 0 while it runs or when none ran. */
+int snapshotPoll(int *ok);
+/* What the last snapshot did: its directory (empty before any), keys
+ * linked so far and the number of keys in the tree when it started. */
+const char *snapshotLastDir(void);
+void snapshotProgress(long long *linked, long long *total);
+/* Stop a running snapshot (shutdown): what is linked stays, incomplete. */
+void snapshotAbort(void);
+
+#endif
