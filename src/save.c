@@ -95,7 +95,7 @@ static int periodicSnapshotDue(void) {
     long long now = (long long)time(NULL), changes = storeChanges() - server.changes_at_save;
     for (int i = 0; i < server.save_params_count; i++) {
         struct saveParam *sp = &server.save_params[i];
-        if (changes >= sp->changes && now - server.lastsave >= sp->seconds &&
+        if (changes >= sp->changes && now - server.lastsave > sp->seconds &&
             (server.lastbgsave_ok || now - server.lastsave_try > 5))
             return 1;
     }

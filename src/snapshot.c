@@ -69,6 +69,11 @@ static void lockForThread(void) {
     pthread_mutex_lock(&snap.lock);
 }
 
+/* A new descriptor of directory fd with an offset of its own: a dup() would
+ * share the directory offset with every other reader of fd (the server's
+ * SCAN, the other thread's walk), and a walk would then skip entries. */
+static int reopenDir(int fd) { return openat(fd, ".", OPEN_DIR_FLAGS); }
+
 /* ---- linking one key ---- */
 
 static int isDotName(const char *n) { return n[0] == '.'; }
@@ -162,7 +167,7 @@ static void linkKeyLocked(int db, int srcfd, const char *fname) {
 /* Link every key of database db not linked yet, from the directory as it
  * was at the instant, then drop the markers. */
 static void linkDatabase(int db, int srcfd, int writer) {
-    int fd = dup(srcfd);
+    int fd = reopenDir(srcfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0) close(fd);
@@ -182,7 +187,7 @@ static void linkDatabase(int db, int srcfd, int writer) {
 }
 
 static void dropMarkers(int db) {
-    int fd = dup(snap.dstfd[db]);
+    int fd = reopenDir(snap.dstfd[db]);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0) close(fd);
@@ -234,7 +239,7 @@ static int compareNames(const void *a, const void *b) { return strcmp(*(char *co
 /* Keep the newest snap.keep complete snapshots of DIR (0: all), and remove
  * what interrupted snapshots left. */
 static void pruneSnapshots(void) {
-    int fd = dup(snap.parentfd);
+    int fd = reopenDir(snap.parentfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0) close(fd);
@@ -368,7 +373,7 @@ static void closeAll(void) {
     snap.parentfd = -1;
 }
 
-int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, const char *dir, int keep,
+int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int dbnum, const char *dir, int keep,
                   int background, const char **err) {
     if (snap.state == SNAPSHOT_RUNNING) {
         *err = "Background save already in progress";
@@ -379,7 +384,9 @@ int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, cons
     snap.keep = keep;
     snap.failed = snap.abort = snap.finished = snap.ok = 0;
     snap.linked = 0;
-    snap.total = total;
+    snap.total = 0;
+    for (int db = 0; db < dbnum && db < MAX_DBS; db++)
+        if (dbsizes[db] > 0) snap.total += dbsizes[db];
     snprintf(snap.dir, sizeof(snap.dir), "%s", dir);
     snapshotName(snap.name, sizeof(snap.name));
     if (makeSkeleton(rootfd, dbnum, err) < 0) {
@@ -393,7 +400,7 @@ int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, cons
     }
     for (int db = 0; db < dbnum; db++) {
         snap.done[db] = 0;
-        if ((snap.srcfd[db] = dup(dbfds[db])) < 0) {
+        if ((snap.srcfd[db] = reopenDir(dbfds[db])) < 0) {
             *err = "cannot start the snapshot: out of file descriptors";
             closeAll();
             return STORE_ERR;

@@ -16,12 +16,12 @@
 #define SNAPSHOT_RUNNING 1
 
 /* Start a snapshot of the databases whose directories are dbfds[0..dbnum)
- * (total keys in all, as far as known) into a new directory under dir
+ * (of dbsizes[] keys each, -1 when not known) into a new directory under dir
  * (created when missing; it must be on the file system of rootfd), keeping
  * the newest keep snapshots there (0: all). background: linked by a thread
  * (snapshotPoll tells when it is done); else linked before returning.
  * STORE_OK, or STORE_ERR with *err set (a static string). */
-int snapshotBegin(int rootfd, const int *dbfds, int dbnum, long long total, const char *dir, int keep,
+int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int dbnum, const char *dir, int keep,
                   int background, const char **err);
 int snapshotRunning(void);
 /* The key dbfd/fname (database db) is about to change. */

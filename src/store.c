@@ -959,10 +959,14 @@ int storeSync(void) {
 long long storeLastSync(void) { return last_sync_time; }
 
 int storeSnapshot(const char *dir, int keep, int background, const char **err) {
-    long long total = 0;
-    for (int i = 0; i < st.dbnum; i++)
-        if (st.dbsize[i] > 0) total += st.dbsize[i];
-    return snapshotBegin(st.rootfd, st.dbfd, st.dbnum, total, dir, keep, background, err);
+    /* the sizes not known yet are counted (a directory listing each, once
+     * in the server's life: they are kept up to date afterwards), so that
+     * INFO's current_save_keys_total is exact, as Redis's */
+    for (int i = 0; i < st.dbnum; i++) {
+        long long n;
+        if (st.dbsize[i] < 0) storeDbSize(i, &n);
+    }
+    return snapshotBegin(st.rootfd, st.dbfd, st.dbsize, st.dbnum, dir, keep, background, err);
 }
 
 static void trashWake(void) {
