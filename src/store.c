@@ -47,29 +47,34 @@
 /* Ready-made files and directories under .tmp. Creating an inode is by far
  * the slowest file operation on many systems (milliseconds on some), so the
  * background thread creates them ahead, and the inodes of replaced files and
- * deleted keys are recycled into the pools instead of being freed. Rules:
- * - a pool holds only empty inodes: a recycled file is cut to size 0 first,
- *   so that deleted data frees its blocks and can't be read back;
- * - a file that anything else may still name (a hard-link backup, COPY's
- *   second name) is never written again: only a file whose link count is 1
- *   once it has left the tree (no new name can be made to it then) is
- *   recycled, and a writer checks again before it writes to one;
+ * deleted keys are recycled instead of being freed. Rules:
+ * - a file that anything else may still name (a hard-link backup, a
+ *   snapshot, COPY's second name) is never written again: a writer about
+ *   to reuse an inode checks, on the descriptor it will write through, that
+ *   it is a regular file with one link; under .tmp and .trash no new name
+ *   can be made to it, so the check can't be outrun;
+ * - deleted and replaced bytes don't linger: a replaced small file
+ *   (RECYCLE_REUSE_MAX bytes at most) waits in the recycling queue, where a
+ *   writer takes it and overwrites it from offset 0 (a block reused in
+ *   place: no allocation, no freeing), or, after RECYCLE_AGE_MS, the
+ *   background thread cuts it to size 0; anything larger, and the files of
+ *   deleted keys, are cut as soon as the thread gets to them. The pools hold
+ *   only empty inodes;
  * - the pools never take the last inodes or blocks: below a reserve of the
  *   file system (poolSpaceOk) they take nothing and give back what they hold,
- *   and a create that fails for want of space gives them back and retries.
- * Files done with (replaced versions, entries set aside by a command) wait
- * in the recycling queue for the background thread, which cuts and pools or
- * removes them: the event loop spends no system call on them. */
-#define POOL_MAX 4096    /* the most entries a pool or the queue holds */
+ *   and a create that fails for want of space gives them back and retries. */
+#define POOL_MAX 4096    /* the most entries a pool or a queue holds */
 #define POOL_DIRS_MAX 1024 /* empty directories take a block each */
 #define POOL_CREATE 256  /* new inodes are created up to this */
 #define POOL_LOW 64      /* below this the background thread creates more */
-#define RECYCLE_BATCH 256 /* queued files that wake the background thread */
+#define RECYCLE_REUSE_MAX 65536 /* larger replaced files are cut at once */
+#define RECYCLE_AGE_MS 1000 /* a replaced file not reused by then is cut */
 #define RESERVE_INODES_MIN 1024ULL
 #define RESERVE_BYTES_MIN (64ULL << 20)
 #define RESERVE_SHARE 32 /* and at least 1/32 of the file system */
 struct pool {
     char names[POOL_MAX][24];
+    long long since[POOL_MAX]; /* queues: when each entry was queued (ms) */
     int head, count, max;
     unsigned long long seq;
     char prefix;
@@ -93,7 +98,8 @@ static struct {
     long long trash_pending;
     int trash_started;
     struct pool files, dirs;
-    struct pool recycle;     /* files under .tmp waiting to be cut and pooled */
+    struct pool recycle;     /* replaced small files, reusable for a while */
+    struct pool cut;         /* files to cut to size 0 (or remove) soon */
     int pool_space_ok;       /* the last poolSpaceOk(): pools may take inodes */
     /* transactions (see journal.c) */
     sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
@@ -103,7 +109,7 @@ static struct {
     unsigned long long pathgen; /* bumped when a directory may have moved */
     int txn_failed[64];      /* per nesting level: roll this level back */
     off_t txn_savepoint[64]; /* journal offset where each level began */
-    struct deferred { char action; sds name; } *deferred;
+    struct deferred { char action; sds name; long long size; } *deferred;
     int ndeferred;
     /* durability */
     int fsync_policy;
@@ -480,12 +486,12 @@ static int journaling(int fd) {
 #define DEFER_RECYCLE 'r'
 #define DEFER_TRASH 't'
 
-static void recycleLater(const char *name);
+static void recycleLater(const char *name, long long size);
 static void trashWake(void);
 
-static void runDeferred(char action, const char *name) {
+static void runDeferred(char action, const char *name, long long size) {
     if (action == DEFER_RECYCLE) {
-        recycleLater(name);
+        recycleLater(name, size);
     } else {
         sds t = tmpName('t');
         pathsMoved();
@@ -494,16 +500,18 @@ static void runDeferred(char action, const char *name) {
     }
 }
 
-/* Something under .tmp that is done with: at once outside a transaction,
- * at commit inside one (an undo may still need it). */
-static void deferAction(char action, const char *name) {
+/* Something under .tmp that is done with (of size bytes, -1 when not
+ * known): at once outside a transaction, at commit inside one (an undo may
+ * still need it). */
+static void deferAction(char action, const char *name, long long size) {
     if (!st.txn_depth) {
-        runDeferred(action, name);
+        runDeferred(action, name, size);
         return;
     }
     st.deferred = zrealloc(st.deferred, sizeof(*st.deferred) * (size_t)(st.ndeferred + 1));
     st.deferred[st.ndeferred].action = action;
     st.deferred[st.ndeferred].name = sdsnew(name);
+    st.deferred[st.ndeferred].size = size;
     st.ndeferred++;
 }
 
@@ -559,7 +567,7 @@ void storeTxnEnd(void) {
 /* Run the first n deferred actions and forget them; the rest move up. */
 static void runDeferredFirst(int n) {
     for (int i = 0; i < n; i++) {
-        runDeferred(st.deferred[i].action, st.deferred[i].name);
+        runDeferred(st.deferred[i].action, st.deferred[i].name, st.deferred[i].size);
         sdsfree(st.deferred[i].name);
     }
     if (n > 0 && st.ndeferred > n)
@@ -612,16 +620,26 @@ static sds poolTake(struct pool *p) {
     return name;
 }
 
-/* A file under .tmp that nothing needs any more: the background thread
- * cuts and pools it, or removes it (removed at once when the queue is full). */
-static void recycleLater(const char *name) {
+static long long monotonicMs(void);
+
+/* Append name to queue q (trash_lock held); 0 when it is full. */
+static int queuePush(struct pool *q, const char *name) {
+    if (q->count >= q->max || strlen(name) >= sizeof(q->names[0])) return 0;
+    int i = (q->head + q->count) % POOL_MAX;
+    snprintf(q->names[i], sizeof(q->names[0]), "%s", name);
+    q->since[i] = monotonicMs();
+    q->count++;
+    return 1;
+}
+
+/* A file under .tmp that nothing needs any more, of size bytes (-1: not
+ * known). A small one may be reused by a writer for a while; the
+ * background thread cuts the rest (removed at once when a queue is full). */
+static void recycleLater(const char *name, long long size) {
     pthread_mutex_lock(&st.trash_lock);
-    struct pool *q = &st.recycle;
-    int queued = q->count < q->max && strlen(name) < sizeof(q->names[0]);
-    if (queued) {
-        snprintf(q->names[(q->head + q->count) % POOL_MAX], sizeof(q->names[0]), "%s", name);
-        if (++q->count == RECYCLE_BATCH) pthread_cond_signal(&st.trash_cond);
-    }
+    int reusable = size >= 0 && size <= RECYCLE_REUSE_MAX;
+    int queued = queuePush(reusable ? &st.recycle : &st.cut, name);
+    if (queued && !reusable) pthread_cond_signal(&st.trash_cond);
     pthread_mutex_unlock(&st.trash_lock);
     if (!queued) unlinkat(st.tmpfd, name, 0);
 }
@@ -700,15 +718,16 @@ static void poolRefill(struct pool *p, int isdir) {
 /* Mutation primitives: every change to the tree goes through these.         */
 /* ------------------------------------------------------------------------ */
 
-/* Open a pooled file for writing, if it is what the pool promises: a
- * regular, empty file with no other name. -1 (and the name removed)
- * otherwise. */
-static int openPooledFile(const char *name, int mode, ino_t *ino) {
+/* Open a file of the recycling queue or the pool for writing, if nothing
+ * else names it (and, from the pool, if it is empty as promised); *stale
+ * gets its size. -1 (and the name removed) otherwise. */
+static int openRecycledFile(const char *name, int mode, int fresh, ino_t *ino, long long *stale) {
     int fd = openat(st.tmpfd, name, mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && sb.st_size == 0) {
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && (!fresh || sb.st_size == 0)) {
         *ino = sb.st_ino;
+        *stale = sb.st_size;
         return fd;
     }
     close(fd);
@@ -716,12 +735,36 @@ static int openPooledFile(const char *name, int mode, ino_t *ino) {
     return -1;
 }
 
-/* A new empty file under .tmp, from the pool when it has one; *ino gets its
- * inode number. */
-static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino) {
+/* The oldest replaced file of the recycling queue (NULL when none). */
+static sds recycleTake(void) {
+    sds name = NULL;
+    pthread_mutex_lock(&st.trash_lock);
+    struct pool *q = &st.recycle;
+    if (q->count > 0) {
+        name = sdsnew(q->names[q->head]);
+        q->head = (q->head + 1) % POOL_MAX;
+        q->count--;
+    }
+    pthread_mutex_unlock(&st.trash_lock);
+    return name;
+}
+
+/* A file under .tmp to write a new version into: a replaced one of the
+ * recycling queue (*stale bytes in it, to overwrite and cut), else an empty
+ * one from the pool or a new one (*stale 0); *ino gets its inode number. */
+static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale) {
     int mode = rdwr ? O_RDWR : O_WRONLY;
-    sds name = poolTake(&st.files);
-    int fd = name ? openPooledFile(name, mode, ino) : -1;
+    *stale = 0;
+    int fd = -1;
+    sds name = NULL;
+    for (int tries = 0; fd < 0 && tries < 4 && (name = recycleTake()) != NULL; tries++) {
+        fd = openRecycledFile(name, mode, 0, ino, stale);
+        if (fd < 0) {
+            sdsfree(name);
+            name = NULL;
+        }
+    }
+    if (fd < 0 && (name = poolTake(&st.files)) != NULL) fd = openRecycledFile(name, mode, 1, ino, stale);
     if (fd < 0) {
         sdsfree(name);
         name = tmpName('w');
@@ -767,9 +810,10 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
     for (int attempt = 0;; attempt++) {
         sds name;
         ino_t staged;
-        int fd = openStagingFile(&name, 0, &staged);
+        long long stale;
+        int fd = openStagingFile(&name, 0, &staged, &stale);
         if (fd < 0) return STORE_ERR;
-        if (writeAll(fd, data, len) < 0) {
+        if (writeAll(fd, data, len) < 0 || (stale > (long long)len && ftruncate(fd, (off_t)len) < 0)) {
             int saved = errno;
             close(fd);
             unlinkat(st.tmpfd, name, 0);
@@ -825,7 +869,7 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
             if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             /* the old version: recycled once the command commits, if
              * nothing else names it then */
-            if (r == 0) deferAction(DEFER_RECYCLE, tmpname);
+            if (r == 0) deferAction(DEFER_RECYCLE, tmpname, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         }
     } else {
         r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
@@ -833,7 +877,7 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
         if (exists && !noreplace) {
             r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             if (r == 0) {
-                recycleLater(tmpname); /* the old version */
+                recycleLater(tmpname, -1); /* the old version */
             } else if (errno == ENOENT) {
                 r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
                 exists = 0;
@@ -873,7 +917,7 @@ static int opUnlink(int dirfd, const char *name) {
         sds aside = tmpName('u');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
         if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
-        if (r == 0) deferAction(DEFER_RECYCLE, aside);
+        if (r == 0) deferAction(DEFER_RECYCLE, aside, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
     }
@@ -983,14 +1027,14 @@ static int opTrash(int dirfd, const char *name) {
     st.dirty = 1;
     pathsMoved();
     if (dirfd == st.tmpfd && st.txn_depth) {
-        deferAction(DEFER_TRASH, name);
+        deferAction(DEFER_TRASH, name, -1);
         return STORE_OK;
     }
     if (journaling(dirfd)) {
         sds aside = tmpName('t');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
         if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
-        if (r == 0) deferAction(DEFER_TRASH, aside);
+        if (r == 0) deferAction(DEFER_TRASH, aside, -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
     }
@@ -1045,13 +1089,12 @@ static int recycleFile(int parentfd, const char *name) {
 }
 
 /* Background thread: cut and pool, or remove, the files queued by
- * recycleLater(). */
-static void drainRecycleQueue(void) {
+ * recycleLater(): all of queue q, or those queued at least age ms ago. */
+static void drainQueue(struct pool *q, long long age) {
     for (;;) {
         char name[24];
         pthread_mutex_lock(&st.trash_lock);
-        struct pool *q = &st.recycle;
-        int some = q->count > 0 && !st.trash_stop;
+        int some = q->count > 0 && !st.trash_stop && (age == 0 || monotonicMs() - q->since[q->head] >= age);
         if (some) {
             memcpy(name, q->names[q->head], sizeof(name));
             q->head = (q->head + 1) % POOL_MAX;
@@ -1121,7 +1164,7 @@ static long long monotonicMs(void) {
 
 /* Does the background thread have something to do now? (trash_lock held) */
 static int backgroundWorkWaiting(void) {
-    return st.trash_pending || st.recycle.count >= RECYCLE_BATCH ||
+    return st.trash_pending || st.cut.count > 0 ||
            (st.pool_space_ok && (st.files.count < POOL_LOW || st.dirs.count < POOL_LOW));
 }
 
@@ -1134,7 +1177,8 @@ static void backgroundTidy(long long trash) {
     st.pool_space_ok = ok;
     pthread_mutex_unlock(&st.trash_lock);
     if (!ok) poolGiveBack();
-    drainRecycleQueue();
+    drainQueue(&st.cut, 0);
+    drainQueue(&st.recycle, RECYCLE_AGE_MS);
     poolRefill(&st.files, 0);
     poolRefill(&st.dirs, 1);
     if (trash) emptyTrash(st.trashfd);
@@ -1249,7 +1293,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     }
     st.files.prefix = 'f';
     st.dirs.prefix = 'd';
-    st.files.max = st.recycle.max = POOL_MAX;
+    st.files.max = st.recycle.max = st.cut.max = POOL_MAX;
     st.dirs.max = POOL_DIRS_MAX;
     st.pool_space_ok = 0; /* until the background thread has looked */
     pthread_mutex_init(&st.trash_lock, NULL);
@@ -1269,6 +1313,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     if (journalOpen(st.rootfd, st.trashfd, err) < 0) return STORE_ERR;
     clearStaging();
     st.trash_pending++; /* empty what a previous run left in .trash */
+    snapshotSetTrash(st.trashfd, trashWake);
     if (pthread_create(&st.trash_thread, NULL, trashThreadMain, NULL) != 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot start the trash thread");
         *err = errbuf;
@@ -1280,6 +1325,7 @@ int storeInit(const char *root, int dbnum, char **err) {
 
 void storeShutdown(void) {
     snapshotAbort();
+    snapshotSetTrash(-1, NULL);
     commitPending();
     if (st.trash_started) {
         pthread_mutex_lock(&st.trash_lock);
@@ -1960,8 +2006,18 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     skeyWillChange(k);
     sds tmp;
     ino_t ino;
-    int out = openStagingFile(&tmp, 1, &ino);
+    long long stale;
+    int out = openStagingFile(&tmp, 1, &ino, &stale);
     if (out < 0) return STORE_ERR;
+    /* a reused file is emptied first: a gap must read as zeros */
+    if (stale > 0 && ftruncate(out, 0) < 0) {
+        int saved = errno;
+        close(out);
+        unlinkat(st.tmpfd, tmp, 0);
+        sdsfree(tmp);
+        errno = saved;
+        return STORE_ERR;
+    }
     int in = openat(k->dirfd, file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
     if (in < 0 && errno != ENOENT) goto err;
