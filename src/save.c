@@ -120,6 +120,7 @@ void saveInit(void) {
     server.rdb_save_time_start = -1;
     server.rdb_save_time_last = -1;
     server.changes_at_save = storeChanges();
+    snapshotFindLast(server.snapshot_dir);
 }
 
 sds genPersistenceInfo(sds info) {

@@ -53,7 +53,14 @@ static struct {
     pthread_t thread;
     int thread_started;
     int writer_waiting;    /* the event loop wants the lock (atomic) */
-} snap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    int trashfd;           /* the server's .trash, for discard() */
+    void (*trash_wake)(void);
+} snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .trashfd = -1};
+
+void snapshotSetTrash(int trashfd, void (*wake)(void)) {
+    snap.trashfd = trashfd;
+    snap.trash_wake = wake;
+}
 
 /* The event loop takes the lock ahead of the thread: the thread, which
  * takes it for each key, lets it through before it takes it again (a
@@ -234,6 +241,20 @@ static int removeAll(int parentfd, const char *name) {
     return r;
 }
 
+/* Throw parentfd/name away: one rename into the server's .trash, emptied by
+ * its background thread (removed here when that fails), so that a reader
+ * never sees a half-removed snapshot under its name. */
+static void discard(int parentfd, const char *name) {
+    static unsigned long long n;
+    char t[96];
+    snprintf(t, sizeof(t), "snapshot-%d-%llu", (int)getpid(), ++n);
+    if (snap.trashfd >= 0 && renameat(parentfd, name, snap.trashfd, t) == 0) {
+        if (snap.trash_wake) snap.trash_wake();
+        return;
+    }
+    removeAll(parentfd, name);
+}
+
 static int compareNames(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Keep the newest snap.keep complete snapshots of DIR (0: all), and remove
@@ -250,18 +271,19 @@ static void pruneSnapshots(void) {
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
-            if (strcmp(de->d_name + 12, snap.name) != 0) removeAll(dirfd(d), de->d_name);
-        } else if (!strncmp(de->d_name, "snapshot-", 9)) {
+            if (strcmp(de->d_name + 12, snap.name) != 0) discard(dirfd(d), de->d_name);
+        } else if (!strncmp(de->d_name, "snapshot-", 9) && strcmp(de->d_name, snap.name) != 0) {
             char **grown = realloc(names, sizeof(char *) * (size_t)(n + 1));
             if (!grown) break;
             names = grown;
             names[n++] = strdup(de->d_name);
         }
     }
-    if (snap.keep > 0 && n > snap.keep) {
+    /* the one just made is kept whatever the clock did: keep - 1 others */
+    if (snap.keep > 0 && n > snap.keep - 1) {
         qsort(names, (size_t)n, sizeof(char *), compareNames);
-        for (int i = 0; i < n - snap.keep; i++)
-            if (names[i]) removeAll(dirfd(d), names[i]);
+        for (int i = 0; i < n - (snap.keep - 1); i++)
+            if (names[i]) discard(dirfd(d), names[i]);
     }
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
@@ -280,7 +302,7 @@ static void completeSnapshot(void) {
     if (ok && syncfs(snap.parentfd) < 0) ok = 0;
     if (ok && renameat(snap.parentfd, incomplete, snap.parentfd, snap.name) < 0) ok = 0;
     if (ok && fsync(snap.parentfd) < 0) ok = 0;
-    if (!ok && !snap.abort) removeAll(snap.parentfd, incomplete);
+    if (!ok && !snap.abort) discard(snap.parentfd, incomplete);
     if (ok) {
         snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", snap.dir, snap.name);
         pruneSnapshots();
@@ -466,6 +488,18 @@ int snapshotPoll(int *ok) {
 }
 
 const char *snapshotLastDir(void) { return snap.lastdir; }
+
+void snapshotFindLast(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char best[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, "snapshot-", 9) && strlen(de->d_name) < sizeof(best) && strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    closedir(d);
+    if (best[0]) snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", dir, best);
+}
 
 void snapshotProgress(long long *linked, long long *total) {
     pthread_mutex_lock(&snap.lock);

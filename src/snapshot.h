@@ -24,6 +24,9 @@
 int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int dbnum, const char *dir, int keep,
                   int background, const char **err);
 int snapshotRunning(void);
+/* Where discarded snapshots go: the server's .trash (one rename), and the
+ * function that wakes the thread that empties it. */
+void snapshotSetTrash(int trashfd, void (*wake)(void));
 /* The key dbfd/fname (database db) is about to change. */
 void snapshotKeyWillChange(int db, int dbfd, const char *fname);
 /* Database db is about to change as a whole (FLUSHDB, SWAPDB): it is linked
@@ -35,6 +38,8 @@ int snapshotPoll(int *ok);
 /* What the last snapshot did: its directory (empty before any), keys
  * linked so far and the number of keys in the tree when it started. */
 const char *snapshotLastDir(void);
+/* At start-up: the newest complete snapshot already in dir, if any. */
+void snapshotFindLast(const char *dir);
 void snapshotProgress(long long *linked, long long *total);
 /* Stop a running snapshot (shutdown): what is linked stays, incomplete. */
 void snapshotAbort(void);
