@@ -498,8 +498,10 @@ int main(int argc, char **argv) {
     event_add(server.sigterm_ev, NULL);
     event_add(server.sigint_ev, NULL);
     serverLog(LL_NOTICE, "Ready to accept connections");
+    systemdNotifyReady();
 
     event_base_dispatch(server.base);
+    systemdNotifyStopping();
     shutdownServer();
     return 0;
 }

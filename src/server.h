@@ -452,6 +452,10 @@ listRef *listBuildStart(skey *k);
 int listBuildPush(listRef *l, const char *p, size_t len);
 int listBuildEnd(listRef *l, int save);
 
+/* ---- notify_systemd.c ---- */
+void systemdNotifyReady(void);    /* Type=notify units: journal recovered, ports open */
+void systemdNotifyStopping(void);
+
 /* ---- save.c ---- */
 void saveInit(void);
 void saveCron(void);          /* serverCron: a finished snapshot, a scheduled or periodic one */
