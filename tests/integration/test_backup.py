@@ -154,56 +154,72 @@ def point_in_time_problems(c, newest):
     return problems
 
 
-def test_readme_backup_procedure_is_consistent():
-    """20 copies by the README's procedure (CLIENT PAUSE 600000 WRITE, cp -al
-    of the database directories, CLIENT UNPAUSE) while three clients run
-    MULTI/EXEC blocks, MSET, EVAL and EVALSHA: each copy, served by a
-    dredis of its own, keeps every cross-key invariant of the writers."""
-    with SiblingDredis() as d, d.client() as c:
+class InvariantLoad:
+    """The writers' workload, for Writers: MULTI/EXEC transfers between a
+    and b with MSETs of KS, EVAL/EVALSHA moves between the lists x and y
+    counted in the hash h, and scripts and MULTI blocks that set GS and MS
+    to one generation. The constructor sets the keys up through c. newest:
+    the newest generation each writer has sent (a copy may hold it); done:
+    the newest acknowledged (a copy taken later must hold it or newer)."""
+
+    def __init__(self, c, seed):
         check(c.execute("MSET", "a", TOTAL // 2, "b", TOTAL - TOTAL // 2), "MSET a b")
         check(c.execute("RPUSH", "x", *ELEMENTS[:X0]), "RPUSH x")
         check(c.execute("RPUSH", "y", *ELEMENTS[X0:]), "RPUSH y")
         check(c.execute("HSET", "h", "x2y", 0, "y2x", 0), "HSET h")
         for k in KS + GS + MS:
             check(c.execute("SET", k, k + ":0"), "SET")
-        move_sha = check(c.execute("SCRIPT", "LOAD", MOVE), "SCRIPT LOAD").decode()
-        gen_sha = check(c.execute("SCRIPT", "LOAD", GENERATION), "SCRIPT LOAD").decode()
-        # the newest generation each writer has sent (a copy may hold it)
-        newest = {"k": 0, "g": 0, "m": 0}
-        rng = random.Random(1)
+        self.move_sha = check(c.execute("SCRIPT", "LOAD", MOVE), "SCRIPT LOAD").decode()
+        self.gen_sha = check(c.execute("SCRIPT", "LOAD", GENERATION), "SCRIPT LOAD").decode()
+        self.newest = {"k": 0, "g": 0, "m": 0}
+        self.done = {"k": 0, "g": 0, "m": 0}
+        self.rng = random.Random(seed)
 
-        def transfers(w, rnd):
-            cmds = []
-            for i in range(8):
-                n = rng.randint(1, 9)
-                cmds += [("MULTI",), ("DECRBY", "a", n), ("INCRBY", "b", n), ("EXEC",)]
-                g = rnd * 8 + i + 1
-                cmds.append(["MSET"] + [x for k in KS for x in (k, "%s:%d" % (k, g))])
-            newest["k"] = rnd * 8 + 8
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert not isinstance(r, RespError) and r is not None, (cmd, r)
+    def transfers(self, w, rnd):
+        cmds = []
+        for i in range(8):
+            n = self.rng.randint(1, 9)
+            cmds += [("MULTI",), ("DECRBY", "a", n), ("INCRBY", "b", n), ("EXEC",)]
+            cmds.append(["MSET"] + [x for k in KS for x in (k, "%s:%d" % (k, rnd * 8 + i + 1))])
+        self.newest["k"] = rnd * 8 + 8
+        for cmd, r in zip(cmds, w.pipeline(cmds)):
+            assert not isinstance(r, RespError) and r is not None, (cmd, r)
+        self.done["k"] = rnd * 8 + 8
 
-        def moves(w, rnd):
-            cmds = []
-            for i in range(8):
-                if (rnd + i) % 2:
-                    cmds.append(("EVAL", MOVE, 3, "x", "y", "h", "x2y"))
-                else:
-                    cmds.append(("EVALSHA", move_sha, 3, "y", "x", "h", "y2x"))
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert r in (0, 1), (cmd, r)
+    def moves(self, w, rnd):
+        cmds = []
+        for i in range(8):
+            if (rnd + i) % 2:
+                cmds.append(("EVAL", MOVE, 3, "x", "y", "h", "x2y"))
+            else:
+                cmds.append(("EVALSHA", self.move_sha, 3, "y", "x", "h", "y2x"))
+        for cmd, r in zip(cmds, w.pipeline(cmds)):
+            assert r in (0, 1), (cmd, r)
 
-        def generations(w, rnd):
-            cmds = []
-            for i in range(8):
-                g = rnd * 8 + i + 1
-                cmds.append(("EVALSHA", gen_sha, len(GS), *GS, g))
-                cmds += [("MULTI",)] + [("SET", k, "%s:%d" % (k, g)) for k in MS] + [("EXEC",)]
-            newest["g"] = newest["m"] = rnd * 8 + 8
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert not isinstance(r, RespError) and r is not None, (cmd, r)
+    def generations(self, w, rnd):
+        cmds = []
+        for i in range(8):
+            g = rnd * 8 + i + 1
+            cmds.append(("EVALSHA", self.gen_sha, len(GS), *GS, g))
+            cmds += [("MULTI",)] + [("SET", k, "%s:%d" % (k, g)) for k in MS] + [("EXEC",)]
+        self.newest["g"] = self.newest["m"] = rnd * 8 + 8
+        for cmd, r in zip(cmds, w.pipeline(cmds)):
+            assert not isinstance(r, RespError) and r is not None, (cmd, r)
+        self.done["g"] = self.done["m"] = rnd * 8 + 8
 
-        writers = Writers(d.port, [transfers, moves, generations])
+    def works(self):
+        return [self.transfers, self.moves, self.generations]
+
+
+def test_readme_backup_procedure_is_consistent():
+    """20 copies by the README's procedure (CLIENT PAUSE 600000 WRITE, cp -al
+    of the database directories, CLIENT UNPAUSE) while three clients run
+    MULTI/EXEC blocks, MSET, EVAL and EVALSHA: each copy, served by a
+    dredis of its own, keeps every cross-key invariant of the writers."""
+    with SiblingDredis() as d, d.client() as c:
+        load = InvariantLoad(c, seed=1)
+        newest = load.newest
+        writers = Writers(d.port, load.works())
         copies = []
         try:
             for n in range(20):

@@ -7,7 +7,6 @@ package-lock.json, installed into tests/e2e/s3/node_modules as
 test_e2e_node.py installs its packages), started on a free port with a
 temporary directory and stopped by pid. rclone (Debian package rclone,
 scripts/deps.sh test) reaches it through environment variables only."""
-import fcntl
 import hashlib
 import os
 import random
@@ -20,18 +19,15 @@ import threading
 import time
 
 from dredis_test import Client, Dredis, free_port, wait_until
-from e2e_support import E2E_DIR, tail
+from e2e_support import E2E_DIR, npm_modules, tail
 from test_backup import SiblingDredis, Writers, check
 
 S3_DIR = os.path.join(E2E_DIR, "s3")
-STAMP = os.path.join(S3_DIR, "node_modules", ".dredis-installed")
 BACKUP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
                                        "dredis-backup"))
 BUCKET = "dredis-backups"
 SUMMARY = re.compile(r"pushed (\S+): (\d+) files, (\d+) bytes, (\d+) objects uploaded \((\d+) bytes\), "
                      r"(\d+) objects already on the remote \(hashed (\d+) files, [0-9.]+s\)\Z")
-_ready = []
-_failed = []
 
 
 # ---------------------------------------------------------------------------
@@ -39,43 +35,8 @@ _failed = []
 # ---------------------------------------------------------------------------
 
 def s3_modules():
-    """Install tests/e2e/s3/node_modules unless it matches the lock file
-    (the way test_e2e_node.node_modules() does)."""
-    if _ready:
-        return
-    if _failed:
-        raise AssertionError(_failed[0])
-    if not shutil.which("node") or not shutil.which("npm"):
-        raise AssertionError("node and npm are required (scripts/deps.sh test installs them)")
-    h = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        with open(os.path.join(S3_DIR, name), "rb") as f:
-            h.update(f.read())
-    want = h.hexdigest()
-    lockpath = os.path.join(tempfile.gettempdir(),
-                            "dredis-npm-%s.lock" % hashlib.sha256(S3_DIR.encode()).hexdigest()[:16])
-    with open(lockpath, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with open(STAMP) as f:
-                have = f.read().strip()
-        except OSError:
-            have = None
-        if have != want:
-            log = []
-            for args in (["ci"], ["install", "--no-save"]):
-                p = subprocess.run(["npm"] + args + ["--ignore-scripts", "--no-audit", "--no-fund"], cwd=S3_DIR,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
-                log.append("$ npm %s\n%s" % (" ".join(args), "\n".join(
-                    p.stdout.decode(errors="replace").splitlines()[:15])))
-                if p.returncode == 0:
-                    break
-            else:
-                _failed.append("npm could not install %s:\n%s" % (S3_DIR, "\n".join(log)))
-                raise AssertionError(_failed[0])
-            with open(STAMP, "w") as f:
-                f.write(want + "\n")
-    _ready.append(True)
+    """Install tests/e2e/s3/node_modules unless it matches the lock file."""
+    npm_modules(S3_DIR)
 
 
 class S3:

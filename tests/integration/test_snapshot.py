@@ -19,8 +19,8 @@ import tempfile
 import time
 
 from dredis_test import Dredis, Pair, RespError, encode_command, files_under, wait_until
-from test_backup import (COUNTERS, ELEMENTS, GENERATION, GS, HASHES, KS, LISTS, MOVE, MS, SET3, SETS, STRINGS,
-                         TOTAL, X0, Y0, SiblingDredis, Writers, check, file_states, foreign_string_values,
+from test_backup import (COUNTERS, ELEMENTS, GS, HASHES, KS, LISTS, MS, SET3, SETS, STRINGS, TOTAL, Y0,
+                         InvariantLoad, SiblingDredis, Writers, check, file_states, foreign_string_values,
                          overwrite_load, same_generation, settled_disk_use)
 from test_config import assert_refused
 
@@ -907,51 +907,9 @@ def test_snapshots_under_load():
     acknowledged before its BGSAVE and no newer than the last one sent."""
     with Snapshotting(env={"DREDIS_SNAPSHOT_KEEP": "0"}) as d, d.client() as c:
         fill(c, "bulk:", BULK)
-        check(c.execute("MSET", "a", TOTAL // 2, "b", TOTAL - TOTAL // 2), "MSET a b")
-        check(c.execute("RPUSH", "x", *ELEMENTS[:X0]), "RPUSH x")
-        check(c.execute("RPUSH", "y", *ELEMENTS[X0:]), "RPUSH y")
-        check(c.execute("HSET", "h", "x2y", 0, "y2x", 0), "HSET h")
-        for k in KS + GS + MS:
-            check(c.execute("SET", k, k + ":0"), "SET")
-        move_sha = check(c.execute("SCRIPT", "LOAD", MOVE), "SCRIPT LOAD").decode()
-        gen_sha = check(c.execute("SCRIPT", "LOAD", GENERATION), "SCRIPT LOAD").decode()
-        newest = {"k": 0, "g": 0, "m": 0}  # sent (a snapshot may hold it)
-        done = {"k": 0, "g": 0, "m": 0}    # acknowledged (a later snapshot must hold it or newer)
-        rng = random.Random(5)
-
-        def transfers(w, rnd):
-            cmds = []
-            for i in range(8):
-                n = rng.randint(1, 9)
-                cmds += [("MULTI",), ("DECRBY", "a", n), ("INCRBY", "b", n), ("EXEC",)]
-                cmds.append(["MSET"] + [x for k in KS for x in (k, "%s:%d" % (k, rnd * 8 + i + 1))])
-            newest["k"] = rnd * 8 + 8
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert not isinstance(r, RespError) and r is not None, (cmd, r)
-            done["k"] = rnd * 8 + 8
-
-        def moves(w, rnd):
-            cmds = []
-            for i in range(8):
-                if (rnd + i) % 2:
-                    cmds.append(("EVAL", MOVE, 3, "x", "y", "h", "x2y"))
-                else:
-                    cmds.append(("EVALSHA", move_sha, 3, "y", "x", "h", "y2x"))
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert r in (0, 1), (cmd, r)
-
-        def generations(w, rnd):
-            cmds = []
-            for i in range(8):
-                g = rnd * 8 + i + 1
-                cmds.append(("EVALSHA", gen_sha, len(GS), *GS, g))
-                cmds += [("MULTI",)] + [("SET", k, "%s:%d" % (k, g)) for k in MS] + [("EXEC",)]
-            newest["g"] = newest["m"] = rnd * 8 + 8
-            for cmd, r in zip(cmds, w.pipeline(cmds)):
-                assert not isinstance(r, RespError) and r is not None, (cmd, r)
-            done["g"] = done["m"] = rnd * 8 + 8
-
-        writers = Writers(d.port, [transfers, moves, generations])
+        load = InvariantLoad(c, seed=5)
+        newest, done = load.newest, load.done
+        writers = Writers(d.port, load.works())
         taken = []
         try:
             for n in range(1, 4):
