@@ -274,11 +274,29 @@ int commandIsPaused(client *c, redisCommand *cmd) {
     return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
+static void addPostponed(client *c) {
+    postponed = zrealloc(postponed, sizeof(client *) * (size_t)(npostponed + 1));
+    postponed[npostponed++] = c;
+}
+
 void postponeClient(client *c, redisCommand *cmd) {
     c->cmd = cmd;
     blockForKeys(c, BLOCKED_PAUSE, NULL, 0, 0, BLOCK_TIMEOUT_NULL);
-    postponed = zrealloc(postponed, sizeof(client *) * (size_t)(npostponed + 1));
-    postponed[npostponed++] = c;
+    addPostponed(c);
+}
+
+/* Would c's postponed command be held by a pause that a command run just
+ * before it started? */
+static int postponedStillPaused(client *c, redisCommand *cmd) {
+    if (!pause_end_ms) return 0;
+    int saved_argc = c->argc;
+    sds *saved_argv = c->argv;
+    c->argc = c->bstate.argc;
+    c->argv = c->bstate.argv;
+    int held = commandIsPaused(c, cmd);
+    c->argc = saved_argc;
+    c->argv = saved_argv;
+    return held;
 }
 
 void pauseClients(long long end_ms, int all) {
@@ -292,7 +310,9 @@ void pauseClients(long long end_ms, int all) {
     evtimer_add(pause_timer, &tv);
 }
 
-/* Run the postponed commands, in the order they arrived. */
+/* Run the postponed commands, in the order they arrived; as in Redis, one
+ * of them may pause again, and those after it that the new pause holds
+ * wait for its end. */
 void unpauseClients(void) {
     pause_end_ms = 0;
     pause_all = 0;
@@ -305,6 +325,10 @@ void unpauseClients(void) {
         client *c = list[i];
         if (c->bstate.btype != BLOCKED_PAUSE) continue; /* gone meanwhile */
         redisCommand *cmd = c->bstate.cmd;
+        if (postponedStillPaused(c, cmd)) {
+            addPostponed(c);
+            continue;
+        }
         int argc = c->bstate.argc;
         sds *argv = c->bstate.argv;
         c->bstate.argv = NULL;

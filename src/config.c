@@ -131,7 +131,7 @@ static int setupSnapshotDir(char **err) {
         dir = sdscatprintf(sdsempty(), "%s.snapshots", server.root_dir);
     }
     while (sdslen(dir) > 1 && dir[sdslen(dir) - 1] == '/') sdssetlen(dir, sdslen(dir) - 1);
-    char *real = realpath(dir, NULL); /* when it exists already */
+    char *real = realpath(dir, NULL); /* when it exists already (BGSAVE checks again) */
     const char *cmp = real ? real : dir;
     size_t rl = strlen(server.root_dir);
     int inside = !strncmp(cmp, server.root_dir, rl) && (cmp[rl] == '\0' || cmp[rl] == '/');

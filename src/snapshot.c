@@ -54,8 +54,13 @@ static struct {
     int thread_started;
     int writer_waiting;    /* the event loop wants the lock (atomic) */
     int trashfd;           /* the server's .trash, for discard() */
+    /* the key the thread is linking without the lock (claim_db -1: none);
+     * a writer to that key waits on claimed */
+    int claim_db;
+    char claim[256];
+    pthread_cond_t claimed;
     void (*trash_wake)(void);
-} snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .trashfd = -1};
+} snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .trashfd = -1, .claim_db = -1, .claimed = PTHREAD_COND_INITIALIZER};
 
 void snapshotSetTrash(int trashfd, void (*wake)(void)) {
     snap.trashfd = trashfd;
@@ -150,23 +155,51 @@ static int indexExpiry(int db, const char *fname) {
     return r;
 }
 
-/* Put key fname of database db, found in srcfd, in the snapshot unless it
- * is there (or marked absent) already; a key that srcfd does not hold is
- * marked absent. Called with snap.lock held. */
-static void linkKeyLocked(int db, int srcfd, const char *fname) {
+/* Does key fname of database db, found in srcfd, still need linking? A
+ * key in the snapshot (or marked absent) does not; a key srcfd does not
+ * hold is marked absent here. Called with snap.lock held. */
+static int keyNeedsLinking(int db, int srcfd, const char *fname) {
     struct stat sb;
-    if (snap.failed || fstatat(snap.dstfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) return;
+    if (snap.failed || fstatat(snap.dstfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) return 0;
     if (fstatat(srcfd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) {
         int fd = openat(snap.dstfd[db], fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* the marker */
         if (fd < 0) snap.failed = 1;
         else close(fd);
-        return;
+        return 0;
     }
-    if (linkTreeAt(srcfd, snap.dstfd[db], fname) < 0 || indexExpiry(db, fname) < 0) {
-        snap.failed = 1;
-        return;
-    }
+    return 1;
+}
+
+static void linkKey(int db, int srcfd, const char *fname) {
+    if (linkTreeAt(srcfd, snap.dstfd[db], fname) < 0 || indexExpiry(db, fname) < 0) snap.failed = 1;
+}
+
+/* The event loop is about to change key fname (lock held by the caller):
+ * wait while the thread links it, then link it here if still needed. */
+static void linkKeyForWriter(int db, int srcfd, const char *fname) {
+    while (snap.claim_db == db && !strcmp(snap.claim, fname)) pthread_cond_wait(&snap.claimed, &snap.lock);
+    if (snap.done[db] || snap.finished || !keyNeedsLinking(db, srcfd, fname)) return;
+    linkKey(db, srcfd, fname);
     snap.linked++;
+}
+
+/* The thread: claim the key under the lock, link it without, so that the
+ * event loop waits only when it writes that very key. */
+static void linkKeyForThread(int db, int srcfd, const char *fname) {
+    lockForThread();
+    int claim = !snap.done[db] && strlen(fname) < sizeof(snap.claim) && keyNeedsLinking(db, srcfd, fname);
+    if (claim) {
+        snap.claim_db = db;
+        memcpy(snap.claim, fname, strlen(fname) + 1);
+    }
+    pthread_mutex_unlock(&snap.lock);
+    if (!claim) return;
+    linkKey(db, srcfd, fname);
+    pthread_mutex_lock(&snap.lock);
+    snap.claim_db = -1;
+    snap.linked++;
+    pthread_cond_broadcast(&snap.claimed);
+    pthread_mutex_unlock(&snap.lock);
 }
 
 /* ---- walking the databases ---- */
@@ -185,10 +218,13 @@ static void linkDatabase(int db, int srcfd, int writer) {
     struct dirent *de;
     while ((de = readdir(d)) != NULL && !snap.failed && !snap.abort) {
         if (isDotName(de->d_name)) continue;
-        if (writer) lockForWriter();
-        else lockForThread();
-        if (!snap.done[db]) linkKeyLocked(db, srcfd, de->d_name);
-        pthread_mutex_unlock(&snap.lock);
+        if (writer) {
+            lockForWriter();
+            if (!snap.done[db]) linkKeyForWriter(db, srcfd, de->d_name);
+            pthread_mutex_unlock(&snap.lock);
+        } else {
+            linkKeyForThread(db, srcfd, de->d_name);
+        }
     }
     closedir(d);
 }
@@ -212,13 +248,12 @@ static void dropMarkers(int db) {
     closedir(d);
 }
 
-/* Database db complete: no key is linked into it any more. */
+/* Database db complete: no key is linked or marked in it any more (its
+ * markers are dropped by the thread, before the snapshot is synced). */
 static void finishDatabase(int db) {
     pthread_mutex_lock(&snap.lock);
-    int was = snap.done[db];
     snap.done[db] = 1;
     pthread_mutex_unlock(&snap.lock);
-    if (!was) dropMarkers(db);
 }
 
 /* Remove parentfd/name and everything under it. */
@@ -296,15 +331,19 @@ static void completeSnapshot(void) {
         if (!snap.done[db]) linkDatabase(db, snap.srcfd[db], 0);
         if (!snap.failed && !snap.abort) finishDatabase(db);
     }
+    /* every database is done: nobody makes a marker any more */
+    for (int db = 0; db < snap.dbnum && !snap.failed && !snap.abort; db++) dropMarkers(db);
     char incomplete[80];
     snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
     int ok = !snap.failed && !snap.abort;
     if (ok && syncfs(snap.parentfd) < 0) ok = 0;
     if (ok && renameat(snap.parentfd, incomplete, snap.parentfd, snap.name) < 0) ok = 0;
     if (ok && fsync(snap.parentfd) < 0) ok = 0;
-    if (!ok && !snap.abort) discard(snap.parentfd, incomplete);
+    if (!ok) discard(snap.parentfd, incomplete); /* its links would keep deleted data */
     if (ok) {
+        pthread_mutex_lock(&snap.lock);
         snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", snap.dir, snap.name);
+        pthread_mutex_unlock(&snap.lock);
         pruneSnapshots();
     }
     pthread_mutex_lock(&snap.lock);
@@ -351,6 +390,26 @@ static int makeDirs(const char *path) {
     return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Is directory fd the directory *top or below it? Climbs "..", so that
+ * neither a symbolic link nor ".." in DREDIS_SNAPSHOT_DIR can hide it. */
+static int insideDir(int fd, const struct stat *top) {
+    int cur = reopenDir(fd);
+    for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+        struct stat here, up;
+        if (fstat(cur, &here) < 0) break;
+        if (here.st_dev == top->st_dev && here.st_ino == top->st_ino) {
+            close(cur);
+            return 1;
+        }
+        int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(cur);
+        cur = parent;
+        if (cur >= 0 && fstat(cur, &up) == 0 && up.st_dev == here.st_dev && up.st_ino == here.st_ino) break; /* / */
+    }
+    if (cur >= 0) close(cur);
+    return 0;
+}
+
 /* The empty snapshot: DIR/.incomplete-<name>/<db>/.expires/ for every db. */
 static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     snap.parentfd = -1;
@@ -362,6 +421,11 @@ static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     struct stat a, b;
     if (fstat(rootfd, &a) < 0 || fstat(snap.parentfd, &b) < 0 || a.st_dev != b.st_dev) {
         *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is not on ROOT_DIR's file system";
+        return -1;
+    }
+    if (insideDir(snap.parentfd, &a)) {
+        *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is inside ROOT_DIR";
+        rmdir(snap.dir); /* made just now, if it is empty: not a key of the tree */
         return -1;
     }
     char incomplete[80];
@@ -457,7 +521,7 @@ int snapshotRunning(void) { return snap.state == SNAPSHOT_RUNNING; }
 void snapshotKeyWillChange(int db, int dbfd, const char *fname) {
     if (snap.state != SNAPSHOT_RUNNING || db < 0 || db >= snap.dbnum) return;
     lockForWriter();
-    if (!snap.done[db] && !snap.finished) linkKeyLocked(db, dbfd, fname);
+    if (!snap.done[db] && !snap.finished) linkKeyForWriter(db, dbfd, fname);
     pthread_mutex_unlock(&snap.lock);
 }
 
@@ -487,16 +551,27 @@ int snapshotPoll(int *ok) {
     return 1;
 }
 
-const char *snapshotLastDir(void) { return snap.lastdir; }
+const char *snapshotLastDir(void) {
+    static char copy[sizeof(snap.lastdir)];
+    pthread_mutex_lock(&snap.lock);
+    memcpy(copy, snap.lastdir, sizeof(copy));
+    pthread_mutex_unlock(&snap.lock);
+    return copy;
+}
 
 void snapshotFindLast(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     char best[256] = "";
     struct dirent *de;
-    while ((de = readdir(d)) != NULL)
+    while ((de = readdir(d)) != NULL) {
+        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
+            discard(dirfd(d), de->d_name); /* a crash or a stop left it: its links would keep deleted data */
+            continue;
+        }
         if (!strncmp(de->d_name, "snapshot-", 9) && strlen(de->d_name) < sizeof(best) && strcmp(de->d_name, best) > 0)
             snprintf(best, sizeof(best), "%s", de->d_name);
+    }
     closedir(d);
     if (best[0]) snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", dir, best);
 }

@@ -52,29 +52,34 @@
  *   snapshot, COPY's second name) is never written again: a writer about
  *   to reuse an inode checks, on the descriptor it will write through, that
  *   it is a regular file with one link; under .tmp and .trash no new name
- *   can be made to it, so the check can't be outrun;
+ *   can be made to it, but a link() that looked the name up just before the
+ *   file left the tree may still be completing: a replaced file is reused
+ *   only RECYCLE_MIN_AGE_MS after it left (found by a hard-link copy taken
+ *   under load, 1 run in 6, when reuse came at once);
  * - deleted and replaced bytes don't linger: a replaced small file
  *   (RECYCLE_REUSE_MAX bytes at most) waits in the recycling queue, where a
- *   writer takes it and overwrites it from offset 0 (a block reused in
- *   place: no allocation, no freeing), or, after RECYCLE_AGE_MS, the
- *   background thread cuts it to size 0; anything larger, and the files of
- *   deleted keys, are cut as soon as the thread gets to them. The pools hold
- *   only empty inodes;
+ *   writer takes it once it is old enough and overwrites it from offset 0
+ *   (a block reused in place: no allocation, no freeing), or, after
+ *   RECYCLE_AGE_MS, the background thread cuts it to size 0; anything
+ *   larger, and the files of deleted keys, are cut as soon as the thread
+ *   gets to them. The pools hold only empty inodes;
  * - the pools never take the last inodes or blocks: below a reserve of the
  *   file system (poolSpaceOk) they take nothing and give back what they hold,
  *   and a create that fails for want of space gives them back and retries. */
-#define POOL_MAX 4096    /* the most entries a pool or a queue holds */
+#define POOL_MAX 4096    /* the most entries a pool holds */
+#define RECYCLE_QUEUE_MAX 32768 /* replaced files waiting: a second of writes */
 #define POOL_DIRS_MAX 1024 /* empty directories take a block each */
 #define POOL_CREATE 256  /* new inodes are created up to this */
 #define POOL_LOW 64      /* below this the background thread creates more */
 #define RECYCLE_REUSE_MAX 65536 /* larger replaced files are cut at once */
-#define RECYCLE_AGE_MS 1000 /* a replaced file not reused by then is cut */
+#define RECYCLE_MIN_AGE_MS 1000 /* a replaced file is reused no sooner */
+#define RECYCLE_AGE_MS 2000 /* a replaced file not reused by then is cut */
 #define RESERVE_INODES_MIN 1024ULL
 #define RESERVE_BYTES_MIN (64ULL << 20)
 #define RESERVE_SHARE 32 /* and at least 1/32 of the file system */
 struct pool {
-    char names[POOL_MAX][24];
-    long long since[POOL_MAX]; /* queues: when each entry was queued (ms) */
+    char (*names)[24];         /* max entries, a ring from head */
+    long long *since;          /* queues: when each entry was queued (ms) */
     int head, count, max;
     unsigned long long seq;
     char prefix;
@@ -101,6 +106,7 @@ static struct {
     struct pool recycle;     /* replaced small files, reusable for a while */
     struct pool cut;         /* files to cut to size 0 (or remove) soon */
     int pool_space_ok;       /* the last poolSpaceOk(): pools may take inodes */
+    long long refill_after;  /* a create failed: no refill before (monotonic ms) */
     /* transactions (see journal.c) */
     sds rootreal;            /* ROOT_DIR as /proc/self/fd shows it */
     int txn_depth;
@@ -598,7 +604,7 @@ static int poolPut(struct pool *p, const char *name) {
     int ok = 0;
     pthread_mutex_lock(&st.trash_lock);
     if (p->count < p->max && strlen(name) < sizeof(p->names[0])) {
-        snprintf(p->names[(p->head + p->count) % POOL_MAX], sizeof(p->names[0]), "%s", name);
+        snprintf(p->names[(p->head + p->count) % p->max], sizeof(p->names[0]), "%s", name);
         p->count++;
         ok = 1;
     }
@@ -612,7 +618,7 @@ static sds poolTake(struct pool *p) {
     pthread_mutex_lock(&st.trash_lock);
     if (p->count > 0) {
         name = sdsnew(p->names[p->head]);
-        p->head = (p->head + 1) % POOL_MAX;
+        p->head = (p->head + 1) % p->max;
         p->count--;
     }
     if (p->count < POOL_LOW && st.pool_space_ok) pthread_cond_signal(&st.trash_cond);
@@ -625,7 +631,7 @@ static long long monotonicMs(void);
 /* Append name to queue q (trash_lock held); 0 when it is full. */
 static int queuePush(struct pool *q, const char *name) {
     if (q->count >= q->max || strlen(name) >= sizeof(q->names[0])) return 0;
-    int i = (q->head + q->count) % POOL_MAX;
+    int i = (q->head + q->count) % q->max;
     snprintf(q->names[i], sizeof(q->names[0]), "%s", name);
     q->since[i] = monotonicMs();
     q->count++;
@@ -692,7 +698,7 @@ static int yieldSpace(void) {
 static void poolRefill(struct pool *p, int isdir) {
     for (;;) {
         pthread_mutex_lock(&st.trash_lock);
-        int full = p->count >= POOL_CREATE || st.trash_stop || !st.pool_space_ok;
+        int full = p->count >= POOL_CREATE || st.trash_stop || !st.pool_space_ok || monotonicMs() < st.refill_after;
         pthread_mutex_unlock(&st.trash_lock);
         if (full) return;
         char name[24];
@@ -705,7 +711,12 @@ static void poolRefill(struct pool *p, int isdir) {
             ok = fd >= 0;
             if (ok) close(fd);
         }
-        if (!ok) return; /* full disk or similar: writers fall back to creating */
+        if (!ok) { /* full disk or similar: writers fall back to creating */
+            pthread_mutex_lock(&st.trash_lock);
+            st.refill_after = monotonicMs() + 1000; /* not again at once: no spinning */
+            pthread_mutex_unlock(&st.trash_lock);
+            return;
+        }
         if (!poolPut(p, name)) {
             if (isdir) unlinkat(st.tmpfd, name, AT_REMOVEDIR);
             else unlinkat(st.tmpfd, name, 0);
@@ -735,14 +746,15 @@ static int openRecycledFile(const char *name, int mode, int fresh, ino_t *ino, l
     return -1;
 }
 
-/* The oldest replaced file of the recycling queue (NULL when none). */
+/* The oldest replaced file of the recycling queue, if it left the tree
+ * RECYCLE_MIN_AGE_MS ago (NULL otherwise). */
 static sds recycleTake(void) {
     sds name = NULL;
     pthread_mutex_lock(&st.trash_lock);
     struct pool *q = &st.recycle;
-    if (q->count > 0) {
+    if (q->count > 0 && monotonicMs() - q->since[q->head] >= RECYCLE_MIN_AGE_MS) {
         name = sdsnew(q->names[q->head]);
-        q->head = (q->head + 1) % POOL_MAX;
+        q->head = (q->head + 1) % q->max;
         q->count--;
     }
     pthread_mutex_unlock(&st.trash_lock);
@@ -1097,7 +1109,7 @@ static void drainQueue(struct pool *q, long long age) {
         int some = q->count > 0 && !st.trash_stop && (age == 0 || monotonicMs() - q->since[q->head] >= age);
         if (some) {
             memcpy(name, q->names[q->head], sizeof(name));
-            q->head = (q->head + 1) % POOL_MAX;
+            q->head = (q->head + 1) % q->max;
             q->count--;
         }
         pthread_mutex_unlock(&st.trash_lock);
@@ -1108,7 +1120,11 @@ static void drainQueue(struct pool *q, long long age) {
 
 /* Remove parentfd/name recursively without following symbolic links,
  * recycling its files and directories into the pools where there is room. */
+static void backgroundDuties(void);
+
 static int removeTree(int parentfd, const char *name) {
+    static unsigned removed;
+    if (++removed % 256 == 0) backgroundDuties();
     struct stat sb;
     if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
@@ -1165,7 +1181,25 @@ static long long monotonicMs(void) {
 /* Does the background thread have something to do now? (trash_lock held) */
 static int backgroundWorkWaiting(void) {
     return st.trash_pending || st.cut.count > 0 ||
-           (st.pool_space_ok && (st.files.count < POOL_LOW || st.dirs.count < POOL_LOW));
+           (st.pool_space_ok && (st.files.count < POOL_LOW || st.dirs.count < POOL_LOW) &&
+            monotonicMs() >= st.refill_after);
+}
+
+/* Under everysec, a sync once a second while the tree is dirty. */
+static long long bg_last_sync;
+static void syncIfDue(void) {
+    if (st.fsync_policy == STORE_FSYNC_EVERYSEC && st.dirty && monotonicMs() - bg_last_sync >= 1000) {
+        storeSync();
+        bg_last_sync = monotonicMs();
+    }
+}
+
+/* What must not wait for a long pass over .trash (a dropped snapshot is a
+ * link per file of the tree): the everysec sync and the recycling queues. */
+static void backgroundDuties(void) {
+    syncIfDue();
+    drainQueue(&st.cut, 0);
+    drainQueue(&st.recycle, RECYCLE_AGE_MS);
 }
 
 /* Background thread: the pools checked against the free space (given back
@@ -1189,12 +1223,12 @@ static void backgroundTidy(long long trash) {
  * under everysec it syncs the tree once a second while it is dirty. */
 static void *trashThreadMain(void *arg) {
     (void)arg;
-    long long last_sync = monotonicMs();
+    bg_last_sync = monotonicMs();
     pthread_mutex_lock(&st.trash_lock);
     while (!st.trash_stop) {
         int everysec = st.fsync_policy == STORE_FSYNC_EVERYSEC;
         long long due = monotonicMs() + 1000;
-        if (everysec && st.dirty && last_sync + 1000 < due) due = last_sync + 1000;
+        if (everysec && st.dirty && bg_last_sync + 1000 < due) due = bg_last_sync + 1000;
         struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
         while (!st.trash_stop && !backgroundWorkWaiting())
             if (pthread_cond_timedwait(&st.trash_cond, &st.trash_lock, &ts) != 0) break; /* time is up */
@@ -1202,10 +1236,7 @@ static void *trashThreadMain(void *arg) {
         long long trash = st.trash_pending;
         st.trash_pending = 0;
         pthread_mutex_unlock(&st.trash_lock);
-        if (everysec && st.dirty && monotonicMs() - last_sync >= 1000) {
-            storeSync();
-            last_sync = monotonicMs();
-        }
+        syncIfDue();
         backgroundTidy(trash);
         pthread_mutex_lock(&st.trash_lock);
     }
@@ -1293,8 +1324,14 @@ int storeInit(const char *root, int dbnum, char **err) {
     }
     st.files.prefix = 'f';
     st.dirs.prefix = 'd';
-    st.files.max = st.recycle.max = st.cut.max = POOL_MAX;
+    st.files.max = st.cut.max = POOL_MAX;
     st.dirs.max = POOL_DIRS_MAX;
+    st.recycle.max = RECYCLE_QUEUE_MAX;
+    struct pool *pools[4] = {&st.files, &st.dirs, &st.recycle, &st.cut};
+    for (int i = 0; i < 4; i++) {
+        pools[i]->names = zcalloc(sizeof(pools[i]->names[0]) * (size_t)pools[i]->max);
+        pools[i]->since = zcalloc(sizeof(long long) * (size_t)pools[i]->max);
+    }
     st.pool_space_ok = 0; /* until the background thread has looked */
     pthread_mutex_init(&st.trash_lock, NULL);
     pthread_condattr_t cattr;
@@ -1357,6 +1394,11 @@ void storeShutdown(void) {
     }
     dictRelease(metacache, metaEntryFree);
     metacache = NULL;
+    struct pool *pools[4] = {&st.files, &st.dirs, &st.recycle, &st.cut};
+    for (int i = 0; i < 4; i++) {
+        zfree(pools[i]->names);
+        zfree(pools[i]->since);
+    }
     last_changed_db = -1;
     memset(&st, 0, sizeof(st));
 }
