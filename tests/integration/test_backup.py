@@ -294,6 +294,20 @@ def foreign_string_values(copy):
     return out
 
 
+def overwrite_keys(c):
+    """The keys overwrite_load() changes, made through c."""
+    for k in STRINGS:
+        check(c.execute("SET", k, k + ":0"), "SET")
+    for k in COUNTERS:
+        check(c.execute("SET", k, 0), "SET")
+    for k in LISTS:
+        check(c.execute("RPUSH", k, *["i%d" % i for i in range(100)]), "RPUSH")
+    for k in HASHES:
+        check(c.execute("HSET", k, *[x for i in range(10) for x in ("f%d" % i, "0")]), "HSET")
+    for k in SETS:
+        check(c.execute("SADD", k, *["m%d" % i for i in range(30)]), "SADD")
+
+
 def overwrite_load(seed, sha):
     """A writer for test_hard_link_copies_never_change: rounds of pipelined
     MULTI blocks, MSET, EVALSHA, list pushes and pops, HSET, SADD/SREM and
@@ -329,16 +343,7 @@ def test_hard_link_copies_never_change():
     of every copy is byte for byte what it was right after the copy, and
     each string value in a copy is one the writers wrote for that key."""
     with SiblingDredis() as d, d.client() as c:
-        for k in STRINGS:
-            check(c.execute("SET", k, k + ":0"), "SET")
-        for k in COUNTERS:
-            check(c.execute("SET", k, 0), "SET")
-        for k in LISTS:
-            check(c.execute("RPUSH", k, *["i%d" % i for i in range(100)]), "RPUSH")
-        for k in HASHES:
-            check(c.execute("HSET", k, *[x for i in range(10) for x in ("f%d" % i, "0")]), "HSET")
-        for k in SETS:
-            check(c.execute("SADD", k, *["m%d" % i for i in range(30)]), "SADD")
+        overwrite_keys(c)
         sha = check(c.execute("SCRIPT", "LOAD", SET3), "SCRIPT LOAD").decode()
 
         rng = random.Random(2)

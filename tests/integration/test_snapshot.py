@@ -19,9 +19,9 @@ import tempfile
 import time
 
 from dredis_test import Dredis, Pair, RespError, encode_command, files_under, wait_until
-from test_backup import (COUNTERS, ELEMENTS, GS, HASHES, KS, LISTS, MS, SET3, SETS, STRINGS, TOTAL, Y0,
+from test_backup import (ELEMENTS, GS, KS, MS, SET3, STRINGS, TOTAL, Y0,
                          InvariantLoad, SiblingDredis, Writers, check, file_states, foreign_string_values,
-                         overwrite_load, same_generation, settled_disk_use)
+                         overwrite_keys, overwrite_load, same_generation, settled_disk_use)
 from test_config import assert_refused
 
 SNAPSHOT_RE = re.compile(r"snapshot-(\d{8}T\d{6}\.\d{3})Z\Z")
@@ -960,16 +960,7 @@ def test_finished_snapshot_never_changes():
     more writing, FLUSHALL, and once the server has recycled every replaced
     file; every string value in it is one written for that key."""
     with Snapshotting(env={"DREDIS_SNAPSHOT_KEEP": "0"}) as d, d.client() as c:
-        for k in STRINGS:
-            check(c.execute("SET", k, k + ":0"), "SET")
-        for k in COUNTERS:
-            check(c.execute("SET", k, 0), "SET")
-        for k in LISTS:
-            check(c.execute("RPUSH", k, *["i%d" % i for i in range(100)]), "RPUSH")
-        for k in HASHES:
-            check(c.execute("HSET", k, *[x for i in range(10) for x in ("f%d" % i, "0")]), "HSET")
-        for k in SETS:
-            check(c.execute("SADD", k, *["m%d" % i for i in range(30)]), "SADD")
+        overwrite_keys(c)
         fill(c, "bulk:", 1500, db=1)
         sha = check(c.execute("SCRIPT", "LOAD", SET3), "SCRIPT LOAD").decode()
 
