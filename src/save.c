@@ -9,8 +9,11 @@
 #include <strings.h>
 #include <time.h>
 
+/* As Redis's dirty_before_bgsave: the changes a snapshot holds count as
+ * saved only once it is complete (a failed one leaves them to count, so
+ * that DREDIS_SAVE tries again). */
 static void snapshotStarted(void) {
-    server.changes_at_save = storeChanges();
+    server.changes_at_start = storeChanges();
     server.rdb_save_time_start = (long long)time(NULL);
     server.lastsave_try = server.rdb_save_time_start;
 }
@@ -21,6 +24,7 @@ static void snapshotEnded(int ok) {
     server.rdb_save_time_start = -1;
     server.lastbgsave_ok = ok;
     if (ok) {
+        server.changes_at_save = server.changes_at_start;
         server.lastsave = now;
         server.rdb_saves++;
         serverLog(LL_NOTICE, "Snapshot complete: %s", snapshotLastDir());

@@ -216,7 +216,8 @@ struct dredisServer {
     long long lastsave;        /* unix s of the last complete snapshot (start-up before) */
     long long lastsave_try;    /* unix s of the last attempt, for DREDIS_SAVE */
     int lastbgsave_ok;
-    long long changes_at_save; /* storeChanges() when the last snapshot began */
+    long long changes_at_save; /* storeChanges() when the last complete snapshot began */
+    long long changes_at_start; /* storeChanges() when the running one began */
     long long rdb_saves;
     long long rdb_save_time_start; /* unix s, -1 when none runs */
     long long rdb_save_time_last;  /* seconds the last one took, -1 before any */
