@@ -20,7 +20,7 @@ import time
 
 from dredis_test import Client, Dredis, free_port, wait_until
 from e2e_support import E2E_DIR, npm_modules, tail
-from test_backup import SiblingDredis, Writers, check
+from test_backup import MOVE, SiblingDredis, Writers, check
 
 S3_DIR = os.path.join(E2E_DIR, "s3")
 BACKUP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
@@ -185,13 +185,6 @@ def fill(c, prefix, n, value=lambda i: "v%d" % i):
 TOTAL = 1000000
 ELEMENTS = [b"e:%d" % i for i in range(60)]
 X0 = 40
-MOVE = """
-local v = redis.call('RPOP', KEYS[1])
-if not v then return 0 end
-redis.call('LPUSH', KEYS[2], v)
-redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-return 1
-"""
 
 
 def load_problems(c, acked_before):
