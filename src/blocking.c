@@ -130,6 +130,7 @@ void replyToBlockedClientTimedOut(client *c) {
     case BLOCK_TIMEOUT_NULL_ARRAY: addReplyNullArray(c); break;
     case BLOCK_TIMEOUT_NULL: addReplyNull(c); break;
     case BLOCK_TIMEOUT_ZERO: addReplyLongLong(c, 0); break;
+    case BLOCK_TIMEOUT_ACKED: addReplyLongLong(c, replicationAckedReplicas(c)); break;
     }
 }
 
@@ -359,9 +360,10 @@ static void forgetPostponed(client *c) {
     }
 }
 
-/* WAIT numreplicas timeout: dredis has no replicas, so the answer is always
- * 0, given at once when no replica is asked for, else after the timeout
- * (never, for timeout 0), as a Redis without replicas does. */
+/* WAIT numreplicas timeout: the number of replicas that acknowledged every
+ * write this client made, once numreplicas have or when the timeout comes
+ * (never, for timeout 0), as Redis. Inside MULTI or a script it answers at
+ * once, with the count of now. */
 static void waitCommand(client *c) {
     long long numreplicas, timeout;
     if (getLongLongFromArgOrReply(c, c->argv[1], &numreplicas, NULL) != C_OK) return;
@@ -371,16 +373,31 @@ static void waitCommand(client *c) {
         addReplyError(c, "ERR timeout is negative");
         return;
     }
-    if (numreplicas <= 0 || (c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE))) {
-        addReplyLongLong(c, 0);
+    int acked = replicationAckedReplicas(c);
+    if (acked >= numreplicas || (c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE))) {
+        addReplyLongLong(c, acked);
         return;
     }
-    blockForKeys(c, BLOCKED_WAIT, NULL, 0, timeout ? mstime() + timeout : 0, BLOCK_TIMEOUT_ZERO);
+    c->bstate.numreplicas = numreplicas;
+    blockForKeys(c, BLOCKED_WAIT, NULL, 0, timeout ? mstime() + timeout : 0, BLOCK_TIMEOUT_ACKED);
+    replicationRequestAck();
+}
+
+/* A replica acknowledged: answer the WAITs it satisfies. */
+void replicationWaitersCheck(void) {
+    for (client *c = server.clients, *next; c; c = next) {
+        next = c->next;
+        if (c->bstate.btype != BLOCKED_WAIT) continue;
+        int acked = replicationAckedReplicas(c);
+        if (acked < c->bstate.numreplicas) continue;
+        addReplyLongLong(c, acked);
+        unblockClient(c);
+    }
 }
 
 redisCommand blockingCommandTable[] = {
     {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, "generic", "3.0.0",
      "Blocks until the asynchronous replication of all preceding write commands sent by the connection is "
      "completed.",
-     "O(1); dredis has no replicas, so it answers 0", NULL},
+     "O(1)", NULL},
     {NULL}};

@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable};
+                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -195,11 +195,14 @@ static int arityOk(redisCommand *cmd, int argc) {
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
     c->cmd = c->lastcmd = cmd;
+    propState ps;
+    propagateCallBegin(c, &ps);
     expiryClockEnter();
     storeTxnBegin();
     cmd->proc(c);
-    storeTxnEnd();
+    int rolled_back = storeTxnEnd();
     expiryClockLeave();
+    propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;

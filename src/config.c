@@ -85,7 +85,32 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
                                   "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
                                   "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS",
-                                  "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE", NULL};
+                                  "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
+                                  "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
+                                  "DREDIS_REPL_TIMEOUT", NULL};
+
+/* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
+ * every 10 s, replicas dropped after 60 s without an acknowledgement. */
+static int loadReplicationSettings(char **err) {
+    const char *v;
+    long n;
+    server.repl_backlog_size = 1024 * 1024;
+    server.repl_ping_period = 10;
+    server.repl_timeout = 60;
+    if ((v = getenv("DREDIS_REPL_BACKLOG_SIZE")) && *v) {
+        if (parseLong("DREDIS_REPL_BACKLOG_SIZE", v, 16 * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
+        server.repl_backlog_size = n;
+    }
+    if ((v = getenv("DREDIS_REPL_PING_REPLICA_PERIOD")) && *v) {
+        if (parseLong("DREDIS_REPL_PING_REPLICA_PERIOD", v, 1, 3600, &n, err) != C_OK) return C_ERR;
+        server.repl_ping_period = n;
+    }
+    if ((v = getenv("DREDIS_REPL_TIMEOUT")) && *v) {
+        if (parseLong("DREDIS_REPL_TIMEOUT", v, 1, 86400, &n, err) != C_OK) return C_ERR;
+        server.repl_timeout = n;
+    }
+    return C_OK;
+}
 
 /* DREDIS_SAVE: Redis's "save" syntax, pairs of "seconds changes" (empty:
  * no periodic snapshots). */
@@ -210,6 +235,7 @@ int loadConfigFromEnv(char **err) {
         server.snapshot_keep = (int)n;
     }
     if ((v = getenv("DREDIS_SAVE")) && *v && parseSaveParams(v, err) != C_OK) return C_ERR;
+    if (loadReplicationSettings(err) != C_OK) return C_ERR;
     /* warn about DREDIS_* names we do not know: likely typos */
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "DREDIS_", 7) != 0) continue;
@@ -317,7 +343,13 @@ static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixso
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
 static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
-static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 0 0 0 pubsub 33554432 0 0"); }
+static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0 0 pubsub 33554432 0 0"); }
+
+static sds getReplBacklogSize(void) { return fmtLL(server.repl_backlog_size); }
+static sds getReplPingPeriod(void) { return fmtLL(server.repl_ping_period); }
+static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_ping_period); }
+static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
+static const char *setReplTimeout(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_timeout); }
 
 static const configEntry configTable[] = {
     {"appendfsync", getFsync, NULL},
@@ -335,6 +367,9 @@ static const configEntry configTable[] = {
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, NULL},
     {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
+    {"repl-backlog-size", getReplBacklogSize, NULL},
+    {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
+    {"repl-timeout", getReplTimeout, setReplTimeout},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, NULL},
     {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},

@@ -56,7 +56,9 @@ int selectDb(client *c, long id) {
 /* Delete an open key whose time has come. */
 static void expireOpenKey(skey *k) {
     if (writesArePaused()) return; /* looks absent, removed after the pause */
+    long long before = storeMutations();
     if (storeDeleteKey(k) == STORE_OK) {
+        propagateExpiry(k->db, k->name, storeMutations() - before);
         server.stat_expiredkeys++;
         if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "key expired in db %d", k->db);
         notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, k->db);
@@ -374,6 +376,7 @@ static void flushdbCommand(client *c) {
         addReplyErrorIO(c, errno);
         return;
     }
+    forceCommandPropagation(c); /* as Redis: even when it was empty */
     addReplyOK(c);
 }
 
@@ -385,6 +388,7 @@ static void flushallCommand(client *c) {
             return;
         }
     }
+    forceCommandPropagation(c);
     addReplyOK(c);
 }
 
@@ -573,6 +577,7 @@ static void swapdbCommand(client *c) {
     }
     signalAllBlockedKeysInDb(db1);
     signalAllBlockedKeysInDb(db2);
+    forceCommandPropagation(c);
     addReplyOK(c);
 }
 

@@ -274,6 +274,18 @@ static void replyDecodeError(client *c, int rc, int rdbtype) {
     }
 }
 
+/* A relative TTL reaches replicas as the absolute time (ABSTTL), as Redis. */
+static void propagateRestoreAbsolute(client *c, long long when) {
+    sds *argv = zmalloc(sizeof(sds) * (size_t)(c->argc + 1));
+    memcpy(argv, c->argv, sizeof(sds) * (size_t)c->argc);
+    sds ms = sdsfromlonglong(when);
+    argv[2] = ms;
+    argv[c->argc] = propWord("ABSTTL");
+    rewriteCommandForPropagationArgv(c, c->argc + 1, argv);
+    sdsfree(ms);
+    zfree(argv);
+}
+
 /* RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
  *
  * Checks in Redis's order: options, BUSYKEY, TTL, payload footer, payload.
@@ -365,6 +377,7 @@ static void restoreCommand(client *c) {
         int deleted = 0;
         if (replace && deleteKeyEvenExpired(c, key, &deleted) != C_OK) return;
         if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c->db);
+        rewriteCommandForPropagation(c, 2, propWord("DEL"), key);
         addReplyOK(c);
         return;
     }
@@ -373,6 +386,7 @@ static void restoreCommand(client *c) {
         return;
     }
     if (publishNewKey(c, rs.k) != C_OK) return;
+    if (when >= 0 && !absttl) propagateRestoreAbsolute(c, when);
     /* as Redis: a replaced key is deleted and the restored one added anew */
     notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);
     notifyKeyspaceEvent(NOTIFY_GENERIC, "restore", key, c->db);

@@ -19,10 +19,14 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
     (void)when;
     skey *k;
     if (storeOpenKey(db, name, len, &k) != STORE_OK) return;
+    long long before = storeMutations();
+    propagateUnitBegin();
     if (keyIsExpired(k) && storeDeleteKey(k) == STORE_OK) {
+        propagateExpiry(db, k->name, storeMutations() - before);
         server.stat_expiredkeys++;
         notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", k->name, db);
     }
+    propagateUnitEnd();
     storeCloseKey(k);
 }
 
@@ -55,6 +59,23 @@ static int parseExpireFlags(client *c, int first, int *flags) {
         return C_ERR;
     }
     return C_OK;
+}
+
+/* As Redis 7.0 tells replicas: DEL for a time already past, else
+ * PEXPIREAT with the absolute time (and the same NX/XX/GT/LT). */
+static void propagateExpire(client *c, int past, long long when) {
+    if (past) {
+        rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
+        return;
+    }
+    sds *argv = zmalloc(sizeof(sds) * (size_t)c->argc);
+    memcpy(argv, c->argv, sizeof(sds) * (size_t)c->argc);
+    sds ms = sdsfromlonglong(when);
+    argv[0] = propWord("PEXPIREAT");
+    argv[2] = ms;
+    rewriteCommandForPropagationArgv(c, c->argc, argv);
+    sdsfree(ms);
+    zfree(argv);
 }
 
 /* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: basetime is now (relative) or 0
@@ -101,6 +122,7 @@ static void expireGeneric(client *c, long long basetime, int unit_ms) {
         return;
     }
     notifyKeyspaceEvent(NOTIFY_GENERIC, past ? "del" : "expire", c->argv[1], c->db);
+    propagateExpire(c, past, when);
     addReplyLongLong(c, 1);
     return;
 invalid: {

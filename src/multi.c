@@ -101,6 +101,7 @@ static int watchedKeyExpired(client *c) {
 }
 
 static void execCommand(client *c) {
+    preventCommandPropagation(c); /* replicas get the commands it runs */
     if (!(c->flags & CLIENT_MULTI)) {
         addReplyError(c, "ERR EXEC without MULTI");
         return;

@@ -36,7 +36,7 @@ void holdClient(client *c) {
 }
 
 void addReply(client *c, const char *s, size_t len) {
-    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_SLAVE)) return;
     evbuffer_add(c->out, s, len);
     if (c->held && c->out == c->held) holdClient(c);
 }
@@ -459,6 +459,11 @@ void freeClient(client *c) {
     freeClientMultiState(c);
     freeClientPubsub(c);
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
+    if (c->flags & CLIENT_SLAVE) replicationForgetClient(c);
+    if (c->prop_argv) {
+        for (int i = 0; i < c->prop_argc; i++) sdsfree(c->prop_argv[i]);
+        zfree(c->prop_argv);
+    }
     freeClientArgv(c);
     respParserReset(&c->parser);
     if (c->flags & CLIENT_PENDING_FLUSH) dropPendingFlush(c);
@@ -496,6 +501,7 @@ sds clientInfoString(client *c) {
     char flags[16], *p = flags;
     /* the letters and their order of Redis's CLIENT LIST */
     if (c->flags & CLIENT_MONITOR) *p++ = 'O';
+    if (c->flags & CLIENT_SLAVE) *p++ = 'S';
     if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
     if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
@@ -576,12 +582,16 @@ static void processInputBuffer(client *c) {
         if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
     }
     if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && (c->flags & CLIENT_PENDING_FLUSH)) flushHeldReplies();
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-        /* run nothing more; close once the reply is flushed */
-        bufferevent_setcb(c->bev, discardInput, closeAfterWrite, closingEventCallback, c);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) closeClient(c);
-    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) closeAfterReply(c);
+}
+
+/* Run nothing more for c; close it once its output is written. */
+void closeAfterReply(client *c) {
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    bufferevent_setcb(c->bev, discardInput, closeAfterWrite, closingEventCallback, c);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) closeClient(c);
 }
 
 /* Closing a socket that still has unread input makes the kernel answer with

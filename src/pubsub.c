@@ -254,11 +254,14 @@ static void unsubscribeCommand(client *c) { unsubscribeKind(c, PS_CHANNEL); }
 static void punsubscribeCommand(client *c) { unsubscribeKind(c, PS_PATTERN); }
 static void sunsubscribeCommand(client *c) { unsubscribeKind(c, PS_SHARD); }
 
+/* PUBLISH and SPUBLISH reach the replicas' subscribers too, as in Redis. */
 static void publishCommand(client *c) {
+    forceCommandPropagation(c);
     addReplyLongLong(c, pubsubPublishMessage(c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 
 static void spublishCommand(client *c) {
+    forceCommandPropagation(c);
     addReplyLongLong(c, publishToKind(PS_SHARD, c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 

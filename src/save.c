@@ -31,10 +31,16 @@ static void snapshotEnded(int ok) {
     } else {
         serverLog(LL_WARNING, "Snapshot failed");
     }
+    replicationSnapshotEnded(ok, snapshotLastDir());
 }
 
+/* As Redis's "child process active": a snapshot being linked, or the RDB
+ * of a full sync being written from the last one (which a new snapshot
+ * could discard). */
+int saveInProgress(void) { return snapshotRunning() || replicationExportRunning(); }
+
 /* Start a background snapshot; NULL, or the reason it did not start. */
-static const char *startBackgroundSnapshot(void) {
+const char *saveStartBackground(void) {
     const char *err = NULL;
     if (storeSnapshot(server.snapshot_dir, server.snapshot_keep, 1, &err) != STORE_OK) {
         server.lastbgsave_ok = 0;
@@ -58,7 +64,7 @@ static void bgsaveCommand(client *c) {
             return;
         }
     }
-    if (snapshotRunning()) {
+    if (saveInProgress()) {
         if (schedule) {
             server.bgsave_scheduled = 1;
             addReplyStatus(c, "Background saving scheduled");
@@ -70,7 +76,7 @@ static void bgsaveCommand(client *c) {
         server.bgsave_scheduled = 1;
         addReplyStatus(c, "Background saving scheduled");
     } else {
-        const char *err = startBackgroundSnapshot();
+        const char *err = saveStartBackground();
         if (err) addReplyErrorFormat(c, "ERR %s", err);
         else addReplyStatus(c, "Background saving started");
     }
@@ -78,7 +84,7 @@ static void bgsaveCommand(client *c) {
 
 /* SAVE: the same snapshot, made before the reply */
 static void saveCommand(client *c) {
-    if (snapshotRunning()) {
+    if (saveInProgress()) {
         addReplyError(c, "ERR Background save already in progress");
         return;
     }
@@ -109,12 +115,12 @@ static int periodicSnapshotDue(void) {
 void saveCron(void) {
     int ok;
     if (snapshotPoll(&ok)) snapshotEnded(ok);
-    if (snapshotRunning()) return;
+    if (saveInProgress()) return;
     if (server.bgsave_scheduled) {
         server.bgsave_scheduled = 0;
-        startBackgroundSnapshot();
+        saveStartBackground();
     } else if (periodicSnapshotDue()) {
-        startBackgroundSnapshot();
+        saveStartBackground();
     }
 }
 

@@ -341,6 +341,7 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
     /* monitors see the script before the commands it runs (EVAL is
      * skip_monitor in the table for that) */
     feedMonitors(c, c->argc, c->argv);
+    preventCommandPropagation(c); /* replicas get the commands it runs */
     if (getLongLongFromArgOrReply(c, c->argv[2], &numkeys, NULL) != C_OK) return;
     if (numkeys > c->argc - 3) {
         addReplyError(c, "ERR Number of keys can't be greater than number of args");

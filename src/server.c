@@ -74,14 +74,6 @@ void quitCommand(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-/* SAVE: the tree is the database, so saving is making it durable now. */
-static void roleCommand(client *c) {
-    addReplyArrayLen(c, 3);
-    addReplyBulkCString(c, "master");
-    addReplyLongLong(c, 0);
-    addReplyArrayLen(c, 0);
-}
-
 static void timeCommand(client *c) {
     long long us = ustime();
     addReplyArrayLen(c, 2);
@@ -237,16 +229,7 @@ static sds genInfo(const int *want) {
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
                             server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
     }
-    if (SECTION("replication")) {
-        info = sdscatprintf(info,
-                            "# Replication\r\n"
-                            "role:master\r\n"
-                            "connected_slaves:0\r\n"
-                            "master_failover_state:no-failover\r\n"
-                            "master_replid:%s\r\n"
-                            "master_repl_offset:0\r\n",
-                            server.runid);
-    }
+    if (SECTION("replication")) info = genReplicationInfo(info);
     if (SECTION("cpu")) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);
@@ -304,8 +287,6 @@ redisCommand serverCommandTable[] = {
      "Returns the given string.", "O(1)", NULL},
     {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Closes the connection.", "O(1)", NULL},
-    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
-     "Returns the replication role.", "O(1)", NULL},
     {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "O(1)", NULL},
     {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, "server", "1.0.0",
@@ -333,7 +314,9 @@ static void closeIdleClients(void) {
     if (!server.idle_timeout) return;
     long long now = mstime();
     for (client *c = server.clients; c; c = c->next) {
-        if ((c->flags & CLIENT_MONITOR) || clientSubscriptionsCount(c) > 0 || c->bstate.btype != BLOCKED_NONE) continue;
+        if ((c->flags & (CLIENT_MONITOR | CLIENT_SLAVE)) || clientSubscriptionsCount(c) > 0 ||
+            c->bstate.btype != BLOCKED_NONE)
+            continue;
         if (now - c->last_interaction > server.idle_timeout * 1000) {
             serverLog(LL_VERBOSE, "Closing idle client %s", c->addr);
             closeClientAsync(c);
@@ -348,6 +331,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     activeExpireCycle();
     closeIdleClients();
     saveCron();
+    replicationCron();
 }
 
 
@@ -424,6 +408,7 @@ static void shutdownServer(void) {
     if (server.cron_ev) event_free(server.cron_ev);
     if (server.sigterm_ev) event_free(server.sigterm_ev);
     if (server.sigint_ev) event_free(server.sigint_ev);
+    replicationShutdown();
     storeShutdown();
     event_base_free(server.base);
     serverLog(LL_WARNING, "dredis is now ready to exit, bye bye...");
@@ -472,6 +457,7 @@ int main(int argc, char **argv) {
     pubsubInit();
     blockingInit();
     saveInit();
+    replicationInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);
     if (server.flushall_on_startup) {
         for (int db = 0; db < server.dbnum; db++) {

@@ -42,6 +42,13 @@
 #define CLIENT_PROTECTED (1 << 13)  /* a script's caller while it runs: input not read */
 #define CLIENT_PENDING_WRITE (1 << 15) /* has output to write at the end of the loop turn */
 #define CLIENT_NO_EVICT (1 << 14)    /* CLIENT NO-EVICT ON (shown in CLIENT LIST) */
+#define CLIENT_SLAVE (1 << 16)       /* a replica's connection (replication.c): no replies */
+#define CLIENT_PRE_PSYNC (1 << 17)   /* the replica asked with SYNC, not PSYNC */
+#define CLIENT_REPL_RDBONLY (1 << 18) /* REPLCONF rdb-only 1: the RDB, then close */
+
+/* What propagate.c does with the running command (client.prop_flags) */
+#define PROP_PREVENT (1 << 0) /* not propagated (its effects are, or nothing) */
+#define PROP_FORCE (1 << 1)   /* propagated even without a change to a key */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -54,6 +61,7 @@
 #define BLOCK_TIMEOUT_NULL_ARRAY 0
 #define BLOCK_TIMEOUT_NULL 1
 #define BLOCK_TIMEOUT_ZERO 2
+#define BLOCK_TIMEOUT_ACKED 3 /* WAIT: the replicas that acknowledged */
 
 /* Command flags (parsed from the table's flag string) */
 #define CMD_WRITE (1ULL << 0)
@@ -99,6 +107,7 @@ typedef struct blockingState {
     sds *argv;
     struct event *timer;
     int reblocked;             /* set when a re-run found nothing again */
+    long long numreplicas;     /* WAIT: replicas to wait for */
 } blockingState;
 
 typedef struct watchedKey {
@@ -154,8 +163,30 @@ struct client {
     blockingState bstate;
     watchedKey *watched;
     int nwatched;
+    /* propagation of the running command (propagate.c) */
+    int prop_flags;            /* PROP_* */
+    int prop_argc;             /* what it propagates instead of argv, when set */
+    sds *prop_argv;
+    long long woff;            /* master_repl_offset after its last command (WAIT) */
+    /* a replica's connection (replication.c) */
+    int replstate;
+    int slave_capa;
+    int slave_listening_port;
+    char slave_addr[64];       /* REPLCONF ip-address */
+    long long repl_ack_off;    /* the offset it acknowledged last */
+    long long repl_ack_time;   /* unix ms of its last acknowledgement */
+    long long psync_initial_offset; /* where its stream starts after the RDB */
+    struct evbuffer *repl_pending; /* the stream while its RDB is made */
     struct client *prev, *next;
 };
+
+/* What call() keeps of the propagation state around a command (propagate.c) */
+typedef struct propState {
+    int flags, argc;
+    sds *argv;
+    int nops;
+    long long changes, expiry_changes;
+} propState;
 
 struct dredisServer {
     struct event_base *base;
@@ -222,6 +253,14 @@ struct dredisServer {
     long long rdb_save_time_start; /* unix s, -1 when none runs */
     long long rdb_save_time_last;  /* seconds the last one took, -1 before any */
     int bgsave_scheduled;
+    /* replication (replication.c) */
+    char replid[41];           /* this history's replication id */
+    char replid2[41];          /* the one before it, valid up to second_replid_offset */
+    long long master_repl_offset;
+    long long second_replid_offset;
+    long long repl_backlog_size; /* DREDIS_REPL_BACKLOG_SIZE */
+    long long repl_ping_period;  /* seconds between PINGs to replicas */
+    long long repl_timeout;      /* seconds without an acknowledgement before a replica is dropped */
 };
 
 extern struct dredisServer server;
@@ -234,6 +273,7 @@ client *createFakeClient(void);
 void freeClient(client *c);
 void freeFakeClient(client *c);
 void closeClientAsync(client *c);
+void closeAfterReply(client *c); /* close once the output is written */
 void resumeClientInput(client *c);
 void networkingInit(void);
 void flushHeldReplies(void);
@@ -457,8 +497,39 @@ int listBuildEnd(listRef *l, int save);
 void systemdNotifyReady(void);    /* Type=notify units: journal recovered, ports open */
 void systemdNotifyStopping(void);
 
+/* ---- propagate.c ---- */
+void propagateCallBegin(client *c, propState *ps);
+void propagateCallEnd(client *c, propState *ps, int rolled_back);
+void propagateUnitBegin(void);
+void propagateUnitEnd(void);
+void alsoPropagate(int db, int argc, sds *argv);     /* argv is copied */
+void alsoPropagateArgs(int db, int argc, ...);       /* argc sds arguments, copied */
+void propagateExpiry(int db, sds key, long long changes);
+sds propWord(const char *word); /* a shared, never freed sds of a command word */
+void preventCommandPropagation(client *c);
+void forceCommandPropagation(client *c);
+void rewriteCommandForPropagation(client *c, int argc, ...); /* argc sds arguments, copied */
+void rewriteCommandForPropagationArgv(client *c, int argc, sds *argv);
+
+/* ---- replication.c ---- */
+void replicationInit(void);
+void replicationShutdown(void);
+void replicationCron(void);
+int replicationWanted(void);        /* a backlog or a replica: the stream is kept */
+long long replicationOffset(void);
+void replicationFeed(int db, int argc, sds *argv);
+void replicationForgetClient(client *c);
+void replicationSnapshotEnded(int ok, const char *dir);
+int replicationExportRunning(void);
+int replicationAckedReplicas(client *c); /* replicas that acknowledged c's writes */
+void replicationRequestAck(void);
+void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
+sds genReplicationInfo(sds info);
+
 /* ---- save.c ---- */
 void saveInit(void);
+int saveInProgress(void);          /* a snapshot or the RDB of a full sync is being made */
+const char *saveStartBackground(void); /* NULL, or why no snapshot could start */
 void saveCron(void);          /* serverCron: a finished snapshot, a scheduled or periodic one */
 sds genPersistenceInfo(sds info);
 
@@ -499,5 +570,6 @@ extern redisCommand bitopsCommandTable[];
 extern redisCommand sortCommandTable[];
 extern redisCommand hllCommandTable[];
 extern redisCommand saveCommandTable[];
+extern redisCommand replicationCommandTable[];
 
 #endif

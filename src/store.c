@@ -318,7 +318,10 @@ static long long changes;
 static int last_changed_db = -1;
 static char last_changed[NAME_MAX + 1];
 
+static long long mutations; /* every change, however many to one key */
+
 static void keyWillChange(int db, const char *fname) {
+    mutations++;
     if (db != last_changed_db || strcmp(last_changed, fname) != 0) {
         changes++;
         last_changed_db = db;
@@ -332,6 +335,7 @@ static void skeyWillChange(const skey *k) {
 }
 
 long long storeChanges(void) { return changes; }
+long long storeMutations(void) { return mutations; }
 
 static int touchedIfOk(const skey *k, int r) {
     if (r == STORE_OK) keyTouched(k);
@@ -536,10 +540,12 @@ void storeTxnFail(void) {
 
 static void runDeferredFirst(int n);
 
-void storeTxnEnd(void) {
-    if (st.txn_depth == 0) return;
+int storeTxnEnd(void) {
+    int rolled_back = 0;
+    if (st.txn_depth == 0) return 0;
     st.txn_depth--;
     if (st.txn_depth < 64 && st.txn_failed[st.txn_depth] && st.txn_open) {
+        rolled_back = 1;
         /* undo this level's changes, newest first; the dbsize counters may
          * be off now, so they are counted again when next asked */
         journalUndoFrom(st.txn_savepoint[st.txn_depth]);
@@ -550,7 +556,7 @@ void storeTxnEnd(void) {
         /* any key may be back to an older version: caches start over */
         for (int i = 0; i < st.dbnum; i++) keyChanged(i, NULL, 0);
     }
-    if (st.txn_depth > 0) return;
+    if (st.txn_depth > 0) return rolled_back;
     last_changed_db = -1; /* the next command's changes count anew */
     if (st.txn_open) {
         st.txn_open = 0;
@@ -561,13 +567,14 @@ void storeTxnEnd(void) {
              * waits for the commit (old versions to recycle) waits too. */
             journalCommitLater();
             st.ncommit_deferred = st.ndeferred;
-            return;
+            return rolled_back;
         }
         journalCommit();
     }
-    if (journalCommitPending()) return; /* what this one deferred waits with the rest */
+    if (journalCommitPending()) return rolled_back; /* what this one deferred waits with the rest */
     runDeferredFirst(st.ndeferred);
     journalMaybeReset();
+    return rolled_back;
 }
 
 /* Run the first n deferred actions and forget them; the rest move up. */
@@ -1673,6 +1680,7 @@ int storeFlushDb(int db) {
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
     changes++;
+    mutations++;
     snapshotDbWillChange(db, st.dbfd[db]);
     if (flushHook) flushHook(db);
     /* 'e', not 'd': the directory pool's names are d<pid>-<n> with their
@@ -1715,6 +1723,7 @@ int storeSwapDb(int db1, int db2) {
     snprintf(n1, sizeof(n1), "%d", db1);
     snprintf(n2, sizeof(n2), "%d", db2);
     changes++;
+    mutations++;
     snapshotDbWillChange(db1, st.dbfd[db1]);
     snapshotDbWillChange(db2, st.dbfd[db2]);
     if (flushHook) {

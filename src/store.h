@@ -140,7 +140,7 @@ long long storeExpiresCount(int db);
  * applied whole or not at all across a crash (journal.c). A failed level
  * (storeTxnFail) is rolled back at its end. */
 void storeTxnBegin(void);
-void storeTxnEnd(void);
+int storeTxnEnd(void); /* 1 when this level was rolled back (storeTxnFail) */
 void storeTxnFail(void);
 
 /* Durability */
@@ -159,6 +159,7 @@ int storeSnapshot(const char *dir, int keep, int background, const char **err);
 /* statistics */
 long long storeTrashPending(void);
 long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
+long long storeMutations(void); /* every change to a key or database so far (replication counts them) */
 
 /* Key change listeners, for in-memory caches of key contents (e.g. the
  * sorted set index cache). Unlike the key hook above, they are not called for

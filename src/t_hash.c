@@ -309,7 +309,12 @@ static void hincrbyfloatCommand(client *c) {
     int n = ld2string(buf, sizeof(buf), value, 1);
     int r = writeFieldAfterIncr(c, k, c->argv[2], buf, (size_t)n, existed, "hincrbyfloat");
     storeCloseKey(k);
-    if (r == C_OK) addReplyBulk(c, buf, (size_t)n);
+    if (r != C_OK) return;
+    /* as Redis: replicas set the result, whatever their float arithmetic */
+    sds result = sdsnewlen(buf, (size_t)n);
+    rewriteCommandForPropagation(c, 4, propWord("HSET"), c->argv[1], c->argv[2], result);
+    sdsfree(result);
+    addReplyBulk(c, buf, (size_t)n);
 }
 
 /* One HRANDFIELD element: the field, and with values its value (a pair of

@@ -1258,6 +1258,8 @@ static void blmoveCommand(client *c) {
         getListPositionOrReply(c, c->argv[4], &whereto) != C_OK ||
         getBlockingTimeoutOrReply(c, c->argv[5], &timeout) != C_OK)
         return;
+    /* replicas move what was there: LMOVE, as Redis tells them */
+    rewriteCommandForPropagation(c, 5, propWord("LMOVE"), c->argv[1], c->argv[2], c->argv[3], c->argv[4]);
     lmoveGeneric(c, wherefrom, whereto, timeout);
 }
 
@@ -1265,6 +1267,7 @@ static void blmoveCommand(client *c) {
 static void brpoplpushCommand(client *c) {
     long long timeout;
     if (getBlockingTimeoutOrReply(c, c->argv[3], &timeout) != C_OK) return;
+    rewriteCommandForPropagation(c, 3, propWord("RPOPLPUSH"), c->argv[1], c->argv[2]);
     lmoveGeneric(c, LIST_TAIL, LIST_HEAD, timeout);
 }
 
@@ -1281,6 +1284,7 @@ static void blockingPopGeneric(client *c, int where) {
         replyCapture a;
         if (listPopAside(c, &l, where, 1, &a) == C_OK) {
             notifyListPop(c, c->argv[j], where, listEmpty(&l));
+            rewriteCommandForPropagation(c, 2, propWord(where == LIST_HEAD ? "LPOP" : "RPOP"), c->argv[j]);
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             replyCaptureSend(c, &a, NULL, 0);
@@ -1332,6 +1336,9 @@ static void lmpopGeneric(client *c, int first, long long block_timeout) {
         replyCapture a;
         if (listPopAside(c, &l, where, n, &a) == C_OK) {
             notifyListPop(c, c->argv[j], where, listEmpty(&l));
+            sds count_arg = sdsfromlonglong(n);
+            rewriteCommandForPropagation(c, 3, propWord(where == LIST_HEAD ? "LPOP" : "RPOP"), c->argv[j], count_arg);
+            sdsfree(count_arg);
             addReplyArrayLen(c, 2);
             addReplyBulk(c, c->argv[j], sdslen(c->argv[j]));
             addReplyArrayLen(c, n);

@@ -147,6 +147,26 @@ static int randomMember(skey *k, sds *m) {
     return r;
 }
 
+/* What replicas get for SPOP key count, as Redis 7.0 sends it: DEL when
+ * every member went, else SREM of the members chosen, 1024 at a time. */
+#define SPOP_PROPAGATE_BATCH 1024
+static void propagateSpop(client *c, int whole, sds *members, unsigned long n) {
+    if (whole) {
+        rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
+        return;
+    }
+    preventCommandPropagation(c);
+    sds *argv = zmalloc(sizeof(sds) * (SPOP_PROPAGATE_BATCH + 2));
+    argv[0] = propWord("SREM");
+    argv[1] = c->argv[1];
+    for (unsigned long i = 0; i < n; i += SPOP_PROPAGATE_BATCH) {
+        unsigned long batch = n - i < SPOP_PROPAGATE_BATCH ? n - i : SPOP_PROPAGATE_BATCH;
+        memcpy(argv + 2, members + i, sizeof(sds) * batch);
+        alsoPropagate(c->db, (int)batch + 2, argv);
+    }
+    zfree(argv);
+}
+
 /* SPOP key count */
 static void spopWithCountCommand(client *c) {
     long l;
@@ -181,6 +201,7 @@ static void spopWithCountCommand(client *c) {
         return;
     }
     storeCloseKey(k);
+    propagateSpop(c, whole, a, n);
     notifyKeyspaceEvent(NOTIFY_SET, "spop", c->argv[1], c->db);
     if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
     addReplySetLen(c, (long)n);
@@ -227,6 +248,7 @@ static void spopCommand(client *c) {
         sdsfree(m);
         return;
     }
+    rewriteCommandForPropagation(c, 3, propWord("SREM"), c->argv[1], m);
     notifyKeyspaceEvent(NOTIFY_SET, "spop", c->argv[1], c->db);
     if (keydeleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
     addReplyBulkSds(c, m);

@@ -131,6 +131,24 @@ static int expireFromOption(client *c, sds arg, int flags, long long *out) {
     return C_OK;
 }
 
+/* What replicas get for SET (and SETEX, PSETEX, GETSET), as Redis 7.0
+ * sends it: a time to live as an absolute PXAT, and no GET. */
+static void propagateSet(client *c, sds key, sds val, int flags, long long expire) {
+    if (expire != -1) {
+        sds ms = sdsfromlonglong(expire);
+        rewriteCommandForPropagation(c, 5, propWord("SET"), key, val, propWord("PXAT"), ms);
+        sdsfree(ms);
+    } else if (flags & SET_GET) {
+        sds *argv = zmalloc(sizeof(sds) * (size_t)c->argc);
+        int argc = 0;
+        argv[argc++] = propWord("SET");
+        for (int j = 1; j < c->argc; j++)
+            if (j < 3 || strcasecmp(c->argv[j], "get")) argv[argc++] = c->argv[j];
+        rewriteCommandForPropagationArgv(c, argc, argv);
+        zfree(argv);
+    }
+}
+
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] */
 static void setGeneric(client *c, sds key, sds val, int flags, long long expire) {
     skey *k;
@@ -173,6 +191,7 @@ static void setGeneric(client *c, sds key, sds val, int flags, long long expire)
     }
     notifyKeyspaceEvent(NOTIFY_STRING, "set", key, c->db);
     if (expire != -1) notifyKeyspaceEvent(NOTIFY_GENERIC, "expire", key, c->db);
+    propagateSet(c, key, val, flags, expire);
     if (flags & SET_GET) {
         if (old) addReplyBulkSds(c, old);
         else addReplyNull(c);
@@ -238,7 +257,22 @@ static void getdelCommand(client *c) {
         return;
     }
     notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
+    rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
     addReplyBulkSds(c, val);
+}
+
+/* GETEX as replicas get it: DEL, PEXPIREAT or PERSIST, as Redis 7.0. */
+static void propagateGetex(client *c, const char *event, long long expire) {
+    if (!event) return;
+    if (!strcmp(event, "del")) {
+        rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
+    } else if (!strcmp(event, "expire")) {
+        sds ms = sdsfromlonglong(expire);
+        rewriteCommandForPropagation(c, 3, propWord("PEXPIREAT"), c->argv[1], ms);
+        sdsfree(ms);
+    } else {
+        rewriteCommandForPropagation(c, 2, propWord("PERSIST"), c->argv[1]);
+    }
 }
 
 /* GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST] */
@@ -279,6 +313,7 @@ static void getexCommand(client *c) {
         return;
     }
     if (event) notifyKeyspaceEvent(NOTIFY_GENERIC, event, c->argv[1], c->db);
+    propagateGetex(c, event, expire);
     addReplyBulkSds(c, val);
 }
 
@@ -550,6 +585,10 @@ static void incrbyfloatCommand(client *c) {
     storeCloseKey(k);
     if (r != C_OK) return;
     notifyKeyspaceEvent(NOTIFY_STRING, "incrbyfloat", c->argv[1], c->db);
+    /* as Redis: replicas set the result, whatever their float arithmetic */
+    sds result = sdsnewlen(buf, (size_t)n);
+    rewriteCommandForPropagation(c, 4, propWord("SET"), c->argv[1], result, propWord("KEEPTTL"));
+    sdsfree(result);
     addReplyBulk(c, buf, (size_t)n);
 }
 

@@ -868,6 +868,19 @@ static void zremrangebyrankCommand(client *c) { zremrangeGeneric(c, ZRANGE_RANK)
 static void zremrangebyscoreCommand(client *c) { zremrangeGeneric(c, ZRANGE_SCORE); }
 static void zremrangebylexCommand(client *c) { zremrangeGeneric(c, ZRANGE_LEX); }
 
+/* The blocking and multi-key forms reach replicas as the ZPOPMIN/ZPOPMAX
+ * of the key they popped from, with the count popped (-1: none), as Redis. */
+static void propagateZpop(client *c, sds key, int max, long count) {
+    sds cmd = propWord(max ? "ZPOPMAX" : "ZPOPMIN");
+    if (count < 0) {
+        rewriteCommandForPropagation(c, 2, cmd, key);
+        return;
+    }
+    sds n = sdsfromlonglong(count);
+    rewriteCommandForPropagation(c, 3, cmd, key, n);
+    sdsfree(n);
+}
+
 /* Pop up to count members from the first existing key of keys (ZPOPMIN,
  * ZPOPMAX, ZMPOP and the blocking forms). emitkey: the reply names the key;
  * nested: [member, score] pairs; nilempty: a null array when no key exists
@@ -901,6 +914,7 @@ static void zpopFromKeys(client *c, sds *keys, int nkeys, int max, int emitkey, 
         }
         if (zsetRemoveItems(c, k, &v, &items, max ? "zpopmax" : "zpopmin") == C_OK) {
             long n = (long)items.n;
+            if (emitkey) propagateZpop(c, key, max, nested ? n : -1);
             if (!emitkey) {
                 addReplyArrayLen(c, nested ? n : n * 2);
             } else if (!nested) {

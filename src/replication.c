@@ -1,0 +1,626 @@
+/* replication.c - dredis as a master, in Redis 7.0's replication protocol,
+ * so that real redis-server replicas (and redis-cli --rdb, and Sentinel)
+ * follow it:
+ *
+ * - the stream: every write, as propagate.c hands it over, encoded as RESP
+ *   with a SELECT where the database changes, appended to the replication
+ *   backlog (a ring of DREDIS_REPL_BACKLOG_SIZE bytes) and to each replica;
+ *   its byte count is master_repl_offset;
+ * - PSYNC/SYNC: +CONTINUE and the missed part of the backlog when the
+ *   replica's replication id and offset allow it, else +FULLRESYNC: a
+ *   snapshot of the tree is taken at that instant (save.c, snapshot.c),
+ *   written as an RDB file by a child process (dredis-server --export-rdb)
+ *   and sent as a bulk ($<len>, then the file with sendfile), followed by
+ *   the stream buffered for that replica since the instant;
+ * - REPLCONF (listening-port, ip-address, capa, ack, getack, rdb-only),
+ *   WAIT counting acknowledgements, PING to replicas every
+ *   repl-ping-replica-period, replicas dropped after repl-timeout without an
+ *   acknowledgement, INFO replication and ROLE.
+ *
+ * Memory stays bounded: the RDB never passes through memory, and the stream
+ * buffered for a replica is limited (REPLICA_BUFFER_LIMIT, Redis's
+ * client-output-buffer-limit for replicas); a replica past it is dropped and
+ * syncs again. */
+#include "server.h"
+#include "snapshot.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A replica's connection, as Redis names its states */
+#define REPL_STATE_NONE 0
+#define SLAVE_STATE_WAIT_BGSAVE_START 6 /* a snapshot is needed and none could start yet */
+#define SLAVE_STATE_WAIT_BGSAVE_END 7   /* its snapshot and RDB are being made */
+#define SLAVE_STATE_ONLINE 9            /* RDB sent (or being sent), stream flowing */
+
+#define SLAVE_CAPA_EOF (1 << 0)
+#define SLAVE_CAPA_PSYNC2 (1 << 1)
+
+/* Redis's client-output-buffer-limit for replicas (hard limit) */
+#define REPLICA_BUFFER_LIMIT (256LL * 1024 * 1024)
+
+static struct {
+    char *backlog;          /* ring buffer, NULL until the first replica */
+    long long backlog_idx;  /* where the next byte goes */
+    long long histlen;      /* bytes of history it holds */
+    long long backlog_off;  /* replication offset of its first byte */
+    int seldb;              /* the database the stream last selected, -1: none */
+    client **replicas;
+    int nreplicas;
+    /* the snapshot and the RDB of a full sync */
+    int snapshot_for_sync;  /* the running snapshot was started for replicas */
+    long long snapshot_offset; /* master_repl_offset at its instant */
+    pid_t export_pid;       /* the child writing the RDB, 0 when none */
+    char export_path[4096];
+    long long last_ping;    /* unix ms of the last PING to replicas */
+    long long last_newline; /* unix ms of the last keep-alive newline */
+} repl;
+
+static const char *stateName(int state) {
+    switch (state) {
+    case SLAVE_STATE_WAIT_BGSAVE_START:
+    case SLAVE_STATE_WAIT_BGSAVE_END: return "wait_bgsave";
+    case SLAVE_STATE_ONLINE: return "online";
+    default: return "none";
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replication ids                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void changeReplicationId(void) {
+    getRandomHexChars(server.replid, 40);
+    server.replid[40] = '\0';
+}
+
+static void clearReplicationId2(void) {
+    memset(server.replid2, '0', 40);
+    server.replid2[40] = '\0';
+    server.second_replid_offset = -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The backlog                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void createBacklog(void) {
+    repl.backlog = zmalloc((size_t)server.repl_backlog_size);
+    repl.backlog_idx = 0;
+    repl.histlen = 0;
+    /* the next byte written is the first of the history */
+    repl.backlog_off = server.master_repl_offset + 1;
+}
+
+static void appendToBacklog(const char *p, size_t len) {
+    server.master_repl_offset += (long long)len;
+    long long size = server.repl_backlog_size;
+    if ((long long)len > size) { /* only the end of it fits */
+        p += (long long)len - size;
+        len = (size_t)size;
+    }
+    while (len) {
+        size_t room = (size_t)(size - repl.backlog_idx);
+        size_t n = len < room ? len : room;
+        memcpy(repl.backlog + repl.backlog_idx, p, n);
+        repl.backlog_idx = (repl.backlog_idx + (long long)n) % size;
+        repl.histlen += (long long)n;
+        p += n;
+        len -= n;
+    }
+    if (repl.histlen > size) repl.histlen = size;
+    repl.backlog_off = server.master_repl_offset - repl.histlen + 1;
+}
+
+/* Queue the history from offset on (within the backlog) for c. */
+static void addBacklogFrom(client *c, long long offset) {
+    long long skip = offset - repl.backlog_off;
+    long long len = repl.histlen - skip;
+    long long size = server.repl_backlog_size;
+    long long start = (repl.backlog_idx - repl.histlen + skip + size * 2) % size;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    while (len > 0) {
+        long long n = size - start < len ? size - start : len;
+        evbuffer_add(out, repl.backlog + start, (size_t)n);
+        start = (start + n) % size;
+        len -= n;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Feeding the stream                                                        */
+/* ------------------------------------------------------------------------ */
+
+int replicationWanted(void) { return repl.backlog != NULL || repl.nreplicas > 0; }
+
+long long replicationOffset(void) { return server.master_repl_offset; }
+
+static void dropReplica(client *c, const char *why) {
+    serverLog(LL_WARNING, "Replica %s dropped: %s", c->addr, why);
+    closeClientAsync(c);
+}
+
+/* Raw stream bytes to every replica that takes them now or later. */
+static void feedReplicas(const char *p, size_t len) {
+    appendToBacklog(p, len);
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *r = repl.replicas[i];
+        if (r->flags & CLIENT_CLOSE_ASAP) continue;
+        struct evbuffer *dst = r->replstate == SLAVE_STATE_ONLINE ? bufferevent_get_output(r->bev)
+                               : r->replstate == SLAVE_STATE_WAIT_BGSAVE_END ? r->repl_pending
+                                                                             : NULL;
+        if (!dst) continue;
+        evbuffer_add(dst, p, len);
+        if ((long long)evbuffer_get_length(dst) > REPLICA_BUFFER_LIMIT)
+            dropReplica(r, "its output buffer passed the replica limit (256 MB)");
+    }
+}
+
+static sds catCommand(sds s, int argc, sds *argv) {
+    s = sdscatprintf(s, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        s = sdscatprintf(s, "$%zu\r\n", sdslen(argv[i]));
+        s = sdscatlen(s, argv[i], sdslen(argv[i]));
+        s = sdscatlen(s, "\r\n", 2);
+    }
+    return s;
+}
+
+/* One command of the stream, in database db (-1: any). */
+void replicationFeed(int db, int argc, sds *argv) {
+    if (!replicationWanted()) return;
+    if (!repl.backlog) createBacklog();
+    sds s = sdsempty();
+    if (db >= 0 && db != repl.seldb) {
+        s = sdscatprintf(s, "*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n", db >= 10 ? 2 : 1, db);
+        repl.seldb = db;
+    }
+    s = catCommand(s, argc, argv);
+    feedReplicas(s, sdslen(s));
+    sdsfree(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replicas                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void addReplica(client *c) {
+    repl.replicas = zrealloc(repl.replicas, sizeof(client *) * (size_t)(repl.nreplicas + 1));
+    repl.replicas[repl.nreplicas++] = c;
+    c->flags |= CLIENT_SLAVE;
+    c->repl_ack_time = mstime();
+}
+
+/* freeClient(): a replica's connection is gone. */
+void replicationForgetClient(client *c) {
+    if (c->repl_pending) {
+        evbuffer_free(c->repl_pending);
+        c->repl_pending = NULL;
+    }
+    for (int i = 0; i < repl.nreplicas; i++) {
+        if (repl.replicas[i] == c) {
+            repl.replicas[i] = repl.replicas[--repl.nreplicas];
+            serverLog(LL_NOTICE, "Connection with replica %s lost.", c->addr);
+            return;
+        }
+    }
+}
+
+static void sendRaw(client *c, const char *s) { evbuffer_add(bufferevent_get_output(c->bev), s, strlen(s)); }
+
+/* The replica's stream starts at offset (its RDB holds everything before). */
+static void setupFullResync(client *c, long long offset) {
+    c->replstate = SLAVE_STATE_WAIT_BGSAVE_END;
+    c->psync_initial_offset = offset;
+    c->repl_pending = evbuffer_new();
+    if (c->flags & CLIENT_PRE_PSYNC) return; /* SYNC: no +FULLRESYNC line */
+    char line[128];
+    snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", server.replid, offset);
+    sendRaw(c, line);
+}
+
+/* Start the snapshot that the waiting replicas need, when none runs. */
+static void startSyncSnapshot(void) {
+    if (repl.export_pid || saveInProgress()) return;
+    int waiting = 0;
+    for (int i = 0; i < repl.nreplicas; i++)
+        if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START) waiting++;
+    if (!waiting) return;
+    const char *err = saveStartBackground();
+    if (err) {
+        for (int i = 0; i < repl.nreplicas; i++)
+            if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START) {
+                sds why = sdscatprintf(sdsempty(), "the snapshot for its full sync could not start: %s", err);
+                sendRaw(repl.replicas[i], "-ERR snapshot for full sync failed\r\n");
+                dropReplica(repl.replicas[i], why);
+                sdsfree(why);
+            }
+        return;
+    }
+    repl.snapshot_for_sync = 1;
+    repl.snapshot_offset = server.master_repl_offset;
+    repl.seldb = -1; /* the stream after the RDB selects its database first */
+    for (int i = 0; i < repl.nreplicas; i++)
+        if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START)
+            setupFullResync(repl.replicas[i], repl.snapshot_offset);
+    serverLog(LL_NOTICE, "Starting a snapshot for the full sync of %d replica(s), offset %lld", waiting,
+              repl.snapshot_offset);
+}
+
+/* A replica that arrives while a sync snapshot is being made shares it when
+ * another replica's buffered stream covers everything since its instant. */
+static int attachToRunningSync(client *c) {
+    if (!repl.snapshot_for_sync && !repl.export_pid) return 0;
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *o = repl.replicas[i];
+        if (o == c || o->replstate != SLAVE_STATE_WAIT_BGSAVE_END || !o->repl_pending) continue;
+        if (o->psync_initial_offset != repl.snapshot_offset) continue;
+        setupFullResync(c, repl.snapshot_offset);
+        size_t n = evbuffer_get_length(o->repl_pending);
+        unsigned char *copy = zmalloc(n ? n : 1);
+        evbuffer_copyout(o->repl_pending, copy, n);
+        evbuffer_add(c->repl_pending, copy, n);
+        zfree(copy);
+        return 1;
+    }
+    return 0;
+}
+
+static void fullResync(client *c) {
+    if (!repl.backlog) {
+        /* as Redis: a new history starts with the first replica */
+        changeReplicationId();
+        clearReplicationId2();
+        createBacklog();
+    }
+    c->replstate = SLAVE_STATE_WAIT_BGSAVE_START;
+    if (attachToRunningSync(c)) return;
+    startSyncSnapshot(); /* or later, from replicationCron, once the running one ends */
+}
+
+/* +CONTINUE when the replica's history is ours and the backlog still holds
+ * what it misses. */
+static int tryPartialResync(client *c, const char *replid, const char *offstr) {
+    long long offset;
+    if (!string2ll(offstr, strlen(offstr), &offset)) return 0;
+    int ours = !strcasecmp(replid, server.replid);
+    int before_switch = !strcasecmp(replid, server.replid2) && offset <= server.second_replid_offset;
+    if (!ours && !before_switch) return 0;
+    if (!repl.backlog || offset < repl.backlog_off || offset > repl.backlog_off + repl.histlen) return 0;
+    c->replstate = SLAVE_STATE_ONLINE;
+    c->repl_ack_time = mstime();
+    char line[128];
+    if (c->slave_capa & SLAVE_CAPA_PSYNC2) snprintf(line, sizeof(line), "+CONTINUE %s\r\n", server.replid);
+    else snprintf(line, sizeof(line), "+CONTINUE\r\n");
+    sendRaw(c, line);
+    addBacklogFrom(c, offset);
+    serverLog(LL_NOTICE, "Partial resynchronization of replica %s accepted, %lld bytes of backlog sent from offset %lld",
+              c->addr, server.master_repl_offset - offset + 1, offset);
+    return 1;
+}
+
+/* SYNC and PSYNC replid offset */
+static void syncCommand(client *c) {
+    if (c->flags & CLIENT_SLAVE) return;
+    if (c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE)) {
+        addReplyError(c, "ERR Replica can't sync from inside a transaction or a script");
+        return;
+    }
+    if (evbuffer_get_length(c->out) > 0) {
+        addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
+        return;
+    }
+    int psync = !strcasecmp(c->argv[0], "psync");
+    if (psync && c->argc != 3) {
+        addReplyErrorArity(c);
+        return;
+    }
+    serverLog(LL_NOTICE, "Replica %s asks for synchronization", c->addr);
+    if (!psync) c->flags |= CLIENT_PRE_PSYNC;
+    addReplica(c);
+    if (psync && tryPartialResync(c, c->argv[1], c->argv[2])) return;
+    fullResync(c);
+}
+
+/* REPLCONF option value [option value ...] */
+static void replconfCommand(client *c) {
+    if ((c->argc % 2) == 0) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    for (int j = 1; j < c->argc; j += 2) {
+        const char *opt = c->argv[j], *val = c->argv[j + 1];
+        long long v;
+        if (!strcasecmp(opt, "listening-port")) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 1], &v, NULL) != C_OK) return;
+            c->slave_listening_port = (int)v;
+        } else if (!strcasecmp(opt, "ip-address")) {
+            if (sdslen(c->argv[j + 1]) >= sizeof(c->slave_addr)) {
+                addReplyErrorFormat(c, "ERR REPLCONF ip-address provided by replica instance is too long: %zd bytes",
+                                    sdslen(c->argv[j + 1]));
+                return;
+            }
+            memcpy(c->slave_addr, val, sdslen(c->argv[j + 1]) + 1);
+        } else if (!strcasecmp(opt, "capa")) {
+            if (!strcasecmp(val, "eof")) c->slave_capa |= SLAVE_CAPA_EOF;
+            else if (!strcasecmp(val, "psync2")) c->slave_capa |= SLAVE_CAPA_PSYNC2;
+        } else if (!strcasecmp(opt, "ack")) {
+            /* a replica's acknowledgement: never answered */
+            if (!(c->flags & CLIENT_SLAVE)) return;
+            if (string2ll(val, sdslen(c->argv[j + 1]), &v) && v > c->repl_ack_off) c->repl_ack_off = v;
+            c->repl_ack_time = mstime();
+            replicationWaitersCheck();
+            return;
+        } else if (!strcasecmp(opt, "getack")) {
+            return; /* only a replica answers it; dredis replicates to, not from */
+        } else if (!strcasecmp(opt, "rdb-only")) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 1], &v, NULL) != C_OK) return;
+            if (v == 1) c->flags |= CLIENT_REPL_RDBONLY;
+            else if (v == 0) c->flags &= ~CLIENT_REPL_RDBONLY;
+            else {
+                addReplyErrorSyntax(c);
+                return;
+            }
+        } else {
+            addReplyErrorFormat(c, "ERR Unrecognized REPLCONF option: %s", opt);
+            return;
+        }
+    }
+    addReplyOK(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The RDB of a full sync                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* dredis-server --export-rdb, run on the snapshot: the RDB file of the
+ * replicas waiting for it. */
+static int startExport(const char *snapdir) {
+    static unsigned long long n;
+    snprintf(repl.export_path, sizeof(repl.export_path), "%s/.sync-%d-%llu.rdb", server.snapshot_dir,
+             (int)getpid(), ++n);
+    char offset[32];
+    snprintf(offset, sizeof(offset), "%lld", repl.snapshot_offset);
+    pid_t pid = fork();
+    if (pid < 0) return C_ERR;
+    if (pid == 0) {
+        char *envp[] = {NULL, NULL};
+        sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", snapdir);
+        envp[0] = root;
+        char *argv[] = {"dredis-server", "--export-rdb", repl.export_path, "--repl-id", server.replid,
+                        "--repl-offset", offset, NULL};
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    repl.export_pid = pid;
+    serverLog(LL_NOTICE, "Writing the RDB of snapshot %s for replicas (pid %d)", snapdir, (int)pid);
+    return C_OK;
+}
+
+static void failWaitingReplicas(const char *why) {
+    for (int i = 0; i < repl.nreplicas; i++)
+        if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_END) dropReplica(repl.replicas[i], why);
+}
+
+/* save.c: a background snapshot ended. */
+void replicationSnapshotEnded(int ok, const char *dir) {
+    if (!repl.snapshot_for_sync) return;
+    repl.snapshot_for_sync = 0;
+    if (!ok) {
+        failWaitingReplicas("the snapshot for its full sync failed");
+        return;
+    }
+    if (startExport(dir) != C_OK) {
+        sds why = sdscatprintf(sdsempty(), "fork() for its RDB failed: %s", strerror(errno));
+        failWaitingReplicas(why);
+        sdsfree(why);
+    }
+}
+
+/* The RDB is written: each waiting replica gets it as a bulk, then the
+ * stream buffered since the snapshot's instant. */
+static void sendRdbToWaitingReplicas(void) {
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *c = repl.replicas[i];
+        if (c->replstate != SLAVE_STATE_WAIT_BGSAVE_END || (c->flags & CLIENT_CLOSE_ASAP)) continue;
+        int fd = open(repl.export_path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0) {
+            sds why = sdscatprintf(sdsempty(), "its RDB could not be opened: %s", strerror(errno));
+            if (fd >= 0) close(fd);
+            dropReplica(c, why);
+            sdsfree(why);
+            continue;
+        }
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        char head[64];
+        snprintf(head, sizeof(head), "$%lld\r\n", (long long)sb.st_size);
+        evbuffer_add(out, head, strlen(head));
+        if (sb.st_size > 0) evbuffer_add_file(out, fd, 0, sb.st_size); /* takes fd */
+        else close(fd);
+        if (c->flags & CLIENT_REPL_RDBONLY) {
+            /* redis-cli --rdb: the file and nothing more */
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            evbuffer_free(c->repl_pending);
+            c->repl_pending = NULL;
+            c->replstate = SLAVE_STATE_ONLINE;
+            closeAfterReply(c);
+            continue;
+        }
+        evbuffer_add_buffer(out, c->repl_pending);
+        evbuffer_free(c->repl_pending);
+        c->repl_pending = NULL;
+        c->replstate = SLAVE_STATE_ONLINE;
+        c->repl_ack_time = mstime();
+        serverLog(LL_NOTICE, "Synchronization with replica %s: RDB of %lld bytes sent, streaming from offset %lld",
+                  c->addr, (long long)sb.st_size, c->psync_initial_offset);
+    }
+    unlink(repl.export_path); /* the open descriptors keep it until sent */
+}
+
+static void checkExportDone(void) {
+    if (!repl.export_pid) return;
+    int status;
+    pid_t r = waitpid(repl.export_pid, &status, WNOHANG);
+    if (r == 0) return;
+    repl.export_pid = 0;
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        serverLog(LL_WARNING, "Writing the RDB for replicas failed (%s %d)",
+                  r < 0 ? "waitpid" : WIFEXITED(status) ? "exit status" : "signal",
+                  r < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        unlink(repl.export_path);
+        failWaitingReplicas("its RDB could not be written");
+        return;
+    }
+    sendRdbToWaitingReplicas();
+}
+
+int replicationExportRunning(void) { return repl.export_pid != 0; }
+
+/* ------------------------------------------------------------------------ */
+/* WAIT                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int countAcked(long long offset) {
+    int n = 0;
+    for (int i = 0; i < repl.nreplicas; i++)
+        if (repl.replicas[i]->replstate == SLAVE_STATE_ONLINE && repl.replicas[i]->repl_ack_off >= offset) n++;
+    return n;
+}
+
+int replicationAckedReplicas(client *c) { return countAcked(c->woff); }
+
+/* WAIT blocked: ask the replicas where they are (REPLCONF GETACK * in
+ * the stream; each answers with REPLCONF ACK). */
+void replicationRequestAck(void) {
+    if (!repl.nreplicas) return;
+    sds argv[3] = {sdsnew("REPLCONF"), sdsnew("GETACK"), sdsnew("*")};
+    replicationFeed(-1, 3, argv);
+    for (int i = 0; i < 3; i++) sdsfree(argv[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cron                                                                      */
+/* ------------------------------------------------------------------------ */
+
+void replicationCron(void) {
+    long long now = mstime();
+    checkExportDone();
+    startSyncSnapshot();
+    if (repl.nreplicas && now - repl.last_ping >= server.repl_ping_period * 1000) {
+        repl.last_ping = now;
+        sds ping = sdsnew("PING");
+        replicationFeed(repl.seldb, 1, &ping);
+        sdsfree(ping);
+    }
+    if (now - repl.last_newline >= 1000) {
+        /* replicas waiting for their RDB: a newline keeps them from timing out */
+        repl.last_newline = now;
+        for (int i = 0; i < repl.nreplicas; i++)
+            if (repl.replicas[i]->replstate != SLAVE_STATE_ONLINE) sendRaw(repl.replicas[i], "\n");
+    }
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *c = repl.replicas[i];
+        if (c->replstate == SLAVE_STATE_ONLINE && !(c->flags & (CLIENT_PRE_PSYNC | CLIENT_REPL_RDBONLY)) &&
+            now - c->repl_ack_time > server.repl_timeout * 1000)
+            dropReplica(c, "timeout: no acknowledgement within repl-timeout");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* INFO replication and ROLE                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void replicaAddress(client *c, char *ip, size_t len) {
+    if (c->slave_addr[0]) {
+        snprintf(ip, len, "%s", c->slave_addr);
+        return;
+    }
+    snprintf(ip, len, "%s", c->addr);
+    char *colon = strrchr(ip, ':');
+    if (colon) *colon = '\0';
+}
+
+sds genReplicationInfo(sds info) {
+    info = sdscatprintf(info, "# Replication\r\nrole:master\r\nconnected_slaves:%d\r\n", repl.nreplicas);
+    long long now = mstime();
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *c = repl.replicas[i];
+        char ip[64];
+        replicaAddress(c, ip, sizeof(ip));
+        info = sdscatprintf(info, "slave%d:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", i, ip,
+                            c->slave_listening_port, stateName(c->replstate), c->repl_ack_off,
+                            (now - c->repl_ack_time) / 1000);
+    }
+    return sdscatprintf(info,
+                        "master_failover_state:no-failover\r\n"
+                        "master_replid:%s\r\n"
+                        "master_replid2:%s\r\n"
+                        "master_repl_offset:%lld\r\n"
+                        "second_repl_offset:%lld\r\n"
+                        "repl_backlog_active:%d\r\n"
+                        "repl_backlog_size:%lld\r\n"
+                        "repl_backlog_first_byte_offset:%lld\r\n"
+                        "repl_backlog_histlen:%lld\r\n",
+                        server.replid, server.replid2, server.master_repl_offset, server.second_replid_offset,
+                        repl.backlog != NULL, server.repl_backlog_size, repl.backlog ? repl.backlog_off : 0,
+                        repl.histlen);
+}
+
+static void roleCommand(client *c) {
+    addReplyArrayLen(c, 3);
+    addReplyBulkCString(c, "master");
+    addReplyLongLong(c, server.master_repl_offset);
+    void *len = addReplyDeferredLen(c);
+    long n = 0;
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *r = repl.replicas[i];
+        if (r->replstate != SLAVE_STATE_ONLINE) continue;
+        char ip[64];
+        replicaAddress(r, ip, sizeof(ip));
+        addReplyArrayLen(c, 3);
+        addReplyBulkCString(c, ip);
+        addReplyBulkLongLong(c, r->slave_listening_port);
+        addReplyBulkLongLong(c, r->repl_ack_off);
+        n++;
+    }
+    setDeferredArrayLen(c, len, n);
+}
+
+void replicationInit(void) {
+    changeReplicationId();
+    clearReplicationId2();
+    repl.seldb = -1;
+    repl.last_ping = mstime();
+}
+
+void replicationShutdown(void) {
+    if (repl.export_pid) {
+        kill(repl.export_pid, SIGKILL);
+        waitpid(repl.export_pid, NULL, 0);
+        unlink(repl.export_path);
+        repl.export_pid = 0;
+    }
+    zfree(repl.backlog);
+    repl.backlog = NULL;
+    zfree(repl.replicas);
+    repl.replicas = NULL;
+    repl.nreplicas = 0;
+}
+
+redisCommand replicationCommandTable[] = {
+    {"psync", syncCommand, -3, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "2.8.0",
+     "An internal command used in replication.", "O(1)", NULL},
+    {"sync", syncCommand, 1, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
+     "An internal command used in replication.", "O(1)", NULL},
+    {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
+     "server", "3.0.0", "An internal command for configuring the replication stream.", "O(1)", NULL},
+    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
+     "Returns the replication role.", "O(1)", NULL},
+    {NULL}};
