@@ -60,6 +60,7 @@ static struct {
     char export_path[4096];
     long long last_ping;    /* unix ms of the last PING to replicas */
     long long last_newline; /* unix ms of the last keep-alive newline */
+    long long stat_sync_full, stat_sync_partial_ok, stat_sync_partial_err;
 } repl;
 
 static const char *stateName(int state) {
@@ -293,6 +294,7 @@ static int tryPartialResync(client *c, const char *replid, const char *offstr) {
     int before_switch = !strcasecmp(replid, server.replid2) && offset <= server.second_replid_offset;
     if (!ours && !before_switch) return 0;
     if (!repl.backlog || offset < repl.backlog_off || offset > repl.backlog_off + repl.histlen) return 0;
+    repl.stat_sync_partial_ok++;
     c->replstate = SLAVE_STATE_ONLINE;
     c->repl_ack_time = mstime();
     char line[128];
@@ -325,6 +327,8 @@ static void syncCommand(client *c) {
     if (!psync) c->flags |= CLIENT_PRE_PSYNC;
     addReplica(c);
     if (psync && tryPartialResync(c, c->argv[1], c->argv[2])) return;
+    if (psync && strcmp(c->argv[1], "?")) repl.stat_sync_partial_err++;
+    repl.stat_sync_full++;
     fullResync(c);
 }
 
@@ -545,6 +549,12 @@ static void replicaAddress(client *c, char *ip, size_t len) {
     snprintf(ip, len, "%s", c->addr);
     char *colon = strrchr(ip, ':');
     if (colon) *colon = '\0';
+}
+
+/* The replication lines of INFO stats */
+sds genReplicationStats(sds info) {
+    return sdscatprintf(info, "sync_full:%lld\r\nsync_partial_ok:%lld\r\nsync_partial_err:%lld\r\n",
+                        repl.stat_sync_full, repl.stat_sync_partial_ok, repl.stat_sync_partial_err);
 }
 
 sds genReplicationInfo(sds info) {

@@ -228,6 +228,7 @@ static sds genInfo(const int *want) {
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
                             server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
+        info = genReplicationStats(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
     if (SECTION("cpu")) {

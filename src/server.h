@@ -525,6 +525,7 @@ int replicationAckedReplicas(client *c); /* replicas that acknowledged c's write
 void replicationRequestAck(void);
 void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
 sds genReplicationInfo(sds info);
+sds genReplicationStats(sds info);
 
 /* ---- save.c ---- */
 void saveInit(void);

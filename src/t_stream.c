@@ -808,6 +808,7 @@ typedef struct trimArgs {
     long long limit;   /* 0: no limit */
     long long maxlen;
     streamID minid;
+    int trim_arg_idx;  /* argv index of the MAXLEN count or MINID id (0: none) */
 } trimArgs;
 
 /* The count of removed entries changes "entries-removed" so that
@@ -932,6 +933,7 @@ static int parseAddOrTrimArgs(client *c, trimArgs *a, int xadd) {
             } else if (moreargs >= 2 && next[0] == '=' && next[1] == '\0') {
                 i++;
             }
+            a->trim_arg_idx = i + 1;
             if (maxlen) {
                 if (getLongLongFromArgOrReply(c, c->argv[i + 1], &a->maxlen, NULL) != C_OK) return -1;
                 if (a->maxlen < 0) {
@@ -980,6 +982,35 @@ static int parseAddOrTrimArgs(client *c, trimArgs *a, int xadd) {
         a->limit = a->approx ? 100 * SEG_ENTRIES : 0;
     }
     return i;
+}
+
+/* XADD and XTRIM as replicas get them, as Redis 7.0 sends them: an
+ * approximate trim ("~", which trims by dredis's segments, not Redis's
+ * nodes) as an exact one ("=") to the length or first ID it left, and
+ * XADD's generated ID (idpos > 0) as given. */
+static void propagateAddOrTrim(client *c, stream *s, const trimArgs *a, int idpos, const streamID *id) {
+    if (!a->approx && !(idpos > 0 && id)) return;
+    sds *argv = zmalloc(sizeof(sds) * (size_t)c->argc);
+    memcpy(argv, c->argv, sizeof(sds) * (size_t)c->argc);
+    char buf[ID_STR_LEN];
+    sds trimarg = NULL, idarg = NULL;
+    if (a->approx) {
+        argv[a->trim_arg_idx - 1] = propWord("=");
+        streamID first;
+        if (a->strategy == TRIM_MAXLEN) {
+            trimarg = sdsfromlonglong(s->len);
+        } else if (streamFirstID(s, &first) == STORE_OK) {
+            trimarg = sdsnewlen(buf, (size_t)idFormat(buf, &first));
+        } else {
+            trimarg = sdsdup(c->argv[a->trim_arg_idx]); /* unreadable now: the next read fails too */
+        }
+        argv[a->trim_arg_idx] = trimarg;
+    }
+    if (idpos > 0 && id) argv[idpos] = idarg = sdsnewlen(buf, (size_t)idFormat(buf, id));
+    rewriteCommandForPropagationArgv(c, c->argc, argv);
+    sdsfree(trimarg);
+    sdsfree(idarg);
+    zfree(argv);
 }
 
 /* ---- opening a stream for a command ---- */
@@ -1383,6 +1414,7 @@ static void xaddCommand(client *c) {
     if (created) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
     notifyKeyspaceEvent(NOTIFY_STREAM, "xadd", c->argv[1], c->db);
     if (deleted) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", c->argv[1], c->db);
+    propagateAddOrTrim(c, &s, &a, idpos, (!a.id_given || !a.seq_given) ? &id : NULL);
     addReplyStreamID(c, &id);
 cleanup:
     if (k->staged) storeDeleteKey(k);
@@ -1547,6 +1579,7 @@ static void xtrimCommand(client *c) {
         streamIOError(c, NULL);
     } else {
         if (deleted) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", c->argv[1], c->db);
+        propagateAddOrTrim(c, &s, &a, 0, NULL);
         addReplyLongLong(c, deleted);
     }
     storeCloseKey(k);
@@ -1634,6 +1667,46 @@ static int groupAdvance(stream *s, cgroup *cg, const streamID *id) {
 /* Put id in the PEL of consumer ck (named cname), delivered now once: a
  * reference in the consumer first, then the group's entry (which takes it
  * from its previous owner, whose reference then goes). */
+/* ---- what consumer groups tell replicas (as Redis 7.0) ---- */
+
+/* A delivery or claim, which the replica repeats idempotently:
+ * XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID
+ * group-last-id (Redis's streamPropagateXCLAIM). A claim of an entry that
+ * is gone removes it from the replica's PEL the same way. */
+static void propagateClaim(client *c, sds key, const cgroup *cg, sds consumer, const streamID *id, const nack *na) {
+    char idbuf[ID_STR_LEN], lastbuf[ID_STR_LEN];
+    sds idarg = sdsnewlen(idbuf, (size_t)idFormat(idbuf, id));
+    sds lastarg = sdsnewlen(lastbuf, (size_t)idFormat(lastbuf, &cg->last_id));
+    sds time = sdsfromlonglong(na->delivery_time), count = sdsfromlonglong(na->delivery_count);
+    sds zero = propWord("0");
+    sds cons = consumer ? consumer : propWord("");
+    alsoPropagateArgs(c->db, 14, propWord("XCLAIM"), key, cg->name, cons, zero, idarg, propWord("TIME"), time,
+                      propWord("RETRYCOUNT"), count, propWord("FORCE"), propWord("JUSTID"), propWord("LASTID"),
+                      lastarg);
+    sdsfree(idarg);
+    sdsfree(lastarg);
+    sdsfree(time);
+    sdsfree(count);
+}
+
+/* A group's last delivered ID moved without a claim (NOACK, LASTID):
+ * XGROUP SETID key group id ENTRIESREAD n (Redis's streamPropagateGroupID). */
+static void propagateGroupID(client *c, sds key, const cgroup *cg) {
+    char buf[ID_STR_LEN];
+    sds idarg = sdsnewlen(buf, (size_t)idFormat(buf, &cg->last_id));
+    sds read = sdsfromlonglong(cg->entries_read);
+    alsoPropagateArgs(c->db, 7, propWord("XGROUP"), propWord("SETID"), key, cg->name, idarg,
+                      propWord("ENTRIESREAD"), read);
+    sdsfree(idarg);
+    sdsfree(read);
+}
+
+/* A consumer XREADGROUP NOACK created: nothing else would create it on the
+ * replica (Redis's streamPropagateConsumerCreation). */
+static void propagateConsumerCreation(client *c, sds key, const cgroup *cg, sds consumer) {
+    alsoPropagateArgs(c->db, 5, propWord("XGROUP"), propWord("CREATECONSUMER"), key, cg->name, consumer);
+}
+
 static int pelDeliver(cgroup *cg, skey *ck, sds cname, const streamID *id, long long now) {
     nack old;
     int r = pelRead(cg, id, &old);
@@ -1672,6 +1745,7 @@ static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
     long long now = mstime();
     if (consumerLookupOrCreate(&t->cg, consumer, 1, &ck, &created) != STORE_OK) return STORE_ERR;
     if (created) notifyKeyspaceEvent(NOTIFY_STREAM, "xgroup-createconsumer", t->k->name, c->db);
+    if (created && noack) propagateConsumerCreation(c, t->k->name, &t->cg, consumer);
     int r = STORE_OK;
     if (t->history) {
         /* the consumer's own pending entries after gt */
@@ -1714,7 +1788,12 @@ static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
             r = groupAdvance(&t->s, &t->cg, &t->ids[i]);
             if (r == STORE_OK) addReplyEntry(c, &t->ids[i], t->contents[i]);
             if (r == STORE_OK && !noack) r = pelDeliver(&t->cg, ck, consumer, &t->ids[i], now);
+            if (r == STORE_OK && !noack) {
+                nack na = {now, 1, consumer};
+                propagateClaim(c, t->k->name, &t->cg, consumer, &t->ids[i], &na);
+            }
         }
+        if (r == STORE_OK && noack && t->n) propagateGroupID(c, t->k->name, &t->cg);
         if (r == STORE_OK) r = groupSave(&t->cg);
     }
     int saved = errno;
@@ -1731,6 +1810,7 @@ static int serveGroup(client *c, readTarget *t, sds consumer, int noack) {
  * when it first blocked, the saved arguments get the resolved IDs instead
  * of "$". */
 static void xreadGeneric(client *c, int xreadgroup) {
+    if (xreadgroup) preventCommandPropagation(c); /* replicas get each delivery (propagateClaim) */
     int rerun = c->bstate.btype == BLOCKED_STREAM; /* run again for a blocked client */
     long long timeout = -1, count = 0;
     int streams_arg = 0, streams_count = 0, noack = 0;
@@ -2308,6 +2388,7 @@ static void xclaimCommand(client *c) {
     cgroup cg;
     long long minidle, retrycount = -1, deliverytime = -1;
     int force = 0, justid = 0;
+    preventCommandPropagation(c); /* replicas get each claim (propagateClaim) */
     if (openGroup(c, c->argv[1], c->argv[2], &k, &s, &cg) != C_OK) return;
     if (!k) {
         addReplyErrorFormat(c, "NOGROUP No such key '%s' or consumer group '%s'", c->argv[1], c->argv[2]);
@@ -2364,8 +2445,10 @@ static void xclaimCommand(client *c) {
     }
     asideBegin(c, &a);
     aside_open = 1;
+    int last_id_moved = 0, claims = 0;
     if (idCmp(&last_id, &cg.last_id) > 0) {
         cg.last_id = last_id;
+        last_id_moved = 1;
         if (groupSave(&cg) != STORE_OK) goto ioerr;
     }
     void *len = addReplyDeferredLen(c);
@@ -2386,6 +2469,8 @@ static void xclaimCommand(client *c) {
             /* the entry is gone: so goes its PEL entry */
             if (have == STORE_OK) {
                 if (pelDrop(&cg, &id, &na) != STORE_OK) failed = 1;
+                else propagateClaim(c, c->argv[1], &cg, na.consumer, &id, &na);
+                claims++;
                 nackFree(&na);
             }
             continue;
@@ -2412,6 +2497,8 @@ static void xclaimCommand(client *c) {
                 if (pelAssign(&cg, ck, c->argv[3], &id, &na) != STORE_OK) failed = 1;
             }
             if (!failed) {
+                propagateClaim(c, c->argv[1], &cg, c->argv[3], &id, &na);
+                claims++;
                 if (justid) addReplyStreamID(c, &id);
                 else addReplyEntry(c, &id, e);
                 arraylen++;
@@ -2422,6 +2509,7 @@ static void xclaimCommand(client *c) {
     }
     setDeferredArrayLen(c, len, arraylen);
     if (failed) goto ioerr;
+    if (last_id_moved && !claims) propagateGroupID(c, c->argv[1], &cg);
     asideEnd(c, &a);
     asideFlush(c, &a);
     aside_open = 0;
@@ -2487,6 +2575,7 @@ static void xautoclaimCommand(client *c) {
     size_t n = 0, ndeleted = 0;
     skey *ck = NULL;
     aside a;
+    preventCommandPropagation(c); /* replicas get each claim (propagateClaim) */
     asideBegin(c, &a);
     int failed = listIDs(cg.g, PENDING_NS, &ids, &n) != STORE_OK;
     size_t i = 0;
@@ -2511,6 +2600,7 @@ static void xautoclaimCommand(client *c) {
             }
             if (exists == STORE_NOTFOUND) {
                 if (pelDrop(&cg, &id, &na) != STORE_OK) failed = 1;
+                else propagateClaim(c, c->argv[1], &cg, na.consumer, &id, &na);
                 nackFree(&na);
                 deleted = zrealloc(deleted, sizeof(streamID) * (ndeleted + 1));
                 deleted[ndeleted++] = id;
@@ -2531,6 +2621,7 @@ static void xautoclaimCommand(client *c) {
                 if (pelAssign(&cg, ck, c->argv[3], &id, &na) != STORE_OK) failed = 1;
             }
             if (!failed) {
+                propagateClaim(c, c->argv[1], &cg, c->argv[3], &id, &na);
                 if (justid) addReplyStreamID(c, &id);
                 else addReplyEntry(c, &id, e);
                 arraylen++;

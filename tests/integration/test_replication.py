@@ -1,0 +1,542 @@
+"""Replication, dredis as a master, in Redis 7.0's protocol.
+
+- The stream: the same commands run on dredis and on a real redis-server
+  7.0, each watched by a raw replica connection (PSYNC ? -1), must produce
+  the same replication stream, rewrites included (absolute expiry times,
+  pops of the blocking forms, SPOP as SREM, scripts and transactions by
+  their effects in MULTI/EXEC, stream deliveries as XCLAIM, expiries as
+  DEL); times and generated IDs are compared within a tolerance.
+- A real redis-server as a replica of dredis: full sync of every type, then
+  a write load, then the same data key by key; a write load during the full
+  sync; a partial resync (+CONTINUE) after the link breaks; a full resync
+  once the backlog no longer holds what was missed; WAIT.
+- redis-cli --rdb fetches an RDB that redis-check-rdb accepts.
+- INFO replication and ROLE have Redis's fields."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from dredis_test import REDIS_CLI, REDIS_SERVER, Dredis, Redis, RespError, encode_command, wait_until
+
+
+# ---------------------------------------------------------------------------
+# a raw replica connection: the stream as bytes, parsed into commands
+# ---------------------------------------------------------------------------
+
+class RawReplica:
+    """PSYNC ? -1 on a socket: the +FULLRESYNC line, the RDB bulk, then the
+    commands of the stream."""
+
+    def __init__(self, port, rdb_only=False):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buf = b""
+        self.command("REPLCONF", "capa", "eof", "capa", "psync2")
+        if rdb_only:
+            self.command("REPLCONF", "rdb-only", "1")
+        self.sock.sendall(encode_command(["PSYNC", "?", "-1"]))
+        line = self.line(skip_newlines=True)
+        assert line.startswith(b"+FULLRESYNC "), line
+        _, self.replid, offset = line.split()
+        self.offset = int(offset)
+        head = self.line(skip_newlines=True)
+        assert head.startswith(b"$") and not head.startswith(b"$EOF:"), head
+        self.rdb = self.exact(int(head[1:]))
+
+    def command(self, *args):
+        self.sock.sendall(encode_command(args))
+        reply = self.line()
+        assert reply == b"+OK", (args, reply)
+
+    def fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("the master closed the connection")
+        self.buf += data
+
+    def line(self, skip_newlines=False):
+        while True:
+            while b"\r\n" not in self.buf and not (skip_newlines and self.buf.startswith(b"\n")):
+                self.fill()
+            if skip_newlines and self.buf.startswith(b"\n"):
+                self.buf = self.buf[1:]  # keep-alive newline while the RDB is made
+                continue
+            i = self.buf.index(b"\r\n")
+            out, self.buf = self.buf[:i], self.buf[i + 2:]
+            return out
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            self.fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_command(self):
+        head = self.line()
+        assert head.startswith(b"*"), head
+        argv = []
+        for _ in range(int(head[1:])):
+            n = self.line()
+            assert n.startswith(b"$"), n
+            argv.append(self.exact(int(n[1:])))
+            assert self.exact(2) == b"\r\n"
+        return argv
+
+    def commands_until(self, marker):
+        """The commands up to (not including) PUBLISH <marker> ..., PINGs
+        and GETACKs left out."""
+        out = []
+        while True:
+            argv = self.read_command()
+            name = argv[0].upper()
+            if name == b"PING" or (name == b"REPLCONF" and argv[1].upper() == b"GETACK"):
+                continue
+            if name == b"PUBLISH" and argv[1] == marker:
+                return out
+            out.append([name] + argv[1:])
+
+    def ack(self, offset):
+        self.sock.sendall(encode_command(["REPLCONF", "ACK", str(offset)]))
+
+    def close(self):
+        self.sock.close()
+
+
+# commands whose numbers are times (argument index -> tolerance in ms)
+TIMES = {b"SET": "PXAT", b"PEXPIREAT": 2, b"RESTORE": 2, b"XCLAIM": "TIME"}
+
+
+def normalize(cmds, now_ms):
+    """Times near now_ms become "<time>"; the rest stays as it is."""
+    out = []
+    for argv in cmds:
+        argv = list(argv)
+        where = TIMES.get(argv[0])
+        idx = None
+        if isinstance(where, int):
+            idx = where
+        elif where:
+            for i, a in enumerate(argv):
+                if a.upper() == where.encode() and i + 1 < len(argv):
+                    idx = i + 1
+        if idx is not None and idx < len(argv) and argv[idx].isdigit():
+            t = int(argv[idx])
+            if abs(t - now_ms) < 600_000:
+                argv[idx] = b"<time>"
+        out.append(argv)
+    return out
+
+
+def stream_of(server_port, scenario, marker):
+    """Run scenario(client) against a server watched by a raw replica;
+    return the normalized stream it produced."""
+    from dredis_test import Client
+    replica = RawReplica(server_port)
+    try:
+        with Client(server_port) as c:
+            scenario(c)
+            c.execute("PUBLISH", marker, "end")
+        return normalize(replica.commands_until(marker), int(time.time() * 1000))
+    finally:
+        replica.close()
+
+
+def assert_same_stream(scenario, dredis_env=None):
+    marker = b"end-of-scenario"
+    with Dredis(env=dredis_env) as d, Redis(extra_args=("--repl-diskless-sync", "no")) as r:
+        for s in (d, r):
+            with s.client() as c:
+                assert c.execute("DEBUG", "SET-ACTIVE-EXPIRE", "0") == "OK"
+        got = stream_of(d.port, scenario, marker)
+        want = stream_of(r.port, scenario, marker)
+        assert got == want, "stream differs:\n dredis: %r\n redis:  %r" % (got, want)
+        return got
+
+
+def run_all(commands):
+    def scenario(c):
+        for cmd in commands:
+            c.execute(*cmd)
+    return scenario
+
+
+# ---------------------------------------------------------------------------
+# the stream, compared with Redis's
+# ---------------------------------------------------------------------------
+
+def test_stream_strings_and_expiry():
+    far = str(int(time.time()) + 100000)
+    got = assert_same_stream(run_all([
+        ("SET", "k", "v"), ("SET", "k2", "v", "EX", "100"), ("SET", "k3", "v", "PX", "100000", "GET"),
+        ("SETEX", "k4", "100", "v"), ("PSETEX", "k5", "100000", "v"), ("GETSET", "k", "v2"),
+        ("SET", "k", "v3", "GET"), ("SET", "k", "x", "NX"), ("SET", "nx", "v", "NX"), ("SETNX", "nx", "w"),
+        ("INCR", "n"), ("INCRBY", "n", "5"), ("DECR", "n"), ("INCRBYFLOAT", "f", "1.5"),
+        ("APPEND", "k", "x"), ("MSET", "a", "1", "b", "2"), ("MSETNX", "a", "1", "c", "3"),
+        ("EXPIRE", "a", "100"), ("PEXPIRE", "b", "100000", "NX"), ("EXPIREAT", "k", far),
+        ("PEXPIREAT", "k2", far + "000"), ("EXPIRE", "a", "100", "GT"), ("EXPIRE", "b", "-1"),
+        ("PERSIST", "k2"), ("PERSIST", "k2"), ("GETEX", "k3", "EX", "100"), ("GETEX", "k3", "PERSIST"),
+        ("GETEX", "k3"), ("GETDEL", "k4"), ("GETDEL", "k4"), ("SETRANGE", "k", "1", "yy"),
+        ("SET", "gone", "v", "PX", "1"), ("DEL", "missing"), ("UNLINK", "k5"),
+        ("RENAME", "k", "k6"), ("COPY", "k6", "k7"), ("MOVE", "k7", "2"),
+    ]))
+    assert [b"SET", b"k2", b"v", b"PXAT", b"<time>"] in got, got
+
+
+def test_stream_lazy_expiry_is_a_del():
+    def scenario(c):
+        c.execute("SET", "e", "v", "PX", "1")
+        c.execute("SET", "e2", "v", "PX", "1")
+        time.sleep(0.05)
+        c.execute("GET", "e")          # read: DEL e alone
+        c.execute("SET", "e2", "new")  # write: DEL e2 then SET, in MULTI/EXEC
+    got = assert_same_stream(scenario)
+    assert [b"DEL", b"e"] in got, got
+
+
+def test_stream_collections_and_pops():
+    assert_same_stream(run_all([
+        ("HSET", "h", "f", "v", "g", "1"), ("HINCRBYFLOAT", "h", "g", "2.5"), ("HINCRBY", "h", "i", "1"),
+        ("HDEL", "h", "f"), ("HSETNX", "h", "f", "x"),
+        ("RPUSH", "l", "a", "b", "c", "d", "e", "f"), ("LPUSH", "l", "z"), ("LPOP", "l"), ("RPOP", "l", "1"),
+        ("LMOVE", "l", "l2", "LEFT", "RIGHT"), ("BLPOP", "l", "0"), ("BRPOP", "l2", "nope", "0"),
+        ("BLMOVE", "l", "l2", "RIGHT", "LEFT", "0"), ("BRPOPLPUSH", "l", "l2", "0"),
+        ("LMPOP", "2", "nope", "l2", "LEFT", "COUNT", "5"), ("BLMPOP", "0", "1", "l", "RIGHT"),
+        ("RPOPLPUSH", "missing", "l3"), ("LSET", "l2", "0", "q"), ("LINSERT", "l2", "BEFORE", "q", "p"),
+        ("LREM", "l2", "0", "p"), ("LTRIM", "l2", "0", "0"),
+        ("SADD", "s", "only"), ("SPOP", "s"), ("SADD", "s2", "a", "b"), ("SPOP", "s2", "5"),
+        ("SADD", "s3", "a", "b", "c"), ("SREM", "s3", "a"), ("SMOVE", "s3", "s4", "b"),
+        ("SINTERSTORE", "s5", "s3", "s4"), ("SUNIONSTORE", "s6", "s3", "s4"),
+        ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"), ("ZINCRBY", "z", "2.5", "a"), ("ZPOPMIN", "z"),
+        ("BZPOPMAX", "z", "0"), ("ZMPOP", "1", "z", "MIN", "COUNT", "5"), ("ZADD", "z2", "1", "x"),
+        ("BZMPOP", "0", "1", "z2", "MAX"), ("ZADD", "z3", "1", "a", "2", "b"), ("ZREMRANGEBYSCORE", "z3", "1", "1"),
+        ("ZUNIONSTORE", "z4", "1", "z3"), ("PFADD", "hll", "a", "b"), ("SETBIT", "bits", "7", "1"),
+        ("BITOP", "NOT", "bits2", "bits"), ("SORT", "l", "ALPHA", "STORE", "sorted"),
+    ]))
+
+
+def test_stream_transactions_and_scripts():
+    def scenario(c):
+        c.execute("MULTI"), c.execute("SET", "x", "1"), c.execute("INCR", "x"), c.execute("EXEC")
+        c.execute("MULTI"), c.execute("SET", "y", "1"), c.execute("GET", "y"), c.execute("EXEC")  # one write: no MULTI
+        c.execute("MULTI"), c.execute("GET", "y"), c.execute("EXEC")  # no write: nothing
+        c.execute("EVAL", "redis.call('set', KEYS[1], '1') redis.call('incr', KEYS[1])", "1", "ev")
+        c.execute("EVAL", "redis.call('set', KEYS[1], '2')", "1", "ev2")
+        c.execute("EVAL", "return redis.call('get', KEYS[1])", "1", "ev2")
+        c.execute("EVAL", "redis.call('select', 4) redis.call('set', 'in4', 'v') redis.call('spop', KEYS[1])",
+                  "1", "noset")
+        c.execute("SELECT", "3"), c.execute("SET", "d3", "v"), c.execute("SELECT", "0")
+        c.execute("SET", "d0", "v")
+        c.execute("PUBLISH", "chan", "msg")
+        c.execute("SWAPDB", "0", "3")
+        c.execute("FLUSHDB")
+        c.execute("FLUSHALL")
+        c.execute("FLUSHALL")
+    got = assert_same_stream(scenario)
+    assert got[:4] == [[b"SELECT", b"0"], [b"MULTI"], [b"SET", b"x", b"1"], [b"INCR", b"x"]], got
+
+
+def test_stream_restore_gets_an_absolute_ttl():
+    from dredis_test import Client
+
+    with Redis() as r, Client(r.port) as c:
+        c.execute("SET", "src", "value")
+        payload = c.execute("DUMP", "src")
+    got = assert_same_stream(run_all([
+        ("RESTORE", "r1", "100000", payload), ("RESTORE", "r2", "0", payload),
+        ("RESTORE", "r1", "1", payload, "REPLACE", "ABSTTL"),
+    ]))
+    assert [b"RESTORE", b"r1", b"<time>", payload, b"ABSTTL"] in got, got
+
+
+def test_stream_consumer_groups():
+    assert_same_stream(run_all([
+        ("XADD", "st", "1-1", "f", "v"), ("XADD", "st", "1-*", "f", "v"), ("XADD", "st", "2-1", "g", "w"),
+        ("XADD", "st", "MAXLEN", "~", "100", "3-1", "f", "v"), ("XTRIM", "st", "MAXLEN", "=", "10"),
+        ("XADD", "st", "NOMKSTREAM", "4-1", "f", "v"), ("XADD", "nost", "NOMKSTREAM", "*", "f", "v"),
+        ("XGROUP", "CREATE", "st", "g", "0"), ("XGROUP", "CREATE", "st", "g2", "$"),
+        ("XREADGROUP", "GROUP", "g", "c1", "COUNT", "2", "STREAMS", "st", ">"),
+        ("XREADGROUP", "GROUP", "g", "c1", "STREAMS", "st", "0"),
+        ("XREADGROUP", "GROUP", "g", "c2", "NOACK", "COUNT", "1", "STREAMS", "st", ">"),
+        ("XREADGROUP", "GROUP", "g", "c3", "NOACK", "STREAMS", "st", ">"),
+        ("XACK", "st", "g", "1-1"), ("XCLAIM", "st", "g", "c4", "0", "1-2", "TIME", "1000"),
+        ("XCLAIM", "st", "g", "c4", "0", "1-1", "9-9", "LASTID", "5-0"),
+        ("XDEL", "st", "1-2"), ("XAUTOCLAIM", "st", "g", "c5", "0", "0"),
+        ("XGROUP", "SETID", "st", "g", "0", "ENTRIESREAD", "0"), ("XGROUP", "CREATECONSUMER", "st", "g", "c9"),
+        ("XGROUP", "DELCONSUMER", "st", "g", "c9"), ("XSETID", "st", "9-9"), ("XGROUP", "DESTROY", "st", "g2"),
+    ]))
+
+
+def test_stream_generated_ids():
+    """XADD * and an approximate trim reach replicas as the ID made and an
+    exact trim."""
+    with Dredis() as d:
+        replica = RawReplica(d.port)
+        try:
+            with d.client() as c:
+                ids = [c.execute("XADD", "st", "MAXLEN", "~", "2", "*", "i", str(i)) for i in range(3)]
+                c.execute("PUBLISH", b"mark", "x")
+            cmds = replica.commands_until(b"mark")
+        finally:
+            replica.close()
+    xadds = [a for a in cmds if a[0] == b"XADD"]
+    assert [a[5] for a in xadds] == ids, cmds
+    assert all(a[2:4] == [b"MAXLEN", b"="] for a in xadds), cmds
+    assert [int(a[4]) for a in xadds] == [1, 2, 3], cmds  # '~' trims whole segments: nothing here
+
+
+# ---------------------------------------------------------------------------
+# a real redis-server following dredis
+# ---------------------------------------------------------------------------
+
+def contents(c, dbs=range(16)):
+    """Every key of the databases, logically: {(db, key): (type, value, has_ttl)}."""
+    out = {}
+    for db in dbs:
+        assert c.execute("SELECT", str(db)) == "OK"
+        for key in c.execute("KEYS", "*"):
+            t = c.execute("TYPE", key)
+            if t == "string":
+                v = c.execute("GET", key)
+            elif t == "list":
+                v = c.execute("LRANGE", key, "0", "-1")
+            elif t == "set":
+                v = sorted(c.execute("SMEMBERS", key))
+            elif t == "zset":
+                v = c.execute("ZRANGE", key, "0", "-1", "WITHSCORES")
+            elif t == "hash":
+                flat = c.execute("HGETALL", key)
+                v = sorted(zip(flat[::2], flat[1::2]))
+            elif t == "stream":
+                v = (c.execute("XRANGE", key, "-", "+"),
+                     [sorted(g) for g in c.execute("XINFO", "GROUPS", key)])
+            else:
+                v = None
+            out[(db, key)] = (t, v, c.execute("PTTL", key) > 0)
+    c.execute("SELECT", "0")
+    return out
+
+
+def start_replica(master_port, extra=()):
+    return Redis(extra_args=("--replicaof", "127.0.0.1", str(master_port)) + tuple(extra))
+
+
+def wait_synced(master, replica, timeout=30):
+    """WAIT until the replica acknowledged everything written so far."""
+    def caught_up():
+        with master.client() as c:
+            return c.execute("WAIT", "1", "200") >= 1
+    wait_until(caught_up, timeout=timeout, what="the replica to acknowledge")
+
+
+def load_every_type(c, n=50):
+    for i in range(n):
+        c.execute("SET", "s%d" % i, "v%d" % i)
+        c.execute("RPUSH", "l%d" % (i % 5), *["e%d" % j for j in range(i % 7 + 1)])
+        c.execute("SADD", "set%d" % (i % 5), "m%d" % i, "7")
+        c.execute("ZADD", "z%d" % (i % 5), str(i / 3), "m%d" % i)
+        c.execute("HSET", "h%d" % (i % 5), "f%d" % i, "v" * (i % 11))
+    c.execute("SET", "ttl", "v", "EX", "1000")
+    c.execute("SET", b"bin\x00\xff/..", b"\x00\x01")
+    c.execute("SELECT", "7")
+    c.execute("SET", "in7", "v")
+    c.execute("SELECT", "0")
+
+
+def test_redis_replica_full_sync_then_writes():
+    with Dredis() as d:
+        with d.client() as c:
+            load_every_type(c)
+        with start_replica(d.port) as r:
+            wait_synced(d, r)
+            with d.client() as c, r.client() as rc:
+                assert contents(rc) == contents(c)
+                # writes of every kind after the sync
+                c.execute("INCRBYFLOAT", "s1", "0.25")
+                c.execute("SPOP", "set1", "1")
+                c.execute("BLPOP", "l1", "0")
+                c.execute("EVAL", "redis.call('hset', KEYS[1], 'x', 'y') redis.call('del', KEYS[2])", "2",
+                          "h1", "s2")
+                c.execute("XADD", "st", "*", "f", "v")
+                c.execute("XGROUP", "CREATE", "st", "g", "0")
+                c.execute("XREADGROUP", "GROUP", "g", "c", "STREAMS", "st", ">")
+                c.execute("SET", "shortlived", "v", "PX", "50")
+                time.sleep(0.3)
+                assert c.execute("GET", "shortlived") is None
+                wait_synced(d, r)
+                assert contents(rc) == contents(c)
+                info = rc.execute("INFO", "replication").decode()
+                assert "master_link_status:up" in info, info
+
+
+def test_writes_during_full_sync_reach_the_replica():
+    stop = threading.Event()
+    written = []
+
+    def writer(port):
+        from dredis_test import Client
+        with Client(port) as c:
+            i = 0
+            while not stop.is_set():
+                c.execute("MULTI")
+                c.execute("INCR", "counter")
+                c.execute("RPUSH", "log", str(i))
+                c.execute("EXEC")
+                written.append(i)
+                i += 1
+
+    with Dredis() as d:
+        with d.client() as c:
+            for i in range(2000):
+                c.execute("SET", "pre%d" % i, "x" * 100)
+        t = threading.Thread(target=writer, args=(d.port,))
+        t.start()
+        try:
+            time.sleep(0.2)
+            with start_replica(d.port) as r:
+                wait_synced(d, r)
+                time.sleep(0.3)
+                stop.set()
+                t.join()
+                wait_synced(d, r)
+                with d.client() as c, r.client() as rc:
+                    assert int(rc.execute("GET", "counter")) == len(written)
+                    assert rc.execute("LRANGE", "log", "0", "-1") == [str(i).encode() for i in written]
+                    assert contents(rc, dbs=[0]) == contents(c, dbs=[0])
+        finally:
+            stop.set()
+            t.join()
+
+
+def master_stat(c, name):
+    for line in c.execute("INFO", "stats").decode().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError("INFO stats has no " + name)
+
+
+def test_partial_resync_after_the_link_breaks():
+    with Dredis() as d:
+        with d.client() as c:
+            c.execute("SET", "a", "1")
+        with start_replica(d.port) as r:
+            wait_synced(d, r)
+            with d.client() as c, r.client() as rc:
+                assert master_stat(c, "sync_full") == 1
+                # the replica drops its master link, and writes go on meanwhile
+                assert rc.execute("CLIENT", "KILL", "TYPE", "master") >= 1
+                c.execute("SET", "b", "2")
+                c.execute("RPUSH", "l", "x")
+                wait_synced(d, r)
+                assert master_stat(c, "sync_partial_ok") == 1
+                assert master_stat(c, "sync_full") == 1
+                assert rc.execute("GET", "b") == b"2" and rc.execute("LRANGE", "l", "0", "-1") == [b"x"]
+                assert "Partial resynchronization of replica" in d.output()
+
+
+def test_partial_resync_after_a_replica_restart():
+    """A replica that saved its RDB (with its master's replication id and
+    offset) and restarts continues where it stopped: +CONTINUE."""
+    with Dredis() as d:
+        with d.client() as c:
+            c.execute("SET", "a", "1")
+        rdir = tempfile.mkdtemp(prefix="replica-")
+        port = None
+        try:
+            args = ["--replicaof", "127.0.0.1", str(d.port), "--dir", rdir, "--save", "", "--dbfilename", "r.rdb"]
+            r = Redis(extra_args=args)
+            port = r.port
+            wait_synced(d, r)
+            with r.client() as rc:
+                rc.execute("SHUTDOWN", "SAVE")
+            r.proc.wait(10)
+            with d.client() as c:
+                c.execute("SET", "b", "while-down")
+            r2 = Redis(extra_args=args)
+            try:
+                wait_synced(d, r2)
+                with d.client() as c, r2.client() as rc:
+                    assert rc.execute("GET", "b") == b"while-down"
+                    assert master_stat(c, "sync_partial_ok") == 1
+                    assert master_stat(c, "sync_full") == 1
+            finally:
+                r2.stop()
+                r2.cleanup()
+            r.cleanup()
+        finally:
+            shutil.rmtree(rdir, ignore_errors=True)
+        assert port
+
+
+def test_full_resync_when_the_backlog_no_longer_covers():
+    with Dredis(env={"DREDIS_REPL_BACKLOG_SIZE": "16384"}) as d:
+        with start_replica(d.port) as r:
+            wait_synced(d, r)
+            with d.client() as c, r.client() as rc:
+                # the link breaks; the replica comes back within a second,
+                # after 100 kB were written: more than the 16 kB backlog holds
+                assert rc.execute("CLIENT", "KILL", "TYPE", "master") >= 1
+                c.pipeline([("SET", "big%d" % i, "x" * 1000) for i in range(100)])
+                wait_synced(d, r)
+                assert master_stat(c, "sync_full") == 2
+                assert rc.execute("GET", "big99") == b"x" * 1000
+                assert master_stat(c, "sync_partial_err") >= 1
+
+
+def test_wait_counts_acknowledgements():
+    with Dredis() as d:
+        with d.client() as c:
+            assert c.execute("WAIT", "0", "0") == 0
+            t0 = time.time()
+            assert c.execute("WAIT", "1", "300") == 0  # no replica: the timeout
+            assert time.time() - t0 >= 0.25
+            with start_replica(d.port) as r, start_replica(d.port) as r2:
+                wait_synced(d, r)
+                c.execute("SET", "k", "v")
+                assert c.execute("WAIT", "2", "5000") == 2
+                assert c.execute("WAIT", "5", "200") == 2
+                with r.client() as rc, r2.client() as rc2:
+                    assert rc.execute("GET", "k") == rc2.execute("GET", "k") == b"v"
+
+
+def test_redis_cli_rdb_and_check_rdb():
+    if not REDIS_CLI:
+        raise AssertionError("redis-cli is required")
+    check = shutil.which("redis-check-rdb") or os.path.join(os.path.dirname(REDIS_SERVER), "redis-check-rdb")
+    with Dredis() as d:
+        with d.client() as c:
+            load_every_type(c, 20)
+        out = tempfile.mktemp(suffix=".rdb")
+        try:
+            p = subprocess.run([REDIS_CLI, "-p", str(d.port), "--rdb", out], capture_output=True, timeout=60)
+            assert p.returncode == 0, p.stdout + p.stderr
+            chk = subprocess.run([check, out], capture_output=True, timeout=60)
+            assert chk.returncode == 0 and b"RDB looks OK" in chk.stdout, chk.stdout + chk.stderr
+            with Redis(extra_args=("--dir", os.path.dirname(out), "--dbfilename", os.path.basename(out))) as r:
+                with r.client() as rc, d.client() as c:
+                    assert contents(rc) == contents(c)
+        finally:
+            if os.path.exists(out):
+                os.unlink(out)
+
+
+def info_fields(c, section):
+    text = c.execute("INFO", section).decode()
+    return [line.split(":", 1)[0] for line in text.splitlines() if ":" in line]
+
+
+def test_info_replication_and_role_as_redis():
+    with Dredis() as d, Redis() as ref:
+        with start_replica(d.port) as r, start_replica(ref.port) as r2:
+            wait_synced(d, r)
+            wait_synced(ref, r2)
+            with d.client() as c, ref.client() as rc:
+                assert info_fields(c, "replication") == info_fields(rc, "replication")
+                role = c.execute("ROLE")
+                want = rc.execute("ROLE")
+                assert role[0] == want[0] == b"master"
+                assert len(role[2]) == len(want[2]) == 1
+                assert role[2][0][0] == b"127.0.0.1" and int(role[2][0][1]) == r.port
+                assert c.execute("REPLCONF", "bogus", "1") == RespError("ERR Unrecognized REPLCONF option: bogus")
