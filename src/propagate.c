@@ -153,7 +153,7 @@ void propagateCallEnd(client *c, propState *ps, int rolled_back) {
     c->prop_flags = ps->flags;
     c->prop_argc = ps->argc;
     c->prop_argv = ps->argv;
-    if (--unitDepth == 0) {
+    if (--unitDepth == 0 && nops) {
         propagatePending();
         c->woff = server.master_repl_offset; /* WAIT waits for what it wrote */
     }
