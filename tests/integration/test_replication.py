@@ -20,7 +20,8 @@ import tempfile
 import threading
 import time
 
-from dredis_test import REDIS_CLI, REDIS_SERVER, Dredis, Redis, RespError, encode_command, wait_until
+from dredis_test import (REDIS_CLI, REDIS_SERVER, ConnectionClosed, Dredis, Redis, RespError, encode_command,
+                         wait_until)
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +178,7 @@ def test_stream_strings_and_expiry():
         ("INCR", "n"), ("INCRBY", "n", "5"), ("DECR", "n"), ("INCRBYFLOAT", "f", "1.5"),
         ("APPEND", "k", "x"), ("MSET", "a", "1", "b", "2"), ("MSETNX", "a", "1", "c", "3"),
         ("EXPIRE", "a", "100"), ("PEXPIRE", "b", "100000", "NX"), ("EXPIREAT", "k", far),
-        ("PEXPIREAT", "k2", far + "000"), ("EXPIRE", "a", "100", "GT"), ("EXPIRE", "b", "-1"),
+        ("PEXPIREAT", "k2", far + "000"), ("EXPIRE", "a", "200", "GT"), ("EXPIRE", "a", "300", "LT"), ("EXPIRE", "b", "-1"),
         ("PERSIST", "k2"), ("PERSIST", "k2"), ("GETEX", "k3", "EX", "100"), ("GETEX", "k3", "PERSIST"),
         ("GETEX", "k3"), ("GETDEL", "k4"), ("GETDEL", "k4"), ("SETRANGE", "k", "1", "yy"),
         ("SET", "gone", "v", "PX", "1"), ("DEL", "missing"), ("UNLINK", "k5"),
@@ -292,6 +293,13 @@ def test_stream_generated_ids():
 # a real redis-server following dredis
 # ---------------------------------------------------------------------------
 
+def assert_same_contents(a, b):
+    if a == b:
+        return
+    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    raise AssertionError("the data differ (replica, master): %r" % diff)
+
+
 def contents(c, dbs=range(16)):
     """Every key of the databases, logically: {(db, key): (type, value, has_ttl)}."""
     out = {}
@@ -311,7 +319,13 @@ def contents(c, dbs=range(16)):
                 flat = c.execute("HGETALL", key)
                 v = sorted(zip(flat[::2], flat[1::2]))
             elif t == "stream":
-                v = (c.execute("XRANGE", key, "-", "+"), c.execute("XINFO", "GROUPS", key))
+                # entries-read and lag are left out: Redis 7.0's XCLAIM ... LASTID
+                # moves a replica's last-delivered-id but not its entries-read
+                # (a real Redis master's replicas differ the same way)
+                groups = [dict(zip(g[::2], g[1::2])) for g in c.execute("XINFO", "GROUPS", key)]
+                for g in groups:
+                    g.pop(b"entries-read"), g.pop(b"lag")
+                v = (c.execute("XRANGE", key, "-", "+"), groups)
             else:
                 v = None
             out[(db, key)] = (t, v, c.execute("PTTL", key) > 0)
@@ -352,7 +366,7 @@ def test_redis_replica_full_sync_then_writes():
         with start_replica(d.port) as r:
             wait_synced(d, r)
             with d.client() as c, r.client() as rc:
-                assert contents(rc) == contents(c)
+                assert_same_contents(contents(rc), contents(c))
                 # writes of every kind after the sync
                 c.execute("INCRBYFLOAT", "s1", "0.25")
                 c.execute("SPOP", "set1", "1")
@@ -366,7 +380,7 @@ def test_redis_replica_full_sync_then_writes():
                 time.sleep(0.3)
                 assert c.execute("GET", "shortlived") is None
                 wait_synced(d, r)
-                assert contents(rc) == contents(c)
+                assert_same_contents(contents(rc), contents(c))
                 info = rc.execute("INFO", "replication").decode()
                 assert "master_link_status:up" in info, info
 
@@ -404,7 +418,7 @@ def test_writes_during_full_sync_reach_the_replica():
                 with d.client() as c, r.client() as rc:
                     assert int(rc.execute("GET", "counter")) == len(written)
                     assert rc.execute("LRANGE", "log", "0", "-1") == [str(i).encode() for i in written]
-                    assert contents(rc, dbs=[0]) == contents(c, dbs=[0])
+                    assert_same_contents(contents(rc, dbs=[0]), contents(c, dbs=[0]))
         finally:
             stop.set()
             t.join()
@@ -450,7 +464,10 @@ def test_partial_resync_after_a_replica_restart():
             port = r.port
             wait_synced(d, r)
             with r.client() as rc:
-                rc.execute("SHUTDOWN", "SAVE")
+                try:
+                    rc.execute("SHUTDOWN", "SAVE")
+                except ConnectionClosed:
+                    pass  # it stopped
             r.proc.wait(10)
             with d.client() as c:
                 c.execute("SET", "b", "while-down")
@@ -516,7 +533,7 @@ def test_redis_cli_rdb_and_check_rdb():
             assert chk.returncode == 0 and b"RDB looks OK" in chk.stdout, chk.stdout + chk.stderr
             with Redis(extra_args=("--dir", os.path.dirname(out), "--dbfilename", os.path.basename(out))) as r:
                 with r.client() as rc, d.client() as c:
-                    assert contents(rc) == contents(c)
+                    assert_same_contents(contents(rc), contents(c))
         finally:
             if os.path.exists(out):
                 os.unlink(out)
