@@ -373,6 +373,12 @@ static void waitCommand(client *c) {
         addReplyError(c, "ERR timeout is negative");
         return;
     }
+    if (server.masterhost) {
+        addReplyError(c, "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
+                         "replica is configured to be writable (which is not the default) writes to replicas are "
+                         "just local and are not propagated.");
+        return;
+    }
     int acked = replicationAckedReplicas(c);
     if (acked >= numreplicas || (c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE))) {
         addReplyLongLong(c, acked);

@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable};
+                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -271,6 +271,10 @@ int processCommand(client *c) {
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         rejectCommand(c, cmd, "NOAUTH Authentication required.");
+        return C_ERR;
+    }
+    if (server.masterhost && (cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
+        rejectCommand(c, cmd, "READONLY You can't write against a read only replica.");
         return C_ERR;
     }
     if (c->resp == 2 && !pubsubAllowedWhileSubscribed(cmd) && clientSubscriptionsCount(c) > 0) {

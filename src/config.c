@@ -87,7 +87,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS",
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
-                                  "DREDIS_REPL_TIMEOUT", NULL};
+                                  "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
+                                  NULL};
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -108,6 +109,22 @@ static int loadReplicationSettings(char **err) {
     if ((v = getenv("DREDIS_REPL_TIMEOUT")) && *v) {
         if (parseLong("DREDIS_REPL_TIMEOUT", v, 1, 86400, &n, err) != C_OK) return C_ERR;
         server.repl_timeout = n;
+    }
+    server.replica_priority = 100;
+    if ((v = getenv("DREDIS_REPLICA_PRIORITY")) && *v) {
+        if (parseLong("DREDIS_REPLICA_PRIORITY", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
+        server.replica_priority = n;
+    }
+    if ((v = getenv("DREDIS_MASTERAUTH")) && *v) server.masterauth = zstrdup(v);
+    if ((v = getenv("DREDIS_REPLICAOF")) && *v) {
+        /* host:port (the last colon splits, so an IPv6 address may have its own) */
+        const char *colon = strrchr(v, ':');
+        if (!colon || colon == v || parseLong("DREDIS_REPLICAOF", colon + 1, 1, 65535, &n, err) != C_OK)
+            return fail(err, "%s must be host:port, e.g. 10.0.0.5:6379 (got '%s')", "DREDIS_REPLICAOF", v);
+        server.masterhost = zmalloc((size_t)(colon - v) + 1);
+        memcpy(server.masterhost, v, (size_t)(colon - v));
+        server.masterhost[colon - v] = '\0';
+        server.masterport = (int)n;
     }
     return C_OK;
 }
@@ -351,6 +368,19 @@ static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, I
 static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
 static const char *setReplTimeout(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_timeout); }
 
+static sds getReplicaPriority(void) { return fmtLL(server.replica_priority); }
+static const char *setReplicaPriority(const char *v) { return setLongLong(v, 0, INT_MAX, &server.replica_priority); }
+static sds getMasterauth(void) { return sdsnew(server.masterauth ? server.masterauth : ""); }
+static const char *setMasterauth(const char *v) {
+    zfree(server.masterauth);
+    server.masterauth = *v ? zstrdup(v) : NULL;
+    return NULL;
+}
+static sds getReplicaReadOnly(void) { return sdsnew("yes"); }
+static const char *setReplicaReadOnly(const char *v) {
+    return strcasecmp(v, "yes") == 0 ? NULL : "dredis replicas are always read-only";
+}
+
 static const configEntry configTable[] = {
     {"appendfsync", getFsync, NULL},
     {"appendonly", getNo, NULL},
@@ -361,6 +391,7 @@ static const configEntry configTable[] = {
     {"hz", getHz, NULL},
     {"latency-monitor-threshold", getZero, NULL},
     {"loglevel", getLoglevel, setLoglevel},
+    {"masterauth", getMasterauth, setMasterauth},
     {"maxclients", getMaxclients, setMaxclients},
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
@@ -370,6 +401,8 @@ static const configEntry configTable[] = {
     {"repl-backlog-size", getReplBacklogSize, NULL},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
+    {"replica-priority", getReplicaPriority, setReplicaPriority},
+    {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, NULL},
     {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},

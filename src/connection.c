@@ -123,7 +123,7 @@ static void helloCommand(client *c) {
     addReplyBulkCString(c, "mode");
     addReplyBulkCString(c, "standalone");
     addReplyBulkCString(c, "role");
-    addReplyBulkCString(c, "master");
+    addReplyBulkCString(c, server.masterhost ? "replica" : "master");
     addReplyBulkCString(c, "modules");
     addReplyArrayLen(c, 0);
 }
@@ -165,14 +165,19 @@ static void clientInfoCommand(client *c) {
     sdsfree(s);
 }
 
-/* The type CLIENT LIST/KILL TYPE filter on: a client with subscriptions is
- * "pubsub", any other "normal" (dredis has no replicas or masters). */
+/* The type CLIENT LIST/KILL TYPE filter on, as Redis's getClientType():
+ * the link to our master, a replica's connection, a client with
+ * subscriptions ("pubsub"), or "normal". */
 static int validClientType(const char *type) {
     return !strcasecmp(type, "normal") || !strcasecmp(type, "master") || !strcasecmp(type, "replica") ||
            !strcasecmp(type, "slave") || !strcasecmp(type, "pubsub");
 }
 
 static int clientIsOfType(client *c, const char *type) {
+    int master = (c->flags & CLIENT_MASTER) != 0, replica = (c->flags & CLIENT_SLAVE) && !(c->flags & CLIENT_MONITOR);
+    if (!strcasecmp(type, "master")) return master;
+    if (!strcasecmp(type, "replica") || !strcasecmp(type, "slave")) return !master && replica;
+    if (master || replica) return 0;
     if (!strcasecmp(type, "pubsub")) return clientSubscriptionsCount(c) > 0;
     if (!strcasecmp(type, "normal")) return clientSubscriptionsCount(c) == 0;
     return 0;

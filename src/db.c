@@ -56,6 +56,7 @@ int selectDb(client *c, long id) {
 /* Delete an open key whose time has come. */
 static void expireOpenKey(skey *k) {
     if (writesArePaused()) return; /* looks absent, removed after the pause */
+    if (server.masterhost) return;  /* looks absent; the master's DEL removes it */
     long long before = storeMutations();
     if (storeDeleteKey(k) == STORE_OK) {
         propagateExpiry(k->db, k->name, storeMutations() - before);
@@ -77,7 +78,8 @@ static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
         return C_ERR;
     }
     if (r == STORE_NOTFOUND) return C_OK;
-    if (keyIsExpired(k)) {
+    /* a replica's master sees its keys as they are: it sends their DEL */
+    if (keyIsExpired(k) && !(c->flags & CLIENT_MASTER)) {
         expireOpenKey(k);
         storeCloseKey(k);
         return C_OK;

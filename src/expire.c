@@ -33,6 +33,7 @@ static void expireIfDue(int db, const char *name, size_t len, long long when) {
 void activeExpireCycle(void) {
     /* CLIENT PAUSE freezes the data set, as in Redis: nothing expires */
     if (writesArePaused() || server.active_expire_disabled) return;
+    if (server.masterhost) return; /* a replica waits for its master's DELs */
     long long now = mstime();
     for (int db = 0; db < server.dbnum; db++) storeExpireScan(db, now, ACTIVE_EXPIRE_BUDGET, expireIfDue);
 }

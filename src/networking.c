@@ -36,7 +36,7 @@ void holdClient(client *c) {
 }
 
 void addReply(client *c, const char *s, size_t len) {
-    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_SLAVE)) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_SLAVE | CLIENT_MASTER)) return;
     evbuffer_add(c->out, s, len);
     if (c->held && c->out == c->held) holdClient(c);
 }
@@ -460,6 +460,7 @@ void freeClient(client *c) {
     freeClientPubsub(c);
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     if (c->flags & CLIENT_SLAVE) replicationForgetClient(c);
+    if (c->flags & CLIENT_MASTER) replicaMasterLinkLost(c);
     if (c->prop_argv) {
         for (int i = 0; i < c->prop_argc; i++) sdsfree(c->prop_argv[i]);
         zfree(c->prop_argv);
@@ -502,6 +503,7 @@ sds clientInfoString(client *c) {
     /* the letters and their order of Redis's CLIENT LIST */
     if (c->flags & CLIENT_MONITOR) *p++ = 'O';
     if (c->flags & CLIENT_SLAVE) *p++ = 'S';
+    if (c->flags & CLIENT_MASTER) *p++ = 'M';
     if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
     if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
@@ -561,7 +563,9 @@ static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFind, evCopyout, evDrain};
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
+        size_t before = evbuffer_get_length(in);
         int r = respParse(&c->parser, &src);
+        c->parsed_bytes += before - evbuffer_get_length(in); /* a master's stream is counted in bytes */
         if (r == RESP_NEED_MORE) break;
         if (r == RESP_PROTO_ERROR) {
             addReplyErrorFormat(c, "ERR %s", c->parser.error);
@@ -574,7 +578,12 @@ static void processInputBuffer(client *c) {
         c->argv = c->parser.argv;
         respParserTakeArgs(&c->parser);
         c->last_interaction = mstime();
-        processCommand(c);
+        if (c->flags & CLIENT_MASTER) {
+            replicaApplyCommand(c, c->parsed_bytes);
+        } else {
+            processCommand(c);
+        }
+        c->parsed_bytes = 0;
         freeClientArgv(c);
         handleClientsBlockedOnKeys();
         /* CLIENT REPLY SKIP silences exactly the next command */
@@ -717,6 +726,24 @@ static void formatAddr(struct sockaddr *sa, char *buf, size_t len) {
     snprintf(buf, len, "%s:%d", ip, port);
 }
 
+/* A client on its connection (accepted, or our link to a master once
+ * synced): its local address, the callbacks, reading on. */
+void serveConnection(client *c) {
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof(local);
+    if (getsockname(c->fd, (struct sockaddr *)&local, &ll) == 0)
+        formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
+    if (!c->addr[0]) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof(peer);
+        if (getpeername(c->fd, (struct sockaddr *)&peer, &pl) == 0) formatAddr((struct sockaddr *)&peer, c->addr, sizeof(c->addr));
+    }
+    bufferevent_setcb(c->bev, readCallback, writeDone, eventCallback, c);
+    evbuffer_add_cb(bufferevent_get_input(c->bev), countInput, c);
+    evbuffer_add_cb(bufferevent_get_output(c->bev), outputChanged, c);
+    bufferevent_enable(c->bev, EV_READ); /* EV_WRITE only while a write is partial */
+}
+
 static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int socklen,
                            void *arg) {
     (void)listener;
@@ -738,14 +765,8 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     }
     client *c = createClient(fd, bev);
     formatAddr(sa, c->addr, sizeof(c->addr));
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof(local);
-    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
     server.stat_numconnections++;
-    bufferevent_setcb(bev, readCallback, writeDone, eventCallback, c);
-    evbuffer_add_cb(bufferevent_get_input(bev), countInput, c);
-    evbuffer_add_cb(bufferevent_get_output(bev), outputChanged, c);
-    bufferevent_enable(bev, EV_READ); /* EV_WRITE only while a write is partial */
+    serveConnection(c);
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 

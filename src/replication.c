@@ -138,7 +138,11 @@ static void addBacklogFrom(client *c, long long offset) {
 /* Feeding the stream                                                        */
 /* ------------------------------------------------------------------------ */
 
-int replicationWanted(void) { return repl.backlog != NULL || repl.nreplicas > 0; }
+/* A master keeps the stream once a replica connected (a replica keeps its
+ * master's, replicationFeedRaw()). */
+int replicationWanted(void) { return !server.masterhost && (repl.backlog != NULL || repl.nreplicas > 0); }
+
+int replicationHasHistory(void) { return repl.backlog != NULL; }
 
 long long replicationOffset(void) { return server.master_repl_offset; }
 
@@ -173,6 +177,13 @@ static sds catCommand(sds s, int argc, sds *argv) {
     return s;
 }
 
+/* A replica: its master's stream as it came, for our backlog and our
+ * replicas (their offsets are our master's). */
+void replicationFeedRaw(const char *p, size_t len) {
+    if (!repl.backlog) createBacklog();
+    feedReplicas(p, len);
+}
+
 /* One command of the stream, in database db (-1: any). */
 void replicationFeed(int db, int argc, sds *argv) {
     if (!replicationWanted()) return;
@@ -185,6 +196,57 @@ void replicationFeed(int db, int argc, sds *argv) {
     s = catCommand(s, argc, argv);
     feedReplicas(s, sdslen(s));
     sdsfree(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Histories: the replication id and offset as roles change                  */
+/* ------------------------------------------------------------------------ */
+
+void replicationDisconnectReplicas(void) {
+    for (int i = 0; i < repl.nreplicas; i++) closeClientAsync(repl.replicas[i]);
+}
+
+/* A full sync from our master: its history, from offset on, replaces ours. */
+void replicationResetHistory(const char *replid, long long offset) {
+    memcpy(server.replid, replid, 40);
+    server.replid[40] = '\0';
+    clearReplicationId2();
+    server.master_repl_offset = offset;
+    zfree(repl.backlog);
+    createBacklog();
+    repl.seldb = -1;
+    replicationDisconnectReplicas();
+}
+
+/* Our history goes on under a new id (our master's after a failover, or
+ * ours after a promotion): the old id stays valid up to here, so that
+ * replicas that followed it can continue. */
+void replicationShiftHistory(const char *newid) {
+    memcpy(server.replid2, server.replid, 41);
+    server.second_replid_offset = server.master_repl_offset + 1;
+    memcpy(server.replid, newid, 40);
+    server.replid[40] = '\0';
+    replicationDisconnectReplicas();
+}
+
+/* REPLICAOF NO ONE */
+void replicationPromote(void) {
+    char id[41];
+    getRandomHexChars(id, 40);
+    id[40] = '\0';
+    replicationShiftHistory(id);
+    if (!repl.backlog) createBacklog();
+    repl.seldb = -1;
+}
+
+/* At start-up: the history of the last clean shutdown, with an empty
+ * backlog, so that replicas in sync then continue (+CONTINUE). */
+void replicationRestoreHistory(const char *replid, long long offset) {
+    memcpy(server.replid, replid, 40);
+    server.replid[40] = '\0';
+    clearReplicationId2();
+    server.master_repl_offset = offset;
+    if (!repl.backlog) createBacklog();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -362,7 +424,8 @@ static void replconfCommand(client *c) {
             replicationWaitersCheck();
             return;
         } else if (!strcasecmp(opt, "getack")) {
-            return; /* only a replica answers it; dredis replicates to, not from */
+            replicaGetAck(c); /* from our master: where we are */
+            return;
         } else if (!strcasecmp(opt, "rdb-only")) {
             if (getLongLongFromArgOrReply(c, c->argv[j + 1], &v, NULL) != C_OK) return;
             if (v == 1) c->flags |= CLIENT_REPL_RDBONLY;
@@ -517,7 +580,8 @@ void replicationCron(void) {
     long long now = mstime();
     checkExportDone();
     startSyncSnapshot();
-    if (repl.nreplicas && now - repl.last_ping >= server.repl_ping_period * 1000) {
+    replicaCron();
+    if (repl.nreplicas && !server.masterhost && now - repl.last_ping >= server.repl_ping_period * 1000) {
         repl.last_ping = now;
         sds ping = sdsnew("PING");
         replicationFeed(repl.seldb, 1, &ping);
@@ -558,7 +622,10 @@ sds genReplicationStats(sds info) {
 }
 
 sds genReplicationInfo(sds info) {
-    info = sdscatprintf(info, "# Replication\r\nrole:master\r\nconnected_slaves:%d\r\n", repl.nreplicas);
+    info = sdscat(info, "# Replication\r\n");
+    if (server.masterhost) info = genReplicaInfo(info);
+    else info = sdscat(info, "role:master\r\n");
+    info = sdscatprintf(info, "connected_slaves:%d\r\n", repl.nreplicas);
     long long now = mstime();
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
@@ -584,6 +651,10 @@ sds genReplicationInfo(sds info) {
 }
 
 static void roleCommand(client *c) {
+    if (server.masterhost) {
+        addReplyReplicaRole(c);
+        return;
+    }
     addReplyArrayLen(c, 3);
     addReplyBulkCString(c, "master");
     addReplyLongLong(c, server.master_repl_offset);
@@ -608,9 +679,11 @@ void replicationInit(void) {
     clearReplicationId2();
     repl.seldb = -1;
     repl.last_ping = mstime();
+    replicaInit();
 }
 
 void replicationShutdown(void) {
+    replicaShutdown();
     if (repl.export_pid) {
         kill(repl.export_pid, SIGKILL);
         waitpid(repl.export_pid, NULL, 0);

@@ -599,6 +599,10 @@ static const char *scriptCall(scriptRunCtx *rctx) {
         cmd->rejected_calls++;
         return "Write commands are not allowed from read-only scripts.";
     }
+    if ((cmd->flags & CMD_WRITE) && server.masterhost && !(rctx->caller->flags & CLIENT_MASTER)) {
+        cmd->rejected_calls++;
+        return "READONLY You can't write against a read only replica.";
+    }
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,

@@ -45,6 +45,7 @@
 #define CLIENT_SLAVE (1 << 16)       /* a replica's connection (replication.c): no replies */
 #define CLIENT_PRE_PSYNC (1 << 17)   /* the replica asked with SYNC, not PSYNC */
 #define CLIENT_REPL_RDBONLY (1 << 18) /* REPLCONF rdb-only 1: the RDB, then close */
+#define CLIENT_MASTER (1 << 19)       /* the link to our master (replica.c): its stream is applied */
 
 /* What propagate.c does with the running command (client.prop_flags) */
 #define PROP_PREVENT (1 << 0) /* not propagated (its effects are, or nothing) */
@@ -177,6 +178,7 @@ struct client {
     long long repl_ack_time;   /* unix ms of its last acknowledgement */
     long long psync_initial_offset; /* where its stream starts after the RDB */
     struct evbuffer *repl_pending; /* the stream while its RDB is made */
+    size_t parsed_bytes;       /* of the command being parsed (a master's stream offset) */
     struct client *prev, *next;
 };
 
@@ -261,6 +263,11 @@ struct dredisServer {
     long long repl_backlog_size; /* DREDIS_REPL_BACKLOG_SIZE */
     long long repl_ping_period;  /* seconds between PINGs to replicas */
     long long repl_timeout;      /* seconds without an acknowledgement before a replica is dropped */
+    char *masterhost;            /* a replica of masterhost:masterport (replica.c), NULL for a master */
+    int masterport;
+    char *masterauth;            /* DREDIS_MASTERAUTH */
+    struct client *master;       /* the master client, once synced */
+    long long replica_priority;  /* replica-priority, for Sentinel */
 };
 
 extern struct dredisServer server;
@@ -274,6 +281,7 @@ void freeClient(client *c);
 void freeFakeClient(client *c);
 void closeClientAsync(client *c);
 void closeAfterReply(client *c); /* close once the output is written */
+void serveConnection(client *c);  /* callbacks set, reading on */
 void resumeClientInput(client *c);
 void networkingInit(void);
 void flushHeldReplies(void);
@@ -526,6 +534,23 @@ void replicationRequestAck(void);
 void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
 sds genReplicationInfo(sds info);
 sds genReplicationStats(sds info);
+void replicationFeedRaw(const char *p, size_t len);
+int replicationHasHistory(void);
+void replicationDisconnectReplicas(void);
+void replicationResetHistory(const char *replid, long long offset);
+void replicationShiftHistory(const char *newid);
+void replicationPromote(void);
+void replicationRestoreHistory(const char *replid, long long offset);
+
+/* ---- replica.c ---- */
+void replicaInit(void);
+void replicaShutdown(void);
+void replicaCron(void);
+void replicaApplyCommand(client *c, size_t bytes);
+void replicaMasterLinkLost(client *c);
+void replicaGetAck(client *c);
+sds genReplicaInfo(sds info);
+void addReplyReplicaRole(client *c);
 
 /* ---- save.c ---- */
 void saveInit(void);
@@ -572,5 +597,6 @@ extern redisCommand sortCommandTable[];
 extern redisCommand hllCommandTable[];
 extern redisCommand saveCommandTable[];
 extern redisCommand replicationCommandTable[];
+extern redisCommand replicaCommandTable[];
 
 #endif

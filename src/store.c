@@ -1675,6 +1675,124 @@ int storeSetExpire(skey *k, long long when) {
 /* Databases: flush, size, scan                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Open db's directory (and its .expires) again after it was replaced. */
+static int reopenDb(int db) {
+    char name[16];
+    snprintf(name, sizeof(name), "%d", db);
+    int newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
+    if (newfd < 0) return STORE_ERR;
+    int newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
+    if (newexp < 0) {
+        close(newfd);
+        return STORE_ERR;
+    }
+    close(st.dbfd[db]);
+    close(st.expfd[db]);
+    st.dbfd[db] = newfd;
+    st.expfd[db] = newexp;
+    st.dbsize[db] = st.expcount[db] = -1; /* counted again when asked */
+    st.expcursor[db] = 0;
+    return STORE_OK;
+}
+
+/* ---- scratch space and the files of ROOT_DIR's top level ---- */
+
+sds storeScratchPath(char tag) {
+    sds name = tmpName(tag);
+    sds path = sdscatprintf(sdsnew(st.root), "/.tmp/%s", name);
+    sdsfree(name);
+    return path;
+}
+
+int storeRemoveScratch(const char *path) {
+    const char *name = strrchr(path, '/');
+    return opTrash(st.tmpfd, name ? name + 1 : path);
+}
+
+/* Replace every database with the ones of the tree at path (under .tmp, see
+ * storeScratchPath: a replica's full sync loads its master's RDB there),
+ * in one transaction: after a failure, or a crash, the old ones are back. */
+int storeReplaceAllDbs(const char *path) {
+    const char *tree = strrchr(path, '/');
+    int treefd = openat(st.tmpfd, tree ? tree + 1 : path, OPEN_DIR_FLAGS);
+    if (treefd < 0) return STORE_ERR;
+    storeTxnBegin();
+    int r = STORE_OK;
+    for (int db = 0; db < st.dbnum && r == STORE_OK; db++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%d", db);
+        changes++;
+        mutations++;
+        snapshotDbWillChange(db, st.dbfd[db]);
+        if (flushHook) flushHook(db);
+        sds staged = tmpName('e'), old = NULL;
+        if (renameat2(treefd, name, st.tmpfd, staged, RENAME_NOREPLACE) < 0) r = STORE_ERR;
+        int sfd = r == STORE_OK ? openat(st.tmpfd, staged, OPEN_DIR_FLAGS) : -1;
+        if (r == STORE_OK && (sfd < 0 || (mkdirat(sfd, ".expires", 0755) < 0 && errno != EEXIST))) r = STORE_ERR;
+        if (sfd >= 0) close(sfd);
+        if (r == STORE_OK) r = opReplaceDir(st.rootfd, name, staged, &old);
+        if (r == STORE_OK) opTrash(st.tmpfd, old);
+        sdsfree(staged);
+        sdsfree(old);
+        keyChanged(db, NULL, 0);
+    }
+    int saved = errno;
+    close(treefd);
+    if (r != STORE_OK) storeTxnFail();
+    storeTxnEnd();
+    /* whichever tree is in place now, the descriptors follow it */
+    for (int db = 0; db < st.dbnum; db++)
+        if (reopenDb(db) != STORE_OK) r = STORE_ERR;
+    if (flushHook)
+        for (int db = 0; db < st.dbnum; db++) flushHook(db);
+    errno = saved;
+    return r;
+}
+
+/* A small file of dredis's own at ROOT_DIR's top level (".replication"):
+ * read whole, written whole (a new file synced and renamed over), removed. */
+int storeReadRootFile(const char *name, sds *out) {
+    *out = NULL;
+    int fd = openat(st.rootfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    sds s = sdsempty();
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0 && sdslen(s) < (1 << 20)) s = sdscatlen(s, buf, (size_t)n);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        sdsfree(s);
+        errno = saved;
+        return STORE_ERR;
+    }
+    *out = s;
+    return STORE_OK;
+}
+
+int storeWriteRootFile(const char *name, const char *data, size_t len) {
+    sds tmp = tmpName('w');
+    int fd = openat(st.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int r = fd < 0 ? STORE_ERR : writeAll(fd, data, len);
+    if (r == STORE_OK && fsync(fd) < 0) r = STORE_ERR;
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    if (r == STORE_OK && renameat(st.tmpfd, tmp, st.rootfd, name) < 0) r = STORE_ERR;
+    if (r == STORE_OK && fsync(st.rootfd) < 0) r = STORE_ERR;
+    if (r != STORE_OK) {
+        saved = errno;
+        unlinkat(st.tmpfd, tmp, 0);
+    }
+    sdsfree(tmp);
+    errno = saved;
+    return r;
+}
+
+int storeRemoveRootFile(const char *name) {
+    if (unlinkat(st.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
+    return fsync(st.rootfd) < 0 ? STORE_ERR : STORE_OK;
+}
+
 int storeFlushDb(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);

@@ -158,6 +158,16 @@ int storeSnapshot(const char *dir, int keep, int background, const char **err);
 
 /* statistics */
 long long storeTrashPending(void);
+/* A replica's full sync: a scratch path under .tmp (thrown away at start-up)
+ * for a tree or a file made by another process, every database replaced
+ * by those of such a tree in one transaction, and the scratch removed. */
+sds storeScratchPath(char tag);
+int storeReplaceAllDbs(const char *path);
+int storeRemoveScratch(const char *path);
+/* dredis's own small files at ROOT_DIR's top level (.replication) */
+int storeReadRootFile(const char *name, sds *out);
+int storeWriteRootFile(const char *name, const char *data, size_t len);
+int storeRemoveRootFile(const char *name);
 long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
 long long storeMutations(void); /* every change to a key or database so far (replication counts them) */
 
