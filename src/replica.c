@@ -63,6 +63,7 @@ static struct {
     long long last_io;        /* unix ms of the last bytes from the master */
     long long down_since;     /* unix ms the link went down (0: never up) */
     long long last_ack;
+    long long last_connect;   /* unix ms of the last attempt: one a second */
     int raw_mismatch_logged;
 } rs;
 
@@ -318,7 +319,7 @@ static int startTransfer(const char *line) {
 /* ------------------------------------------------------------------------ */
 
 static void sendHandshake(void) {
-    char port[16], offset[32];
+    char port[16];
     snprintf(port, sizeof(port), "%d", server.port);
     const char *ping[] = {"PING"};
     sendToMaster(rs.bev, 1, ping);
@@ -334,7 +335,14 @@ static void sendHandshake(void) {
     const char *capa[] = {"REPLCONF", "capa", "eof", "capa", "psync2"};
     sendToMaster(rs.bev, 3, lport);
     sendToMaster(rs.bev, 5, capa);
-    rs.replies_left += 2;
+    rs.replies_left += 3; /* and PSYNC's, sent once these are answered (a
+                           * master refuses PSYNC with replies pending) */
+    rs.replies_seen = 0;
+    rs.state = REPL_STATE_HANDSHAKE;
+}
+
+static void sendPsync(void) {
+    char offset[32];
     /* our history, if we have one: a partial sync may continue it */
     if (replicationHasHistory()) {
         snprintf(offset, sizeof(offset), "%lld", server.master_repl_offset + 1);
@@ -346,9 +354,6 @@ static void sendHandshake(void) {
         const char *psync[] = {"PSYNC", "?", "-1"};
         sendToMaster(rs.bev, 3, psync);
     }
-    rs.replies_left++;
-    rs.replies_seen = 0;
-    rs.state = REPL_STATE_HANDSHAKE;
 }
 
 /* The PSYNC reply. C_ERR: the link is dropped (retried later). */
@@ -402,6 +407,7 @@ static int handshakeReply(const char *line) {
     }
     /* REPLCONF: a master that does not know an option still syncs */
     if (line[0] == '-') serverLog(LL_NOTICE, "(Non critical) Master does not understand REPLCONF: %s", line);
+    if (rs.replies_left == 1) sendPsync();
     return C_OK;
 }
 
@@ -483,7 +489,10 @@ void replicaCron(void) {
     if (!server.masterhost) return;
     long long now = mstime();
     if (rs.state == REPL_STATE_CONNECT) {
-        connectToMaster();
+        if (now - rs.last_connect >= 1000) {
+            rs.last_connect = now;
+            connectToMaster();
+        }
         return;
     }
     if (rs.load_pid) {
