@@ -475,6 +475,10 @@ def fill_stream(c, key="s"):
     # entries_read unknown after a SETID to an arbitrary ID
     c.execute("XGROUP", "CREATE", key, "lost", "0")
     c.execute("XGROUP", "SETID", key, "lost", "1040-1")
+    # names that are empty or binary
+    c.execute("XGROUP", "CREATE", key, b"odd/\n\x00name", "0")
+    c.execute("XREADGROUP", "GROUP", b"odd/\n\x00name", "", "COUNT", 1, "STREAMS", key, ">")
+    c.execute("XREADGROUP", "GROUP", b"odd/\n\x00name", b"\xff/..", "COUNT", 1, "STREAMS", key, ">")
     return key
 
 
