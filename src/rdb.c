@@ -270,7 +270,7 @@ static size_t streamNodeBytes(const rdbStreamNodes *w) {
     return n;
 }
 
-static sds appendBigEndianID(sds s, const rdbStreamID *id) {
+sds rdbAppendStreamID(sds s, const rdbStreamID *id) {
     unsigned char b[16];
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(id->ms >> (56 - 8 * i));
@@ -278,8 +278,6 @@ static sds appendBigEndianID(sds s, const rdbStreamID *id) {
     }
     return sdscatlen(s, b, 16);
 }
-
-sds rdbAppendStreamID(sds s, const rdbStreamID *id) { return appendBigEndianID(s, id); }
 
 static void streamNodeFinish(rdbStreamNodes *w) {
     if (w->count == 0) return;
@@ -292,7 +290,7 @@ static void streamNodeFinish(rdbStreamNodes *w) {
         if (elements > 65535) elements = 65535; /* "unknown": counted when needed */
         hdr[4] = (unsigned char)(elements & 0xff);
         hdr[5] = (unsigned char)(elements >> 8);
-        sds key = appendBigEndianID(sdsempty(), &w->master);
+        sds key = rdbAppendStreamID(sdsempty(), &w->master);
         *w->out = rdbAppendString(*w->out, key, sdslen(key));
         *w->out = rdbAppendLen(*w->out, total);
         *w->out = sdscatlen(*w->out, hdr, LP_HEADER_SIZE);
