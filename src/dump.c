@@ -4,18 +4,23 @@
  * DUMP reads the key through the store and writes the plain encodings:
  * strings (integer-encoded when they are a 32-bit integer's canonical
  * text), RDB_TYPE_LIST, RDB_TYPE_SET, RDB_TYPE_ZSET_2 (binary scores) and
- * RDB_TYPE_HASH, never compressed, RDB version 10.
+ * RDB_TYPE_HASH, and for streams RDB_TYPE_STREAM_LISTPACKS_2 with the
+ * listpack nodes Redis 7.0's XADD would have built (rdbStreamNodes) and the
+ * consumer groups (t_stream.h reads them), never compressed, RDB version 10.
  *
  * RESTORE decodes the payload straight into a new key built under .tmp
  * (storeNewKey): every member is written as it is read, so a collection of
  * any size needs no more memory than the payload itself, and the key is
  * published with one rename (storePublishKey, which replaces an existing key
- * whole for REPLACE). A payload found bad half way throws the staged key
+ * whole for REPLACE). A stream is built by t_stream.c's streamBuild, its
+ * segments written once each, its groups and consumers with the times the
+ * payload gives. A payload found bad half way throws the staged key
  * away: a crash or an error never leaves half a key. Duplicate members (which
  * no Redis writes) make the payload malformed, as Redis finds them in its
  * plain encodings. */
 #include "server.h"
 #include "rdb.h"
+#include "t_stream.h"
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
@@ -109,6 +114,76 @@ static int dumpList(skey *k, sds *out) {
     return STORE_OK;
 }
 
+/* A stream: RDB_TYPE_STREAM_LISTPACKS_2, its entries packed into nodes as
+ * Redis's XADD packs them. The number of nodes comes first, so the entries
+ * are read twice: once to count the nodes, once to write them (one segment
+ * and one node in memory at a time, besides the payload). */
+static int addStreamEntry(void *ud, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen) {
+    rdbStreamNodes *w = ud;
+    rdbStreamNodesAdd(w, id, nfields, fv, fvlen);
+    return STORE_OK;
+}
+
+static int dumpStreamNodes(skey *k, sds *out, uint64_t *nodes) {
+    rdbStreamNodes w;
+    rdbStreamNodesInit(&w, out);
+    int r = streamVisitEntries(k, addStreamEntry, &w);
+    int saved = errno;
+    rdbStreamNodesEnd(&w);
+    errno = saved;
+    *nodes = w.nodes;
+    return r;
+}
+
+/* The group visitor's callbacks: each appends to the payload. */
+static void dumpGroups(void *ud, size_t n) {
+    sds *out = ud;
+    *out = rdbAppendLen(*out, n);
+}
+
+static void dumpGroup(void *ud, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read,
+                      size_t npending) {
+    sds *out = ud;
+    *out = rdbAppendStreamGroup(*out, name, len, last_id, entries_read);
+    *out = rdbAppendLen(*out, npending);
+}
+
+static void dumpPending(void *ud, const rdbStreamID *id, long long delivery_time, long long delivery_count) {
+    sds *out = ud;
+    *out = rdbAppendStreamID(*out, id);
+    *out = rdbAppendMillisecondTime(*out, delivery_time);
+    *out = rdbAppendLen(*out, (uint64_t)delivery_count);
+}
+
+static void dumpConsumer(void *ud, const char *name, size_t len, long long seen_time, size_t npending) {
+    sds *out = ud;
+    *out = rdbAppendString(*out, name, len);
+    *out = rdbAppendMillisecondTime(*out, seen_time);
+    *out = rdbAppendLen(*out, npending);
+}
+
+static void dumpOwned(void *ud, const rdbStreamID *id) {
+    sds *out = ud;
+    *out = rdbAppendStreamID(*out, id);
+}
+
+static const streamGroupVisitor dumpGroupFns = {dumpGroups, dumpGroup, dumpPending, dumpGroups, dumpConsumer,
+                                                dumpOwned};
+
+static int dumpStream(skey *k, sds *out) {
+    rdbStreamMeta m;
+    uint64_t nodes, written;
+    if (streamReadMeta(k, &m) != STORE_OK || dumpStreamNodes(k, NULL, &nodes) != STORE_OK) return STORE_ERR;
+    *out = rdbAppendLen(*out, nodes);
+    if (dumpStreamNodes(k, out, &written) != STORE_OK) return STORE_ERR;
+    if (written != nodes) { /* the same entries, packed the same way twice */
+        errno = EUCLEAN;
+        return STORE_ERR;
+    }
+    *out = rdbAppendStreamMeta(*out, &m);
+    return streamVisitGroups(k, &dumpGroupFns, out);
+}
+
 /* The payload of k in *out. STORE_ERR with errno set. */
 static int dumpValue(skey *k, sds *out) {
     sds p = sdsempty(), body = NULL;
@@ -127,6 +202,10 @@ static int dumpValue(skey *k, sds *out) {
     case OBJ_LIST:
         p = rdbAppendType(p, RDB_TYPE_LIST);
         if (dumpList(k, &p) != STORE_OK) goto err;
+        break;
+    case OBJ_STREAM:
+        p = rdbAppendType(p, RDB_TYPE_STREAM_LISTPACKS_2);
+        if (dumpStream(k, &p) != STORE_OK) goto err;
         break;
     case OBJ_SET:
     case OBJ_HASH:
@@ -173,11 +252,6 @@ static void dumpCommand(client *c) {
         addReplyNull(c);
         return;
     }
-    if (k->type == OBJ_STREAM) {
-        storeCloseKey(k);
-        addReplyError(c, "ERR DUMP of a stream is not supported by dredis");
-        return;
-    }
     sds payload;
     int r = dumpValue(k, &payload);
     int saved = errno;
@@ -196,6 +270,7 @@ typedef struct restoreSink {
     sds key;
     skey *k;      /* the new key under .tmp, once the type is known */
     listRef *list; /* a list being built in k */
+    streamBuild *stream; /* a stream being built in k */
     int objtype;
     long long count;
     int err;      /* errno of a failed write (RDB_ERR_SINK) */
@@ -211,6 +286,7 @@ static int sinkBegin(void *ud, int objtype) {
     rs->objtype = objtype;
     if (storeNewKey(rs->db, rs->key, sdslen(rs->key), objtype, &rs->k) != STORE_OK) return sinkFailed(rs);
     if (objtype == OBJ_LIST) rs->list = listBuildStart(rs->k);
+    if (objtype == OBJ_STREAM) rs->stream = streamBuildStart(rs->k);
     return RDB_OK;
 }
 
@@ -251,7 +327,44 @@ static int sinkScored(void *ud, const char *m, size_t mlen, double score) {
     return RDB_OK;
 }
 
-static const rdbSink restoreSinkFns = {sinkBegin, sinkString, sinkElement, sinkField, sinkScored};
+/* A stream: what the stream builder refuses (EINVAL: out of order, EEXIST:
+ * a group or consumer twice) is a malformed payload. */
+static int sinkStreamResult(restoreSink *rs, int r) {
+    if (r == STORE_OK) return RDB_OK;
+    if (errno == EINVAL || errno == EEXIST) return RDB_ERR_FORMAT;
+    return sinkFailed(rs);
+}
+
+static int sinkStreamEntry(void *ud, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen) {
+    restoreSink *rs = ud;
+    return sinkStreamResult(rs, streamBuildAppend(rs->stream, id, nfields, fv, fvlen));
+}
+
+static int sinkStreamMeta(void *ud, const rdbStreamMeta *meta) {
+    restoreSink *rs = ud;
+    return sinkStreamResult(rs, streamBuildMeta(rs->stream, meta));
+}
+
+static int sinkStreamGroup(void *ud, const char *name, size_t len, const rdbStreamID *last_id,
+                           long long entries_read) {
+    restoreSink *rs = ud;
+    return sinkStreamResult(rs, streamBuildGroup(rs->stream, name, len, last_id, entries_read));
+}
+
+static int sinkStreamConsumer(void *ud, const char *name, size_t len, long long seen_time) {
+    restoreSink *rs = ud;
+    return sinkStreamResult(rs, streamBuildConsumer(rs->stream, name, len, seen_time));
+}
+
+static int sinkStreamPending(void *ud, const rdbStreamID *id, long long delivery_time, uint64_t delivery_count) {
+    restoreSink *rs = ud;
+    if (delivery_count > LLONG_MAX) return RDB_ERR_FORMAT;
+    return sinkStreamResult(rs, streamBuildPending(rs->stream, id, delivery_time, (long long)delivery_count));
+}
+
+static const rdbSink restoreSinkFns = {sinkBegin,          sinkString,          sinkElement,     sinkField,
+                                       sinkScored,         sinkStreamEntry,     sinkStreamMeta,  sinkStreamGroup,
+                                       sinkStreamConsumer, sinkStreamPending};
 
 /* The counters a new collection key needs once its members are written. */
 static int restoreFinish(restoreSink *rs) {
@@ -261,14 +374,18 @@ static int restoreFinish(restoreSink *rs) {
         rs->list = NULL;
         return listBuildEnd(l, 1);
     }
+    if (rs->objtype == OBJ_STREAM) {
+        streamBuild *b = rs->stream;
+        rs->stream = NULL;
+        return streamBuildEnd(b, 1);
+    }
     return storeWriteNumber(rs->k, "len", rs->count);
 }
 
 static void replyDecodeError(client *c, int rc, int rdbtype) {
     if (rc == RDB_ERR_UNSUPPORTED) {
-        int stream = rdbtype == RDB_TYPE_STREAM_LISTPACKS || rdbtype == RDB_TYPE_STREAM_LISTPACKS_2;
-        addReplyErrorFormat(c, "ERR Bad data format: the payload holds a %s (RDB type %d), which dredis cannot restore",
-                            stream ? "stream" : "module value", rdbtype);
+        addReplyErrorFormat(c, "ERR Bad data format: the payload holds a module value (RDB type %d), "
+                            "which dredis cannot restore", rdbtype);
     } else {
         addReplyError(c, "ERR Bad data format");
     }
@@ -351,11 +468,12 @@ static void restoreCommand(client *c) {
         return;
     }
 
-    restoreSink rs = {c->db, key, NULL, NULL, OBJ_NONE, 0, 0};
+    restoreSink rs = {c->db, key, NULL, NULL, NULL, OBJ_NONE, 0, 0};
     int rdbtype;
     int rc = rdbDecodeObject(p, sdslen(payload), &restoreSinkFns, &rs, &rdbtype);
     if (rc == RDB_OK && rs.k && restoreFinish(&rs) != STORE_OK) rc = sinkFailed(&rs);
     if (rs.list) listBuildEnd(rs.list, 0);
+    if (rs.stream) streamBuildEnd(rs.stream, 0);
     if (rc != RDB_OK) {
         if (rs.k) {
             storeDeleteKey(rs.k);

@@ -1,9 +1,10 @@
 /* rdb.c - Redis's RDB serialization of one value (DUMP payloads): CRC64,
- * LZF decompression, the writer of the plain encodings and the reader of
- * every encoding of strings, lists, sets, sorted sets and hashes that Redis
- * 7.0 writes or loads: plain (0-5), zipmap (9), ziplists (10, 12, 13),
- * intset (11), quicklists of ziplists (14) and of listpacks (18, plain and
- * packed nodes), listpacks (16, 17). See rdb.h.
+ * LZF decompression, the writer of the plain encodings and of streams
+ * (listpack nodes packed as Redis 7.0's XADD packs them), and the reader of
+ * every encoding of strings, lists, sets, sorted sets, hashes and streams
+ * that Redis 7.0 writes or loads: plain (0-5), zipmap (9), ziplists (10, 12,
+ * 13), intset (11), quicklists of ziplists (14) and of listpacks (18, plain
+ * and packed nodes), listpacks (16, 17), streams (15, 19). See rdb.h.
  *
  * Nothing in a payload is trusted: every length is checked against the
  * bytes that remain before it is used, allocations are bounded by them (an
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <errno.h>
+#include <limits.h>
 
 /* ------------------------------------------------------------------------ */
 /* CRC64 (Jones), reflected, as Redis's crc64()                              */
@@ -168,6 +170,221 @@ sds rdbAppendFooter(sds s) {
     uint64_t crc = rdbCrc64(0, s, sdslen(s));
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(crc >> (8 * i));
     return sdscatlen(s, b, 8);
+}
+
+/* ---- streams: listpack nodes as Redis 7.0's streamAppendItem() lays them
+ * out. A node is a listpack holding the master entry
+ *
+ *     count | deleted | num-fields | field_1 .. field_N | 0
+ *
+ * then each entry: flags | ms-diff | seq-diff [| num-fields | fields]
+ * | values | lp-count, where the ID is the difference from the node's
+ * master ID (its key, 128 bits big endian), the fields are left out (flag
+ * SAMEFIELDS) when they are the master's, and lp-count is the number of
+ * elements of the entry before it. ---- */
+
+#define STREAM_FLAG_DELETED 1
+#define STREAM_FLAG_SAMEFIELDS 2
+#define STREAM_NODE_MAX_ENTRIES 100  /* Redis's stream-node-max-entries default */
+#define STREAM_NODE_MAX_BYTES 4096   /* Redis's stream-node-max-bytes default */
+#define LP_HEADER_SIZE 6
+
+static size_t lpBacklenSize(uint64_t l);
+
+/* A listpack element from its encoding (hdr, then data), with its backlen. */
+static sds lpAppendElement(sds lp, const unsigned char *hdr, size_t hlen, const char *data, size_t dlen) {
+    uint64_t l = hlen + dlen;
+    unsigned char back[5];
+    size_t n = lpBacklenSize(l);
+    for (size_t i = 0; i < n; i++) {
+        back[i] = (unsigned char)((l >> (7 * (n - 1 - i))) & 127);
+        if (i > 0) back[i] |= 128;
+    }
+    lp = sdscatlen(lp, hdr, hlen);
+    if (dlen) lp = sdscatlen(lp, data, dlen);
+    return sdscatlen(lp, back, n);
+}
+
+/* An integer in the smallest of listpack's integer encodings. */
+static sds lpAppendInteger(sds lp, int64_t v) {
+    unsigned char b[9];
+    size_t n;
+    uint64_t u = (uint64_t)v;
+    if (v >= 0 && v <= 127) {
+        b[0] = (unsigned char)v;
+        n = 1;
+    } else if (v >= -4096 && v <= 4095) {
+        u &= 0x1fff;
+        b[0] = (unsigned char)(0xc0 | (u >> 8));
+        b[1] = (unsigned char)(u & 0xff);
+        n = 2;
+    } else {
+        int bytes = v >= INT16_MIN && v <= INT16_MAX ? 2 : v >= -8388608 && v <= 8388607 ? 3
+                  : v >= INT32_MIN && v <= INT32_MAX ? 4 : 8;
+        b[0] = bytes == 2 ? 0xf1 : bytes == 3 ? 0xf2 : bytes == 4 ? 0xf3 : 0xf4;
+        for (int i = 0; i < bytes; i++) b[1 + i] = (unsigned char)(u >> (8 * i));
+        n = (size_t)bytes + 1;
+    }
+    return lpAppendElement(lp, b, n, NULL, 0);
+}
+
+/* A string; as an integer when it is one's canonical text, as listpack
+ * stores such strings. */
+static sds lpAppendString(sds lp, const char *p, size_t len) {
+    long long v;
+    char buf[32];
+    if (len > 0 && len <= 20 && string2ll(p, len, &v) && (size_t)ll2string(buf, sizeof(buf), v) == len &&
+        memcmp(buf, p, len) == 0)
+        return lpAppendInteger(lp, v);
+    unsigned char b[5];
+    size_t n;
+    if (len < 64) {
+        b[0] = (unsigned char)(0x80 | len);
+        n = 1;
+    } else if (len < 4096) {
+        b[0] = (unsigned char)(0xe0 | (len >> 8));
+        b[1] = (unsigned char)(len & 0xff);
+        n = 2;
+    } else {
+        b[0] = 0xf0;
+        for (int i = 0; i < 4; i++) b[1 + i] = (unsigned char)((uint64_t)len >> (8 * i));
+        n = 5;
+    }
+    return lpAppendElement(lp, b, n, p, len);
+}
+
+/* The master entry of the node being built (its count as given). */
+static sds streamMasterEntry(const rdbStreamNodes *w, uint64_t count) {
+    sds m = lpAppendInteger(sdsempty(), (int64_t)count);
+    m = lpAppendInteger(m, 0); /* deleted */
+    m = lpAppendInteger(m, (int64_t)w->nfields);
+    for (size_t i = 0; i < w->nfields; i++) m = lpAppendString(m, w->fields[i], sdslen(w->fields[i]));
+    return lpAppendInteger(m, 0);
+}
+
+/* The size of the node being built as a listpack (lpBytes) */
+static size_t streamNodeBytes(const rdbStreamNodes *w) {
+    sds m = streamMasterEntry(w, w->count);
+    size_t n = LP_HEADER_SIZE + sdslen(m) + sdslen(w->entries) + 1;
+    sdsfree(m);
+    return n;
+}
+
+sds rdbAppendStreamID(sds s, const rdbStreamID *id) {
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(id->ms >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)(id->seq >> (56 - 8 * i));
+    }
+    return sdscatlen(s, b, 16);
+}
+
+static void streamNodeFinish(rdbStreamNodes *w) {
+    if (w->count == 0) return;
+    if (w->out) {
+        sds m = streamMasterEntry(w, w->count);
+        uint64_t total = LP_HEADER_SIZE + sdslen(m) + sdslen(w->entries) + 1;
+        uint64_t elements = 4 + w->nfields + w->elements;
+        unsigned char hdr[LP_HEADER_SIZE];
+        for (int i = 0; i < 4; i++) hdr[i] = (unsigned char)(total >> (8 * i));
+        if (elements > 65535) elements = 65535; /* "unknown": counted when needed */
+        hdr[4] = (unsigned char)(elements & 0xff);
+        hdr[5] = (unsigned char)(elements >> 8);
+        sds key = rdbAppendStreamID(sdsempty(), &w->master);
+        *w->out = rdbAppendString(*w->out, key, sdslen(key));
+        *w->out = rdbAppendLen(*w->out, total);
+        *w->out = sdscatlen(*w->out, hdr, LP_HEADER_SIZE);
+        *w->out = sdscatlen(*w->out, m, sdslen(m));
+        *w->out = sdscatlen(*w->out, w->entries, sdslen(w->entries));
+        *w->out = sdscatlen(*w->out, "\xff", 1);
+        sdsfree(key);
+        sdsfree(m);
+    }
+    for (size_t i = 0; i < w->nfields; i++) sdsfree(w->fields[i]);
+    zfree(w->fields);
+    w->fields = NULL;
+    w->nfields = 0;
+    sdssetlen(w->entries, 0);
+    w->elements = 0;
+    w->count = 0;
+    w->nodes++;
+}
+
+void rdbStreamNodesInit(rdbStreamNodes *w, sds *out) {
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+    w->entries = sdsempty();
+}
+
+/* A new node takes the entry when the last one holds max entries, or its
+ * size plus the entry's fields and values would reach max bytes (as XADD
+ * decides). */
+static int streamNodeIsFull(const rdbStreamNodes *w, size_t nfields, const size_t *fvlen) {
+    if (w->count == 0) return 0;
+    if (w->count >= STREAM_NODE_MAX_ENTRIES) return 1;
+    size_t total = 0;
+    for (size_t i = 0; i < 2 * nfields; i++) total += fvlen[i];
+    return streamNodeBytes(w) + total >= STREAM_NODE_MAX_BYTES;
+}
+
+static int streamSameFields(const rdbStreamNodes *w, size_t nfields, const char **fv, const size_t *fvlen) {
+    if (nfields != w->nfields) return 0;
+    for (size_t i = 0; i < nfields; i++)
+        if (sdslen(w->fields[i]) != fvlen[2 * i] || memcmp(w->fields[i], fv[2 * i], fvlen[2 * i]) != 0) return 0;
+    return 1;
+}
+
+void rdbStreamNodesAdd(rdbStreamNodes *w, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen) {
+    if (streamNodeIsFull(w, nfields, fvlen)) streamNodeFinish(w);
+    if (w->count == 0) {
+        w->master = *id;
+        w->fields = zmalloc(sizeof(sds) * (nfields ? nfields : 1));
+        for (size_t i = 0; i < nfields; i++) w->fields[i] = sdsnewlen(fv[2 * i], fvlen[2 * i]);
+        w->nfields = nfields;
+    }
+    int same = streamSameFields(w, nfields, fv, fvlen);
+    w->entries = lpAppendInteger(w->entries, same ? STREAM_FLAG_SAMEFIELDS : 0);
+    w->entries = lpAppendInteger(w->entries, (int64_t)(id->ms - w->master.ms));
+    w->entries = lpAppendInteger(w->entries, (int64_t)(id->seq - w->master.seq));
+    if (!same) w->entries = lpAppendInteger(w->entries, (int64_t)nfields);
+    for (size_t i = 0; i < nfields; i++) {
+        if (!same) w->entries = lpAppendString(w->entries, fv[2 * i], fvlen[2 * i]);
+        w->entries = lpAppendString(w->entries, fv[2 * i + 1], fvlen[2 * i + 1]);
+    }
+    int64_t lp_count = (int64_t)nfields + 3 + (same ? 0 : (int64_t)nfields + 1);
+    w->entries = lpAppendInteger(w->entries, lp_count);
+    w->elements += (uint64_t)lp_count + 1;
+    w->count++;
+}
+
+void rdbStreamNodesEnd(rdbStreamNodes *w) {
+    streamNodeFinish(w);
+    sdsfree(w->entries);
+    w->entries = NULL;
+}
+
+sds rdbAppendStreamMeta(sds s, const rdbStreamMeta *m) {
+    s = rdbAppendLen(s, m->length);
+    s = rdbAppendLen(s, m->last_id.ms);
+    s = rdbAppendLen(s, m->last_id.seq);
+    s = rdbAppendLen(s, m->first_id.ms);
+    s = rdbAppendLen(s, m->first_id.seq);
+    s = rdbAppendLen(s, m->max_deleted.ms);
+    s = rdbAppendLen(s, m->max_deleted.seq);
+    return rdbAppendLen(s, m->entries_added);
+}
+
+sds rdbAppendMillisecondTime(sds s, long long ms) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)ms >> (8 * i));
+    return sdscatlen(s, b, 8);
+}
+
+sds rdbAppendStreamGroup(sds s, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read) {
+    s = rdbAppendString(s, name, len);
+    s = rdbAppendLen(s, last_id->ms);
+    s = rdbAppendLen(s, last_id->seq);
+    return rdbAppendLen(s, (uint64_t)entries_read); /* -1 as Redis writes it: all ones */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -695,6 +912,8 @@ static int objTypeOf(int t) {
     case RDB_TYPE_HASH_ZIPMAP:
     case RDB_TYPE_HASH_ZIPLIST:
     case RDB_TYPE_HASH_LISTPACK: return OBJ_HASH;
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2: return OBJ_STREAM;
     default: return OBJ_NONE;
     }
 }
@@ -820,6 +1039,381 @@ static int decodeBlob(rdbReader *r, decoder *d, int t) {
     return rc;
 }
 
+/* ---- streams ---- */
+
+static int idCompare(const rdbStreamID *a, const rdbStreamID *b) {
+    if (a->ms != b->ms) return a->ms < b->ms ? -1 : 1;
+    if (a->seq != b->seq) return a->seq < b->seq ? -1 : 1;
+    return 0;
+}
+
+static rdbStreamID idFromBigEndian(const unsigned char *b) {
+    rdbStreamID id = {be(b, 8), be(b + 8, 8)};
+    return id;
+}
+
+/* What decoding a stream keeps: the last entry seen, counts. */
+typedef struct streamState {
+    int any;               /* an entry (live or deleted) was seen */
+    rdbStreamID last;      /* the last one */
+    int any_live;
+    rdbStreamID first_live;
+    uint64_t live;
+} streamState;
+
+/* Walking the elements of one node's listpack. */
+typedef struct lpCursor {
+    const unsigned char *lp;
+    size_t size, pos;
+    uint64_t n;            /* elements read */
+} lpCursor;
+
+static int lpcNext(lpCursor *c, entry *e) {
+    if (c->pos >= c->size - 1) return RDB_ERR_FORMAT; /* at the EOF byte */
+    c->n++;
+    return lpNextEntry(c->lp, c->size, &c->pos, e);
+}
+
+/* An element that must be an integer (as Redis's lpGetIntegerIfValid: a
+ * string holding one counts). */
+static int lpcInteger(lpCursor *c, int64_t *v) {
+    entry e;
+    long long ll;
+    if (lpcNext(c, &e) != RDB_OK) return RDB_ERR_FORMAT;
+    if (!e.p) {
+        *v = e.v;
+        return RDB_OK;
+    }
+    if (!string2ll((const char *)e.p, e.len, &ll)) return RDB_ERR_FORMAT;
+    *v = ll;
+    return RDB_OK;
+}
+
+/* A count of elements that follow, each taking at least 2 bytes. */
+static int lpcCount(lpCursor *c, int64_t *v) {
+    if (lpcInteger(c, v) != RDB_OK || *v < 0 || (uint64_t)*v > (c->size - 1 - c->pos) / 2) return RDB_ERR_FORMAT;
+    return RDB_OK;
+}
+
+/* The strings of an entry (or of the master entry) as text: integers are
+ * written into num. Arrays grow with what was actually read. */
+typedef struct strList {
+    const char **p;
+    size_t *len;
+    char (*num)[24];
+    size_t n, cap;
+} strList;
+
+static void slFree(strList *l) {
+    zfree(l->p);
+    zfree(l->len);
+    zfree(l->num);
+    memset(l, 0, sizeof(*l));
+}
+
+static int slReadString(strList *l, lpCursor *c) {
+    entry e;
+    if (lpcNext(c, &e) != RDB_OK) return RDB_ERR_FORMAT;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->p = zrealloc(l->p, sizeof(*l->p) * l->cap);
+        l->len = zrealloc(l->len, sizeof(*l->len) * l->cap);
+        l->num = zrealloc(l->num, sizeof(*l->num) * l->cap);
+    }
+    if (e.p) {
+        l->p[l->n] = (const char *)e.p;
+        l->len[l->n] = e.len;
+    } else {
+        l->p[l->n] = NULL; /* points into num: set once the list is complete */
+        l->len[l->n] = (size_t)ll2string(l->num[l->n], sizeof(l->num[l->n]), e.v);
+    }
+    l->n++;
+    return RDB_OK;
+}
+
+/* Point the integers' strings at their text (num moves as the list grows). */
+static void slFixNumbers(strList *l, const char **out) {
+    for (size_t i = 0; i < l->n; i++) out[i] = l->p[i] ? l->p[i] : l->num[i];
+}
+
+/* One entry of a node: check it, and send it to the sink unless deleted. */
+static int decodeStreamEntry(decoder *d, lpCursor *c, const rdbStreamID *master, strList *mf, const char **mfp,
+                             streamState *st, uint64_t *deleted) {
+    int64_t flags, msdiff, seqdiff, nfields, lp_count;
+    int rc = RDB_ERR_FORMAT;
+    if (lpcInteger(c, &flags) != RDB_OK || flags < 0 || flags > (STREAM_FLAG_DELETED | STREAM_FLAG_SAMEFIELDS))
+        return RDB_ERR_FORMAT;
+    if (lpcInteger(c, &msdiff) != RDB_OK || lpcInteger(c, &seqdiff) != RDB_OK) return RDB_ERR_FORMAT;
+    rdbStreamID id = {master->ms + (uint64_t)msdiff, master->seq + (uint64_t)seqdiff};
+    if (st->any && idCompare(&id, &st->last) <= 0) return RDB_ERR_FORMAT; /* IDs ascend */
+    st->any = 1;
+    st->last = id;
+    int same = (flags & STREAM_FLAG_SAMEFIELDS) != 0;
+    strList l = {0};
+    if (same) {
+        nfields = (int64_t)mf->n;
+    } else {
+        if (lpcCount(c, &nfields) != RDB_OK) return RDB_ERR_FORMAT;
+    }
+    if (nfields == 0) return RDB_ERR_FORMAT; /* XADD takes at least one field */
+    for (int64_t i = 0; i < nfields; i++) {
+        if (!same && slReadString(&l, c) != RDB_OK) goto done;
+        if (slReadString(&l, c) != RDB_OK) goto done;
+    }
+    if (lpcInteger(c, &lp_count) != RDB_OK || lp_count != nfields + 3 + (same ? 0 : nfields + 1)) goto done;
+    if (flags & STREAM_FLAG_DELETED) {
+        (*deleted)++;
+        rc = RDB_OK;
+        goto done;
+    }
+    if (!st->any_live) st->first_live = id;
+    st->any_live = 1;
+    st->live++;
+    rc = RDB_OK;
+    if (d->sink->streamEntry) {
+        const char **fv = zmalloc(sizeof(char *) * 2 * (size_t)nfields);
+        size_t *fvlen = zmalloc(sizeof(size_t) * 2 * (size_t)nfields);
+        const char **vals = zmalloc(sizeof(char *) * l.n);
+        slFixNumbers(&l, vals);
+        for (int64_t i = 0; i < nfields; i++) {
+            if (same) {
+                fv[2 * i] = mfp[i];
+                fvlen[2 * i] = mf->len[i];
+                fv[2 * i + 1] = vals[i];
+                fvlen[2 * i + 1] = l.len[i];
+            } else {
+                fv[2 * i] = vals[2 * i];
+                fvlen[2 * i] = l.len[2 * i];
+                fv[2 * i + 1] = vals[2 * i + 1];
+                fvlen[2 * i + 1] = l.len[2 * i + 1];
+            }
+        }
+        rc = d->sink->streamEntry(d->ud, &id, (size_t)nfields, fv, fvlen);
+        zfree(fv);
+        zfree(fvlen);
+        zfree(vals);
+    }
+done:
+    slFree(&l);
+    return rc;
+}
+
+/* A node: its key (the master ID) and its listpack. */
+static int decodeStreamNode(decoder *d, const rdbStr *key, const rdbStr *blob, streamState *st) {
+    if (key->len != 16) return RDB_ERR_FORMAT;
+    const unsigned char *lp = blob->p;
+    size_t size = blob->len;
+    if (size < 7 || le(lp, 4) != size || lp[size - 1] != 0xff) return RDB_ERR_FORMAT;
+    rdbStreamID master = idFromBigEndian(key->p);
+    lpCursor c = {lp, size, LP_HEADER_SIZE, 0};
+    int64_t count, deleted, nmaster, zero;
+    strList mf = {0};
+    const char **mfp = NULL;
+    uint64_t seen_deleted = 0, live_before = st->live;
+    int rc = RDB_ERR_FORMAT;
+    if (lpcInteger(&c, &count) != RDB_OK || count < 0 || lpcInteger(&c, &deleted) != RDB_OK || deleted < 0 ||
+        lpcCount(&c, &nmaster) != RDB_OK)
+        return RDB_ERR_FORMAT;
+    for (int64_t i = 0; i < nmaster; i++)
+        if (slReadString(&mf, &c) != RDB_OK) goto done;
+    if (lpcInteger(&c, &zero) != RDB_OK || zero != 0) goto done;
+    /* every entry takes at least 4 elements of 2 bytes */
+    if ((uint64_t)count + (uint64_t)deleted > (size - 1 - c.pos) / 8) goto done;
+    mfp = zmalloc(sizeof(char *) * (mf.n ? mf.n : 1));
+    slFixNumbers(&mf, mfp);
+    rc = RDB_OK;
+    for (int64_t i = 0; i < count + deleted && rc == RDB_OK; i++)
+        rc = decodeStreamEntry(d, &c, &master, &mf, mfp, st, &seen_deleted);
+    if (rc != RDB_OK) goto done;
+    rc = RDB_ERR_FORMAT;
+    if (c.pos != size - 1) goto done; /* elements after the last entry */
+    uint64_t declared = le(lp + 4, 2);
+    if (declared != 65535 && declared != c.n) goto done;
+    if (seen_deleted != (uint64_t)deleted || st->live - live_before != (uint64_t)count) goto done;
+    rc = RDB_OK;
+done:
+    zfree(mfp);
+    slFree(&mf);
+    return rc;
+}
+
+/* A group's PEL entry, as the global PEL holds it. */
+typedef struct pelItem {
+    rdbStreamID id;
+    long long delivery_time;
+    uint64_t delivery_count;
+    int owned;
+} pelItem;
+
+static int readStreamID(rdbReader *r, rdbStreamID *id) {
+    uint64_t ms, seq;
+    if (readLen(r, &ms, NULL) != RDB_OK || readLen(r, &seq, NULL) != RDB_OK) return RDB_ERR_FORMAT;
+    id->ms = ms;
+    id->seq = seq;
+    return RDB_OK;
+}
+
+static int readRawStreamID(rdbReader *r, rdbStreamID *id) {
+    const unsigned char *b;
+    if (readBytes(r, 16, &b) != RDB_OK) return RDB_ERR_FORMAT;
+    *id = idFromBigEndian(b);
+    return RDB_OK;
+}
+
+static int readMillisecondTime(rdbReader *r, long long *t) {
+    const unsigned char *b;
+    if (readBytes(r, 8, &b) != RDB_OK) return RDB_ERR_FORMAT;
+    *t = (long long)le(b, 8);
+    return RDB_OK;
+}
+
+/* A count of items each taking at least min_bytes (0 allowed). */
+static int readItemCount(rdbReader *r, uint64_t min_bytes, uint64_t *count) {
+    if (readLen(r, count, NULL) != RDB_OK || *count > remaining(r) / min_bytes) return RDB_ERR_FORMAT;
+    return RDB_OK;
+}
+
+static pelItem *pelFind(pelItem *pel, uint64_t n, const rdbStreamID *id) {
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int c = idCompare(&pel[mid].id, id);
+        if (c == 0) return &pel[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* A group's consumers, each with the IDs of the PEL entries it owns. */
+static int decodeStreamConsumers(rdbReader *r, decoder *d, pelItem *pel, uint64_t npel) {
+    uint64_t nconsumers, owned = 0;
+    if (readItemCount(r, 10, &nconsumers) != RDB_OK) return RDB_ERR_FORMAT;
+    for (uint64_t i = 0; i < nconsumers; i++) {
+        rdbStr name;
+        long long seen;
+        uint64_t n;
+        if (readString(r, &name) != RDB_OK) return RDB_ERR_FORMAT;
+        int rc = readMillisecondTime(r, &seen);
+        if (rc == RDB_OK && d->sink->streamConsumer)
+            rc = d->sink->streamConsumer(d->ud, (const char *)name.p, name.len, seen);
+        strFree(&name);
+        if (rc != RDB_OK) return rc;
+        if (readItemCount(r, 16, &n) != RDB_OK) return RDB_ERR_FORMAT;
+        for (uint64_t j = 0; j < n; j++) {
+            rdbStreamID id;
+            if (readRawStreamID(r, &id) != RDB_OK) return RDB_ERR_FORMAT;
+            pelItem *it = pelFind(pel, npel, &id);
+            if (!it || it->owned) return RDB_ERR_FORMAT; /* not pending, or owned twice */
+            it->owned = 1;
+            owned++;
+            if (d->sink->streamPending &&
+                (rc = d->sink->streamPending(d->ud, &id, it->delivery_time, it->delivery_count)) != RDB_OK)
+                return rc;
+        }
+    }
+    return owned == npel ? RDB_OK : RDB_ERR_FORMAT; /* a pending entry without a consumer */
+}
+
+/* Redis's streamEstimateDistanceFromFirstEverEntry() for a stream of
+ * RDB_TYPE_STREAM_LISTPACKS, where nothing was ever deleted. */
+static long long estimateEntriesRead(const rdbStreamMeta *m, const rdbStreamID *id) {
+    if (m->entries_added == 0) return 0;
+    int cmp_last = idCompare(id, &m->last_id);
+    if (m->length == 0 && cmp_last < 1) return (long long)m->entries_added;
+    if (cmp_last == 0) return (long long)m->entries_added;
+    if (cmp_last > 0) return RDB_STREAM_ENTRIES_READ_UNKNOWN;
+    int cmp_first = idCompare(id, &m->first_id);
+    if (cmp_first < 0) return (long long)(m->entries_added - m->length);
+    if (cmp_first == 0) return (long long)(m->entries_added - m->length + 1);
+    return RDB_STREAM_ENTRIES_READ_UNKNOWN;
+}
+
+static int decodeStreamGroup(rdbReader *r, decoder *d, int t, const rdbStreamMeta *m) {
+    rdbStr name;
+    rdbStreamID last_id;
+    long long entries_read;
+    uint64_t npel;
+    pelItem *pel = NULL;
+    if (readString(r, &name) != RDB_OK) return RDB_ERR_FORMAT;
+    int rc = readStreamID(r, &last_id);
+    if (rc == RDB_OK && t == RDB_TYPE_STREAM_LISTPACKS_2) {
+        uint64_t v;
+        rc = readLen(r, &v, NULL);
+        entries_read = (long long)v;
+        if (rc == RDB_OK && entries_read < RDB_STREAM_ENTRIES_READ_UNKNOWN) rc = RDB_ERR_FORMAT;
+    } else {
+        entries_read = estimateEntriesRead(m, &last_id);
+    }
+    if (rc == RDB_OK && d->sink->streamGroup)
+        rc = d->sink->streamGroup(d->ud, (const char *)name.p, name.len, &last_id, entries_read);
+    strFree(&name);
+    if (rc != RDB_OK) return rc;
+    if (readItemCount(r, 25, &npel) != RDB_OK) return RDB_ERR_FORMAT;
+    if (npel) pel = zmalloc(sizeof(pelItem) * npel);
+    for (uint64_t i = 0; i < npel && rc == RDB_OK; i++) {
+        pelItem *it = &pel[i];
+        it->owned = 0;
+        if (readRawStreamID(r, &it->id) != RDB_OK || readMillisecondTime(r, &it->delivery_time) != RDB_OK ||
+            readLen(r, &it->delivery_count, NULL) != RDB_OK)
+            rc = RDB_ERR_FORMAT;
+        else if (i > 0 && idCompare(&pel[i - 1].id, &it->id) >= 0)
+            rc = RDB_ERR_FORMAT; /* in ID order, no duplicates */
+        else if (it->delivery_count > (uint64_t)LLONG_MAX)
+            rc = RDB_ERR_FORMAT;
+    }
+    if (rc == RDB_OK) rc = decodeStreamConsumers(r, d, pel, npel);
+    zfree(pel);
+    return rc;
+}
+
+/* The nodes, what follows them, and the consumer groups. */
+static int decodeStream(rdbReader *r, decoder *d, int t) {
+    uint64_t nodes, ngroups;
+    streamState st = {0};
+    int rc;
+    int have_key = 0;
+    unsigned char prev_key[16];
+    /* a node takes at least a 17-byte key and an 8-byte listpack */
+    if (readItemCount(r, 25, &nodes) != RDB_OK) return RDB_ERR_FORMAT;
+    for (uint64_t i = 0; i < nodes; i++) {
+        rdbStr key, blob;
+        if (readString(r, &key) != RDB_OK) return RDB_ERR_FORMAT;
+        if (readString(r, &blob) != RDB_OK) {
+            strFree(&key);
+            return RDB_ERR_FORMAT;
+        }
+        rc = RDB_OK;
+        if (key.len == 16) { /* keys ascend, as a radix tree holds them */
+            if (have_key && memcmp(prev_key, key.p, 16) >= 0) rc = RDB_ERR_FORMAT;
+            memcpy(prev_key, key.p, 16);
+            have_key = 1;
+        }
+        if (rc == RDB_OK) rc = decodeStreamNode(d, &key, &blob, &st);
+        strFree(&key);
+        strFree(&blob);
+        if (rc != RDB_OK) return rc;
+    }
+    rdbStreamMeta m = {0};
+    if (readLen(r, &m.length, NULL) != RDB_OK || readStreamID(r, &m.last_id) != RDB_OK) return RDB_ERR_FORMAT;
+    if (t == RDB_TYPE_STREAM_LISTPACKS_2) {
+        if (readStreamID(r, &m.first_id) != RDB_OK || readStreamID(r, &m.max_deleted) != RDB_OK ||
+            readLen(r, &m.entries_added, NULL) != RDB_OK)
+            return RDB_ERR_FORMAT;
+    } else {
+        m.entries_added = m.length;
+        if (st.any_live) m.first_id = st.first_live;
+    }
+    if (m.length != st.live || m.entries_added < m.length) return RDB_ERR_FORMAT;
+    if (st.any && idCompare(&st.last, &m.last_id) > 0) return RDB_ERR_FORMAT; /* an entry past the last ID */
+    if (d->sink->streamMeta && (rc = d->sink->streamMeta(d->ud, &m)) != RDB_OK) return rc;
+    /* a group takes at least: a name, 2 ID lengths, a PEL count, a consumer count */
+    if (readItemCount(r, 5, &ngroups) != RDB_OK) return RDB_ERR_FORMAT;
+    for (uint64_t i = 0; i < ngroups; i++)
+        if ((rc = decodeStreamGroup(r, d, t, &m)) != RDB_OK) return rc;
+    return RDB_OK;
+}
+
 int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, void *ud, int *rdbtype) {
     static const rdbSink none = {0};
     rdbReader r = {p, len >= FOOTER_LEN ? len - FOOTER_LEN : 0, 0};
@@ -828,15 +1422,15 @@ int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, voi
     if (rdbtype) *rdbtype = -1;
     if (readByte(&r, &t) != RDB_OK) return RDB_ERR_FORMAT;
     if (rdbtype) *rdbtype = (int)t;
-    if (t == RDB_TYPE_STREAM_LISTPACKS || t == RDB_TYPE_STREAM_LISTPACKS_2 || t == RDB_TYPE_MODULE ||
-        t == RDB_TYPE_MODULE_2)
-        return RDB_ERR_UNSUPPORTED;
+    if (t == RDB_TYPE_MODULE || t == RDB_TYPE_MODULE_2) return RDB_ERR_UNSUPPORTED;
     int objtype = objTypeOf((int)t);
+    if (objtype == OBJ_STREAM && d.sink->begin && !d.sink->streamMeta) return RDB_ERR_UNSUPPORTED;
     if (objtype == OBJ_NONE) return RDB_ERR_FORMAT;
     int rc = d.sink->begin ? d.sink->begin(ud, objtype) : RDB_OK;
     if (rc != RDB_OK) return rc;
     if (t <= RDB_TYPE_ZSET_2) rc = decodePlain(&r, &d, (int)t);
     else if (t == RDB_TYPE_LIST_QUICKLIST || t == RDB_TYPE_LIST_QUICKLIST_2) rc = decodeQuicklist(&r, &d, (int)t);
+    else if (objtype == OBJ_STREAM) return decodeStream(&r, &d, (int)t); /* streams may be empty */
     else rc = decodeBlob(&r, &d, (int)t);
     if (rc == RDB_OK && objtype != OBJ_STRING && d.members == 0) rc = RDB_ERR_FORMAT; /* an empty key */
     return rc;

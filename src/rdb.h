@@ -8,8 +8,9 @@
  * bytes, little endian) of everything before it.
  *
  * Reading accepts every encoding Redis 7.0 writes or loads for strings,
- * lists, sets, sorted sets and hashes (see rdbDecodeObject); writing emits
- * the plain encodings (see dump.c). Streams and module values are refused. */
+ * lists, sets, sorted sets, hashes and streams (see rdbDecodeObject);
+ * writing emits the plain encodings and, for streams, the listpack nodes
+ * Redis 7.0's XADD builds (see dump.c). Module values are refused. */
 #ifndef DREDIS_RDB_H
 #define DREDIS_RDB_H
 #include <stddef.h>
@@ -53,7 +54,8 @@
 #define RDB_OK 0
 #define RDB_ERR_CHECKSUM 1    /* shorter than a footer, a later RDB version, or a wrong CRC */
 #define RDB_ERR_FORMAT 2      /* malformed (or empty, or duplicate members) */
-#define RDB_ERR_UNSUPPORTED 3 /* a well-known type dredis cannot hold (streams, modules) */
+#define RDB_ERR_UNSUPPORTED 3 /* a well-known type dredis cannot hold (modules), or a stream
+                               * given to a sink without stream callbacks */
 #define RDB_ERR_SINK 4        /* the sink failed; errno tells why */
 
 /* ---- checksums and compression ---- */
@@ -79,6 +81,63 @@ sds rdbAppendBinaryDouble(sds s, double d);
 /* Append the RDB version and the CRC64 of all of s: s becomes a payload. */
 sds rdbAppendFooter(sds s);
 
+/* ---- streams ---- */
+
+/* A stream entry ID */
+typedef struct rdbStreamID {
+    uint64_t ms, seq;
+} rdbStreamID;
+
+/* What a stream payload says of the stream besides its entries. */
+typedef struct rdbStreamMeta {
+    uint64_t length;         /* live entries (XLEN) */
+    rdbStreamID last_id;     /* last-generated-id */
+    rdbStreamID first_id;    /* recorded-first-entry-id: the first live entry, 0-0 when none */
+    rdbStreamID max_deleted; /* max-deleted-entry-id */
+    uint64_t entries_added;  /* entries-added (>= length) */
+} rdbStreamMeta;
+
+/* A group's entries_read when it is not known (XINFO shows nil) */
+#define RDB_STREAM_ENTRIES_READ_UNKNOWN (-1)
+
+/* The value of a stream (RDB_TYPE_STREAM_LISTPACKS_2) is: the number of
+ * nodes, the nodes, rdbAppendStreamMeta(), the number of groups and each
+ * group. Nodes are packed as Redis 7.0's XADD packs them with its default
+ * stream-node-max-entries (100) and stream-node-max-bytes (4096), so Redis
+ * goes on appending to them as to its own: rdbStreamNodesAdd() every entry
+ * in ID order, then rdbStreamNodesEnd(). With out NULL nothing is written
+ * and only the nodes are counted (a first pass, since their number comes
+ * first): memory is one node either way. */
+typedef struct rdbStreamNodes {
+    sds *out;             /* finished nodes are appended to *out; NULL: only counted */
+    uint64_t nodes;       /* nodes finished so far */
+    uint64_t count;       /* entries in the node being built (0: none) */
+    rdbStreamID master;   /* its master ID (its first entry's) */
+    sds *fields;          /* its master fields */
+    size_t nfields;
+    sds entries;          /* its entries, listpack-encoded */
+    uint64_t elements;    /* listpack elements in entries */
+} rdbStreamNodes;
+
+void rdbStreamNodesInit(rdbStreamNodes *w, sds *out);
+/* fv holds 2 * nfields strings: field, value, field, value... */
+void rdbStreamNodesAdd(rdbStreamNodes *w, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen);
+/* Finish the last node and free what w holds (w->nodes stays). */
+void rdbStreamNodesEnd(rdbStreamNodes *w);
+/* length, last ID, first ID, max deleted ID, entries added */
+sds rdbAppendStreamMeta(sds s, const rdbStreamMeta *m);
+/* An ID as PELs hold it: 128 bits, big endian */
+sds rdbAppendStreamID(sds s, const rdbStreamID *id);
+/* A unix time in ms: 8 bytes, little endian (delivery and seen times) */
+sds rdbAppendMillisecondTime(sds s, long long ms);
+/* A group's head: its name, last delivered ID and entries read (-1 unknown);
+ * then come its PEL and its consumers, each a count and that many items:
+ * a PEL item is rdbAppendStreamID(), rdbAppendMillisecondTime() (delivery)
+ * and rdbAppendLen() (delivery count); a consumer is its name (as
+ * rdbAppendString()), rdbAppendMillisecondTime() (seen) and its own PEL,
+ * a count and that many rdbAppendStreamID(). */
+sds rdbAppendStreamGroup(sds s, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read);
+
 /* ---- reading ---- */
 
 /* Check the footer: RDB_OK, or RDB_ERR_CHECKSUM when p is shorter than a
@@ -93,20 +152,44 @@ int rdbVerifyPayload(const unsigned char *p, size_t len);
  * encoded members arrive as their decimal text. */
 typedef struct rdbSink {
     /* once, before any member: the dredis type (OBJ_STRING, OBJ_LIST,
-     * OBJ_SET, OBJ_ZSET or OBJ_HASH of store.h) */
+     * OBJ_SET, OBJ_ZSET, OBJ_HASH or OBJ_STREAM of store.h) */
     int (*begin)(void *ud, int objtype);
     int (*string)(void *ud, const char *p, size_t len);   /* a string's value */
     int (*element)(void *ud, const char *p, size_t len);  /* a list element (in order) or set member */
     int (*field)(void *ud, const char *f, size_t flen, const char *v, size_t vlen); /* a hash field */
     int (*scored)(void *ud, const char *m, size_t mlen, double score);             /* a sorted set member */
+
+    /* Streams, in this order: streamEntry for every live entry (IDs
+     * strictly ascending, deleted entries skipped; fv holds 2 * nfields
+     * strings, field, value, ..., nfields >= 1); streamMeta once; then per
+     * consumer group: streamGroup, and per consumer of it streamConsumer
+     * followed by streamPending for each pending entry it owns (delivery
+     * time in unix ms and delivery count). Every entry of the group's PEL
+     * comes exactly once, with its owner: the decoder checks that the
+     * global PEL and the consumers' PELs agree. For RDB_TYPE_STREAM_LISTPACKS
+     * (Redis 5/6), which has no such fields, the decoder supplies them as
+     * Redis 7.0 does when loading one: entries_added = length, max_deleted
+     * 0-0, first_id the first entry's, and each group's entries_read
+     * estimated from its last ID (or RDB_STREAM_ENTRIES_READ_UNKNOWN).
+     * A sink with a begin callback but no streamMeta gets
+     * RDB_ERR_UNSUPPORTED for a stream before begin is called, so sinks
+     * written before streams were read keep refusing them. */
+    int (*streamEntry)(void *ud, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen);
+    int (*streamMeta)(void *ud, const rdbStreamMeta *meta);
+    int (*streamGroup)(void *ud, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read);
+    int (*streamConsumer)(void *ud, const char *name, size_t len, long long seen_time);
+    int (*streamPending)(void *ud, const rdbStreamID *id, long long delivery_time, uint64_t delivery_count);
 } rdbSink;
 
 /* Decode one value from a payload whose footer was checked (p and len
  * cover the whole payload, footer included; nothing is read from the
  * footer). Every length is checked against the bytes there are before
- * anything is allocated; a collection without members, a NaN score or an
- * entry count that disagrees with the entries is RDB_ERR_FORMAT; a stream
- * or module value is RDB_ERR_UNSUPPORTED. *rdbtype (when given) gets the
+ * anything is allocated; a collection without members (streams may be
+ * empty), a NaN score or an entry count that disagrees with the entries is
+ * RDB_ERR_FORMAT; a module value is RDB_ERR_UNSUPPORTED. Stream listpacks
+ * are checked as Redis's deep sanitization checks them, and more: IDs
+ * strictly ascending and none above the last ID, counts that agree with
+ * the entries, PELs in ID order and owned by exactly one consumer. *rdbtype (when given) gets the
  * type byte (-1 when there is none). Bytes left over after the value are
  * ignored, as Redis ignores them. */
 int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, void *ud, int *rdbtype);

@@ -19,6 +19,7 @@
  * Every command runs in a store transaction (journal.c): across a crash it
  * is applied whole or not at all. */
 #include "server.h"
+#include "t_stream.h"
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -473,16 +474,23 @@ static int segFind(stream *s, const streamID *id, long long *n) {
 
 /* ---- entries ---- */
 
-static sds entryRecord(const streamID *id, sds *argv, int n) {
+/* A record: its ID line and the header of the array of n strings that follow */
+static sds recordAppendHeader(sds e, const streamID *id, size_t n) {
     char buf[ID_STR_LEN];
     int l = idFormat(buf, id);
-    sds e = sdscatlen(sdsnewlen("+", 1), buf, (size_t)l);
-    e = sdscatprintf(e, "\r\n*%d\r\n", n);
-    for (int i = 0; i < n; i++) {
-        e = sdscatprintf(e, "$%zu\r\n", sdslen(argv[i]));
-        e = sdscatlen(e, argv[i], sdslen(argv[i]));
-        e = sdscatlen(e, "\r\n", 2);
-    }
+    e = sdscatlen(sdscatlen(e, "+", 1), buf, (size_t)l);
+    return sdscatprintf(e, "\r\n*%zu\r\n", n);
+}
+
+static sds recordAppendBulk(sds e, const char *p, size_t len) {
+    e = sdscatprintf(e, "$%zu\r\n", len);
+    e = sdscatlen(e, p, len);
+    return sdscatlen(e, "\r\n", 2);
+}
+
+static sds entryRecord(const streamID *id, sds *argv, int n) {
+    sds e = recordAppendHeader(sdsempty(), id, (size_t)n);
+    for (int i = 0; i < n; i++) e = recordAppendBulk(e, argv[i], sdslen(argv[i]));
     return e;
 }
 
@@ -1104,19 +1112,29 @@ static int groupSave(cgroup *cg) {
     return STORE_OK;
 }
 
-/* Create group name: built whole under .tmp, then put in place. errno
- * EEXIST when it exists. */
+/* Create group name: built whole under .tmp, then put in place, *g left
+ * open on it. errno EEXIST when it exists. */
+static int groupCreateOpen(stream *s, const char *name, size_t len, const streamID *id, long long entries_read,
+                           skey **g) {
+    if (storeNewSub(s->k, g) != STORE_OK) return STORE_ERR;
+    cgroup cg = {*g, NULL, *id, entries_read};
+    int r = groupSave(&cg);
+    if (r == STORE_OK) r = storePublishSub(s->k, GROUPS_NS, name, len, *g);
+    if (r != STORE_OK) {
+        int saved = errno;
+        storeDeleteKey(*g);
+        storeCloseKey(*g);
+        *g = NULL;
+        errno = saved;
+    }
+    return r;
+}
+
 static int groupCreate(stream *s, sds name, const streamID *id, long long entries_read) {
     skey *g;
-    if (storeNewSub(s->k, &g) != STORE_OK) return STORE_ERR;
-    cgroup cg = {g, NULL, *id, entries_read};
-    int r = groupSave(&cg);
-    if (r == STORE_OK) r = storePublishSub(s->k, GROUPS_NS, name, sdslen(name), g);
-    int saved = errno;
-    if (r != STORE_OK) storeDeleteKey(g);
+    if (groupCreateOpen(s, name, sdslen(name), id, entries_read, &g) != STORE_OK) return STORE_ERR;
     storeCloseKey(g);
-    errno = saved;
-    return r;
+    return STORE_OK;
 }
 
 /* The names of the members (files or directories) of ns in k, sorted as
@@ -1233,13 +1251,13 @@ static int consumerOpen(cgroup *cg, sds name, skey **ck) {
     return storeOpenSub(cg->g, CONSUMERS_NS, name, sdslen(name), ck);
 }
 
-/* Create consumer name (seen now); errno EEXIST when it exists. */
-static int consumerCreate(cgroup *cg, sds name, skey **ck) {
+/* Create consumer name, last seen at seen_time; errno EEXIST when it exists. */
+static int consumerCreateSeen(cgroup *cg, const char *name, size_t len, long long seen_time, skey **ck) {
     skey *sub;
     *ck = NULL;
     if (storeNewSub(cg->g, &sub) != STORE_OK) return STORE_ERR;
-    int r = storeWriteNumber(sub, "seen-time", mstime());
-    if (r == STORE_OK) r = storePublishSub(cg->g, CONSUMERS_NS, name, sdslen(name), sub);
+    int r = storeWriteNumber(sub, "seen-time", seen_time);
+    if (r == STORE_OK) r = storePublishSub(cg->g, CONSUMERS_NS, name, len, sub);
     if (r != STORE_OK) {
         int saved = errno;
         storeDeleteKey(sub);
@@ -1249,6 +1267,11 @@ static int consumerCreate(cgroup *cg, sds name, skey **ck) {
     }
     *ck = sub;
     return STORE_OK;
+}
+
+/* Create consumer name (seen now); errno EEXIST when it exists. */
+static int consumerCreate(cgroup *cg, sds name, skey **ck) {
+    return consumerCreateSeen(cg, name, sdslen(name), mstime(), ck);
 }
 
 /* Redis's streamLookupConsumer() (refreshing its seen time) falling back to
@@ -1335,6 +1358,311 @@ static int consumerPEL(cgroup *cg, skey *ck, sds cname, streamID **ids, nack **n
 static void freeNacks(nack *nacks, size_t n) {
     for (size_t i = 0; i < n; i++) nackFree(&nacks[i]);
     zfree(nacks);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Whole streams in RDB terms, for DUMP and RESTORE (t_stream.h)             */
+/* ------------------------------------------------------------------------ */
+
+static rdbStreamID toRdbID(const streamID *id) {
+    rdbStreamID r = {id->ms, id->seq};
+    return r;
+}
+
+static streamID fromRdbID(const rdbStreamID *id) {
+    streamID r = {id->ms, id->seq};
+    return r;
+}
+
+static int damaged(void) {
+    errno = EUCLEAN;
+    return STORE_ERR;
+}
+
+int streamReadMeta(skey *k, rdbStreamMeta *m) {
+    stream s;
+    streamID first;
+    if (streamLoad(k, &s) != STORE_OK || streamLoadExtra(&s) != STORE_OK || streamFirstID(&s, &first) != STORE_OK)
+        return STORE_ERR;
+    m->length = (uint64_t)s.len;
+    m->last_id = toRdbID(&s.last_id);
+    m->first_id = toRdbID(&first);
+    m->max_deleted = toRdbID(&s.max_deleted);
+    m->entries_added = (uint64_t)streamEntriesAdded(&s);
+    return STORE_OK;
+}
+
+/* The strings of a record's RESP array (segParse checked it): fv and fvlen
+ * get n pointers into it. */
+static void recordStrings(const segment *g, size_t i, const char **fv, size_t *fvlen, size_t n) {
+    const char *p = g->data + g->aoff[i], *end = p + g->alen[i];
+    long long l;
+    p++; /* '*' */
+    readLenCRLF(&p, end, &l);
+    for (size_t j = 0; j < n; j++) {
+        p++; /* '$' */
+        readLenCRLF(&p, end, &l);
+        fv[j] = p;
+        fvlen[j] = (size_t)l;
+        p += l + 2;
+    }
+}
+
+/* The number of strings of record i (its array's length). */
+static size_t recordLength(const segment *g, size_t i) {
+    const char *p = g->data + g->aoff[i] + 1, *end = g->data + g->aoff[i] + g->alen[i];
+    long long n = 0;
+    readLenCRLF(&p, end, &n);
+    return (size_t)n;
+}
+
+static int visitSegment(const segment *g, streamID *prev, long long *seen, streamEntryVisitor *fn, void *ud) {
+    for (size_t i = 0; i < g->count; i++) {
+        if (*seen && idCmp(&g->ids[i], prev) <= 0) return damaged(); /* segments out of order */
+        *prev = g->ids[i];
+        (*seen)++;
+        size_t n = recordLength(g, i);
+        const char **fv = zmalloc(sizeof(char *) * n);
+        size_t *fvlen = zmalloc(sizeof(size_t) * n);
+        recordStrings(g, i, fv, fvlen, n);
+        rdbStreamID id = toRdbID(&g->ids[i]);
+        int r = fn(ud, &id, n / 2, fv, fvlen);
+        zfree(fv);
+        zfree(fvlen);
+        if (r != STORE_OK) return r;
+    }
+    return STORE_OK;
+}
+
+int streamVisitEntries(skey *k, streamEntryVisitor *fn, void *ud) {
+    stream s;
+    if (streamLoad(k, &s) != STORE_OK) return STORE_ERR;
+    streamID prev = ID_MIN;
+    long long seen = 0;
+    for (long long n = s.head; n <= s.tail; n++) {
+        segment g;
+        if (segLoad(&s, n, &g) != STORE_OK) return STORE_ERR;
+        int r = visitSegment(&g, &prev, &seen, fn, ud);
+        segFree(&g);
+        if (r != STORE_OK) return r;
+    }
+    if (seen != s.len || (seen && idCmp(&prev, &s.last_id) > 0)) return damaged();
+    return STORE_OK;
+}
+
+/* A consumer and the pending entries it owns; *owned counts them. */
+static int visitConsumer(cgroup *cg, sds name, const streamGroupVisitor *v, void *ud, size_t *owned) {
+    skey *ck;
+    long long seen;
+    streamID *ids;
+    nack *nacks;
+    size_t n;
+    int r = consumerOpen(cg, name, &ck);
+    if (r == STORE_NOTFOUND) return damaged();
+    if (r != STORE_OK) return STORE_ERR;
+    r = storeReadNumber(ck, "seen-time", &seen, 0);
+    if (r == STORE_OK) r = consumerPEL(cg, ck, name, &ids, &nacks, &n);
+    int saved = errno;
+    storeCloseKey(ck);
+    errno = saved;
+    if (r != STORE_OK) return STORE_ERR;
+    v->consumer(ud, name, sdslen(name), seen, n);
+    for (size_t i = 0; i < n; i++) {
+        rdbStreamID id = toRdbID(&ids[i]);
+        v->owned(ud, &id);
+    }
+    *owned += n;
+    zfree(ids);
+    freeNacks(nacks, n);
+    return STORE_OK;
+}
+
+static int visitGroup(stream *s, sds name, const streamGroupVisitor *v, void *ud) {
+    cgroup cg;
+    int r = groupOpen(s, name, sdslen(name), &cg);
+    if (r == STORE_NOTFOUND) return damaged();
+    if (r != STORE_OK) return STORE_ERR;
+    streamID *ids = NULL;
+    size_t n = 0, nconsumers = 0, owned = 0;
+    sds *consumers = NULL;
+    r = listIDs(cg.g, PENDING_NS, &ids, &n);
+    if (r == STORE_OK) r = listNames(cg.g, CONSUMERS_NS, &consumers, &nconsumers);
+    if (r == STORE_OK) {
+        rdbStreamID last = toRdbID(&cg.last_id);
+        v->group(ud, name, sdslen(name), &last, cg.entries_read, n);
+    }
+    for (size_t i = 0; i < n && r == STORE_OK; i++) {
+        nack na;
+        if ((r = pelRead(&cg, &ids[i], &na)) == STORE_NOTFOUND) r = damaged();
+        if (r != STORE_OK) break;
+        rdbStreamID id = toRdbID(&ids[i]);
+        v->pending(ud, &id, na.delivery_time, na.delivery_count);
+        nackFree(&na);
+    }
+    if (r == STORE_OK) v->consumers(ud, nconsumers);
+    for (size_t i = 0; i < nconsumers && r == STORE_OK; i++) r = visitConsumer(&cg, consumers[i], v, ud, &owned);
+    if (r == STORE_OK && owned != n) r = damaged(); /* a pending entry no consumer owns */
+    int saved = errno;
+    zfree(ids);
+    freeNames(consumers, nconsumers);
+    groupClose(&cg);
+    errno = saved;
+    return r;
+}
+
+int streamVisitGroups(skey *k, const streamGroupVisitor *v, void *ud) {
+    stream s;
+    sds *groups;
+    size_t ngroups;
+    if (streamLoad(k, &s) != STORE_OK || listNames(k, GROUPS_NS, &groups, &ngroups) != STORE_OK) return STORE_ERR;
+    v->groups(ud, ngroups);
+    int r = STORE_OK;
+    for (size_t i = 0; i < ngroups && r == STORE_OK; i++) r = visitGroup(&s, groups[i], v, ud);
+    int saved = errno;
+    freeNames(groups, ngroups);
+    errno = saved;
+    return r;
+}
+
+/* ---- building a new stream ---- */
+
+struct streamBuild {
+    stream s;
+    sds seg;             /* the segment being filled */
+    size_t segcount;     /* its entries */
+    streamID segfirst;   /* its first ID */
+    streamID last;       /* the last entry appended (s.len counts them) */
+    long long appended;
+    cgroup cg;           /* the group being built (cg.g NULL: none) */
+    skey *ck;            /* its consumer being built, and the name */
+    sds cname;
+};
+
+streamBuild *streamBuildStart(skey *k) {
+    streamBuild *b = zcalloc(sizeof(*b));
+    memset(&b->s, 0, sizeof(b->s));
+    b->s.k = k;
+    b->s.tail = -1;
+    b->s.extra = 1;
+    b->seg = sdsempty();
+    return b;
+}
+
+static int invalid(void) {
+    errno = EINVAL;
+    return STORE_ERR;
+}
+
+/* Write the segment being filled as segment tail+1 (its seg-first, then
+ * the file). */
+static int buildFlushSegment(streamBuild *b) {
+    if (b->segcount == 0) return STORE_OK;
+    long long n = b->s.tail + 1;
+    char sname[32], first[ID_STR_LEN];
+    segName(sname, sizeof(sname), n);
+    int flen = idFormat(first, &b->segfirst);
+    if (storeWriteMember(b->s.k, SEGFIRST_NS, sname, strlen(sname), first, (size_t)flen, NULL) != STORE_OK ||
+        segWrite(&b->s, n, b->seg, sdslen(b->seg)) != STORE_OK)
+        return STORE_ERR;
+    b->s.tail = n;
+    b->s.len += (long long)b->segcount;
+    b->segcount = 0;
+    sdssetlen(b->seg, 0);
+    return STORE_OK;
+}
+
+/* As streamAppend() packs entries: a segment takes no more once it holds
+ * SEG_ENTRIES entries or SEG_BYTES bytes. */
+int streamBuildAppend(streamBuild *b, const rdbStreamID *rid, size_t nfields, const char **fv, const size_t *fvlen) {
+    streamID id = fromRdbID(rid);
+    if (nfields == 0 || (b->appended && idCmp(&id, &b->last) <= 0)) return invalid();
+    if (b->segcount && (b->segcount >= SEG_ENTRIES || sdslen(b->seg) >= SEG_BYTES) && buildFlushSegment(b) != STORE_OK)
+        return STORE_ERR;
+    if (b->segcount == 0) b->segfirst = id;
+    b->seg = recordAppendHeader(b->seg, &id, 2 * nfields);
+    for (size_t i = 0; i < 2 * nfields; i++) b->seg = recordAppendBulk(b->seg, fv[i], fvlen[i]);
+    b->segcount++;
+    b->appended++;
+    b->last = id;
+    return STORE_OK;
+}
+
+int streamBuildMeta(streamBuild *b, const rdbStreamMeta *m) {
+    streamID last = fromRdbID(&m->last_id);
+    if (m->length != (uint64_t)b->appended || m->entries_added < m->length || m->entries_added > LLONG_MAX ||
+        (b->appended && idCmp(&b->last, &last) > 0))
+        return invalid();
+    b->s.last_id = last;
+    b->s.max_deleted = fromRdbID(&m->max_deleted);
+    b->s.removed = (long long)(m->entries_added - m->length);
+    return STORE_OK;
+}
+
+static void buildCloseConsumer(streamBuild *b) {
+    if (b->ck) storeCloseKey(b->ck);
+    sdsfree(b->cname);
+    b->ck = NULL;
+    b->cname = NULL;
+}
+
+static void buildCloseGroup(streamBuild *b) {
+    buildCloseConsumer(b);
+    if (b->cg.g) groupClose(&b->cg);
+}
+
+int streamBuildGroup(streamBuild *b, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read) {
+    buildCloseGroup(b);
+    if (entries_read < SCG_INVALID_ENTRIES_READ) return invalid();
+    streamID id = fromRdbID(last_id);
+    skey *g;
+    if (groupCreateOpen(&b->s, name, len, &id, entries_read, &g) != STORE_OK) return STORE_ERR;
+    b->cg.g = g;
+    b->cg.name = sdsnewlen(name, len);
+    b->cg.last_id = id;
+    b->cg.entries_read = entries_read;
+    return STORE_OK;
+}
+
+int streamBuildConsumer(streamBuild *b, const char *name, size_t len, long long seen_time) {
+    buildCloseConsumer(b);
+    if (!b->cg.g) return invalid();
+    if (consumerCreateSeen(&b->cg, name, len, seen_time, &b->ck) != STORE_OK) return STORE_ERR;
+    b->cname = sdsnewlen(name, len);
+    return STORE_OK;
+}
+
+/* A pending entry of the group, owned by the consumer given last: the
+ * group's pending file, then the consumer's reference. */
+int streamBuildPending(streamBuild *b, const rdbStreamID *rid, long long delivery_time, long long delivery_count) {
+    if (!b->ck || delivery_count < 0) return invalid();
+    streamID id = fromRdbID(rid);
+    nack na = {delivery_time, delivery_count, b->cname};
+    if (pelWrite(&b->cg, &id, &na) != STORE_OK || consumerRefAdd(b->ck, &id) != STORE_OK) return STORE_ERR;
+    return STORE_OK;
+}
+
+/* The stream's own files: the last segment, then len, head, tail,
+ * last-id (streamWriteCore) and the removal counters. */
+static int buildSave(streamBuild *b) {
+    if (buildFlushSegment(b) != STORE_OK || streamWriteCore(&b->s) != STORE_OK) return STORE_ERR;
+    if (!idIsZero(&b->s.max_deleted) && writeID(b->s.k, "max-deleted-id", &b->s.max_deleted) != STORE_OK)
+        return STORE_ERR;
+    if (b->s.removed && storeWriteNumber(b->s.k, "entries-removed", b->s.removed) != STORE_OK) return STORE_ERR;
+    return STORE_OK;
+}
+
+int streamBuildEnd(streamBuild *b, int save) {
+    int r = STORE_OK;
+    buildCloseGroup(b);
+    if (save) {
+        if (b->appended && idCmp(&b->last, &b->s.last_id) > 0) b->s.last_id = b->last; /* no metadata given */
+        r = buildSave(b);
+    }
+    int saved = errno;
+    sdsfree(b->seg);
+    zfree(b);
+    errno = saved;
+    return r;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -246,3 +246,61 @@ def quicklist2(nodes):
     for kind, data in nodes:
         out += length(2 if kind == "packed" else 1) + string(data)
     return payload(T_LIST_QUICKLIST_2, out)
+
+
+# ---- streams ----
+
+def stream_id(ms, seq):
+    """An ID as node keys and PELs hold it: 128 bits, big endian."""
+    return struct.pack(">QQ", ms, seq)
+
+
+def stream_node(master, entries, master_fields=None, deleted_flags=()):
+    """The listpack values of a node whose master ID is master (ms, seq):
+    entries are (ms, seq, [(field, value), ...]); the master fields are the
+    first entry's unless given; entries whose index is in deleted_flags are
+    marked deleted. Laid out as Redis's streamAppendItem() lays them out."""
+    if master_fields is None:
+        master_fields = [f for f, _ in entries[0][2]]
+    live = len(entries) - len(deleted_flags)
+    values = [live, len(deleted_flags), len(master_fields)] + list(master_fields) + [0]
+    for i, (ms, seq, fv) in enumerate(entries):
+        same = [f for f, _ in fv] == list(master_fields)
+        flags = (2 if same else 0) | (1 if i in deleted_flags else 0)
+        values += [flags, ms - master[0], (seq - master[1] + (1 << 63)) % (1 << 64) - (1 << 63)]
+        if not same:
+            values.append(len(fv))
+        for f, v in fv:
+            if not same:
+                values.append(f)
+            values.append(v)
+        values.append(len(fv) + 3 + (0 if same else len(fv) + 1))
+    return values
+
+
+def stream_payload(nodes, length_, last_id, first_id=(0, 0), max_deleted=(0, 0), entries_added=None, groups=(),
+                   rdbtype=T_STREAM_2):
+    """nodes: (master (ms, seq), listpack bytes); groups: dicts with name,
+    last_id, entries_read, pel [(ms, seq, delivery_time, count)], consumers
+    [(name, seen_time, [(ms, seq), ...])]."""
+    out = length(len(nodes))
+    for master, lp in nodes:
+        out += string(stream_id(*master)) + string(lp)
+    out += length(length_) + length(last_id[0]) + length(last_id[1])
+    if rdbtype == T_STREAM_2:
+        out += length(first_id[0]) + length(first_id[1]) + length(max_deleted[0]) + length(max_deleted[1])
+        out += length(length_ if entries_added is None else entries_added)
+    out += length(len(groups))
+    for g in groups:
+        out += string(g["name"]) + length(g["last_id"][0]) + length(g["last_id"][1])
+        if rdbtype == T_STREAM_2:
+            out += length(g.get("entries_read", 0) % (1 << 64))
+        out += length(len(g["pel"]))
+        for ms, seq, when, count in g["pel"]:
+            out += stream_id(ms, seq) + struct.pack("<q", when) + length(count)
+        out += length(len(g["consumers"]))
+        for name, seen, owned in g["consumers"]:
+            out += string(name) + struct.pack("<q", seen) + length(len(owned))
+            for ms, seq in owned:
+                out += stream_id(ms, seq)
+    return payload(rdbtype, out)

@@ -33,6 +33,8 @@ def content(c, key):
         return t, sorted(zip(v[::2], v[1::2]))
     if t == "zset":
         return t, c.execute("ZRANGE", key, 0, -1, "WITHSCORES")
+    if t == "stream":
+        return t, stream_state(c, key)
     return t, None
 
 
@@ -410,19 +412,354 @@ def test_duplicates_are_bad_format():
         p.run("LRANGE", "l", 0, -1)
 
 
-def test_streams_and_modules_refused():
+def test_modules_refused():
     with Pair() as p:
-        p.r.execute("XADD", "s", "1-1", "f", "v")
+        d = p.d.execute("RESTORE", "m", 0, rb.payload(rb.T_MODULE_2, b"\x01\x02\x03"))
+        assert d == RespError("ERR Bad data format: the payload holds a module value (RDB type 7), "
+                              "which dredis cannot restore"), d
+        assert p.d.execute("DBSIZE") == 0
+
+
+# ---- streams ----
+
+def stream_info(c, key):
+    """XINFO STREAM FULL as a dict, without the radix tree counters (dredis
+    counts segments: docs/storage-format.md)."""
+    v = c.execute("XINFO", "STREAM", key, "FULL", "COUNT", 0)
+    info = dict(zip(v[::2], v[1::2]))
+    del info[b"radix-tree-keys"], info[b"radix-tree-nodes"]
+    return info
+
+
+def stream_state(c, key):
+    """What a stream holds, apart from the times that move with the clock:
+    its entries, XINFO STREAM FULL (absolute times), and per group XPENDING
+    (summary, and extended without the idle times) and XINFO GROUPS."""
+    state = {"range": c.execute("XRANGE", key, "-", "+"), "full": stream_info(c, key),
+             "groups": c.execute("XINFO", "GROUPS", key)}
+    for g in c.execute("XINFO", "GROUPS", key):
+        name = dict(zip(g[::2], g[1::2]))[b"name"]
+        ext = c.execute("XPENDING", key, name, "-", "+", 1000000)
+        state[name] = (c.execute("XPENDING", key, name), [(e[0], e[1], e[3]) for e in ext])
+    return state
+
+
+def fill_stream(c, key="s"):
+    """A stream with everything a payload can hold: several nodes (> 100
+    entries), entries with the master's fields and with others, deleted
+    entries, a value > 4096 bytes, groups with pending entries, several
+    consumers, claimed deliveries, a consumer without pending entries, a
+    group that read nothing, and one whose entries_read is unknown."""
+    for i in range(260):
+        if i % 9 == 0:
+            fields = ["other", "x%d" % i, "n", str(i), "extra", ""]
+        else:
+            fields = ["f", "v%d" % i, "n", str(i * 1000 - 70000)]
+        c.execute("XADD", key, "%d-%d" % (1000 + i // 3, i % 3), *fields)
+    c.execute("XADD", key, "5000-0", "big", "B" * 5000, "f", "after")
+    c.execute("XADD", key, "5000-1", "f", "v", "n", "1")
+    assert c.execute("XDEL", key, "1001-2", "1010-1", "1050-0") == 3
+    c.execute("XGROUP", "CREATE", key, "g1", "0")
+    c.execute("XGROUP", "CREATE", key, "g2", "1020-0")
+    c.execute("XGROUP", "CREATE", key, "idle", "$")
+    c.execute("XREADGROUP", "GROUP", "g1", "alice", "COUNT", 5, "STREAMS", key, ">")
+    c.execute("XREADGROUP", "GROUP", "g1", "bob", "COUNT", 120, "STREAMS", key, ">")
+    c.execute("XREADGROUP", "GROUP", "g2", "carol", "COUNT", 3, "STREAMS", key, ">")
+    c.execute("XGROUP", "CREATECONSUMER", key, "g2", "dave")
+    c.execute("XACK", key, "g1", "1000-0", "1003-0")
+    # claimed: a new owner and a second delivery; then a forced count
+    c.execute("XCLAIM", key, "g1", "carol", 0, "1001-0", "1001-1")
+    c.execute("XCLAIM", key, "g1", "alice", 0, "1030-0", "RETRYCOUNT", 7)
+    # a deleted entry still pending
+    c.execute("XDEL", key, "1002-0")
+    # entries_read unknown after a SETID to an arbitrary ID
+    c.execute("XGROUP", "CREATE", key, "lost", "0")
+    c.execute("XGROUP", "SETID", key, "lost", "1040-1")
+    # names that are empty or binary
+    c.execute("XGROUP", "CREATE", key, b"odd/\n\x00name", "0")
+    c.execute("XREADGROUP", "GROUP", b"odd/\n\x00name", "", "COUNT", 1, "STREAMS", key, ">")
+    c.execute("XREADGROUP", "GROUP", b"odd/\n\x00name", b"\xff/..", "COUNT", 1, "STREAMS", key, ">")
+    return key
+
+
+def check_same_stream(a, b, key_a, key_b=None):
+    sa, sb = stream_state(a, key_a), stream_state(b, key_b or key_a)
+    assert sa == sb, (sa, sb)
+
+
+def continue_both(p, key):
+    """XADD, XREADGROUP, XCLAIM, XACK, XDEL and XTRIM go on alike."""
+    p.run("XADD", key, "9000-0", "f", "new")
+    p.run("XADD", key, "9000-*", "other", "x")
+    p.run("XREADGROUP", "GROUP", "g1", "alice", "COUNT", 500, "STREAMS", key, ">")
+    p.run("XREADGROUP", "GROUP", "g2", "dave", "STREAMS", key, "0")
+    p.run("XACK", key, "g1", "1001-0", "9000-0")
+    p.run("XDEL", key, "1100-0")
+    p.run("XINFO", "GROUPS", key)
+    p.run("XTRIM", key, "MINID", "1005")
+    p.run("XLEN", key)
+    p.run("XRANGE", key, "-", "+")
+    p.run("XPENDING", key, "g1")
+    p.run("XINFO", "GROUPS", key)
+    p.run("XINFO", "CONSUMERS", key, "g2", normalize=lambda v: [c[:4] for c in v])
+
+
+def test_stream_round_trip_redis_to_dredis():
+    """Redis -> dredis -> Redis (deep sanitization on): the same stream,
+    groups, PELs and times; then both go on alike."""
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "sanitize-dump-payload", "yes")
+        fill_stream(p.r)
         payload = p.r.execute("DUMP", "s")
         assert payload[0] == rb.T_STREAM_2
-        d = p.d.execute("RESTORE", "s", 0, payload)
-        assert d == RespError("ERR Bad data format: the payload holds a stream (RDB type 19), "
-                              "which dredis cannot restore"), d
-        d = p.d.execute("RESTORE", "s", 0, rb.payload(rb.T_STREAM, b"\x00"))
-        assert isinstance(d, RespError) and "stream (RDB type 15)" in d.message, d
-        d = p.d.execute("RESTORE", "m", 0, rb.payload(rb.T_MODULE_2, b"\x01\x02\x03"))
-        assert isinstance(d, RespError) and d.message.startswith("ERR Bad data format") and "module" in d.message, d
-        assert p.d.execute("DBSIZE") == 0
+        assert restore(p.d, "s", payload) == "OK"
+        check_same_stream(p.d, p.r, "s")
+        back = p.d.execute("DUMP", "s")
+        assert restore(p.r, "s:back", back) == "OK"
+        check_same_stream(p.r, p.r, "s", "s:back")
+        # Redis made the same nodes of it: its counters agree
+        full = p.r.execute("XINFO", "STREAM", "s:back", "FULL", "COUNT", 0)
+        orig = p.r.execute("XINFO", "STREAM", "s", "FULL", "COUNT", 0)
+        assert full[:6] == orig[:6]
+        continue_both(p, "s")
+        assert staging_leftovers(p.dredis.root_dir) == []
+
+
+def test_stream_round_trip_dredis_to_redis():
+    """dredis -> Redis (deep sanitization on) -> dredis."""
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "sanitize-dump-payload", "yes")
+        fill_stream(p.d)
+        payload = p.d.execute("DUMP", "s")
+        assert isinstance(payload, bytes) and payload[0] == rb.T_STREAM_2
+        assert restore(p.r, "s", payload) == "OK"
+        check_same_stream(p.d, p.r, "s")
+        # and back: dredis's copy of Redis's copy is the original
+        assert restore(p.d, "s:back", p.r.execute("DUMP", "s")) == "OK"
+        check_same_stream(p.d, p.d, "s", "s:back")
+        assert restore(p.d, "s:copy", payload) == "OK"
+        check_same_stream(p.d, p.d, "s", "s:copy")
+        continue_both(p, "s")
+
+
+def test_stream_nodes_match_redis_bytes():
+    """Without compression Redis's DUMP of a stream without groups is the
+    one dredis writes for the same XADDs, byte for byte: the same nodes,
+    master entries, flags, deltas and integer encodings."""
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "rdbcompression", "no")
+        for i in range(450):
+            if i % 11 == 0:
+                args = ["g", "x" * (i % 70), "n", str(-i * 100000)]
+            elif i % 50 == 7:
+                args = ["f", "y" * 3000]  # nodes closed by size
+            else:
+                args = ["f", "v%d" % i, "n", str(i)]
+            p.run("XADD", "s", "%d-%d" % (10 + i // 4, (i % 4) * 1000), *args)
+        p.run("XADD", "s", "20000-0", "big", "z" * 70000)
+        p.run("XADD", "s", "20000-1", "f", "after")
+        dumped = p.d.execute("DUMP", "s")
+        assert dumped == p.r.execute("DUMP", "s")
+        p.run("XADD", "e", "1-1", "f", "v")
+        p.run("XDEL", "e", "1-1")
+        assert p.d.execute("DUMP", "e") == p.r.execute("DUMP", "e")
+
+
+def test_empty_streams():
+    """XADD then XDEL, MKSTREAM, and XTRIM MAXLEN 0: empty streams exist,
+    with their last ID, counters and groups, in both directions."""
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "sanitize-dump-payload", "yes")
+        for c in (p.d, p.r):
+            c.execute("XADD", "deleted", "5-5", "f", "v")
+            c.execute("XDEL", "deleted", "5-5")
+            c.execute("XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM")
+            c.execute("XADD", "trimmed", "7-1", "f", "v")
+            c.execute("XADD", "trimmed", "7-2", "f", "v")
+            c.execute("XGROUP", "CREATE", "trimmed", "g", "0")
+            c.execute("XREADGROUP", "GROUP", "g", "c1", "STREAMS", "trimmed", ">")
+            c.execute("XTRIM", "trimmed", "MAXLEN", 0)
+        for k in ("deleted", "mk", "trimmed"):
+            from_redis = p.r.execute("DUMP", k)
+            from_dredis = p.d.execute("DUMP", k)
+            assert restore(p.d, k + ":r", from_redis) == "OK"
+            assert restore(p.r, k + ":d", from_dredis) == "OK", k
+            check_same_stream(p.d, p.r, k + ":r", k)
+            check_same_stream(p.r, p.d, k + ":d", k)
+            assert p.d.execute("TYPE", k + ":r") == "stream"
+            assert p.d.execute("XLEN", k + ":r") == 0
+        # the restored empty stream takes entries after its last ID only
+        for c, k in ((p.d, "deleted:r"), (p.r, "deleted:d"), (p.r, "deleted")):
+            assert c.execute("XADD", k, "5-5", "f", "v") == \
+                RespError("ERR The ID specified in XADD is equal or smaller than the target stream top item")
+            assert c.execute("XADD", k, "5-*", "f", "v") == b"5-6"
+        assert p.d.execute("XINFO", "GROUPS", "trimmed:r") == p.r.execute("XINFO", "GROUPS", "trimmed:d")
+
+
+def test_trimmed_streams_and_lag():
+    """XTRIM MAXLEN / MINID change the first ID and entries-added; groups'
+    entries_read and lag survive both ways."""
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "sanitize-dump-payload", "yes")
+        for c in (p.d, p.r):
+            for i in range(1, 351):
+                c.execute("XADD", "t", "%d-0" % i, "f", str(i))
+            c.execute("XGROUP", "CREATE", "t", "early", "0")
+            c.execute("XREADGROUP", "GROUP", "early", "c", "COUNT", 10, "STREAMS", "t", ">")
+            c.execute("XTRIM", "t", "MAXLEN", 300)
+            c.execute("XTRIM", "t", "MINID", 120)
+            c.execute("XGROUP", "CREATE", "t", "late", "200-0", "ENTRIESREAD", 200)
+            c.execute("XDEL", "t", "250-0")
+        p.run("XINFO", "GROUPS", "t")
+        for src, dst in ((p.r, p.d), (p.d, p.r)):
+            assert restore(dst, "t2", src.execute("DUMP", "t")) == "OK"
+            check_same_stream(src, dst, "t", "t2")
+            dst.execute("DEL", "t2")
+
+
+def test_stream_type_15_from_redis_6():
+    """RDB_TYPE_STREAM_LISTPACKS (Redis 5 and 6): no first ID, tombstone ID,
+    entries-added nor entries_read; dredis fills them in as Redis 7.0 does
+    when it loads one (Redis restores the same payload for comparison)."""
+    entries = [(100, i, [("f", "v%d" % i)]) for i in range(5)] + [(101, 0, [("g", "w"), ("h", "1")])]
+    node = rb.listpack(rb.stream_node((100, 0), entries))
+    groups = [{"name": "at-last", "last_id": (101, 0), "pel": [(101, 0, 1700000000123, 2)],
+               "consumers": [("c", 1700000000456, [(101, 0)])]},
+              {"name": "at-first", "last_id": (100, 0), "pel": [], "consumers": []},
+              {"name": "before", "last_id": (0, 0), "pel": [], "consumers": []},
+              {"name": "middle", "last_id": (100, 2), "pel": [], "consumers": []}]
+    payload = rb.stream_payload([((100, 0), node)], 6, (101, 0), groups=groups, rdbtype=rb.T_STREAM)
+    with Pair() as p:
+        p.r.execute("CONFIG", "SET", "sanitize-dump-payload", "yes")
+        assert restore(p.r, "s", payload) == "OK"
+        assert restore(p.d, "s", payload) == "OK"
+        check_same_stream(p.d, p.r, "s")
+        groups = {g[1]: g for g in p.d.execute("XINFO", "GROUPS", "s")}
+        assert groups[b"at-last"][9] == 6 and groups[b"middle"][9] is None
+        p.run("XADD", "s", "101-*", "f", "v")
+        p.run("XREADGROUP", "GROUP", "middle", "c", "STREAMS", "s", ">")
+        p.run("XINFO", "GROUPS", "s")
+
+
+def test_restored_stream_tree_is_xadds_tree():
+    """A restored stream's files are those XADD makes: segments of 100,
+    their seg-first files, len, head, tail, last-id and the counters."""
+    with Pair() as p:
+        for c in (p.d, p.r):
+            for i in range(230):
+                c.execute("XADD", "x", "%d-1" % (i + 1), "f", "v%d" % i)
+            c.execute("XDEL", "x", "5-1")
+        assert restore(p.d, "y", p.r.execute("DUMP", "x")) == "OK"
+        d = p.dredis
+        fx, fy = files_under(key_dir(d, "x")), files_under(key_dir(d, "y"))
+        assert fx == fy, (fx, fy)
+        # XDEL rewrote segment 0 without 5-1; RESTORE packed the 229 live
+        # entries into full segments: the same files, the entries shifted
+        assert "segments/2" in fy and "entries-removed" in fy and "max-deleted-id" in fy
+        assert read(os.path.join(key_dir(d, "y"), "seg-first", "1")) == b"102-1"
+        for f in ("len", "last-id", "head", "tail", "max-deleted-id", "entries-removed", "type"):
+            assert read(os.path.join(key_dir(d, "x"), f)) == read(os.path.join(key_dir(d, "y"), f)), f
+        assert staging_leftovers(d.root_dir) == []
+
+
+def _small_stream(**kw):
+    entries = [(10, 1, [("f", "a")]), (10, 2, [("f", "b")]), (11, 0, [("g", "c")])]
+    node = rb.listpack(rb.stream_node((10, 1), entries))
+    groups = [{"name": "g", "last_id": (11, 0), "entries_read": 3, "pel": [(10, 2, 1000, 1), (11, 0, 2000, 3)],
+               "consumers": [("c1", 500, [(10, 2)]), ("c2", 600, [(11, 0)])]}]
+    args = dict(nodes=[((10, 1), node)], length_=3, last_id=(11, 0), first_id=(10, 1), entries_added=3,
+                groups=groups)
+    args.update(kw)
+    return rb.stream_payload(**args)
+
+
+def test_corrupt_stream_payloads():
+    """Every damage is ERR Bad data format, leaves no key and nothing under
+    .tmp (and the server up, ASan or not)."""
+    good_entries = [(10, 1, [("f", "a")]), (10, 2, [("f", "b")]), (11, 0, [("g", "c")])]
+    values = rb.stream_node((10, 1), good_entries)
+    lp = rb.listpack(values)
+    bad = {}
+    # the listpack: a wrong element count, a bad backlen, a live count off by one,
+    # a wrong lp-count, a missing master terminator, cut short
+    bad["lp count"] = lp[:4] + struct.pack("<H", len(values) + 1) + lp[6:]
+    i = lp.index(bytes([0x81]) + b"f" + bytes([2]))  # the master field "f" and its backlen
+    bad["backlen"] = lp[:i + 2] + b"" + lp[i + 3:]
+    bad["live count"] = rb.listpack([values[0] + 1] + values[1:])
+    wrong_lpcount = list(values)
+    wrong_lpcount[wrong_lpcount.index(4)] = 5  # the first entry's lp-count (2 + 3 fields... = 4)
+    bad["lp-count"] = rb.listpack(wrong_lpcount)
+    bad["no terminator"] = rb.listpack(values[:4] + [1] + values[5:])
+    bad["cut"] = rb.listpack(values[:-1])
+    bad["backwards"] = rb.listpack(rb.stream_node((10, 1), [good_entries[1], good_entries[0], good_entries[2]]))
+    bad["same ID twice"] = rb.listpack(rb.stream_node((10, 1), [good_entries[0]] * 2 + [good_entries[2]]))
+    payloads = {k: _small_stream(nodes=[((10, 1), v)]) for k, v in bad.items()}
+    # the nodes: a short key, keys out of order, empty listpack
+    payloads["short key"] = rb.payload(rb.T_STREAM_2, _small_stream()[1:-10].replace(
+        rb.string(rb.stream_id(10, 1)), rb.string(rb.stream_id(10, 1)[:15]), 1))
+    second = rb.listpack(rb.stream_node((20, 0), [(20, 0, [("f", "x")])]))
+    payloads["nodes backwards"] = _small_stream(nodes=[((20, 0), second), ((10, 1), lp)], length_=4,
+                                                last_id=(20, 0))
+    payloads["IDs overlap nodes"] = _small_stream(nodes=[((10, 1), lp), ((10, 5), rb.listpack(
+        rb.stream_node((10, 5), [(10, 5, [("f", "x")])])))], length_=4, last_id=(11, 0))
+    payloads["empty listpack"] = _small_stream(nodes=[((10, 1), rb.listpack([]))], length_=0, groups=[])
+    # the metadata
+    payloads["length"] = _small_stream(length_=4, entries_added=4)
+    payloads["entry past last ID"] = _small_stream(last_id=(10, 9))
+    payloads["entries added < length"] = _small_stream(entries_added=2)
+    # the groups
+    g = lambda **kw: [dict({"name": "g", "last_id": (11, 0), "entries_read": 3, "pel": [(10, 2, 1000, 1)],
+                            "consumers": [("c1", 500, [(10, 2)])]}, **kw)]
+    payloads["PEL entry without consumer"] = _small_stream(groups=g(consumers=[("c1", 500, [])]))
+    payloads["consumer PEL not in group PEL"] = _small_stream(groups=g(consumers=[("c1", 500, [(10, 2), (11, 0)])]))
+    payloads["PEL owned twice"] = _small_stream(groups=g(consumers=[("c1", 500, [(10, 2)]),
+                                                                    ("c2", 500, [(10, 2)])]))
+    payloads["PEL out of order"] = _small_stream(groups=g(pel=[(11, 0, 1, 1), (10, 2, 1, 1)],
+                                                          consumers=[("c1", 5, [(10, 2), (11, 0)])]))
+    payloads["duplicate group"] = _small_stream(groups=g() + g())
+    payloads["duplicate consumer"] = _small_stream(groups=g(consumers=[("c1", 5, [(10, 2)]), ("c1", 5, [])]))
+    payloads["entries_read < -1"] = _small_stream(groups=g(entries_read=-2))
+    payloads["PEL count past the end"] = _small_stream()[:-10 - 4]
+    with Dredis() as srv:
+        c = srv.client()
+        assert restore(c, "ok", _small_stream()) == "OK"
+        assert c.execute("XPENDING", "ok", "g") == [2, b"10-2", b"11-0", [[b"c1", b"1"], [b"c2", b"1"]]]
+        c.execute("SET", "old", "v")
+        for name, payload in payloads.items():
+            if not payload.endswith(rb.footer(b"")[-10:]):
+                payload = rb.refooter(payload)
+            assert restore(c, "k", payload) == BAD_FORMAT, name
+            assert restore(c, "old", payload, "REPLACE") == BAD_FORMAT, name
+            assert c.execute("EXISTS", "k") == 0, name
+            assert c.execute("GET", "old") == b"v", name
+        # every cut of a real payload
+        full = _small_stream()
+        for n in range(1, len(full) - 10):
+            reply = restore(c, "k", rb.footer(full[:n]))
+            assert reply == BAD_FORMAT, (n, reply)
+        assert c.execute("EXISTS", "k") == 0
+        assert c.execute("PING") == "PONG"
+        assert staging_leftovers(srv.root_dir) == []
+
+
+def test_dump_of_a_damaged_stream():
+    """A pending entry whose consumer is gone, or a segment missing, is a
+    damaged key for DUMP, not a payload Redis would refuse."""
+    with Dredis() as srv:
+        c = srv.client()
+        for i in range(150):
+            c.execute("XADD", "s", "%d-0" % (i + 1), "f", "v")
+        c.execute("XGROUP", "CREATE", "s", "g", "0")
+        c.execute("XREADGROUP", "GROUP", "g", "c", "COUNT", 2, "STREAMS", "s", ">")
+        assert isinstance(c.execute("DUMP", "s"), bytes)
+        import shutil
+        shutil.rmtree(os.path.join(key_dir(srv, "s"), "groups", "g", "consumers", "c"))
+        damaged = RespError("ERR storage error: the key's directory is damaged or not a dredis key")
+        assert c.execute("DUMP", "s") == damaged
+        c.execute("XGROUP", "DESTROY", "s", "g")
+        assert isinstance(c.execute("DUMP", "s"), bytes)
+        os.unlink(os.path.join(key_dir(srv, "s"), "segments", "0"))
+        assert c.execute("DUMP", "s") == damaged
 
 
 # ---- the tree and crash safety ----
@@ -595,9 +932,22 @@ def test_fuzz_restore():
                   rb.quicklist2([("plain", b"P" * 20), ("packed", rb.listpack(["x", 1]))])]
         for k in fill(p.d, "d:", False).values():
             seeds.append(p.d.execute("DUMP", k))
-        outcomes = {"ok": 0, "error": 0}
+        # streams: a small one with groups from each side, one of two nodes, a type 15 one
+        for c in (p.r, p.d):
+            for i in range(1, 7):
+                c.execute("XADD", "fs", "%d-%d" % (i, i % 2), *(["f", i] if i % 3 else ["g", "x" * i, "f", -i]))
+            c.execute("XDEL", "fs", "2-0")
+            c.execute("XGROUP", "CREATE", "fs", "g", "0")
+            c.execute("XREADGROUP", "GROUP", "g", "a", "COUNT", 2, "STREAMS", "fs", ">")
+            c.execute("XREADGROUP", "GROUP", "g", "b", "COUNT", 1, "STREAMS", "fs", ">")
+            seeds.append(c.execute("DUMP", "fs"))
+        p.r.execute("XADD", "fs2", "MAXLEN", 150, "1-1", "f", "v")
+        for i in range(120):
+            p.r.execute("XADD", "fs2", "*", "f", i)
+        seeds += [p.r.execute("DUMP", "fs2"), _small_stream(rdbtype=rb.T_STREAM)]
+        outcomes = {"ok": 0, "error": 0, "stream ok": 0, "stream error": 0}
         last = content(p.d, "fz")
-        for i in range(1500):
+        for i in range(2500):
             seed = rng.choice(seeds)
             mutated = rb.refooter(bytes([seed[0]]) + _mutate(rng, seed[1:-10]) + seed[-10:]) \
                 if rng.random() < 0.9 else _mutate(rng, seed)
@@ -605,20 +955,23 @@ def test_fuzz_restore():
             if reply == "OK":
                 outcomes["ok"] += 1
                 t, value = content(p.d, "fz")
-                assert t in ("string", "list", "set", "zset", "hash"), (t, mutated)
+                assert t in ("string", "list", "set", "zset", "hash", "stream"), (t, mutated)
                 assert not isinstance(value, RespError), (value, mutated)
                 again = p.d.execute("DUMP", "fz")
                 assert isinstance(again, bytes), again
                 assert p.r.execute("RESTORE", "fz", 0, again, "REPLACE") == "OK", mutated
                 assert content(p.r, "fz") == (t, value), mutated
                 last = (t, value)
+                outcomes["stream ok"] += t == "stream"
             else:
                 outcomes["error"] += 1
+                outcomes["stream error"] += mutated[:1] in (bytes([rb.T_STREAM]), bytes([rb.T_STREAM_2]))
                 assert isinstance(reply, RespError), (reply, mutated)
                 assert reply.message.startswith(("ERR Bad data format", "ERR DUMP payload version or checksum")), \
                     (reply, mutated)
                 # a refused payload leaves the key as it was
                 assert content(p.d, "fz") == last, mutated
         assert outcomes["ok"] > 50 and outcomes["error"] > 50, outcomes
+        assert outcomes["stream ok"] > 3 and outcomes["stream error"] > 100, outcomes
         assert p.d.execute("PING") == "PONG"
         assert staging_leftovers(p.dredis.root_dir) == []

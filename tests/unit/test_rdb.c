@@ -82,6 +82,23 @@ static const char pl_z1[] =
     "\x03\x03\x01\x61\x03\x31\x2e\x35\x01\x62\xfe\x01\x63\x04\x2d\x32\x2e\x30\x0a\x00\xb9\x44\x10\x35"
     "\xba\x10\x54\x98";
 
+/* DUMP s: XADD s 100-1..100-5 field value-i n i*100, XADD s 101-0 other x, XDEL s 100-2,
+ * XGROUP CREATE s grp 0, XREADGROUP GROUP grp alice COUNT 2, XGROUP CREATECONSUMER s grp bob */
+static const char pl_X[] =
+    "\x13\x01\x10\x00\x00\x00\x00\x00\x00\x00\x64\x00\x00\x00\x00\x00\x00\x00\x01\xc3\x40\x72\x40\x91"
+    "\x16\x91\x00\x00\x00\x2b\x00\x05\x01\x01\x01\x02\x01\x85\x66\x69\x65\x6c\x64\x06\x81\x6e\x02\x00"
+    "\x20\x0d\x00\x00\x20\x01\x0d\x87\x76\x61\x6c\x75\x65\x2d\x31\x08\x64\x01\x05\x01\x03\x20\x10\x00"
+    "\x01\xc0\x12\x05\x32\x08\xc0\xc8\x02\x05\x60\x26\x00\x02\xc0\x13\x03\x33\x08\xc1\x2c\xa0\x13\x00"
+    "\x03\xc0\x13\x03\x34\x08\xc1\x90\xa0\x13\x00\x04\xc0\x13\x03\x35\x08\xc1\xf4\x20\x13\x40\x4d\x11"
+    "\xdf\xff\x02\x01\x01\x85\x6f\x74\x68\x65\x72\x06\x81\x78\x02\x06\x01\xff\x05\x40\x65\x00\x40\x64"
+    "\x01\x40\x64\x02\x06\x01\x03\x67\x72\x70\x40\x64\x03\x81\xff\xff\xff\xff\xff\xff\xff\xff\x02\x00"
+    "\x00\x00\x00\x00\x00\x00\x64\x00\x00\x00\x00\x00\x00\x00\x01\xf1\x9e\xde\x4d\xa2\x01\x00\x00\x01"
+    "\x00\x00\x00\x00\x00\x00\x00\x64\x00\x00\x00\x00\x00\x00\x00\x03\xf1\x9e\xde\x4d\xa2\x01\x00\x00"
+    "\x01\x02\x05\x61\x6c\x69\x63\x65\xf1\x9e\xde\x4d\xa2\x01\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00"
+    "\x64\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x64\x00\x00\x00\x00\x00\x00\x00"
+    "\x03\x03\x62\x6f\x62\xf1\x9e\xde\x4d\xa2\x01\x00\x00\x00\x0a\x00\xb4\xb0\xe4\x11\xbd\xb9\x88\x72";
+#define PL_X_TIME "1796602765041"
+
 #define PL(x) (const unsigned char *)(x), sizeof(x) - 1
 
 /* ---- a sink that writes a transcript ---- */
@@ -131,7 +148,61 @@ static int tScored(void *ud, const char *m, size_t mlen, double score) {
     return tCount(t);
 }
 
-static const rdbSink tsink = {tBegin, tString, tElement, tField, tScored};
+static sds tID(sds s, const rdbStreamID *id) { return sdscatprintf(s, "%llu-%llu", (unsigned long long)id->ms, (unsigned long long)id->seq); }
+
+static int tStreamEntry(void *ud, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen) {
+    transcript *t = ud;
+    t->s = tID(t->s, id);
+    for (size_t i = 0; i < 2 * nfields; i++) {
+        t->s = sdscat(t->s, i % 2 ? "=" : " ");
+        t->s = sdscatlen(t->s, fv[i], fvlen[i]);
+    }
+    t->s = sdscat(t->s, ";");
+    return tCount(t);
+}
+
+static int tStreamMeta(void *ud, const rdbStreamMeta *m) {
+    transcript *t = ud;
+    t->s = sdscatprintf(t->s, "len %llu last ", (unsigned long long)m->length);
+    t->s = tID(t->s, &m->last_id);
+    t->s = sdscat(t->s, " first ");
+    t->s = tID(t->s, &m->first_id);
+    t->s = sdscat(t->s, " maxdel ");
+    t->s = tID(t->s, &m->max_deleted);
+    t->s = sdscatprintf(t->s, " added %llu;", (unsigned long long)m->entries_added);
+    return RDB_OK;
+}
+
+static int tStreamGroup(void *ud, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read) {
+    transcript *t = ud;
+    t->s = sdscat(t->s, "group ");
+    t->s = sdscatlen(t->s, name, len);
+    t->s = sdscat(t->s, " ");
+    t->s = tID(t->s, last_id);
+    t->s = sdscatprintf(t->s, " read %lld;", entries_read);
+    return RDB_OK;
+}
+
+static int tStreamConsumer(void *ud, const char *name, size_t len, long long seen_time) {
+    transcript *t = ud;
+    t->s = sdscat(t->s, "consumer ");
+    t->s = sdscatlen(t->s, name, len);
+    t->s = sdscatprintf(t->s, " %lld;", seen_time);
+    return RDB_OK;
+}
+
+static int tStreamPending(void *ud, const rdbStreamID *id, long long delivery_time, uint64_t count) {
+    transcript *t = ud;
+    t->s = sdscat(t->s, "pending ");
+    t->s = tID(t->s, id);
+    t->s = sdscatprintf(t->s, " %lld %llu;", delivery_time, (unsigned long long)count);
+    return RDB_OK;
+}
+
+static const rdbSink tsink = {tBegin,       tString,     tElement,     tField,          tScored,
+                              tStreamEntry, tStreamMeta, tStreamGroup, tStreamConsumer, tStreamPending};
+/* a sink written before streams: no stream callbacks */
+static const rdbSink tsinkOld = {tBegin, tString, tElement, tField, tScored};
 
 /* Decode p (checking its footer first) into a transcript; NULL when either fails. */
 static sds decode(const unsigned char *p, size_t len, int *rc) {
@@ -417,9 +488,10 @@ START_TEST(test_malformed) {
     ck_assert_int_eq(decodeRc(RDB_TYPE_ZSET, BODY("\x01\x01" "a" "\xfd")), RDB_ERR_FORMAT);
     ck_assert_int_eq(decodeRc(RDB_TYPE_ZSET, BODY("\x01\x01" "a" "\x03" "nan")), RDB_ERR_FORMAT);
     ck_assert_int_eq(decodeRc(RDB_TYPE_ZSET, BODY("\x01\x01" "a" "\x03" "1x5")), RDB_ERR_FORMAT);
-    /* streams and modules: refused as such; unknown types: malformed */
-    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS, BODY("\x00")), RDB_ERR_UNSUPPORTED);
-    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x00")), RDB_ERR_UNSUPPORTED);
+    /* streams cut short; modules refused as such; unknown types: malformed */
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS, BODY("\x00")), RDB_ERR_FORMAT);
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x00\x00\x00\x00")), RDB_ERR_FORMAT);
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS, BODY("\x00\x00\x00\x00\x00")), RDB_OK); /* empty */
     ck_assert_int_eq(decodeRc(RDB_TYPE_MODULE_2, BODY("\x00")), RDB_ERR_UNSUPPORTED);
     ck_assert_int_eq(decodeRc(8, BODY("\x00")), RDB_ERR_FORMAT);
     ck_assert_int_eq(decodeRc(20, BODY("\x00")), RDB_ERR_FORMAT);
@@ -507,6 +579,108 @@ START_TEST(test_malformed_compact) {
 }
 END_TEST
 
+/* ---- streams ---- */
+
+START_TEST(test_decode_redis_stream) {
+    /* LZF-compressed node, a deleted entry, an entry with other fields,
+     * entries_read unknown (-1), a consumer without pending entries */
+    const char *expect = "type 5;100-1 field=value-1 n=100;100-3 field=value-3 n=300;100-4 field=value-4 n=400;"
+                         "100-5 field=value-5 n=500;101-0 other=x;"
+                         "len 5 last 101-0 first 100-1 maxdel 100-2 added 6;"
+                         "group grp 100-3 read -1;consumer alice " PL_X_TIME ";pending 100-1 " PL_X_TIME " 1;"
+                         "pending 100-3 " PL_X_TIME " 1;consumer bob " PL_X_TIME ";";
+    assertDecodes(PL(pl_X), expect);
+    /* a sink without stream callbacks refuses streams before begin */
+    transcript t = {sdsempty(), 0, 0};
+    ck_assert_int_eq(rdbDecodeObject(PL(pl_X), &tsinkOld, &t, NULL), RDB_ERR_UNSUPPORTED);
+    ck_assert_str_eq(t.s, "");
+    sdsfree(t.s);
+    /* no sink: only checked */
+    ck_assert_int_eq(rdbDecodeObject(PL(pl_X), NULL, NULL, NULL), RDB_OK);
+}
+END_TEST
+
+/* Entries written by rdbStreamNodes, read back: the same entries, in
+ * nodes of at most 100 entries and about 4096 bytes. */
+static sds streamPayload(int n, uint64_t *nodes) {
+    rdbStreamNodes w;
+    sds body = sdsempty(), counted;
+    char f[32], v[64];
+    for (int pass = 0; pass < 2; pass++) {
+        rdbStreamNodesInit(&w, pass ? &body : NULL);
+        for (int i = 0; i < n; i++) {
+            rdbStreamID id = {1000 + (uint64_t)i / 3, (uint64_t)(i % 3) * 7};
+            snprintf(f, sizeof(f), i % 5 ? "f" : "g%d", i);
+            snprintf(v, sizeof(v), i % 2 ? "%d" : "value-%d", i * (i % 4 ? 1 : -1000));
+            const char *fv[4] = {f, v, "n", ""};
+            size_t fvlen[4] = {strlen(f), strlen(v), 1, 0};
+            rdbStreamNodesAdd(&w, &id, 2, fv, fvlen);
+        }
+        rdbStreamNodesEnd(&w);
+        if (!pass) body = rdbAppendLen(body, w.nodes);
+    }
+    *nodes = w.nodes;
+    rdbStreamMeta m = {(uint64_t)n, {1000 + (uint64_t)(n - 1) / 3, (uint64_t)((n - 1) % 3) * 7}, {1000, 0}, {0, 0},
+                       (uint64_t)n};
+    body = rdbAppendStreamMeta(body, &m);
+    body = rdbAppendLen(body, 0);
+    counted = rdbAppendFooter(sdscatsds(rdbAppendType(sdsempty(), RDB_TYPE_STREAM_LISTPACKS_2), body));
+    sdsfree(body);
+    return counted;
+}
+
+START_TEST(test_stream_writer_round_trip) {
+    uint64_t nodes;
+    sds p = streamPayload(1234, &nodes);
+    ck_assert_uint_eq(nodes, 13); /* 100 entries per node */
+    sds s = decode((unsigned char *)p, sdslen(p), NULL);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(strstr(s, "1000-0 g0=value-0 n=;1000-7 f=1 n=;1000-14 f=value-2 n=;1001-0 f=3 n=;1001-7 f=value--4000 n=;") == s + 7);
+    ck_assert(strstr(s, "1411-0 f=1233 n=;len 1234 last 1411-0 first 1000-0") != NULL);
+    sdsfree(s);
+    sdsfree(p);
+    /* big values: a node per entry once the node would pass 4096 bytes */
+    rdbStreamNodes w;
+    sds out = sdsempty();
+    char big[3000];
+    memset(big, 'x', sizeof(big));
+    rdbStreamNodesInit(&w, &out);
+    for (uint64_t i = 0; i < 4; i++) {
+        rdbStreamID id = {i + 1, 0};
+        const char *fv[2] = {"f", big};
+        size_t fvlen[2] = {1, i == 1 ? 10 : sizeof(big)};
+        rdbStreamNodesAdd(&w, &id, 1, fv, fvlen);
+    }
+    rdbStreamNodesEnd(&w);
+    ck_assert_uint_eq(w.nodes, 3); /* {1, 2 (small)}, {3}, {4} */
+    sdsfree(out);
+}
+END_TEST
+
+/* Hand-made bodies: every damage is RDB_ERR_FORMAT. */
+START_TEST(test_malformed_stream) {
+    sds good = sdsnewlen(pl_X + 1, sizeof(pl_X) - 1 - 11);
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, good, sdslen(good)), RDB_OK);
+    /* the same body read as type 15 has more than a type 15 needs: the
+     * first ID's ms is read as the group count, and so on */
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS, good, sdslen(good)), RDB_ERR_FORMAT);
+    sdsfree(good);
+    /* a node key that is not 16 bytes */
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x01\x01" "a" "\x01" "b" "\x00\x00\x00\x00\x00\x00\x00\x00\x00")),
+                     RDB_ERR_FORMAT);
+    /* a huge node count, a huge group count */
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x80\x10\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00\x00")),
+                     RDB_ERR_FORMAT);
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x00" "\x00\x00\x00\x00\x00\x00\x00\x00" "\x3f")),
+                     RDB_ERR_FORMAT);
+    /* length 1 without entries; entries-added below the length */
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x00" "\x01\x00\x00\x00\x00\x00\x00\x01\x00")),
+                     RDB_ERR_FORMAT);
+    ck_assert_int_eq(decodeRc(RDB_TYPE_STREAM_LISTPACKS_2, BODY("\x00" "\x00\x05\x05\x00\x00\x00\x00\x00\x00")),
+                     RDB_OK);
+}
+END_TEST
+
 START_TEST(test_sink_errors_stop) {
     /* the sink's own result ends the decoding, whatever it is */
     transcript t = {sdsempty(), 2, 0};
@@ -530,7 +704,8 @@ START_TEST(test_truncations) {
                {pl_S16, sizeof(pl_S16) - 1},     {pl_S64, sizeof(pl_S64) - 1}, {pl_P, sizeof(pl_P) - 1},
                {pl_s3, sizeof(pl_s3) - 1},       {pl_zl_list, sizeof(pl_zl_list) - 1},
                {pl_zl_hash, sizeof(pl_zl_hash) - 1}, {pl_zl_zset, sizeof(pl_zl_zset) - 1},
-               {pl_ql1, sizeof(pl_ql1) - 1},     {pl_zm, sizeof(pl_zm) - 1}, {pl_z1, sizeof(pl_z1) - 1}};
+               {pl_ql1, sizeof(pl_ql1) - 1},     {pl_zm, sizeof(pl_zm) - 1}, {pl_z1, sizeof(pl_z1) - 1},
+               {pl_X, sizeof(pl_X) - 1}};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         size_t body = all[i].len - 10;
         for (size_t n = 0; n < body; n++) {
@@ -558,7 +733,8 @@ START_TEST(test_mutations) {
                {pl_S16, sizeof(pl_S16) - 1},     {pl_S64, sizeof(pl_S64) - 1}, {pl_P, sizeof(pl_P) - 1},
                {pl_s3, sizeof(pl_s3) - 1},       {pl_zl_list, sizeof(pl_zl_list) - 1},
                {pl_zl_hash, sizeof(pl_zl_hash) - 1}, {pl_zl_zset, sizeof(pl_zl_zset) - 1},
-               {pl_ql1, sizeof(pl_ql1) - 1},     {pl_zm, sizeof(pl_zm) - 1}, {pl_z1, sizeof(pl_z1) - 1}};
+               {pl_ql1, sizeof(pl_ql1) - 1},     {pl_zm, sizeof(pl_zm) - 1}, {pl_z1, sizeof(pl_z1) - 1},
+               {pl_X, sizeof(pl_X) - 1}};
     srand(20240501);
     int ok = 0, bad = 0;
     for (int iter = 0; iter < 30000; iter++) {
@@ -613,6 +789,9 @@ Suite *rdb_suite(void) {
     tcase_add_test(tc, test_decode_old_encodings);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_malformed_compact);
+    tcase_add_test(tc, test_decode_redis_stream);
+    tcase_add_test(tc, test_stream_writer_round_trip);
+    tcase_add_test(tc, test_malformed_stream);
     tcase_add_test(tc, test_sink_errors_stop);
     tcase_add_test(tc, test_truncations);
     tcase_add_test(tc, test_mutations);
