@@ -135,26 +135,29 @@ static void scanJournal(int fd, journalScan *js) {
     zfree(buf);
 }
 
-/* Report what recovery would do; 1 when the journal needs it. */
+#define JOURNAL_TORN 1
+#define JOURNAL_OPEN 2
+
+/* Report what recovery would do: JOURNAL_TORN | JOURNAL_OPEN (0: none). */
 static int reportJournal(const journalScan *js) {
     int needs = 0;
     if (js->bad_at >= 0) {
         checkProblem(".journal", "%s at byte %lld (%lld bytes to the end): the start of a server or --repair "
                      "drops them", js->unknown_type ? "a record of an unknown type" : "not a whole record (a write "
                      "cut short, or a damaged journal)", js->bad_at, js->size - js->bad_at);
-        needs = 1;
+        needs |= JOURNAL_TORN;
     }
     if (js->open && js->open_records > 0) {
         checkProblem(".journal", "an unfinished transaction (%lld changes): the tree may hold half a command until "
                      "a server starts on it or --repair undoes it", js->open_records);
-        needs = 1;
+        needs |= JOURNAL_OPEN;
     }
     return needs;
 }
 
 /* Undo the unfinished transaction as the server does at start-up
  * (journal.c), with the journal's own lock. */
-static void replayJournal(int *lockfd) {
+static void replayJournal(int *lockfd, int needs) {
     if (mkdirat(chk.rootfd, ".trash", 0755) < 0 && errno != EEXIST) die("cannot create .trash: %s", strerror(errno));
     int trashfd = openDirAt(chk.rootfd, ".trash");
     if (trashfd < 0) die("cannot open .trash: %s", strerror(errno));
@@ -162,8 +165,10 @@ static void replayJournal(int *lockfd) {
     *lockfd = -1;
     char *err = NULL;
     if (journalOpen(chk.rootfd, trashfd, &err) < 0) die("cannot replay the journal: %s", err);
-    checkRepaired(".journal", "replayed: %lld unfinished transaction(s) undone, the journal emptied",
-                  journalRecoveredTransactions());
+    if (needs & JOURNAL_TORN) checkRepaired(".journal", "the incomplete record dropped (the journal emptied)");
+    if (needs & JOURNAL_OPEN)
+        checkRepaired(".journal", "replayed: %lld unfinished transaction undone, as at a server's start",
+                      journalRecoveredTransactions());
     close(trashfd);
 }
 
@@ -365,7 +370,7 @@ int main(int argc, char **argv) {
         scanJournal(lockfd, &js);
         journal_pending = reportJournal(&js);
         if (journal_pending && chk.repair) {
-            replayJournal(&lockfd);
+            replayJournal(&lockfd, journal_pending);
             journal_pending = 0;
         }
     }

@@ -21,6 +21,7 @@
 
 #define LIST_SEG_SIZE 64
 #define LIST_SEGNO_LIMIT (1LL << 56)
+#define SEG_MISSING_NAMED 64 /* missing segments reported one by one, at most */
 
 /* ------------------------------------------------------------------------ */
 /* A buffered reader of one segment file                                     */
@@ -225,14 +226,17 @@ int checkList(int keyfd, const char *path) {
     if (!readNumberOrReport(keyfd, path, "head-seg", &hseg) || !readNumberOrReport(keyfd, path, "tail-seg", &tseg))
         return 0;
     if (hseg < -LIST_SEGNO_LIMIT || tseg > LIST_SEGNO_LIMIT || tseg < hseg) {
-        checkProblem(path, "head-seg %lld and tail-seg %lld: head-seg <= tail-seg, within +-2^56 expected", hseg,
-                     tseg);
+        sds p = pathJoin(path, "head-seg");
+        checkProblem(p, "head-seg %lld and tail-seg %lld: head-seg <= tail-seg, within +-2^56 expected", hseg, tseg);
+        sdsfree(p);
         return 0;
     }
     long long files = checkNumberedDir(keyfd, path, "segments", hseg, tseg);
     sds segpath = pathJoin(path, "segments");
     int ok = 1;
-    if (files < tseg - hseg + 1) {
+    /* a few missing segments are named one by one below; more, and the
+     * range is not worth walking */
+    if (files + SEG_MISSING_NAMED < tseg - hseg + 1) {
         checkProblem(segpath, "%lld segment files for segments %lld..%lld: %lld missing", files, hseg, tseg,
                      tseg - hseg + 1 - files);
         ok = 0;
@@ -343,6 +347,19 @@ static int checkStreamSegment(int segfd, const char *segpath, long long n, const
     return ok;
 }
 
+/* seg-first/<n>: 0 when missing or not an ID (reported). */
+static int readSegFirst(int ffd, const char *fpath, long long n, checkID *id) {
+    char name[32];
+    ll2string(name, sizeof(name), n);
+    int r = readIDFile(ffd, fpath, name, id);
+    if (r == CHECK_MISSING) {
+        sds p = pathJoin(fpath, name);
+        checkProblem(p, "missing: every segment of a stream has its first ID");
+        sdsfree(p);
+    }
+    return r == CHECK_OK;
+}
+
 /* The segments head..tail: seg-first files ascending, segment files valid.
  * *entries gets the number of entries. */
 static int checkStreamSegments(int keyfd, const char *path, long long head, long long tail, const checkID *last,
@@ -353,7 +370,7 @@ static int checkStreamSegments(int keyfd, const char *path, long long head, long
     if (head > tail) return 1;
     sds fpath = pathJoin(path, "seg-first"), spath = pathJoin(path, "segments");
     int ok = 1;
-    if (nfirst < tail - head + 1) {
+    if (nfirst + SEG_MISSING_NAMED < tail - head + 1) {
         checkProblem(fpath, "%lld files for segments %lld..%lld: every segment has its seg-first", nfirst, head, tail);
         ok = 0;
     }
@@ -361,18 +378,15 @@ static int checkStreamSegments(int keyfd, const char *path, long long head, long
     if (ok && ffd < 0) ok = 0;
     checkID cur, next;
     char name[32];
-    if (ok) {
-        ll2string(name, sizeof(name), head);
-        ok = readIDFile(ffd, fpath, name, &cur) == CHECK_OK;
-    }
+    if (ok) ok = readSegFirst(ffd, fpath, head, &cur);
     for (long long n = head; ok && n <= tail; n++) {
         int has_next = n < tail;
         if (has_next) {
-            ll2string(name, sizeof(name), n + 1);
-            if (readIDFile(ffd, fpath, name, &next) != CHECK_OK) {
+            if (!readSegFirst(ffd, fpath, n + 1, &next)) {
                 ok = 0;
                 break;
             }
+            ll2string(name, sizeof(name), n + 1);
             if (cmpID(&next, &cur) <= 0) {
                 sds p = pathJoin(fpath, name);
                 checkProblem(p, "not above the previous segment's first ID");
