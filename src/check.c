@@ -255,10 +255,7 @@ static void checkExpiryIndex(int db, int dbfd) {
                 if (keyfd < 0) checkProblem(p, "stale expiry index entry: no such key");
                 else if (expire < 0) checkProblem(p, "stale expiry index entry: the key has no expire");
                 else checkProblem(p, "stale expiry index entry: the key's expire is %lld", expire);
-                if (chk.repair) {
-                    if (unlinkat(it.fd, e, 0) == 0) checkRepaired(p, "stale entry removed");
-                    else checkProblem(p, "cannot remove: %s", strerror(errno));
-                }
+                if (chk.repair) removeStale(it.fd, e, p, "stale entry");
             }
         }
         sdsfree(p);

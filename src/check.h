@@ -37,6 +37,8 @@ extern checkState chk;
  * is "<ROOT_DIR>/<path>: <what>", with bytes that are not printable shown
  * as \xNN so that one problem is one line. ---- */
 void checkProblem(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for entry name of directory dir. */
+void checkProblemAt(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void checkRepaired(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void checkProgress(int force);
 void checkProgressEnd(void);
@@ -66,6 +68,9 @@ int writeFileAt(int dirfd, const char *name, const char *data, size_t len);
 /* Move dirfd/name (path: relative to ROOT_DIR) into lost+found, keeping
  * its path below it; reports the move. 0 on success. */
 int moveToLostFound(int dirfd, const char *name, const char *path, const char *why);
+/* Unlink dirfd/name, a derived entry found stale (what: its kind), and
+ * report it repaired (or the failure). */
+void removeStale(int dirfd, const char *name, const char *path, const char *what);
 /* Remove dirfd/name and all below it. */
 int removeTree(int dirfd, const char *name);
 

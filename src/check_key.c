@@ -178,12 +178,8 @@ static int scoreEntryIsCurrent(const zsetDirs *z, const sds raw) {
 }
 
 static void removeEntryAndName(int nsfd, int namesfd, const char *e, const char *p) {
-    if (unlinkat(nsfd, e, 0) < 0) {
-        checkProblem(p, "cannot remove: %s", strerror(errno));
-        return;
-    }
-    if (namesfd >= 0) unlinkat(namesfd, e, 0);
-    checkRepaired(p, "stale index entry removed");
+    if (namesfd >= 0) unlinkat(namesfd, e, 0); /* its full name first: never a shortened name without it */
+    removeStale(nsfd, e, p, "stale index entry");
 }
 
 /* scores/: every entry names a member with that score. */

@@ -154,11 +154,7 @@ static long long checkNumberedDir(int keyfd, const char *keypath, const char *ns
 
 static int readNumberOrReport(int keyfd, const char *keypath, const char *name, long long *out) {
     int r = readNumberFile(keyfd, keypath, name, out);
-    if (r == CHECK_MISSING) {
-        sds p = pathJoin(keypath, name);
-        checkProblem(p, "missing");
-        sdsfree(p);
-    }
+    if (r == CHECK_MISSING) checkProblemAt(keypath, name, "missing");
     return r == CHECK_OK;
 }
 
@@ -352,11 +348,7 @@ static int readSegFirst(int ffd, const char *fpath, long long n, checkID *id) {
     char name[32];
     ll2string(name, sizeof(name), n);
     int r = readIDFile(ffd, fpath, name, id);
-    if (r == CHECK_MISSING) {
-        sds p = pathJoin(fpath, name);
-        checkProblem(p, "missing: every segment of a stream has its first ID");
-        sdsfree(p);
-    }
+    if (r == CHECK_MISSING) checkProblemAt(fpath, name, "missing: every segment of a stream has its first ID");
     return r == CHECK_OK;
 }
 
@@ -565,10 +557,7 @@ static void checkConsumer(int gfd, int cfd, const char *cpath, const sds consume
                 if (chk.repair) moveToLostFound(it.fd, e, p, "stray entry");
             } else if (!pendingNames(gfd, e, consumer)) {
                 checkProblem(p, "stale reference: the group's pending entry does not name this consumer");
-                if (chk.repair) {
-                    if (unlinkat(it.fd, e, 0) == 0) checkRepaired(p, "stale reference removed");
-                    else checkProblem(p, "cannot remove: %s", strerror(errno));
-                }
+                if (chk.repair) removeStale(it.fd, e, p, "stale reference");
             }
             sdsfree(p);
         }
@@ -625,11 +614,8 @@ static void visitGroup(int parentfd, int gfd, const char *gpath, const sds name)
     (void)name;
     checkID id;
     long long entries_read;
-    if (readIDFile(gfd, gpath, "last-id", &id) == CHECK_MISSING) {
-        sds p = pathJoin(gpath, "last-id");
-        checkProblem(p, "missing: a consumer group's last delivered ID");
-        sdsfree(p);
-    }
+    if (readIDFile(gfd, gpath, "last-id", &id) == CHECK_MISSING)
+        checkProblemAt(gpath, "last-id", "missing: a consumer group's last delivered ID");
     readNumberFile(gfd, gpath, "entries-read", &entries_read);
     dirIter it;
     const char *e;
@@ -656,18 +642,12 @@ int checkStream(int keyfd, const char *path) {
     if (!readNumberOrReport(keyfd, path, "head", &head) || !readNumberOrReport(keyfd, path, "tail", &tail)) return 0;
     int lr = readIDFile(keyfd, path, "last-id", &last);
     if (lr != CHECK_OK) {
-        if (lr == CHECK_MISSING) {
-            sds p = pathJoin(path, "last-id");
-            checkProblem(p, "missing");
-            sdsfree(p);
-        }
+        if (lr == CHECK_MISSING) checkProblemAt(path, "last-id", "missing");
         return 0;
     }
     if (readIDFile(keyfd, path, "max-deleted-id", &maxdel) == CHECK_ERR) return 0;
     if (readNumberFile(keyfd, path, "entries-removed", &removed) == CHECK_OK && removed < 0) {
-        sds p = pathJoin(path, "entries-removed");
-        checkProblem(p, "negative");
-        sdsfree(p);
+        checkProblemAt(path, "entries-removed", "negative");
         return 0;
     }
     if (head < 0 || tail < -1 || head > tail + 1) {

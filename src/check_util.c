@@ -62,6 +62,16 @@ void checkProblem(const char *path, const char *fmt, ...) {
     va_end(ap);
 }
 
+void checkProblemAt(const char *dir, const char *name, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sds path = pathJoin(dir, name);
+    chk.problems++;
+    report(path, "", fmt, ap);
+    sdsfree(path);
+    va_end(ap);
+}
+
 void checkRepaired(const char *path, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -280,6 +290,11 @@ int moveToLostFound(int dirfd, const char *name, const char *path, const char *w
     return r;
 }
 
+void removeStale(int dirfd, const char *name, const char *path, const char *what) {
+    if (unlinkat(dirfd, name, 0) == 0) checkRepaired(path, "%s removed", what);
+    else checkProblem(path, "cannot remove: %s", strerror(errno));
+}
+
 int removeTree(int dirfd, const char *name) {
     if (unlinkat(dirfd, name, 0) == 0) return 0;
     if (errno != EISDIR && errno != EPERM) return -1;
@@ -406,10 +421,7 @@ void checkNamesDir(int nsfd, const char *nspath) {
             if (chk.repair) moveToLostFound(it.fd, e, p, "stray entry");
         } else {
             checkProblem(p, "orphan full name: no member of this name");
-            if (chk.repair) {
-                if (unlinkat(it.fd, e, 0) == 0) checkRepaired(p, "orphan full name removed");
-                else checkProblem(p, "cannot remove: %s", strerror(errno));
-            }
+            if (chk.repair) removeStale(it.fd, e, p, "orphan full name");
         }
         sdsfree(p);
     }
