@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -50,6 +51,8 @@ static uint32_t crc32(const unsigned char *p, size_t len) {
     for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
+
+uint32_t journalCrc32(const unsigned char *p, size_t len) { return crc32(p, len); }
 
 static sds putField(sds rec, const char *s) {
     size_t len = s ? strlen(s) : 0;
@@ -290,6 +293,18 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     jfd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (jfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open the journal %s: %s", JOURNAL_NAME, strerror(errno));
+        *err = errbuf;
+        return -1;
+    }
+    /* one process at a time: the lock says the tree is in use (dredis-check
+     * refuses such a tree); it goes with the process */
+    if (flock(jfd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            snprintf(errbuf, sizeof(errbuf), "ROOT_DIR is in use: another process (a dredis-server or dredis-check) "
+                     "holds its journal locked");
+        else snprintf(errbuf, sizeof(errbuf), "cannot lock the journal: %s", strerror(errno));
+        close(jfd);
+        jfd = -1;
         *err = errbuf;
         return -1;
     }

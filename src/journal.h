@@ -3,6 +3,7 @@
 #ifndef DREDIS_JOURNAL_H
 #define DREDIS_JOURNAL_H
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Record types. Paths are relative to ROOT_DIR; ".tmp" is the staging area.
@@ -29,7 +30,9 @@
 #define J_EXCHANGED 'X'
 
 /* Open ROOT_DIR/.journal, undoing the last transaction if it did not commit.
- * Returns 0, or -1 with a reason in *err. */
+ * The journal stays locked (flock, exclusive) until journalClose() or the
+ * end of the process: a second server, or dredis-check, on the same tree
+ * is refused. Returns 0, or -1 with a reason in *err. */
 int journalOpen(int rootfd, int trashfd, char **err);
 void journalClose(void);
 /* Append a record; -1 (errno set) when it could not be written, in which
@@ -54,6 +57,8 @@ void journalUndoFrom(off_t from);
 int journalFd(void);
 /* The length of the log: where the next record goes. */
 off_t journalOffset(void);
+/* The CRC-32 that ends each record (dredis-check reads the log too). */
+uint32_t journalCrc32(const unsigned char *p, size_t len);
 /* Statistics for INFO. */
 long long journalRecoveredTransactions(void);
 long long journalUndoneOperations(void);

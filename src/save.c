@@ -64,13 +64,12 @@ static void bgsaveCommand(client *c) {
             return;
         }
     }
+    /* As Redis 7.0: SCHEDULE waits only for another kind of child (an AOF
+     * rewrite), which dredis never has; a snapshot in progress (or the RDB
+     * of a full sync being written) is an error with or without it. */
+    (void)schedule;
     if (saveInProgress()) {
-        if (schedule) {
-            server.bgsave_scheduled = 1;
-            addReplyStatus(c, "Background saving scheduled");
-        } else {
-            addReplyError(c, "ERR Background save already in progress");
-        }
+        addReplyError(c, "ERR Background save already in progress");
     } else if (c->flags & CLIENT_EXECUTING) {
         /* as Redis: inside EXEC the snapshot waits for the transaction */
         server.bgsave_scheduled = 1;
