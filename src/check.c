@@ -305,7 +305,8 @@ static void checkDatabase(int db) {
     close(dbfd);
 }
 
-/* ROOT_DIR holds 0..15, .journal, .tmp, .trash, and lost+found. */
+/* ROOT_DIR holds 0..15, .journal, .tmp, .trash, lost+found, and after a
+ * clean shutdown .replication (the replication id and offset). */
 static void checkTopLevel(void) {
     dirIter it;
     if (dirOpen(&it, chk.rootfd, ".") < 0) die("cannot list ROOT_DIR: %s", strerror(errno));
@@ -317,11 +318,11 @@ static void checkTopLevel(void) {
         if (type == DT_DIR && string2ll(e, strlen(e), &db) && db >= 0 && db < CHECK_DBNUM &&
             (ll2string(back, sizeof(back), db), !strcmp(back, e)))
             continue;
-        if ((!strcmp(e, ".journal") && type == DT_REG) ||
+        if (((!strcmp(e, ".journal") || !strcmp(e, ".replication")) && type == DT_REG) ||
             ((!strcmp(e, ".tmp") || !strcmp(e, ".trash") || !strcmp(e, LOST_FOUND)) && type == DT_DIR))
             continue;
-        checkProblem(e, "stray entry: ROOT_DIR holds only the databases 0..15, .journal, .tmp, .trash and "
-                     LOST_FOUND);
+        checkProblem(e, "stray entry: ROOT_DIR holds only the databases 0..15, .journal, .replication, .tmp, "
+                     ".trash and " LOST_FOUND);
         if (chk.repair) moveToLostFound(it.fd, e, e, "stray entry");
     }
     dirClose(&it);
