@@ -251,7 +251,8 @@ def test_keys_of_every_type_land_where_ketama_puts_them():
     ring = named_ring()
     with cluster() as (servers, proxy):
         c = proxy.client()
-        strings = ["str:%d" % i for i in range(1000)] + [""]  # "" hashes to 0
+        # "" hashes to 0; keys of UTF-8 bytes check the hash past ASCII
+        strings = ["str:%d" % i for i in range(1000)] + ["ключ:%d" % i for i in range(50)] + [""]
         msets = ["mset:%d" % i for i in range(200)]
         hashes, lists, sets, zsets, counters, ttls = (
             ["%s:%d" % (kind, i) for i in range(N)] for kind in ("hash", "list", "set", "zset", "counter", "ttl"))
@@ -281,6 +282,10 @@ def test_keys_of_every_type_land_where_ketama_puts_them():
         assert c.execute("DEL", *doomed, "never-written") == len(doomed)
         assert c.execute("MGET", *doomed) == [None] * len(doomed)
         assert c.execute("GET", "") == b"v-"
+        # a value much larger than nutcracker's 16 KB buffers
+        big = bytes(range(256)) * 1024
+        assert c.execute("SET", "big", big) == "OK" and c.execute("GET", "big") == big
+        assert c.execute("STRLEN", "big") == len(big)
         reads = [("HGETALL", k) for k in hashes] + [("LRANGE", k, 0, -1) for k in lists]
         reads += [("SMEMBERS", k) for k in sets] + [("ZRANGE", k, 0, -1, "WITHSCORES") for k in zsets]
         reads += [("GET", k) for k in counters] + [("TTL", k) for k in ttls]
@@ -299,7 +304,7 @@ def test_keys_of_every_type_land_where_ketama_puts_them():
             assert 990 <= next(got) <= 1000, k
         c.close()
 
-        everything = strings + msets + hashes + lists + sets + zsets + counters + ttls
+        everything = strings + msets + hashes + lists + sets + zsets + counters + ttls + ["big"]
         counts = assert_placement(servers, ring, everything)
         # the types made it too, and the expiry
         for idx, d in enumerate(servers):
@@ -314,7 +319,7 @@ def test_keys_of_every_type_land_where_ketama_puts_them():
         # shares: the ring gives each server its weight's share of the hash
         # space (weights 1, 1, 2: 1/4, 1/4, 1/2), and the keys follow
         total = sum(counts)
-        assert total == len(everything) == 3601
+        assert total == len(set(everything)) == 3652
         for share, count, w in zip(ring.shares(), counts, WEIGHTS):
             assert abs(share - w / sum(WEIGHTS)) < 0.03, (ring.shares(), WEIGHTS)
             assert abs(count / total - share) < 0.04, (counts, ring.shares())
