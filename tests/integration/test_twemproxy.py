@@ -148,16 +148,17 @@ class Nutcracker(_Process):
     - "byaddr" on self.addr_port: unnamed (placed by host:port), weight 1
       each, redis_db 1."""
 
-    def __init__(self, dredis):
+    def __init__(self, dredis, password=None):
         if not NUTCRACKER:
             raise AssertionError("nutcracker is required (Debian package nutcracker; scripts/deps.sh test installs it)")
         self.dir = tempfile.mkdtemp(prefix="dredis-twem-")
         self.logfile = os.path.join(self.dir, "nutcracker.log")
         self.port, self.addr_port, self.stats_port = free_port(), free_port(), free_port()
         self.conf = os.path.join(self.dir, "nutcracker.yml")
+        auth = ["redis_auth: " + password] if password else []
         with open(self.conf, "w") as f:
-            f.write(pool_yaml("dredis", self.port, list(zip(dredis, WEIGHTS)), True, ['hash_tag: "{}"']))
-            f.write(pool_yaml("byaddr", self.addr_port, [(d, 1) for d in dredis], False, ["redis_db: 1"]))
+            f.write(pool_yaml("dredis", self.port, list(zip(dredis, WEIGHTS)), True, ['hash_tag: "{}"'] + auth))
+            f.write(pool_yaml("byaddr", self.addr_port, [(d, 1) for d in dredis], False, ["redis_db: 1"] + auth))
         subprocess.run([NUTCRACKER, "--test-conf", "-c", self.conf], check=True, capture_output=True, timeout=10)
         self.proc = subprocess.Popen(
             [NUTCRACKER, "-c", self.conf, "-s", str(self.stats_port), "-a", "127.0.0.1", "-i", "100",
@@ -184,16 +185,17 @@ class Nutcracker(_Process):
 
 
 @contextlib.contextmanager
-def cluster():
+def cluster(password=None):
     """Three dredis-servers and a nutcracker in front; all stopped by pid
-    at the end, whatever happened."""
+    at the end, whatever happened. With a password, the servers require it
+    (DREDIS_REQUIREPASS) and so does the proxy (redis_auth)."""
     with contextlib.ExitStack() as stack:
         servers = []
         for _ in range(3):
-            d = Dredis()
+            d = Dredis(env={"DREDIS_REQUIREPASS": password} if password else None)
             stack.enter_context(d)
             servers.append(d)
-        proxy = Nutcracker(servers)
+        proxy = Nutcracker(servers, password)
         stack.enter_context(proxy)
         yield servers, proxy
 
@@ -208,20 +210,22 @@ def addr_ring(servers):
     return Ring([(b"127.0.0.1:%d" % d.port, 1) for d in servers], hash_tag=b"")
 
 
-def keys_on(server, db=0):
+def keys_on(server, db=0, password=None):
     with server.client() as c:
+        if password:
+            assert c.execute("AUTH", password) == "OK"
         if db:
             assert c.execute("SELECT", db) == "OK"
         return set(c.execute("KEYS", "*"))
 
 
-def assert_placement(servers, ring, keys, db=0):
+def assert_placement(servers, ring, keys, db=0, password=None):
     """Each server holds exactly the keys the ring gives it; returns the
     number of keys on each."""
     keys = {k.encode() if isinstance(k, str) else k for k in keys}
     counts = []
     for idx, d in enumerate(servers):
-        have = keys_on(d, db)
+        have = keys_on(d, db, password)
         want = {k for k in keys if ring.server(k) == idx}
         assert have == want, "server %d (db %d): %d keys that belong elsewhere (%r), %d missing (%r)" % (
             idx, db, len(have - want), sorted(have - want)[:5], len(want - have), sorted(want - have)[:5])
@@ -441,3 +445,27 @@ def test_a_stopped_shard_is_not_ejected():
         wait_until(lambda: c.execute("SET", "k:0", "2") == "OK", what="the shard to come back")
         assert c.execute("GET", "k:0") == b"2"
         assert proxy.stats()["dredis"]["server_ejects"] == 0
+
+
+def test_redis_auth():
+    """redis_auth: the proxy wants AUTH from its clients and sends AUTH to
+    each server (which has DREDIS_REQUIREPASS) when it connects."""
+    ring = named_ring()
+    with cluster(password="s3cret") as (servers, proxy), proxy.client() as c:
+        assert c.execute("SET", "a", "1") == RespError("NOAUTH Authentication required")  # no "." as Redis
+        assert c.execute("AUTH", "wrong") == RespError("ERR invalid password")
+        assert c.execute("AUTH", "wrong") == RespError("ERR invalid password")
+        assert c.execute("AUTH", "s3cret") == "OK"
+        keys = ["auth:%d" % i for i in range(300)]
+        assert batched(c, [("SET", k, k) for k in keys]) == ["OK"] * len(keys)
+        assert c.execute("MGET", *keys) == [k.encode() for k in keys]
+        assert all(assert_placement(servers, ring, keys, password="s3cret"))
+        # redis_auth with redis_db does not work: nutcracker 0.5.0 sends
+        # SELECT when it connects (preconnect) and AUTH only in front of the
+        # first request; the server answers the SELECT with NOAUTH (as
+        # Redis does) and the pool's keys go to db 0
+        with Client(proxy.addr_port) as c2:
+            assert c2.execute("AUTH", "s3cret") == "OK" and c2.execute("SET", "x", "1") == "OK"
+        where = addr_ring(servers).server("x")
+        assert [keys_on(d, 1, "s3cret") for d in servers] == [set()] * 3
+        assert b"x" in keys_on(servers[where], 0, "s3cret")
