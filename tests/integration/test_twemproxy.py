@@ -10,7 +10,7 @@ names, computed here in Python as twemproxy 0.5.0 does it
 from conf_add_server in src/nc_conf.c; hash tags from server_pool_idx in
 src/nc_server.c). Also: hash tags, the pool that names servers by address
 and uses redis_db, what the proxy refuses (it closes the connection, no
-error reply) and that a stopped shard is not ejected."""
+error reply), redis_auth, and that a stopped shard is not ejected."""
 import bisect
 import contextlib
 import hashlib
