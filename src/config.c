@@ -85,7 +85,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REQUIREPASS", "DREDIS_UNIXSOCKET", "DREDIS_UNIXSOCKETPERM",
                                   "DREDIS_LUA_TIME_LIMIT", "DREDIS_LUA_MEMORY_LIMIT",
                                   "DREDIS_ZSET_CACHE_MEMBERS", "DREDIS_NOTIFY_KEYSPACE_EVENTS",
-                                  "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE", NULL};
+                                  "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
+                                  "DREDIS_IMPORT_RDB", NULL};
 
 /* DREDIS_SAVE: Redis's "save" syntax, pairs of "seconds changes" (empty:
  * no periodic snapshots). */
@@ -111,6 +112,21 @@ static int parseSaveParams(const char *v, char **err) {
         server.save_params_count++;
     }
     sdsfreesplitres(parts, n);
+    return C_OK;
+}
+
+/* DREDIS_IMPORT_RDB: a readable regular file (loaded once the store is
+ * open, into an empty ROOT_DIR: rdb_tool.c). */
+static int setupImportRdb(const char *v, char **err) {
+    struct stat sb;
+    if (stat(v, &sb) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_IMPORT_RDB '%s' cannot be read: %s", v, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    if (!S_ISREG(sb.st_mode)) return fail(err, "%s '%s' is not a regular file", "DREDIS_IMPORT_RDB", v);
+    if (access(v, R_OK) < 0) return fail(err, "%s '%s' is not readable", "DREDIS_IMPORT_RDB", v);
+    server.import_rdb = zstrdup(v);
     return C_OK;
 }
 
@@ -210,6 +226,7 @@ int loadConfigFromEnv(char **err) {
         server.snapshot_keep = (int)n;
     }
     if ((v = getenv("DREDIS_SAVE")) && *v && parseSaveParams(v, err) != C_OK) return C_ERR;
+    if ((v = getenv("DREDIS_IMPORT_RDB")) && *v && setupImportRdb(v, err) != C_OK) return C_ERR;
     /* warn about DREDIS_* names we do not know: likely typos */
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "DREDIS_", 7) != 0) continue;
