@@ -208,7 +208,7 @@ static int valueFailed(loader *l, sds name, int type, int rc, int ioerr) {
         fail(l, "%s in db %d is a stream (RDB type %d): dredis cannot load streams from RDB files yet", who, l->db,
              type);
     } else {
-        fail(l, "%s in db %d has a malformed value (RDB type %s)", who, l->db, rdbTypeName(type));
+        fail(l, "%s in db %d has a malformed or truncated value (RDB type %s)", who, l->db, rdbTypeName(type));
     }
     sdsfree(who);
     return C_ERR;

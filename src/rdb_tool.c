@@ -55,7 +55,8 @@ static int exportMain(const char *root, int argc, char **argv) {
             if (!parseNumberArg("--repl-offset", next, 0, &n)) return 1;
             rsi.repl_offset = n;
         } else if (!strcmp(argv[i], "--repl-stream-db")) {
-            if (!parseNumberArg("--repl-stream-db", next, 0, &n) || n >= server.dbnum) return 1;
+            if (!parseNumberArg("--repl-stream-db", next, 0, &n)) return 1;
+            if (n >= server.dbnum) return usage("--repl-stream-db must be a database number");
             rsi.repl_stream_db = (int)n;
         } else {
             return usage(!strcmp(argv[i], "--repl-id") ? "--repl-id needs 40 lower-case hex characters"
