@@ -122,6 +122,18 @@ def assert_same(expected, got):
             db, len(diff), diff[0], a[diff[0]], b[diff[0]])
 
 
+def assert_redis_loads(path, expected):
+    """redis-check-rdb accepts the file and a real redis-server loads
+    exactly the expected data from it; redis-check-rdb's report."""
+    report = check_rdb(path)
+    r = redis_with_rdb(path)
+    try:
+        assert_same(expected, data_of(r))
+    finally:
+        stop_redis(r)
+    return report
+
+
 def fill_every_type(c, big=2000):
     """Every type small and big, TTLs, binary and long keys, empty strings,
     integers, several databases."""
@@ -165,13 +177,7 @@ def test_export_loads_in_redis_with_the_same_data():
         try:
             export(d.root_dir, out)
             assert tree_digest(d.root_dir) == before, "the export changed the tree"
-            report = check_rdb(out)
-            assert "0 already expired" in report, report
-            r = redis_with_rdb(out)
-            try:
-                assert_same(expected, data_of(r))
-            finally:
-                stop_redis(r)
+            assert "0 already expired" in assert_redis_loads(out, expected)
             with open(out, "rb") as f:
                 head = f.read(9)
             assert head == b"REDIS0010", head
@@ -250,12 +256,7 @@ def test_export_of_a_snapshot_while_the_server_runs():
             assert c.execute("GET", "after") == b"snapshot"
             assert tree_digest(snap) == before, "the export changed the snapshot"
             assert not any(n.startswith(".") for n in os.listdir(snap)), os.listdir(snap)
-            check_rdb(out)
-            r = redis_with_rdb(out)
-            try:
-                assert_same(expected, data_of(r))
-            finally:
-                stop_redis(r)
+            assert_redis_loads(out, expected)
     finally:
         shutil.rmtree(snaps, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -341,12 +342,7 @@ def test_import_every_encoding_redis_writes():
             d.stop()
             out = os.path.join(os.path.dirname(path), "again.rdb")
             export(d.root_dir, out)
-            check_rdb(out)
-            r2 = redis_with_rdb(out)
-            try:
-                assert_same(expected, data_of(r2))
-            finally:
-                stop_redis(r2)
+            assert_redis_loads(out, expected)
     finally:
         r.stop()
         r.cleanup()
