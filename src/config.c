@@ -88,7 +88,7 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
-                                  NULL};
+                                  "DREDIS_IMPORT_RDB", NULL};
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -153,6 +153,21 @@ static int parseSaveParams(const char *v, char **err) {
         server.save_params_count++;
     }
     sdsfreesplitres(parts, n);
+    return C_OK;
+}
+
+/* DREDIS_IMPORT_RDB: a readable regular file (loaded once the store is
+ * open, into an empty ROOT_DIR: rdb_tool.c). */
+static int setupImportRdb(const char *v, char **err) {
+    struct stat sb;
+    if (stat(v, &sb) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_IMPORT_RDB '%s' cannot be read: %s", v, strerror(errno));
+        *err = errbuf;
+        return C_ERR;
+    }
+    if (!S_ISREG(sb.st_mode)) return fail(err, "%s '%s' is not a regular file", "DREDIS_IMPORT_RDB", v);
+    if (access(v, R_OK) < 0) return fail(err, "%s '%s' is not readable", "DREDIS_IMPORT_RDB", v);
+    server.import_rdb = zstrdup(v);
     return C_OK;
 }
 
@@ -253,6 +268,7 @@ int loadConfigFromEnv(char **err) {
     }
     if ((v = getenv("DREDIS_SAVE")) && *v && parseSaveParams(v, err) != C_OK) return C_ERR;
     if (loadReplicationSettings(err) != C_OK) return C_ERR;
+    if ((v = getenv("DREDIS_IMPORT_RDB")) && *v && setupImportRdb(v, err) != C_OK) return C_ERR;
     /* warn about DREDIS_* names we do not know: likely typos */
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "DREDIS_", 7) != 0) continue;

@@ -20,6 +20,7 @@
  * plain encodings. */
 #include "server.h"
 #include "rdb.h"
+#include "rdb_file.h"
 #include "t_stream.h"
 #include <string.h>
 #include <strings.h>
@@ -45,61 +46,74 @@ static int readListed(skey *k, const char *ns, sds m, sds *v) {
     return r;
 }
 
-/* Append the members of ns of k to *body, each as encode() writes it;
- * *count gets their number. */
-typedef int memberEncoder(skey *k, sds m, sds *body);
+static int damaged(void) {
+    errno = EUCLEAN;
+    return STORE_ERR;
+}
 
-static int dumpMembers(skey *k, const char *ns, memberEncoder *encode, sds *body, uint64_t *count) {
+/* Append one member of ns of k to o as encode() writes it. */
+typedef int memberEncoder(skey *k, sds m, rdbOut *o);
+
+/* The count of the members of ns (from the directory listing), then each
+ * member, flushed as it comes; a listing that disagrees with the count
+ * (or an empty collection) is a damaged key. */
+static int writeMembers(rdbOut *o, skey *k, const char *ns, memberEncoder *encode) {
+    long long expected, count = 0;
     storeIter *it;
     sds m;
     int r;
-    *count = 0;
+    if (storeCountMembers(k, ns, &expected) != STORE_OK) return STORE_ERR;
+    if (expected <= 0) return damaged(); /* a collection key always has a member */
+    o->buf = rdbAppendLen(o->buf, (uint64_t)expected);
     if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
     while ((r = storeIterNext(it, &m)) == STORE_OK) {
-        r = encode(k, m, body);
+        r = encode(k, m, o);
         sdsfree(m);
+        if (r == STORE_OK) r = rdbOutMaybeFlush(o);
         if (r != STORE_OK) break;
-        (*count)++;
+        count++;
     }
     int saved = errno;
     storeIterClose(it);
     errno = saved;
-    return r == STORE_NOTFOUND ? STORE_OK : STORE_ERR;
+    if (r != STORE_NOTFOUND) return STORE_ERR;
+    return count == expected ? STORE_OK : damaged();
 }
 
-static int encodeSetMember(skey *k, sds m, sds *body) {
+static int encodeSetMember(skey *k, sds m, rdbOut *o) {
     (void)k;
-    *body = rdbAppendString(*body, m, sdslen(m));
+    o->buf = rdbAppendString(o->buf, m, sdslen(m));
     return STORE_OK;
 }
 
-static int encodeHashField(skey *k, sds f, sds *body) {
+static int encodeHashField(skey *k, sds f, rdbOut *o) {
     sds v;
     if (readListed(k, HASH_FIELDS, f, &v) != STORE_OK) return STORE_ERR;
-    *body = rdbAppendString(*body, f, sdslen(f));
-    *body = rdbAppendString(*body, v, sdslen(v));
+    o->buf = rdbAppendString(o->buf, f, sdslen(f));
+    o->buf = rdbAppendString(o->buf, v, sdslen(v));
     sdsfree(v);
     return STORE_OK;
 }
 
-static int encodeZsetMember(skey *k, sds m, sds *body) {
+static int encodeZsetMember(skey *k, sds m, rdbOut *o) {
     double score;
     int r = zsetMemberScore(k, m, sdslen(m), &score);
     if (r == STORE_NOTFOUND) errno = EUCLEAN;
     if (r != STORE_OK) return STORE_ERR;
-    *body = rdbAppendString(*body, m, sdslen(m));
-    *body = rdbAppendBinaryDouble(*body, score);
+    o->buf = rdbAppendString(o->buf, m, sdslen(m));
+    o->buf = rdbAppendBinaryDouble(o->buf, score);
     return STORE_OK;
 }
 
-/* A list: its elements in order (t_list.c reads its segments). */
+/* A list: its elements in order (t_list.c reads its segments), gathered
+ * first since their count comes before them. */
 static int appendListElement(void *ud, const char *p, size_t len) {
     sds *body = ud;
     *body = rdbAppendString(*body, p, len);
     return STORE_OK;
 }
 
-static int dumpList(skey *k, sds *out) {
+static int writeList(rdbOut *o, skey *k) {
     sds body = sdsempty();
     long long count;
     if (listVisit(k, appendListElement, &body, &count) != STORE_OK) {
@@ -108,10 +122,50 @@ static int dumpList(skey *k, sds *out) {
         errno = saved;
         return STORE_ERR;
     }
-    *out = rdbAppendLen(*out, (uint64_t)count);
-    *out = sdscatlen(*out, body, sdslen(body));
+    o->buf = rdbAppendLen(o->buf, (uint64_t)count);
+    o->buf = sdscatlen(o->buf, body, sdslen(body));
     sdsfree(body);
-    return STORE_OK;
+    return rdbOutMaybeFlush(o);
+}
+
+static int writeString(rdbOut *o, skey *k) {
+    sds v;
+    int r = storeReadFile(k, "value", &v);
+    if (r == STORE_NOTFOUND) return damaged();
+    if (r != STORE_OK) return STORE_ERR;
+    o->buf = rdbAppendString(o->buf, v, sdslen(v));
+    sdsfree(v);
+    return rdbOutMaybeFlush(o);
+}
+
+/* The RDB type each dredis type is written as (-1: none yet). */
+static int rdbTypeOfKey(const skey *k) {
+    switch (k->type) {
+    case OBJ_STRING: return RDB_TYPE_STRING;
+    case OBJ_LIST: return RDB_TYPE_LIST;
+    case OBJ_SET: return RDB_TYPE_SET;
+    case OBJ_ZSET: return RDB_TYPE_ZSET_2;
+    case OBJ_HASH: return RDB_TYPE_HASH;
+    case OBJ_STREAM: return RDB_TYPE_STREAM_LISTPACKS_2;
+    default: return -1;
+    }
+}
+
+static int dumpStream(skey *k, sds *out);
+
+int rdbWriteObject(rdbOut *o, skey *k, const char *name, size_t len) {
+    int t = rdbTypeOfKey(k);
+    if (t < 0) return damaged();
+    o->buf = rdbAppendType(o->buf, t);
+    if (name) o->buf = rdbAppendString(o->buf, name, len);
+    switch (k->type) {
+    case OBJ_STRING: return writeString(o, k);
+    case OBJ_LIST: return writeList(o, k);
+    case OBJ_SET: return writeMembers(o, k, SET_VALUES, encodeSetMember);
+    case OBJ_HASH: return writeMembers(o, k, HASH_FIELDS, encodeHashField);
+    case OBJ_STREAM: return dumpStream(k, &o->buf) == STORE_OK ? rdbOutMaybeFlush(o) : STORE_ERR;
+    default: return writeMembers(o, k, ZSET_VALUES, encodeZsetMember);
+    }
 }
 
 /* A stream: RDB_TYPE_STREAM_LISTPACKS_2, its entries packed into nodes as
@@ -186,63 +240,16 @@ static int dumpStream(skey *k, sds *out) {
 
 /* The payload of k in *out. STORE_ERR with errno set. */
 static int dumpValue(skey *k, sds *out) {
-    sds p = sdsempty(), body = NULL;
-    uint64_t count = 0;
-    int r;
-    switch (k->type) {
-    case OBJ_STRING: {
-        sds v;
-        if ((r = storeReadFile(k, "value", &v)) == STORE_NOTFOUND) errno = EUCLEAN;
-        if (r != STORE_OK) goto err;
-        p = rdbAppendType(p, RDB_TYPE_STRING);
-        p = rdbAppendString(p, v, sdslen(v));
-        sdsfree(v);
-        break;
-    }
-    case OBJ_LIST:
-        p = rdbAppendType(p, RDB_TYPE_LIST);
-        if (dumpList(k, &p) != STORE_OK) goto err;
-        break;
-    case OBJ_STREAM:
-        p = rdbAppendType(p, RDB_TYPE_STREAM_LISTPACKS_2);
-        if (dumpStream(k, &p) != STORE_OK) goto err;
-        break;
-    case OBJ_SET:
-    case OBJ_HASH:
-    case OBJ_ZSET:
-        body = sdsempty();
-        if (k->type == OBJ_SET) {
-            p = rdbAppendType(p, RDB_TYPE_SET);
-            r = dumpMembers(k, SET_VALUES, encodeSetMember, &body, &count);
-        } else if (k->type == OBJ_HASH) {
-            p = rdbAppendType(p, RDB_TYPE_HASH);
-            r = dumpMembers(k, HASH_FIELDS, encodeHashField, &body, &count);
-        } else {
-            p = rdbAppendType(p, RDB_TYPE_ZSET_2);
-            r = dumpMembers(k, ZSET_VALUES, encodeZsetMember, &body, &count);
-        }
-        if (r != STORE_OK) goto err;
-        if (count == 0) { /* a collection key always has a member */
-            errno = EUCLEAN;
-            goto err;
-        }
-        p = rdbAppendLen(p, count);
-        p = sdscatlen(p, body, sdslen(body));
-        sdsfree(body);
-        break;
-    default:
-        errno = EUCLEAN;
-        goto err;
-    }
-    *out = rdbAppendFooter(p);
-    return STORE_OK;
-err: {
+    rdbOut o;
+    rdbOutInit(&o, -1);
+    if (rdbWriteObject(&o, k, NULL, 0) != STORE_OK) {
         int saved = errno;
-        sdsfree(p);
-        if (body) sdsfree(body);
+        rdbOutFree(&o);
         errno = saved;
         return STORE_ERR;
     }
+    *out = rdbAppendFooter(o.buf);
+    return STORE_OK;
 }
 
 static void dumpCommand(client *c) {
@@ -382,6 +389,27 @@ static int restoreFinish(restoreSink *rs) {
     return storeWriteNumber(rs->k, "len", rs->count);
 }
 
+int rdbRestoreNewKey(int db, const sds name, int rdbtype, const unsigned char *p, size_t len, size_t *used,
+                     skey **out, int *ioerr) {
+    restoreSink rs = {db, name, NULL, NULL, NULL, OBJ_NONE, 0, 0};
+    *out = NULL;
+    *ioerr = 0;
+    int rc = rdbDecodeValue(rdbtype, p, len, &restoreSinkFns, &rs, used);
+    if (rc == RDB_OK && rs.k && restoreFinish(&rs) != STORE_OK) rc = sinkFailed(&rs);
+    if (rs.list) listBuildEnd(rs.list, 0);
+    if (rs.stream) streamBuildEnd(rs.stream, 0);
+    if (rc != RDB_OK) {
+        if (rs.k) {
+            storeDeleteKey(rs.k);
+            storeCloseKey(rs.k);
+        }
+        *ioerr = rs.err;
+        return rc;
+    }
+    *out = rs.k;
+    return RDB_OK;
+}
+
 static void replyDecodeError(client *c, int rc, int rdbtype) {
     if (rc == RDB_ERR_UNSUPPORTED) {
         addReplyErrorFormat(c, "ERR Bad data format: the payload holds a module value (RDB type %d), "
@@ -468,18 +496,14 @@ static void restoreCommand(client *c) {
         return;
     }
 
-    restoreSink rs = {c->db, key, NULL, NULL, NULL, OBJ_NONE, 0, 0};
-    int rdbtype;
-    int rc = rdbDecodeObject(p, sdslen(payload), &restoreSinkFns, &rs, &rdbtype);
-    if (rc == RDB_OK && rs.k && restoreFinish(&rs) != STORE_OK) rc = sinkFailed(&rs);
-    if (rs.list) listBuildEnd(rs.list, 0);
-    if (rs.stream) streamBuildEnd(rs.stream, 0);
+    /* the type byte, the value, then the footer (checked above) */
+    size_t body = sdslen(payload) - 10;
+    int rdbtype = body ? p[0] : -1;
+    skey *k = NULL;
+    int ioerr = 0;
+    int rc = body ? rdbRestoreNewKey(c->db, key, rdbtype, p + 1, body - 1, NULL, &k, &ioerr) : RDB_ERR_FORMAT;
     if (rc != RDB_OK) {
-        if (rs.k) {
-            storeDeleteKey(rs.k);
-            storeCloseKey(rs.k);
-        }
-        if (rc == RDB_ERR_SINK) addReplyErrorIO(c, rs.err);
+        if (rc == RDB_ERR_SINK) addReplyErrorIO(c, ioerr);
         else replyDecodeError(c, rc, rdbtype);
         return;
     }
@@ -490,8 +514,8 @@ static void restoreCommand(client *c) {
     if (ttl) when = absttl ? ttl : (long long)((unsigned long long)ttl + (unsigned long long)mstime());
     if (ttl && when <= mstime()) {
         /* already expired: the key is not created, and REPLACE deletes the old one */
-        storeDeleteKey(rs.k);
-        storeCloseKey(rs.k);
+        storeDeleteKey(k);
+        storeCloseKey(k);
         int deleted = 0;
         if (replace && deleteKeyEvenExpired(c, key, &deleted) != C_OK) return;
         if (deleted) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c->db);
@@ -499,11 +523,11 @@ static void restoreCommand(client *c) {
         addReplyOK(c);
         return;
     }
-    if (when >= 0 && storeSetExpire(rs.k, when) != STORE_OK) {
-        discardNewKey(c, rs.k);
+    if (when >= 0 && storeSetExpire(k, when) != STORE_OK) {
+        discardNewKey(c, k);
         return;
     }
-    if (publishNewKey(c, rs.k) != C_OK) return;
+    if (publishNewKey(c, k) != C_OK) return;
     if (when >= 0 && !absttl) propagateRestoreAbsolute(c, when);
     /* as Redis: a replaced key is deleted and the restored one added anew */
     notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);

@@ -1415,23 +1415,49 @@ static int decodeStream(rdbReader *r, decoder *d, int t) {
 }
 
 int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, void *ud, int *rdbtype) {
+    size_t body = len >= FOOTER_LEN ? len - FOOTER_LEN : 0;
+    if (rdbtype) *rdbtype = body ? p[0] : -1;
+    if (body == 0) return RDB_ERR_FORMAT;
+    return rdbDecodeValue(p[0], p + 1, body - 1, sink, ud, NULL);
+}
+
+int rdbDecodeValue(int rdbtype, const unsigned char *p, size_t len, const rdbSink *sink, void *ud, size_t *used) {
     static const rdbSink none = {0};
-    rdbReader r = {p, len >= FOOTER_LEN ? len - FOOTER_LEN : 0, 0};
+    rdbReader r = {p, len, 0};
     decoder d = {sink ? sink : &none, ud, 0};
-    unsigned t;
-    if (rdbtype) *rdbtype = -1;
-    if (readByte(&r, &t) != RDB_OK) return RDB_ERR_FORMAT;
-    if (rdbtype) *rdbtype = (int)t;
+    int t = rdbtype;
     if (t == RDB_TYPE_MODULE || t == RDB_TYPE_MODULE_2) return RDB_ERR_UNSUPPORTED;
-    int objtype = objTypeOf((int)t);
+    int objtype = objTypeOf(t);
     if (objtype == OBJ_STREAM && d.sink->begin && !d.sink->streamMeta) return RDB_ERR_UNSUPPORTED;
     if (objtype == OBJ_NONE) return RDB_ERR_FORMAT;
     int rc = d.sink->begin ? d.sink->begin(ud, objtype) : RDB_OK;
     if (rc != RDB_OK) return rc;
-    if (t <= RDB_TYPE_ZSET_2) rc = decodePlain(&r, &d, (int)t);
-    else if (t == RDB_TYPE_LIST_QUICKLIST || t == RDB_TYPE_LIST_QUICKLIST_2) rc = decodeQuicklist(&r, &d, (int)t);
-    else if (objtype == OBJ_STREAM) return decodeStream(&r, &d, (int)t); /* streams may be empty */
-    else rc = decodeBlob(&r, &d, (int)t);
+    if (t <= RDB_TYPE_ZSET_2) rc = decodePlain(&r, &d, t);
+    else if (t == RDB_TYPE_LIST_QUICKLIST || t == RDB_TYPE_LIST_QUICKLIST_2) rc = decodeQuicklist(&r, &d, t);
+    else if (objtype == OBJ_STREAM) rc = decodeStream(&r, &d, t); /* streams may be empty */
+    else rc = decodeBlob(&r, &d, t);
+    if (rc == RDB_OK && objtype == OBJ_STREAM) {
+        if (used) *used = r.pos;
+        return rc;
+    }
     if (rc == RDB_OK && objtype != OBJ_STRING && d.members == 0) rc = RDB_ERR_FORMAT; /* an empty key */
+    if (used) *used = r.pos;
     return rc;
+}
+
+int rdbDecodeLen(const unsigned char *p, size_t len, uint64_t *out, size_t *used) {
+    rdbReader r = {p, len, 0};
+    if (readLen(&r, out, NULL) != RDB_OK) return RDB_ERR_FORMAT;
+    *used = r.pos;
+    return RDB_OK;
+}
+
+int rdbDecodeString(const unsigned char *p, size_t len, sds *out, size_t *used) {
+    rdbReader r = {p, len, 0};
+    rdbStr s;
+    if (readString(&r, &s) != RDB_OK) return RDB_ERR_FORMAT;
+    *out = sdsnewlen(s.p, s.len);
+    strFree(&s);
+    *used = r.pos;
+    return RDB_OK;
 }

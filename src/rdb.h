@@ -194,6 +194,16 @@ typedef struct rdbSink {
  * ignored, as Redis ignores them. */
 int rdbDecodeObject(const unsigned char *p, size_t len, const rdbSink *sink, void *ud, int *rdbtype);
 
+/* The same for a value whose type byte was read apart (a whole RDB file
+ * has the key between the two): p and len cover the bytes that may hold
+ * the value, nothing more; *used (when given) gets the number it took. */
+int rdbDecodeValue(int rdbtype, const unsigned char *p, size_t len, const rdbSink *sink, void *ud, size_t *used);
+/* A length or a string (in any string encoding) at p, as the RDB file
+ * format has them between values: RDB_OK with *used set, or
+ * RDB_ERR_FORMAT when len bytes do not hold one. */
+int rdbDecodeLen(const unsigned char *p, size_t len, uint64_t *out, size_t *used);
+int rdbDecodeString(const unsigned char *p, size_t len, sds *out, size_t *used);
+
 /* A name for an RDB type byte ("stream", "module", "hash-listpack", ...). */
 const char *rdbTypeName(int rdbtype);
 

@@ -3,6 +3,7 @@
  * SHUTDOWN, COMMAND). */
 
 #include "server.h"
+#include "rdb_file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,7 +422,7 @@ int main(int argc, char **argv) {
         printf("dredis-server v=%s (Redis %s compatible)\n", DREDIS_OWN_VERSION, DREDIS_VERSION);
         return 0;
     }
-    if (argc > 1) {
+    if (argc > 1 && !rdbToolIsOption(argv[1])) {
         fprintf(stderr, "dredis-server takes no arguments; it is configured by environment variables (see README.md)\n");
         return 1;
     }
@@ -436,6 +437,7 @@ int main(int argc, char **argv) {
     getRandomHexChars(server.runid, 40);
     srandom((unsigned)(ustime() ^ server.pid));
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1) return rdbToolMain(argc, argv); /* an offline RDB export or import */
 
     if (loadConfigFromEnv(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal configuration error: %s\n", err);
@@ -467,6 +469,10 @@ int main(int argc, char **argv) {
                 return 1;
             }
         }
+    }
+    if (server.import_rdb && rdbImportAtStartup(server.import_rdb, 0) != C_OK) {
+        storeShutdown();
+        return 1;
     }
     if (listenToPort(&err) != C_OK || listenToUnixSocket(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);

@@ -204,6 +204,7 @@ struct dredisServer {
     int root_dir_is_temp;
     int debug;
     int flushall_on_startup;
+    char *import_rdb;         /* DREDIS_IMPORT_RDB: an RDB file loaded at start-up (rdb_tool.c) */
     int dbnum;
     pid_t pid;
     long long start_time_ms;

@@ -1288,13 +1288,28 @@ static void clearStaging(void) {
     if (moved) trashWake();
 }
 
-int storeInit(const char *root, int dbnum, char **err) {
-    static char errbuf[512];
+/* The state of a store on root with dbnum databases, nothing opened yet:
+ * every descriptor -1, every count "not counted yet". */
+static void resetState(const char *root, int dbnum) {
     memset(&st, 0, sizeof(st));
     st.rootfd = st.tmpfd = st.trashfd = -1;
     metacache = dictCreate();
     st.root = sdsnew(root);
     st.dbnum = dbnum;
+    st.dbfd = zmalloc(sizeof(int) * (size_t)dbnum);
+    st.expfd = zmalloc(sizeof(int) * (size_t)dbnum);
+    st.dbsize = zmalloc(sizeof(long long) * (size_t)dbnum);
+    st.expcount = zmalloc(sizeof(long long) * (size_t)dbnum);
+    st.expcursor = zcalloc(sizeof(unsigned long long) * (size_t)dbnum);
+    for (int i = 0; i < dbnum; i++) {
+        st.dbfd[i] = st.expfd[i] = -1;
+        st.dbsize[i] = st.expcount[i] = -1;
+    }
+}
+
+int storeInit(const char *root, int dbnum, char **err) {
+    static char errbuf[512];
+    resetState(root, dbnum);
     st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
     if (st.rootfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open ROOT_DIR '%s': %s", root, strerror(errno));
@@ -1312,15 +1327,9 @@ int storeInit(const char *root, int dbnum, char **err) {
         *err = errbuf;
         return STORE_ERR;
     }
-    st.dbfd = zmalloc(sizeof(int) * (size_t)dbnum);
-    st.expfd = zmalloc(sizeof(int) * (size_t)dbnum);
-    st.dbsize = zmalloc(sizeof(long long) * (size_t)dbnum);
-    st.expcount = zmalloc(sizeof(long long) * (size_t)dbnum);
-    st.expcursor = zcalloc(sizeof(unsigned long long) * (size_t)dbnum);
     for (int i = 0; i < dbnum; i++) {
         char name[16];
         snprintf(name, sizeof(name), "%d", i);
-        st.dbsize[i] = st.expcount[i] = -1;
         if (openOrMakeDir(st.rootfd, name, &st.dbfd[i]) != STORE_OK ||
             openOrMakeDir(st.dbfd[i], ".expires", &st.expfd[i]) != STORE_OK) {
             snprintf(errbuf, sizeof(errbuf), "cannot create database directory %s under ROOT_DIR '%s': %s", name,
@@ -1364,6 +1373,36 @@ int storeInit(const char *root, int dbnum, char **err) {
         return STORE_ERR;
     }
     st.trash_started = 1;
+    return STORE_OK;
+}
+
+/* Open the tree read-only, for an offline export (rdb_save.c) of a tree no
+ * server uses or of a snapshot: nothing is created, recovered, cleaned or
+ * started (no journal, no .tmp/.trash, no background thread, no pools), so
+ * the tree is left exactly as it was. Reading works as usual; a write fails
+ * (there is no staging area). Every database directory must exist. */
+int storeInitReadOnly(const char *root, int dbnum, char **err) {
+    static char errbuf[512];
+    resetState(root, dbnum);
+    st.rootreal = sdsnew(root);
+    st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
+    if (st.rootfd < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot open the tree '%s': %s", root, strerror(errno));
+        *err = errbuf;
+        return STORE_ERR;
+    }
+    for (int i = 0; i < dbnum; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%d", i);
+        st.dbfd[i] = openat(st.rootfd, name, OPEN_DIR_FLAGS);
+        if (st.dbfd[i] < 0) {
+            snprintf(errbuf, sizeof(errbuf), "cannot open database directory %s of '%s' (not a dredis tree?): %s",
+                     name, root, strerror(errno));
+            *err = errbuf;
+            return STORE_ERR;
+        }
+        st.expfd[i] = openat(st.dbfd[i], ".expires", OPEN_DIR_FLAGS); /* -1: counted as none */
+    }
     return STORE_OK;
 }
 

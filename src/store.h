@@ -44,6 +44,9 @@ typedef struct skey {
 typedef struct storeIter storeIter;
 
 int storeInit(const char *root, int dbnum, char **err);
+/* The tree opened for reading only (offline export): nothing is created,
+ * recovered or started in it; storeShutdown() closes it. */
+int storeInitReadOnly(const char *root, int dbnum, char **err);
 /* Called after any change to a visible key (its name, not its files), and
  * before a database is flushed (before and after SWAPDB exchanges two). */
 typedef void storeKeyHook(int db, const char *name, size_t len);

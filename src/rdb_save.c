@@ -1,0 +1,285 @@
+/* rdb_save.c - the RDB exporter: the store's databases as one complete RDB
+ * file, as Redis 7.0's rdbSaveRio writes it, so that a real Redis (or a
+ * replica of a dredis master) loads it:
+ *
+ *   "REDIS0010"
+ *   AUX redis-ver 7.0.15, redis-bits, ctime, used-mem,
+ *       [repl-stream-db, repl-id, repl-offset (a master's full sync)], aof-base 0
+ *   per database with keys: SELECTDB n, RESIZEDB keys expires,
+ *       per key: [EXPIRETIME_MS t] type name value (dump.c's rdbWriteObject)
+ *   EOF, CRC64 of everything before it (little endian)
+ *
+ * Keys are walked with the store's scan in batches, never all in memory;
+ * members are streamed through a buffered writer (rdbOut) that keeps the
+ * running CRC64. Keys whose expiry is past are written with it, as Redis
+ * 7.0 does: the loader drops them (a master) or keeps them (a replica).
+ *
+ * Also owns rdbOut, which DUMP uses in memory (fd -1). */
+#include "server.h"
+#include "rdb.h"
+#include "rdb_file.h"
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <libgen.h>
+
+#define RDB_OPCODE_AUX 250
+#define RDB_OPCODE_RESIZEDB 251
+#define RDB_OPCODE_EXPIRETIME_MS 252
+#define RDB_OPCODE_SELECTDB 254
+#define RDB_OPCODE_EOF 255
+#define RDB_SAVE_VERSION_STRING "7.0.15" /* the Redis whose files these are */
+#define SCAN_BATCH 256
+
+/* ------------------------------------------------------------------------ */
+/* rdbOut                                                                    */
+/* ------------------------------------------------------------------------ */
+
+void rdbOutInit(rdbOut *o, int fd) {
+    o->buf = sdsempty();
+    o->fd = fd;
+    o->crc = 0;
+    o->written = 0;
+}
+
+int rdbOutFlush(rdbOut *o) {
+    if (o->fd < 0) return STORE_OK;
+    size_t len = sdslen(o->buf), done = 0;
+    while (done < len) {
+        ssize_t n = write(o->fd, o->buf + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return STORE_ERR;
+        done += (size_t)n;
+    }
+    o->crc = rdbCrc64(o->crc, o->buf, len);
+    o->written += (long long)len;
+    sdssetlen(o->buf, 0);
+    return STORE_OK;
+}
+
+int rdbOutMaybeFlush(rdbOut *o) {
+    return o->fd >= 0 && sdslen(o->buf) >= RDB_OUT_CHUNK ? rdbOutFlush(o) : STORE_OK;
+}
+
+void rdbOutFree(rdbOut *o) {
+    sdsfree(o->buf);
+    o->buf = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The file                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void appendAux(rdbOut *o, const char *key, const char *val) {
+    o->buf = rdbAppendType(o->buf, RDB_OPCODE_AUX);
+    o->buf = rdbAppendString(o->buf, key, strlen(key));
+    o->buf = rdbAppendString(o->buf, val, strlen(val));
+}
+
+static void appendAuxNumber(rdbOut *o, const char *key, long long v) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    appendAux(o, key, buf);
+}
+
+/* Redis's rdbSaveInfoAuxFields, in its order. */
+static void appendAuxFields(rdbOut *o, const rdbSaveInfo *rsi) {
+    appendAux(o, "redis-ver", RDB_SAVE_VERSION_STRING);
+    appendAuxNumber(o, "redis-bits", sizeof(void *) == 8 ? 64 : 32);
+    appendAuxNumber(o, "ctime", (long long)time(NULL));
+    appendAuxNumber(o, "used-mem", (long long)zmalloc_used_memory());
+    if (rsi && rsi->repl_id) {
+        appendAuxNumber(o, "repl-stream-db", rsi->repl_stream_db);
+        appendAux(o, "repl-id", rsi->repl_id);
+        appendAuxNumber(o, "repl-offset", rsi->repl_offset);
+    }
+    appendAuxNumber(o, "aof-base", 0);
+}
+
+static void appendMillis(rdbOut *o, long long ms) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((unsigned long long)ms >> (8 * i));
+    o->buf = sdscatlen(o->buf, b, 8);
+}
+
+/* A batch of key names from the store's scan. */
+typedef struct nameBatch {
+    sds names[SCAN_BATCH];
+    int n;
+} nameBatch;
+
+static int collectName(void *ud, const char *name, size_t len) {
+    nameBatch *b = ud;
+    b->names[b->n++] = sdsnewlen(name, len);
+    return b->n == SCAN_BATCH; /* stop when full: the cursor resumes after it */
+}
+
+static void clearBatch(nameBatch *b) {
+    for (int i = 0; i < b->n; i++) sdsfree(b->names[i]);
+    b->n = 0;
+}
+
+sds rdbQuoteName(sds s, const char *p, size_t len) {
+    size_t shown = len > 64 ? 64 : len;
+    s = sdscatlen(s, "\"", 1);
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 32 && c < 127 && c != '"' && c != '\\') s = sdscatlen(s, &p[i], 1);
+        else s = sdscatprintf(s, "\\x%02x", c);
+    }
+    return sdscat(s, len > shown ? "\"..." : "\"");
+}
+
+static sds keyError(int db, sds name, const char *what) {
+    sds e = rdbQuoteName(sdsnew("key "), name, sdslen(name));
+    return sdscatprintf(e, " in db %d: %s", db, what);
+}
+
+/* [EXPIRETIME_MS] type name value of one key; a key gone since the scan saw
+ * it is skipped (only a live tree changes under the scan). */
+static int saveKey(rdbOut *o, int db, sds name, long long *saved, sds *err) {
+    skey *k;
+    int r = storeOpenKey(db, name, sdslen(name), &k);
+    if (r == STORE_NOTFOUND) return C_OK;
+    if (r != STORE_OK) {
+        *err = keyError(db, name, strerror(errno));
+        return C_ERR;
+    }
+    if (k->expire >= 0) {
+        o->buf = rdbAppendType(o->buf, RDB_OPCODE_EXPIRETIME_MS);
+        appendMillis(o, k->expire);
+    }
+    r = rdbWriteObject(o, k, name, sdslen(name));
+    int e = errno;
+    storeCloseKey(k);
+    if (r != STORE_OK) {
+        if (e == EUCLEAN) *err = keyError(db, name, "the key's directory is damaged");
+        else *err = keyError(db, name, strerror(e));
+        return C_ERR;
+    }
+    (*saved)++;
+    return C_OK;
+}
+
+/* SELECTDB, RESIZEDB and every key of db (nothing for an empty db). */
+static int saveDb(rdbOut *o, int db, long long *saved, sds *err) {
+    long long size;
+    if (storeDbSize(db, &size) != STORE_OK) {
+        *err = sdscatprintf(sdsempty(), "cannot read database %d: %s", db, strerror(errno));
+        return C_ERR;
+    }
+    if (size == 0) return C_OK;
+    o->buf = rdbAppendType(o->buf, RDB_OPCODE_SELECTDB);
+    o->buf = rdbAppendLen(o->buf, (uint64_t)db);
+    o->buf = rdbAppendType(o->buf, RDB_OPCODE_RESIZEDB);
+    o->buf = rdbAppendLen(o->buf, (uint64_t)size);
+    o->buf = rdbAppendLen(o->buf, (uint64_t)storeExpiresCount(db));
+    nameBatch b = {.n = 0};
+    unsigned long long cursor = 0;
+    int rc = C_OK;
+    do {
+        if (storeScanKeys(db, cursor, SCAN_BATCH, collectName, &b, &cursor) != STORE_OK) {
+            *err = sdscatprintf(sdsempty(), "cannot list database %d: %s", db, strerror(errno));
+            rc = C_ERR;
+        }
+        for (int i = 0; rc == C_OK && i < b.n; i++) rc = saveKey(o, db, b.names[i], saved, err);
+        clearBatch(&b);
+    } while (rc == C_OK && cursor != 0);
+    return rc;
+}
+
+int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
+    rdbOut o;
+    long long keys = 0;
+    int rc = C_OK;
+    *err = NULL;
+    rdbOutInit(&o, fd);
+    char magic[16];
+    snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);
+    o.buf = sdscat(o.buf, magic);
+    appendAuxFields(&o, rsi);
+    for (int db = 0; rc == C_OK && db < server.dbnum; db++) rc = saveDb(&o, db, &keys, err);
+    if (rc == C_OK) {
+        o.buf = rdbAppendType(o.buf, RDB_OPCODE_EOF);
+        if (rdbOutFlush(&o) == STORE_OK) {
+            uint64_t crc = o.crc;
+            for (int i = 0; i < 8; i++) {
+                char c = (char)(crc >> (8 * i));
+                o.buf = sdscatlen(o.buf, &c, 1);
+            }
+        }
+        if (rdbOutFlush(&o) != STORE_OK) {
+            *err = sdscatprintf(sdsempty(), "cannot write the RDB file: %s", strerror(errno));
+            rc = C_ERR;
+        }
+    }
+    if (stats) {
+        stats->keys = keys;
+        stats->bytes = o.written;
+    }
+    rdbOutFree(&o);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A tree to a file, atomically                                              */
+/* ------------------------------------------------------------------------ */
+
+static int syncParentDir(const char *path) {
+    char *copy = zstrdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    zfree(copy);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return r;
+}
+
+/* Write the open store's RDB to path through path.tmp-<pid>. */
+static int saveToPath(const char *path, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
+    sds tmp = sdscatprintf(sdsempty(), "%s.tmp-%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot create '%s': %s", tmp, strerror(errno));
+        sdsfree(tmp);
+        return C_ERR;
+    }
+    int rc = rdbSaveToFd(fd, rsi, stats, err);
+    if (rc == C_OK && fsync(fd) < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot sync '%s': %s", tmp, strerror(errno));
+        rc = C_ERR;
+    }
+    if (close(fd) < 0 && rc == C_OK) {
+        *err = sdscatprintf(sdsempty(), "cannot write '%s': %s", tmp, strerror(errno));
+        rc = C_ERR;
+    }
+    if (rc == C_OK && rename(tmp, path) < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        rc = C_ERR;
+    }
+    if (rc == C_OK && syncParentDir(path) < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot sync the directory of '%s': %s", path, strerror(errno));
+        rc = C_ERR;
+    }
+    if (rc != C_OK) unlink(tmp);
+    sdsfree(tmp);
+    return rc;
+}
+
+int rdbExportTree(const char *root, const char *path, const rdbSaveInfo *rsi, rdbSaveStats *stats,
+                  sds *err) {
+    char *serr = NULL;
+    *err = NULL;
+    if (storeInitReadOnly(root, server.dbnum, &serr) != STORE_OK) {
+        *err = sdsnew(serr);
+        storeShutdown();
+        return C_ERR;
+    }
+    int rc = saveToPath(path, rsi, stats, err);
+    storeShutdown();
+    return rc;
+}
