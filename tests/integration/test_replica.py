@@ -1,0 +1,278 @@
+"""Replication, dredis as a replica (src/replica.c):
+
+- of a real redis-server 7.0 loaded with every encoding it writes (diskless
+  and disk-based full sync), then following its writes;
+- of another dredis, read-only to clients, promoted with REPLICAOF NO ONE;
+- across restarts: a replica (and the replicas of a master) that stopped
+  cleanly continue with a partial resync;
+- a full sync that breaks half way, or brings a damaged RDB, leaves the old
+  data served and nothing behind in the tree."""
+import os
+import socket
+import threading
+import time
+
+from dredis_test import Dredis, Redis, RespError, encode_command, wait_until
+from test_rdb_file import fill_every_encoding, fill_streams, stream_groups
+from test_replication import master_stat, wait_synced
+from test_snapshot import dump
+
+READONLY = RespError("READONLY You can't write against a read only replica.")
+
+
+def replica_of(master, env=None, root_dir=None):
+    e = {"DREDIS_REPLICAOF": "127.0.0.1:%d" % master.port}
+    e.update(env or {})
+    return Dredis(env=e, root_dir=root_dir)
+
+
+def link_up(replica):
+    with replica.client() as c:
+        return "master_link_status:up" in c.execute("INFO", "replication").decode()
+
+
+def synced(master, replica, timeout=60):
+    wait_until(lambda: link_up(replica), timeout=timeout, what="the replica's link to come up")
+    wait_synced(master, replica, timeout=timeout)
+
+
+def same_data(master, replica):
+    with master.client() as m, replica.client() as r:
+        want, got = dump(m), dump(r)
+    assert got == want, "the replica differs: %r" % {
+        db: {k: (want.get(db, {}).get(k), got.get(db, {}).get(k))
+             for k in set(want.get(db, {})) | set(got.get(db, {}))
+             if want.get(db, {}).get(k) != got.get(db, {}).get(k)}
+        for db in set(want) | set(got) if want.get(db) != got.get(db)}
+
+
+def write_load(c):
+    """Writes of every kind, rewritten ones included."""
+    c.execute("SET", "s1", "v", "EX", "1000")
+    c.execute("INCRBYFLOAT", "f", "1.25")
+    c.execute("RPUSH", "newlist", "a", "b", "c")
+    c.execute("LPOP", "newlist")
+    c.execute("SADD", "newset", "x", "y", "z")
+    c.execute("SPOP", "newset")
+    c.execute("HSET", "newhash", "f", "v")
+    c.execute("ZADD", "newz", "1", "a", "2", "b")
+    c.execute("ZPOPMIN", "newz")
+    c.execute("EVAL", "redis.call('set', KEYS[1], 'a') redis.call('append', KEYS[1], 'b')", "1", "scripted")
+    c.execute("MULTI"), c.execute("INCR", "ctr"), c.execute("INCR", "ctr"), c.execute("EXEC")
+    c.execute("XADD", "stream", "*", "late", "1")
+    c.execute("XREADGROUP", "GROUP", "g1", "carol", "COUNT", "2", "STREAMS", "stream", ">")
+    c.execute("SELECT", "9"), c.execute("SET", "in9", "v"), c.execute("SELECT", "0")
+    c.execute("DEL", "raw")
+
+
+def check_follows(master, replica):
+    synced(master, replica)
+    same_data(master, replica)
+    assert stream_groups(replica) == stream_groups(master)
+    with master.client() as c:
+        write_load(c)
+    synced(master, replica)
+    same_data(master, replica)
+
+
+# ---------------------------------------------------------------------------
+# of a real Redis
+# ---------------------------------------------------------------------------
+
+def every_encoding_master(diskless):
+    r = Redis(extra_args=["--repl-diskless-sync", "yes" if diskless else "no", "--repl-diskless-sync-delay", "0",
+                          "--rdbcompression", "yes", "--enable-debug-command", "yes"])
+    with r.client() as c:
+        fill_every_encoding(c)
+    return r
+
+
+def test_replica_of_redis_diskless_sync():
+    with every_encoding_master(diskless=True) as m, replica_of(m) as d:
+        check_follows(m, d)
+        assert "receiving a diskless RDB" in d.output()
+
+
+def test_replica_of_redis_disk_sync_and_read_only():
+    with every_encoding_master(diskless=False) as m, replica_of(m) as d:
+        check_follows(m, d)
+        with d.client() as c:
+            assert c.execute("SET", "x", "1") == READONLY
+            err = c.execute("EVAL", "return redis.call('set', 'x', '1')", "0")
+            assert isinstance(err, RespError) and "READONLY" in err.message, err
+            assert c.execute("MULTI") == "OK"
+            assert c.execute("SET", "x", "1") == READONLY
+            assert c.execute("EXEC") == RespError("EXECABORT Transaction discarded because of previous errors.")
+            role = c.execute("ROLE")
+            assert role[0] == b"slave" and role[2] == m.port and role[3] == b"connected", role
+            assert c.execute("WAIT", "1", "0").message.startswith("ERR WAIT cannot be used with replica")
+
+
+def test_replica_does_not_expire_keys_the_master_has():
+    """A replica reads an expired key as missing but leaves it to its
+    master's DEL."""
+    with Redis(extra_args=["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]) as m, \
+            replica_of(m) as d:
+        with m.client() as mc:
+            mc.execute("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            mc.execute("SET", "t", "v", "PX", "300")
+        synced(m, d)
+        time.sleep(0.5)
+        with d.client() as c:
+            assert c.execute("GET", "t") is None
+            assert c.execute("DBSIZE") == 1  # still there: the master has not said
+        with m.client() as mc:
+            assert mc.execute("GET", "t") is None  # the master expires it: DEL
+        synced(m, d)
+        with d.client() as c:
+            assert c.execute("DBSIZE") == 0
+
+
+# ---------------------------------------------------------------------------
+# of another dredis
+# ---------------------------------------------------------------------------
+
+def test_replica_of_dredis_then_promoted():
+    with Dredis() as m:
+        with m.client() as c:
+            fill_streams(c)
+            for i in range(300):
+                c.execute("HSET", "h%d" % (i % 10), "f%d" % i, "v")
+        with replica_of(m) as d:
+            check_follows(m, d)
+            with d.client() as c:
+                assert c.execute("REPLICAOF", "127.0.0.1", str(m.port)) == "OK Already connected to specified master"
+                assert c.execute("REPLICAOF", "NO", "ONE") == "OK"
+                assert c.execute("SET", "after", "promotion") == "OK"
+                assert c.execute("GET", "in9") is None and c.execute("HLEN", "h3") == 30
+                info = c.execute("INFO", "replication").decode()
+                assert "role:master" in info and "master_replid2:" in info, info
+
+
+def test_replica_of_a_replica():
+    with Dredis() as m, replica_of(m) as r1, replica_of(r1) as r2:
+        with m.client() as c:
+            fill_streams(c)
+            write_load(c)
+        synced(m, r1)
+        wait_until(lambda: link_up(r2), timeout=60, what="the second replica's link")
+        with r1.client() as c1, r2.client() as c2:
+            def caught_up():
+                return dump(c2) == dump(c1) and c2.execute("ROLE")[4] == c1.execute("ROLE")[4]
+            wait_until(caught_up, timeout=30, what="the replica of the replica")
+
+
+# ---------------------------------------------------------------------------
+# restarts
+# ---------------------------------------------------------------------------
+
+def test_replica_restart_continues_with_a_partial_resync():
+    with Dredis() as m:
+        with m.client() as c:
+            c.execute("SET", "a", "1")
+        with replica_of(m) as d:
+            synced(m, d)
+            d.stop()  # SIGTERM: a clean shutdown writes .replication
+            assert os.path.exists(os.path.join(d.root_dir, ".replication"))
+            with m.client() as c:
+                c.execute("SET", "b", "while the replica was down")
+            d.start()
+            synced(m, d)
+            assert not os.path.exists(os.path.join(d.root_dir, ".replication"))
+            with m.client() as c, d.client() as r:
+                assert r.execute("GET", "b") == b"while the replica was down"
+                assert master_stat(c, "sync_full") == 1 and master_stat(c, "sync_partial_ok") == 1
+            # a replica killed (no clean shutdown) syncs in full
+            d.kill()
+            d.start()
+            synced(m, d)
+            with m.client() as c:
+                assert master_stat(c, "sync_full") == 2
+
+
+def test_master_restart_lets_replicas_continue():
+    with Dredis() as m:
+        with m.client() as c:
+            c.execute("SET", "a", "1")
+        with replica_of(m) as d:
+            synced(m, d)
+            m.restart(same_port=True)
+            with m.client() as c:
+                c.execute("SET", "b", "2")
+            synced(m, d)
+            with m.client() as c, d.client() as r:
+                assert r.execute("GET", "b") == b"2"
+                assert master_stat(c, "sync_partial_ok") == 1 and master_stat(c, "sync_full") == 0
+
+
+# ---------------------------------------------------------------------------
+# a full sync that fails keeps the old data
+# ---------------------------------------------------------------------------
+
+class FakeMaster:
+    """A master that answers the handshake, then sends what it is told."""
+
+    def __init__(self, payload):
+        self.payload = payload
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.syncs = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                buf = b""
+                conn.settimeout(5)
+                try:
+                    while buf.count(b"REPLCONF") < 2:  # PING and two REPLCONF, sent together
+                        buf += conn.recv(4096) or b"REPLCONF" * 2
+                    conn.sendall(b"+PONG\r\n+OK\r\n+OK\r\n")
+                    while b"PSYNC" not in buf:
+                        buf += conn.recv(4096) or b"PSYNC"
+                    conn.sendall(b"+FULLRESYNC " + b"a" * 40 + b" 100\r\n" + self.payload)
+                    self.syncs += 1
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def tmp_leftovers(root):
+    return [n for n in os.listdir(os.path.join(root, ".tmp")) if n[0] in "rl"]
+
+
+def test_broken_or_damaged_full_sync_keeps_the_old_data():
+    rdb_head = b"REDIS0010\xfa\x09redis-ver\x067.0.15"
+    cases = [b"$1000\r\n" + b"x" * 500,                        # cut half way
+             b"$40\r\n" + b"not an rdb file at all, forty bytes long",  # damaged, complete
+             b"$%d\r\n" % len(rdb_head) + rdb_head]             # truncated RDB
+    with Dredis() as d:
+        with d.client() as c:
+            c.execute("SET", "old", "data")
+            c.execute("RPUSH", "oldlist", "a", "b")
+        for payload in cases:
+            fake = FakeMaster(payload)
+            try:
+                with d.client() as c:
+                    assert c.execute("REPLICAOF", "127.0.0.1", str(fake.port)) == "OK"
+                    wait_until(lambda: fake.syncs >= 2, timeout=30, what="two sync attempts")
+                    assert c.execute("GET", "old") == b"data"
+                    assert c.execute("LRANGE", "oldlist", "0", "-1") == [b"a", b"b"]
+                    assert c.execute("REPLICAOF", "NO", "ONE") == "OK"
+                wait_until(lambda: not tmp_leftovers(d.root_dir), timeout=10, what="the sync's files to go")
+            finally:
+                fake.close()
+        assert "MASTER <-> REPLICA sync" in d.output()
