@@ -613,7 +613,10 @@ void replicaInit(void) {
     if (storeReadRootFile(REPL_STATE_FILE, &saved) == STORE_OK) {
         char id[64];
         long long offset;
-        if (sscanf(saved, "%63s %lld", id, &offset) == 2 && strlen(id) == 40 && offset >= 0) {
+        /* not when the data is about to change under it (emptied, imported) */
+        if (server.flushall_on_startup || server.import_rdb) {
+            serverLog(LL_NOTICE, "The replication history of the last shutdown is dropped: the data is replaced");
+        } else if (sscanf(saved, "%63s %lld", id, &offset) == 2 && strlen(id) == 40 && offset >= 0) {
             replicationRestoreHistory(id, offset);
             serverLog(LL_NOTICE, "Replication history from the last shutdown: id %s, offset %lld", id, offset);
         }

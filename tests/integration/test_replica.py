@@ -276,3 +276,20 @@ def test_broken_or_damaged_full_sync_keeps_the_old_data():
             finally:
                 fake.close()
         assert "MASTER <-> REPLICA sync" in d.output()
+
+
+def test_master_restart_that_empties_the_data_forces_a_full_sync():
+    """FLUSHALL_ON_STARTUP (or an import) replaces the data: the history of
+    the last shutdown must not let replicas continue on the old data."""
+    with Dredis() as m:
+        with m.client() as c:
+            c.execute("SET", "a", "1")
+        with replica_of(m) as d:
+            synced(m, d)
+            m.stop()
+            m.env["FLUSHALL_ON_STARTUP"] = "yes"
+            m.start(port=m.port)
+            synced(m, d)
+            with m.client() as c, d.client() as r:
+                assert master_stat(c, "sync_full") == 1 and master_stat(c, "sync_partial_ok") == 0
+                assert r.execute("GET", "a") is None and r.execute("DBSIZE") == 0
