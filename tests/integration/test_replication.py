@@ -551,3 +551,14 @@ def test_info_replication_and_role_as_redis():
                 assert len(role[2]) == len(want[2]) == 1
                 assert role[2][0][0] == b"127.0.0.1" and int(role[2][0][1]) == r.port
                 assert c.execute("REPLCONF", "bogus", "1") == RespError("ERR Unrecognized REPLCONF option: bogus")
+
+
+def test_replication_bench_at_small_scale():
+    """scripts/bench-replication's measurement, on 3,000 keys: the replica
+    gets every key, and the master's memory stays small."""
+    import io
+    import replication_bench
+    out = io.StringIO()
+    res = replication_bench.run(3000, requests=5000, out=out)
+    assert res["master_rss_kb"] < 200 * 1024, out.getvalue()
+    assert "caught up after the load stopped" in out.getvalue()
