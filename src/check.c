@@ -4,7 +4,7 @@
  * each database with its keys (check_key.c) and its expiry index.
  * docs/check.md is the manual; docs/storage-format.md the specification
  * checked against. */
-#include "check.h"
+#include "dredis_check.h"
 #include "journal.h"
 #include "keyname.h"
 #include "util.h"

@@ -3,7 +3,7 @@
  * expiry index, the entries its type allows, and the layouts of strings,
  * hashes, sets and sorted sets (members, their .names, "len", the scores/
  * index). Lists and streams are in check_seq.c. */
-#include "check.h"
+#include "dredis_check.h"
 #include "keyname.h"
 #include "zset_index.h"
 #include "util.h"

@@ -6,7 +6,7 @@
  * element costs no memory; a run of segments is bounded by the number of
  * files really there, so that a corrupt head or tail cannot make the check
  * loop for ever. */
-#include "check.h"
+#include "dredis_check.h"
 #include "keyname.h"
 #include "util.h"
 #include "zmalloc.h"

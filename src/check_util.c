@@ -3,7 +3,7 @@
  * descriptors (never following a link, never leaving ROOT_DIR), resolving
  * entry names to raw names, and the repairs' primitives: an atomic write,
  * a move into lost+found, a recursive removal. */
-#include "check.h"
+#include "dredis_check.h"
 #include "keyname.h"
 #include "util.h"
 #include "zmalloc.h"

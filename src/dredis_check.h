@@ -1,4 +1,4 @@
-/* check.h - dredis-check: what its files share (check.c, check_util.c,
+/* dredis_check.h - dredis-check: what its files share (check.c, check_util.c,
  * check_key.c, check_seq.c). dredis-check verifies a dredis tree against
  * docs/storage-format.md and, with --repair, fixes what follows from the
  * data; docs/check.md is its manual. It never links the server: only the
