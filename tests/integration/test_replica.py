@@ -293,3 +293,30 @@ def test_master_restart_that_empties_the_data_forces_a_full_sync():
             with m.client() as c, d.client() as r:
                 assert master_stat(c, "sync_full") == 1 and master_stat(c, "sync_partial_ok") == 0
                 assert r.execute("GET", "a") is None and r.execute("DBSIZE") == 0
+
+
+def test_masterauth_both_ways():
+    """A replica authenticates with DREDIS_MASTERAUTH (masterauth for a real
+    Redis replica of dredis); a wrong password keeps it out, with the reason
+    in the log."""
+    with Dredis(env={"DREDIS_REQUIREPASS": "s3cret"}) as m:
+        with m.client() as c:
+            assert c.execute("AUTH", "s3cret") == "OK"
+            c.execute("SET", "a", "1")
+        with replica_of(m, env={"DREDIS_MASTERAUTH": "wrong"}) as bad:
+            wait_until(lambda: "Unable to AUTH to MASTER" in bad.output(), timeout=30, what="the AUTH failure")
+            assert not link_up(bad)
+        with replica_of(m, env={"DREDIS_MASTERAUTH": "s3cret"}) as d:
+            wait_until(lambda: link_up(d), timeout=30, what="the replica's link")
+            with d.client() as r:
+                wait_until(lambda: r.execute("GET", "a") == b"1", timeout=30, what="the data")
+        with Redis(extra_args=("--replicaof", "127.0.0.1", str(m.port), "--masterauth", "s3cret")) as rr:
+            with rr.client() as r:
+                wait_until(lambda: r.execute("GET", "a") == b"1", timeout=30, what="the real replica's data")
+    with Redis(extra_args=("--requirepass", "pw", "--repl-diskless-sync-delay", "0")) as m:
+        with m.client() as c:
+            c.execute("AUTH", "pw")
+            c.execute("SET", "b", "2")
+        with replica_of(m, env={"DREDIS_MASTERAUTH": "pw"}) as d:
+            with d.client() as r:
+                wait_until(lambda: r.execute("GET", "b") == b"2", timeout=30, what="the data from Redis")
