@@ -141,7 +141,8 @@ void propagateCallEnd(client *c, propState *ps, int rolled_back) {
     long long own = (storeMutations() - ps->changes) - (expiryChanges - ps->expiry_changes);
     if (rolled_back) {
         discardOpsFrom(ps->nops);
-    } else if (replicationWanted() && !(c->prop_flags & PROP_PREVENT) && (own > 0 || (c->prop_flags & PROP_FORCE))) {
+    } else if (replicationWanted() && !(c->prop_flags & PROP_PREVENT) && !c->prop_suppress &&
+               (own > 0 || (c->prop_flags & PROP_FORCE))) {
         if (c->prop_argv) {
             pushOp(c->db, c->prop_argc, c->prop_argv);
             c->prop_argv = NULL;

@@ -607,7 +607,11 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,
                   (unsigned long long)rctx->caller->id, c->db, cmd->fullname, c->argc - 1);
+    /* redis.set_repl() without REPL_REPLICA: this command's own effect is not
+     * sent to replicas (the expiries it causes still are, as in Redis) */
+    c->prop_suppress = !(rctx->repl_flags & PROPAGATE_REPL);
     call(c, cmd);
+    c->prop_suppress = 0;
     return NULL;
 }
 
@@ -752,16 +756,14 @@ static int luaSetResp(lua_State *L) {
     return 0;
 }
 
-#define PROPAGATE_AOF 1
-#define PROPAGATE_REPL 2
-
 static int luaRedisSetReplCommand(lua_State *L) {
     if (!curr_run_ctx) return raiseError(L, "redis.set_repl can only be called inside a script invocation");
     if (lua_gettop(L) != 1) return raiseError(L, "redis.set_repl() requires two arguments.");
     lua_Number f = lua_tonumber(L, 1);
     if (!(f >= 0 && f <= (PROPAGATE_AOF | PROPAGATE_REPL)) || f != floor(f))
         return raiseError(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
-    return 0; /* no replicas and no AOF: every write is already on disk */
+    curr_run_ctx->repl_flags = (int)f; /* the writes after it reach replicas, or not */
+    return 0;
 }
 
 static int luaRedisReplicateCommandsCommand(lua_State *L) {

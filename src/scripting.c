@@ -294,7 +294,8 @@ int scriptInterrupt(void) {
 
 static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
     lua_State *L = getLua();
-    scriptRunCtx rctx = {.caller = c, .c = lua_client, .sha = s->sha, .start_ms = mstime(), .flags = 0};
+    scriptRunCtx rctx = {.caller = c, .c = lua_client, .sha = s->sha, .start_ms = mstime(), .flags = 0,
+                         .repl_flags = PROPAGATE_AOF | PROPAGATE_REPL};
     if (ro || (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && (s->flags & SCRIPT_FLAG_NO_WRITES)))
         rctx.flags |= SCRIPT_READ_ONLY;
     lua_client->db = c->db; /* SELECT in the script changes only this */

@@ -32,7 +32,13 @@ typedef struct scriptRunCtx {
     const char *sha;       /* 40 hex digits: the script's name in errors */
     long long start_ms;
     int flags;             /* SCRIPT_* */
+    int repl_flags;        /* redis.set_repl(): PROPAGATE_REPL when its writes reach replicas */
 } scriptRunCtx;
+
+/* redis.set_repl()'s flags, as Redis's (dredis has no AOF: REPL_AOF alone
+ * sends nothing anywhere) */
+#define PROPAGATE_AOF 1
+#define PROPAGATE_REPL 2
 
 /* The script in execution, NULL between scripts (scripting.c). */
 extern scriptRunCtx *curr_run_ctx;

@@ -166,6 +166,7 @@ struct client {
     int nwatched;
     /* propagation of the running command (propagate.c) */
     int prop_flags;            /* PROP_* */
+    int prop_suppress;         /* a script's redis.set_repl(REPL_NONE): its commands are not propagated */
     int prop_argc;             /* what it propagates instead of argv, when set */
     sds *prop_argv;
     long long woff;            /* master_repl_offset after its last command (WAIT) */

@@ -228,6 +228,9 @@ def test_stream_transactions_and_scripts():
         c.execute("EVAL", "redis.call('set', KEYS[1], '1') redis.call('incr', KEYS[1])", "1", "ev")
         c.execute("EVAL", "redis.call('set', KEYS[1], '2')", "1", "ev2")
         c.execute("EVAL", "return redis.call('get', KEYS[1])", "1", "ev2")
+        c.execute("EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set', KEYS[1], 'hidden') "
+                  "redis.set_repl(redis.REPL_ALL) redis.call('set', KEYS[2], 'shown')", "2", "hid", "shown")
+        c.execute("EVAL", "redis.set_repl(redis.REPL_AOF) redis.call('set', KEYS[1], 'aof only')", "1", "hid2")
         c.execute("EVAL", "redis.call('select', 4) redis.call('set', 'in4', 'v') redis.call('spop', KEYS[1])",
                   "1", "noset")
         c.execute("SELECT", "3"), c.execute("SET", "d3", "v"), c.execute("SELECT", "0")
