@@ -220,14 +220,7 @@ int writeFileAt(int dirfd, const char *name, const char *data, size_t len) {
     snprintf(tmp, sizeof(tmp), "c%d-%llu", (int)getpid(), ++seq);
     int fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += (size_t)n;
-    }
-    int ok = done == len && fsync(fd) == 0;
+    int ok = writeFully(fd, data, len) == 0 && fsync(fd) == 0;
     int saved = errno;
     close(fd);
     if (ok && renameat(tmpfd, tmp, dirfd, name) == 0) return 0;

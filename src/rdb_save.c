@@ -46,13 +46,8 @@ void rdbOutInit(rdbOut *o, int fd) {
 
 int rdbOutFlush(rdbOut *o) {
     if (o->fd < 0) return STORE_OK;
-    size_t len = sdslen(o->buf), done = 0;
-    while (done < len) {
-        ssize_t n = write(o->fd, o->buf + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return STORE_ERR;
-        done += (size_t)n;
-    }
+    size_t len = sdslen(o->buf);
+    if (writeFully(o->fd, o->buf, len) < 0) return STORE_ERR;
     o->crc = rdbCrc64(o->crc, o->buf, len);
     o->written += (long long)len;
     sdssetlen(o->buf, 0);

@@ -202,18 +202,7 @@ static void createMasterClient(void) {
 /* The full sync: transfer, load, swap                                       */
 /* ------------------------------------------------------------------------ */
 
-static int writeRdb(const char *p, size_t len) {
-    while (len) {
-        ssize_t n = write(rs.rdbfd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+static int writeRdb(const char *p, size_t len) { return writeFully(rs.rdbfd, p, len); }
 
 static void startLoader(void) {
     close(rs.rdbfd);

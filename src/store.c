@@ -19,6 +19,7 @@
  * through the op* primitives below. */
 
 #include "store.h"
+#include "util.h"
 #include "keyname.h"
 #include "journal.h"
 #include "dict.h"
@@ -348,18 +349,6 @@ const char *storeRoot(void) { return st.root; }
 /* Small I/O helpers                                                         */
 /* ------------------------------------------------------------------------ */
 
-static int writeAll(int fd, const char *p, size_t len) {
-    while (len) {
-        ssize_t n = write(fd, p, len > (1 << 30) ? (1 << 30) : len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Read a whole file opened relative to dirfd. */
 static int readFileAt(int dirfd, const char *name, sds *out) {
@@ -832,7 +821,7 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
         long long stale;
         int fd = openStagingFile(&name, 0, &staged, &stale);
         if (fd < 0) return STORE_ERR;
-        if (writeAll(fd, data, len) < 0 || (stale > (long long)len && ftruncate(fd, (off_t)len) < 0)) {
+        if (writeFully(fd, data, len) < 0 || (stale > (long long)len && ftruncate(fd, (off_t)len) < 0)) {
             int saved = errno;
             close(fd);
             unlinkat(st.tmpfd, name, 0);
@@ -1812,7 +1801,7 @@ int storeReadRootFile(const char *name, sds *out) {
 int storeWriteRootFile(const char *name, const char *data, size_t len) {
     sds tmp = tmpName('w');
     int fd = openat(st.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    int r = fd < 0 ? STORE_ERR : writeAll(fd, data, len);
+    int r = fd < 0 ? STORE_ERR : writeFully(fd, data, len);
     if (r == STORE_OK && fsync(fd) < 0) r = STORE_ERR;
     int saved = errno;
     if (fd >= 0) close(fd);

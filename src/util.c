@@ -1,5 +1,6 @@
 /* util.c - number parsing/formatting and glob matching, following Redis's
- * util.c semantics (strict integer syntax, no spaces, "inf" handling). */
+ * util.c semantics (strict integer syntax, no spaces, "inf" handling), and
+ * writing a buffer whole. */
 #include "util.h"
 #include <string.h>
 #include <stdlib.h>
@@ -236,4 +237,18 @@ uint64_t siphashish(const void *data, size_t len) {
     uint64_t h = 14695981039346656037ULL; /* the FNV-1a 64 offset basis */
     for (size_t i = 0; i < len; i++) { h ^= p[i]; h *= 1099511628211ULL; }
     return h;
+}
+
+int writeFully(int fd, const void *p, size_t len) {
+    const char *c = p;
+    while (len) {
+        ssize_t n = write(fd, c, len > (1u << 30) ? (1u << 30) : len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        c += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }

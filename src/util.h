@@ -17,6 +17,9 @@ int d2string(char *buf, size_t len, double value);
 int ld2string(char *buf, size_t len, long double value, int humanfriendly);
 int stringmatchlen(const char *pattern, int patternLen, const char *string, int stringLen, int nocase);
 void getRandomHexChars(char *p, size_t len);
+/* write() all of p to fd, again after EINTR and short writes: 0, or -1
+ * with errno. */
+int writeFully(int fd, const void *p, size_t len);
 uint64_t siphashish(const void *data, size_t len); /* fast non-crypto hash */
 
 #endif
