@@ -230,6 +230,11 @@ def test_dredis_replicas_fail_over_and_the_old_master_rejoins():
             c.execute("SET", "missed", "by the old master")
         s.master.start(port=s.master.port)
         s.wait_follows(s.master, new)
+        # the new master's log names its replicas as Sentinel does: by the
+        # port they listen on
+        for r in s.replicas + [s.master]:
+            if r is not new:
+                assert "Replica 127.0.0.1:%d asks for synchronization" % r.port in new.output(), new.output()
         with s.client(s.master) as c:
             assert c.execute("GET", "missed") == b"by the old master"
             assert c.execute("SET", "x", "1").message.startswith("READONLY")
@@ -287,3 +292,4 @@ def test_mixed_real_redis_master():
     """A real Redis master with two dredis replicas."""
     with watched(Redis(), dredis_replica, dredis_replica) as s:
         fail_over_and_check(s)
+
