@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from dredis_test import Dredis, Redis, _Process, free_port, wait_until
+from dredis_test import Dredis, Redis, RespError, _Process, free_port, wait_until
 from test_e2e_python import CLEAN_ENV, PYTHON, require
 from test_e2e_python import HERE as E2E_PYTHON
 from test_replica import replica_of
@@ -293,3 +293,18 @@ def test_mixed_real_redis_master():
     with watched(Redis(), dredis_replica, dredis_replica) as s:
         fail_over_and_check(s)
 
+
+def test_sentinel_kills_a_busy_script():
+    """A master stuck in a read-only script answers PING with -BUSY; once it
+    is subjectively down Sentinel sends SCRIPT KILL, and the master is back.
+    One sentinel with quorum 2: no failover can start."""
+    with Dredis(env={"DREDIS_LUA_TIME_LIMIT": "100"}) as m, Sentinel(m.port) as sentinel, m.client() as c:
+        def watching():
+            return fields(sentinel.ask("master", "mymaster"))["flags"] == "master"
+        wait_until(watching, timeout=30, interval=0.1, what="the sentinel to watch the master")
+        c.send("EVAL", "while true do end", "0")
+        reply = c.read_reply()  # until the script is killed: bounded by the client's timeout
+        assert isinstance(reply, RespError) and reply.message.startswith("ERR Script killed by user"), reply
+        assert "+sdown master mymaster" in sentinel.output()
+        wait_until(watching, timeout=30, interval=0.1, what="the master to be up again")
+        assert c.execute("PING") == "PONG"
