@@ -6,10 +6,11 @@ build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev li
 # systemd: systemd-analyze verify of the units (test_service.py).
 # python3-redis, python3-rq, python3-celery, node and npm: the end-to-end tests (tests/e2e,
 # tests/integration/test_e2e_*.py). nutcracker: twemproxy in front of three
-# dredis servers (test_twemproxy.py). Debian's nodejs and npm only when there is
+# dredis servers (test_twemproxy.py). redis-sentinel: failover of dredis
+# masters (test_sentinel.py). Debian's nodejs and npm only when there is
 # no node or npm already (a Node.js from elsewhere brings its own npm, and
 # Debian's npm package would not fit it).
-test_pkgs="$build_pkgs strace redis-server redis-tools python3-redis python3-rq python3-celery systemd rclone nutcracker"
+test_pkgs="$build_pkgs strace redis-server redis-tools python3-redis python3-rq python3-celery systemd rclone nutcracker redis-sentinel"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs"
 command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 case "${1:-build}" in

@@ -146,8 +146,31 @@ int replicationHasHistory(void) { return repl.backlog != NULL; }
 
 long long replicationOffset(void) { return server.master_repl_offset; }
 
+static void replicaAddress(client *c, char *ip, size_t len) {
+    if (c->slave_addr[0]) {
+        snprintf(ip, len, "%s", c->slave_addr);
+        return;
+    }
+    snprintf(ip, len, "%s", c->addr);
+    char *colon = strrchr(ip, ':');
+    if (colon) *colon = '\0';
+}
+
+/* A replica as Redis names it in the log, and as INFO and Sentinel know
+ * it: its address and the port it listens on (REPLCONF listening-port), not
+ * the port of its connection to us. */
+static const char *replicaName(client *c) {
+    static char buf[128];
+    char ip[64];
+    replicaAddress(c, ip, sizeof(ip));
+    if (c->slave_listening_port) snprintf(buf, sizeof(buf), strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip,
+                                          c->slave_listening_port);
+    else snprintf(buf, sizeof(buf), "%s:<unknown-replica-port>", ip);
+    return buf;
+}
+
 static void dropReplica(client *c, const char *why) {
-    serverLog(LL_WARNING, "Replica %s dropped: %s", c->addr, why);
+    serverLog(LL_WARNING, "Replica %s dropped: %s", replicaName(c), why);
     closeClientAsync(c);
 }
 
@@ -269,7 +292,7 @@ void replicationForgetClient(client *c) {
     for (int i = 0; i < repl.nreplicas; i++) {
         if (repl.replicas[i] == c) {
             repl.replicas[i] = repl.replicas[--repl.nreplicas];
-            serverLog(LL_NOTICE, "Connection with replica %s lost.", c->addr);
+            serverLog(LL_NOTICE, "Connection with replica %s lost.", replicaName(c));
             return;
         }
     }
@@ -365,7 +388,7 @@ static int tryPartialResync(client *c, const char *replid, const char *offstr) {
     sendRaw(c, line);
     addBacklogFrom(c, offset);
     serverLog(LL_NOTICE, "Partial resynchronization of replica %s accepted, %lld bytes of backlog sent from offset %lld",
-              c->addr, server.master_repl_offset - offset + 1, offset);
+              replicaName(c), server.master_repl_offset - offset + 1, offset);
     return 1;
 }
 
@@ -385,7 +408,7 @@ static void syncCommand(client *c) {
         addReplyErrorArity(c);
         return;
     }
-    serverLog(LL_NOTICE, "Replica %s asks for synchronization", c->addr);
+    serverLog(LL_NOTICE, "Replica %s asks for synchronization", replicaName(c));
     if (!psync) c->flags |= CLIENT_PRE_PSYNC;
     addReplica(c);
     if (psync && tryPartialResync(c, c->argv[1], c->argv[2])) return;
@@ -526,7 +549,7 @@ static void sendRdbToWaitingReplicas(void) {
         c->replstate = SLAVE_STATE_ONLINE;
         c->repl_ack_time = mstime();
         serverLog(LL_NOTICE, "Synchronization with replica %s: RDB of %lld bytes sent, streaming from offset %lld",
-                  c->addr, (long long)sb.st_size, c->psync_initial_offset);
+                  replicaName(c), (long long)sb.st_size, c->psync_initial_offset);
     }
     unlink(repl.export_path); /* the open descriptors keep it until sent */
 }
@@ -604,16 +627,6 @@ void replicationCron(void) {
 /* ------------------------------------------------------------------------ */
 /* INFO replication and ROLE                                                 */
 /* ------------------------------------------------------------------------ */
-
-static void replicaAddress(client *c, char *ip, size_t len) {
-    if (c->slave_addr[0]) {
-        snprintf(ip, len, "%s", c->slave_addr);
-        return;
-    }
-    snprintf(ip, len, "%s", c->addr);
-    char *colon = strrchr(ip, ':');
-    if (colon) *colon = '\0';
-}
 
 /* The replication lines of INFO stats */
 sds genReplicationStats(sds info) {
