@@ -291,6 +291,7 @@ typedef struct configEntry {
     const char *name;
     sds (*get)(void);
     const char *(*set)(const char *value);
+    const char *alias;  /* the other name Redis 7.0 accepts (its 6.x name), or NULL */
 } configEntry;
 
 static sds fmtLL(long long v) { return sdsfromlonglong(v); }
@@ -378,6 +379,91 @@ static sds getHz(void) { return sdsnew("10"); }
 static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
 static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0 0 pubsub 33554432 0 0"); }
 
+/* Redis's encoding settings tune only how Redis lays values out in its
+ * memory, never what a command answers; tools and Redis's own tests set
+ * them. dredis keeps what they are set to and reports it, and nothing in
+ * its tree depends on them (docs/compatibility.md). Values as Redis 7.0's
+ * defaults and ranges; the *-value and stream-node-max-bytes ones take
+ * memory units (4kb). */
+static struct encodingSetting {
+    const char *name;
+    long long value, min, max;
+    int memory;
+} encodingSettings[] = {
+    {"hash-max-listpack-entries", 512, 0, LONG_MAX, 0}, {"hash-max-listpack-value", 64, 0, LONG_MAX, 1},
+    {"list-compress-depth", 0, 0, INT_MAX, 0},          {"list-max-listpack-size", -2, INT_MIN, INT_MAX, 0},
+    {"set-max-intset-entries", 512, 0, LONG_MAX, 0},    {"stream-node-max-bytes", 4096, 0, LONG_MAX, 1},
+    {"stream-node-max-entries", 100, 0, LLONG_MAX, 0},  {"zset-max-listpack-entries", 128, 0, LONG_MAX, 0},
+    {"zset-max-listpack-value", 64, 0, LONG_MAX, 1},
+};
+
+/* Redis's memtoull: digits, then b, k, kb, m, mb, g or gb in any case. */
+static int parseMemory(const char *v, long long *out) {
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || errno || n < 0) return 0;
+    static const struct { const char *unit; long long mul; } units[] = {
+        {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000 * 1000}, {"mb", 1024 * 1024},
+        {"g", 1000LL * 1000 * 1000}, {"gb", 1024LL * 1024 * 1024}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(end, units[i].unit)) continue;
+        if (n > LLONG_MAX / units[i].mul) return 0;
+        *out = n * units[i].mul;
+        return 1;
+    }
+    return 0;
+}
+
+static struct encodingSetting *encodingSetting(const char *name) {
+    for (size_t i = 0; i < sizeof(encodingSettings) / sizeof(encodingSettings[0]); i++)
+        if (!strcmp(encodingSettings[i].name, name)) return &encodingSettings[i];
+    return NULL;
+}
+
+static const char *setEncoding(const char *name, const char *v) {
+    struct encodingSetting *e = encodingSetting(name);
+    if (!e->memory) return setLongLong(v, e->min, e->max, &e->value);
+    long long n;
+    if (!parseMemory(v, &n)) return "argument must be a memory value";
+    if (n < e->min || n > e->max) return "argument must be a memory value";
+    e->value = n;
+    return NULL;
+}
+
+#define ENCODING_SETTING(fn, name)                                                                 \
+    static sds get##fn(void) { return fmtLL(encodingSetting(name)->value); }                      \
+    static const char *set##fn(const char *v) { return setEncoding(name, v); }
+ENCODING_SETTING(HashEntries, "hash-max-listpack-entries")
+ENCODING_SETTING(HashValue, "hash-max-listpack-value")
+ENCODING_SETTING(ListCompress, "list-compress-depth")
+ENCODING_SETTING(ListSize, "list-max-listpack-size")
+ENCODING_SETTING(IntsetEntries, "set-max-intset-entries")
+ENCODING_SETTING(StreamBytes, "stream-node-max-bytes")
+ENCODING_SETTING(StreamEntries, "stream-node-max-entries")
+ENCODING_SETTING(ZsetEntries, "zset-max-listpack-entries")
+ENCODING_SETTING(ZsetValue, "zset-max-listpack-value")
+
+/* save: the periodic snapshots (DREDIS_SAVE's syntax; "" for none) */
+static const char *setSave(const char *v) {
+    char *err = NULL;
+    struct saveParam *old = server.save_params;
+    int oldn = server.save_params_count;
+    server.save_params = NULL;
+    server.save_params_count = 0;
+    if (*v && parseSaveParams(v, &err) != C_OK) {
+        zfree(server.save_params);
+        server.save_params = old;
+        server.save_params_count = oldn;
+        return "Invalid save parameters";
+    }
+    zfree(old);
+    return NULL;
+}
+
+static sds getBusyReply(void) { return fmtLL(server.lua_time_limit); }
+static const char *setBusyReply(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.lua_time_limit); }
+
 static sds getReplBacklogSize(void) { return fmtLL(server.repl_backlog_size); }
 static sds getReplPingPeriod(void) { return fmtLL(server.repl_ping_period); }
 static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_ping_period); }
@@ -401,11 +487,16 @@ static const configEntry configTable[] = {
     {"appendfsync", getFsync, NULL},
     {"appendonly", getNo, NULL},
     {"bind", getBind, NULL},
+    {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
     {"client-output-buffer-limit", getOutputLimits, NULL},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
+    {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
+    {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
     {"hz", getHz, NULL},
     {"latency-monitor-threshold", getZero, NULL},
+    {"list-compress-depth", getListCompress, setListCompress},
+    {"list-max-listpack-size", getListSize, setListSize, "list-max-ziplist-size"},
     {"loglevel", getLoglevel, setLoglevel},
     {"masterauth", getMasterauth, setMasterauth},
     {"maxclients", getMaxclients, setMaxclients},
@@ -420,39 +511,52 @@ static const configEntry configTable[] = {
     {"replica-priority", getReplicaPriority, setReplicaPriority},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
     {"requirepass", getRequirepass, setRequirepass},
-    {"save", getSave, NULL},
+    {"save", getSave, setSave},
+    {"set-max-intset-entries", getIntsetEntries, setIntsetEntries},
     {"slowlog-log-slower-than", getSlowlogSlower, setSlowlogSlower},
     {"slowlog-max-len", getSlowlogMaxLen, setSlowlogMaxLen},
+    {"stream-node-max-bytes", getStreamBytes, setStreamBytes},
+    {"stream-node-max-entries", getStreamEntries, setStreamEntries},
     {"timeout", getTimeout, setTimeout},
     {"unixsocket", getUnixsocket, NULL},
     {"unixsocketperm", getUnixsocketperm, NULL},
+    {"zset-max-listpack-entries", getZsetEntries, setZsetEntries, "zset-max-ziplist-entries"},
+    {"zset-max-listpack-value", getZsetValue, setZsetValue, "zset-max-ziplist-value"},
 };
 #define CONFIG_COUNT (sizeof(configTable) / sizeof(configTable[0]))
 
 static const configEntry *findConfig(const char *name) {
     for (size_t i = 0; i < CONFIG_COUNT; i++)
-        if (!strcasecmp(configTable[i].name, name)) return &configTable[i];
+        if (!strcasecmp(configTable[i].name, name) || (configTable[i].alias && !strcasecmp(configTable[i].alias, name)))
+            return &configTable[i];
     return NULL;
 }
 
+/* CONFIG GET pattern [pattern ...]: each setting whose name or alias a
+ * pattern matches, under the name that matched (both when both do), once. */
 static void configGetCommand(client *c) {
-    int matched[CONFIG_COUNT] = {0};
+    int matched[CONFIG_COUNT][2];
+    memset(matched, 0, sizeof(matched));
     long n = 0;
     for (int j = 2; j < c->argc; j++) {
         sds pat = c->argv[j];
         for (size_t i = 0; i < CONFIG_COUNT; i++) {
-            const char *name = configTable[i].name;
-            if (!matched[i] && stringmatchlen(pat, (int)sdslen(pat), name, (int)strlen(name), 1)) {
-                matched[i] = 1;
-                n++;
+            const char *names[2] = {configTable[i].name, configTable[i].alias};
+            for (int a = 0; a < 2; a++) {
+                if (names[a] && !matched[i][a] && stringmatchlen(pat, (int)sdslen(pat), names[a], (int)strlen(names[a]), 1)) {
+                    matched[i][a] = 1;
+                    n++;
+                }
             }
         }
     }
     addReplyMapLen(c, n);
     for (size_t i = 0; i < CONFIG_COUNT; i++) {
-        if (!matched[i]) continue;
-        addReplyBulkCString(c, configTable[i].name);
-        addReplyBulkSds(c, configTable[i].get());
+        for (int a = 0; a < 2; a++) {
+            if (!matched[i][a]) continue;
+            addReplyBulkCString(c, a ? configTable[i].alias : configTable[i].name);
+            addReplyBulkSds(c, configTable[i].get());
+        }
     }
 }
 

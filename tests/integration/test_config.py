@@ -207,3 +207,52 @@ def test_ipv6_host():
     finally:
         s.stop()
         s.cleanup()
+
+
+ENCODING_SETTINGS = ["hash-max-listpack-entries", "hash-max-ziplist-entries", "hash-max-listpack-value",
+                     "hash-max-ziplist-value", "list-compress-depth", "list-max-listpack-size",
+                     "list-max-ziplist-size", "set-max-intset-entries", "stream-node-max-bytes",
+                     "stream-node-max-entries", "zset-max-listpack-entries", "zset-max-ziplist-entries",
+                     "zset-max-listpack-value", "zset-max-ziplist-value"]
+
+
+def config_map(reply):
+    return dict(zip(reply[::2], reply[1::2])) if isinstance(reply, list) else reply
+
+
+def test_encoding_settings_and_save_as_redis():
+    """Redis's encoding settings (and their 6.x aliases), busy-reply-threshold
+    (lua-time-limit) and save: CONFIG GET and SET answer as Redis 7.0's."""
+    from dredis_test import Pair
+    with Pair() as p:
+        norm = config_map
+        p.run("CONFIG", "GET", "*-max-*-entries", normalize=norm)
+        for name in ENCODING_SETTINGS + ["busy-reply-threshold", "lua-time-limit"]:
+            p.run("CONFIG", "GET", name, normalize=norm)
+        for name, value in [("hash-max-ziplist-entries", "7"), ("zset-max-listpack-value", "1kb"),
+                            ("stream-node-max-bytes", "2mb"), ("list-max-listpack-size", "-5"),
+                            ("list-max-ziplist-size", "3"), ("list-compress-depth", "2"),
+                            ("set-max-intset-entries", "0"), ("stream-node-max-entries", "0"),
+                            ("lua-time-limit", "2000"), ("busy-reply-threshold", "3000"),
+                            ("save", "3600 1 300 100"), ("save", ""),
+                            ("hash-max-listpack-value", "-1"), ("hash-max-listpack-value", "12xb"),
+                            ("list-compress-depth", "-1"), ("set-max-intset-entries", "nope"),
+                            ("save", "100"), ("save", "0 1")]:
+            p.run("CONFIG", "SET", name, value)
+            p.run("CONFIG", "GET", name, normalize=norm)
+        # several at once, rolled back together on a bad one
+        p.run("CONFIG", "SET", "hash-max-listpack-entries", "9", "list-compress-depth", "bad")
+        p.run("CONFIG", "GET", "hash-max-listpack-entries", "list-compress-depth", normalize=norm)
+        # the data does not care
+        p.run("HSET", "h", "f", "v" * 100)
+        p.run("HGETALL", "h")
+
+
+def test_config_set_save_schedules_snapshots():
+    with Dredis() as d, d.client() as c:
+        assert c.execute("CONFIG", "SET", "save", "1 1") == "OK"
+        c.execute("SET", "k", "v")
+        wait_until(lambda: b"rdb_saves:1" in c.execute("INFO", "persistence"), timeout=30,
+                   what="a periodic snapshot")
+        assert c.execute("CONFIG", "SET", "save", "") == "OK"
+        assert c.execute("CONFIG", "GET", "save") == [b"save", b""]
