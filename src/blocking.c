@@ -167,6 +167,20 @@ void signalAllBlockedKeysInDb(int db) {
     }
 }
 
+/* Can the key "db:name" (a ready key) serve a client blocked as btype? A
+ * list or sorted set waiter is served only by a key of its type, as in
+ * Redis (a missing key lets the command block again by itself). */
+static int keyServesBlockType(sds dbkey, int btype) {
+    if (btype != BLOCKED_LIST && btype != BLOCKED_ZSET) return 1;
+    const char *colon = memchr(dbkey, ':', sdslen(dbkey));
+    if (!colon) return 1;
+    skey *k;
+    if (storeOpenKey(atoi(dbkey), colon + 1, sdslen(dbkey) - (size_t)(colon + 1 - dbkey), &k) != STORE_OK) return 1;
+    int ok = k->type == (btype == BLOCKED_LIST ? OBJ_LIST : OBJ_ZSET) || keyIsExpired(k);
+    storeCloseKey(k);
+    return ok;
+}
+
 /* Run again the commands of clients waiting on keys that changed. Serving a
  * client may change keys again (BLMOVE pushes), so loop until quiet. */
 void handleClientsBlockedOnKeys(void) {
@@ -187,6 +201,10 @@ void handleClientsBlockedOnKeys(void) {
             int idx = 0;
             while (w && idx < w->count) {
                 client *c = w->items[idx];
+                if (!keyServesBlockType(keys[i], c->bstate.btype)) {
+                    idx++; /* as Redis: a key now of another type leaves it blocked */
+                    continue;
+                }
                 int saved_db = c->db;
                 int saved_argc = c->argc;
                 sds *saved_argv = c->argv;

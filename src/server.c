@@ -308,7 +308,13 @@ static void keyTouchedHook(int db, const char *name, size_t len) {
     touchWatchedKey(db, name, len);
     signalKeyAsReady(db, name, len);
 }
-static void dbFlushedHook(int db) { touchAllWatchedKeysInDb(db); }
+/* A database emptied or replaced as a whole: WATCHers fail, and blocked
+ * clients look again (an XREADGROUP whose stream went gets its error, as
+ * Redis's scanDatabaseForDeletedStreams does). */
+static void dbFlushedHook(int db) {
+    touchAllWatchedKeysInDb(db);
+    signalAllBlockedKeysInDb(db);
+}
 
 /* Close clients idle for longer than the timeout setting, as Redis does
  * (subscribers and monitors are exempt). */

@@ -414,6 +414,26 @@ def test_blocked_pops_served_by_a_push():
         assert ("__keyevent@0__:lpop", "q") in events
 
 
+def test_blocked_pop_stays_blocked_when_its_key_becomes_another_type():
+    """A transaction that leaves the key a string does not serve (nor fail)
+    the client blocked on it: it waits on, as in Redis, until a list (or
+    sorted set) comes."""
+    with Pair() as p:
+        for block, retype, serve in ((("BLPOP", "k", "0"), ("SET", "k", "str"), ("RPUSH", "k", "a")),
+                                     (("BZPOPMIN", "z", "0"), ("SET", "z", "str"), ("ZADD", "z", "1", "m"))):
+            replies = []
+            for server, c in ((p.dredis, p.d), (p.redis, p.r)):
+                with server.client() as b:
+                    b.send(*block)
+                    wait_until(lambda: blocked_clients(c) == 1, what="the client to block")
+                    c.pipeline([("MULTI",), (serve[0],) + serve[1:], ("DEL", block[1]), retype, ("EXEC",)])
+                    assert blocked_clients(c) == 1, "the retyped key served or failed the blocked client"
+                    c.execute("DEL", block[1])
+                    c.execute(*serve)
+                    replies.append(b.read_reply())
+            assert replies[0] == replies[1], (block, replies)
+
+
 # ---------------------------------------------------------------------------
 # Hashes
 # ---------------------------------------------------------------------------

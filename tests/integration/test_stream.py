@@ -783,6 +783,13 @@ def _readgroup_block_flow(admin, make_client):
     wait_blocked(admin, 1)
     admin.execute("DEL", "s")
     out["deleted"] = reader.read_reply()
+    # FLUSHALL and FLUSHDB while waiting: the same
+    for flush in ("FLUSHALL", "FLUSHDB"):
+        admin.execute("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        reader.send("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">")
+        wait_blocked(admin, 1)
+        admin.execute(flush)
+        out[flush] = reader.read_reply()
     # history reads never block
     admin.execute("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
     out["history"] = reader.execute("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", "0")
@@ -800,6 +807,7 @@ def test_xreadgroup_block_woken_by_xadd():
         assert a["woken"] == [[b"s", [[b"1-1", [b"job", b"1"]]]]]
         assert a["destroyed"] == RespError("NOGROUP the consumer group this client was blocked on no longer exists")
         assert a["deleted"] == RespError("UNBLOCKED the stream key no longer exists")
+        assert a["FLUSHALL"] == a["FLUSHDB"] == a["deleted"]
 
 
 # ---------------------------------------------------------------------------
