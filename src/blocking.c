@@ -279,11 +279,13 @@ static void pauseTimerCallback(evutil_socket_t fd, short what, void *arg) {
 
 int writesArePaused(void) { return pause_end_ms != 0; }
 
-/* Would this command wait for the pause to end? Replicas do not exist and
- * the fake clients of scripts are never paused. As in Redis 7.0, an ALL
- * pause holds every command, CLIENT UNPAUSE too: it ends by its timeout. */
+/* Would this command wait for the pause to end? The fake clients of
+ * scripts are never paused, nor the replication links: a replica's ACKs,
+ * and our master's stream (whose offset counts what was applied) go on.
+ * As in Redis 7.0, an ALL pause holds every other command, CLIENT UNPAUSE
+ * too: it ends by its timeout. */
 int commandIsPaused(client *c, redisCommand *cmd) {
-    if (!pause_end_ms || (c->flags & CLIENT_FAKE)) return 0;
+    if (!pause_end_ms || (c->flags & (CLIENT_FAKE | CLIENT_SLAVE | CLIENT_MASTER))) return 0;
     if (pause_all) return 1;
     /* a WRITE pause holds what may change the data set or be replicated:
      * writes, scripts that do not declare no-writes, PUBLISH, and an EXEC

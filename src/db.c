@@ -121,7 +121,7 @@ int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, ke
 skey *lookupKeyReadOrNil(client *c, sds key) {
     skey *k;
     if (storeOpenKey(c->db, key, sdslen(key), &k) != STORE_OK) k = NULL;
-    if (k && keyIsExpired(k)) {
+    if (k && keyIsExpired(k) && !(c->flags & CLIENT_MASTER)) {
         expireOpenKey(k);
         storeCloseKey(k);
         k = NULL;

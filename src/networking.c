@@ -563,6 +563,9 @@ static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFind, evCopyout, evDrain};
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
+        /* our master's stream waits while a script runs past its limit
+         * (it would get -BUSY): replicaCron resumes it */
+        if ((c->flags & CLIENT_MASTER) && scriptIsTimedout()) break;
         size_t before = evbuffer_get_length(in);
         int r = respParse(&c->parser, &src);
         c->parsed_bytes += before - evbuffer_get_length(in); /* a master's stream is counted in bytes */
@@ -672,6 +675,8 @@ void resumeClientInput(client *c) { processInputBuffer(c); }
 
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
+    /* a replica that writes anything (an ACK, a newline while it loads) is alive */
+    if (c->flags & CLIENT_SLAVE) c->repl_ack_time = mstime();
     /* after a short read there is nothing more to read: don't ask again */
     if (c->last_read >= LIBEVENT_READ_MAX) readPending(c, bufferevent_get_input(bev));
     processInputBuffer(c);

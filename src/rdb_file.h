@@ -96,6 +96,8 @@ typedef struct rdbLoadInfo {
  * is flushed again (nothing is left half loaded) and C_ERR is returned with
  * a message in *err (an sds the caller frees). */
 int rdbLoadFile(const char *path, rdbLoadInfo *info, sds *err);
+/* The aux fields at the head of an RDB file (repl-stream-db ...), nothing loaded. */
+int rdbReadAuxFields(const char *path, rdbLoadInfo *info, sds *err);
 
 /* ---- the entry points (rdb_tool.c) ---- */
 

@@ -394,6 +394,26 @@ static int mapFile(const char *path, const unsigned char **p, size_t *len, sds *
     return C_OK;
 }
 
+/* Only the aux fields at the head of the file (a replica wants the
+ * repl-stream-db of its master's RDB); loads nothing. */
+int rdbReadAuxFields(const char *path, rdbLoadInfo *info, sds *err) {
+    *err = NULL;
+    info->version = 0;
+    info->repl_stream_db = -1;
+    info->repl_id[0] = '\0';
+    info->repl_offset = -1;
+    loader l = {.db = 0, .now = mstime(), .info = info};
+    if (mapFile(path, &l.p, &l.len, err) != C_OK) return C_ERR;
+    int rc = checkHeader(&l), type;
+    while (rc == C_OK && l.pos < l.len && l.p[l.pos] == RDB_OPCODE_AUX) {
+        rc = readByte(&l, &type);
+        if (rc == C_OK) rc = loadAux(&l);
+    }
+    if (l.p) munmap((void *)l.p, l.len);
+    if (rc != C_OK) *err = l.err;
+    return rc;
+}
+
 int rdbLoadFile(const char *path, rdbLoadInfo *info, sds *err) {
     *err = NULL;
     info->version = 0;

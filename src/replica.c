@@ -20,6 +20,7 @@
  *   ROOT_DIR/.replication and taken back at start-up, so that a restarted
  *   replica asks for a partial sync first, as Redis 7.0 does. */
 #include "server.h"
+#include "rdb_file.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -64,6 +65,9 @@ static struct {
     long long down_since;     /* unix ms the link went down (0: never up) */
     long long last_ack;
     long long last_connect;   /* unix ms of the last attempt: one a second */
+    long long last_newline;   /* unix ms of the last keep-alive sent while loading */
+    int stream_db;            /* the database the master's stream is in (kept over a break) */
+    sds unapplied;            /* stream bytes of a MULTI not yet EXECed: not counted yet */
     int raw_mismatch_logged;
 } rs;
 
@@ -117,6 +121,8 @@ static void cancelSync(const char *why) {
 void replicaMasterLinkLost(client *c) {
     if (server.master != c) return;
     server.master = NULL;
+    rs.stream_db = c->db; /* a partial resync goes on in it: no SELECT comes again */
+    if (rs.unapplied) sdssetlen(rs.unapplied, 0); /* sent again from the offset we ask for */
     rs.down_since = mstime();
     if (rs.state == REPL_STATE_CONNECTED) rs.state = REPL_STATE_CONNECT;
     serverLog(LL_NOTICE, "Connection with master lost; a partial resync will be tried from offset %lld",
@@ -153,9 +159,18 @@ void replicaApplyCommand(client *c, size_t bytes) {
     }
     rs.last_io = mstime();
     processCommand(c);
-    replicationFeedRaw(raw, sdslen(raw));
+    /* as Redis's reploff: bytes count once applied, a MULTI block at its
+     * EXEC (a break before it makes the master send it all again) */
+    if (!rs.unapplied) rs.unapplied = sdsempty();
+    rs.unapplied = sdscatlen(rs.unapplied, raw, sdslen(raw));
     sdsfree(raw);
+    if (!(c->flags & CLIENT_MULTI) && c->bstate.btype == BLOCKED_NONE) {
+        replicationFeedRaw(rs.unapplied, sdslen(rs.unapplied));
+        sdssetlen(rs.unapplied, 0);
+    }
 }
+
+int replicaStreamDb(void) { return server.master ? server.master->db : rs.stream_db; }
 
 static void sendToMaster(struct bufferevent *bev, int argc, const char **argv) {
     struct evbuffer *out = bufferevent_get_output(bev);
@@ -183,11 +198,12 @@ void replicaGetAck(client *c) {
 
 /* The link turns into the master client: the stream after the RDB (or
  * after +CONTINUE) is applied as it comes. */
-static void createMasterClient(void) {
+static void createMasterClient(int db) {
     struct bufferevent *bev = rs.bev;
     rs.bev = NULL;
     client *c = createClient(bufferevent_getfd(bev), bev);
     c->flags |= CLIENT_MASTER;
+    c->db = db >= 0 && db < server.dbnum ? db : 0;
     c->authenticated = 1;
     snprintf(c->addr, sizeof(c->addr), "%s:%d", server.masterhost, server.masterport);
     serveConnection(c);
@@ -209,17 +225,19 @@ static void startLoader(void) {
     rs.rdbfd = -1;
     rs.treepath = storeScratchPath('l');
     bufferevent_disable(rs.bev, EV_READ); /* the stream waits in the socket */
+    /* everything the child needs is made before fork(): it only execs */
+    sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", rs.treepath);
+    char *envp[] = {root, NULL};
+    char *argv[] = {"dredis-server", "--import-rdb", rs.rdbpath, "--keep-expired", NULL};
     pid_t pid = fork();
+    if (pid == 0) {
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    sdsfree(root);
     if (pid < 0) {
         cancelSync("fork() for loading the RDB failed");
         return;
-    }
-    if (pid == 0) {
-        sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", rs.treepath);
-        char *envp[] = {root, NULL};
-        char *argv[] = {"dredis-server", "--import-rdb", rs.rdbpath, "--keep-expired", NULL};
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
     }
     rs.load_pid = pid;
     rs.state = REPL_STATE_LOADING;
@@ -240,10 +258,15 @@ static void loaderDone(int ok) {
         sdsfree(why);
         return;
     }
+    /* the stream after the RDB is in the database the master's RDB names */
+    rdbLoadInfo info;
+    sds err = NULL;
+    int db = rdbReadAuxFields(rs.rdbpath, &info, &err) == C_OK ? info.repl_stream_db : -1;
+    sdsfree(err);
     removeSyncFiles();
     replicationResetHistory(rs.master_replid, rs.master_offset);
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: Finished with success, at offset %lld", rs.master_offset);
-    createMasterClient();
+    createMasterClient(db);
 }
 
 /* The RDB's bytes: to the file, up to the size (or the EOF mark). */
@@ -366,7 +389,7 @@ static int psyncReply(const char *line) {
         }
         serverLog(LL_NOTICE, "Successful partial resynchronization with master, from offset %lld",
                   server.master_repl_offset + 1);
-        createMasterClient();
+        createMasterClient(rs.stream_db);
         return C_OK;
     }
     serverLog(LL_WARNING, "Unexpected reply to PSYNC from master: %s", line);
@@ -407,7 +430,10 @@ static void linkRead(struct bufferevent *bev, void *arg) {
     while (rs.state == REPL_STATE_HANDSHAKE || (rs.state == REPL_STATE_TRANSFER && rs.transfer_size == -2)) {
         size_t len;
         char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-        if (!line) return;
+        if (!line) {
+            if (evbuffer_get_length(in) > 65536) cancelSync("the master sent 64 KB without a line end");
+            return;
+        }
         int r = C_OK;
         if (len == 0) {
             /* a keep-alive newline while the master prepares the RDB */
@@ -460,7 +486,9 @@ static void connectToMaster(void) {
     bufferevent_enable(rs.bev, EV_READ);
     rs.state = REPL_STATE_CONNECTING;
     rs.last_io = mstime();
-    if (bufferevent_socket_connect(rs.bev, res->ai_addr, (int)res->ai_addrlen) < 0) {
+    int connected = bufferevent_socket_connect(rs.bev, res->ai_addr, (int)res->ai_addrlen);
+    if (connected == 0) evutil_make_socket_closeonexec(bufferevent_getfd(rs.bev)); /* not in our children */
+    if (connected < 0) {
         serverLog(LL_WARNING, "Cannot connect to master %s:%d: %s", server.masterhost, server.masterport,
                   strerror(errno));
         bufferevent_free(rs.bev);
@@ -487,9 +515,18 @@ void replicaCron(void) {
     if (rs.load_pid) {
         int status;
         pid_t r = waitpid(rs.load_pid, &status, WNOHANG);
-        if (r == rs.load_pid || r < 0) loaderDone(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (r == rs.load_pid || r < 0) {
+            loaderDone(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        } else if (now - rs.last_newline >= 1000 && rs.bev) {
+            /* a newline a second tells the master we are loading, not gone */
+            rs.last_newline = now;
+            evbuffer_add(bufferevent_get_output(rs.bev), "\n", 1);
+        }
         return;
     }
+    /* the stream that waited while a script ran past its time limit */
+    if (server.master && !scriptIsTimedout() && evbuffer_get_length(bufferevent_get_input(server.master->bev)))
+        resumeClientInput(server.master);
     if ((rs.state == REPL_STATE_CONNECTING || rs.state == REPL_STATE_HANDSHAKE || rs.state == REPL_STATE_TRANSFER ||
          rs.state == REPL_STATE_CONNECTED) &&
         now - rs.last_io > server.repl_timeout * 1000) {
@@ -598,6 +635,7 @@ void addReplyReplicaRole(client *c) {
  * DREDIS_REPLICAOF. */
 void replicaInit(void) {
     rs.rdbfd = -1;
+    rs.stream_db = 0;
     sds saved;
     if (storeReadRootFile(REPL_STATE_FILE, &saved) == STORE_OK) {
         char id[64];
@@ -605,7 +643,8 @@ void replicaInit(void) {
         /* not when the data is about to change under it (emptied, imported) */
         if (server.flushall_on_startup || server.import_rdb) {
             serverLog(LL_NOTICE, "The replication history of the last shutdown is dropped: the data is replaced");
-        } else if (sscanf(saved, "%63s %lld", id, &offset) == 2 && strlen(id) == 40 && offset >= 0) {
+        } else if (sscanf(saved, "%63s %lld %d", id, &offset, &rs.stream_db) >= 2 && strlen(id) == 40 &&
+                   offset >= 0) {
             replicationRestoreHistory(id, offset);
             serverLog(LL_NOTICE, "Replication history from the last shutdown: id %s, offset %lld", id, offset);
         }
@@ -624,7 +663,7 @@ void replicaShutdown(void) {
     cancelSync(NULL);
     if (!replicationHasHistory()) return;
     if (storeSync() != STORE_OK) return;
-    sds s = sdscatprintf(sdsempty(), "%s %lld\n", server.replid, server.master_repl_offset);
+    sds s = sdscatprintf(sdsempty(), "%s %lld %d\n", server.replid, server.master_repl_offset, replicaStreamDb());
     if (storeWriteRootFile(REPL_STATE_FILE, s, sdslen(s)) != STORE_OK)
         serverLog(LL_WARNING, "Cannot write %s/%s: %s", server.root_dir, REPL_STATE_FILE, strerror(errno));
     sdsfree(s);

@@ -23,6 +23,7 @@
  * syncs again. */
 #include "server.h"
 #include "snapshot.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -37,7 +38,8 @@
 #define REPL_STATE_NONE 0
 #define SLAVE_STATE_WAIT_BGSAVE_START 6 /* a snapshot is needed and none could start yet */
 #define SLAVE_STATE_WAIT_BGSAVE_END 7   /* its snapshot and RDB are being made */
-#define SLAVE_STATE_ONLINE 9            /* RDB sent (or being sent), stream flowing */
+#define SLAVE_STATE_SEND_BULK 8         /* its RDB is being sent; the stream waits */
+#define SLAVE_STATE_ONLINE 9            /* the stream flows */
 
 #define SLAVE_CAPA_EOF (1 << 0)
 #define SLAVE_CAPA_PSYNC2 (1 << 1)
@@ -56,6 +58,7 @@ static struct {
     /* the snapshot and the RDB of a full sync */
     int snapshot_for_sync;  /* the running snapshot was started for replicas */
     long long snapshot_offset; /* master_repl_offset at its instant */
+    int snapshot_stream_db;    /* a replica: the database its master's stream was in then */
     pid_t export_pid;       /* the child writing the RDB, 0 when none */
     char export_path[4096];
     long long last_ping;    /* unix ms of the last PING to replicas */
@@ -67,6 +70,7 @@ static const char *stateName(int state) {
     switch (state) {
     case SLAVE_STATE_WAIT_BGSAVE_START:
     case SLAVE_STATE_WAIT_BGSAVE_END: return "wait_bgsave";
+    case SLAVE_STATE_SEND_BULK: return "send_bulk";
     case SLAVE_STATE_ONLINE: return "online";
     default: return "none";
     }
@@ -180,9 +184,11 @@ static void feedReplicas(const char *p, size_t len) {
     for (int i = 0; i < repl.nreplicas; i++) {
         client *r = repl.replicas[i];
         if (r->flags & CLIENT_CLOSE_ASAP) continue;
+        /* the limit counts the stream, not an RDB file queued for sending */
         struct evbuffer *dst = r->replstate == SLAVE_STATE_ONLINE ? bufferevent_get_output(r->bev)
-                               : r->replstate == SLAVE_STATE_WAIT_BGSAVE_END ? r->repl_pending
-                                                                             : NULL;
+                               : r->replstate == SLAVE_STATE_WAIT_BGSAVE_END || r->replstate == SLAVE_STATE_SEND_BULK
+                                   ? r->repl_pending
+                                   : NULL;
         if (!dst) continue;
         evbuffer_add(dst, p, len);
         if ((long long)evbuffer_get_length(dst) > REPLICA_BUFFER_LIMIT)
@@ -331,6 +337,7 @@ static void startSyncSnapshot(void) {
     }
     repl.snapshot_for_sync = 1;
     repl.snapshot_offset = server.master_repl_offset;
+    repl.snapshot_stream_db = server.masterhost ? replicaStreamDb() : 0;
     repl.seldb = -1; /* the stream after the RDB selects its database first */
     for (int i = 0; i < repl.nreplicas; i++)
         if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START)
@@ -345,7 +352,9 @@ static int attachToRunningSync(client *c) {
     if (!repl.snapshot_for_sync && !repl.export_pid) return 0;
     for (int i = 0; i < repl.nreplicas; i++) {
         client *o = repl.replicas[i];
-        if (o == c || o->replstate != SLAVE_STATE_WAIT_BGSAVE_END || !o->repl_pending) continue;
+        if (o == c || o->replstate != SLAVE_STATE_WAIT_BGSAVE_END || !o->repl_pending ||
+            (o->flags & CLIENT_CLOSE_ASAP))
+            continue;
         if (o->psync_initial_offset != repl.snapshot_offset) continue;
         setupFullResync(c, repl.snapshot_offset);
         size_t n = evbuffer_get_length(o->repl_pending);
@@ -401,6 +410,11 @@ static void syncCommand(client *c) {
     }
     if (evbuffer_get_length(c->out) > 0) {
         addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
+        return;
+    }
+    if (server.masterhost && !server.master) {
+        /* a replica passes on only what its master confirmed */
+        addReplyError(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
     int psync = !strcasecmp(c->argv[0], "psync");
@@ -475,19 +489,22 @@ static int startExport(const char *snapdir) {
     static unsigned long long n;
     snprintf(repl.export_path, sizeof(repl.export_path), "%s/.sync-%d-%llu.rdb", server.snapshot_dir,
              (int)getpid(), ++n);
-    char offset[32];
+    char offset[32], db[16];
     snprintf(offset, sizeof(offset), "%lld", repl.snapshot_offset);
-    pid_t pid = fork();
-    if (pid < 0) return C_ERR;
+    /* a replica's replicas get its master's stream as it is: the RDB says
+     * which database that stream is in (a master SELECTs first itself) */
+    snprintf(db, sizeof(db), "%d", server.masterhost ? repl.snapshot_stream_db : 0);
+    sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", snapdir);
+    char *envp[] = {root, NULL};
+    char *argv[] = {"dredis-server", "--export-rdb", repl.export_path, "--repl-id", server.replid,
+                    "--repl-offset", offset, "--repl-stream-db", db, NULL};
+    pid_t pid = fork(); /* the child only execs: all it needs is made above */
     if (pid == 0) {
-        char *envp[] = {NULL, NULL};
-        sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", snapdir);
-        envp[0] = root;
-        char *argv[] = {"dredis-server", "--export-rdb", repl.export_path, "--repl-id", server.replid,
-                        "--repl-offset", offset, NULL};
         execve("/proc/self/exe", argv, envp);
         _exit(127);
     }
+    sdsfree(root);
+    if (pid < 0) return C_ERR;
     repl.export_pid = pid;
     serverLog(LL_NOTICE, "Writing the RDB of snapshot %s for replicas (pid %d)", snapdir, (int)pid);
     return C_OK;
@@ -531,25 +548,31 @@ static void sendRdbToWaitingReplicas(void) {
         struct evbuffer *out = bufferevent_get_output(c->bev);
         char head[64];
         snprintf(head, sizeof(head), "$%lld\r\n", (long long)sb.st_size);
-        evbuffer_add(out, head, strlen(head));
-        if (sb.st_size > 0) evbuffer_add_file(out, fd, 0, sb.st_size); /* takes fd */
+        /* the head only once the file is queued: a replica must never take
+         * the stream for RDB bytes */
+        struct evbuffer *bulk = evbuffer_new();
+        evbuffer_add(bulk, head, strlen(head));
+        int r = 0;
+        if (sb.st_size > 0) r = evbuffer_add_file(bulk, fd, 0, sb.st_size); /* takes fd */
         else close(fd);
+        if (r < 0) {
+            evbuffer_free(bulk);
+            close(fd);
+            dropReplica(c, "its RDB could not be queued for sending");
+            continue;
+        }
+        evbuffer_add_buffer(out, bulk);
+        evbuffer_free(bulk);
+        c->replstate = SLAVE_STATE_SEND_BULK; /* online once the file is sent (replicationCron) */
         if (c->flags & CLIENT_REPL_RDBONLY) {
             /* redis-cli --rdb: the file and nothing more */
-            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             evbuffer_free(c->repl_pending);
             c->repl_pending = NULL;
-            c->replstate = SLAVE_STATE_ONLINE;
             closeAfterReply(c);
             continue;
         }
-        evbuffer_add_buffer(out, c->repl_pending);
-        evbuffer_free(c->repl_pending);
-        c->repl_pending = NULL;
-        c->replstate = SLAVE_STATE_ONLINE;
-        c->repl_ack_time = mstime();
-        serverLog(LL_NOTICE, "Synchronization with replica %s: RDB of %lld bytes sent, streaming from offset %lld",
-                  replicaName(c), (long long)sb.st_size, c->psync_initial_offset);
+        serverLog(LL_NOTICE, "Synchronization with replica %s: sending an RDB of %lld bytes, then the stream from "
+                  "offset %lld", replicaName(c), (long long)sb.st_size, c->psync_initial_offset);
     }
     unlink(repl.export_path); /* the open descriptors keep it until sent */
 }
@@ -599,9 +622,27 @@ void replicationRequestAck(void) {
 /* Cron                                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* A replica whose RDB went out: the stream kept for it follows, and its
+ * acknowledgements are awaited from now. */
+static void finishBulkTransfers(void) {
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *c = repl.replicas[i];
+        if (c->replstate != SLAVE_STATE_SEND_BULK || !c->repl_pending || (c->flags & CLIENT_CLOSE_ASAP)) continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (evbuffer_get_length(out) > 0) continue;
+        evbuffer_add_buffer(out, c->repl_pending);
+        evbuffer_free(c->repl_pending);
+        c->repl_pending = NULL;
+        c->replstate = SLAVE_STATE_ONLINE;
+        c->repl_ack_time = mstime();
+        serverLog(LL_NOTICE, "Synchronization with replica %s succeeded", replicaName(c));
+    }
+}
+
 void replicationCron(void) {
     long long now = mstime();
     checkExportDone();
+    finishBulkTransfers();
     startSyncSnapshot();
     replicaCron();
     if (repl.nreplicas && !server.masterhost && now - repl.last_ping >= server.repl_ping_period * 1000) {
@@ -687,7 +728,22 @@ static void roleCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
+/* RDB files of full syncs a crash left in DREDIS_SNAPSHOT_DIR */
+static void removeStaleSyncFiles(void) {
+    DIR *d = opendir(server.snapshot_dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (!strncmp(de->d_name, ".sync-", 6) && n > 4 && !strcmp(de->d_name + n - 4, ".rdb") &&
+            unlinkat(dirfd(d), de->d_name, 0) == 0)
+            serverLog(LL_NOTICE, "Removed %s/%s, left by an earlier full sync", server.snapshot_dir, de->d_name);
+    }
+    closedir(d);
+}
+
 void replicationInit(void) {
+    removeStaleSyncFiles();
     changeReplicationId();
     clearReplicationId2();
     repl.seldb = -1;

@@ -322,7 +322,7 @@ static void closeIdleClients(void) {
     if (!server.idle_timeout) return;
     long long now = mstime();
     for (client *c = server.clients; c; c = c->next) {
-        if ((c->flags & (CLIENT_MONITOR | CLIENT_SLAVE)) || clientSubscriptionsCount(c) > 0 ||
+        if ((c->flags & (CLIENT_MONITOR | CLIENT_SLAVE | CLIENT_MASTER)) || clientSubscriptionsCount(c) > 0 ||
             c->bstate.btype != BLOCKED_NONE)
             continue;
         if (now - c->last_interaction > server.idle_timeout * 1000) {

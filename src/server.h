@@ -551,6 +551,7 @@ void replicaCron(void);
 void replicaApplyCommand(client *c, size_t bytes);
 void replicaMasterLinkLost(client *c);
 void replicaGetAck(client *c);
+int replicaStreamDb(void); /* the database of our master's stream where we are */
 sds genReplicaInfo(sds info);
 void addReplyReplicaRole(client *c);
 

@@ -1707,6 +1707,9 @@ int storeSetExpire(skey *k, long long when) {
 static int reopenDb(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
+    close(st.dbfd[db]); /* first: the new ones need no descriptor more */
+    close(st.expfd[db]);
+    st.dbfd[db] = st.expfd[db] = -1;
     int newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
     int newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
@@ -1714,8 +1717,6 @@ static int reopenDb(int db) {
         close(newfd);
         return STORE_ERR;
     }
-    close(st.dbfd[db]);
-    close(st.expfd[db]);
     st.dbfd[db] = newfd;
     st.expfd[db] = newexp;
     st.dbsize[db] = st.expcount[db] = -1; /* counted again when asked */
@@ -1768,9 +1769,16 @@ int storeReplaceAllDbs(const char *path) {
     close(treefd);
     if (r != STORE_OK) storeTxnFail();
     storeTxnEnd();
-    /* whichever tree is in place now, the descriptors follow it */
-    for (int db = 0; db < st.dbnum; db++)
-        if (reopenDb(db) != STORE_OK) r = STORE_ERR;
+    /* whichever tree is in place now, the descriptors follow it; without
+     * them the server would serve one tree and write another: it stops,
+     * and starts again on the tree as committed */
+    for (int db = 0; db < st.dbnum; db++) {
+        if (reopenDb(db) != STORE_OK) {
+            fprintf(stderr, "dredis: fatal: database %d cannot be opened again after it was replaced: %s\n", db,
+                    strerror(errno));
+            _exit(1);
+        }
+    }
     if (flushHook)
         for (int db = 0; db < st.dbnum; db++) flushHook(db);
     errno = saved;

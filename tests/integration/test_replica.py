@@ -320,3 +320,87 @@ def test_masterauth_both_ways():
         with replica_of(m, env={"DREDIS_MASTERAUTH": "pw"}) as d:
             with d.client() as r:
                 wait_until(lambda: r.execute("GET", "b") == b"2", timeout=30, what="the data from Redis")
+
+
+# ---------------------------------------------------------------------------
+# the stream's database across breaks and chains; busy scripts; slow loads
+# ---------------------------------------------------------------------------
+
+def test_stream_database_survives_breaks_restarts_and_chains():
+    """No SELECT comes again after a partial resync: the replica (and a
+    replica of it, synced in full from it) keep writing into the database
+    the master's stream is in."""
+    with Dredis() as m, replica_of(m) as d:
+        with m.client() as c:
+            c.execute("SELECT", "3")
+            c.execute("SET", "a", "1")
+        synced(m, d)
+        with d.client() as r:
+            assert r.execute("CLIENT", "KILL", "TYPE", "master") == 1
+        wait_until(lambda: "Successful partial resynchronization" in d.output(), timeout=30, what="a partial resync")
+        with m.client() as c:
+            c.execute("SELECT", "3")
+            c.execute("SET", "b", "2")  # the master's stream is still in db 3: no SELECT
+        synced(m, d)
+        d.stop()
+        with m.client() as c:
+            c.execute("SELECT", "3")
+            c.execute("SET", "c", "3")
+        d.start()
+        synced(m, d)
+        with replica_of(d) as d2:
+            wait_until(lambda: link_up(d2), timeout=30, what="the chained replica's link")
+            with m.client() as c:
+                c.execute("SELECT", "3")
+                c.execute("SET", "e", "5")
+            for s in (d, d2):
+                with s.client() as r:
+                    r.execute("SELECT", "3")
+                    wait_until(lambda: r.execute("MGET", "a", "b", "c", "e") == [b"1", b"2", b"3", b"5"],
+                               timeout=30, what="the writes in db 3")
+                    r.execute("SELECT", "0")
+                    assert r.execute("DBSIZE") == 0, "a write landed in db 0"
+
+
+def test_master_stream_waits_for_a_busy_script():
+    """A replica running a script past its time limit applies nothing of
+    its master's stream (it would answer -BUSY) and acknowledges nothing
+    more; afterwards it applies it all."""
+    with Dredis() as m, replica_of(m, env={"DREDIS_LUA_TIME_LIMIT": "100"}) as d:
+        synced(m, d)
+        with d.client() as busy:
+            busy.send("EVAL", "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
+                      "while true do local n = redis.call('TIME') "
+                      "if n[1] * 1000000 + n[2] - s > 1500000 then return 1 end end", "0")
+            time.sleep(0.3)
+            with m.client() as c:
+                c.execute("SET", "during", "the script")
+                assert c.execute("WAIT", "1", "500") == 0  # not acknowledged while it runs
+            assert busy.read_reply() == 1
+        synced(m, d)
+        with d.client() as r:
+            assert r.execute("GET", "during") == b"the script"
+
+
+def test_slow_load_is_not_a_timeout():
+    """A replica loading an RDB longer than repl-timeout tells its master
+    it is alive (a newline a second) and is not dropped."""
+    with Dredis(env={"DREDIS_REPL_TIMEOUT": "2"}) as m:
+        with m.client() as c:
+            from snapshot_bench import load_keys
+            load_keys(c, 12000)
+        with replica_of(m) as d:
+            synced(m, d, timeout=120)
+            with m.client() as c:
+                assert master_stat(c, "sync_full") == 1
+            assert "dropped" not in m.output(), m.output()
+
+
+def test_psync_to_a_replica_without_its_master():
+    with Dredis() as m, replica_of(m) as d:
+        synced(m, d)
+        m.kill()
+        wait_until(lambda: not link_up(d), timeout=30, what="the link to go down")
+        with d.client() as r:
+            r.send_raw(encode_command(["PSYNC", "?", "-1"]))
+            assert r.read_reply() == RespError("NOMASTERLINK Can't SYNC while not connected with my master")
