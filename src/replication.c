@@ -148,6 +148,9 @@ int replicationWanted(void) { return !server.masterhost && (repl.backlog != NULL
 
 int replicationHasHistory(void) { return repl.backlog != NULL; }
 
+/* as Redis, INFO's connected_clients leaves out the replicas' connections */
+int replicationReplicaCount(void) { return repl.nreplicas; }
+
 long long replicationOffset(void) { return server.master_repl_offset; }
 
 static void replicaAddress(client *c, char *ip, size_t len) {

@@ -198,7 +198,8 @@ static sds genInfo(const int *want) {
                             "maxclients:%lu\r\n"
                             "blocked_clients:%lu\r\n"
                             "tracking_clients:0\r\n",
-                            server.nclients, server.maxclients, server.blocked_clients);
+                            server.nclients - (unsigned long)replicationReplicaCount(), server.maxclients,
+                            server.blocked_clients);
     }
     if (SECTION("memory")) {
         struct rusage ru;

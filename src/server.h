@@ -538,6 +538,7 @@ sds genReplicationInfo(sds info);
 sds genReplicationStats(sds info);
 void replicationFeedRaw(const char *p, size_t len);
 int replicationHasHistory(void);
+int replicationReplicaCount(void);
 void replicationDisconnectReplicas(void);
 void replicationResetHistory(const char *replid, long long offset);
 void replicationShiftHistory(const char *newid);

@@ -404,3 +404,16 @@ def test_psync_to_a_replica_without_its_master():
         with d.client() as r:
             r.send_raw(encode_command(["PSYNC", "?", "-1"]))
             assert r.read_reply() == RespError("NOMASTERLINK Can't SYNC while not connected with my master")
+
+
+def test_info_replication_of_a_replica_as_redis():
+    """A dredis replica and a real Redis replica of the same master print
+    the same INFO replication fields in the same order (Sentinel and
+    exporters parse them)."""
+    from test_replication import info_fields
+    with Dredis() as m, replica_of(m) as d, Redis(extra_args=("--replicaof", "127.0.0.1", str(m.port))) as r:
+        synced(m, d)
+        wait_until(lambda: link_up(r), timeout=30, what="the Redis replica's link")
+        with d.client() as dc, r.client() as rc:
+            assert info_fields(dc, "replication") == info_fields(rc, "replication")
+            assert dc.execute("ROLE")[:4] == rc.execute("ROLE")[:4]
