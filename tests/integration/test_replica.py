@@ -213,7 +213,10 @@ class FakeMaster:
     """A master that answers the handshake, then sends what it is told."""
 
     def __init__(self, payload):
-        self.payload = payload
+        """payload: the bytes after +FULLRESYNC (a list: one per connection,
+        the last one for the rest)."""
+        self.payloads = payload if isinstance(payload, list) else [payload]
+        self.psyncs = []  # the PSYNC lines the replica sent
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
@@ -237,9 +240,11 @@ class FakeMaster:
                     while buf.count(b"REPLCONF") < 2:  # PING and two REPLCONF, sent together
                         buf += conn.recv(4096) or b"REPLCONF" * 2
                     conn.sendall(b"+PONG\r\n+OK\r\n+OK\r\n")
-                    while b"PSYNC" not in buf:
-                        buf += conn.recv(4096) or b"PSYNC"
-                    conn.sendall(b"+FULLRESYNC " + b"a" * 40 + b" 100\r\n" + self.payload)
+                    while b"PSYNC" not in buf or not buf.endswith(b"\r\n"):
+                        buf += conn.recv(4096) or b"PSYNC\r\n"
+                    self.psyncs.append(buf[buf.index(b"PSYNC"):])
+                    payload = self.payloads[min(self.syncs, len(self.payloads) - 1)]
+                    conn.sendall(b"+FULLRESYNC " + b"a" * 40 + b" 100\r\n" + payload)
                     self.syncs += 1
                 except OSError:
                     pass
@@ -417,3 +422,21 @@ def test_info_replication_of_a_replica_as_redis():
         with d.client() as dc, r.client() as rc:
             assert info_fields(dc, "replication") == info_fields(rc, "replication")
             assert dc.execute("ROLE")[:4] == rc.execute("ROLE")[:4]
+
+
+def test_a_break_inside_multi_is_asked_for_again():
+    """The bytes of a MULTI block count once its EXEC is applied: a link
+    broken between MULTI and EXEC asks the master for the block again."""
+    from test_rdb_file import with_crc
+    empty_rdb = with_crc(b"REDIS0010\xff")
+    rdb = b"$%d\r\n" % len(empty_rdb) + empty_rdb
+    set_x = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n"
+    half_block = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + set_x + b"*1\r\n$5\r\nMULTI\r\n" + set_x
+    fake = FakeMaster([rdb + half_block, rdb])
+    try:
+        with Dredis(env={"DREDIS_REPLICAOF": "127.0.0.1:%d" % fake.port}) as d:
+            wait_until(lambda: fake.syncs >= 2, timeout=30, what="the replica to come back")
+            applied = 100 + len(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + set_x)
+            assert fake.psyncs[1].split(b"\r\n")[-2] == str(applied + 1).encode(), fake.psyncs
+    finally:
+        fake.close()
