@@ -109,7 +109,7 @@ static void shutdownCommand(client *c) {
     /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
      * the server (the script is aborted; what it wrote stays on disk) */
     if (scriptIsTimedout() && !nosave) {
-        addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        addReplyError(c, scriptBusyError());
         return;
     }
     serverLog(LL_WARNING, "User requested shutdown...");
@@ -475,6 +475,14 @@ int main(int argc, char **argv) {
                 return 1;
             }
         }
+    }
+    sds ferr = NULL;
+    if (functionsLoadFromStore(&ferr) != C_OK) {
+        /* as Redis, which does not start when a library does not load */
+        fprintf(stderr, "dredis: fatal: %s\n", ferr);
+        sdsfree(ferr);
+        storeShutdown();
+        return 1;
     }
     if (server.import_rdb && rdbImportAtStartup(server.import_rdb, 0) != C_OK) {
         storeShutdown();
