@@ -457,6 +457,10 @@ static void functionDeleteCommand(client *c) {
 }
 
 static void functionFlushCommand(client *c) {
+    if (c->argc > 3) {
+        addReplySubcommandSyntaxError(c);
+        return;
+    }
     if (c->argc == 3 && strcasecmp(c->argv[2], "sync") && strcasecmp(c->argv[2], "async")) {
         addReplyError(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
@@ -770,33 +774,33 @@ static void functionHelpCommand(client *c) {
 /* ------------------------------------------------------------------------ */
 
 static redisCommand functionSubcommands[] = {
-    {"delete", functionDeleteCommand, 3, "noscript write", "write slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Deletes a library and its functions.", "O(1)", NULL},
+    {"delete", functionDeleteCommand, 3, "write noscript", "write slow scripting", 0, 0, 0, "scripting", "7.0.0",
+     "Delete a function by name", "O(1)", NULL},
     {"dump", functionDumpCommand, 2, "noscript", "slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Dumps all libraries into a serialized binary payload.", "O(N) where N is the number of functions", NULL},
-    {"flush", functionFlushCommand, -2, "noscript write", "write slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted", NULL},
+     "Dump all functions into a serialized binary payload", "O(N) where N is the number of functions", NULL},
+    {"flush", functionFlushCommand, -2, "write noscript", "write slow scripting", 0, 0, 0, "scripting", "7.0.0",
+     "Deleting all functions", "O(N) where N is the number of functions deleted", NULL},
     {"help", functionHelpCommand, 2, "loading stale", "slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
+     "Show helpful text about the different subcommands", "O(1)", NULL},
     {"kill", functionKillCommand, 2, "noscript allow_busy", "slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Terminates a function during execution.", "O(1)", NULL},
+     "Kill the function currently in execution.", "O(1)", NULL},
     {"list", functionListCommand, -2, "noscript", "slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Returns information about all libraries.", "O(N) where N is the number of functions", NULL},
-    {"load", functionLoadCommand, -3, "noscript write denyoom", "write slow scripting", 0, 0, 0, "scripting",
-     "7.0.0", "Creates a library.", "O(1) (considering compilation time is redundant)", NULL},
-    {"restore", functionRestoreCommand, -3, "noscript write denyoom", "write slow scripting", 0, 0, 0, "scripting",
-     "7.0.0", "Restores all libraries from a payload.", "O(N) where N is the number of functions on the payload",
+     "List information about all the functions", "O(N) where N is the number of functions", NULL},
+    {"load", functionLoadCommand, -3, "write denyoom noscript", "write slow scripting", 0, 0, 0, "scripting",
+     "7.0.0", "Create a function with the given arguments (name, code, description)", "O(1) (considering compilation time is redundant)", NULL},
+    {"restore", functionRestoreCommand, -3, "write denyoom noscript", "write slow scripting", 0, 0, 0, "scripting",
+     "7.0.0", "Restore all the functions on the given payload", "O(N) where N is the number of functions on the payload",
      NULL},
     {"stats", functionStatsCommand, 2, "noscript allow_busy", "slow scripting", 0, 0, 0, "scripting", "7.0.0",
-     "Returns information about a function during execution.", "O(1)", NULL},
+     "Return information about the function currently running (name, description, duration)", "O(1)", NULL},
     {NULL}};
 
 redisCommand functionCommandTable[] = {
     {"fcall", fcallCommand, -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Invokes a function.", "Depends on the function that is executed.",
+     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Invoke a function", "Depends on the function that is executed.",
      NULL},
     {"fcall_ro", fcallRoCommand, -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Invokes a read-only function.",
+     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Invoke a read-only function",
      "Depends on the function that is executed.", NULL},
     {"function", functionContainerCommand, -2, "", "slow", 0, 0, 0, "scripting", "7.0.0",
      "A container for function commands.", "Depends on subcommand.", functionSubcommands},

@@ -59,9 +59,9 @@ static int raise(lua_State *L, const char *msg) {
     return lua_error(L);
 }
 
-/* A string argument (not a number), copied; NULL for anything else. */
+/* A string (or number) argument, copied; NULL for anything else. */
 static sds stringArg(lua_State *L, int idx) {
-    if (lua_type(L, idx) != LUA_TSTRING) return NULL;
+    if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER) return NULL;
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
     return sdsnewlen(s, len);
@@ -111,8 +111,9 @@ static const char *readNamedArgs(lua_State *L, registerArgs *a) {
     lua_pushnil(L); /* index 2: the callback, once found */
     lua_pushnil(L);
     while (lua_next(L, 1)) {
-        if (lua_type(L, -2) != LUA_TSTRING) return "named argument key given to redis.register_function is not a string";
-        const char *key = lua_tostring(L, -2);
+        int kt = lua_type(L, -2);
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER) return "named argument key given to redis.register_function is not a string";
+        const char *key = kt == LUA_TSTRING ? lua_tostring(L, -2) : ""; /* a number: unknown */
         if (!strcasecmp(key, "function_name")) {
             sdsfree(a->name);
             if (!(a->name = stringArg(L, -1))) return "function_name argument given to redis.register_function must be a string";
