@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 
 #define LOAD_TIMEOUT_MS 500
 #define ENGINE_NAME "LUA"
@@ -268,22 +269,14 @@ static int libraryRemove(functionLib *lib) {
     return C_OK;
 }
 
-/* Every library removed (disk first; on a failure what was removed on
- * disk comes back with the command's rollback, and memory keeps all). */
-static int librariesFlush(void) {
+/* Every library's file removed; memory keeps them until the command has
+ * made all its changes on disk (on a failure, the command's rollback
+ * brings the files back). */
+static int librariesRemoveFiles(void) {
     for (int i = 0; i < nlibs; i++)
         if (storeRemoveLibrary(libs[i]->name, sdslen(libs[i]->name)) != STORE_OK) return C_ERR;
-    while (nlibs > 0) {
-        functionLib *lib = libs[nlibs - 1];
-        registryUnlink(lib);
-        libraryFree(lib);
-    }
     return C_OK;
 }
-
-/* ------------------------------------------------------------------------ */
-/* Start-up, full syncs, RDB files                                           */
-/* ------------------------------------------------------------------------ */
 
 static void librariesDropMemory(void) {
     while (nlibs > 0) {
@@ -292,6 +285,10 @@ static void librariesDropMemory(void) {
         libraryFree(lib);
     }
 }
+
+/* ------------------------------------------------------------------------ */
+/* Start-up, full syncs, RDB files                                           */
+/* ------------------------------------------------------------------------ */
 
 static int loadStoredLibrary(void *ud, const char *fname, const char *code, size_t len) {
     sds *err = ud, why = NULL;
@@ -322,6 +319,15 @@ int functionsLoadFromStore(sds *err) {
     return C_OK;
 }
 
+int functionsLoadAtStartup(void) {
+    sds err = NULL;
+    if (functionsLoadFromStore(&err) == C_OK) return C_OK;
+    /* as Redis, which does not start when a library does not load */
+    fprintf(stderr, "dredis: fatal: %s\n", err);
+    sdsfree(err);
+    return C_ERR;
+}
+
 int functionsLoadLibraryCode(const char *code, size_t len, sds *err) {
     *err = NULL;
     functionLib *lib = libraryCreate(code, len, 0, err);
@@ -345,6 +351,14 @@ void functionsDeleteLibrary(const char *name, size_t len) {
     storeTxnEnd();
 }
 
+sds genFunctionsMemoryInfo(sds info) {
+    return sdscatprintf(info,
+                        "number_of_functions:%lld\r\n"
+                        "number_of_libraries:%d\r\n"
+                        "used_memory_vm_functions:%zu\r\n",
+                        nfuncs, nlibs, luaEngineMemory());
+}
+
 /* ------------------------------------------------------------------------ */
 /* FCALL, FCALL_RO                                                           */
 /* ------------------------------------------------------------------------ */
@@ -363,14 +377,7 @@ static void fcallGeneric(client *c, int ro) {
         addReplyError(c, "ERR Bad number of keys provided");
         return;
     }
-    if (numkeys > c->argc - 3) {
-        addReplyError(c, "ERR Number of keys can't be greater than number of args");
-        return;
-    }
-    if (numkeys < 0) {
-        addReplyError(c, "ERR Number of keys can't be negative");
-        return;
-    }
+    if (scriptCheckNumkeys(c, numkeys) != C_OK) return;
     if (ro && !(fi->flags & SCRIPT_FLAG_NO_WRITES)) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
@@ -465,10 +472,11 @@ static void functionFlushCommand(client *c) {
         addReplyError(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
-    if (librariesFlush() != C_OK) {
+    if (librariesRemoveFiles() != C_OK) {
         addReplyErrorIO(c, errno);
         return;
     }
+    librariesDropMemory();
     forceCommandPropagation(c);
     addReplyOK(c);
 }
@@ -684,7 +692,7 @@ static void functionRestoreCommand(client *c) {
         return;
     }
     /* disk: the old ones out (all, or those replaced), the new ones in */
-    int rc = policy == RESTORE_FLUSH ? librariesFlush() : C_OK;
+    int rc = policy == RESTORE_FLUSH ? librariesRemoveFiles() : C_OK;
     for (int i = 0; rc == C_OK && i < n; i++)
         if (storeWriteLibrary(fresh[i]->name, sdslen(fresh[i]->name), fresh[i]->code, sdslen(fresh[i]->code)) !=
             STORE_OK)
@@ -693,14 +701,10 @@ static void functionRestoreCommand(client *c) {
         int e = errno;
         for (int i = 0; i < n; i++) libraryFree(fresh[i]);
         zfree(fresh);
-        addReplyErrorIO(c, e); /* rolls the disk back; memory is untouched, or empty after a FLUSH... */
-        if (policy == RESTORE_FLUSH) {
-            sds why = NULL;
-            if (functionsLoadFromStore(&why) != C_OK) serverLog(LL_WARNING, "FUNCTION RESTORE: %s", why);
-            sdsfree(why);
-        }
+        addReplyErrorIO(c, e); /* the disk is rolled back; memory was not touched */
         return;
     }
+    if (policy == RESTORE_FLUSH) librariesDropMemory();
     for (int i = 0; i < n; i++) {
         functionLib *old = libraryFind(fresh[i]->name, sdslen(fresh[i]->name));
         if (old) {

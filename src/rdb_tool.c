@@ -113,10 +113,7 @@ static int importMain(int argc, char **argv) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;
     }
-    sds ferr = NULL;
-    if (functionsLoadFromStore(&ferr) != C_OK) {
-        fprintf(stderr, "dredis: fatal: %s\n", ferr);
-        sdsfree(ferr);
+    if (functionsLoadAtStartup() != C_OK) {
         storeShutdown();
         return 1;
     }

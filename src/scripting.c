@@ -344,6 +344,19 @@ static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
     luaSetGlobalArray(L, "ARGV", NULL, 0);
 }
 
+/* numkeys of EVAL or FCALL against the arguments: C_ERR after replying */
+int scriptCheckNumkeys(client *c, long long numkeys) {
+    if (numkeys > c->argc - 3) {
+        addReplyError(c, "ERR Number of keys can't be greater than number of args");
+        return C_ERR;
+    }
+    if (numkeys < 0) {
+        addReplyError(c, "ERR Number of keys can't be negative");
+        return C_ERR;
+    }
+    return C_OK;
+}
+
 static void evalGenericCommand(client *c, int evalsha, int ro) {
     long long numkeys;
     /* monitors see the script before the commands it runs (EVAL is
@@ -351,14 +364,7 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
     feedMonitors(c, c->argc, c->argv);
     preventCommandPropagation(c); /* replicas get the commands it runs */
     if (getLongLongFromArgOrReply(c, c->argv[2], &numkeys, NULL) != C_OK) return;
-    if (numkeys > c->argc - 3) {
-        addReplyError(c, "ERR Number of keys can't be greater than number of args");
-        return;
-    }
-    if (numkeys < 0) {
-        addReplyError(c, "ERR Number of keys can't be negative");
-        return;
-    }
+    if (scriptCheckNumkeys(c, numkeys) != C_OK) return;
     char sha[41];
     if (evalsha) {
         for (int j = 0; j < 40; j++) sha[j] = (char)tolower((unsigned char)c->argv[1][j]);
@@ -555,14 +561,15 @@ sds genScriptingMemoryInfo(sds info) {
     char human[64];
     size_t vm = luaMemoryUsed();
     bytesToHuman(human, sizeof(human), vm);
-    return sdscatprintf(info,
+    info = sdscatprintf(info,
                         "used_memory_lua:%zu\r\n"
                         "used_memory_vm_eval:%zu\r\n"
                         "used_memory_lua_human:%s\r\n"
                         "used_memory_scripts_eval:%zu\r\n"
-                        "number_of_cached_scripts:%zu\r\n"
-                        "dredis_lua_memory_limit:%zu\r\n",
-                        vm, vm, human, scripts_mem, nscripts, server.lua_memory_limit);
+                        "number_of_cached_scripts:%zu\r\n",
+                        vm, vm, human, scripts_mem, nscripts);
+    info = genFunctionsMemoryInfo(info);
+    return sdscatprintf(info, "dredis_lua_memory_limit:%zu\r\n", server.lua_memory_limit);
 }
 
 /* ------------------------------------------------------------------------ */

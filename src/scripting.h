@@ -63,7 +63,8 @@ int scriptInterrupt(void);
 void scriptRunFunction(client *c, lua_State *L, client *script_client, const char *name, int run_flags, int nargs);
 /* A command's flags as a script with these SCRIPT_FLAG_* makes them */
 uint64_t scriptFlagsToCmdFlags(uint64_t cmd_flags, uint64_t script_flags);
-void scriptKill(client *c, int eval); /* SCRIPT KILL (eval 1), FUNCTION KILL (0) */
+void scriptKill(client *c, int eval);
+int scriptCheckNumkeys(client *c, long long numkeys); /* C_ERR after replying */ /* SCRIPT KILL (eval 1), FUNCTION KILL (0) */
 
 /* ---- script_lua.c ---- */
 /* An interpreter for EVAL, or (functions 1) for the libraries of FUNCTION

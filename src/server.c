@@ -476,11 +476,7 @@ int main(int argc, char **argv) {
             }
         }
     }
-    sds ferr = NULL;
-    if (functionsLoadFromStore(&ferr) != C_OK) {
-        /* as Redis, which does not start when a library does not load */
-        fprintf(stderr, "dredis: fatal: %s\n", ferr);
-        sdsfree(ferr);
+    if (functionsLoadAtStartup() != C_OK) {
         storeShutdown();
         return 1;
     }

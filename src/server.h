@@ -575,6 +575,8 @@ const char *scriptBusyError(void);    /* the -BUSY text while a script or functi
 /* Load the libraries kept in the store (start-up, after a full sync's
  * swap): C_ERR with *err (caller frees) when one does not load. */
 int functionsLoadFromStore(sds *err);
+int functionsLoadAtStartup(void); /* the same; the reason on stderr */
+sds genFunctionsMemoryInfo(sds info); /* number_of_functions ... for INFO memory */
 /* FCALL's flags as its function declares them; cmd->flags for others */
 uint64_t fcallCommandFlags(client *c, redisCommand *cmd);
 /* An RDB file's FUNCTION2 record (the library code): loaded and stored as
