@@ -305,8 +305,47 @@ static void checkDatabase(int db) {
     close(dbfd);
 }
 
-/* ROOT_DIR holds 0..15, .journal, .tmp, .trash, lost+found, and after a
- * clean shutdown .replication (the replication id and offset). */
+/* .functions/: one regular file a function library, named by the
+ * encoding of the library name on its "#!lua name=..." first line. */
+static void checkLibraries(void) {
+    dirIter it;
+    if (dirOpen(&it, chk.rootfd, ".functions") < 0) {
+        checkProblem(".functions", "cannot list the function libraries: %s", strerror(errno));
+        return;
+    }
+    const char *e;
+    int type;
+    while ((e = dirNext(&it, &type)) != NULL) {
+        sds code = NULL, name = NULL, expect = NULL;
+        const char *why = NULL;
+        if (type != DT_REG) why = "not a regular file (a function library is one)";
+        else if (readSmallFile(it.fd, e, 64 << 20, &code) != CHECK_OK) why = "cannot be read";
+        if (!why) {
+            size_t first = strcspn(code, "\n");
+            const char *n = strstr(code, "name=");
+            if (sdslen(code) < 2 || memcmp(code, "#!", 2) != 0 || !n || (size_t)(n - code) > first) {
+                why = "not a function library (no \"#!lua name=...\" first line)";
+            } else {
+                int hashed;
+                name = sdsnewlen(n + 5, strcspn(n + 5, " \t\r\n"));
+                expect = keynameEncode(name, sdslen(name), &hashed);
+                if (strcmp(expect, e) != 0) why = "its file name is not the encoding of the library name it holds";
+            }
+        }
+        if (why) {
+            checkProblemAt(".functions", e, "%s", why);
+            if (chk.repair) moveToLostFound(it.fd, e, e, why);
+        }
+        sdsfree(code);
+        sdsfree(name);
+        sdsfree(expect);
+    }
+    dirClose(&it);
+}
+
+/* ROOT_DIR holds 0..15, .journal, .tmp, .trash, .functions, lost+found,
+ * and after a clean shutdown .replication (the replication id and
+ * offset). */
 static void checkTopLevel(void) {
     dirIter it;
     if (dirOpen(&it, chk.rootfd, ".") < 0) die("cannot list ROOT_DIR: %s", strerror(errno));
@@ -318,11 +357,15 @@ static void checkTopLevel(void) {
         if (type == DT_DIR && string2ll(e, strlen(e), &db) && db >= 0 && db < CHECK_DBNUM &&
             (ll2string(back, sizeof(back), db), !strcmp(back, e)))
             continue;
+        if (!strcmp(e, ".functions") && type == DT_DIR) {
+            checkLibraries();
+            continue;
+        }
         if (((!strcmp(e, ".journal") || !strcmp(e, ".replication")) && type == DT_REG) ||
             ((!strcmp(e, ".tmp") || !strcmp(e, ".trash") || !strcmp(e, LOST_FOUND)) && type == DT_DIR))
             continue;
         checkProblem(e, "stray entry: ROOT_DIR holds only the databases 0..15, .journal, .replication, .tmp, "
-                     ".trash and " LOST_FOUND);
+                     ".trash, .functions and " LOST_FOUND);
         if (chk.repair) moveToLostFound(it.fd, e, e, "stray entry");
     }
     dirClose(&it);

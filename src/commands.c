@@ -14,7 +14,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
-                                 scriptingCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
+                                 scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 
 static redisCommand **index_;
@@ -290,7 +290,7 @@ int processCommand(client *c) {
     }
     /* a script runs past its time limit: only allow_busy commands run */
     if (scriptIsTimedout() && !(cmd->flags & CMD_ALLOW_BUSY)) {
-        rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        rejectCommand(c, cmd, "%s", scriptBusyError());
         return C_ERR;
     }
     /* as Redis, a command is held by CLIENT PAUSE before it is queued */

@@ -1461,3 +1461,50 @@ int rdbDecodeString(const unsigned char *p, size_t len, sds *out, size_t *used) 
     *used = r.pos;
     return RDB_OK;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Function libraries                                                        */
+/* ------------------------------------------------------------------------ */
+
+sds rdbAppendFunction(sds s, const char *code, size_t len) {
+    s = rdbAppendType(s, RDB_OPCODE_FUNCTION2);
+    return rdbAppendString(s, code, len);
+}
+
+/* The strings of an rc record: name, engine, a description flag (and the
+ * description), code; made into one library code as Redis does. */
+static int decodeFunctionRc(const unsigned char *p, size_t len, sds *code, size_t *used) {
+    sds name = NULL, engine = NULL, desc = NULL, body = NULL;
+    size_t pos = 0, n;
+    uint64_t has_desc = 0;
+    int rc = RDB_ERR_FORMAT;
+    if (rdbDecodeString(p, len, &name, &n) != RDB_OK) goto done;
+    pos += n;
+    if (rdbDecodeString(p + pos, len - pos, &engine, &n) != RDB_OK) goto done;
+    pos += n;
+    if (rdbDecodeLen(p + pos, len - pos, &has_desc, &n) != RDB_OK) goto done;
+    pos += n;
+    if (has_desc) {
+        if (rdbDecodeString(p + pos, len - pos, &desc, &n) != RDB_OK) goto done;
+        pos += n;
+    }
+    if (rdbDecodeString(p + pos, len - pos, &body, &n) != RDB_OK) goto done;
+    pos += n;
+    *code = sdscatprintf(sdsempty(), "#!%s name=%s\n", engine, name);
+    *code = sdscatlen(*code, body, sdslen(body));
+    *used = pos;
+    rc = RDB_OK;
+done:
+    sdsfree(name);
+    sdsfree(engine);
+    sdsfree(desc);
+    sdsfree(body);
+    return rc;
+}
+
+int rdbDecodeFunction(int type, const unsigned char *p, size_t len, sds *code, size_t *used) {
+    *code = NULL;
+    if (type == RDB_OPCODE_FUNCTION) return decodeFunctionRc(p, len, code, used);
+    if (type != RDB_OPCODE_FUNCTION2) return RDB_ERR_FORMAT;
+    return rdbDecodeString(p, len, code, used) == RDB_OK ? RDB_OK : RDB_ERR_FORMAT;
+}

@@ -204,6 +204,17 @@ int rdbDecodeValue(int rdbtype, const unsigned char *p, size_t len, const rdbSin
 int rdbDecodeLen(const unsigned char *p, size_t len, uint64_t *out, size_t *used);
 int rdbDecodeString(const unsigned char *p, size_t len, sds *out, size_t *used);
 
+/* ---- function libraries (FUNCTION DUMP payloads, RDB files) ---- */
+
+#define RDB_OPCODE_FUNCTION2 245 /* the library's code, one string */
+#define RDB_OPCODE_FUNCTION 246  /* Redis 7.0-rc1/rc2: name, engine, [description], code */
+/* Append a FUNCTION2 record of a library's code. */
+sds rdbAppendFunction(sds s, const char *code, size_t len);
+/* Decode the record of opcode type (already read) at p: *code gets the
+ * library's code ("#!<engine> name=<name>" first, as Redis makes it of an
+ * rc record), *used the bytes read. RDB_OK or RDB_ERR_FORMAT. */
+int rdbDecodeFunction(int type, const unsigned char *p, size_t len, sds *code, size_t *used);
+
 /* A name for an RDB type byte ("stream", "module", "hash-listpack", ...). */
 const char *rdbTypeName(int rdbtype);
 

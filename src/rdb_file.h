@@ -85,6 +85,7 @@ typedef struct rdbLoadInfo {
     /* out */
     int version;              /* the file's RDB version */
     long long keys_loaded, keys_expired;
+    long long libraries_loaded; /* function libraries */
     int repl_stream_db;       /* -1 when the file has none */
     char repl_id[41];         /* "" when the file has none */
     long long repl_offset;    /* -1 when the file has none */

@@ -9,11 +9,12 @@
  *   LFU policy), a key (type, name, value); then (version 5 and later) the
  *   CRC64 of everything before it, 0 meaning "not checksummed", as Redis.
  *
+ * FUNCTION2 (and 7.0-rc's FUNCTION) records are function libraries:
+ * loaded as FUNCTION LOAD would (function.c), so stored in .functions.
+ *
  * Refused, with the reason: MODULE_AUX and module values (dredis has no
- * modules), FUNCTION / FUNCTION2 (Redis 7.0 function libraries: dredis has
- * no FUNCTION; Redis itself would load them, so skipping them would lose
- * data silently), a database number beyond dredis's, a key twice in one database (Redis
- * panics on it).
+ * modules), a library that does not load, a database number beyond
+ * dredis's, a key twice in one database (Redis panics on it).
  *
  * The file is mapped (mmap) and read front to back: memory holds one
  * value's decoding at a time, and the pages read are given back as the
@@ -35,8 +36,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define RDB_OPCODE_FUNCTION2 245
-#define RDB_OPCODE_FUNCTION 246
 #define RDB_OPCODE_MODULE_AUX 247
 #define RDB_OPCODE_IDLE 248
 #define RDB_OPCODE_FREQ 249
@@ -58,6 +57,8 @@ typedef struct loader {
     long long now;
     rdbLoadInfo *info;
     sds err;
+    sds *libraries;         /* the function libraries loaded so far */
+    int nlibraries;
 } loader;
 
 static int fail(loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -172,24 +173,28 @@ static int refuseModuleAux(loader *l) {
     return fail(l, "the file holds auxiliary data of the Redis module '%s': dredis has no modules", name);
 }
 
-/* A function library: "#!<engine> name=<library> ..." on its first line. */
-static int refuseFunction(loader *l, int type) {
-    sds code = NULL;
-    if (type == RDB_OPCODE_FUNCTION) {
-        if (readString(l, &code) != C_OK) return C_ERR; /* 7.0 rc format: the name comes first */
-    } else {
-        if (readString(l, &code) != C_OK) return C_ERR;
-        const char *n = strstr(code, "name=");
-        size_t nl = n ? strcspn(n + 5, " \r\n") : 0;
-        sds name = n ? sdsnewlen(n + 5, nl) : sdsnew("?");
+/* A function library (FUNCTION2: its code; FUNCTION: Redis 7.0-rc's
+ * form), loaded and stored as FUNCTION LOAD would; its name is kept to
+ * undo the load if the file fails later. */
+static int loadFunction(loader *l, int type) {
+    sds code, err = NULL;
+    size_t used;
+    if (rdbDecodeFunction(type, l->p + l->pos, l->len - l->pos, &code, &used) != RDB_OK)
+        return fail(l, "a malformed or truncated function library");
+    l->pos += used;
+    if (functionsLoadLibraryCode(code, sdslen(code), &err) != C_OK) {
+        fail(l, "the function library does not load: %s", err);
+        sdsfree(err);
         sdsfree(code);
-        code = name;
+        return C_ERR;
     }
-    fail(l, "the file holds the Redis function library '%s' (FUNCTION LOAD): dredis has no FUNCTION support; "
-            "remove it in Redis (FUNCTION DELETE or FUNCTION FLUSH) and save again",
-         code);
+    const char *n = strstr(code, "name=");
+    size_t nl = n ? strcspn(n + 5, " \r\n") : 0;
+    l->libraries = zrealloc(l->libraries, sizeof(sds) * (size_t)(l->nlibraries + 1));
+    l->libraries[l->nlibraries++] = sdsnewlen(n ? n + 5 : "", nl);
+    l->info->libraries_loaded++;
     sdsfree(code);
-    return C_ERR;
+    return C_OK;
 }
 
 /* Why a value could not be decoded into a key. */
@@ -333,7 +338,8 @@ static int loadOpcodes(loader *l) {
             return refuseModuleAux(l);
         case RDB_OPCODE_FUNCTION:
         case RDB_OPCODE_FUNCTION2:
-            return refuseFunction(l, type);
+            if (loadFunction(l, type) != C_OK) return C_ERR;
+            continue;
         default:
             if (loadKey(l, type, expire) != C_OK) return C_ERR;
             expire = -1;
@@ -357,8 +363,10 @@ static int storeIsEmpty(sds *err) {
     return 1;
 }
 
-/* Undo a partial load: every database flushed (their keys go to .trash). */
-static void flushAllAfterFailure(sds *err) {
+/* Undo a partial load: the libraries it loaded deleted, every database
+ * flushed (their keys go to .trash). */
+static void flushAllAfterFailure(loader *l, sds *err) {
+    for (int i = 0; i < l->nlibraries; i++) functionsDeleteLibrary(l->libraries[i], sdslen(l->libraries[i]));
     for (int db = 0; db < server.dbnum; db++) {
         if (storeFlushDb(db) != STORE_OK)
             *err = sdscatprintf(*err, "; and database %d could not be emptied again: %s", db, strerror(errno));
@@ -417,7 +425,7 @@ int rdbReadAuxFields(const char *path, rdbLoadInfo *info, sds *err) {
 int rdbLoadFile(const char *path, rdbLoadInfo *info, sds *err) {
     *err = NULL;
     info->version = 0;
-    info->keys_loaded = info->keys_expired = 0;
+    info->keys_loaded = info->keys_expired = info->libraries_loaded = 0;
     info->repl_stream_db = -1;
     info->repl_id[0] = '\0';
     info->repl_offset = -1;
@@ -430,8 +438,9 @@ int rdbLoadFile(const char *path, rdbLoadInfo *info, sds *err) {
     if (l.p) munmap((void *)l.p, l.len);
     if (rc != C_OK) {
         *err = l.err;
-        flushAllAfterFailure(err);
-        return C_ERR;
+        flushAllAfterFailure(&l, err);
     }
-    return C_OK;
+    for (int i = 0; i < l.nlibraries; i++) sdsfree(l.libraries[i]);
+    zfree(l.libraries);
+    return rc;
 }

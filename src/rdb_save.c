@@ -5,6 +5,7 @@
  *   "REDIS0010"
  *   AUX redis-ver 7.0.15, redis-bits, ctime, used-mem,
  *       [repl-stream-db, repl-id, repl-offset (a master's full sync)], aof-base 0
+ *   FUNCTION2 code, per function library (ROOT_DIR/.functions)
  *   per database with keys: SELECTDB n, RESIZEDB keys expires,
  *       per key: [EXPIRETIME_MS t] type name value (dump.c's rdbWriteObject)
  *   EOF, CRC64 of everything before it (little endian)
@@ -185,6 +186,15 @@ static int saveDb(rdbOut *o, int db, long long *saved, sds *err) {
     return rc;
 }
 
+/* A function library: a FUNCTION2 record of its code, as Redis writes it
+ * before the databases. */
+static int saveLibrary(void *ud, const char *fname, const char *code, size_t len) {
+    (void)fname;
+    rdbOut *o = ud;
+    o->buf = rdbAppendFunction(o->buf, code, len);
+    return rdbOutMaybeFlush(o) == STORE_OK ? 0 : 1;
+}
+
 int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     rdbOut o;
     long long keys = 0;
@@ -195,6 +205,10 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);
     o.buf = sdscat(o.buf, magic);
     appendAuxFields(&o, rsi);
+    if (storeReadLibraries(saveLibrary, &o) != STORE_OK) {
+        *err = sdscatprintf(sdsempty(), "cannot read the function libraries: %s", strerror(errno));
+        rc = C_ERR;
+    }
     for (int db = 0; rc == C_OK && db < server.dbnum; db++) rc = saveDb(&o, db, &keys, err);
     if (rc == C_OK) {
         o.buf = rdbAppendType(o.buf, RDB_OPCODE_EOF);

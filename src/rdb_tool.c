@@ -92,8 +92,9 @@ int rdbImportAtStartup(const char *path, int keep_expired) {
         fprintf(stderr, "dredis: fatal: the imported keys cannot be synced to disk: %s\n", strerror(errno));
         return C_ERR;
     }
-    serverLog(LL_NOTICE, "Imported the RDB file %s (RDB version %d): %lld keys loaded, %lld expired keys skipped, in %lld ms",
-              path, info.version, info.keys_loaded, info.keys_expired, mstime() - start);
+    serverLog(LL_NOTICE, "Imported the RDB file %s (RDB version %d): %lld keys loaded, %lld expired keys skipped, "
+              "%lld function libraries, in %lld ms",
+              path, info.version, info.keys_loaded, info.keys_expired, info.libraries_loaded, mstime() - start);
     return C_OK;
 }
 
@@ -110,6 +111,10 @@ static int importMain(int argc, char **argv) {
     }
     if (storeInit(server.root_dir, server.dbnum, &err) != STORE_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
+        return 1;
+    }
+    if (functionsLoadAtStartup() != C_OK) {
+        storeShutdown();
         return 1;
     }
     int rc = rdbImportAtStartup(argv[2], keep_expired);

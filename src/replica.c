@@ -258,6 +258,12 @@ static void loaderDone(int ok) {
         sdsfree(why);
         return;
     }
+    /* the master's function libraries are ours now, on disk: in memory too */
+    sds ferr = NULL;
+    if (functionsLoadFromStore(&ferr) != C_OK) {
+        serverLog(LL_WARNING, "MASTER <-> REPLICA sync: the master's function libraries do not load: %s", ferr);
+        sdsfree(ferr);
+    }
     /* the stream after the RDB is in the database the master's RDB names */
     rdbLoadInfo info;
     sds err = NULL;

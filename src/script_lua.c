@@ -714,7 +714,7 @@ static int luaRedisErrorReplyCommand(lua_State *L) {
     return 1;
 }
 
-static int luaLogCommand(lua_State *L) {
+int luaRedisLog(lua_State *L) {
     int argc = lua_gettop(L);
     if (argc < 2) return raiseError(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1)) return raiseError(L, "First argument must be a number (log level).");
@@ -795,32 +795,20 @@ static int luaRedisAclCheckCmdPermissionsCommand(lua_State *L) {
     return 1;
 }
 
-static void luaLoadRedisLib(lua_State *L) {
-    static const luaL_Reg lib[] = {
-        {"call", luaRedisCallCommand},
-        {"pcall", luaRedisPCallCommand},
-        {"log", luaLogCommand},
-        {"setresp", luaSetResp},
-        {"sha1hex", luaRedisSha1hexCommand},
-        {"error_reply", luaRedisErrorReplyCommand},
-        {"status_reply", luaRedisStatusReplyCommand},
-        {"set_repl", luaRedisSetReplCommand},
-        {"replicate_commands", luaRedisReplicateCommandsCommand},
-        {"breakpoint", luaRedisBreakpointCommand},
-        {"debug", luaRedisDebugCommand},
-        {"acl_check_cmd", luaRedisAclCheckCmdPermissionsCommand},
-        {NULL, NULL},
-    };
+/* redis.LOG_* and REDIS_VERSION[_NUM] (and with repl the REPL_* of
+ * redis.set_repl) into the table on top of the stack */
+void luaSetRedisConstants(lua_State *L, int repl) {
     static const struct {
         const char *name;
         int value;
+        int repl;
     } consts[] = {
-        {"LOG_DEBUG", LL_DEBUG},   {"LOG_VERBOSE", LL_VERBOSE},          {"LOG_NOTICE", LL_NOTICE},
-        {"LOG_WARNING", LL_WARNING}, {"REPL_NONE", 0},                   {"REPL_AOF", PROPAGATE_AOF},
-        {"REPL_SLAVE", PROPAGATE_REPL}, {"REPL_REPLICA", PROPAGATE_REPL}, {"REPL_ALL", PROPAGATE_AOF | PROPAGATE_REPL},
+        {"LOG_DEBUG", LL_DEBUG, 0},        {"LOG_VERBOSE", LL_VERBOSE, 0},          {"LOG_NOTICE", LL_NOTICE, 0},
+        {"LOG_WARNING", LL_WARNING, 0},    {"REPL_NONE", 0, 1},                     {"REPL_AOF", PROPAGATE_AOF, 1},
+        {"REPL_SLAVE", PROPAGATE_REPL, 1}, {"REPL_REPLICA", PROPAGATE_REPL, 1}, {"REPL_ALL", PROPAGATE_AOF | PROPAGATE_REPL, 1},
     };
-    luaL_newlib(L, lib);
     for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
+        if (consts[i].repl && !repl) continue;
         lua_pushinteger(L, consts[i].value);
         lua_setfield(L, -2, consts[i].name);
     }
@@ -830,6 +818,30 @@ static void luaLoadRedisLib(lua_State *L) {
     sscanf(DREDIS_VERSION, "%d.%d.%d", &major, &minor, &patch);
     lua_pushinteger(L, (major << 16) | (minor << 8) | patch);
     lua_setfield(L, -2, "REDIS_VERSION_NUM");
+}
+
+static void luaLoadRedisLib(lua_State *L, int functions) {
+    static const luaL_Reg eval_only[] = {
+        {"replicate_commands", luaRedisReplicateCommandsCommand},
+        {"breakpoint", luaRedisBreakpointCommand},
+        {"debug", luaRedisDebugCommand},
+        {NULL, NULL},
+    };
+    static const luaL_Reg lib[] = {
+        {"call", luaRedisCallCommand},
+        {"pcall", luaRedisPCallCommand},
+        {"log", luaRedisLog},
+        {"setresp", luaSetResp},
+        {"sha1hex", luaRedisSha1hexCommand},
+        {"error_reply", luaRedisErrorReplyCommand},
+        {"status_reply", luaRedisStatusReplyCommand},
+        {"set_repl", luaRedisSetReplCommand},
+        {"acl_check_cmd", luaRedisAclCheckCmdPermissionsCommand},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, lib);
+    if (!functions) luaL_setfuncs(L, eval_only, 0);
+    luaSetRedisConstants(L, 1);
     lua_setglobal(L, "redis");
 }
 
@@ -876,7 +888,7 @@ static void runEmbedded(lua_State *L, const char *name) {
     abort();
 }
 
-lua_State *luaCreateInterpreter(void) {
+lua_State *luaCreateInterpreter(int functions) {
     lua_State *L = lua_newstate(luaAlloc, NULL);
     if (!L) {
         serverLog(LL_WARNING, "cannot create the Lua interpreter: out of memory");
@@ -894,7 +906,7 @@ lua_State *luaCreateInterpreter(void) {
     luaL_requiref(L, "struct", luaopen_struct, 1);
     lua_settop(L, 0);
     luaLoadMath51(L);
-    luaLoadRedisLib(L);
+    luaLoadRedisLib(L, functions);
     luaInstallSandboxFunctions(L);
     runEmbedded(L, "cmsgpack");
     lua_setglobal(L, "cmsgpack");

@@ -20,6 +20,9 @@
 #define REG_GLOBALS "dredis:globals"   /* the real globals table */
 #define REG_PROXIES "dredis:proxies"   /* weak: proxy -> real table */
 #define REG_GMETA "dredis:gmeta"       /* read-only view of _G's metatable */
+#define REG_FMETA "dredis:fmeta"       /* the metatable of the functions' globals */
+#define REG_FRUN "dredis:frun"         /* what they show while a function runs */
+#define REG_FLOAD "dredis:fload"       /* ... and while a library loads */
 
 const char *luaNumberToString51(lua_Number n, char *buf, size_t len) {
     snprintf(buf, len, "%.14g", (double)n);
@@ -445,5 +448,56 @@ void luaProtectGlobals(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, g, "_G");
     lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pop(L, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The globals of function libraries                                         */
+/* ------------------------------------------------------------------------ */
+
+void luaPushStrictReadonly(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, nonexistentGlobal);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, idx);
+    pushProxy(L, idx);
+}
+
+/* As Redis 7.0's function engine: the globals every chunk compiled from
+ * now on sees are one read-only table whose lookups go to the ordinary
+ * globals while a function runs and to the library API (the table at
+ * api_idx) while a library's top level runs: the functions a library
+ * defines keep that table as their environment, so they find the
+ * ordinary globals when they are called. After luaProtectGlobals(). */
+void luaInstallFunctionGlobals(lua_State *L, int api_idx) {
+    luaPushStrictReadonly(L, api_idx);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_FLOAD);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS); /* the proxy of the real globals */
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_FRUN);
+
+    lua_newtable(L);
+    int fg = lua_gettop(L);
+    lua_createtable(L, 0, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_FRUN);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, proxyNewIndex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_FMETA);
+    lua_setmetatable(L, fg);
+    /* a proxy of the real globals for rawset, rawget, next, getmetatable */
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_PROXIES);
+    lua_pushvalue(L, fg);
+    luaPushRealGlobals(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+}
+
+void luaSetFunctionLoading(lua_State *L, int loading) {
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_FMETA);
+    lua_getfield(L, LUA_REGISTRYINDEX, loading ? REG_FLOAD : REG_FRUN);
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

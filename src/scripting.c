@@ -44,7 +44,7 @@ static long gc_count;
 
 static lua_State *getLua(void) {
     if (!lua) {
-        lua = luaCreateInterpreter();
+        lua = luaCreateInterpreter(0);
         lua_client = createFakeClient();
     }
     return lua;
@@ -157,13 +157,10 @@ static void scriptingReset(void) {
 /* Compiling                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    uint64_t flag;
-} shebangFlags[] = {
+const scriptFlagDef scriptFlagDefs[] = {
     {"no-writes", SCRIPT_FLAG_NO_WRITES},   {"allow-oom", SCRIPT_FLAG_ALLOW_OOM},
     {"allow-stale", SCRIPT_FLAG_ALLOW_STALE}, {"no-cluster", SCRIPT_FLAG_NO_CLUSTER},
-    {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT},
+    {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT}, {NULL, 0},
 };
 
 /* Parse a "#!lua [flags=a,b]" first line as Redis's
@@ -203,16 +200,16 @@ static int extractShebangFlags(sds body, uint64_t *out, size_t *len, sds *err) {
                 const char *comma = memchr(p, ',', (size_t)(stop - p));
                 size_t l = comma ? (size_t)(comma - p) : (size_t)(stop - p);
                 size_t k;
-                for (k = 0; k < sizeof(shebangFlags) / sizeof(shebangFlags[0]); k++)
-                    if (strlen(shebangFlags[k].name) == l && !memcmp(shebangFlags[k].name, p, l)) break;
-                if (k == sizeof(shebangFlags) / sizeof(shebangFlags[0])) {
+                for (k = 0; scriptFlagDefs[k].name; k++)
+                    if (strlen(scriptFlagDefs[k].name) == l && !memcmp(scriptFlagDefs[k].name, p, l)) break;
+                if (!scriptFlagDefs[k].name) {
                     /* an empty flag list ("flags=") is fine */
                     if (l == 0 && p == parts[j] + 6 && !comma) break;
                     *err = sdscatprintf(sdsempty(), "Unexpected flag in script shebang: %.*s", (int)l, p);
                     sdsfreesplitres(parts, n);
                     return C_ERR;
                 }
-                flags |= shebangFlags[k].flag;
+                flags |= scriptFlagDefs[k].flag;
                 if (!comma) break;
                 p = comma + 1;
             }
@@ -276,8 +273,8 @@ int scriptInterrupt(void) {
         if (elapsed < server.lua_time_limit) return SCRIPT_CONTINUE;
         serverLog(LL_WARNING,
                   "Slow script detected: still in execution after %lld milliseconds. You can try killing the "
-                  "script using the SCRIPT KILL command. Script name is: %s.",
-                  elapsed, rctx->sha);
+                  "script using the %s command. Script name is: %s.",
+                  elapsed, (rctx->flags & SCRIPT_EVAL_MODE) ? "SCRIPT KILL" : "FUNCTION KILL", rctx->sha);
         rctx->flags |= SCRIPT_TIMEDOUT;
         /* the caller's further input waits for the script's end */
         rctx->caller->flags |= CLIENT_PROTECTED;
@@ -292,42 +289,36 @@ int scriptInterrupt(void) {
     return (rctx->flags & SCRIPT_KILLED) ? SCRIPT_KILL : SCRIPT_CONTINUE;
 }
 
-static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
-    lua_State *L = getLua();
-    scriptRunCtx rctx = {.caller = c, .c = lua_client, .sha = s->sha, .start_ms = mstime(), .flags = 0,
+/* Run the Lua function on top of L's stack, with the nargs values pushed
+ * after it, for caller c: the message handler goes below it, the run
+ * context is set up (name is what errors and logs call the script), the
+ * time limit watched, the reply (or error) sent, and L is left as before.
+ * run_flags: SCRIPT_READ_ONLY and SCRIPT_EVAL_MODE. */
+void scriptRunFunction(client *c, lua_State *L, client *script_client, const char *name, int run_flags, int nargs) {
+    scriptRunCtx rctx = {.caller = c, .c = script_client, .sha = name, .start_ms = mstime(), .flags = run_flags,
                          .repl_flags = PROPAGATE_AOF | PROPAGATE_REPL};
-    if (ro || (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && (s->flags & SCRIPT_FLAG_NO_WRITES)))
-        rctx.flags |= SCRIPT_READ_ONLY;
-    lua_client->db = c->db; /* SELECT in the script changes only this */
-    lua_client->resp = 2;   /* redis.setresp() changes it */
-    luaSetGlobalArray(L, "KEYS", c->argv + 3, (int)numkeys);
-    luaSetGlobalArray(L, "ARGV", c->argv + 3 + numkeys, c->argc - 3 - (int)numkeys);
-
-    char fname[43];
-    functionName(fname, s->sha);
+    script_client->db = c->db; /* SELECT in the script changes only this */
+    script_client->resp = 2;   /* redis.setresp() changes it */
     lua_pushcfunction(L, luaErrorHandler);
-    lua_getfield(L, LUA_REGISTRYINDEX, fname);
+    lua_insert(L, -(nargs + 2));
 
     curr_run_ctx = &rctx;
     lua_sethook(L, luaMaskCountHook, LUA_MASKCOUNT, LUA_HOOK_INSTRUCTIONS);
     luaSetMemoryEnforced(1);
-    int status = lua_pcall(L, 0, 1, -2);
+    int status = lua_pcall(L, nargs, 1, -(nargs + 2));
     luaSetMemoryEnforced(0);
     lua_sethook(L, NULL, 0, 0);
     curr_run_ctx = NULL;
     if (rctx.flags & SCRIPT_TIMEDOUT) {
         c->flags &= ~CLIENT_PROTECTED;
-        serverLog(LL_WARNING, "Slow script %s finished after %lld milliseconds.", s->sha, mstime() - rctx.start_ms);
+        serverLog(LL_WARNING, "Slow script %s finished after %lld milliseconds.", name, mstime() - rctx.start_ms);
     }
 
-    if (status != LUA_OK) luaReplyWithError(c, L, status, s->sha);
-    else luaReplyToRedisReply(c, lua_client, L);
+    if (status != LUA_OK) luaReplyWithError(c, L, status, name);
+    else luaReplyToRedisReply(c, script_client, L);
     lua_pop(L, 1); /* the error handler */
 
-    /* nothing of the run stays referenced */
-    luaSetGlobalArray(L, "KEYS", NULL, 0);
-    luaSetGlobalArray(L, "ARGV", NULL, 0);
-    evbuffer_drain(lua_client->out, evbuffer_get_length(lua_client->out));
+    evbuffer_drain(script_client->out, evbuffer_get_length(script_client->out));
     lua_gc(L, LUA_GCRESTART, 0); /* in case the script stopped it */
     if (status == LUA_ERRMEM) {
         lua_gc(L, LUA_GCCOLLECT, 0);
@@ -337,6 +328,35 @@ static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
     }
 }
 
+static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
+    lua_State *L = getLua();
+    int run_flags = SCRIPT_EVAL_MODE;
+    if (ro || (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && (s->flags & SCRIPT_FLAG_NO_WRITES)))
+        run_flags |= SCRIPT_READ_ONLY;
+    luaSetGlobalArray(L, "KEYS", c->argv + 3, (int)numkeys);
+    luaSetGlobalArray(L, "ARGV", c->argv + 3 + numkeys, c->argc - 3 - (int)numkeys);
+    char fname[43];
+    functionName(fname, s->sha);
+    lua_getfield(L, LUA_REGISTRYINDEX, fname);
+    scriptRunFunction(c, L, lua_client, s->sha, run_flags, 0);
+    /* nothing of the run stays referenced */
+    luaSetGlobalArray(L, "KEYS", NULL, 0);
+    luaSetGlobalArray(L, "ARGV", NULL, 0);
+}
+
+/* numkeys of EVAL or FCALL against the arguments: C_ERR after replying */
+int scriptCheckNumkeys(client *c, long long numkeys) {
+    if (numkeys > c->argc - 3) {
+        addReplyError(c, "ERR Number of keys can't be greater than number of args");
+        return C_ERR;
+    }
+    if (numkeys < 0) {
+        addReplyError(c, "ERR Number of keys can't be negative");
+        return C_ERR;
+    }
+    return C_OK;
+}
+
 static void evalGenericCommand(client *c, int evalsha, int ro) {
     long long numkeys;
     /* monitors see the script before the commands it runs (EVAL is
@@ -344,14 +364,7 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
     feedMonitors(c, c->argc, c->argv);
     preventCommandPropagation(c); /* replicas get the commands it runs */
     if (getLongLongFromArgOrReply(c, c->argv[2], &numkeys, NULL) != C_OK) return;
-    if (numkeys > c->argc - 3) {
-        addReplyError(c, "ERR Number of keys can't be greater than number of args");
-        return;
-    }
-    if (numkeys < 0) {
-        addReplyError(c, "ERR Number of keys can't be negative");
-        return;
-    }
+    if (scriptCheckNumkeys(c, numkeys) != C_OK) return;
     char sha[41];
     if (evalsha) {
         for (int j = 0; j < 40; j++) sha[j] = (char)tolower((unsigned char)c->argv[1][j]);
@@ -399,9 +412,13 @@ static uint64_t evalRunFlags(client *c, uint64_t cmd_flags, int evalsha) {
         }
     }
     if (flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) return cmd_flags;
+    return scriptFlagsToCmdFlags(cmd_flags, flags);
+}
+
+uint64_t scriptFlagsToCmdFlags(uint64_t cmd_flags, uint64_t script_flags) {
     cmd_flags &= ~(CMD_STALE | CMD_WRITE | CMD_MAY_REPLICATE);
-    if (!(flags & SCRIPT_FLAG_NO_WRITES)) cmd_flags |= CMD_WRITE;
-    if (flags & SCRIPT_FLAG_ALLOW_STALE) cmd_flags |= CMD_STALE;
+    if (!(script_flags & SCRIPT_FLAG_NO_WRITES)) cmd_flags |= CMD_WRITE;
+    if (script_flags & SCRIPT_FLAG_ALLOW_STALE) cmd_flags |= CMD_STALE;
     return cmd_flags;
 }
 
@@ -422,7 +439,7 @@ static void evalShaRoCommand(client *c) { evalShaGeneric(c, 1); }
 uint64_t scriptCommandFlags(client *c, redisCommand *cmd) {
     if (cmd->proc == evalCommand || cmd->proc == evalRoCommand) return evalRunFlags(c, cmd->flags, 0);
     if (cmd->proc == evalShaCommand || cmd->proc == evalShaRoCommand) return evalRunFlags(c, cmd->flags, 1);
-    return cmd->flags;
+    return fcallCommandFlags(c, cmd);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -467,7 +484,14 @@ static void scriptFlushCommand(client *c) {
     addReplyOK(c);
 }
 
-static void scriptKillCommand(client *c) {
+const char *scriptBusyError(void) {
+    return curr_run_ctx && !(curr_run_ctx->flags & SCRIPT_EVAL_MODE)
+               ? "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+               : "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+}
+
+/* SCRIPT KILL (eval 1) and FUNCTION KILL (eval 0), as Redis's scriptKill */
+void scriptKill(client *c, int eval) {
     if (!curr_run_ctx) {
         addReplyError(c, "-NOTBUSY No scripts in execution right now.");
         return;
@@ -478,9 +502,16 @@ static void scriptKillCommand(client *c) {
                          "NOSAVE command.");
         return;
     }
+    if (eval != !!(curr_run_ctx->flags & SCRIPT_EVAL_MODE)) {
+        /* SCRIPT KILL does not end a function, nor FUNCTION KILL a script */
+        addReplyError(c, scriptBusyError());
+        return;
+    }
     curr_run_ctx->flags |= SCRIPT_KILLED;
     addReplyOK(c);
 }
+
+static void scriptKillCommand(client *c) { scriptKill(c, 1); }
 
 static void scriptDebugCommand(client *c) {
     if (!strcasecmp(c->argv[2], "no")) {
@@ -530,14 +561,15 @@ sds genScriptingMemoryInfo(sds info) {
     char human[64];
     size_t vm = luaMemoryUsed();
     bytesToHuman(human, sizeof(human), vm);
-    return sdscatprintf(info,
+    info = sdscatprintf(info,
                         "used_memory_lua:%zu\r\n"
                         "used_memory_vm_eval:%zu\r\n"
                         "used_memory_lua_human:%s\r\n"
                         "used_memory_scripts_eval:%zu\r\n"
-                        "number_of_cached_scripts:%zu\r\n"
-                        "dredis_lua_memory_limit:%zu\r\n",
-                        vm, vm, human, scripts_mem, nscripts, server.lua_memory_limit);
+                        "number_of_cached_scripts:%zu\r\n",
+                        vm, vm, human, scripts_mem, nscripts);
+    info = genFunctionsMemoryInfo(info);
+    return sdscatprintf(info, "dredis_lua_memory_limit:%zu\r\n", server.lua_memory_limit);
 }
 
 /* ------------------------------------------------------------------------ */

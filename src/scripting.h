@@ -17,6 +17,7 @@
 #define SCRIPT_WRITE_DIRTY (1 << 1)    /* a write command was called */
 #define SCRIPT_TIMEDOUT (1 << 2)       /* past DREDIS_LUA_TIME_LIMIT */
 #define SCRIPT_KILLED (1 << 3)         /* SCRIPT KILL or SHUTDOWN NOSAVE */
+#define SCRIPT_EVAL_MODE (1 << 4)      /* EVAL, not FCALL: SCRIPT KILL ends it, not FUNCTION KILL */
 
 /* Shebang flags kept with a cached script */
 #define SCRIPT_FLAG_NO_WRITES (1ULL << 0)
@@ -25,6 +26,13 @@
 #define SCRIPT_FLAG_NO_CLUSTER (1ULL << 3)
 #define SCRIPT_FLAG_EVAL_COMPAT_MODE (1ULL << 4) /* no shebang */
 #define SCRIPT_FLAG_ALLOW_CROSS_SLOT (1ULL << 5)
+
+/* The flags' names, in Redis's order (FUNCTION LIST shows them so), NULL-ended */
+typedef struct scriptFlagDef {
+    const char *name;
+    uint64_t flag;
+} scriptFlagDef;
+extern const scriptFlagDef scriptFlagDefs[];
 
 typedef struct scriptRunCtx {
     client *caller;        /* the client that sent EVAL */
@@ -48,8 +56,20 @@ extern scriptRunCtx *curr_run_ctx;
 #define SCRIPT_KILL 1
 int scriptInterrupt(void);
 
+/* ---- scripting.c, for FCALL (function.c) ---- */
+/* Run the Lua function on top of L's stack with the nargs values pushed
+ * after it for caller c, on script_client, and reply; name is what errors
+ * and logs call it. run_flags: SCRIPT_READ_ONLY, SCRIPT_EVAL_MODE. */
+void scriptRunFunction(client *c, lua_State *L, client *script_client, const char *name, int run_flags, int nargs);
+/* A command's flags as a script with these SCRIPT_FLAG_* makes them */
+uint64_t scriptFlagsToCmdFlags(uint64_t cmd_flags, uint64_t script_flags);
+void scriptKill(client *c, int eval);
+int scriptCheckNumkeys(client *c, long long numkeys); /* C_ERR after replying */ /* SCRIPT KILL (eval 1), FUNCTION KILL (0) */
+
 /* ---- script_lua.c ---- */
-lua_State *luaCreateInterpreter(void);
+/* An interpreter for EVAL, or (functions 1) for the libraries of FUNCTION
+ * LOAD: no KEYS/ARGV, none of the redis.* that are EVAL's alone. */
+lua_State *luaCreateInterpreter(int functions);
 void luaDestroyInterpreter(lua_State *L);
 size_t luaMemoryUsed(void);
 void luaSetMemoryEnforced(int on);  /* apply DREDIS_LUA_MEMORY_LIMIT or not */
@@ -62,6 +82,8 @@ void luaReplyToRedisReply(client *c, client *script_client, lua_State *L);
 void luaReplyWithError(client *c, lua_State *L, int status, const char *sha);
 void luaSetGlobalArray(lua_State *L, const char *name, sds *elems, int count);
 void luaMaskCountHook(lua_State *L, lua_Debug *ar);
+int luaRedisLog(lua_State *L);                        /* redis.log */
+void luaSetRedisConstants(lua_State *L, int repl);    /* redis.LOG_*, REDIS_VERSION[_NUM] (, REPL_*) */
 
 /* ---- script_sandbox.c ---- */
 void luaInstallSandboxFunctions(lua_State *L); /* 5.1 shims, before lua/ */
@@ -71,6 +93,12 @@ void luaPushInternalHelpers(lua_State *L);     /* {wrap=, raise=} for lua/ */
 int luaIsReadonlyTable(lua_State *L, int idx); /* a library or _G proxy */
 const char *luaNumberToString51(lua_Number n, char *buf, size_t len);
 void luaRewriteError51(lua_State *L, int idx); /* 5.4 error wording -> 5.1 */
+/* A read-only proxy of the table at idx whose unknown names are an error */
+void luaPushStrictReadonly(lua_State *L, int idx);
+/* Functions' globals: the ordinary ones, or while a library loads
+ * (luaSetFunctionLoading(L, 1)) only the names of the table at api_idx */
+void luaInstallFunctionGlobals(lua_State *L, int api_idx);
+void luaSetFunctionLoading(lua_State *L, int loading);
 
 /* ---- script_lua_libs.c ---- */
 int luaopen_bit(lua_State *L);

@@ -109,7 +109,7 @@ static void shutdownCommand(client *c) {
     /* while a script runs past its time limit only SHUTDOWN NOSAVE stops
      * the server (the script is aborted; what it wrote stays on disk) */
     if (scriptIsTimedout() && !nosave) {
-        addReplyError(c, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        addReplyError(c, scriptBusyError());
         return;
     }
     serverLog(LL_WARNING, "User requested shutdown...");
@@ -476,6 +476,10 @@ int main(int argc, char **argv) {
                 return 1;
             }
         }
+    }
+    if (functionsLoadAtStartup() != C_OK) {
+        storeShutdown();
+        return 1;
     }
     if (server.import_rdb && rdbImportAtStartup(server.import_rdb, 0) != C_OK) {
         storeShutdown();

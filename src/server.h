@@ -570,6 +570,21 @@ int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT
 /* cmd's flags for this run of it: a script's shebang decides EVAL's */
 uint64_t scriptCommandFlags(client *c, redisCommand *cmd);
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
+const char *scriptBusyError(void);    /* the -BUSY text while a script or function runs too long */
+
+/* ---- function.c ---- */
+/* Load the libraries kept in the store (start-up, after a full sync's
+ * swap): C_ERR with *err (caller frees) when one does not load. */
+int functionsLoadFromStore(sds *err);
+int functionsLoadAtStartup(void); /* the same; the reason on stderr */
+sds genFunctionsMemoryInfo(sds info); /* number_of_functions ... for INFO memory */
+/* FCALL's flags as its function declares them; cmd->flags for others */
+uint64_t fcallCommandFlags(client *c, redisCommand *cmd);
+/* An RDB file's FUNCTION2 record (the library code): loaded and stored as
+ * FUNCTION LOAD would; C_ERR with *err. */
+int functionsLoadLibraryCode(const char *code, size_t len, sds *err);
+/* Delete a library, if it exists (undoing a failed RDB load) */
+void functionsDeleteLibrary(const char *name, size_t len);
 /* ---- t_zset.c ---- */
 /* INFO lines about the sorted set index cache, appended to info. */
 sds zsetCacheInfo(sds info);
@@ -594,6 +609,7 @@ extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
+extern redisCommand functionCommandTable[];
 extern redisCommand streamCommandTable[];
 extern redisCommand dumpCommandTable[];
 extern redisCommand bitopsCommandTable[];

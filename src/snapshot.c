@@ -7,7 +7,8 @@
  * Layout: DIR/.incomplete-snapshot-<UTC time>/ while it is made, renamed to
  * DIR/snapshot-<UTC time>/ once complete and synced. Inside, 0/ ... 15/,
  * each with its keys and a .expires/ index rebuilt from the keys' expire
- * files: a valid ROOT_DIR (the server adds .journal, .tmp and .trash).
+ * files, and .functions/ (the function libraries, linked at the instant):
+ * a valid ROOT_DIR (the server adds .journal, .tmp and .trash).
  *
  * Which keys are linked by whom: one lock (snap.lock) covers "is this key in
  * the snapshot yet?" and the linking of one key. The thread walks each
@@ -33,6 +34,7 @@
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAX_DBS 64
+#define LIBRARIES_DIR ".functions" /* store.c's */
 
 static struct {
     pthread_mutex_t lock;
@@ -433,6 +435,13 @@ static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     int top = -1;
     if (mkdirat(snap.parentfd, incomplete, 0755) < 0 || (top = openat(snap.parentfd, incomplete, OPEN_DIR_FLAGS)) < 0) {
         *err = "cannot create the snapshot";
+        return -1;
+    }
+    /* the function libraries of the instant: few files, linked now (they
+     * are replaced, never written in place, so the links stay as they are) */
+    if (linkTreeAt(rootfd, top, LIBRARIES_DIR) < 0 && errno != ENOENT) {
+        close(top);
+        *err = "cannot link the function libraries into the snapshot";
         return -1;
     }
     for (int db = 0; db < dbnum; db++) {

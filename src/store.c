@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#define LIBRARIES_DIR ".functions"
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 /* O_NONBLOCK: opening a FIFO planted in the tree must not hang the server
  * (it has no effect on regular files; anything else is refused after fstat) */
@@ -1310,12 +1311,16 @@ int storeInit(const char *root, int dbnum, char **err) {
         *err = errbuf;
         return STORE_ERR;
     }
+    int libfd = -1;
     if (openOrMakeDir(st.rootfd, ".tmp", &st.tmpfd) != STORE_OK ||
-        openOrMakeDir(st.rootfd, ".trash", &st.trashfd) != STORE_OK) {
-        snprintf(errbuf, sizeof(errbuf), "cannot create .tmp/.trash under ROOT_DIR '%s': %s", root, strerror(errno));
+        openOrMakeDir(st.rootfd, ".trash", &st.trashfd) != STORE_OK ||
+        openOrMakeDir(st.rootfd, LIBRARIES_DIR, &libfd) != STORE_OK) {
+        snprintf(errbuf, sizeof(errbuf), "cannot create .tmp/.trash/%s under ROOT_DIR '%s': %s", LIBRARIES_DIR, root,
+                 strerror(errno));
         *err = errbuf;
         return STORE_ERR;
     }
+    close(libfd);
     for (int i = 0; i < dbnum; i++) {
         char name[16];
         snprintf(name, sizeof(name), "%d", i);
@@ -1738,6 +1743,20 @@ int storeRemoveScratch(const char *path) {
     return opTrash(st.tmpfd, name ? name + 1 : path);
 }
 
+/* The function libraries of the tree at treefd (an empty set when it has
+ * none) in place of ours, as storeReplaceAllDbs does for a database. */
+static int replaceLibrariesFrom(int treefd) {
+    sds staged = tmpName('e'), old = NULL;
+    int r = STORE_OK;
+    if (renameat2(treefd, LIBRARIES_DIR, st.tmpfd, staged, RENAME_NOREPLACE) < 0)
+        r = errno == ENOENT ? opMkdir(st.tmpfd, staged) : STORE_ERR;
+    if (r == STORE_OK) r = opReplaceDir(st.rootfd, LIBRARIES_DIR, staged, &old);
+    if (r == STORE_OK) opTrash(st.tmpfd, old);
+    sdsfree(staged);
+    sdsfree(old);
+    return r;
+}
+
 /* Replace every database with the ones of the tree at path (under .tmp, see
  * storeScratchPath: a replica's full sync loads its master's RDB there),
  * in one transaction: after a failure, or a crash, the old ones are back. */
@@ -1765,6 +1784,7 @@ int storeReplaceAllDbs(const char *path) {
         sdsfree(old);
         keyChanged(db, NULL, 0);
     }
+    if (r == STORE_OK) r = replaceLibrariesFrom(treefd);
     int saved = errno;
     close(treefd);
     if (r != STORE_OK) storeTxnFail();
@@ -1827,6 +1847,64 @@ int storeWriteRootFile(const char *name, const char *data, size_t len) {
 int storeRemoveRootFile(const char *name) {
     if (unlinkat(st.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
     return fsync(st.rootfd) < 0 ? STORE_ERR : STORE_OK;
+}
+
+/* ---- function libraries: ROOT_DIR/.functions/<encoded name> ---- */
+
+static int openLibraries(void) { return openat(st.rootfd, LIBRARIES_DIR, OPEN_DIR_FLAGS); }
+
+int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+    int fd = openLibraries();
+    if (fd < 0) return STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(name, len, &hashed);
+    int r = opWriteFile(fd, fname, code, codelen, NULL);
+    int saved = errno;
+    sdsfree(fname);
+    close(fd);
+    errno = saved;
+    return r;
+}
+
+int storeRemoveLibrary(const char *name, size_t len) {
+    int fd = openLibraries();
+    if (fd < 0) return STORE_ERR;
+    int hashed;
+    sds fname = keynameEncode(name, len, &hashed);
+    int r = opUnlink(fd, fname);
+    int saved = errno;
+    sdsfree(fname);
+    close(fd);
+    errno = saved;
+    return r == STORE_NOTFOUND ? STORE_OK : r;
+}
+
+int storeReadLibraries(storeLibraryVisitor *fn, void *ud) {
+    int fd = openLibraries();
+    if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR; /* a tree of an older dredis: none */
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return STORE_ERR;
+    }
+    int r = STORE_OK;
+    struct dirent *de;
+    errno = 0;
+    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        sds code;
+        r = readFileAt(dirfd(d), de->d_name, &code);
+        if (r != STORE_OK) break;
+        r = fn(ud, de->d_name, code, sdslen(code)) == 0 ? STORE_OK : STORE_ERR;
+        sdsfree(code);
+        errno = 0;
+    }
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    return r;
 }
 
 int storeFlushDb(int db) {

@@ -171,6 +171,14 @@ int storeRemoveScratch(const char *path);
 int storeReadRootFile(const char *name, sds *out);
 int storeWriteRootFile(const char *name, const char *data, size_t len);
 int storeRemoveRootFile(const char *name);
+/* Function libraries (FUNCTION LOAD), ROOT_DIR/.functions/<encoded name>
+ * holding the library's code: written whole, removed, and read all (fn
+ * gets the file name and the code; a non-zero return stops with
+ * STORE_ERR). Changed inside a command's transaction like keys. */
+int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen);
+int storeRemoveLibrary(const char *name, size_t len);
+typedef int storeLibraryVisitor(void *ud, const char *fname, const char *code, size_t len);
+int storeReadLibraries(storeLibraryVisitor *fn, void *ud);
 long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
 long long storeMutations(void); /* every change to a key or database so far (replication counts them) */
 
