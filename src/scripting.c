@@ -386,7 +386,17 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    if (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && scriptRefusedOnReplica(c, s->flags)) return;
     runScript(c, s, numkeys, ro);
+}
+
+/* A script or function that declares it may write does not start on a
+ * read-only replica (one without flags fails at its first write), as in
+ * Redis 7.0. 1 after replying. */
+int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
+    if (!server.masterhost || (c->flags & CLIENT_MASTER) || (script_flags & SCRIPT_FLAG_NO_WRITES)) return 0;
+    addReplyError(c, "READONLY Can not run script with write flag on readonly replica");
+    return 1;
 }
 
 /* The flags of a script's command as they are for this run (Redis's

@@ -440,3 +440,26 @@ def test_a_break_inside_multi_is_asked_for_again():
             assert fake.psyncs[1].split(b"\r\n")[-2] == str(applied + 1).encode(), fake.psyncs
     finally:
         fake.close()
+
+
+def test_scripts_that_may_write_do_not_start_on_a_replica():
+    """As Redis 7.0: a script (or function) whose flags allow writes is
+    refused up front on a read-only replica; one without a shebang runs
+    and fails at its first write; no-writes ones run."""
+    with Dredis() as m, replica_of(m) as d:
+        with m.client() as c:
+            c.execute("SET", "k", "v")
+            c.execute("FUNCTION", "LOAD", "#!lua name=lib\n"
+                      "redis.register_function('w', function(keys, args) return redis.call('set', keys[1], 'x') end)\n"
+                      "redis.register_function{function_name='r', callback=function(keys, args) "
+                      "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
+        synced(m, d)
+        refused = RespError("READONLY Can not run script with write flag on readonly replica")
+        with d.client() as r:
+            assert r.execute("EVAL", "#!lua\nreturn 1", "0") == refused
+            assert r.execute("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0") == b"v"
+            assert r.execute("FCALL", "w", "1", "k") == refused
+            assert r.execute("FCALL", "r", "1", "k") == b"v"
+            assert r.execute("FCALL_RO", "r", "1", "k") == b"v"
+            err = r.execute("EVAL", "return redis.call('set', 'k', 'x')", "0")
+            assert isinstance(err, RespError) and "READONLY" in err.message, err
