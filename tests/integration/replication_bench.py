@@ -20,7 +20,7 @@ import sys
 import time
 
 from dredis_test import Dredis, Redis, wait_until
-from snapshot_bench import load_keys, peak_rss_kb
+from snapshot_bench import loaded_client, peak_rss_kb
 
 
 def info_field(c, section, field):
@@ -46,11 +46,7 @@ def children_of(pid):
 
 def run(keys, requests=200000, out=sys.stdout):
     with Dredis() as m:
-        c = m.client(timeout=3600)
-        t0 = time.time()
-        load_keys(c, keys)
-        load_s = time.time() - t0
-        assert c.execute("DBSIZE") == keys
+        c, load_s = loaded_client(m, keys, timeout=3600)
         t0 = time.time()
         with Redis(extra_args=("--replicaof", "127.0.0.1", str(m.port), "--repl-timeout", "600")) as r:
             rc = r.client(timeout=600)

@@ -71,14 +71,20 @@ def peak_rss_kb(pid):
     return 0
 
 
+def loaded_client(server, keys, timeout=600):
+    """A client of server after load_keys(keys): (client, seconds the load took)."""
+    c = server.client(timeout=timeout)
+    t0 = time.time()
+    load_keys(c, keys)
+    load_s = time.time() - t0
+    assert c.execute("DBSIZE") == keys
+    return c, load_s
+
+
 def run(keys, baseline_seconds=2.0, out=sys.stdout):
     rng = random.Random(1)
     with Dredis() as s:
-        c = s.client(timeout=600)
-        t0 = time.time()
-        load_keys(c, keys)
-        load_s = time.time() - t0
-        assert c.execute("DBSIZE") == keys
+        c, load_s = loaded_client(s, keys)
         w = s.client(timeout=600)
         end = time.time() + baseline_seconds
         before = timed_writes(w, keys, lambda: time.time() > end, rng)
