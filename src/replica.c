@@ -133,21 +133,12 @@ void replicaMasterLinkLost(client *c) {
 /* The stream                                                                */
 /* ------------------------------------------------------------------------ */
 
-static sds encodeArgv(client *c) {
-    sds s = sdscatprintf(sdsempty(), "*%d\r\n", c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        s = sdscatprintf(s, "$%zu\r\n", sdslen(c->argv[i]));
-        s = sdscatlen(s, c->argv[i], sdslen(c->argv[i]));
-        s = sdscatlen(s, "\r\n", 2);
-    }
-    return s;
-}
 
 /* networking.c: one command of the master's stream, of bytes bytes. It
  * runs, then the bytes join our history (backlog, replicas of ours) and
  * the offset. */
 void replicaApplyCommand(client *c, size_t bytes) {
-    sds raw = encodeArgv(c);
+    sds raw = catCommandMultibulk(sdsempty(), c->argc, c->argv);
     if (sdslen(raw) != bytes) {
         /* a master writes every command as a canonical multibulk: anything
          * else cannot be kept byte for byte, so sync again */

@@ -199,7 +199,8 @@ static void feedReplicas(const char *p, size_t len) {
     }
 }
 
-static sds catCommand(sds s, int argc, sds *argv) {
+/* A command as a master writes it in its stream: a canonical multibulk. */
+sds catCommandMultibulk(sds s, int argc, sds *argv) {
     s = sdscatprintf(s, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
         s = sdscatprintf(s, "$%zu\r\n", sdslen(argv[i]));
@@ -225,7 +226,7 @@ void replicationFeed(int db, int argc, sds *argv) {
         s = sdscatprintf(s, "*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n", db >= 10 ? 2 : 1, db);
         repl.seldb = db;
     }
-    s = catCommand(s, argc, argv);
+    s = catCommandMultibulk(s, argc, argv);
     feedReplicas(s, sdslen(s));
     sdsfree(s);
 }
