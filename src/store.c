@@ -2881,7 +2881,10 @@ long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *
         char *us = strchr(d->d_name, '_');
         if (!us) continue;
         long long when = strtoll(d->d_name, NULL, 10);
-        if (when > now_ms) continue;
+        /* due as keyIsExpired() judges it: once the clock is past it (a key
+         * at its very millisecond is not expired yet, and its entry, dropped
+         * below, must not go before it) */
+        if (when >= now_ms) continue;
         sds name = keyNameOfEntry(db, us + 1);
         if (name) {
             fn(db, name, sdslen(name), when);

@@ -1,4 +1,5 @@
-/* unit.h - the Check suites of the pure modules. */
+/* unit.h - the Check suites of the pure modules, and of the store on a
+ * tree of its own. */
 #ifndef DREDIS_UNIT_H
 #define DREDIS_UNIT_H
 #include <check.h>
@@ -8,4 +9,5 @@ Suite *util_suite(void);
 Suite *zset_index_suite(void);
 Suite *rdb_suite(void);
 Suite *notify_suite(void);
+Suite *store_suite(void);
 #endif
