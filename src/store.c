@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "dict.h"
 #include "snapshot.h"
+#include "store_reserve.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,7 @@ static struct {
     /* durability */
     int fsync_policy;
     volatile int dirty;      /* changes not yet synced */
+    int reserve_closed;      /* the command running may not use the space reserve */
 } st;
 
 #define MAX_KEY_LISTENERS 8
@@ -446,6 +448,8 @@ static int relPath(int fd, sds *out) {
 }
 
 static void commitWritten(void);
+static int yieldReserve(void);
+static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags);
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
@@ -456,6 +460,7 @@ static int journalRecord(char type, const char *dir, const char *name, const cha
     }
     int pending = journalCommitPending();
     int r = journalAppend(type, dir, name, dir2, name2);
+    if (r < 0 && yieldReserve()) r = journalAppend(type, dir, name, dir2, name2);
     if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
     return r;
 }
@@ -495,7 +500,7 @@ static void runDeferred(char action, const char *name, long long size) {
     } else {
         sds t = tmpName('t');
         pathsMoved();
-        if (renameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
+        if (renameOrYield(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
         sdsfree(t);
     }
 }
@@ -691,6 +696,36 @@ static int yieldSpace(void) {
     return given > 0;
 }
 
+/* As yieldSpace(), and when the command running may use it (it frees
+ * space: DEL, HDEL, LPOP ...), the space reserve is given back too
+ * (store_reserve.c): 1 when a retry may succeed. */
+static int yieldReserve(void) {
+    if (errno != ENOSPC && errno != EDQUOT) return 0;
+    int given = yieldSpace();
+    return (!st.reserve_closed && reserveRelease()) || given;
+}
+
+/* Before new data is allocated: a command that adds data (Redis's
+ * "denyoom") may not take the room the reserve keeps for deletes, so while
+ * the reserve is given back and cannot be made again it fails (ENOSPC). */
+static int roomForNewData(void) {
+    return !st.reserve_closed || reserveEnsure();
+}
+
+int storeReserveAllowed(int allowed) {
+    int was = !st.reserve_closed;
+    st.reserve_closed = !allowed;
+    return was;
+}
+
+/* renameat2(), once more after yieldReserve() on a full disk: a rename can
+ * need a new block for the directory it enters. */
+static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
+    int r = renameat2(olddirfd, oldname, newdirfd, newname, flags);
+    if (r < 0 && yieldReserve()) r = renameat2(olddirfd, oldname, newdirfd, newname, flags);
+    return r;
+}
+
 /* Background thread: top up a pool. */
 static void poolRefill(struct pool *p, int isdir) {
     for (;;) {
@@ -764,6 +799,7 @@ static sds recycleTake(void) {
 static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale) {
     int mode = rdwr ? O_RDWR : O_WRONLY;
     *stale = 0;
+    if (!roomForNewData()) return -1;
     int fd = -1;
     sds name = NULL;
     for (int tries = 0; fd < 0 && tries < 4 && (name = recycleTake()) != NULL; tries++) {
@@ -778,7 +814,7 @@ static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale)
         sdsfree(name);
         name = tmpName('w');
         fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && yieldSpace()) fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && yieldReserve()) fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         struct stat sb;
         if (fd >= 0 && fstat(fd, &sb) < 0) {
             int saved = errno;
@@ -801,10 +837,11 @@ static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale)
 /* A new empty directory under .tmp (a key or sub-key being built), from the
  * pool when it has one. */
 static int makeStagingDir(sds *tmpname) {
+    if (!roomForNewData()) return STORE_ERR;
     sds name = poolTake(&st.dirs);
     if (!name) {
         name = tmpName('k');
-        if (mkdirat(st.tmpfd, name, 0755) < 0 && !(yieldSpace() && mkdirat(st.tmpfd, name, 0755) == 0)) {
+        if (mkdirat(st.tmpfd, name, 0755) < 0 && !(yieldReserve() && mkdirat(st.tmpfd, name, 0755) == 0)) {
             sdsfree(name);
             return STORE_ERR;
         }
@@ -828,7 +865,7 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
             unlinkat(st.tmpfd, name, 0);
             sdsfree(name);
             errno = saved;
-            if (attempt == 0 && yieldSpace()) continue; /* the pools' blocks may be enough */
+            if (attempt == 0 && yieldReserve()) continue; /* the pools' (or the reserve's) blocks may be enough */
             return STORE_ERR;
         }
         if (close(fd) < 0) {
@@ -925,7 +962,7 @@ static int opUnlink(int dirfd, const char *name) {
         if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
         sds aside = tmpName('u');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
-        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) r = renameOrYield(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
         if (r == 0) deferAction(DEFER_RECYCLE, aside, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
@@ -945,7 +982,8 @@ static int opMkdir(int dirfd, const char *name) {
         }
         if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     }
-    if (mkdirat(dirfd, name, 0755) < 0 && !(yieldSpace() && mkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
+    if (!roomForNewData()) return STORE_ERR;
+    if (mkdirat(dirfd, name, 0755) < 0 && !(yieldReserve() && mkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
     return STORE_OK;
 }
 
@@ -954,7 +992,7 @@ static int opRename(int olddirfd, const char *oldname, int newdirfd, const char 
     st.dirty = 1;
     pathsMoved();
     if (journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname) < 0 ||
-        renameat2(olddirfd, oldname, newdirfd, newname, flags) < 0)
+        renameOrYield(olddirfd, oldname, newdirfd, newname, flags) < 0)
         return STORE_ERR;
     return STORE_OK;
 }
@@ -1011,6 +1049,8 @@ int storeSync(void) {
 
 long long storeLastSync(void) { return last_sync_time; }
 
+long long storeReserveBytes(void) { return reserveSize(); }
+
 int storeSnapshot(const char *dir, int keep, int background, const char **err) {
     /* the sizes not known yet are counted (a directory listing each, once
      * in the server's life: they are kept up to date afterwards), so that
@@ -1042,7 +1082,7 @@ static int opTrash(int dirfd, const char *name) {
     if (journaling(dirfd)) {
         sds aside = tmpName('t');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
-        if (r == 0) r = renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) r = renameOrYield(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
         if (r == 0) deferAction(DEFER_TRASH, aside, -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
@@ -1358,6 +1398,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     /* undo a transaction a crash interrupted, before .tmp is cleared: the
      * versions it displaced wait there */
     if (journalOpen(st.rootfd, st.trashfd, err) < 0) return STORE_ERR;
+    reserveInit(st.rootfd);
     clearStaging();
     st.trash_pending++; /* empty what a previous run left in .trash */
     snapshotSetTrash(st.trashfd, trashWake);
@@ -1417,6 +1458,7 @@ void storeShutdown(void) {
         if (st.expfd) close(st.expfd[i]);
     }
     journalClose();
+    reserveClose();
     if (st.tmpfd >= 0) close(st.tmpfd);
     if (st.trashfd >= 0) close(st.trashfd);
     if (st.rootfd >= 0) close(st.rootfd);

@@ -146,6 +146,12 @@ void storeTxnBegin(void);
 int storeTxnEnd(void); /* 1 when this level was rolled back (storeTxnFail) */
 void storeTxnFail(void);
 
+/* The space reserve (store_reserve.c): whether the command about to run
+ * may use it, i.e. frees space (not Redis's "denyoom"); returns the
+ * previous setting. */
+int storeReserveAllowed(int allowed);
+long long storeReserveBytes(void); /* held now; 0 while given back */
+
 /* Durability */
 #define STORE_FSYNC_NO 0
 #define STORE_FSYNC_EVERYSEC 1

@@ -1,0 +1,172 @@
+"""Limits of the machine: a full disk and a short supply of file
+descriptors.
+
+Full disk: ROOT_DIR on a small loop-mounted ext4 image and on a small tmpfs
+is filled by SET/HSET/RPUSH/SADD/ZADD/XADD until ENOSPC, and a file beside
+ROOT_DIR then takes every block left before each delete (as another
+program on a shared disk would): every key of every type can still be
+deleted (the journal keeps blocks allocated ahead, and ROOT_DIR/.reserve is
+given back to the deletes: src/store_reserve.c), space comes back, new
+writes succeed, and the tree is clean for dredis-check.
+
+File descriptors: see the second half."""
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+
+from dredis_test import DREDIS_SERVER, Client, ConnectionClosed, Dredis, RespError, wait_until
+
+MB = 1 << 20
+DREDIS_CHECK = os.path.join(os.path.dirname(os.path.abspath(DREDIS_SERVER)), "dredis-check")
+NOSPACE = "No space left on device"
+
+
+class SmallFileSystem:
+    """A file system of size bytes mounted on a new directory: "ext4" (an
+    image on a loop device) or "tmpfs". Mounting needs root, as CI has: a
+    failure to mount fails the test."""
+
+    def __init__(self, kind, size):
+        self.work = tempfile.mkdtemp(prefix="dredis-limits-")
+        self.mnt = os.path.join(self.work, "mnt")
+        os.mkdir(self.mnt)
+        self.mounted = False
+        if kind == "ext4":
+            image = os.path.join(self.work, "fs.img")
+            with open(image, "wb") as f:
+                f.truncate(size)
+            subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True, capture_output=True)
+            subprocess.run(["mount", "-o", "loop", image, self.mnt], check=True, capture_output=True)
+        else:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % size, "tmpfs", self.mnt], check=True,
+                           capture_output=True)
+        self.mounted = True
+        self.filler = None
+
+    def fill(self):
+        """Take every free block with a file beside ROOT_DIR."""
+        if self.filler is None:
+            self.filler = os.open(os.path.join(self.mnt, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        for size in (MB, 65536, 4096):
+            while True:
+                try:
+                    os.write(self.filler, b"f" * size)
+                except OSError:
+                    break
+        try:
+            os.fsync(self.filler)
+        except OSError:
+            pass
+
+    def unfill(self):
+        if self.filler is not None:
+            os.close(self.filler)
+            os.unlink(os.path.join(self.mnt, "filler"))
+            self.filler = None
+
+    def close(self):
+        self.unfill()
+        if self.mounted and subprocess.run(["umount", self.mnt], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", self.mnt], capture_output=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def fill_with_every_type(c):
+    """Write keys of every type with values halving at each ENOSPC, down to
+    a few bytes: the disk ends full to its last blocks. Returns {key: type}."""
+    writers = [("string", lambda k, v: ("SET", k, v)), ("hash", lambda k, v: ("HSET", k, "f", v, "g", "x")),
+               ("list", lambda k, v: ("RPUSH", k, v, "x")), ("set", lambda k, v: ("SADD", k, v, "x")),
+               ("zset", lambda k, v: ("ZADD", k, "1", v, "2", "x")), ("stream", lambda k, v: ("XADD", k, "*", "f", v))]
+    keys, size, i, failures = {}, 60000, 0, 0
+    while size >= 16:
+        kind, cmd = writers[i % len(writers)]
+        key = "%s:%d" % (kind, i)
+        r = c.execute(*cmd(key, "v" * size))
+        if isinstance(r, RespError):
+            assert NOSPACE in r.message, r
+            assert c.execute("EXISTS", key) == 0, "a failed write left its key"
+            failures += 1
+            size //= 2
+        else:
+            keys[key] = kind
+        i += 1
+    assert failures > 0 and len(keys) > 50, (failures, len(keys))
+    for kind, _ in writers:
+        assert any(t == kind for t in keys.values()), "no %s key fitted" % kind
+    return keys
+
+
+def remove_elements(c, key, kind):
+    """Empty key by its type's own element removal (the key goes with its
+    last element)."""
+    if kind == "string":
+        assert c.execute("GETDEL", key) is not None, key
+    elif kind == "hash":
+        assert c.execute("HDEL", key, "f", "g") == 2, key
+    elif kind == "list":
+        assert c.execute("LPOP", key, "2") is not None, key
+    elif kind == "set":
+        assert c.execute("SPOP", key, "2") is not None, key
+    elif kind == "zset":
+        assert c.execute("ZREM", key, "x", c.execute("ZRANGE", key, "0", "0")[0]) == 2, key
+    else:
+        ids = [e[0] for e in c.execute("XRANGE", key, "-", "+")]
+        assert c.execute("XDEL", key, *ids) == len(ids), key
+        assert c.execute("DEL", key) == 1, key
+    assert c.execute("EXISTS", key) == 0, key
+
+
+def check_deletes_on_full_disk(kind, size):
+    fs = SmallFileSystem(kind, size)
+    d = None
+    try:
+        d = Dredis(root_dir=os.path.join(fs.mnt, "root"), env={"DREDIS_FSYNC": "always"})
+        reserve = os.path.join(d.root_dir, ".reserve")
+        assert os.path.getsize(reserve) > 0 and os.stat(reserve).st_blocks * 512 >= os.path.getsize(reserve)
+        with d.client() as c:
+            keys = sorted(fill_with_every_type(c).items())
+            # writes never take the reserve
+            fs.fill()
+            r = c.execute("SET", "more", "v" * 5000)
+            assert isinstance(r, RespError) and NOSPACE in r.message, r
+            assert os.path.getsize(reserve) > 0
+            # a third of the keys emptied element by element: these rewrite
+            # files, with the reserve's blocks once the disk is full
+            for key, t in keys[0::3]:
+                remove_elements(c, key, t)
+            # the rest by DEL and UNLINK, every block taken before each: a
+            # delete needs no new block at all
+            for n, (key, t) in enumerate(k for i, k in enumerate(keys) if i % 3):
+                fs.fill()
+                assert c.execute("UNLINK" if n % 2 else "DEL", key) == 1, key
+            assert c.execute("DBSIZE") == 0
+            fs.unfill()
+
+            def writes_again():
+                return c.execute("SET", "new", "v") == "OK"
+            wait_until(writes_again, timeout=10, interval=0.05, what="SET to succeed once space is back")
+            assert os.stat(reserve).st_blocks * 512 >= os.path.getsize(reserve) > 0, "the reserve was not made again"
+            assert c.execute("RPUSH", "l", "a", "b") == 2 and c.execute("HSET", "h", "f", "v") == 1
+        d.restart()
+        with d.client() as c:
+            assert c.execute("GET", "new") == b"v" and c.execute("LRANGE", "l", "0", "-1") == [b"a", b"b"]
+            assert c.execute("DBSIZE") == 3
+        d.stop()
+        p = subprocess.run([DREDIS_CHECK, d.root_dir], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr
+    finally:
+        if d:
+            d.stop()
+            d.cleanup()
+        fs.close()
+
+
+def test_deletes_on_full_ext4():
+    check_deletes_on_full_disk("ext4", 30 * MB)
+
+
+def test_deletes_on_full_tmpfs():
+    check_deletes_on_full_disk("tmpfs", 24 * MB)
