@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from dredis_test import DREDIS_SERVER, Client, ConnectionClosed, Dredis, RespError, wait_until
+from dredis_test import DREDIS_SERVER, Client, ConnectionClosed, Dredis, RespError, free_port, wait_until
 
 MB = 1 << 20
 DREDIS_CHECK = os.path.join(os.path.dirname(os.path.abspath(DREDIS_SERVER)), "dredis-check")
@@ -170,3 +170,136 @@ def test_deletes_on_full_ext4():
 
 def test_deletes_on_full_tmpfs():
     check_deletes_on_full_disk("tmpfs", 24 * MB)
+
+
+# ---- file descriptors ----
+# dredis's reserve of descriptors past maxclients (server.c reservedFds():
+# Redis's 32, the store's 4 + 2 per database, one command's working set 64)
+RESERVED_FDS = 32 + 4 + 2 * 16 + 64
+
+
+class LimitedDredis(Dredis):
+    """dredis-server started under an open files limit of nofile (soft and
+    hard: it cannot raise it)."""
+
+    def __init__(self, nofile, env=None):
+        self.nofile = nofile
+        super().__init__(env=env)
+
+    def start(self, port=None):
+        self.port = port or free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DREDIS_SERVER"}
+        env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(self.port), "ROOT_DIR": self.root_dir})
+        env.update(self.env)
+        self.log = open(self.logfile, "ab")
+        limit = self.nofile
+        self.proc = subprocess.Popen([DREDIS_SERVER], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+        self._wait_ready()
+        return self
+
+
+def connect_many(port, n):
+    """n connections, each PINGed: (served clients, refusal replies)."""
+    served, refused = [], []
+    for _ in range(n):
+        c = Client(port, timeout=10)
+        try:
+            r = c.execute("PING")
+        except (ConnectionClosed, OSError) as e:
+            r = e
+        if r == "PONG":
+            served.append(c)
+        else:
+            refused.append(r)
+            c.close()
+    return served, refused
+
+
+def cpu_ticks(pid):
+    """User and system time of process pid so far, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        return sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+
+
+def log_lines(d, text):
+    return sum(1 for line in d.output().splitlines() if text in line)
+
+
+def test_maxclients_lowered_to_fit_the_limit():
+    """As Redis: under a hard limit too low for maxclients, maxclients is
+    lowered (with Redis's warnings), the clients past it are told so and
+    closed, and a command over 300 keys works with the others connected."""
+    nofile = 200
+    d = LimitedDredis(nofile)
+    clients = []
+    try:
+        fit = nofile - RESERVED_FDS
+        out = d.output()
+        assert "You requested maxclients of 10000 requiring at least %d max file descriptors." % (
+            10000 + RESERVED_FDS) in out, out
+        assert ("Current maximum open files is %d. maxclients has been reduced to %d to compensate for low "
+                "ulimit. If you need higher maxclients increase 'ulimit -n'." % (nofile, fit)) in out, out
+        with d.client() as c:
+            assert c.execute("CONFIG", "GET", "maxclients") == [b"maxclients", str(fit).encode()]
+            for i in range(300):
+                c.execute("ZADD", "z%d" % i, i, "m%d" % i, 1, "common")
+        clients, refused = connect_many(d.port, fit + 20)
+        assert len(clients) == fit, (len(clients), refused[:3])
+        assert refused == [RespError("ERR max number of clients reached")] * 20, refused[:3]
+        c = clients[0]
+        keys = ["z%d" % i for i in range(300)]
+        assert c.execute("ZUNIONSTORE", "u", 300, *keys) == 301
+        assert c.execute("ZSCORE", "u", "common") == b"300"
+        assert c.execute("SUNION", *["s%d" % i for i in range(300)]) == []
+        assert c.execute("MGET", *["nokey%d" % i for i in range(300)]) == [None] * 300
+        assert c.execute("DEL", *keys) == 300
+        assert all(x.execute("PING") == "PONG" for x in clients)
+        info = c.execute("INFO", "stats").decode()
+        assert "rejected_connections:20" in info, info
+    finally:
+        for x in clients:
+            x.close()
+        d.stop()
+        d.cleanup()
+
+
+def test_out_of_descriptors_does_not_spin():
+    """The limit lowered under a running server (prlimit) below what its
+    clients take: accept() fails with EMFILE. The listener pauses instead
+    of spinning, the failure is logged about once a second, and once
+    clients leave the waiting connection is served."""
+    d = LimitedDredis(200)
+    clients = []
+    try:
+        with d.client() as c:
+            for i in range(300):
+                c.execute("SADD", "s%d" % i, "m%d" % i)
+        open_now = len(os.listdir("/proc/%d/fd" % d.proc.pid))
+        low = open_now + 64  # one command's working set, which clients then take
+        resource.prlimit(d.proc.pid, resource.RLIMIT_NOFILE, (low, low))
+        clients, refused = connect_many(d.port, 64)
+        assert len(clients) >= 60 and not refused, (len(clients), refused)
+        waiting = [Client(d.port, timeout=10) for _ in range(5)]  # in the backlog: accept() fails
+        before, cpu_before = time.time(), cpu_ticks(d.proc.pid)
+        time.sleep(2)
+        lines = log_lines(d, "Accepting client connection: accept: Too many open files")
+        cpu = cpu_ticks(d.proc.pid) - cpu_before
+        assert 1 <= lines <= 4, "%d log lines in %.1f s:\n%s" % (lines, time.time() - before, d.output()[-2000:])
+        # served clients still are; once some leave, the waiting ones are
+        # served, and a command over 300 keys finds the descriptors it needs
+        assert all(x.execute("PING") == "PONG" for x in clients)
+        for x in clients[1:]:
+            x.close()
+        clients = clients[:1]
+        for w in waiting:
+            assert w.execute("PING") == "PONG"
+            w.close()
+        r = clients[0].execute("SUNIONSTORE", "u", *["s%d" % i for i in range(300)])
+        assert r == 300, (r, low, len(os.listdir("/proc/%d/fd" % d.proc.pid)))
+        assert cpu < 50, "the server spun: %d ticks of CPU in 2 s" % cpu
+    finally:
+        for x in clients:
+            x.close()
+        d.stop()
+        d.cleanup()
