@@ -398,7 +398,7 @@ static void printBanner(void) {
 #define CONFIG_MIN_RESERVED_FDS 32
 static rlim_t reservedFds(void) { return CONFIG_MIN_RESERVED_FDS + (rlim_t)storeReservedFds(server.dbnum); }
 
-static void adjustOpenFilesLimit(void) {
+int adjustOpenFilesLimit(void) {
     rlim_t reserved = reservedFds();
     rlim_t maxfiles = (rlim_t)server.maxclients + reserved;
     struct rlimit limit;
@@ -406,10 +406,10 @@ static void adjustOpenFilesLimit(void) {
         serverLog(LL_WARNING, "Unable to obtain the current NOFILE limit (%s), assuming 1024 and setting the max "
                   "clients configuration accordingly.", strerror(errno));
         server.maxclients = 1024 - (unsigned long)reserved;
-        return;
+        return C_ERR;
     }
     rlim_t oldlimit = limit.rlim_cur;
-    if (oldlimit >= maxfiles) return;
+    if (oldlimit >= maxfiles) return C_OK;
     rlim_t bestlimit = maxfiles;
     int setrlimit_error = 0;
     /* the highest limit at most maxfiles that can be set, 16 at a time */
@@ -428,7 +428,7 @@ static void adjustOpenFilesLimit(void) {
     if (bestlimit >= maxfiles) {
         serverLog(LL_NOTICE, "Increased maximum number of open files to %llu (it was originally set to %llu).",
                   (unsigned long long)maxfiles, (unsigned long long)oldlimit);
-        return;
+        return C_OK;
     }
     unsigned long old_maxclients = server.maxclients;
     if (bestlimit <= reserved) {
@@ -445,6 +445,7 @@ static void adjustOpenFilesLimit(void) {
     serverLog(LL_WARNING, "Current maximum open files is %llu. maxclients has been reduced to %lu to compensate for "
               "low ulimit. If you need higher maxclients increase 'ulimit -n'.",
               (unsigned long long)bestlimit, server.maxclients);
+    return C_ERR;
 }
 
 /* The store's cache keeps key directories open only with what the limit

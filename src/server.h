@@ -438,6 +438,9 @@ typedef struct logLimiter {
     long long suppressed;
 } logLimiter;
 void serverLogLimited(logLimiter *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Raise RLIMIT_NOFILE to maxclients plus dredis's reserve, or lower
+ * maxclients to what it allows (C_ERR), as Redis. */
+int adjustOpenFilesLimit(void);
 #define LL_DEBUG 0
 #define LL_VERBOSE 1
 #define LL_NOTICE 2

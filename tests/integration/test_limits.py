@@ -242,6 +242,12 @@ def test_maxclients_lowered_to_fit_the_limit():
                 "ulimit. If you need higher maxclients increase 'ulimit -n'." % (nofile, fit)) in out, out
         with d.client() as c:
             assert c.execute("CONFIG", "GET", "maxclients") == [b"maxclients", str(fit).encode()]
+            assert c.execute("CONFIG", "SET", "maxclients", "1000") == RespError(
+                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not "
+                "able to handle the specified number of clients, try with %d" % fit)
+            assert c.execute("CONFIG", "GET", "maxclients") == [b"maxclients", str(fit).encode()]
+            assert c.execute("CONFIG", "SET", "maxclients", str(fit - 1)) == "OK"
+            assert c.execute("CONFIG", "SET", "maxclients", str(fit)) == "OK"
             for i in range(300):
                 c.execute("ZADD", "z%d" % i, i, "m%d" % i, 1, "common")
         clients, refused = connect_many(d.port, fit + 20)
