@@ -128,11 +128,23 @@ def check_deletes_on_full_disk(kind, size):
         assert os.path.getsize(reserve) > 0 and os.stat(reserve).st_blocks * 512 >= os.path.getsize(reserve)
         with d.client() as c:
             keys = sorted(fill_with_every_type(c).items())
-            # writes never take the reserve
+            time.sleep(2.5)  # replaced files recycled: their blocks are free
             fs.fill()
+            # writes never take the reserve
             r = c.execute("SET", "more", "v" * 5000)
             assert isinstance(r, RespError) and NOSPACE in r.message, r
             assert os.path.getsize(reserve) > 0
+            # a command that frees space (not denyoom) does: EXPIRE writes
+            # a file; then writes are refused while it cannot be made again
+            for key in [k for k, t in keys if t == "string"]:
+                fs.fill()
+                assert c.execute("EXPIRE", key, 100000) == 1, key
+                if not os.path.exists(reserve):
+                    break
+            assert not os.path.exists(reserve), "EXPIRE did not need the reserve"
+            r = c.execute("SET", "more", "v")
+            assert isinstance(r, RespError) and NOSPACE in r.message, r
+            wait_until(lambda: "the space reserve was given back" in d.output(), timeout=5, what="the log line")
             # a third of the keys emptied element by element: these rewrite
             # files, with the reserve's blocks once the disk is full
             for key, t in keys[0::3]:
@@ -149,6 +161,7 @@ def check_deletes_on_full_disk(kind, size):
                 return c.execute("SET", "new", "v") == "OK"
             wait_until(writes_again, timeout=10, interval=0.05, what="SET to succeed once space is back")
             assert os.stat(reserve).st_blocks * 512 >= os.path.getsize(reserve) > 0, "the reserve was not made again"
+            wait_until(lambda: "space reserve is in place" in d.output(), timeout=5, what="the log line: " + d.output()[-1500:])
             assert c.execute("RPUSH", "l", "a", "b") == 2 and c.execute("HSET", "h", "f", "v") == 1
         d.restart()
         with d.client() as c:
