@@ -448,6 +448,7 @@ static void pathsMoved(void) { st.pathgen++; }
  * the visible tree (.tmp, .trash, a key still being built). */
 static int relPath(int fd, sds *out) {
     *out = NULL;
+    if (fd < 0) return 0; /* a parked key that could not be opened again (st.expfd may hold -1 too) */
     if (fd == st.tmpfd) { *out = sdsnew(".tmp"); return 0; }
     if (fd == st.rootfd) { *out = sdsempty(); return 1; }
     for (int i = 0; i < st.dbnum; i++) {
@@ -2566,10 +2567,12 @@ static int nsDir(skey *k, const char *ns, int create) {
         if (k->nsfd[i] >= 0 && !strcmp(k->nsname[i], ns)) return k->nsfd[i];
         if (k->nsfd[i] < 0 && free_slot < 0) free_slot = i;
     }
-    int fd = openEasing(keyDir(k), ns, OPEN_DIR_FLAGS, k);
+    int dirfd = keyDir(k);
+    if (dirfd < 0) return -1;
+    int fd = openEasing(dirfd, ns, OPEN_DIR_FLAGS, k);
     if (fd < 0 && errno == ENOENT && create) {
-        if (opMkdir(keyDir(k), ns) != STORE_OK && errno != EEXIST) return -1;
-        fd = openEasing(keyDir(k), ns, OPEN_DIR_FLAGS, k);
+        if (opMkdir(dirfd, ns) != STORE_OK && errno != EEXIST) return -1;
+        fd = openEasing(dirfd, ns, OPEN_DIR_FLAGS, k);
     }
     if (fd < 0) return -1;
     if (free_slot < 0) {
