@@ -119,6 +119,13 @@ def remove_elements(c, key, kind):
     assert c.execute("EXISTS", key) == 0, key
 
 
+def info_field(c, name):
+    for line in c.execute("INFO", "stats").decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    raise AssertionError("no %s in INFO" % name)
+
+
 def check_deletes_on_full_disk(kind, size):
     fs = SmallFileSystem(kind, size)
     d = None
@@ -134,34 +141,51 @@ def check_deletes_on_full_disk(kind, size):
             r = c.execute("SET", "more", "v" * 5000)
             assert isinstance(r, RespError) and NOSPACE in r.message, r
             assert os.path.getsize(reserve) > 0
-            # a command that frees space (not denyoom) does: EXPIRE writes
-            # a file; then writes are refused while it cannot be made again
+            # a command that frees space (not denyoom) does: (P)EXPIRE
+            # writes a file; then writes are refused while it cannot be made
+            # again. Three keys get a short TTL: active expiry deletes them
+            # on the full disk.
+            expiring, keys = keys[:3], keys[3:]
+            expired = int(info_field(c, "expired_keys"))
+            for key, t in expiring:
+                assert c.execute("PEXPIRE", key, 500) == 1, key
             for key in [k for k, t in keys if t == "string"]:
-                fs.fill()
-                assert c.execute("EXPIRE", key, 100000) == 1, key
                 if not os.path.exists(reserve):
                     break
+                fs.fill()
+                assert c.execute("EXPIRE", key, 100000) == 1, key
             assert not os.path.exists(reserve), "EXPIRE did not need the reserve"
             r = c.execute("SET", "more", "v")
             assert isinstance(r, RespError) and NOSPACE in r.message, r
             wait_until(lambda: "the space reserve was given back" in d.output(), timeout=5, what="the log line")
+            fs.fill()
+            wait_until(lambda: int(info_field(c, "expired_keys")) == expired + 3, timeout=10,
+                       what="active expiry to delete the keys on the full disk")
             # a third of the keys emptied element by element: these rewrite
             # files, with the reserve's blocks once the disk is full
             for key, t in keys[0::3]:
                 remove_elements(c, key, t)
-            # the rest by DEL and UNLINK, every block taken before each: a
-            # delete needs no new block at all
-            for n, (key, t) in enumerate(k for i, k in enumerate(keys) if i % 3):
+            rest = [k for i, k in enumerate(keys) if i % 3]
+            # by DEL and UNLINK, every block taken before each: a delete
+            # needs no new block at all
+            for n, (key, t) in enumerate(rest[:-10]):
                 fs.fill()
                 assert c.execute("UNLINK" if n % 2 else "DEL", key) == 1, key
-            assert c.execute("DBSIZE") == 0
+            assert c.execute("DBSIZE") == 10
             fs.unfill()
 
             def writes_again():
                 return c.execute("SET", "new", "v") == "OK"
             wait_until(writes_again, timeout=10, interval=0.05, what="SET to succeed once space is back")
             assert os.stat(reserve).st_blocks * 512 >= os.path.getsize(reserve) > 0, "the reserve was not made again"
-            wait_until(lambda: "space reserve is in place" in d.output(), timeout=5, what="the log line: " + d.output()[-1500:])
+            wait_until(lambda: "space reserve is in place" in d.output(), timeout=5, what="the log line")
+            # the last ones by FLUSHALL, on a full disk again (it makes new
+            # database directories: the reserve's blocks)
+            fs.fill()
+            assert c.execute("FLUSHALL") == "OK"
+            assert c.execute("DBSIZE") == 0
+            fs.unfill()
+            wait_until(writes_again, timeout=10, interval=0.05, what="SET to succeed once space is back")
             assert c.execute("RPUSH", "l", "a", "b") == 2 and c.execute("HSET", "h", "f", "v") == 1
         d.restart()
         with d.client() as c:
@@ -274,8 +298,7 @@ def test_maxclients_lowered_to_fit_the_limit():
         assert c.execute("MGET", *["nokey%d" % i for i in range(300)]) == [None] * 300
         assert c.execute("DEL", *keys) == 300
         assert all(x.execute("PING") == "PONG" for x in clients)
-        info = c.execute("INFO", "stats").decode()
-        assert "rejected_connections:20" in info, info
+        assert info_field(c, "rejected_connections") == "20"
     finally:
         for x in clients:
             x.close()
