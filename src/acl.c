@@ -585,7 +585,7 @@ static void disconnectUserClients(aclUser *u, client *current) {
         if (c->user != u) continue;
         c->user = default_user;
         c->authenticated = 0;
-        if (c == current) closeAfterReply(c);
+        if (c == current) c->flags |= CLIENT_CLOSE_AFTER_REPLY; /* once its reply is written */
         else closeClientAsync(c);
     }
 }
