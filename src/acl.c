@@ -6,6 +6,7 @@
  * read and written by acl_file.c. */
 #include "server.h"
 #include "acl.h"
+#include "dict.h"
 #include "key_specs.h"
 #include "sha256.h"
 #include <string.h>
@@ -1053,6 +1054,60 @@ int aclAuthenticate(client *c, sds username, sds password) {
 
 /* ---- SETUSER and the ACL file ---- */
 
+/* Every channel pattern of u's selectors; *all when one allows every channel. */
+static sds *userChannels(const aclUser *u, int *n, int *all) {
+    sds *out = NULL;
+    *n = 0;
+    *all = 0;
+    for (int i = 0; i < u->nselectors; i++) {
+        const aclSelector *s = u->selectors[i];
+        if (s->flags & SEL_ALLCHANNELS) *all = 1;
+        for (int j = 0; j < s->nchannels; j++) {
+            out = zrealloc(out, sizeof(sds) * (size_t)(*n + 1));
+            out[(*n)++] = s->channels[j];
+        }
+    }
+    return out;
+}
+
+static int subscriptionsAllowed(dict *d, sds *allowed, int n, int is_pattern) {
+    if (!d) return 1;
+    dictIterator it;
+    dictEntry *e;
+    dictIterInit(&it, d);
+    while ((e = dictNext(&it)) != NULL)
+        if (!channelAllowed(allowed, n, e->key, sdslen(e->key), is_pattern)) return 0;
+    return 1;
+}
+
+/* As Redis: when new rules take channels away from a user, its subscribed
+ * connections that hold a channel no longer allowed are closed. */
+static void closeRevokedSubscribers(const aclUser *updated, aclUser *original, client *current) {
+    int nnew, all_new, nold, all_old;
+    sds *now = userChannels(updated, &nnew, &all_new);
+    sds *before = userChannels(original, &nold, &all_old);
+    int superset = all_new;
+    if (!superset && !all_old) {
+        superset = 1;
+        for (int i = 0; i < nold && superset; i++) {
+            int found = 0;
+            for (int j = 0; j < nnew && !found; j++) found = !sdscmp(before[i], now[j]);
+            superset = found;
+        }
+    }
+    for (client *c = superset ? NULL : server.clients; c; c = c->next) {
+        if (c->user != original || clientSubscriptionsCount(c) == 0) continue;
+        if (subscriptionsAllowed(c->pubsub_patterns, now, nnew, 1) &&
+            subscriptionsAllowed(c->pubsub_channels, now, nnew, 0) &&
+            subscriptionsAllowed(c->pubsub_shard_channels, now, nnew, 0))
+            continue;
+        if (c == current) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        else closeClientAsync(c);
+    }
+    zfree(now);
+    zfree(before);
+}
+
 /* Apply rules to a copy of u (or a new user): all or nothing. Returns the
  * error text or NULL. */
 static sds setUserRules(const char *name, size_t namelen, sds *argv, int argc, client *current) {
@@ -1072,13 +1127,14 @@ static sds setUserRules(const char *name, size_t namelen, sds *argv, int argc, c
         userFree(temp);
         return error;
     }
-    if (!u) {
+    if (u) {
+        closeRevokedSubscribers(temp, u, current);
+    } else {
         u = userCreateUnlinked(name, namelen);
         userInsert(u);
     }
     userCopyInto(u, temp);
     userFree(temp);
-    (void)current;
     return NULL;
 }
 

@@ -287,7 +287,9 @@ int processCommand(client *c) {
         rejectCommand(c, cmd, "ERR wrong number of arguments for '%s' command", cmd->fullname);
         return C_ERR;
     }
-    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+    /* as Redis's authRequired(): while the default user needs no password
+     * (nopass and on), every connection runs as it */
+    if (!c->authenticated && !aclDefaultUserNeedsNoAuth() && !(cmd->flags & CMD_NO_AUTH)) {
         rejectCommand(c, cmd, "NOAUTH Authentication required.");
         return C_ERR;
     }

@@ -85,7 +85,7 @@ static void helloCommand(client *c) {
             return;
         }
     }
-    if (!c->authenticated) {
+    if (!c->authenticated && !aclDefaultUserNeedsNoAuth()) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                          "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
                          "protocol version at the same time");

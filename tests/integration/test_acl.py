@@ -279,3 +279,19 @@ def test_load_and_save_without_a_file():
     with Pair() as p:
         p.run("ACL", "LOAD")
         p.run("ACL", "SAVE")
+
+
+def test_revoked_channels_close_subscribers():
+    with Pair() as p:
+        p.run("ACL", "SETUSER", "sub", "on", ">pw", "+@all", "resetchannels", "&a*", "&b")
+        d, r = both_clients(p)
+        for c in (d, r):
+            assert c.execute("AUTH", "sub", "pw") == "OK"
+            c.execute("SUBSCRIBE", "abc")
+        # a superset of the channels keeps them
+        p.run("ACL", "SETUSER", "sub", "&c")
+        for c in (d, r):
+            c.send("PING")
+            assert c.read_reply() == [b"pong", b""]
+        p.run("ACL", "SETUSER", "sub", "resetchannels", "&b")
+        assert is_closed(d) and is_closed(r)
