@@ -953,6 +953,24 @@ int aclCheckCommand(aclUser *u, redisCommand *cmd, sds *argv, int argc, int *arg
     return relevant;
 }
 
+/* Does one of u's selectors allow the command and reading every key (SORT's
+ * BY and GET patterns name keys no check sees)? */
+int aclCanReadAnyKey(aclUser *u, redisCommand *cmd, sds *argv, int argc) {
+    if (!u) return 1;
+    keyRef *keys = NULL;
+    int nkeys = commandKeys(cmd, argv, argc, &keys), ok = 0;
+    for (int i = 0; i < u->nselectors && !ok; i++) {
+        const aclSelector *s = u->selectors[i];
+        int pos = 0;
+        if (selectorCheck(s, cmd, argv, argc, keys, nkeys, &pos) != ACL_OK) continue;
+        ok = (s->flags & SEL_ALLKEYS) != 0;
+        for (int j = 0; j < s->nkeys && !ok; j++)
+            ok = (s->keys[j].flags & KEY_READ) && !strcmp(s->keys[j].pattern, "*");
+    }
+    zfree(keys);
+    return ok;
+}
+
 const char *aclDeniedReason(int reason) {
     switch (reason) {
     case ACL_DENIED_CMD: return "can't run this command or subcommand";

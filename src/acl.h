@@ -37,7 +37,8 @@ int aclAuthenticate(struct client *c, sds username, sds password);
 int aclCheckCommand(aclUser *u, struct redisCommand *cmd, sds *argv, int argc, int *argpos);
 /* Log a denial of c's command (real: the client shown in the log). */
 void aclLogDenial(struct client *c, struct client *real, int reason, int context, int argpos);
-const char *aclDeniedReason(int reason); /* "can't run this command or subcommand", ... */
+const char *aclDeniedReason(int reason);
+int aclCanReadAnyKey(aclUser *u, struct redisCommand *cmd, sds *argv, int argc); /* SORT BY/GET */ /* "can't run this command or subcommand", ... */
 
 
 /* acl_file.c: the ACL file's bytes (DREDIS_ACLFILE). Errors are texts as Redis's. */

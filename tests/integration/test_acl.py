@@ -295,3 +295,14 @@ def test_revoked_channels_close_subscribers():
             assert c.read_reply() == [b"pong", b""]
         p.run("ACL", "SETUSER", "sub", "resetchannels", "&b")
         assert is_closed(d) and is_closed(r)
+
+
+def test_sort_by_and_get_need_read_access_to_every_key():
+    with Pair() as p:
+        p.run("RPUSH", "mylist", "1")
+        p.run("SET", "v1", "1")
+        for rules in (["(+sort ~mylist)"], ["(+sort ~mylist ~v*)"], ["(+sort ~mylist %W~*)"],
+                      ["(+sort ~mylist %R~*)"]):
+            p.run("ACL", "SETUSER", "so", "reset", "on", "nopass", *rules)
+            run_as(p, "so", "x", [("SORT", "mylist", "BY", "v*"), ("SORT", "mylist", "GET", "v*"),
+                                  ("SORT", "mylist", "BY", "nosort")])
