@@ -258,6 +258,13 @@ def test_acl_file_round_trip_across_restart():
         assert c.execute("SET", "bx", "1") == "OK"
         assert c.execute("SET", "cx", "1") == RespError(
             "NOPERM this user has no permissions to access one of the keys used as arguments")
+        # ACL LOAD replaces the users: connections of the old ones are closed
+        other = s.client()
+        assert other.execute("AUTH", "ben", "pw2") == "OK"
+        assert c.execute("AUTH", "default", "x") == "OK"
+        assert c.execute("ACL", "LOAD") == "OK"
+        assert is_closed(other)
+        assert c.execute("ACL", "LIST") == before
         # a bad file is refused as a whole, the users stay
         with open(path, "a") as f:
             f.write("user bad +nosuchcommand\nnot a user line\n")
