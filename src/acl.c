@@ -1336,6 +1336,16 @@ static void redactArgs(client *c, int from) {
     }
 }
 
+/* err (freed) as an ERR reply on one line */
+static void addReplyAclError(client *c, sds err) {
+    sds msg = sdscatsds(sdsnew("ERR "), err);
+    for (size_t i = 0; i < sdslen(msg); i++)
+        if (msg[i] == '\r' || msg[i] == '\n') msg[i] = ' ';
+    addReplyErrorLength(c, msg, sdslen(msg));
+    sdsfree(msg);
+    sdsfree(err);
+}
+
 static void aclSetuserCommand(client *c) {
     sds name = c->argv[2];
     if (hasSpaces(name, sdslen(name))) {
@@ -1349,12 +1359,7 @@ static void aclSetuserCommand(client *c) {
         addReplyOK(c);
         return;
     }
-    sds msg = sdscatsds(sdsnew("ERR "), err);
-    for (size_t i = 0; i < sdslen(msg); i++)
-        if (msg[i] == '\r' || msg[i] == '\n') msg[i] = ' ';
-    addReplyErrorLength(c, msg, sdslen(msg));
-    sdsfree(msg);
-    sdsfree(err);
+    addReplyAclError(c, err);
 }
 
 static void aclDeluserCommand(client *c) {
@@ -1441,12 +1446,7 @@ static void aclLoadCommand(client *c) {
         addReplyOK(c);
         return;
     }
-    sds msg = sdscatsds(sdsnew("ERR "), err);
-    for (size_t i = 0; i < sdslen(msg); i++)
-        if (msg[i] == '\r' || msg[i] == '\n') msg[i] = ' ';
-    addReplyErrorLength(c, msg, sdslen(msg));
-    sdsfree(msg);
-    sdsfree(err);
+    addReplyAclError(c, err);
 }
 
 static void aclSaveCommand(client *c) {

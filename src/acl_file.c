@@ -30,19 +30,6 @@ int aclFileRead(const char *path, sds *text, sds *err) {
     return C_OK;
 }
 
-static int writeAll(int fd, const char *p, size_t len) {
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A temporary file next to it, synced, then renamed over it. */
 int aclFileWrite(const char *path, const sds text) {
     sds tmp = sdscatprintf(sdsempty(), "%s.tmp-%d-%lld", path, (int)getpid(), mstime());
@@ -53,7 +40,7 @@ int aclFileWrite(const char *path, const sds text) {
         return C_ERR;
     }
     const char *what = NULL;
-    if (writeAll(fd, text, sdslen(text)) == -1) what = "Writing ACL file for ACL SAVE";
+    if (writeFully(fd, text, sdslen(text)) == -1) what = "Writing ACL file for ACL SAVE";
     else if (fsync(fd) == -1) what = "Syncing ACL file for ACL SAVE";
     if (close(fd) == -1 && !what) what = "Closing ACL file for ACL SAVE";
     if (!what && rename(tmp, path) == -1) what = "Renaming ACL file for ACL SAVE";
