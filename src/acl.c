@@ -112,9 +112,21 @@ static int hasSpaces(const char *s, size_t len) {
     return 0;
 }
 
+/* acl-pubsub-default: whether new selectors start with every channel */
+static int pubsub_default_all;
+
+int aclSetPubsubDefault(const char *value) {
+    if (!strcasecmp(value, "allchannels")) pubsub_default_all = 1;
+    else if (!strcasecmp(value, "resetchannels")) pubsub_default_all = 0;
+    else return C_ERR;
+    return C_OK;
+}
+
+const char *aclPubsubDefault(void) { return pubsub_default_all ? "allchannels" : "resetchannels"; }
+
 static aclSelector *selectorCreate(int flags) {
     aclSelector *s = zcalloc(sizeof(*s));
-    s->flags = flags;
+    s->flags = flags | (pubsub_default_all ? SEL_ALLCHANNELS : 0);
     return s;
 }
 
@@ -488,6 +500,7 @@ static int userApply(aclUser *u, const char *op, size_t len) {
                                             "sanitize-payload", "clearselectors", "-@all"};
         for (size_t i = 0; i < sizeof(reset_rules) / sizeof(reset_rules[0]); i++)
             userApply(u, reset_rules[i], strlen(reset_rules[i]));
+        if (pubsub_default_all) userApply(u, "allchannels", 11);
     } else {
         return selectorApply(u->selectors[0], op, len);
     }

@@ -26,7 +26,9 @@ void aclInit(void);              /* after the command table; exits on a bad ACL 
 aclUser *aclDefaultUser(void);
 aclUser *aclUserLookup(const char *name); /* NULL: no such user */
 const char *aclUserName(const aclUser *u);
-int aclDefaultUserNeedsNoAuth(void); /* new connections start authenticated */
+int aclDefaultUserNeedsNoAuth(void);
+int aclSetPubsubDefault(const char *value); /* acl-pubsub-default: allchannels|resetchannels */
+const char *aclPubsubDefault(void); /* new connections start authenticated */
 void aclUpdateDefaultUserPassword(const char *password); /* requirepass; NULL: nopass */
 
 /* username NULL: the default user. On failure the error reply is sent and

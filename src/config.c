@@ -339,6 +339,10 @@ static const char *setRequirepass(const char *v) {
     aclUpdateDefaultUserPassword(server.requirepass); /* as Redis: requirepass is the default user's password */
     return NULL;
 }
+static sds getAclPubsubDefault(void) { return sdsnew(aclPubsubDefault()); }
+static const char *setAclPubsubDefault(const char *v) {
+    return aclSetPubsubDefault(v) == C_OK ? NULL : "argument(s) must be one of the following: allchannels, resetchannels";
+}
 static sds getAclfile(void) { return sdsnew(server.acl_filename ? server.acl_filename : ""); }
 static sds getAcllogMaxLen(void) { return fmtLL(server.acllog_max_len); }
 static const char *setAcllogMaxLen(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.acllog_max_len); }
@@ -508,6 +512,7 @@ static const configEntry configTable[] = {
     {"client-output-buffer-limit", getOutputLimits, NULL},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
+    {"acl-pubsub-default", getAclPubsubDefault, setAclPubsubDefault},
     {"aclfile", getAclfile, NULL},
     {"acllog-max-len", getAcllogMaxLen, setAcllogMaxLen},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},

@@ -313,3 +313,19 @@ def test_sort_by_and_get_need_read_access_to_every_key():
             p.run("ACL", "SETUSER", "so", "reset", "on", "nopass", *rules)
             run_as(p, "so", "x", [("SORT", "mylist", "BY", "v*"), ("SORT", "mylist", "GET", "v*"),
                                   ("SORT", "mylist", "BY", "nosort")])
+
+
+def test_acl_pubsub_default():
+    with Pair() as p:
+        p.run("CONFIG", "GET", "acl-pubsub-default")
+        p.run("CONFIG", "SET", "acl-pubsub-default", "bogus")
+        p.run("CONFIG", "SET", "acl-pubsub-default", "allchannels")
+        p.run("ACL", "SETUSER", "ch1", "(+get)")
+        p.run("ACL", "GETUSER", "ch1")
+        p.run("ACL", "SETUSER", "ch1", "reset")
+        p.run("ACL", "LIST")
+        p.run("CONFIG", "SET", "acl-pubsub-default", "resetchannels")
+        p.run("ACL", "SETUSER", "ch2")
+        p.run("ACL", "GETUSER", "ch1")
+        p.run("ACL", "GETUSER", "ch2")
+        p.run("CONFIG", "GET", "acl-pubsub-default")
