@@ -585,14 +585,13 @@ static const char *scriptCheckAcl(scriptRunCtx *rctx, redisCommand *cmd) {
     static char msg[160];
     client *c = rctx->c;
     int pos = 0;
-    int r = aclCheckCommand(rctx->caller->user, cmd, c->argv, c->argc, &pos);
+    c->user = rctx->caller->user; /* as Redis: the script's commands run as its caller (SORT's checks too) */
+    int r = aclCheckCommand(c->user, cmd, c->argv, c->argc, &pos);
     if (r == ACL_OK) return NULL;
-    aclUser *saved = c->user;
-    c->user = rctx->caller->user;
     c->cmd = cmd;
     aclLogDenial(c, rctx->caller, r, ACL_LOG_CTX_LUA, pos);
     c->cmd = NULL;
-    c->user = saved;
+    c->user = NULL;
     cmd->rejected_calls++;
     snprintf(msg, sizeof(msg), "The user executing the script %s", aclDeniedReason(r));
     return msg;
@@ -632,6 +631,7 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     c->prop_suppress = !(rctx->repl_flags & PROPAGATE_REPL);
     call(c, cmd);
     c->prop_suppress = 0;
+    c->user = NULL; /* no pointer to a user kept past the call: users may be deleted */
     return NULL;
 }
 

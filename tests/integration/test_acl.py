@@ -329,3 +329,11 @@ def test_acl_pubsub_default():
         p.run("ACL", "GETUSER", "ch1")
         p.run("ACL", "GETUSER", "ch2")
         p.run("CONFIG", "GET", "acl-pubsub-default")
+
+
+def test_sort_in_a_script_runs_as_the_caller():
+    with Pair() as p:
+        p.run("RPUSH", "mylist", "1")
+        p.run("ACL", "SETUSER", "sc", "on", "nopass", "+@all", "~mylist")
+        run_as(p, "sc", "x", [("EVAL", "return redis.pcall('sort', KEYS[1], 'by', 'v*')", "1", "mylist"),
+                              ("EVAL", "return redis.pcall('sort', KEYS[1])", "1", "mylist")])
