@@ -632,4 +632,7 @@ extern redisCommand saveCommandTable[];
 extern redisCommand replicationCommandTable[];
 extern redisCommand replicaCommandTable[];
 
+/* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
+long long configStreamNodeMaxEntries(void);
+
 #endif
