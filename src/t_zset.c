@@ -299,6 +299,18 @@ int zsetMembersInOrder(skey *k, sds **out, unsigned long *n) {
     return STORE_OK;
 }
 
+/* For GEO (t_geo.c): fn for each member of k with min <= score < max, in
+ * order, until fn returns nonzero. C_ERR after replying. */
+int zsetVisitScoreRange(client *c, skey *k, double min, double max, zsetRangeVisitor *fn, void *ud) {
+    zview v;
+    zscoreRange r = {min, max, 0, 1};
+    if (zsetOpenView(c, k, &v) != C_OK) return C_ERR;
+    for (zidxNode *x = zidxFirstInRange(v.idx, &r); x && zsetScoreLteMax(x->score, &r); x = zidxNext(x))
+        if (fn(ud, x->ele, x->score)) break;
+    zsetCloseView(&v);
+    return C_OK;
+}
+
 /* The index a write through this view must keep in step (none if temporary). */
 static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 
@@ -328,7 +340,7 @@ static void zsetFail(client *c, skey *k) {
 /* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
  * was; an empty result deletes dst. Replies with the count. event: the
  * keyspace event of a stored result ("zunionstore", "zrangestore", ...). */
-static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
+void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
     int deleted, outcome;
     if (n == 0) {
         if (deleteKeyEvenExpired(c, dst, &deleted) != C_OK) return;
