@@ -450,7 +450,7 @@ static void geoSearchGeneric(client *c, int srcidx, int flags) {
         freePoints(&points);
         goto done;
     }
-    if (q.sort != SORT_NONE)
+    if (q.sort != SORT_NONE && points.n > 1)
         qsort(points.v, points.n, sizeof(geoPoint), q.sort == SORT_ASC ? byDistanceAsc : byDistanceDesc);
     long n = (long)points.n;
     if (q.count && q.count < n) n = (long)q.count;
