@@ -594,11 +594,13 @@ int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
 int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
 /* For SORT: all members in rank order (the caller frees each and the array) */
 int zsetMembersInOrder(skey *k, sds **out, unsigned long *n);
-/* For GEO: fn for each member with min <= score < max in order, until fn
- * returns nonzero (C_ERR after replying); storing a result as ZRANGESTORE
- * does (items unique; event: the keyspace event of the store) */
+/* For GEO: fn for each member with min <= score < max of each span in
+ * turn, until fn returns nonzero (C_ERR after replying); storing a result
+ * as ZRANGESTORE does (items unique; event: the keyspace event of the
+ * store) */
 typedef int zsetRangeVisitor(void *ud, sds member, double score);
-int zsetVisitScoreRange(client *c, skey *k, double min, double max, zsetRangeVisitor *fn, void *ud);
+typedef struct zsetScoreSpan { double min, max; } zsetScoreSpan;
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud);
 struct zmapEntry;
 void zsetStoreResult(client *c, sds dst, struct zmapEntry *items, size_t n, const char *event);
 

@@ -89,12 +89,11 @@ static void addReplyCoords(client *c, double lon, double lat) {
 }
 
 /* The position of member m of k: STORE_OK, STORE_NOTFOUND or STORE_ERR. */
-static int memberPosition(skey *k, sds m, double *lon, double *lat, double *score) {
+static int memberPosition(skey *k, sds m, double *lon, double *lat) {
     double s;
     int r = zsetMemberScore(k, m, sdslen(m), &s);
     if (r != STORE_OK) return r;
     geoDecodeScore(s, lon, lat);
-    if (score) *score = s;
     return STORE_OK;
 }
 
@@ -208,8 +207,8 @@ static void geodistCommand(client *c) {
         return;
     }
     double lon1, lat1, lon2, lat2;
-    int r = memberPosition(k, c->argv[2], &lon1, &lat1, NULL);
-    if (r == STORE_OK) r = memberPosition(k, c->argv[3], &lon2, &lat2, NULL);
+    int r = memberPosition(k, c->argv[2], &lon1, &lat1);
+    if (r == STORE_OK) r = memberPosition(k, c->argv[3], &lon2, &lat2);
     int saved = errno;
     storeCloseKey(k);
     if (r == STORE_ERR) addReplyErrorIO(c, saved);
@@ -252,24 +251,26 @@ static int collectPoint(void *ud, sds member, double score) {
     return limitReached(p);
 }
 
-/* Read the cells of the shape in order; an identical cell right after the
- * one read before is skipped (large radii make neighbours coincide; as in
- * Redis, the centre cell is not compared with). C_ERR after replying. */
+/* Read the cells of the shape in order, through one index; an identical
+ * cell right after the one read before is skipped (large radii make
+ * neighbours coincide; as in Redis, the centre cell is not compared with).
+ * C_ERR after replying. */
 static int collectPoints(client *c, skey *k, geoPoints *p) {
     geoSearchCells cells;
+    zsetScoreSpan spans[GEO_SEARCH_CELLS];
+    int nspans = 0, last = 0;
     geoSearchCellsFor(p->shape, &cells);
-    int last = 0;
     for (int i = 0; i < GEO_SEARCH_CELLS; i++) {
         geoCell *cell = &cells.cell[i];
         if (cell->step == 0 && cell->bits == 0) continue;
         if (last && cell->bits == cells.cell[last].bits && cell->step == cells.cell[last].step) continue;
-        if (limitReached(p)) break;
-        double min, max;
-        geoCellScoreRange(cell, &min, &max);
-        if (zsetVisitScoreRange(c, k, min, max, collectPoint, p) != C_OK) return C_ERR;
+        geoCellScoreRange(cell, &spans[nspans].min, &spans[nspans].max);
+        nspans++;
         last = i;
     }
-    return C_OK;
+    /* collectPoint stops the whole visit at the limit, where Redis stops
+     * reading the cell and then reads no other */
+    return zsetVisitScoreRanges(c, k, spans, nspans, collectPoint, p);
 }
 
 static void freePoints(geoPoints *p) {
@@ -309,7 +310,7 @@ typedef struct geoQuery {
 static int parseFromMember(client *c, skey *k, sds member, geoQuery *q) {
     q->frommember = 1;
     if (!k) return C_OK;
-    int r = memberPosition(k, member, &q->shape.lon, &q->shape.lat, NULL);
+    int r = memberPosition(k, member, &q->shape.lon, &q->shape.lat);
     if (r == STORE_ERR) addReplyErrorIO(c, errno);
     else if (r == STORE_NOTFOUND) addReplyError(c, "ERR could not decode requested zset member");
     return r == STORE_OK ? C_OK : C_ERR;

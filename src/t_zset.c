@@ -299,14 +299,18 @@ int zsetMembersInOrder(skey *k, sds **out, unsigned long *n) {
     return STORE_OK;
 }
 
-/* For GEO (t_geo.c): fn for each member of k with min <= score < max, in
- * order, until fn returns nonzero. C_ERR after replying. */
-int zsetVisitScoreRange(client *c, skey *k, double min, double max, zsetRangeVisitor *fn, void *ud) {
+/* For GEO (t_geo.c): fn for each member of k with min <= score < max, for
+ * each of the n ranges in turn, in order, until fn returns nonzero. One
+ * index serves every range. C_ERR after replying. */
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud) {
     zview v;
-    zscoreRange r = {min, max, 0, 1};
     if (zsetOpenView(c, k, &v) != C_OK) return C_ERR;
-    for (zidxNode *x = zidxFirstInRange(v.idx, &r); x && zsetScoreLteMax(x->score, &r); x = zidxNext(x))
-        if (fn(ud, x->ele, x->score)) break;
+    int stop = 0;
+    for (int i = 0; i < n && !stop; i++) {
+        zscoreRange r = {spans[i].min, spans[i].max, 0, 1};
+        for (zidxNode *x = zidxFirstInRange(v.idx, &r); x && !stop && zsetScoreLteMax(x->score, &r); x = zidxNext(x))
+            stop = fn(ud, x->ele, x->score);
+    }
     zsetCloseView(&v);
     return C_OK;
 }
