@@ -6,7 +6,7 @@ never makes), all units, option combinations, wrong types, arities and bad
 arguments; the keyspace events and the replication stream too."""
 import random
 
-from dredis_test import Pair, RespError, assert_command_info_matches
+from dredis_test import Pair, RespError, assert_command_info_matches, wait_until
 from test_notify import compare
 from test_replication import assert_same_stream, run_all
 
@@ -432,3 +432,34 @@ def test_geo_command_info():
             b = dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
             assert a[b"arguments"] == b[b"arguments"], n
             assert a[b"complexity"] == b[b"complexity"], n
+
+
+def test_geo_index_larger_than_the_cache():
+    """A set over DREDIS_ZSET_CACHE_MEMBERS is searched through a temporary
+    index: the same answers."""
+    rng = random.Random(7)
+    with Pair(env={"DREDIS_ZSET_CACHE_MEMBERS": "10"}) as p:
+        args = []
+        for i in range(300):
+            args += ["%.8f" % rng.uniform(10, 20), "%.8f" % rng.uniform(30, 45), "m%d" % i]
+        p.run("GEOADD", "big", *args)
+        p.run_many([["GEOSEARCH", "big", "FROMLONLAT", "%.4f" % rng.uniform(10, 20), "%.4f" % rng.uniform(30, 45),
+                     "BYRADIUS", str(rng.randint(10, 800)), "km", "WITHDIST"] for _ in range(20)])
+        p.run("GEOSEARCHSTORE", "big", "big", "FROMMEMBER", "m1", "BYBOX", "500", "500", "km", "COUNT", "5")
+        p.run("ZRANGE", "big", "0", "-1", "WITHSCORES")
+
+
+def test_geoadd_wakes_a_blocked_zset_pop():
+    with Pair() as p:
+        waiting = []
+        for server in (p.dredis, p.redis):
+            c = server.client()
+            c.send("BZPOPMIN", "g", "10")
+            waiting.append(c)
+        for c in (p.d, p.r):
+            wait_until(lambda: b"blocked_clients:1" in c.execute("INFO", "clients"), what="a blocked client")
+        p.run("GEOADD", "g", *SICILY)
+        got = [c.read_reply() for c in waiting]
+        for c in waiting:
+            c.close()
+        assert got[0] == got[1] == [b"g", b"Palermo", b"3479099956230698"], got
