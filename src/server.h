@@ -130,6 +130,9 @@ typedef struct redisCommand {
     const char *summary;
     const char *complexity;
     struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
+     * firstkey..lastkey ones in out (room for argc), returns how many */
+    int (*getkeys)(int argc, sds *argv, int *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */

@@ -432,6 +432,17 @@ def test_geo_command_info():
             b = dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
             assert a[b"arguments"] == b[b"arguments"], n
             assert a[b"complexity"] == b[b"complexity"], n
+        # the STORE/STOREDIST destinations are keys too (movablekeys)
+        for cmd in (("GEORADIUS", "k", "1", "1", "1", "km", "STORE", "dst", "storedist", "d2"),
+                    ("GEORADIUS", "k", "1", "1", "1", "km", "storedist", "d2", "STORE", "dst"),
+                    ("GEORADIUS", "k", "1", "1", "1", "km", "withdist", "store", "store", "dst"),
+                    ("GEORADIUS", "k", "1", "1", "1", "km", "store"), ("GEORADIUS", "k", "1", "1", "1", "km"),
+                    ("GEORADIUS_RO", "k", "1", "1", "1", "km", "STORE", "dst"),
+                    ("GEORADIUSBYMEMBER", "k", "m", "1", "km", "storedist", "d2"),
+                    ("GEORADIUSBYMEMBER", "k", "store", "1", "km"),
+                    ("GEOSEARCHSTORE", "d", "k", "frommember", "m", "byradius", "1", "km"),
+                    ("GEOADD", "k", "1", "1", "m"), ("GEODIST", "k", "a", "b")):
+            p.run("COMMAND", "GETKEYS", *cmd)
 
 
 def test_geo_index_larger_than_the_cache():
