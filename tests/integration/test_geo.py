@@ -419,7 +419,25 @@ def test_geo_replication_stream():
         ("GEOSEARCHSTORE", "d2", "g", "FROMLONLAT", "15", "37", "BYBOX", "300", "300", "km", "STOREDIST"),
         ("GEOSEARCHSTORE", "d2", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
         ("GEOSEARCHSTORE", "d2", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+        ("MULTI",), ("GEOADD", "t", "1", "2", "a"), ("GEORADIUS", "t", "1", "2", "1", "km", "STORE", "t2"),
+        ("EXEC",),
+        ("EVAL", "redis.call('geoadd', KEYS[1], 3, 4, 'b'); return redis.call('geosearchstore', KEYS[2], KEYS[1], "
+                 "'frommember', 'b', 'byradius', 1, 'm')", "2", "t", "t3"),
     ]))
+
+
+def test_geo_in_scripts_and_transactions():
+    with Pair() as p:
+        p.run("EVAL", "redis.call('geoadd', KEYS[1], 13.361389, 38.115556, 'Palermo'); "
+                      "return {redis.call('geopos', KEYS[1], 'Palermo', 'x'), redis.call('geohash', KEYS[1], 'Palermo'),"
+                      " redis.call('georadius', KEYS[1], 13, 38, 100, 'km', 'withdist', 'withcoord', 'withhash')}",
+              "1", "s")
+        p.run("EVAL", "return redis.pcall('geoadd', KEYS[1], 200, 1, 'x')", "1", "s")
+        p.run("EVAL_RO", "return redis.pcall('georadius', KEYS[1], 13, 38, 100, 'km')", "1", "s")
+        p.run("EVAL_RO", "return redis.call('georadius_ro', KEYS[1], 13, 38, 100, 'km')", "1", "s")
+        p.run_many([("MULTI",), ("GEOADD", "s", "15.087269", "37.502669", "Catania"), ("GEODIST", "s", "Palermo",
+                    "Catania", "mi"), ("GEOADD", "s", "x", "1", "bad"), ("EXEC",)])
+        p.run_many([("MULTI",), ("GEOADD", "s"), ("EXEC",)])
 
 
 def test_geo_command_info():
