@@ -492,3 +492,22 @@ def test_geoadd_wakes_a_blocked_zset_pop():
         for c in waiting:
             c.close()
         assert got[0] == got[1] == [b"g", b"Palermo", b"3479099956230698"], got
+
+
+def test_geo_writes_touch_watched_keys():
+    with Pair() as p:
+        p.run("GEOADD", "src", *SICILY)
+        for write in (("GEOADD", "w", "1", "1", "a"),
+                      ("GEOSEARCHSTORE", "w", "src", "FROMMEMBER", "Palermo", "BYRADIUS", "500", "km"),
+                      ("GEORADIUS", "src", "15", "37", "500", "km", "STOREDIST", "w"),
+                      ("GEORADIUS", "src", "0", "0", "1", "km", "STORE", "w")):
+            watchers = [s.client() for s in (p.dredis, p.redis)]
+            for c in watchers:
+                assert c.execute("WATCH", "w") == "OK"
+                assert c.execute("MULTI") == "OK"
+                c.execute("GET", "other")
+            p.run(*write)
+            got = [c.execute("EXEC") for c in watchers]
+            for c in watchers:
+                c.close()
+            assert got[0] == got[1] is None, (write, got)
