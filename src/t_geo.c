@@ -101,6 +101,20 @@ static int memberPosition(skey *k, sds m, double *lon, double *lat) {
 /* GEOADD                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* Run ZADD with argv in place of c's arguments (slow log and MONITOR keep
+ * showing what the client sent); replicas get that ZADD. */
+static void runAsZadd(client *c, int argc, sds *argv) {
+    redisCommand *zadd = lookupCommandByName("zadd");
+    sds *saved_argv = c->argv;
+    int saved_argc = c->argc;
+    c->argv = argv;
+    c->argc = argc;
+    zadd->proc(c);
+    c->argv = saved_argv;
+    c->argc = saved_argc;
+    rewriteCommandForPropagationArgv(c, argc, argv);
+}
+
 /* GEOADD key [NX|XX] [CH] lon lat member ...: ZADD key [options] score
  * member ..., which also makes its events ("zadd") and what replicas get. */
 static void geoaddCommand(client *c) {
@@ -129,15 +143,7 @@ static void geoaddCommand(client *c) {
         argv[built] = sdsfromlonglong((long long)score);
         argv[built + 1] = sdsdup(elem[2]);
     }
-    redisCommand *zadd = lookupCommandByName("zadd");
-    sds *saved_argv = c->argv;
-    int saved_argc = c->argc;
-    c->argv = argv;
-    c->argc = argc;
-    zadd->proc(c);
-    c->argv = saved_argv;
-    c->argc = saved_argc;
-    rewriteCommandForPropagationArgv(c, argc, argv);
+    runAsZadd(c, argc, argv);
 cleanup:
     for (int i = 0; i < built; i++) sdsfree(argv[i]);
     zfree(argv);

@@ -341,7 +341,7 @@ static void zsetFail(client *c, skey *k) {
     addReplyErrorIO(c, saved);
 }
 
-/* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
+/* Store items (unique, in any order) as the sorted set dst, replacing whatever dst
  * was; an empty result deletes dst. Replies with the count. event: the
  * keyspace event of a stored result ("zunionstore", "zrangestore", ...). */
 void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
