@@ -429,8 +429,8 @@ def test_geo_replication_stream():
 def test_geo_in_scripts_and_transactions():
     with Pair() as p:
         p.run("EVAL", "redis.call('geoadd', KEYS[1], 13.361389, 38.115556, 'Palermo'); "
-                      "return {redis.call('geopos', KEYS[1], 'Palermo', 'x'), redis.call('geohash', KEYS[1], 'Palermo'),"
-                      " redis.call('georadius', KEYS[1], 13, 38, 100, 'km', 'withdist', 'withcoord', 'withhash')}",
+                      "return {redis.call('geopos', KEYS[1], 'Palermo', 'x'), "
+                      "redis.call('geohash', KEYS[1], 'Palermo'), redis.call('georadius', KEYS[1], 13, 38, 100, 'km', 'withdist', 'withcoord', 'withhash')}",
               "1", "s")
         p.run("EVAL", "return redis.pcall('geoadd', KEYS[1], 200, 1, 'x')", "1", "s")
         p.run("EVAL_RO", "return redis.pcall('georadius', KEYS[1], 13, 38, 100, 'km')", "1", "s")
