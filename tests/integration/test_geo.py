@@ -4,6 +4,7 @@ the intent of Redis's tests/unit/geo.tcl, seeded random points and
 searches, edge coordinates (poles, antimeridian, limits, scores GEOADD
 never makes), all units, option combinations, wrong types, arities and bad
 arguments; the keyspace events and the replication stream too."""
+import itertools
 import random
 
 from dredis_test import Pair, RespError, assert_command_info_matches, wait_until
@@ -511,3 +512,30 @@ def test_geo_writes_touch_watched_keys():
             for c in watchers:
                 c.close()
             assert got[0] == got[1] is None, (write, got)
+
+
+def test_geo_every_option_combination():
+    """Each search form with every combination of WITH* options, order and
+    COUNT [ANY], in RESP2 and RESP3."""
+    import itertools
+    with Pair() as p:
+        p.run("GEOADD", "nyc", "-73.9454966", "40.747533", "lic market", *NYC)
+        forms = [("GEORADIUS", "nyc", "-73.9798091", "40.7598464", "10", "km"),
+                 ("GEORADIUS_RO", "nyc", "-73.9798091", "40.7598464", "6", "mi"),
+                 ("GEORADIUSBYMEMBER", "nyc", "wtc one", "7000", "m"),
+                 ("GEORADIUSBYMEMBER_RO", "nyc", "q4", "30000", "ft"),
+                 ("GEOSEARCH", "nyc", "FROMLONLAT", "-73.9798091", "40.7598464", "BYRADIUS", "10", "km"),
+                 ("GEOSEARCH", "nyc", "FROMMEMBER", "jfk", "BYBOX", "40", "20", "km")]
+        withs = ("WITHDIST", "WITHHASH", "WITHCOORD")
+        commands = []
+        for form in forms:
+            for n in range(4):
+                for with_opts in itertools.combinations(withs, n):
+                    for order in ((), ("ASC",), ("DESC",)):
+                        for count in ((), ("COUNT", "2"), ("COUNT", "2", "ANY"), ("COUNT", "100")):
+                            commands.append(form + with_opts + order + count)
+                            commands.append(form + count + order + tuple(reversed(with_opts)))
+        for proto in ("2", "3"):
+            for c in (p.d, p.r):
+                c.execute("HELLO", proto)
+            p.run_many(commands)
