@@ -648,4 +648,9 @@ extern redisCommand replicaCommandTable[];
 /* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
 long long configStreamNodeMaxEntries(void);
 
+/* getkeys.c: the argument indexes of a command's keys (fixed and movable)
+ * in out (room for 2 * argc), returns how many */
+int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
+int commandHasKeys(const redisCommand *cmd);
+
 #endif
