@@ -194,6 +194,7 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
+    int was_blocked = c->bstate.btype != BLOCKED_NONE; /* a blocked command run again */
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
@@ -207,7 +208,10 @@ void call(client *c, redisCommand *cmd) {
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
-    cmd->calls++;
+    /* as Redis: a command that blocked counts as a call once it is served
+     * (or times out), not each time it is run and blocks again */
+    int blocked = c->bstate.btype != BLOCKED_NONE && (!was_blocked || c->bstate.reblocked);
+    if (!blocked) cmd->calls++;
     cmd->microseconds += dur;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
