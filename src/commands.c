@@ -432,23 +432,28 @@ static const char *addReplyResp3(client *c, const char *p) {
     return p;
 }
 
+/* COMMAND DOCS of one command: the fields Redis 7.0 gives for it (summary,
+ * since, group, complexity, doc_flags, history, arguments: redis-cli's hints
+ * and HELP come from them), or, for a command Redis has not, those of its
+ * table entry; then its subcommands. */
 static void addReplyCommandDocs(client *c, redisCommand *cmd) {
-    /* the arguments as Redis 7.0 documents them: redis-cli's hints and HELP */
-    const char *args = commandArgsDocs(cmd->fullname);
-    int n = 4 + (args ? 1 : 0) + (cmd->subcommands ? 1 : 0);
+    int fields = 0;
+    const char *redis = commandRedisDocs(cmd->fullname, &fields);
+    if (!redis) fields = 4;
     addReplyBulkCString(c, cmd->fullname);
-    addReplyMapLen(c, n);
-    addReplyBulkCString(c, "summary");
-    addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
-    addReplyBulkCString(c, "since");
-    addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
-    addReplyBulkCString(c, "group");
-    addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
-    addReplyBulkCString(c, "complexity");
-    addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
-    if (args) {
-        addReplyBulkCString(c, "arguments");
-        addReplyResp3(c, args);
+    addReplyMapLen(c, fields + (cmd->subcommands ? 1 : 0));
+    if (redis) {
+        const char *p = redis;
+        for (int i = 0; i < 2 * fields; i++) p = addReplyResp3(c, p);
+    } else {
+        addReplyBulkCString(c, "summary");
+        addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
+        addReplyBulkCString(c, "since");
+        addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
+        addReplyBulkCString(c, "group");
+        addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
+        addReplyBulkCString(c, "complexity");
+        addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
     }
     if (cmd->subcommands) {
         long m = 0;

@@ -343,7 +343,9 @@ void processEventsWhileBlocked(void);
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
 redisCommand *lookupCommandByName(const char *name);
-const char *commandArgsDocs(const char *fullname); /* command_args.c, generated */
+/* command_args.c, generated: Redis 7.0's COMMAND DOCS fields of a command
+ * (RESP3 key/value pairs, *fields of them), NULL for one Redis has not */
+const char *commandRedisDocs(const char *fullname, int *fields);
 void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);
