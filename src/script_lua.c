@@ -350,6 +350,11 @@ static void pushReply(lua_State *L, replyCursor *cur) {
     }
 }
 
+void luaPushRedisReply(lua_State *L, const char *reply, size_t len, int resp3) {
+    replyCursor cur = {.p = reply, .end = reply + len, .resp3 = resp3};
+    pushReply(L, &cur);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Lua -> RESP (the script's result)                                        */
 /* ------------------------------------------------------------------------ */
@@ -646,12 +651,9 @@ static int luaRedisGenericCommand(lua_State *L, int raise_error) {
         luaPushErrorTable(L, "The command did not reply");
         return raise_error ? lua_error(L) : 1;
     }
-    replyCursor cur;
-    cur.p = (const char *)evbuffer_pullup(c->out, -1);
-    cur.end = cur.p + len;
-    cur.resp3 = c->resp == 3;
-    if (raise_error && cur.p[0] != '-') raise_error = 0;
-    pushReply(L, &cur);
+    const char *reply = (const char *)evbuffer_pullup(c->out, -1);
+    if (raise_error && reply[0] != '-') raise_error = 0;
+    luaPushRedisReply(L, reply, len, c->resp == 3);
     evbuffer_drain(c->out, len);
     return raise_error ? lua_error(L) : 1;
 }
