@@ -5,9 +5,9 @@
 #   srcdir, builddir   absolute top source and build directories
 #   LIB_SOURCES        libdredis.a's sources (src/...; the .c ones are used)
 #   CLANG, DEFS, DEP_CFLAGS, DEP_LIBS
-HARNESSES = resp keyname rdb journal lua_reply
+HARNESSES = resp keyname rdb rdb_file journal lua_reply
 # harnesses calling modules that need server.c's globals
-WITH_SERVER = rdb lua_reply
+WITH_SERVER = rdb rdb_file lua_reply
 
 SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 CFLAGS_FUZZ = -g -O1 -fno-omit-frame-pointer $(SAN) -D_GNU_SOURCE $(DEFS) -I$(srcdir)/src $(DEP_CFLAGS) \

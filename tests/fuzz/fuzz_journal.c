@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,13 +58,6 @@ static void makeAt(const char *rel, int dir) {
     close(fd);
 }
 
-static int removeEntry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    if (ftw->level > 0) remove(path);
-    return 0;
-}
-
 /* The store's layout in small, with the names the journal seeds (the log
  * of a real server, killed) refer to: keys in databases 0 and 1, staged
  * and displaced versions in .tmp, the expiry index, the trash. */
@@ -76,7 +68,7 @@ static const char *const tree[] = {
     ".tmp/f17604-3", ".tmp/f17604-12", ".tmp/t17604-1/", ".trash/", NULL};
 
 static void rebuildRoot(void) {
-    nftw(root, removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+    fuzzRemoveTree(root, 1);
     for (int i = 0; tree[i]; i++) {
         char rel[256];
         int n = snprintf(rel, sizeof(rel), "1/2/root/%s", tree[i]);
@@ -89,9 +81,7 @@ static void rebuildRoot(void) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(base, sizeof(base), "%s/dredis-fuzz-journal-XXXXXX", tmp);
-    FUZZ_CHECK(mkdtemp(base) != NULL, "mkdtemp: %s", strerror(errno));
+    fuzzMakeScratch(base, sizeof(base), "journal");
     snprintf(root, sizeof(root), "%s/1/2/root", base);
     makeAt("1", 1);
     makeAt("1/2", 1);
@@ -111,9 +101,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static void removeScratch(void) {
-    if (!base[0]) return;
-    nftw(base, removeEntry, 16, FTW_DEPTH | FTW_PHYS);
-    rmdir(base);
+    if (base[0]) fuzzRemoveTree(base, 0);
 }
 
 /* Put the right CRC-32 in every record's CRC slot: without this nearly

@@ -6,6 +6,7 @@ tests/fuzz/corpus/<harness>/ from real servers:
   keyname    key names of every kind of byte, and file names
   rdb        DUMP payloads made by redis-server 7.0 for every type and
              encoding it writes, and an RDB file (SAVE) of them all
+  rdb_file   that RDB file
   journal    .journal files of a dredis-server killed with SIGKILL after
              writes of every type, whole and cut before their last COMMIT
   lua_reply  replies of redis-server 7.0 in RESP2 and RESP3 (as
@@ -180,7 +181,9 @@ def rdb_seeds():
         save("rdb", reply[nl + 2:-2])
         c.raw("SAVE")
         with open(os.path.join(d, "dump.rdb"), "rb") as f:
-            save("rdb", f.read())
+            rdb = f.read()
+        save("rdb", rdb)
+        save("rdb_file", rdb)
     with_redis(run)
 
 
