@@ -2,8 +2,9 @@
  *
  * A scratch directory (on /dev/shm when there is one, so runs stay fast)
  * holds, three levels down, "root", a small ROOT_DIR-like tree rebuilt
- * before every run, and beside it and at each level above files that are
- * not the store's. Each run writes the bytes as
+ * before every run with the files and directories the journal names (so
+ * the undo steps have something to act on), and beside it and at each
+ * level above files that are not the store's. Each run writes the bytes as
  * root/.journal and runs the recovery of journalOpen() on root, as the
  * server does at start-up. Afterwards nothing outside root may have been
  * created, removed, renamed or changed: recovery must never reach past
@@ -13,6 +14,7 @@
 #include "fuzz.h"
 #include "journal.h"
 #include "sds.h"
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,28 +48,66 @@ static sds describeTree(sds out, const char *dir, const char *skip) {
 
 static sds describeOutside(void) { return describeTree(sdsempty(), base, root); }
 
-static void makeAt(const char *rel, int dir) {
+/* Create base/rel, a directory or a one-byte file: 0, or -1 with errno. */
+static int tryMakeAt(const char *rel, int dir) {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", base, rel);
-    if (dir) {
-        FUZZ_CHECK(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-        return;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    FUZZ_CHECK(fd >= 0 && write(fd, "x", 1) == 1, "create %s: %s", path, strerror(errno));
-    close(fd);
+    if (dir) return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+    int ok = fd >= 0 && write(fd, "x", 1) == 1;
+    if (fd >= 0) close(fd);
+    return ok ? 0 : -1;
 }
 
-/* The store's layout in small, with the names the journal seeds (the log
- * of a real server, killed) refer to: keys in databases 0 and 1, staged
- * and displaced versions in .tmp, the expiry index, the trash. */
-static const char *const tree[] = {
-    "0/", "0/k/", "0/k/value", "0/k/expire", "0/h/", "0/h/fields/", "0/h/fields/f", "0/l/", "0/l/segments/",
-    "0/l/segments/0", "0/s/", "0/z/", "0/x/", "0/a/", "0/a/value", "0/.expires/", "0/.expires/1796613116653_k",
-    "1/", "1/k/", ".tmp/", ".tmp/d17604-1/", ".tmp/d17604-2/", ".tmp/d17604-7/", ".tmp/d17604-8/",
-    ".tmp/f17604-3", ".tmp/f17604-12", ".tmp/t17604-1/", ".trash/", NULL};
+static void makeAt(const char *rel, int dir) {
+    FUZZ_CHECK(tryMakeAt(rel, dir) == 0, "create %s/%s: %s", base, rel, strerror(errno));
+}
 
-static void rebuildRoot(void) {
+/* The store's layout in small: databases 0 and 1, the expiry index, the
+ * staging area and the trash. */
+static const char *const tree[] = {"0/", "0/k/", "0/k/value", "0/.expires/", "1/", ".tmp/", ".trash/", NULL};
+
+/* A path the harness may create below root: components of file-name bytes
+ * store.c uses, none "." or ".." (so the harness itself never leaves root). */
+static int safeRelPath(const char *p, size_t len) {
+    if (len == 0 || len > 200) return 0;
+    size_t comp = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || p[i] == '/') {
+            if (comp == 0 || (comp == 1 && p[i - 1] == '.') || (comp == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+                return 0;
+            comp = 0;
+        } else if (isalnum((unsigned char)p[i]) || strchr("._-:%~@+=,", p[i])) {
+            comp++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Create root/dir (and its parents), and root/dir/name as a file or a
+ * directory, when the names are safe. */
+static void makeNamed(const uint8_t *dir, size_t dlen, const uint8_t *name, size_t nlen, int as_dir) {
+    char rel[512];
+    if (dlen > 0 && !safeRelPath((const char *)dir, dlen)) return;
+    if (!safeRelPath((const char *)name, nlen) || memchr(name, '/', nlen)) return;
+    int n = snprintf(rel, sizeof(rel), "1/2/root/%.*s", (int)dlen, (const char *)dir);
+    for (int i = (int)strlen("1/2/root/"); i <= n; i++) {
+        if (i == n || rel[i] == '/') {
+            char c = rel[i];
+            rel[i] = '\0';
+            tryMakeAt(rel, 1); /* may be a file already: then what is below fails too */
+            rel[i] = c;
+        }
+    }
+    snprintf(rel + n, sizeof(rel) - (size_t)n, "%s%.*s", dlen ? "/" : "", (int)nlen, (const char *)name);
+    tryMakeAt(rel, as_dir);
+}
+
+/* The fixed tree, plus what the journal's records name (every other one a
+ * directory), so that the undo has something to move, swap and trash. */
+static void rebuildRoot(const uint8_t *p, size_t size) {
     fuzzRemoveTree(root, 1);
     for (int i = 0; tree[i]; i++) {
         char rel[256];
@@ -75,6 +115,22 @@ static void rebuildRoot(void) {
         int dir = rel[n - 1] == '/';
         if (dir) rel[n - 1] = '\0';
         makeAt(rel, dir);
+    }
+    size_t pos = 0;
+    for (int rec = 0; pos < size && rec < 64; rec++) {
+        const uint8_t *f[4] = {0};
+        size_t len[4] = {0};
+        pos++; /* the type */
+        int j;
+        for (j = 0; j < 4 && pos + 2 <= size; j++) {
+            len[j] = (size_t)p[pos] | (size_t)p[pos + 1] << 8;
+            f[j] = p + pos + 2;
+            pos += 2 + len[j];
+        }
+        if (j < 4 || pos + 4 > size) break;
+        pos += 4;
+        if (len[1]) makeNamed(f[0], len[0], f[1], len[1], rec & 1);
+        if (len[3]) makeNamed(f[2], len[2], f[3], len[3], !(rec & 1));
     }
 }
 
@@ -140,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
 /* Recovery from a journal of these bytes on a fresh root. */
 static void recoverFrom(const uint8_t *data, size_t size) {
-    rebuildRoot();
+    rebuildRoot(data, size);
     char path[512];
     snprintf(path, sizeof(path), "%s/.journal", root);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);

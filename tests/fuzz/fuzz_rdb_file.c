@@ -32,11 +32,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char root[300];
     snprintf(root, sizeof(root), "%s/root", base);
     setenv("ROOT_DIR", root, 1);
+    /* what main() sets before reading the configuration */
+    server.pid = getpid();
+    server.dbnum = DEFAULT_DBNUM;
+    server.start_time_ms = mstime();
     char *err = NULL;
     FUZZ_CHECK(loadConfigFromEnv(&err) == C_OK, "configuration: %s", err);
     server.verbosity = LL_WARNING;
     FUZZ_CHECK(storeInit(server.root_dir, server.dbnum, &err) == STORE_OK, "storeInit: %s", err);
     FUZZ_CHECK(functionsLoadAtStartup() == C_OK, "functions");
+    commandTableInit();
     fake = createFakeClient();
     atexit(removeScratch);
     return 0;

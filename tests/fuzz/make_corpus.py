@@ -6,15 +6,15 @@ tests/fuzz/corpus/<harness>/ from real servers:
   keyname    key names of every kind of byte, and file names
   rdb        DUMP payloads made by redis-server 7.0 for every type and
              encoding it writes, and an RDB file (SAVE) of them all
-  rdb_file   that RDB file
+  rdb_file   that RDB file, and an RDB file of each DUMP payload's key alone
   journal    .journal files of a dredis-server killed with SIGKILL after
              writes of every type, whole and cut before their last COMMIT
   lua_reply  replies of redis-server 7.0 in RESP2 and RESP3 (as
              redis.call() receives them) and a few table programs
 
 Usage: tests/fuzz/make_corpus.py DREDIS_SERVER  (redis-server 7.0 on PATH).
-Files are named by content (sha1), so running it again adds nothing twice;
-files of crashes found (crash-*) are left alone."""
+The seeds made before (seed-*) are replaced; the inputs of crashes found
+(crash-*) are left alone."""
 import hashlib
 import os
 import shutil
@@ -175,7 +175,12 @@ def rdb_seeds():
         for k in fill_redis(c):
             reply = c.raw("DUMP", k)
             nl = reply.index(b"\r\n")
-            save("rdb", reply[nl + 2:-2])
+            payload = reply[nl + 2:-2]
+            save("rdb", payload)
+            # the same value as the one key of a small RDB file (checksum 0:
+            # not checked), so rdb_file's runs load one key, not all of them
+            save("rdb_file", b"REDIS0010\xfe\x00" + payload[:1] + bytes([len(k)]) + k.encode() +
+                 payload[1:-10] + b"\xff" + bytes(8))
         reply = c.raw("FUNCTION", "DUMP")
         nl = reply.index(b"\r\n")
         save("rdb", reply[nl + 2:-2])
@@ -267,6 +272,10 @@ def journal_seeds(server):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
+    for h in os.listdir(CORPUS) if os.path.isdir(CORPUS) else []:
+        for f in os.listdir(os.path.join(CORPUS, h)):
+            if f.startswith("seed-"):
+                os.unlink(os.path.join(CORPUS, h, f))
     resp_seeds()
     keyname_seeds()
     rdb_seeds()
