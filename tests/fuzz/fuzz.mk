@@ -18,10 +18,12 @@ obj = $(builddir)/tests/fuzz/obj
 bin = $(builddir)/tests/fuzz
 lib_c = $(filter %.c,$(LIB_SOURCES))
 lib_objs = $(patsubst src/%.c,$(obj)/%.o,$(lib_c)) $(obj)/script_lua_sources.o
+# no dependency tracking: any header change rebuilds everything
+headers = $(wildcard $(srcdir)/src/*.h)
 
 all: $(foreach h,$(HARNESSES),$(bin)/fuzz_$(h))
 
-$(obj)/%.o: $(srcdir)/src/%.c
+$(obj)/%.o: $(srcdir)/src/%.c $(headers)
 	@mkdir -p $(obj)
 	$(CLANG) $(CFLAGS_FUZZ) -c $< -o $@
 
@@ -29,7 +31,7 @@ $(obj)/script_lua_sources.o: $(builddir)/src/script_lua_sources.c
 	@mkdir -p $(obj)
 	$(CLANG) $(CFLAGS_FUZZ) -c $< -o $@
 
-$(obj)/h_%.o: $(srcdir)/tests/fuzz/%.c $(srcdir)/tests/fuzz/fuzz.h
+$(obj)/h_%.o: $(srcdir)/tests/fuzz/%.c $(srcdir)/tests/fuzz/fuzz.h $(headers) $(srcdir)/src/server.c
 	@mkdir -p $(obj)
 	$(CLANG) $(CFLAGS_FUZZ) -c $< -o $@
 
