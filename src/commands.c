@@ -199,8 +199,10 @@ void call(client *c, redisCommand *cmd) {
     propagateCallBegin(c, &ps);
     expiryClockEnter();
     storeTxnBegin();
+    int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
     cmd->proc(c);
     int rolled_back = storeTxnEnd();
+    storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */

@@ -313,11 +313,22 @@ static sds getBind(void) { return sdsnew(server.host); }
 static sds getDatabases(void) { return fmtLL(server.dbnum); }
 static sds getDir(void) { return sdsnew(server.root_dir); }
 static sds getMaxclients(void) { return fmtLL((long long)server.maxclients); }
+/* As Redis: more clients than the open files limit can take (raised if it
+ * can be) are refused, saying how many it can. */
 static const char *setMaxclients(const char *v) {
     long long n;
     const char *err = setLongLong(v, 1, 4294967295LL, &n);
-    if (!err) server.maxclients = (unsigned long)n;
-    return err;
+    if (err) return err;
+    unsigned long old = server.maxclients;
+    server.maxclients = (unsigned long)n;
+    if (server.maxclients > old && adjustOpenFilesLimit() != C_OK) {
+        static char msg[128];
+        snprintf(msg, sizeof(msg), "The operating system is not able to handle the specified number of clients, "
+                 "try with %lu", server.maxclients);
+        server.maxclients = old;
+        return msg;
+    }
+    return NULL;
 }
 static sds getRequirepass(void) { return sdsnew(server.requirepass ? server.requirepass : ""); }
 static const char *setRequirepass(const char *v) {

@@ -429,6 +429,18 @@ void monitorRemoveClient(client *c);
 long long mstime(void);
 long long ustime(void);
 void serverLog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line that can repeat (a failing accept(), a full disk ...): logged at
+ * most once per LOG_REPEAT_MS for each limiter (a static one per call
+ * site), the next line saying how many were left out. */
+#define LOG_REPEAT_MS 1000
+typedef struct logLimiter {
+    long long last_ms;
+    long long suppressed;
+} logLimiter;
+void serverLogLimited(logLimiter *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Raise RLIMIT_NOFILE to maxclients plus dredis's reserve, or lower
+ * maxclients to what it allows (C_ERR), as Redis. */
+int adjustOpenFilesLimit(void);
 #define LL_DEBUG 0
 #define LL_VERBOSE 1
 #define LL_NOTICE 2

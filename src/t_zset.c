@@ -211,8 +211,10 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
         }
         storeIterClose(it);
     }
-    serverLog(LL_WARNING, "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
-              removed, added);
+    static logLimiter repaired; /* one line a second, however many keys */
+    serverLogLimited(&repaired, LL_WARNING,
+                     "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
+                     removed, added);
     return rc;
 }
 
