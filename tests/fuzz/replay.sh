@@ -6,6 +6,10 @@
 set -eu
 FUZZ_DIR=${FUZZ_DIR:-$(dirname "$0")}
 FUZZ_BIN=${FUZZ_BIN:-$FUZZ_DIR}
+# the harnesses' scratch trees, removed even after a failing input
+FUZZ_SCRATCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dredis-fuzz-replay-XXXXXX")
+export FUZZ_SCRATCH_DIR
+trap 'rm -rf "$FUZZ_SCRATCH_DIR"' EXIT
 status=0
 for dir in "$FUZZ_DIR"/corpus/*/; do
   h=$(basename "$dir")
