@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -545,10 +545,12 @@ static void commandGetKeysCommand(client *c) {
         return;
     }
     int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    long n = 0;
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) n++;
+    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2), n = 0;
+    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) keys[n++] = i;
+    if (cmd->getkeys) n += cmd->getkeys(argc, c->argv + 2, keys + n);
     addReplyArrayLen(c, n);
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) addReplyBulkSds(c, sdsdup(c->argv[i + 2]));
+    for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
+    zfree(keys);
 }
 
 static void commandHelpCommand(client *c) {

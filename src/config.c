@@ -393,7 +393,8 @@ static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0
 /* Redis's encoding settings tune only how Redis lays values out in its
  * memory, never what a command answers; tools and Redis's own tests set
  * them. dredis keeps what they are set to and reports it, and nothing in
- * its tree depends on them (docs/compatibility.md). Values as Redis 7.0's
+ * its tree depends on them (docs/compatibility.md), except
+ * stream-node-max-entries (below). Values as Redis 7.0's
  * defaults and ranges; the *-value and stream-node-max-bytes ones take
  * memory units (4kb). */
 static struct encodingSetting {
@@ -430,6 +431,13 @@ static struct encodingSetting *encodingSetting(const char *name) {
     for (size_t i = 0; i < sizeof(encodingSettings) / sizeof(encodingSettings[0]); i++)
         if (!strcmp(encodingSettings[i].name, name)) return &encodingSettings[i];
     return NULL;
+}
+
+/* stream-node-max-entries is the one encoding setting that dredis's tree
+ * follows: a stream segment takes that many entries, as a Redis node does,
+ * so an approximate trim ("~") removes what it removes in Redis. */
+long long configStreamNodeMaxEntries(void) {
+    return encodingSetting("stream-node-max-entries")->value;
 }
 
 static const char *setEncoding(const char *name, const char *v) {
