@@ -203,7 +203,19 @@ static void undoExchange(int d1, const jrec *r) {
     if (tmpfd >= 0) close(tmpfd);
 }
 
+/* A record's names are single entries of their directories, as store.c
+ * writes them: anything else (a damaged or forged log: "../x", "a/b")
+ * could make the undo reach past its directory, even out of ROOT_DIR. */
+static int isEntryName(const char *s) {
+    return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 static void undoRecord(const jrec *r) {
+    if (!isEntryName(r->f[1]) || (r->type != J_NEW && !isEntryName(r->f[3]))) {
+        fprintf(stderr, "dredis: recovery: skipped a journal record naming '%s' and '%s' (not file names)\n",
+                r->f[1], r->f[3]);
+        return;
+    }
     int d1 = openRel(r->f[0]);
     int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openRel(r->f[2]);
     const char *name = r->f[1], *name2 = r->f[3];
