@@ -336,11 +336,12 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
-/* ---- client_limits.c ---- */
-extern clientBufferLimits clientOutputLimitDefaults[CLIENT_TYPE_OBUF_COUNT];
+/* ---- protected_mode.c ---- */
 extern const char *protectedModeDeniedText;
 int isLoopbackPeer(int family, const char *ip);
 int protectedModeDenies(int protected_mode, int has_password, int family, const char *ip);
+/* ---- client_limits.c ---- */
+extern clientBufferLimits clientOutputLimitDefaults[CLIENT_TYPE_OBUF_COUNT];
 int clientOutputClass(client *c);
 int clientOutputLimitReached(client *c, size_t used);
 int closeClientOnOutputLimit(client *c, size_t used);
