@@ -139,7 +139,7 @@ static void resumeIfDrained(client *c) {
     if (!(c->flags & CLIENT_OUTPUT_PAUSED) || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) return;
     if (pendingOutput(c) > OUTPUT_PAUSE_BYTES) return;
     c->flags &= ~CLIENT_OUTPUT_PAUSED;
-    if (!(c->flags & CLIENT_PROTECTED)) bufferevent_enable(c->bev, EV_READ);
+    bufferevent_enable(c->bev, EV_READ);
     continueInputLater(c);
 }
 
@@ -1033,6 +1033,7 @@ void processEventsWhileBlocked(void) {
             evbuffer_freeze(out, 1);
         }
         if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
+        else resumeIfDrained(c);
     }
     zfree(pfd);
     zfree(who);

@@ -14,6 +14,7 @@ import time
 
 from dredis_test import Dredis, Client, ConnectionClosed, RespError, encode_command
 from conn_util import compare, is_closed, wait_until
+from test_replication import RawReplica
 
 
 def remote_client(server, timeout=10):
@@ -337,3 +338,24 @@ def test_unauthenticated_request_limits_as_redis():
         return out
 
     compare(scenario)
+
+
+def test_replica_class_limit_drops_a_replica_that_does_not_read():
+    """A replica that stops reading the stream is dropped at the replica
+    class's hard limit (never below repl-backlog-size), with Redis's log
+    line; the master serves on."""
+    def scenario(server):
+        with server.client() as c:
+            c.execute("CONFIG", "SET", "client-output-buffer-limit", "replica 2mb 0 0")
+            rep = RawReplica(server.port)
+            rep.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            wait_until(lambda: b"connected_slaves:1" in c.execute("INFO", "replication"), what="the replica")
+            for i in range(12):  # 12 MB of stream: more than the kernel's socket buffers
+                c.execute("SET", "k%d" % i, b"v" * (1 << 20))
+            wait_until(lambda: b"connected_slaves:0" in c.execute("INFO", "replication"), timeout=20,
+                       what="the replica to be dropped")
+            rep.sock.close()
+            logged = "for overcoming of output buffer limits" in server.output()
+            return [("logged", logged), ("serving", c.execute("DBSIZE"))]
+
+    compare(scenario, redis_args=("--repl-diskless-sync", "no"))
