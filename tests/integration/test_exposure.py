@@ -251,7 +251,8 @@ def _pubsub_limit_scenario(limit, wait_soft):
             wait_until(lambda: c.execute("PUBSUB", "NUMSUB", "ch")[1] == 1, timeout=20,
                        what="the subscriber that does not read to be closed")
             return [("closed", is_closed(sub, timeout=20)), ("first", reached[0]),
-                    ("good", c.execute("PUBLISH", "ch", "after"), good.read_reply())]
+                    ("good", c.execute("PUBLISH", "ch", "after"), good.read_reply()),
+                    ("logged", "scheduled to be closed ASAP for overcoming of output buffer limits" in server.output())]
     return scenario
 
 
@@ -300,7 +301,8 @@ def test_query_buffer_limit_closes_the_client():
                 closed = is_closed(v, timeout=10)
             with server.client() as v:  # under the limit: served
                 ok = v.execute("SET", "k", b"y" * 900000)
-            return [("closed", closed), ("under", ok), ("alive", c.execute("STRLEN", "k"))]
+            return [("closed", closed), ("under", ok), ("alive", c.execute("STRLEN", "k")),
+                    ("logged", "Closing client that reached max query buffer length" in server.output())]
 
     compare(scenario)
 
