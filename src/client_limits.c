@@ -56,16 +56,33 @@ int clientOutputLimitReached(client *c, size_t used) {
     return hard || soft;
 }
 
-/* Close c (on the next loop turn) when used bytes of pending output pass its
- * class's limits; 1 when it was scheduled to close. */
-int closeClientOnOutputLimit(client *c, size_t used) {
+/* Close c when used bytes of pending output pass its class's limits, with
+ * Redis's log line: "scheduled to be closed ASAP" when output was added (it
+ * is closed on the next loop turn), "closed" from the cron; 1 when closed. */
+static int closeIfOverLimit(client *c, size_t used, int from_cron) {
     if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return 0;
     if (!clientOutputLimitReached(c, used)) return 0;
     sds info = clientInfoString(c);
     closeClientAsync(c);
-    serverLog(LL_WARNING, "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", info);
+    serverLog(LL_WARNING, from_cron ? "Client %s closed for overcoming of output buffer limits."
+                                    : "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+              info);
     sdsfree(info);
     return 1;
+}
+
+int closeClientOnOutputLimit(client *c, size_t used) { return closeIfOverLimit(c, used, 0); }
+
+/* As Redis's clientsCron: a soft limit's seconds run out without any new
+ * output, so every client is checked once per cron run too. */
+void clientsCronOutputLimits(void) {
+    for (client *c = server.clients; c; c = c->next) {
+        if (!c->bev) continue;
+        size_t used;
+        if (c->flags & CLIENT_SLAVE) used = replicationPendingStream(c);
+        else used = evbuffer_get_length(bufferevent_get_output(c->bev)) + (c->held ? evbuffer_get_length(c->held) : 0);
+        closeIfOverLimit(c, used, 1);
+    }
 }
 
 /* CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <seconds> ...":

@@ -147,6 +147,15 @@ int replicationHasHistory(void) { return repl.backlog != NULL; }
 /* as Redis, INFO's connected_clients leaves out the replicas' connections */
 int replicationReplicaCount(void) { return repl.nreplicas; }
 
+/* What the replica class of client-output-buffer-limit counts: the stream
+ * waiting for replica c (kept aside during its full sync, then in its
+ * output), never its RDB file. */
+size_t replicationPendingStream(client *c) {
+    if (c->repl_pending) return evbuffer_get_length(c->repl_pending);
+    if (c->replstate == SLAVE_STATE_ONLINE) return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return 0;
+}
+
 long long replicationOffset(void) { return server.master_repl_offset; }
 
 static void replicaAddress(client *c, char *ip, size_t len) {

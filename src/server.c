@@ -341,6 +341,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)arg;
     activeExpireCycle();
     closeIdleClients();
+    clientsCronOutputLimits();
     saveCron();
     replicationCron();
 }

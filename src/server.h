@@ -345,6 +345,7 @@ extern clientBufferLimits clientOutputLimitDefaults[CLIENT_TYPE_OBUF_COUNT];
 int clientOutputClass(client *c);
 int clientOutputLimitReached(client *c, size_t used);
 int closeClientOnOutputLimit(client *c, size_t used);
+void clientsCronOutputLimits(void);
 const char *setClientOutputLimits(const char *value);
 sds getClientOutputLimits(void);
 int parseMemoryValue(const char *v, long long *out); /* config.c: Redis's memtoull units */
@@ -568,6 +569,7 @@ void replicationFeedRaw(const char *p, size_t len);
 sds catCommandMultibulk(sds s, int argc, sds *argv); /* a command as the stream has it */
 int replicationHasHistory(void);
 int replicationReplicaCount(void);
+size_t replicationPendingStream(client *c);
 void replicationDisconnectReplicas(void);
 void replicationResetHistory(const char *replid, long long offset);
 void replicationShiftHistory(const char *newid);
