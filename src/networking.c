@@ -853,6 +853,11 @@ static int rejectInProtectedMode(int fd, struct sockaddr *sa) {
     if (!protectedModeDenies(server.protected_mode, server.requirepass != NULL, sa->sa_family, ip)) return 0;
     const char *msg = protectedModeDeniedText;
     if (write(fd, msg, strlen(msg)) < 0) { /* best effort, as Redis */ }
+    /* what the client sent already is read first: closing with unread
+     * input would reset the connection, and the text might be lost */
+    char buf[4096];
+    for (int i = 0; i < 16 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++) {
+    }
     close(fd);
     server.stat_rejected_conn++;
     return 1;
