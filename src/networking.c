@@ -109,8 +109,11 @@ static void outputChanged(struct evbuffer *buf, const struct evbuffer_cb_info *i
  * set below one reply (the normal class is unlimited by default). */
 #define OUTPUT_PAUSE_BYTES (256 * 1024)
 /* One client runs commands for at most this long per loop turn when more of
- * its pipeline waits; then the others get their turn. */
+ * its pipeline waits; then the others get their turn. A short pipeline (up
+ * to COMMANDS_TURN_MIN commands) is never split: like Redis, which runs
+ * all that one read brought, clients see its commands run back to back. */
 #define COMMANDS_TURN_BUDGET_US 2000
+#define COMMANDS_TURN_MIN 16
 
 static size_t pendingOutput(client *c) {
     size_t n = c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
@@ -633,7 +636,7 @@ static void processInputBuffer(client *c) {
             pauseClientOutput(c);
             break;
         }
-        if (ran && ustime() - started >= COMMANDS_TURN_BUDGET_US) {
+        if (ran >= COMMANDS_TURN_MIN && ustime() - started >= COMMANDS_TURN_BUDGET_US) {
             continueInputLater(c); /* the rest of the pipeline on the next turn */
             break;
         }
