@@ -30,6 +30,7 @@ END_TEST
 Suite *client_limits_suite(void) {
     Suite *s = suite_create("client_limits");
     TCase *tc = tcase_create("protected mode");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_loopback_peers);
     tcase_add_test(tc, test_protected_mode_decision);
     suite_add_tcase(s, tc);
