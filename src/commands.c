@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 
 static redisCommand **index_;
 static size_t index_len;
@@ -199,8 +199,10 @@ void call(client *c, redisCommand *cmd) {
     propagateCallBegin(c, &ps);
     expiryClockEnter();
     storeTxnBegin();
+    int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
     cmd->proc(c);
     int rolled_back = storeTxnEnd();
+    storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
@@ -527,10 +529,15 @@ static void commandListCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
+/* COMMAND GETKEYS, with Redis 7.0's checks in its order */
 static void commandGetKeysCommand(client *c) {
     redisCommand *cmd = lookupCommand(c->argv + 2, c->argc - 2);
     if (!cmd) {
         addReplyError(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!commandHasKeys(cmd)) {
+        addReplyError(c, "ERR The command has no key arguments");
         return;
     }
     int argc = c->argc - 2;
@@ -538,15 +545,15 @@ static void commandGetKeysCommand(client *c) {
         addReplyError(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->firstkey <= 0) {
-        addReplyError(c, "ERR The command has no key arguments");
-        return;
+    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2);
+    int n = commandKeys(cmd, argc, c->argv + 2, keys);
+    if (n == 0 && !strstr(cmd->sflags, "no_mandatory_keys")) {
+        addReplyError(c, "ERR Invalid arguments specified for command");
+    } else {
+        addReplyArrayLen(c, n);
+        for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
     }
-    int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    long n = 0;
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) n++;
-    addReplyArrayLen(c, n);
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) addReplyBulkSds(c, sdsdup(c->argv[i + 2]));
+    zfree(keys);
 }
 
 static void commandHelpCommand(client *c) {
