@@ -1,6 +1,7 @@
 /* config.c - settings from the environment. Every variable is validated at
  * start-up; a bad value stops the server with a one-line reason. */
 #include "server.h"
+#include "store.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,19 @@ static const char *setNotifyKeyspaceEvents(const char *v) {
     return NULL;
 }
 static sds getFsync(void) { return sdsnew(server.fsync_policy); }
+/* appendfsync is DREDIS_FSYNC: what was written before the change is
+ * synced first, so that "always" covers every reply sent after it */
+static const char *setFsync(const char *v) {
+    const char *policy = !strcasecmp(v, "always") ? "always" : !strcasecmp(v, "everysec") ? "everysec"
+                       : !strcasecmp(v, "no") ? "no" : NULL;
+    if (!policy) return "argument(s) must be one of the following: everysec, always, no";
+    if (storeDirty() && storeSync() != STORE_OK) return "cannot sync what was written before the change";
+    server.fsync_policy = policy;
+    server.fsync_always = !strcmp(policy, "always");
+    storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
+                        : !strcmp(policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);
+    return NULL;
+}
 static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
@@ -555,8 +569,31 @@ static const char *setReplicaReadOnly(const char *v) {
     return strcasecmp(v, "yes") == 0 ? NULL : "dredis replicas are always read-only";
 }
 
+/* replicaof (slaveof): set by REPLICAOF, not by CONFIG SET, as in Redis */
+static sds getReplicaof(void) {
+    if (!server.masterhost) return sdsempty();
+    return sdscatprintf(sdsempty(), "%s %d", server.masterhost, server.masterport);
+}
+
+/* Redis 7.0's settings that it cannot change while running (its
+ * IMMUTABLE_CONFIG ones) and that dredis has not: CONFIG SET refuses them
+ * with Redis's words rather than as unknown */
+static const char *redisImmutableConfigs[] = {
+    "rdbchecksum", "daemonize", "io-threads-do-reads", "always-show-logo", "set-proc-title", "syslog-enabled",
+    "cluster-enabled", "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
+    "appendfilename", "appenddirname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
+    "logfile", "supervised", "syslog-facility", "enable-protected-configs", "enable-debug-command",
+    "enable-module-command", "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
+};
+
+static int isRedisImmutableConfig(const char *name) {
+    for (size_t i = 0; i < sizeof(redisImmutableConfigs) / sizeof(redisImmutableConfigs[0]); i++)
+        if (!strcasecmp(redisImmutableConfigs[i], name)) return 1;
+    return 0;
+}
+
 static const configEntry configTable[] = {
-    {"appendfsync", getFsync, NULL},
+    {"appendfsync", getFsync, setFsync},
     {"appendonly", getNo, NULL},
     {"bind", getBind, NULL},
     {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
@@ -584,6 +621,7 @@ static const configEntry configTable[] = {
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
+    {"replicaof", getReplicaof, NULL, "slaveof"},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, setSave},
     {"set-max-intset-entries", getIntsetEntries, setIntsetEntries},
@@ -649,6 +687,11 @@ static void configSetCommand(client *c) {
     for (int p = 0; p < npairs; p++) {
         const char *name = c->argv[2 + p * 2];
         const configEntry *e = findConfig(name);
+        if (!e && isRedisImmutableConfig(name)) {
+            addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config",
+                                name);
+            return;
+        }
         if (!e) {
             addReplyErrorFormat(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
             return;

@@ -579,7 +579,9 @@ sds clientInfoString(client *c) {
     if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
     if (p == flags) *p++ = 'N';
     *p = '\0';
-    size_t qbuf = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    /* as Redis's query buffer: the request being run (its bytes are
+     * counted while it is parsed) and the input not yet parsed */
+    size_t qbuf = (size_t)c->parsed_bytes + (c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0);
     size_t omem = c->out ? evbuffer_get_length(c->out) : 0;
     return sdscatprintf(sdsempty(),
                         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "

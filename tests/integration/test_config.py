@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 
-from dredis_test import DREDIS_SERVER, Client, Dredis, RespError, free_port, wait_until
+from dredis_test import DREDIS_SERVER, Client, Dredis, Pair, RespError, free_port, wait_until
 
 
 def run_server_expecting_exit(env_overrides, root_dir=None):
@@ -256,3 +256,23 @@ def test_config_set_save_schedules_snapshots():
                    what="a periodic snapshot")
         assert c.execute("CONFIG", "SET", "save", "") == "OK"
         assert c.execute("CONFIG", "GET", "save") == [b"save", b""]
+
+
+def test_appendfsync_immutable_settings_and_replicaof_alias():
+    """CONFIG SET appendfsync changes the fsync policy (INFO's dredis_fsync);
+    Redis's immutable settings are refused as immutable; CONFIG GET *of
+    names both replicaof and slaveof; CLIENT INFO's qbuf is the request."""
+    with Pair() as p:
+        for policy in ("always", "no", "everysec"):
+            p.run("CONFIG", "SET", "appendfsync", policy)
+            p.run("CONFIG", "GET", "appendfsync")
+        assert b"dredis_fsync:everysec" in p.d.execute("INFO", "server")
+        p.run("CONFIG", "SET", "appendfsync", "sometimes")
+        for name in ("daemonize", "io-threads", "logfile"):
+            p.run("CONFIG", "SET", name, "yes")
+        p.run("CONFIG", "SET", "no-such-setting", "1")
+        for reply in p.both("CONFIG", "GET", "*of"):
+            assert dict(zip(reply[::2], reply[1::2])) == {b"replicaof": b"", b"slaveof": b""}, reply
+        for c in (p.d, p.r):
+            info = c.execute("CLIENT", "INFO").decode()
+            assert " qbuf=26 " in info, info
