@@ -2,50 +2,30 @@
 on small loop-mounted ext4 images and on a tmpfs made by the test (root
 needed, as test_backup's inode test)."""
 import os
-import shutil
-import subprocess
-import tempfile
 
-from dredis_test import Dredis
+from dredis_test import Dredis, mounted_fs
 
-MB = 1024 * 1024
 JOURNAL = "with data=journal: every file dredis writes goes to the journal"
 ORDERED = "without data=journal: a process crash leaves every key whole"
 SPACE = "where a 3-byte file takes"
 
 
-def log_of_server_on(mkfs, mount_opts, fstype="ext4"):
+def log_of_server_on(mkfs, mount_opts):
     """Start dredis with ROOT_DIR on a new file system (mkfs: its mkfs.ext4
     options, or None for a tmpfs), answer PING, and return its log."""
-    work = tempfile.mkdtemp(prefix="dredis-fscheck-")
-    image, mnt = os.path.join(work, "fs.img"), os.path.join(work, "mnt")
-    os.mkdir(mnt)
-    mounted = False
-    d = None
-    try:
-        if mkfs is None:
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt], check=True, capture_output=True)
-        else:
-            with open(image, "wb") as f:
-                f.truncate(32 * MB)
-            subprocess.run(["mkfs.ext4", "-q", "-F"] + mkfs + [image], check=True, capture_output=True)
-            subprocess.run(["mount", "-o", "loop" + mount_opts, image, mnt], check=True, capture_output=True)
-        mounted = True
+    with mounted_fs(mkfs, mount_opts) as mnt:
         d = Dredis(root_dir=os.path.join(mnt, "root"))
-        with d.client() as c:
-            assert c.execute("PING") == "PONG"
-        return d.output()
-    finally:
-        if d:
+        try:
+            with d.client() as c:
+                assert c.execute("PING") == "PONG"
+            return d.output()
+        finally:
             d.stop()
             d.cleanup()
-        if mounted and subprocess.run(["umount", mnt], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_data_journal_and_block_per_small_file_are_reported():
-    log = log_of_server_on(["-b", "4096"], ",data=journal")
+    log = log_of_server_on(["-b", "4096"], "data=journal")
     assert JOURNAL in log, log
     assert ORDERED not in log, log
     assert SPACE in log and "takes 4096 bytes on disk" in log, log
