@@ -28,10 +28,12 @@
 
 #define JOURNAL_NAME ".journal"
 #define JOURNAL_RESET_SIZE (1 << 20)
+#define JOURNAL_AHEAD (64 << 10) /* bytes kept allocated past the end */
 
 static int jfd = -1;
 static int jrootfd = -1, jtrashfd = -1;
 static long long jsize;
+static long long jallocated;  /* the blocks allocated reach this offset */
 static long long recovered_txns, undone_ops;
 static unsigned long long trash_seq;
 
@@ -80,6 +82,23 @@ static sds encodeRecord(sds rec, char type, const char *dir, const char *name, c
  * journalCommit(). */
 static int begin_pending, commit_pending;
 
+/* Keep JOURNAL_AHEAD bytes of blocks allocated past the end of the log
+ * (its size unchanged: FALLOC_FL_KEEP_SIZE), so that the records of a
+ * delete on a full disk need no new block. Best effort: on a full disk the
+ * space reserve (store_reserve.c) covers what is missing. */
+static void allocateAhead(void) {
+    if (jsize + JOURNAL_AHEAD / 2 <= jallocated) return;
+    if (fallocate(jfd, FALLOC_FL_KEEP_SIZE, (off_t)jsize, JOURNAL_AHEAD) == 0) jallocated = jsize + JOURNAL_AHEAD;
+}
+
+/* The log cut to size 0, with its blocks ahead. */
+static int truncateLog(void) {
+    if (ftruncate(jfd, 0) < 0) return -1;
+    jsize = jallocated = 0;
+    allocateAhead();
+    return 0;
+}
+
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
     if (type == J_BEGIN) {
         begin_pending = 1;
@@ -99,12 +118,14 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     if (n > 0 && !ok) {
         /* a partial record: cut it off so the log stays parseable */
         if (ftruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
+        jallocated = jsize; /* a truncate frees the blocks past the end */
         errno = ENOSPC;
     }
     if (ok) {
         jsize += n;
         begin_pending = 0;
         commit_pending = 0;
+        allocateAhead();
     } else {
         int saved = errno;
         if (!with_begin) begin_pending = 0; /* a COMMIT that failed: nothing is pending */
@@ -125,7 +146,7 @@ void journalCommit(void) {
 
 void journalMaybeReset(void) {
     if (jsize < JOURNAL_RESET_SIZE) return;
-    if (ftruncate(jfd, 0) == 0) jsize = 0;
+    truncateLog();
 }
 
 int journalFd(void) { return jfd; }
@@ -182,7 +203,19 @@ static void undoExchange(int d1, const jrec *r) {
     if (tmpfd >= 0) close(tmpfd);
 }
 
+/* A record's names are single entries of their directories, as store.c
+ * writes them: anything else (a damaged or forged log: "../x", "a/b")
+ * could make the undo reach past its directory, even out of ROOT_DIR. */
+static int isEntryName(const char *s) {
+    return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 static void undoRecord(const jrec *r) {
+    if (!isEntryName(r->f[1]) || (r->type != J_NEW && !isEntryName(r->f[3]))) {
+        fprintf(stderr, "dredis: recovery: skipped a journal record naming '%s' and '%s' (not file names)\n",
+                r->f[1], r->f[3]);
+        return;
+    }
     int d1 = openRel(r->f[0]);
     int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openRel(r->f[2]);
     const char *name = r->f[1], *name2 = r->f[3];
@@ -282,9 +315,7 @@ static int undoOpen(off_t from, int all_from) {
 
 void journalUndoFrom(off_t from) { undoOpen(from, 1); }
 
-void journalReset(void) {
-    if (ftruncate(jfd, 0) == 0) jsize = 0;
-}
+void journalReset(void) { truncateLog(); }
 
 int journalOpen(int rootfd, int trashfd, char **err) {
     static char errbuf[256];
@@ -315,12 +346,11 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     }
     /* the tree is consistent now: make that durable, then start a new log */
     syncfs(rootfd);
-    if (ftruncate(jfd, 0) < 0 || fsync(jfd) < 0) {
+    if (truncateLog() < 0 || fsync(jfd) < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot reset the journal: %s", strerror(errno));
         *err = errbuf;
         return -1;
     }
-    jsize = 0;
     return 0;
 }
 
