@@ -209,10 +209,13 @@ static void metaClear(void) {
     metacache = dictCreate();
 }
 
+static void scanAheadDrop(void);
+
 static void metaForget(int db, const char *name, size_t len) {
     if (!metacache) return;
     if (!name) { /* a whole database (or all: db -1) */
         metaClear();
+        scanAheadDrop();
         return;
     }
     sds k = metaKey(db, name, len);
@@ -1896,6 +1899,7 @@ int storeSetExpire(skey *k, long long when) {
 /* Open db's directory (and its .expires) again after it was replaced. */
 static int reopenDb(int db) {
     char name[16];
+    scanAheadDrop();
     snprintf(name, sizeof(name), "%d", db);
     close(st.dbfd[db]); /* first: the new ones need no descriptor more */
     close(st.expfd[db]);
@@ -2345,13 +2349,40 @@ long long storeExpiresCount(int db) {
     return st.expcount[db];
 }
 
+/* The reader of the last SCAN step, kept open with what it read ahead, so
+ * that the step that follows (same db, the cursor it returned) needs no
+ * open, seek or directory read of its own: a full SCAN then costs one
+ * getdents64 per buffer of entries, not one per call. An entry read ahead
+ * may have gone since: the caller checks each key before it replies. */
+static struct {
+    dirReader r;
+    int db;
+    unsigned long long next;
+} scanAhead = {.r = {.fd = -1}, .db = -1};
+
+static void scanAheadDrop(void) {
+    dirReaderClose(&scanAhead.r);
+    scanAhead.db = -1;
+}
+
+/* A reader positioned at cursor: the one kept from the step before, or a new one. */
+static int scanReaderAt(int db, unsigned long long cursor, dirReader **out) {
+    if (cursor == 0 || scanAhead.db != db || scanAhead.next != cursor) {
+        scanAheadDrop();
+        if (dirReaderOpen(&scanAhead.r, st.dbfd[db], ".", cursor) != STORE_OK) return STORE_ERR;
+        scanAhead.db = db;
+    }
+    *out = &scanAhead.r;
+    return STORE_OK;
+}
+
 int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
                   unsigned long long *next) {
-    dirReader r;
-    if (dirReaderOpen(&r, st.dbfd[db], ".", cursor) != STORE_OK) return STORE_ERR;
+    dirReader *r;
+    if (scanReaderAt(db, cursor, &r) != STORE_OK) return STORE_ERR;
     long seen = 0;
     struct linux_dirent64 *d;
-    while (seen < count && (d = dirReaderNext(&r, 0)) != NULL) {
+    while (seen < count && (d = dirReaderNext(r, 0)) != NULL) {
         seen++;
         sds name = keyNameOfEntry(db, d->d_name);
         if (!name) continue; /* not ours: ignored */
@@ -2359,15 +2390,40 @@ int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor
         sdsfree(name);
         if (stop) break;
     }
-    /* r.pos is 0 once the end was read */
-    *next = r.pos;
-    if (!r.eof && r.bpos >= r.nread) {
-        /* batch exhausted exactly at count: peek whether anything follows */
-        long n = syscall(SYS_getdents64, r.fd, r.buf, sizeof(r.buf));
-        if (n <= 0) *next = 0;
+    if (!r->eof && r->bpos >= r->nread) {
+        /* batch exhausted exactly at count: read on, to know whether anything follows */
+        long n = syscall(SYS_getdents64, r->fd, r->buf, sizeof(r->buf));
+        if (n > 0) {
+            r->nread = n;
+            r->bpos = 0;
+        } else {
+            r->eof = 1;
+            r->pos = 0;
+        }
     }
-    dirReaderClose(&r);
+    *next = r->pos; /* 0 once the end was read */
+    if (r->eof) scanAheadDrop();
+    else scanAhead.next = r->pos;
     return STORE_OK;
+}
+
+int storeKeyHasNoTTL(int db, const char *name, size_t len) {
+    if (metacache) {
+        sds mk = metaKey(db, name, len);
+        metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+        sdsfree(mk);
+        if (e && e->dirfd >= 0) return e->expire < 0; /* as storeOpenKey would trust it */
+    }
+    int hashed;
+    sds fname = keynameEncode(name, len, &hashed);
+    struct stat sb;
+    int plain = fstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+    if (plain) {
+        fname = sdscat(fname, "/expire");
+        plain = fstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+    }
+    sdsfree(fname);
+    return plain;
 }
 
 int storeRandomKey(int db, sds *out) {

@@ -362,6 +362,47 @@ def test_scan_5000_keys_with_changes_during_iteration():
         s.cleanup()
 
 
+def test_scan_steps_never_return_keys_gone_since_the_step_before():
+    """A SCAN step continues from the directory entries its predecessor read
+    ahead: keys deleted, expired, flushed or swapped away in between must
+    not come back from them."""
+    with Dredis() as s, s.client() as c:
+        names = ["k:%04d" % i for i in range(600)]
+        c.execute("MSET", *[x for n in names for x in (n, "v")])
+        cursor, first = c.execute("SCAN", "0", "COUNT", "10")
+        assert cursor != b"0" and first
+        rest = [n for n in names if n.encode() not in first]
+        gone = rest[::3]
+        c.execute("DEL", *gone)
+        for n in rest[1:60:3]:
+            c.execute("PEXPIRE", n, "1")
+        time.sleep(0.01)
+        seen = list(first)
+        while cursor != b"0":
+            cursor, keys = c.execute("SCAN", cursor, "COUNT", "10")
+            seen += keys
+        assert len(seen) == len(set(seen))
+        assert set(seen) == set(n.encode() for n in names) - set(n.encode() for n in gone + rest[1:60:3])
+        assert sorted(c.execute("KEYS", "k:*")) == sorted(seen)
+        # a database replaced under a running iteration
+        cursor, _ = c.execute("SCAN", "0", "COUNT", "10")
+        c.execute("SELECT", "1")
+        c.execute("SET", "other", "1")
+        c.execute("SWAPDB", "0", "1")
+        c.execute("SELECT", "0")
+        left = []
+        while cursor != b"0":
+            cursor, keys = c.execute("SCAN", cursor, "COUNT", "10")
+            left += keys
+        assert set(left) <= {b"other"}
+        cursor, _ = c.execute("SCAN", "0", "COUNT", "1")
+        c.execute("SELECT", "1")
+        c.execute("SCAN", cursor, "COUNT", "1")  # another db between the steps
+        c.execute("SELECT", "0")
+        c.execute("FLUSHDB")
+        assert c.execute("SCAN", cursor, "COUNT", "1000")[1] == []
+
+
 def test_rename_renamenx():
     with Pair() as p:
         p.run_many([
