@@ -15,7 +15,11 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
+                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 faultCommandTable};
+
+/* A table left out of the index: DEBUG-FAULT unless enabled. */
+static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
 
 static redisCommand **index_;
 static size_t index_len;
@@ -73,11 +77,11 @@ static void initEntry(redisCommand *cmd, const char *parent) {
 void commandTableInit(void) {
     size_t n = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) n++;
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) n++;
     index_ = zmalloc(sizeof(redisCommand *) * n);
     index_len = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) {
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) {
             initEntry(cmd, NULL);
             index_[index_len++] = cmd;
         }

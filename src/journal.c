@@ -12,6 +12,7 @@
  * length and bytes, then a 4-byte CRC-32 of everything before it. A torn or
  * corrupt tail ends the log: the change it described was never made. */
 #include "journal.h"
+#include "syscalls.h"
 #include "sds.h"
 #include "zmalloc.h"
 #include <stdio.h>
@@ -93,12 +94,12 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     rec = encodeRecord(rec, type, dir, name, dir2, name2);
     ssize_t n;
     do {
-        n = write(jfd, rec, sdslen(rec));
+        n = sysWrite(jfd, rec, sdslen(rec));
     } while (n < 0 && errno == EINTR);
     int ok = n == (ssize_t)sdslen(rec);
     if (n > 0 && !ok) {
         /* a partial record: cut it off so the log stays parseable */
-        if (ftruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
+        if (sysFtruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
         errno = ENOSPC;
     }
     if (ok) {
@@ -125,7 +126,7 @@ void journalCommit(void) {
 
 void journalMaybeReset(void) {
     if (jsize < JOURNAL_RESET_SIZE) return;
-    if (ftruncate(jfd, 0) == 0) jsize = 0;
+    if (sysFtruncate(jfd, 0) == 0) jsize = 0;
 }
 
 int journalFd(void) { return jfd; }
@@ -146,23 +147,23 @@ static int openRel(const char *dir) {
     memset(&how, 0, sizeof(how));
     how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    return (int)syscall(SYS_openat2, jrootfd, *dir ? dir : ".", &how, sizeof(how));
+    return (int)sysOpenat2(jrootfd, *dir ? dir : ".", &how, sizeof(how));
 }
 
 static int existsAt(int dirfd, const char *name) {
     struct stat sb;
-    return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    return sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static void trashAt(int dirfd, const char *name) {
     char t[64];
     snprintf(t, sizeof(t), "j%d-%llu", (int)getpid(), ++trash_seq);
-    renameat(dirfd, name, jtrashfd, t);
+    sysRenameat(dirfd, name, jtrashfd, t);
 }
 
 static ino_t inodeAt(int dirfd, const char *name) {
     struct stat sb;
-    return dirfd >= 0 && fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_ino : 0;
+    return dirfd >= 0 && sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_ino : 0;
 }
 
 /* J_EXCHANGED: swap back when the swap happened, as the inodes tell. */
@@ -172,14 +173,14 @@ static void undoExchange(int d1, const jrec *r) {
     int tmpfd = openRel(".tmp");
     ino_t visible = inodeAt(d1, r->f[1]), staged = inodeAt(tmpfd, r->f[3]);
     if (visible == (ino_t)newino && staged == (ino_t)oldino) {
-        renameat2(tmpfd, r->f[3], d1, r->f[1], RENAME_EXCHANGE);
+        sysRenameat2(tmpfd, r->f[3], d1, r->f[1], RENAME_EXCHANGE);
     } else if (visible != (ino_t)oldino && visible != 0) {
         /* neither version where it should be: the tree was copied to
          * another file system (new inode numbers) or edited by hand */
         fprintf(stderr, "dredis: recovery: cannot tell whether %s/%s was replaced (inode numbers changed); "
                 "left as it is\n", r->f[0], r->f[1]);
     }
-    if (tmpfd >= 0) close(tmpfd);
+    if (tmpfd >= 0) sysClose(tmpfd);
 }
 
 static void undoRecord(const jrec *r) {
@@ -195,19 +196,19 @@ static void undoRecord(const jrec *r) {
         /* the earlier version waits at dir2/name2: put it back */
         if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2)) {
             if (existsAt(d1, name)) trashAt(d1, name);
-            renameat(d2, name2, d1, name);
+            sysRenameat(d2, name2, d1, name);
         }
         break;
     case J_MOVED:
-        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2) && !existsAt(d1, name)) renameat(d2, name2, d1, name);
+        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2) && !existsAt(d1, name)) sysRenameat(d2, name2, d1, name);
         break;
     case J_EXCHANGED:
         if (d1 >= 0) undoExchange(d1, r);
         break;
     }
     undone_ops++;
-    if (d1 >= 0) close(d1);
-    if (d2 >= 0) close(d2);
+    if (d1 >= 0) sysClose(d1);
+    if (d2 >= 0) sysClose(d2);
 }
 
 static void freeRecs(jrec *recs, int n) {
@@ -221,13 +222,13 @@ static void freeRecs(jrec *recs, int n) {
  * a transaction written since from). */
 static int undoOpen(off_t from, int all_from) {
     struct stat sb;
-    if (fstat(jfd, &sb) < 0) return -1;
+    if (sysFstat(jfd, &sb) < 0) return -1;
     if (sb.st_size <= from) return 0;
     size_t len = (size_t)(sb.st_size - from);
     unsigned char *buf = zmalloc(len);
     size_t got = 0;
     while (got < len) {
-        ssize_t n = pread(jfd, buf + got, len - got, from + (off_t)got);
+        ssize_t n = sysPread(jfd, buf + got, len - got, from + (off_t)got);
         if (n <= 0) break;
         got += (size_t)n;
     }
@@ -283,14 +284,14 @@ static int undoOpen(off_t from, int all_from) {
 void journalUndoFrom(off_t from) { undoOpen(from, 1); }
 
 void journalReset(void) {
-    if (ftruncate(jfd, 0) == 0) jsize = 0;
+    if (sysFtruncate(jfd, 0) == 0) jsize = 0;
 }
 
 int journalOpen(int rootfd, int trashfd, char **err) {
     static char errbuf[256];
     jrootfd = rootfd;
     jtrashfd = trashfd;
-    jfd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    jfd = sysOpenat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (jfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open the journal %s: %s", JOURNAL_NAME, strerror(errno));
         *err = errbuf;
@@ -298,12 +299,12 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     }
     /* one process at a time: the lock says the tree is in use (dredis-check
      * refuses such a tree); it goes with the process */
-    if (flock(jfd, LOCK_EX | LOCK_NB) < 0) {
+    if (sysFlock(jfd, LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
             snprintf(errbuf, sizeof(errbuf), "ROOT_DIR is in use: another process (a dredis-server or dredis-check) "
                      "holds its journal locked");
         else snprintf(errbuf, sizeof(errbuf), "cannot lock the journal: %s", strerror(errno));
-        close(jfd);
+        sysClose(jfd);
         jfd = -1;
         *err = errbuf;
         return -1;
@@ -314,8 +315,8 @@ int journalOpen(int rootfd, int trashfd, char **err) {
         return -1;
     }
     /* the tree is consistent now: make that durable, then start a new log */
-    syncfs(rootfd);
-    if (ftruncate(jfd, 0) < 0 || fsync(jfd) < 0) {
+    sysSyncfs(rootfd);
+    if (sysFtruncate(jfd, 0) < 0 || sysFsync(jfd) < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot reset the journal: %s", strerror(errno));
         *err = errbuf;
         return -1;
@@ -325,6 +326,6 @@ int journalOpen(int rootfd, int trashfd, char **err) {
 }
 
 void journalClose(void) {
-    if (jfd >= 0) close(jfd);
+    if (jfd >= 0) sysClose(jfd);
     jfd = -1;
 }
