@@ -21,6 +21,10 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
 static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
 
+/* The command being run, innermost first (for serverAssert's report). */
+static const char *runningCommand;
+static const char *commandRunning(void) { return runningCommand; }
+
 static redisCommand **index_;
 static size_t index_len;
 
@@ -86,6 +90,7 @@ void commandTableInit(void) {
             index_[index_len++] = cmd;
         }
     qsort(index_, index_len, sizeof(redisCommand *), cmpCommand);
+    assertSetContext(commandRunning);
 }
 
 size_t commandTableCount(void) { return index_len; }
@@ -198,6 +203,8 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
+    const char *outer = runningCommand;
+    runningCommand = cmd->fullname;
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
@@ -215,6 +222,7 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
     c->cmd = NULL;
+    runningCommand = outer;
 }
 
 static void logCommand(client *c) {

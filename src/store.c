@@ -145,7 +145,7 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
  * or a member write opens nothing; and a string's "value" file when it is
  * small (META_VALUE_MAX bytes: counters, flags), so that GET and INCR read
  * nothing. Every change to them goes through this
- * file: keyChanged() drops an entry (or a whole database), storeSetExpire()
+ * file: keyChanged() drops an entry (or a whole database), setExpireOp()
  * updates it. A key's descriptor goes back to its entry when the key is
  * closed, and only to the entry it was opened with (same generation): an
  * entry dropped and made again meanwhile may name another directory. */
@@ -353,6 +353,13 @@ const char *storeRoot(void) { return st.root; }
 
 
 /* Read a whole file opened relative to dirfd. */
+/* Is there an entry dirfd/name? 1 yes (*sb filled), 0 no, -1 when it cannot
+ * be told (errno set): never take a failed lookup for an absent name. */
+static int statAt(int dirfd, const char *name, struct stat *sb) {
+    if (sysFstatat(dirfd, name, sb, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+    return errno == ENOENT ? 0 : -1;
+}
+
 static int readFileAt(int dirfd, const char *name, sds *out) {
     int fd = sysOpenat(dirfd, name, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -450,6 +457,7 @@ static void commitWritten(void);
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    serverAssert(st.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
     st.dirty = 1;
     if (!st.txn_open) {
         if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
@@ -533,7 +541,7 @@ static void runDeferredFirst(int n);
 
 int storeTxnEnd(void) {
     int rolled_back = 0;
-    if (st.txn_depth == 0) return 0;
+    serverAssert(st.txn_depth > 0); /* every end has its begin */
     st.txn_depth--;
     if (st.txn_depth < 64 && st.txn_failed[st.txn_depth] && st.txn_open) {
         rolled_back = 1;
@@ -859,8 +867,10 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
     if (st.txn_depth && relPath(dirfd, &dir)) {
         /* the journal must say beforehand whether this creates or replaces */
         struct stat sb;
-        exists = sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
-        if (exists && noreplace) {
+        exists = statAt(dirfd, name, &sb);
+        if (exists < 0) {
+            r = -1;
+        } else if (exists && noreplace) {
             errno = EEXIST;
             r = -1;
         } else if (!exists) {
@@ -940,8 +950,9 @@ static int opMkdir(int dirfd, const char *name) {
     if (journaling(dirfd)) {
         /* a J_NEW record for a name that already exists would undo it */
         struct stat sb;
-        if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-            errno = EEXIST;
+        int e = statAt(dirfd, name, &sb);
+        if (e != 0) {
+            if (e > 0) errno = EEXIST;
             return STORE_ERR;
         }
         if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
@@ -1518,7 +1529,7 @@ static int loadKeyMeta(skey *k) {
     return STORE_OK;
 }
 
-int storeOpenKey(int db, const char *name, size_t len, skey **out) {
+static int openKeyOp(int db, const char *name, size_t len, skey **out) {
     *out = NULL;
     skey *k = newSkey(db, name, len);
     int cached = metaLookup(k);
@@ -1547,7 +1558,7 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
     return STORE_OK;
 }
 
-int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
+static int newKeyOp(int db, const char *name, size_t len, int type, skey **out) {
     *out = NULL;
     skey *k = newSkey(db, name, len);
     k->type = type;
@@ -1601,14 +1612,15 @@ static long long expireOfDirAt(int dirfd, const char *name) {
     return when;
 }
 
-int storePublishKey(skey *k, int *replaced) {
+static int publishKeyOp(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
     keyWillChange(db, k->fname);
     /* The journal must know beforehand whether this creates or replaces. */
     struct stat sb;
-    int exists = sysFstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    int exists = statAt(st.dbfd[db], k->fname, &sb);
+    if (exists < 0) return STORE_ERR;
     if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
         if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
         /* Put the new key in place, then throw the old one away. */
@@ -1631,7 +1643,7 @@ int storePublishKey(skey *k, int *replaced) {
     return STORE_OK;
 }
 
-int storeDeleteKey(skey *k) {
+static int deleteKeyOp(skey *k) {
     if (k->staged) {
         opTrash(st.tmpfd, k->stagename);
         return STORE_OK;
@@ -1645,14 +1657,16 @@ int storeDeleteKey(skey *k) {
     return STORE_OK;
 }
 
-int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
+static int renameKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
     keyWillChange(k->db, k->fname);
     keyWillChange(dstdb, dfname);
     if (hashed && opWriteFile(k->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
     struct stat sb;
-    if (sysFstatat(st.dbfd[dstdb], dfname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    int dstexists = statAt(st.dbfd[dstdb], dfname, &sb);
+    if (dstexists < 0) goto err;
+    if (dstexists) {
         /* the destination goes first, then the source moves in */
         long long oldexp = expireOfDirAt(st.dbfd[dstdb], dfname);
         if (opTrash(st.dbfd[dstdb], dfname) != STORE_OK) goto err;
@@ -1686,7 +1700,7 @@ err: {
     }
 }
 
-int storeSetExpire(skey *k, long long when) {
+static int setExpireOp(skey *k, long long when) {
     if (when == k->expire) return STORE_OK;
     skeyWillChange(k);
     if (when >= 0) {
@@ -1762,7 +1776,7 @@ static int replaceLibrariesFrom(int treefd) {
 /* Replace every database with the ones of the tree at path (under .tmp, see
  * storeScratchPath: a replica's full sync loads its master's RDB there),
  * in one transaction: after a failure, or a crash, the old ones are back. */
-int storeReplaceAllDbs(const char *path) {
+static int replaceAllDbsOp(const char *path) {
     const char *tree = strrchr(path, '/');
     int treefd = sysOpenat(st.tmpfd, tree ? tree + 1 : path, OPEN_DIR_FLAGS);
     if (treefd < 0) return STORE_ERR;
@@ -1809,7 +1823,7 @@ int storeReplaceAllDbs(const char *path) {
 
 /* A small file of dredis's own at ROOT_DIR's top level (".replication"):
  * read whole, written whole (a new file synced and renamed over), removed. */
-int storeReadRootFile(const char *name, sds *out) {
+static int readRootFileOp(const char *name, sds *out) {
     *out = NULL;
     int fd = sysOpenat(st.rootfd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -1828,7 +1842,7 @@ int storeReadRootFile(const char *name, sds *out) {
     return STORE_OK;
 }
 
-int storeWriteRootFile(const char *name, const char *data, size_t len) {
+static int writeRootFileOp(const char *name, const char *data, size_t len) {
     sds tmp = tmpName('w');
     int fd = sysOpenat(st.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int r = fd < 0 ? STORE_ERR : writeFully(fd, data, len);
@@ -1846,7 +1860,7 @@ int storeWriteRootFile(const char *name, const char *data, size_t len) {
     return r;
 }
 
-int storeRemoveRootFile(const char *name) {
+static int removeRootFileOp(const char *name) {
     if (sysUnlinkat(st.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
     return sysFsync(st.rootfd) < 0 ? STORE_ERR : STORE_OK;
 }
@@ -1855,7 +1869,7 @@ int storeRemoveRootFile(const char *name) {
 
 static int openLibraries(void) { return sysOpenat(st.rootfd, LIBRARIES_DIR, OPEN_DIR_FLAGS); }
 
-int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+static int writeLibraryOp(const char *name, size_t len, const char *code, size_t codelen) {
     int fd = openLibraries();
     if (fd < 0) return STORE_ERR;
     int hashed;
@@ -1868,7 +1882,7 @@ int storeWriteLibrary(const char *name, size_t len, const char *code, size_t cod
     return r;
 }
 
-int storeRemoveLibrary(const char *name, size_t len) {
+static int removeLibraryOp(const char *name, size_t len) {
     int fd = openLibraries();
     if (fd < 0) return STORE_ERR;
     int hashed;
@@ -1881,7 +1895,7 @@ int storeRemoveLibrary(const char *name, size_t len) {
     return r == STORE_NOTFOUND ? STORE_OK : r;
 }
 
-int storeReadLibraries(storeLibraryVisitor *fn, void *ud) {
+static int readLibrariesOp(storeLibraryVisitor *fn, void *ud) {
     int fd = openLibraries();
     if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR; /* a tree of an older dredis: none */
     DIR *d = sysFdopendir(fd);
@@ -1909,7 +1923,7 @@ int storeReadLibraries(storeLibraryVisitor *fn, void *ud) {
     return r;
 }
 
-int storeFlushDb(int db) {
+static int flushDbOp(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
@@ -1951,7 +1965,7 @@ int storeFlushDb(int db) {
     return STORE_OK;
 }
 
-int storeSwapDb(int db1, int db2) {
+static int swapDbOp(int db1, int db2) {
     char n1[16], n2[16];
     if (db1 == db2) return STORE_OK;
     snprintf(n1, sizeof(n1), "%d", db1);
@@ -2016,7 +2030,7 @@ static int linkTree(int srcfd, int dstfd, const char *name) {
     return r;
 }
 
-int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+static int copyKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
     skey *n = newSkey(dstdb, dst, dstlen);
     n->type = k->type;
     n->staged = 1;
@@ -2045,12 +2059,13 @@ int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace
     if (n->hashed && opWriteFile(n->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
     if (!replace) {
         struct stat sb;
-        if (sysFstatat(st.dbfd[dstdb], n->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-            errno = EEXIST;
+        int e = statAt(st.dbfd[dstdb], n->fname, &sb);
+        if (e != 0) {
+            if (e > 0) errno = EEXIST;
             goto err;
         }
     }
-    if (storePublishKey(n, NULL) != STORE_OK) goto err;
+    if (publishKeyOp(n, NULL) != STORE_OK) goto err;
     storeCloseKey(n);
     return STORE_OK;
 err: {
@@ -2136,7 +2151,7 @@ static sds keyNameOfEntry(int db, const char *fname) {
     return name;
 }
 
-int storeDbSize(int db, long long *out) {
+static int dbSizeOp(int db, long long *out) {
     if (st.dbsize[db] < 0) {
         dirReader r;
         int rc = dirReaderOpen(&r, st.dbfd[db], ".", 0);
@@ -2162,7 +2177,7 @@ long long storeExpiresCount(int db) {
     return st.expcount[db];
 }
 
-int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
+static int scanKeysOp(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
                   unsigned long long *next) {
     dirReader r;
     if (dirReaderOpen(&r, st.dbfd[db], ".", cursor) != STORE_OK) return STORE_ERR;
@@ -2187,10 +2202,10 @@ int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor
     return STORE_OK;
 }
 
-int storeRandomKey(int db, sds *out) {
+static int randomKeyOp(int db, sds *out) {
     *out = NULL;
     long long size;
-    if (storeDbSize(db, &size) != STORE_OK) return STORE_ERR;
+    if (dbSizeOp(db, &size) != STORE_OK) return STORE_ERR;
     if (size == 0) return STORE_NOTFOUND;
     /* ext4 and most file systems hand out hash-ordered offsets: seek to a
      * random one and take the next key, falling back to the start. */
@@ -2219,7 +2234,7 @@ int storeRandomKey(int db, sds *out) {
 /* Files of a key                                                            */
 /* ------------------------------------------------------------------------ */
 
-int storeReadFile(skey *k, const char *file, sds *out) {
+static int readFileOp(skey *k, const char *file, sds *out) {
     metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
     if (e && e->value) {
         *out = sdsdup(e->value);
@@ -2230,7 +2245,7 @@ int storeReadFile(skey *k, const char *file, sds *out) {
     return r;
 }
 
-int storeFileSize(skey *k, const char *file, long long *size) {
+static int fileSizeOp(skey *k, const char *file, long long *size) {
     metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
     if (e && e->value) {
         *size = (long long)sdslen(e->value);
@@ -2243,7 +2258,7 @@ int storeFileSize(skey *k, const char *file, long long *size) {
     return STORE_OK;
 }
 
-int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
+static int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds *out) {
     int fd = sysOpenat(k->dirfd, file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
@@ -2274,20 +2289,20 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
     return STORE_OK;
 }
 
-int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
+static int writeFileOp(skey *k, const char *file, const char *data, size_t len) {
     skeyWillChange(k);
     int r = opWriteFile(k->dirfd, file, data, len, NULL);
     metaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
     return touchedIfOk(k, r);
 }
 
-int storeRemoveFile(skey *k, const char *file) {
+static int removeFileOp(skey *k, const char *file) {
     skeyWillChange(k);
     metaFileChanged(k, file, NULL, 0);
     return touchedIfOk(k, opUnlink(k->dirfd, file));
 }
 
-int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+static int patchFileOp(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
     skeyWillChange(k);
     sds tmp;
     ino_t ino;
@@ -2345,7 +2360,7 @@ err: {
     }
 }
 
-int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
+static int readNumberOp(skey *k, const char *file, long long *out, long long dflt) {
     sds s;
     int r = readFileAt(k->dirfd, file, &s);
     if (r == STORE_NOTFOUND) { *out = dflt; return STORE_OK; }
@@ -2359,7 +2374,7 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
     return STORE_OK;
 }
 
-int storeWriteNumber(skey *k, const char *file, long long v) {
+static int writeNumberOp(skey *k, const char *file, long long v) {
     skeyWillChange(k);
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
@@ -2398,7 +2413,7 @@ static int nsDir(skey *k, const char *ns, int create) {
     return fd;
 }
 
-int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
+static int readMemberOp(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -2422,7 +2437,7 @@ int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *ou
     return r;
 }
 
-int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
+static int memberExistsOp(skey *k, const char *ns, const char *m, size_t mlen) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -2446,7 +2461,7 @@ static int namesDir(int nsfd) {
     return nfd;
 }
 
-int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+static int memberSizeOp(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -2460,7 +2475,7 @@ int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long lo
     return r;
 }
 
-int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
+static int writeMemberOp(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 1);
@@ -2484,7 +2499,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     return touchedIfOk(k, r);
 }
 
-int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+static int removeMemberOp(skey *k, const char *ns, const char *m, size_t mlen) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2502,7 +2517,7 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
     return touchedIfOk(k, r);
 }
 
-int storeCountMembers(skey *k, const char *ns, long long *out) {
+static int countMembersOp(skey *k, const char *ns, long long *out) {
     *out = 0;
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
@@ -2556,7 +2571,7 @@ static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
     return ok;
 }
 
-int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+static int openSubOp(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
     *out = NULL;
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2581,7 +2596,7 @@ int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out
     return STORE_OK;
 }
 
-int storeNewSub(skey *k, skey **out) {
+static int newSubOp(skey *k, skey **out) {
     *out = NULL;
     skey *s = newSubKey(k);
     s->staged = 1;
@@ -2598,7 +2613,7 @@ err: {
     }
 }
 
-int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+static int publishSubOp(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
     skeyWillChange(k);
     if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
     int fd = nsDir(k, ns, 1);
@@ -2607,8 +2622,9 @@ int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *s
     sds fname = keynameEncode(m, mlen, &hashed);
     struct stat sb;
     int r = STORE_ERR;
-    if (sysFstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
-    else if (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK)
+    int e = statAt(fd, fname, &sb);
+    if (e > 0) errno = EEXIST;
+    else if (e == 0 && (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK))
         r = opRename(st.tmpfd, sub->stagename, fd, fname, RENAME_NOREPLACE);
     int saved = errno;
     sdsfree(fname);
@@ -2623,7 +2639,7 @@ int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *s
     return STORE_OK;
 }
 
-int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+static int removeSubOp(skey *k, const char *ns, const char *m, size_t mlen) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2650,7 +2666,7 @@ struct storeIter {
     int nsfd;
 };
 
-int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
+static int iterOpenOp(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
     storeIter *it = zcalloc(sizeof(*it));
     int fd = nsDir(k, ns, 0);
     it->r.fd = -1;
@@ -2682,7 +2698,7 @@ static sds memberNameOfEntry(int nsfd, const char *fname) {
     return name;
 }
 
-int storeIterNext(storeIter *it, sds *m) {
+static int iterNextOp(storeIter *it, sds *m) {
     if (it->empty) return STORE_NOTFOUND;
     struct linux_dirent64 *d;
     while ((d = dirReaderNext(&it->r, 0)) != NULL) {
@@ -2776,7 +2792,7 @@ void storeSamplerClose(storeSampler *s) {
     zfree(s);
 }
 
-int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) {
+static int samplerOpenOp(skey *k, const char *ns, storeSampler **out) {
     *out = NULL;
     int nsfd = nsDir(k, ns, 0);
     if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2845,7 +2861,7 @@ static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
     return n < 0 ? STORE_ERR : STORE_NOTFOUND;
 }
 
-int storeSamplerNext(storeSampler *s, sds *m) {
+static int samplerNextOp(storeSampler *s, sds *m) {
     *m = NULL;
     if (s->exact) {
         while (s->nnames) {
@@ -2899,3 +2915,67 @@ long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *
     dirReaderClose(&r);
     return visited;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Sticky failures: the public entry points                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Every entry point of store.h that can fail is the op of the same name
+ * (above) through stickyResult(): a STORE_ERR marks the current transaction
+ * failed, so storeTxnEnd() rolls back whatever the command did, whichever
+ * reply its handler then sends (as SQLite's pager enters its error state on
+ * the first I/O error). A failed read marks it too: a read-only command has
+ * nothing to roll back, and a write command that cannot read what it must
+ * update may not keep its changes. The only failures that are expected
+ * answers, not errors, are named by their callers (EEXIST below). */
+static int stickyResult(int r) {
+    if (r == STORE_ERR) storeTxnFail();
+    return r;
+}
+
+/* STORE_ERR with errno EEXIST is an answer ("it exists"), nothing failed. */
+static int stickyUnlessExists(int r) {
+    return r == STORE_ERR && errno == EEXIST ? r : stickyResult(r);
+}
+
+int storeOpenKey(int db, const char *name, size_t len, skey **out) { return stickyResult(openKeyOp(db, name, len, out)); }
+int storeNewKey(int db, const char *name, size_t len, int type, skey **out) { return stickyResult(newKeyOp(db, name, len, type, out)); }
+int storePublishKey(skey *k, int *replaced) { return stickyResult(publishKeyOp(k, replaced)); }
+int storeDeleteKey(skey *k) { return stickyResult(deleteKeyOp(k)); }
+int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) { return stickyResult(renameKeyOp(k, dstdb, dst, dstlen)); }
+int storeSetExpire(skey *k, long long when) { return stickyResult(setExpireOp(k, when)); }
+int storeReplaceAllDbs(const char *path) { return stickyResult(replaceAllDbsOp(path)); }
+int storeReadRootFile(const char *name, sds *out) { return stickyResult(readRootFileOp(name, out)); }
+int storeWriteRootFile(const char *name, const char *data, size_t len) { return stickyResult(writeRootFileOp(name, data, len)); }
+int storeRemoveRootFile(const char *name) { return stickyResult(removeRootFileOp(name)); }
+int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) { return stickyResult(writeLibraryOp(name, len, code, codelen)); }
+int storeRemoveLibrary(const char *name, size_t len) { return stickyResult(removeLibraryOp(name, len)); }
+int storeReadLibraries(storeLibraryVisitor *fn, void *ud) { return stickyResult(readLibrariesOp(fn, ud)); }
+int storeFlushDb(int db) { return stickyResult(flushDbOp(db)); }
+int storeSwapDb(int db1, int db2) { return stickyResult(swapDbOp(db1, db2)); }
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) { return stickyUnlessExists(copyKeyOp(k, dstdb, dst, dstlen, replace)); }
+int storeDbSize(int db, long long *out) { return stickyResult(dbSizeOp(db, out)); }
+int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud, unsigned long long *next) { return stickyResult(scanKeysOp(db, cursor, count, fn, ud, next)); }
+int storeRandomKey(int db, sds *out) { return stickyResult(randomKeyOp(db, out)); }
+int storeReadFile(skey *k, const char *file, sds *out) { return stickyResult(readFileOp(k, file, out)); }
+int storeFileSize(skey *k, const char *file, long long *size) { return stickyResult(fileSizeOp(k, file, size)); }
+int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) { return stickyResult(readFileRangeOp(k, file, off, len, out)); }
+int storeWriteFile(skey *k, const char *file, const char *data, size_t len) { return stickyResult(writeFileOp(k, file, data, len)); }
+int storeRemoveFile(skey *k, const char *file) { return stickyResult(removeFileOp(k, file)); }
+int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) { return stickyResult(patchFileOp(k, file, off, data, len, newsize)); }
+int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) { return stickyResult(readNumberOp(k, file, out, dflt)); }
+int storeWriteNumber(skey *k, const char *file, long long v) { return stickyResult(writeNumberOp(k, file, v)); }
+int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) { return stickyResult(readMemberOp(k, ns, m, mlen, out)); }
+int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(memberExistsOp(k, ns, m, mlen)); }
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) { return stickyResult(memberSizeOp(k, ns, m, mlen, size)); }
+int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen, int *created) { return stickyResult(writeMemberOp(k, ns, m, mlen, data, dlen, created)); }
+int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(removeMemberOp(k, ns, m, mlen)); }
+int storeCountMembers(skey *k, const char *ns, long long *out) { return stickyResult(countMembersOp(k, ns, out)); }
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) { return stickyResult(openSubOp(k, ns, m, mlen, out)); }
+int storeNewSub(skey *k, skey **out) { return stickyResult(newSubOp(k, out)); }
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) { return stickyUnlessExists(publishSubOp(k, ns, m, mlen, sub)); }
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(removeSubOp(k, ns, m, mlen)); }
+int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) { return stickyResult(iterOpenOp(k, ns, cursor, out)); }
+int storeIterNext(storeIter *it, sds *m) { return stickyResult(iterNextOp(it, m)); }
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) { return stickyResult(samplerOpenOp(k, ns, out)); }
+int storeSamplerNext(storeSampler *s, sds *m) { return stickyResult(samplerNextOp(s, m)); }
