@@ -539,6 +539,20 @@ void storeTxnFail(void) {
 
 static void runDeferredFirst(int n);
 
+/* Undo the journal from savepoint on. Each undo step is idempotent, so a
+ * failed one is tried again; when the tree still cannot be put back, the
+ * process stops without the transaction's COMMIT: start-up recovery
+ * finishes the undo from the journal (SQLite's hot journal). Going on
+ * would serve, and later commit, a half-made command. */
+static void rollBack(off_t savepoint) {
+    for (int attempt = 0; attempt < 3; attempt++)
+        if (journalUndoFrom(savepoint) == 0) return;
+    fprintf(stderr, "dredis: fatal: cannot roll back a failed command (%s); exiting: the journal's undo is "
+            "finished at the next start\n", strerror(errno));
+    fflush(stderr);
+    _exit(1);
+}
+
 int storeTxnEnd(void) {
     int rolled_back = 0;
     serverAssert(st.txn_depth > 0); /* every end has its begin */
@@ -547,7 +561,7 @@ int storeTxnEnd(void) {
         rolled_back = 1;
         /* undo this level's changes, newest first; the dbsize counters may
          * be off now, so they are counted again when next asked */
-        journalUndoFrom(st.txn_savepoint[st.txn_depth]);
+        rollBack(st.txn_savepoint[st.txn_depth]);
         pathsMoved();
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)

@@ -22,7 +22,7 @@ import tempfile
 
 import time
 
-from dredis_test import DREDIS_SERVER, Client, Dredis, RespError, free_port, wait_until
+from dredis_test import DREDIS_SERVER, Client, ConnectionClosed, Dredis, RespError, free_port, wait_until
 
 DREDIS_CHECK = os.path.join(os.path.dirname(os.path.abspath(DREDIS_SERVER)), "dredis-check")
 ERRNOS = {"ENOSPC": "No space left on device", "EDQUOT": "Disk quota exceeded", "EIO": "Input/output error",
@@ -373,6 +373,67 @@ def test_faults_during_recovery():
     finally:
         d.stop()
         d.cleanup()
+
+
+def start_outcome(root, spec):
+    """Start a server on root with the fault spec armed from the environment:
+    'started' (then killed, as a crash) or 'failed' (exit status 1 with a
+    fatal line, never a signal)."""
+    port = free_port()
+    env = dict(os.environ, ROOT_DIR=root, DREDIS_PORT=str(port), DREDIS_DEBUG_FAULTS=spec, **FAULT_ENV)
+    p = subprocess.Popen([DREDIS_SERVER], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        if started(p, port):
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            return "started"
+        out = p.stdout.read()
+        assert p.returncode == 1 and b"fatal" in out, (spec, p.returncode, out)
+        return "failed"
+    finally:
+        p.stdout.close()
+
+
+def test_failed_rollback_stops_and_start_up_finishes_it():
+    """Every call from the Nth on fails, so the rollback of the failed MSET
+    fails too: the server must stop (not serve a half-made MSET), and the
+    starts that follow, themselves failing from their Mth call, must each
+    stop cleanly or come up, until one without faults undoes the MSET whole."""
+    mset = ["MSET", "a", "10", "c", "30", "k", "kk"]
+    stopped = 0
+    with Dredis(env=FAULT_ENV) as d:
+        for n in (6, 9, 12, 15, 18):
+            c = d.client()
+            c.execute("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            setup(c)
+            before = state(c)
+            c.execute("DEBUG-FAULT", "ARM", "all", "EIO", "AFTER", str(n))
+            try:
+                r = c.execute(*mset)
+            except (ConnectionClosed, OSError):
+                r = None
+            c.close()
+            if r is not None:
+                # the fault came after the MSET's last call, or its rollback had nothing to undo
+                with d.client() as c2:
+                    c2.execute("DEBUG-FAULT", "OFF")
+                    assert state(c2) in (before,) or r == "OK", (n, r)
+                continue
+            stopped += 1
+            d.proc.wait(20)
+            assert d.proc.returncode == 1, d.proc.returncode
+            assert b"cannot roll back" in open(d.logfile, "rb").read()
+            outcomes = [start_outcome(d.root_dir, "all EIO AFTER %d" % m) for m in (0, 2, 5, 9, 14, 20)]
+            assert "failed" in outcomes, outcomes
+            d.start()
+            with d.client() as c2:
+                assert state(c2) == before, n
+            d.stop()
+            p = subprocess.run([DREDIS_CHECK, d.root_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=120)
+            assert p.returncode == 0 and p.stdout == b"", (p.stdout, p.stderr)
+            d.start()
+    assert stopped > 0
 
 
 if __name__ == "__main__":
