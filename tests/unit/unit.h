@@ -10,4 +10,5 @@ Suite *zset_index_suite(void);
 Suite *rdb_suite(void);
 Suite *notify_suite(void);
 Suite *store_suite(void);
+Suite *syscalls_suite(void);
 #endif
