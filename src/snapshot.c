@@ -413,16 +413,40 @@ static int insideDir(int fd, const struct stat *top) {
     return 0;
 }
 
+static void closeAll(void);
+
+/* A snapshot that could not start: its .incomplete- directory goes, and
+ * every descriptor it opened is closed. */
+static void dropIncomplete(void) {
+    if (snap.parentfd >= 0) {
+        char incomplete[80];
+        snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+        removeAll(snap.parentfd, incomplete);
+    }
+    closeAll();
+}
+
+/* what failed, with errno's words (one message at a time: the event loop's) */
+static const char *failedWith(const char *what) {
+    static char buf[160];
+    snprintf(buf, sizeof(buf), "%s: %s", what, strerror(errno));
+    return buf;
+}
+
 /* The empty snapshot: DIR/.incomplete-<name>/<db>/.expires/ for every db. */
 static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     snap.parentfd = -1;
     for (int db = 0; db < MAX_DBS; db++) snap.srcfd[db] = snap.dstfd[db] = -1;
     if (makeDirs(snap.dir) < 0 || (snap.parentfd = sysOpen(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
-        *err = "cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)";
+        *err = failedWith("cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)");
         return -1;
     }
     struct stat a, b;
-    if (sysFstat(rootfd, &a) < 0 || sysFstat(snap.parentfd, &b) < 0 || a.st_dev != b.st_dev) {
+    if (sysFstat(rootfd, &a) < 0 || sysFstat(snap.parentfd, &b) < 0) {
+        *err = failedWith("cannot create the snapshot");
+        return -1;
+    }
+    if (a.st_dev != b.st_dev) {
         *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is not on ROOT_DIR's file system";
         return -1;
     }
@@ -435,14 +459,14 @@ static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
     int top = -1;
     if (sysMkdirat(snap.parentfd, incomplete, 0755) < 0 || (top = sysOpenat(snap.parentfd, incomplete, OPEN_DIR_FLAGS)) < 0) {
-        *err = "cannot create the snapshot";
+        *err = failedWith("cannot create the snapshot");
         return -1;
     }
     /* the function libraries of the instant: few files, linked now (they
      * are replaced, never written in place, so the links stay as they are) */
     if (linkTreeAt(rootfd, top, LIBRARIES_DIR) < 0 && errno != ENOENT) {
+        *err = failedWith("cannot link the function libraries into the snapshot");
         sysClose(top);
-        *err = "cannot link the function libraries into the snapshot";
         return -1;
     }
     for (int db = 0; db < dbnum; db++) {
@@ -450,8 +474,8 @@ static int makeSkeleton(int rootfd, int dbnum, const char **err) {
         snprintf(name, sizeof(name), "%d", db);
         if (sysMkdirat(top, name, 0755) < 0 || (snap.dstfd[db] = sysOpenat(top, name, OPEN_DIR_FLAGS)) < 0 ||
             sysMkdirat(snap.dstfd[db], ".expires", 0755) < 0) {
+            *err = failedWith("cannot create the snapshot");
             sysClose(top);
-            *err = "cannot create the snapshot";
             return -1;
         }
     }
@@ -486,19 +510,14 @@ int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int db
     snprintf(snap.dir, sizeof(snap.dir), "%s", dir);
     snapshotName(snap.name, sizeof(snap.name));
     if (makeSkeleton(rootfd, dbnum, err) < 0) {
-        if (snap.parentfd >= 0) {
-            char incomplete[80];
-            snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
-            removeAll(snap.parentfd, incomplete);
-        }
-        closeAll();
+        dropIncomplete();
         return STORE_ERR;
     }
     for (int db = 0; db < dbnum; db++) {
         snap.done[db] = 0;
         if ((snap.srcfd[db] = reopenDir(dbfds[db])) < 0) {
-            *err = "cannot start the snapshot: out of file descriptors";
-            closeAll();
+            *err = failedWith("cannot start the snapshot");
+            dropIncomplete();
             return STORE_ERR;
         }
     }
@@ -515,10 +534,7 @@ int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int db
     }
     if (pthread_create(&snap.thread, NULL, snapshotThreadMain, NULL) != 0) {
         snap.state = SNAPSHOT_IDLE;
-        char incomplete[80];
-        snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
-        removeAll(snap.parentfd, incomplete);
-        closeAll();
+        dropIncomplete();
         *err = "cannot start the snapshot thread";
         return STORE_ERR;
     }
