@@ -2106,13 +2106,14 @@ typedef struct dirReader {
     long nread, bpos;
     unsigned long long pos;   /* offset after the last entry returned */
     int eof;
+    int err;                  /* errno of a failed read: the listing is cut short */
 } dirReader;
 
 static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned long long cursor) {
     r->fd = sysOpenat(dirfd, name, OPEN_DIR_FLAGS);
     if (r->fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     r->nread = r->bpos = 0;
-    r->eof = 0;
+    r->eof = r->err = 0;
     r->pos = cursor;
     if (cursor && sysLseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
         int saved = errno;
@@ -2136,6 +2137,7 @@ static struct linux_dirent64 *dirReaderNext(dirReader *r, int include_dot) {
         if (r->bpos >= r->nread) {
             if (r->eof) return NULL;
             long n = sysGetdents64(r->fd, r->buf, sizeof(r->buf));
+            if (n < 0) r->err = errno;
             if (n <= 0) { r->eof = 1; r->pos = 0; return NULL; }
             r->nread = n;
             r->bpos = 0;
@@ -2151,6 +2153,16 @@ static struct linux_dirent64 *dirReaderNext(dirReader *r, int include_dot) {
 static void dirReaderClose(dirReader *r) {
     if (r->fd >= 0) sysClose(r->fd);
     r->fd = -1;
+}
+
+/* Close r; STORE_ERR (errno set) when a read failed, so that a listing cut
+ * short is never taken for the whole directory. */
+static int dirReaderEnd(dirReader *r) {
+    int err = r->err;
+    dirReaderClose(r);
+    if (!err) return STORE_OK;
+    errno = err;
+    return STORE_ERR;
 }
 
 /* The raw key for a directory entry of a database. */
@@ -2172,7 +2184,7 @@ static int dbSizeOp(int db, long long *out) {
         if (rc != STORE_OK) return STORE_ERR;
         long long n = 0;
         while (dirReaderNext(&r, 0)) n++;
-        dirReaderClose(&r);
+        if (dirReaderEnd(&r) != STORE_OK) return STORE_ERR;
         st.dbsize[db] = n;
     }
     *out = st.dbsize[db];
@@ -2210,10 +2222,10 @@ static int scanKeysOp(int db, unsigned long long cursor, long count, storeKeyVis
     if (!r.eof && r.bpos >= r.nread) {
         /* batch exhausted exactly at count: peek whether anything follows */
         long n = sysGetdents64(r.fd, r.buf, sizeof(r.buf));
+        if (n < 0) r.err = errno;
         if (n <= 0) *next = 0;
     }
-    dirReaderClose(&r);
-    return STORE_OK;
+    return dirReaderEnd(&r);
 }
 
 static int randomKeyOp(int db, sds *out) {
@@ -2539,7 +2551,7 @@ static int countMembersOp(skey *k, const char *ns, long long *out) {
     if (dirReaderOpen(&r, fd, ".", 0) != STORE_OK) return STORE_ERR;
     long long n = 0;
     while (dirReaderNext(&r, 0)) n++;
-    dirReaderClose(&r);
+    if (dirReaderEnd(&r) != STORE_OK) return STORE_ERR;
     *out = n;
     return STORE_OK;
 }
@@ -2720,6 +2732,10 @@ static int iterNextOp(storeIter *it, sds *m) {
         if (!name) continue;
         *m = name;
         return STORE_OK;
+    }
+    if (it->r.err) {
+        errno = it->r.err;
+        return STORE_ERR;
     }
     return STORE_NOTFOUND;
 }
@@ -2952,44 +2968,85 @@ static int stickyUnlessExists(int r) {
     return r == STORE_ERR && errno == EEXIST ? r : stickyResult(r);
 }
 
-int storeOpenKey(int db, const char *name, size_t len, skey **out) { return stickyResult(openKeyOp(db, name, len, out)); }
-int storeNewKey(int db, const char *name, size_t len, int type, skey **out) { return stickyResult(newKeyOp(db, name, len, type, out)); }
+int storeOpenKey(int db, const char *name, size_t len, skey **out) {
+    return stickyResult(openKeyOp(db, name, len, out));
+}
+int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
+    return stickyResult(newKeyOp(db, name, len, type, out));
+}
 int storePublishKey(skey *k, int *replaced) { return stickyResult(publishKeyOp(k, replaced)); }
 int storeDeleteKey(skey *k) { return stickyResult(deleteKeyOp(k)); }
-int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) { return stickyResult(renameKeyOp(k, dstdb, dst, dstlen)); }
+int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
+    return stickyResult(renameKeyOp(k, dstdb, dst, dstlen));
+}
 int storeSetExpire(skey *k, long long when) { return stickyResult(setExpireOp(k, when)); }
 int storeReplaceAllDbs(const char *path) { return stickyResult(replaceAllDbsOp(path)); }
 int storeReadRootFile(const char *name, sds *out) { return stickyResult(readRootFileOp(name, out)); }
-int storeWriteRootFile(const char *name, const char *data, size_t len) { return stickyResult(writeRootFileOp(name, data, len)); }
+int storeWriteRootFile(const char *name, const char *data, size_t len) {
+    return stickyResult(writeRootFileOp(name, data, len));
+}
 int storeRemoveRootFile(const char *name) { return stickyResult(removeRootFileOp(name)); }
-int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) { return stickyResult(writeLibraryOp(name, len, code, codelen)); }
+int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+    return stickyResult(writeLibraryOp(name, len, code, codelen));
+}
 int storeRemoveLibrary(const char *name, size_t len) { return stickyResult(removeLibraryOp(name, len)); }
 int storeReadLibraries(storeLibraryVisitor *fn, void *ud) { return stickyResult(readLibrariesOp(fn, ud)); }
 int storeFlushDb(int db) { return stickyResult(flushDbOp(db)); }
 int storeSwapDb(int db1, int db2) { return stickyResult(swapDbOp(db1, db2)); }
-int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) { return stickyUnlessExists(copyKeyOp(k, dstdb, dst, dstlen, replace)); }
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    return stickyUnlessExists(copyKeyOp(k, dstdb, dst, dstlen, replace));
+}
 int storeDbSize(int db, long long *out) { return stickyResult(dbSizeOp(db, out)); }
-int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud, unsigned long long *next) { return stickyResult(scanKeysOp(db, cursor, count, fn, ud, next)); }
+int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
+              unsigned long long *next) {
+    return stickyResult(scanKeysOp(db, cursor, count, fn, ud, next));
+}
 int storeRandomKey(int db, sds *out) { return stickyResult(randomKeyOp(db, out)); }
 int storeReadFile(skey *k, const char *file, sds *out) { return stickyResult(readFileOp(k, file, out)); }
 int storeFileSize(skey *k, const char *file, long long *size) { return stickyResult(fileSizeOp(k, file, size)); }
-int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) { return stickyResult(readFileRangeOp(k, file, off, len, out)); }
-int storeWriteFile(skey *k, const char *file, const char *data, size_t len) { return stickyResult(writeFileOp(k, file, data, len)); }
+int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
+    return stickyResult(readFileRangeOp(k, file, off, len, out));
+}
+int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
+    return stickyResult(writeFileOp(k, file, data, len));
+}
 int storeRemoveFile(skey *k, const char *file) { return stickyResult(removeFileOp(k, file)); }
-int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) { return stickyResult(patchFileOp(k, file, off, data, len, newsize)); }
-int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) { return stickyResult(readNumberOp(k, file, out, dflt)); }
+int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+    return stickyResult(patchFileOp(k, file, off, data, len, newsize));
+}
+int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
+    return stickyResult(readNumberOp(k, file, out, dflt));
+}
 int storeWriteNumber(skey *k, const char *file, long long v) { return stickyResult(writeNumberOp(k, file, v)); }
-int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) { return stickyResult(readMemberOp(k, ns, m, mlen, out)); }
-int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(memberExistsOp(k, ns, m, mlen)); }
-int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) { return stickyResult(memberSizeOp(k, ns, m, mlen, size)); }
-int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen, int *created) { return stickyResult(writeMemberOp(k, ns, m, mlen, data, dlen, created)); }
-int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(removeMemberOp(k, ns, m, mlen)); }
+int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
+    return stickyResult(readMemberOp(k, ns, m, mlen, out));
+}
+int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(memberExistsOp(k, ns, m, mlen));
+}
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    return stickyResult(memberSizeOp(k, ns, m, mlen, size));
+}
+int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen, int *created) {
+    return stickyResult(writeMemberOp(k, ns, m, mlen, data, dlen, created));
+}
+int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(removeMemberOp(k, ns, m, mlen));
+}
 int storeCountMembers(skey *k, const char *ns, long long *out) { return stickyResult(countMembersOp(k, ns, out)); }
-int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) { return stickyResult(openSubOp(k, ns, m, mlen, out)); }
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+    return stickyResult(openSubOp(k, ns, m, mlen, out));
+}
 int storeNewSub(skey *k, skey **out) { return stickyResult(newSubOp(k, out)); }
-int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) { return stickyUnlessExists(publishSubOp(k, ns, m, mlen, sub)); }
-int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) { return stickyResult(removeSubOp(k, ns, m, mlen)); }
-int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) { return stickyResult(iterOpenOp(k, ns, cursor, out)); }
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    return stickyUnlessExists(publishSubOp(k, ns, m, mlen, sub));
+}
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(removeSubOp(k, ns, m, mlen));
+}
+int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
+    return stickyResult(iterOpenOp(k, ns, cursor, out));
+}
 int storeIterNext(storeIter *it, sds *m) { return stickyResult(iterNextOp(it, m)); }
 int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) { return stickyResult(samplerOpenOp(k, ns, out)); }
 int storeSamplerNext(storeSampler *s, sds *m) { return stickyResult(samplerNextOp(s, m)); }

@@ -135,7 +135,8 @@ static int parseCount(const char *s, long long *out) {
 }
 
 int sysFaultArm(int argc, char **argv, const char **err) {
-    if (argc != 4 && argc != 6) return *err = "expected <syscall|all> <errno> NTH|AFTER <n> or FRACTION <p> [SEED <n>]", -1;
+    if (argc != 4 && argc != 6)
+        return *err = "expected <syscall|all> <errno> NTH|AFTER <n> or FRACTION <p> [SEED <n>]", -1;
     int sc = strcasecmp(argv[0], "all") ? sysCallByName(argv[0]) : -1;
     if (sc < 0 && strcasecmp(argv[0], "all")) return *err = "unknown syscall name", -1;
     int e = sysErrnoByName(argv[1]);
@@ -153,7 +154,8 @@ int sysFaultArm(int argc, char **argv, const char **err) {
         mode = FAULT_RATE;
         char *end;
         rate = strtod(argv[3], &end);
-        if (end == argv[3] || *end || !(rate >= 0 && rate <= 1)) return *err = "FRACTION needs a number from 0 to 1", -1;
+        if (end == argv[3] || *end || !(rate >= 0 && rate <= 1))
+            return *err = "FRACTION needs a number from 0 to 1", -1;
         if (argc == 6 && (strcasecmp(argv[4], "seed") || parseCount(argv[5], &seed) < 0))
             return *err = "expected SEED <n> after FRACTION <p>", -1;
     } else {
@@ -303,7 +305,9 @@ int sysRenameat2(int olddirfd, const char *oldpath, int newdirfd, const char *ne
 int sysLinkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags) {
     return faultHit(SC_LINKAT) ? -1 : sysCalls.linkat(olddirfd, oldpath, newdirfd, newpath, flags);
 }
-long sysGetdents64(int fd, void *buf, size_t n) { return faultHit(SC_GETDENTS64) ? -1 : sysCalls.getdents64(fd, buf, n); }
+long sysGetdents64(int fd, void *buf, size_t n) {
+    return faultHit(SC_GETDENTS64) ? -1 : sysCalls.getdents64(fd, buf, n);
+}
 DIR *sysFdopendir(int fd) { return faultHit(SC_FDOPENDIR) ? NULL : sysCalls.fdopendir(fd); }
 DIR *sysOpendir(const char *path) { return faultHit(SC_OPENDIR) ? NULL : sysCalls.opendir(path); }
 struct dirent *sysReaddir(DIR *d) { return faultHit(SC_READDIR) ? NULL : sysCalls.readdir(d); }

@@ -302,6 +302,26 @@ def test_debug_fault_arguments_are_checked():
         assert c.execute("GET", "k") == b"v"
 
 
+def test_a_directory_listing_cut_short_is_an_error():
+    """A failed getdents64 used to read as the end of the directory: KEYS,
+    SMEMBERS, HGETALL and SUNIONSTORE answered with part of the data."""
+    with Dredis(env=FAULT_ENV) as d, d.client() as c:
+        c.execute("SADD", "s1", *["m%d" % i for i in range(50)])
+        c.execute("SADD", "s2", "x", "y")
+        c.execute("HSET", "h", "f", "v")
+        c.execute("SET", "dst", "before")
+        for cmd in (["KEYS", "*"], ["SMEMBERS", "s1"], ["HGETALL", "h"], ["SUNIONSTORE", "dst", "s1", "s2"],
+                    ["SCAN", "0", "COUNT", "100"]):
+            c.execute("DEBUG-FAULT", "ARM", "getdents64", "EIO", "NTH", "1")
+            r = c.execute(*cmd)
+            fired = c.execute("DEBUG-FAULT", "STATUS")[3]
+            c.execute("DEBUG-FAULT", "OFF")
+            if fired:
+                assert is_error(r) and "Input/output error" in r.message, (cmd, r)
+            assert c.execute("GET", "dst") == b"before", cmd
+        assert c.execute("SUNIONSTORE", "dst", "s1", "s2") == 52
+
+
 def crashed_tree():
     """A tree whose journal holds an unfinished transaction: a server killed
     while a script writes under a slow disk (the fault makes the script's
