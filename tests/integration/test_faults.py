@@ -31,7 +31,7 @@ ERRNOS = {"ENOSPC": "No space left on device", "EDQUOT": "Disk quota exceeded", 
 KEYS = ["k", "a", "b", "c", "h", "s", "z", "l", "x", "n"]
 FAULT_ENV = {"DREDIS_ENABLE_DEBUG_FAULTS": "1", "DREDIS_FSYNC": "everysec"}
 SAMPLES = 2  # N values per command for the errnos other than ENOSPC in make check
-ENOSPC_MAX = 20  # and at most this many for ENOSPC (every N when K is no more)
+ENOSPC_MAX = 15  # and at most this many for ENOSPC (every N when K is no more)
 H_EXPIRES_AT = int(time.time() * 1000) + 10 ** 9  # fixed, so that states compare equal
 
 SCRIPT = ("redis.call('SET', KEYS[1], 'e1'); redis.call('HSET', KEYS[2], 'f', 'e2'); "
