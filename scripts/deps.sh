@@ -2,7 +2,8 @@
 # scripts/deps.sh - install the Debian packages dredis needs, when missing.
 # Usage: scripts/deps.sh build|test
 set -euo pipefail
-build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev liblua5.4-dev lua-cjson-dev check python3"
+# Lua itself is vendored (deps/lua): only lua-cjson comes from Debian.
+build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev lua-cjson-dev check python3"
 # systemd: systemd-analyze verify of the units (test_service.py).
 # python3-redis, python3-rq, python3-celery, node and npm: the end-to-end tests (tests/e2e,
 # tests/integration/test_e2e_*.py). nutcracker: twemproxy in front of three

@@ -343,9 +343,9 @@ static void checkLibraries(void) {
     dirClose(&it);
 }
 
-/* ROOT_DIR holds 0..15, .journal, .tmp, .trash, .functions, lost+found,
- * and after a clean shutdown .replication (the replication id and
- * offset). */
+/* ROOT_DIR holds 0..15, .journal, .reserve (the space reserve), .tmp,
+ * .trash, .functions, lost+found, and after a clean shutdown .replication
+ * (the replication id and offset). */
 static void checkTopLevel(void) {
     dirIter it;
     if (dirOpen(&it, chk.rootfd, ".") < 0) die("cannot list ROOT_DIR: %s", strerror(errno));
@@ -361,11 +361,11 @@ static void checkTopLevel(void) {
             checkLibraries();
             continue;
         }
-        if (((!strcmp(e, ".journal") || !strcmp(e, ".replication")) && type == DT_REG) ||
+        if (((!strcmp(e, ".journal") || !strcmp(e, ".replication") || !strcmp(e, ".reserve")) && type == DT_REG) ||
             ((!strcmp(e, ".tmp") || !strcmp(e, ".trash") || !strcmp(e, LOST_FOUND)) && type == DT_DIR))
             continue;
-        checkProblem(e, "stray entry: ROOT_DIR holds only the databases 0..15, .journal, .replication, .tmp, "
-                     ".trash, .functions and " LOST_FOUND);
+        checkProblem(e, "stray entry: ROOT_DIR holds only the databases 0..15, .journal, .replication, .reserve, "
+                     ".tmp, .trash, .functions and " LOST_FOUND);
         if (chk.repair) moveToLostFound(it.fd, e, e, "stray entry");
     }
     dirClose(&it);

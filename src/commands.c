@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
                                  faultCommandTable};
 
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
@@ -210,8 +210,10 @@ void call(client *c, redisCommand *cmd) {
     propagateCallBegin(c, &ps);
     expiryClockEnter();
     storeTxnBegin();
+    int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
     cmd->proc(c);
     int rolled_back = storeTxnEnd();
+    storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
@@ -555,10 +557,12 @@ static void commandGetKeysCommand(client *c) {
         return;
     }
     int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    long n = 0;
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) n++;
+    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2), n = 0;
+    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) keys[n++] = i;
+    if (cmd->getkeys) n += cmd->getkeys(argc, c->argv + 2, keys + n);
     addReplyArrayLen(c, n);
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) addReplyBulkSds(c, sdsdup(c->argv[i + 2]));
+    for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
+    zfree(keys);
 }
 
 static void commandHelpCommand(client *c) {

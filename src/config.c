@@ -313,11 +313,22 @@ static sds getBind(void) { return sdsnew(server.host); }
 static sds getDatabases(void) { return fmtLL(server.dbnum); }
 static sds getDir(void) { return sdsnew(server.root_dir); }
 static sds getMaxclients(void) { return fmtLL((long long)server.maxclients); }
+/* As Redis: more clients than the open files limit can take (raised if it
+ * can be) are refused, saying how many it can. */
 static const char *setMaxclients(const char *v) {
     long long n;
     const char *err = setLongLong(v, 1, 4294967295LL, &n);
-    if (!err) server.maxclients = (unsigned long)n;
-    return err;
+    if (err) return err;
+    unsigned long old = server.maxclients;
+    server.maxclients = (unsigned long)n;
+    if (server.maxclients > old && adjustOpenFilesLimit() != C_OK) {
+        static char msg[128];
+        snprintf(msg, sizeof(msg), "The operating system is not able to handle the specified number of clients, "
+                 "try with %lu", server.maxclients);
+        server.maxclients = old;
+        return msg;
+    }
+    return NULL;
 }
 static sds getRequirepass(void) { return sdsnew(server.requirepass ? server.requirepass : ""); }
 static const char *setRequirepass(const char *v) {
@@ -382,7 +393,8 @@ static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0
 /* Redis's encoding settings tune only how Redis lays values out in its
  * memory, never what a command answers; tools and Redis's own tests set
  * them. dredis keeps what they are set to and reports it, and nothing in
- * its tree depends on them (docs/compatibility.md). Values as Redis 7.0's
+ * its tree depends on them (docs/compatibility.md), except
+ * stream-node-max-entries (below). Values as Redis 7.0's
  * defaults and ranges; the *-value and stream-node-max-bytes ones take
  * memory units (4kb). */
 static struct encodingSetting {
@@ -419,6 +431,13 @@ static struct encodingSetting *encodingSetting(const char *name) {
     for (size_t i = 0; i < sizeof(encodingSettings) / sizeof(encodingSettings[0]); i++)
         if (!strcmp(encodingSettings[i].name, name)) return &encodingSettings[i];
     return NULL;
+}
+
+/* stream-node-max-entries is the one encoding setting that dredis's tree
+ * follows: a stream segment takes that many entries, as a Redis node does,
+ * so an approximate trim ("~") removes what it removes in Redis. */
+long long configStreamNodeMaxEntries(void) {
+    return encodingSetting("stream-node-max-entries")->value;
 }
 
 static const char *setEncoding(const char *name, const char *v) {

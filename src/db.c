@@ -602,6 +602,20 @@ static void objectFreqCommand(client *c) {
                      "when switching between policies at runtime LRU and LFU data will take some time to adjust.");
 }
 
+/* OBJECT REFCOUNT: nothing in dredis shares a value between keys (each key
+ * is its own directory; COPY's shared files are never written again), so
+ * an existing key's value has exactly one reference. */
+static void objectRefcountCommand(client *c) {
+    skey *k;
+    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY, &k) != C_OK) return;
+    if (!k) {
+        addReplyNull(c);
+        return;
+    }
+    storeCloseKey(k);
+    addReplyLongLong(c, 1);
+}
+
 static void objectUntrackedCommand(client *c) {
     addReplyErrorFormat(c, "ERR dredis does not track OBJECT %s: keys live on disk, not as shared objects in memory",
                         c->cmd->name);
@@ -618,7 +632,8 @@ static void objectHelpCommand(client *c) {
         "IDLETIME <key>",
         "    Not tracked by dredis.",
         "REFCOUNT <key>",
-        "    Not tracked by dredis.",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>: always 1 in dredis, which shares no values between keys.",
         "HELP",
         "    Print this help.",
     };
@@ -636,7 +651,7 @@ static redisCommand objectSubcommands[] = {
      "Returns helpful text about the different subcommands.", "O(1)", NULL},
     {"idletime", objectUntrackedCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
      "Returns the time since the last access to a Redis object.", "O(1)", NULL},
-    {"refcount", objectUntrackedCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
+    {"refcount", objectRefcountCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, "generic", "2.2.3",
      "Returns the reference count of a value of a key.", "O(1)", NULL},
     {NULL}};
 

@@ -29,10 +29,12 @@
 
 #define JOURNAL_NAME ".journal"
 #define JOURNAL_RESET_SIZE (1 << 20)
+#define JOURNAL_AHEAD (64 << 10) /* bytes kept allocated past the end */
 
 static int jfd = -1;
 static int jrootfd = -1, jtrashfd = -1;
 static long long jsize;
+static long long jallocated;  /* the blocks allocated reach this offset */
 static long long recovered_txns, undone_ops;
 static unsigned long long trash_seq;
 
@@ -81,6 +83,23 @@ static sds encodeRecord(sds rec, char type, const char *dir, const char *name, c
  * journalCommit(). */
 static int begin_pending, commit_pending;
 
+/* Keep JOURNAL_AHEAD bytes of blocks allocated past the end of the log
+ * (its size unchanged: FALLOC_FL_KEEP_SIZE), so that the records of a
+ * delete on a full disk need no new block. Best effort: on a full disk the
+ * space reserve (store_reserve.c) covers what is missing. */
+static void allocateAhead(void) {
+    if (jsize + JOURNAL_AHEAD / 2 <= jallocated) return;
+    if (sysFallocate(jfd, FALLOC_FL_KEEP_SIZE, (off_t)jsize, JOURNAL_AHEAD) == 0) jallocated = jsize + JOURNAL_AHEAD;
+}
+
+/* The log cut to size 0, with its blocks ahead. */
+static int truncateLog(void) {
+    if (sysFtruncate(jfd, 0) < 0) return -1;
+    jsize = jallocated = 0;
+    allocateAhead();
+    return 0;
+}
+
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
     if (type == J_BEGIN) {
         begin_pending = 1;
@@ -100,12 +119,14 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     if (n > 0 && !ok) {
         /* a partial record: cut it off so the log stays parseable */
         if (sysFtruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
+        jallocated = jsize; /* a truncate frees the blocks past the end */
         errno = ENOSPC;
     }
     if (ok) {
         jsize += n;
         begin_pending = 0;
         commit_pending = 0;
+        allocateAhead();
     } else {
         int saved = errno;
         if (!with_begin) begin_pending = 0; /* a COMMIT that failed: nothing is pending */
@@ -126,7 +147,7 @@ void journalCommit(void) {
 
 void journalMaybeReset(void) {
     if (jsize < JOURNAL_RESET_SIZE) return;
-    if (sysFtruncate(jfd, 0) == 0) jsize = 0;
+    truncateLog();
 }
 
 int journalFd(void) { return jfd; }
@@ -328,9 +349,7 @@ static int undoOpen(off_t from, int all_from) {
 
 int journalUndoFrom(off_t from) { return undoOpen(from, 1); }
 
-void journalReset(void) {
-    if (sysFtruncate(jfd, 0) == 0) jsize = 0;
-}
+void journalReset(void) { truncateLog(); }
 
 int journalOpen(int rootfd, int trashfd, char **err) {
     static char errbuf[256];
@@ -367,12 +386,11 @@ int journalOpen(int rootfd, int trashfd, char **err) {
         *err = errbuf;
         return -1;
     }
-    if (sysFtruncate(jfd, 0) < 0 || sysFsync(jfd) < 0) {
+    if (truncateLog() < 0 || sysFsync(jfd) < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot reset the journal: %s", strerror(errno));
         *err = errbuf;
         return -1;
     }
-    jsize = 0;
     return 0;
 }
 

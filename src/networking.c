@@ -777,10 +777,47 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
     if (server.verbosity <= LL_DEBUG) serverLog(LL_DEBUG, "accepted client %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
+/* accept() failing for want of descriptors (EMFILE, ENFILE) or memory
+ * leaves the connection in the backlog, and the listener readable: left
+ * on, it would fail again at once, spinning the event loop (and the log).
+ * The listener pauses ACCEPT_PAUSE_MS instead, while the store gives back
+ * the directories it keeps open, then tries again. */
+#define ACCEPT_PAUSE_MS 100
+static struct acceptPause {
+    struct evconnlistener *listener;
+    struct event *ev;
+} accept_pauses[2];
+
+static void acceptResume(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(((struct acceptPause *)arg)->listener);
+}
+
+static void pauseListener(struct evconnlistener *listener) {
+    struct acceptPause *p = NULL;
+    for (int i = 0; i < 2 && !p; i++)
+        if (accept_pauses[i].listener == listener || !accept_pauses[i].listener) p = &accept_pauses[i];
+    if (!p) return;
+    if (!p->ev) {
+        p->ev = evtimer_new(server.base, acceptResume, p);
+        if (!p->ev) return; /* no memory for a timer: go on trying */
+        p->listener = listener;
+    }
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evconnlistener_disable(listener);
+    evtimer_add(p->ev, &tv);
+}
+
 static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
-    (void)listener;
     (void)arg;
-    serverLog(LL_WARNING, "accept() failed: %s", strerror(errno));
+    static logLimiter lim;
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        storeReleaseCachedFds();
+        pauseListener(listener);
+    }
+    serverLogLimited(&lim, LL_WARNING, "Accepting client connection: accept: %s", strerror(err));
 }
 
 int listenToUnixSocket(char **err) {

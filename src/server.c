@@ -30,14 +30,9 @@ long long ustime(void) {
 
 long long mstime(void) { return ustime() / 1000; }
 
-void serverLog(int level, const char *fmt, ...) {
-    if (level < server.verbosity) return;
+static void logLine(int level, const char *msg) {
     static const char marks[] = ".-*#";
-    char msg[4096], when[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    char when[64];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
@@ -46,6 +41,36 @@ void serverLog(int level, const char *fmt, ...) {
     snprintf(when + off, sizeof(when) - off, "%03d", (int)tv.tv_usec / 1000);
     fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when, marks[level], msg);
     fflush(stderr);
+}
+
+void serverLog(int level, const char *fmt, ...) {
+    if (level < server.verbosity) return;
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    logLine(level, msg);
+}
+
+void serverLogLimited(logLimiter *l, int level, const char *fmt, ...) {
+    if (level < server.verbosity) return;
+    long long now = mstime();
+    if (l->last_ms && now >= l->last_ms && now - l->last_ms < LOG_REPEAT_MS) {
+        l->suppressed++;
+        return;
+    }
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (l->suppressed && n >= 0 && (size_t)n < sizeof(msg))
+        snprintf(msg + n, sizeof(msg) - (size_t)n, " (%lld more like it in the last %lld ms not logged)",
+                 l->suppressed, now - l->last_ms);
+    l->last_ms = now;
+    l->suppressed = 0;
+    logLine(level, msg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -333,6 +358,20 @@ static void closeIdleClients(void) {
     }
 }
 
+/* Say when the space reserve (store_reserve.c) was given back to the
+ * deletes of a full disk, and when it is in place again. */
+static void logSpaceReserve(void) {
+    static long long last = -1;
+    static logLimiter full;
+    long long now = storeReserveBytes();
+    if (last > 0 && now == 0)
+        serverLogLimited(&full, LL_WARNING, "The disk of ROOT_DIR is full: the space reserve was given back so that "
+                         "deletes can run; commands that add data are refused until it can be made again");
+    else if (last == 0 && now > 0)
+        serverLog(LL_NOTICE, "Space is back on the disk of ROOT_DIR: the %lld byte space reserve is in place", now);
+    last = now;
+}
+
 static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -341,6 +380,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     closeIdleClients();
     saveCron();
     replicationCron();
+    logSpaceReserve();
 }
 
 
@@ -362,23 +402,74 @@ static void printBanner(void) {
               server.dbnum, server.maxclients, server.verbosity <= LL_DEBUG ? "on" : "off");
 }
 
-/* As Redis does: raise the open files limit to what maxclients needs, plus
- * a reserve for the store (directories of open keys, the journal, pools).
- * Where the hard limit is lower, say so: clients past it are refused. */
-#define RESERVED_FDS 512
-static void adjustOpenFilesLimit(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
-    rlim_t want = (rlim_t)server.maxclients + RESERVED_FDS;
-    if (rl.rlim_cur >= want) return;
-    rlim_t limit = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
-    rl.rlim_cur = limit;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || limit < want)
-        serverLog(LL_WARNING,
-                  "maxclients %lu needs %llu open files, and the limit could only be set to %llu: "
-                  "connections past it will be refused (raise ulimit -n or lower DREDIS_MAXCLIENTS)",
-                  server.maxclients, (unsigned long long)want,
-                  (unsigned long long)(getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 0));
+/* As Redis does (adjustOpenFilesLimit): raise the open files limit to
+ * maxclients plus a reserve for the server's own descriptors; where it
+ * cannot, lower maxclients to fit, in Redis's words, or exit when not even
+ * the reserve fits. The reserve: Redis's CONFIG_MIN_RESERVED_FDS (32:
+ * standard streams, listeners, the event loop, replication, snapshots),
+ * plus the store's (storeReservedFds(): its fixed directories and the
+ * working set of one command; the store gives back the directories it
+ * keeps open when that runs short). */
+#define CONFIG_MIN_RESERVED_FDS 32
+static rlim_t reservedFds(void) { return CONFIG_MIN_RESERVED_FDS + (rlim_t)storeReservedFds(server.dbnum); }
+
+int adjustOpenFilesLimit(void) {
+    rlim_t reserved = reservedFds();
+    rlim_t maxfiles = (rlim_t)server.maxclients + reserved;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) {
+        serverLog(LL_WARNING, "Unable to obtain the current NOFILE limit (%s), assuming 1024 and setting the max "
+                  "clients configuration accordingly.", strerror(errno));
+        server.maxclients = 1024 - (unsigned long)reserved;
+        return C_ERR;
+    }
+    rlim_t oldlimit = limit.rlim_cur;
+    if (oldlimit >= maxfiles) return C_OK;
+    rlim_t bestlimit = maxfiles;
+    int setrlimit_error = 0;
+    /* the highest limit at most maxfiles that can be set, 16 at a time */
+    while (bestlimit > oldlimit) {
+        limit.rlim_cur = bestlimit;
+        limit.rlim_max = bestlimit;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != -1) break;
+        setrlimit_error = errno;
+        if (bestlimit < 16) {
+            bestlimit = oldlimit;
+            break;
+        }
+        bestlimit -= 16;
+    }
+    if (bestlimit < oldlimit) bestlimit = oldlimit;
+    if (bestlimit >= maxfiles) {
+        serverLog(LL_NOTICE, "Increased maximum number of open files to %llu (it was originally set to %llu).",
+                  (unsigned long long)maxfiles, (unsigned long long)oldlimit);
+        return C_OK;
+    }
+    unsigned long old_maxclients = server.maxclients;
+    if (bestlimit <= reserved) {
+        serverLog(LL_WARNING, "Your current 'ulimit -n' of %llu is not enough for the server to start. Please "
+                  "increase your open file limit to at least %llu. Exiting.",
+                  (unsigned long long)oldlimit, (unsigned long long)maxfiles);
+        exit(1);
+    }
+    server.maxclients = (unsigned long)(bestlimit - reserved);
+    serverLog(LL_WARNING, "You requested maxclients of %lu requiring at least %llu max file descriptors.",
+              old_maxclients, (unsigned long long)maxfiles);
+    serverLog(LL_WARNING, "Server can't set maximum open files to %llu because of OS error: %s.",
+              (unsigned long long)maxfiles, strerror(setrlimit_error));
+    serverLog(LL_WARNING, "Current maximum open files is %llu. maxclients has been reduced to %lu to compensate for "
+              "low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+              (unsigned long long)bestlimit, server.maxclients);
+    return C_ERR;
+}
+
+/* The store's cache keeps key directories open only with what the limit
+ * leaves past maxclients and the reserve. */
+static void fitStoreCaches(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur == RLIM_INFINITY) return;
+    rlim_t taken = (rlim_t)server.maxclients + reservedFds();
+    storeSetCachedFdsMax(limit.rlim_cur > taken ? (int)(limit.rlim_cur - taken > 1024 ? 1024 : limit.rlim_cur - taken) : 0);
 }
 
 /* Power-loss atomicity was measured on ext4 (docs/durability.md, "Power
@@ -450,6 +541,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dredis: fatal configuration error: %s\n", err);
         return 1;
     }
+    adjustOpenFilesLimit(); /* before anything opens descriptors, as Redis */
+    fitStoreCaches();
     server.base = event_base_new();
     if (!server.base) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
@@ -495,7 +588,6 @@ int main(int argc, char **argv) {
         return 1;
     }
     printBanner();
-    adjustOpenFilesLimit();
     checkRootFileSystem();
     if (server.flushall_on_startup) serverLog(LL_NOTICE, "FLUSHALL_ON_STARTUP: all databases were emptied");
 

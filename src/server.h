@@ -130,6 +130,9 @@ typedef struct redisCommand {
     const char *summary;
     const char *complexity;
     struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
+     * firstkey..lastkey ones in out (room for argc), returns how many */
+    int (*getkeys)(int argc, sds *argv, int *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
@@ -429,6 +432,18 @@ void monitorRemoveClient(client *c);
 long long mstime(void);
 long long ustime(void);
 void serverLog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line that can repeat (a failing accept(), a full disk ...): logged at
+ * most once per LOG_REPEAT_MS for each limiter (a static one per call
+ * site), the next line saying how many were left out. */
+#define LOG_REPEAT_MS 1000
+typedef struct logLimiter {
+    long long last_ms;
+    long long suppressed;
+} logLimiter;
+void serverLogLimited(logLimiter *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Raise RLIMIT_NOFILE to maxclients plus dredis's reserve, or lower
+ * maxclients to what it allows (C_ERR), as Redis. */
+int adjustOpenFilesLimit(void);
 #define LL_DEBUG 0
 #define LL_VERBOSE 1
 #define LL_NOTICE 2
@@ -594,6 +609,15 @@ int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
 int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
 /* For SORT: all members in rank order (the caller frees each and the array) */
 int zsetMembersInOrder(skey *k, sds **out, unsigned long *n);
+/* For GEO: fn for each member with min <= score < max of each span in
+ * turn, until fn returns nonzero (C_ERR after replying); storing a result
+ * as ZRANGESTORE does (items unique; event: the keyspace event of the
+ * store) */
+typedef int zsetRangeVisitor(void *ud, sds member, double score);
+typedef struct zsetScoreSpan { double min, max; } zsetScoreSpan;
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud);
+struct zmapEntry;
+void zsetStoreResult(client *c, sds dst, struct zmapEntry *items, size_t n, const char *event);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
@@ -620,8 +644,12 @@ extern redisCommand dumpCommandTable[];
 extern redisCommand bitopsCommandTable[];
 extern redisCommand sortCommandTable[];
 extern redisCommand hllCommandTable[];
+extern redisCommand geoCommandTable[];
 extern redisCommand saveCommandTable[];
 extern redisCommand replicationCommandTable[];
 extern redisCommand replicaCommandTable[];
+
+/* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
+long long configStreamNodeMaxEntries(void);
 
 #endif

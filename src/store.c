@@ -25,6 +25,7 @@
 #include "dict.h"
 #include "snapshot.h"
 #include "syscalls.h"
+#include "store_reserve.h"
 #include "zmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,7 @@ static struct {
     /* durability */
     int fsync_policy;
     volatile int dirty;      /* changes not yet synced */
+    int reserve_closed;      /* the command running may not use the space reserve */
 } st;
 
 #define MAX_KEY_LISTENERS 8
@@ -150,7 +152,7 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
  * closed, and only to the entry it was opened with (same generation): an
  * entry dropped and made again meanwhile may name another directory. */
 #define META_CACHE_MAX 65536
-#define META_FD_MAX 128
+#define META_FD_MAX 128 /* lowered by storeSetCachedFdsMax() */
 #define META_VALUE_MAX 64
 typedef struct metaEntry {
     int type;
@@ -163,6 +165,7 @@ typedef struct metaEntry {
 } metaEntry;
 static dict *metacache;
 static int metafds;           /* descriptors the entries hold */
+static int metafdsmax = META_FD_MAX;
 static unsigned long long metagen;
 
 static void metaEntryFree(void *p) {
@@ -266,11 +269,45 @@ static int metaLookup(skey *k) {
 /* A key being closed: keep its directory (and namespaces) open for the next
  * lookup. 1 when the entry took the descriptors. */
 static int metaKeepDir(skey *k) {
-    if (k->staged || k->dirfd < 0 || metafds + 5 > META_FD_MAX) return 0;
+    if (k->staged || k->dirfd < 0 || metafds + 5 > metafdsmax) return 0;
     metaEntry *e = metaFetch(k);
     if (!e || e->gen != k->metagen || e->dirfd >= 0) return 0;
     metafds += moveKeyFds(&k->dirfd, k->nsfd, k->nsname, &e->dirfd, e->nsfd, e->nsname);
     return 1;
+}
+
+/* Descriptors run short: the entries close the directories they keep open
+ * (their type and expiry stay known). Returns how many were closed. */
+static int metaDropFds(void) {
+    if (!metacache || !metafds) return 0;
+    int closed = 0;
+    dictIterator it;
+    dictIterInit(&it, metacache);
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
+        metaEntry *e = de->val;
+        if (e->dirfd >= 0) {
+            sysClose(e->dirfd);
+            e->dirfd = -1;
+            closed++;
+        }
+        for (int i = 0; i < 4; i++)
+            if (e->nsfd[i] >= 0) {
+                sysClose(e->nsfd[i]);
+                e->nsfd[i] = -1;
+                e->nsname[i][0] = '\0';
+                closed++;
+            }
+    }
+    metafds = 0;
+    return closed;
+}
+
+int storeReleaseCachedFds(void) { return metaDropFds(); }
+
+int storeSetCachedFdsMax(int n) {
+    metafdsmax = n < 0 ? 0 : n > META_FD_MAX ? META_FD_MAX : n;
+    if (metafds > metafdsmax) metaDropFds();
+    return metafdsmax;
 }
 
 /* The entry k was opened with, if it still stands. */
@@ -360,8 +397,10 @@ static int statAt(int dirfd, const char *name, struct stat *sb) {
     return errno == ENOENT ? 0 : -1;
 }
 
+static int openEasing(int dirfd, const char *name, int flags, const skey *inuse);
+
 static int readFileAt(int dirfd, const char *name, sds *out) {
-    int fd = sysOpenat(dirfd, name, OPEN_FILE_FLAGS);
+    int fd = openEasing(dirfd, name, OPEN_FILE_FLAGS, NULL);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
     if (sysFstat(fd, &sb) < 0) goto err;
@@ -417,6 +456,7 @@ static void pathsMoved(void) { st.pathgen++; }
  * the visible tree (.tmp, .trash, a key still being built). */
 static int relPath(int fd, sds *out) {
     *out = NULL;
+    if (fd < 0) return 0; /* a parked key that could not be opened again (st.expfd may hold -1 too) */
     if (fd == st.tmpfd) { *out = sdsnew(".tmp"); return 0; }
     if (fd == st.rootfd) { *out = sdsempty(); return 1; }
     for (int i = 0; i < st.dbnum; i++) {
@@ -454,6 +494,8 @@ static int relPath(int fd, sds *out) {
 }
 
 static void commitWritten(void);
+static int yieldReserve(void);
+static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags);
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
@@ -465,6 +507,7 @@ static int journalRecord(char type, const char *dir, const char *name, const cha
     }
     int pending = journalCommitPending();
     int r = journalAppend(type, dir, name, dir2, name2);
+    if (r < 0 && yieldReserve()) r = journalAppend(type, dir, name, dir2, name2);
     if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
     return r;
 }
@@ -504,7 +547,7 @@ static void runDeferred(char action, const char *name, long long size) {
     } else {
         sds t = tmpName('t');
         pathsMoved();
-        if (sysRenameat2(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
+        if (renameOrYield(st.tmpfd, name, st.trashfd, t, RENAME_NOREPLACE) == 0) trashWake();
         sdsfree(t);
     }
 }
@@ -714,6 +757,36 @@ static int yieldSpace(void) {
     return given > 0;
 }
 
+/* As yieldSpace(), and when the command running may use it (it frees
+ * space: DEL, HDEL, LPOP ...), the space reserve is given back too
+ * (store_reserve.c): 1 when a retry may succeed. */
+static int yieldReserve(void) {
+    if (errno != ENOSPC && errno != EDQUOT) return 0;
+    int given = yieldSpace();
+    return (!st.reserve_closed && reserveRelease()) || given;
+}
+
+/* Before new data is allocated: a command that adds data (Redis's
+ * "denyoom") may not take the room the reserve keeps for deletes, so while
+ * the reserve is given back and cannot be made again it fails (ENOSPC). */
+static int roomForNewData(void) {
+    return !st.reserve_closed || reserveEnsure();
+}
+
+int storeReserveAllowed(int allowed) {
+    int was = !st.reserve_closed;
+    st.reserve_closed = !allowed;
+    return was;
+}
+
+/* renameat2(), once more after yieldReserve() on a full disk: a rename can
+ * need a new block for the directory it enters. */
+static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
+    int r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
+    if (r < 0 && yieldReserve()) r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
+    return r;
+}
+
 /* Background thread: top up a pool. */
 static void poolRefill(struct pool *p, int isdir) {
     for (;;) {
@@ -787,6 +860,7 @@ static sds recycleTake(void) {
 static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale) {
     int mode = rdwr ? O_RDWR : O_WRONLY;
     *stale = 0;
+    if (!roomForNewData()) return -1;
     int fd = -1;
     sds name = NULL;
     for (int tries = 0; fd < 0 && tries < 4 && (name = recycleTake()) != NULL; tries++) {
@@ -801,7 +875,7 @@ static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale)
         sdsfree(name);
         name = tmpName('w');
         fd = sysOpenat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && yieldSpace()) fd = sysOpenat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && yieldReserve()) fd = sysOpenat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         struct stat sb;
         if (fd >= 0 && sysFstat(fd, &sb) < 0) {
             int saved = errno;
@@ -824,10 +898,11 @@ static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale)
 /* A new empty directory under .tmp (a key or sub-key being built), from the
  * pool when it has one. */
 static int makeStagingDir(sds *tmpname) {
+    if (!roomForNewData()) return STORE_ERR;
     sds name = poolTake(&st.dirs);
     if (!name) {
         name = tmpName('k');
-        if (sysMkdirat(st.tmpfd, name, 0755) < 0 && !(yieldSpace() && sysMkdirat(st.tmpfd, name, 0755) == 0)) {
+        if (sysMkdirat(st.tmpfd, name, 0755) < 0 && !(yieldReserve() && sysMkdirat(st.tmpfd, name, 0755) == 0)) {
             sdsfree(name);
             return STORE_ERR;
         }
@@ -851,7 +926,7 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
             sysUnlinkat(st.tmpfd, name, 0);
             sdsfree(name);
             errno = saved;
-            if (attempt == 0 && yieldSpace()) continue; /* the pools' blocks may be enough */
+            if (attempt == 0 && yieldReserve()) continue; /* the pools' (or the reserve's) blocks may be enough */
             return STORE_ERR;
         }
         if (sysClose(fd) < 0) {
@@ -950,7 +1025,7 @@ static int opUnlink(int dirfd, const char *name) {
         if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
         sds aside = tmpName('u');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
-        if (r == 0) r = sysRenameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) r = renameOrYield(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
         if (r == 0) deferAction(DEFER_RECYCLE, aside, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
@@ -971,7 +1046,8 @@ static int opMkdir(int dirfd, const char *name) {
         }
         if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     }
-    if (sysMkdirat(dirfd, name, 0755) < 0 && !(yieldSpace() && sysMkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
+    if (!roomForNewData()) return STORE_ERR;
+    if (sysMkdirat(dirfd, name, 0755) < 0 && !(yieldReserve() && sysMkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
     return STORE_OK;
 }
 
@@ -980,7 +1056,7 @@ static int opRename(int olddirfd, const char *oldname, int newdirfd, const char 
     st.dirty = 1;
     pathsMoved();
     if (journalNote(J_MOVED, olddirfd, oldname, newdirfd, newname) < 0 ||
-        sysRenameat2(olddirfd, oldname, newdirfd, newname, flags) < 0)
+        renameOrYield(olddirfd, oldname, newdirfd, newname, flags) < 0)
         return STORE_ERR;
     return STORE_OK;
 }
@@ -1037,6 +1113,8 @@ int storeSync(void) {
 
 long long storeLastSync(void) { return last_sync_time; }
 
+long long storeReserveBytes(void) { return reserveSize(); }
+
 int storeSnapshot(const char *dir, int keep, int background, const char **err) {
     /* the sizes not known yet are counted (a directory listing each, once
      * in the server's life: they are kept up to date afterwards), so that
@@ -1068,7 +1146,7 @@ static int opTrash(int dirfd, const char *name) {
     if (journaling(dirfd)) {
         sds aside = tmpName('t');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
-        if (r == 0) r = sysRenameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
+        if (r == 0) r = renameOrYield(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
         if (r == 0) deferAction(DEFER_TRASH, aside, -1);
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
@@ -1385,6 +1463,7 @@ int storeInit(const char *root, int dbnum, char **err) {
     /* undo a transaction a crash interrupted, before .tmp is cleared: the
      * versions it displaced wait there */
     if (journalOpen(st.rootfd, st.trashfd, err) < 0) return STORE_ERR;
+    reserveInit(st.rootfd);
     clearStaging();
     st.trash_pending++; /* empty what a previous run left in .trash */
     snapshotSetTrash(st.trashfd, trashWake);
@@ -1444,6 +1523,7 @@ void storeShutdown(void) {
         if (st.expfd) sysClose(st.expfd[i]);
     }
     journalClose();
+    reserveClose();
     if (st.tmpfd >= 0) sysClose(st.tmpfd);
     if (st.trashfd >= 0) sysClose(st.trashfd);
     if (st.rootfd >= 0) sysClose(st.rootfd);
@@ -1502,8 +1582,106 @@ static void closeNamespaces(skey *k) {
     }
 }
 
+/* ---- descriptors running short ----
+ * Beyond STORE_WORKING_FDS for one command, the store holds descriptors
+ * in two places it can give back: the metadata cache's open directories,
+ * and the keys a command holds open (ZUNIONSTORE over 300 keys holds 300).
+ * At most OPEN_KEYS_MAX keys keep their directories open, the most recently
+ * used: opening another parks the rest. When an open fails with EMFILE or
+ * ENFILE anyway, the cache's and every key's but the one in use are closed
+ * and the open is tried again. A parked key opens its directory again on
+ * next use (keyDir()), refusing one that is not the same inode. */
+#define STORE_FIXED_FDS 4       /* ROOT_DIR, .tmp, .trash, .journal */
+#define STORE_WORKING_FDS 64    /* one command: its open keys, files, listings */
+#define OPEN_KEYS_MAX 8         /* keys with their directories open (5 each at most) */
+static skey *openkeys;
+static const skey *keyinuse; /* the key last worked on: never parked */
+
+int storeReservedFds(int dbnum) { return STORE_FIXED_FDS + 2 * dbnum + STORE_WORKING_FDS; }
+
+static void listKey(skey *k) {
+    k->regprev = NULL;
+    k->regnext = openkeys;
+    if (openkeys) openkeys->regprev = k;
+    openkeys = k;
+}
+
+static void unlistKey(skey *k) {
+    if (k->regprev) k->regprev->regnext = k->regnext;
+    else if (openkeys == k) openkeys = k->regnext;
+    if (k->regnext) k->regnext->regprev = k->regprev;
+    k->regprev = k->regnext = NULL;
+}
+
+static int parkKey(skey *k) {
+    struct stat sb;
+    if (k->dirfd < 0 || k->staged || sysFstat(k->dirfd, &sb) < 0) return 0;
+    int closed = 1;
+    for (int i = 0; i < 4; i++) closed += k->nsfd[i] >= 0;
+    sysClose(k->dirfd);
+    k->dirfd = -1;
+    closeNamespaces(k);
+    k->parkino = (unsigned long long)sb.st_ino;
+    k->parked = 1;
+    return closed;
+}
+
+static int easeFds(const skey *inuse) {
+    int closed = metaDropFds();
+    for (skey *k = openkeys; k; k = k->regnext)
+        if (k != inuse && k != keyinuse) closed += parkKey(k);
+    return closed;
+}
+
+/* openat(), once more after easeFds() when descriptors ran short. */
+static int openEasing(int dirfd, const char *name, int flags, const skey *inuse) {
+    int fd = sysOpenat(dirfd, name, flags);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = sysOpenat(dirfd, name, flags);
+    return fd;
+}
+
+/* k's directory, opened again when it was parked (-1, errno set, when it
+ * cannot be, or is no longer the directory k was opened on: ESTALE). */
+/* k is being worked on: first in the list (a sub-key is not listed: its
+ * parent stays marked). */
+static void keyInUse(skey *k) {
+    if (!k->regprev && openkeys != k) return;
+    keyinuse = k;
+    if (openkeys != k) {
+        unlistKey(k);
+        listKey(k);
+    }
+}
+
+/* Park the keys past the OPEN_KEYS_MAX most recently used open ones. */
+static void parkIdleKeys(void) {
+    int open = 0;
+    for (skey *k = openkeys; k; k = k->regnext)
+        if (k->dirfd >= 0 && ++open > OPEN_KEYS_MAX && k != keyinuse) parkKey(k);
+}
+
+static int keyDir(skey *k) {
+    keyInUse(k);
+    if (k->dirfd >= 0 || !k->parked) return k->dirfd;
+    int fd = openEasing(st.dbfd[k->db], k->fname, OPEN_DIR_FLAGS, k);
+    struct stat sb;
+    if (fd >= 0 && (sysFstat(fd, &sb) < 0 || (unsigned long long)sb.st_ino != k->parkino)) {
+        sysClose(fd);
+        errno = ESTALE;
+        return -1;
+    }
+    if (fd >= 0) {
+        k->dirfd = fd;
+        k->parked = 0;
+        parkIdleKeys();
+    }
+    return fd;
+}
+
 void storeCloseKey(skey *k) {
     if (!k) return;
+    unlistKey(k);
+    if (keyinuse == k) keyinuse = NULL;
     if (k->dirfd >= 0 && !metaKeepDir(k)) sysClose(k->dirfd);
     closeNamespaces(k); /* those the entry did not take */
     sdsfree(k->name);
@@ -1548,10 +1726,12 @@ static int openKeyOp(int db, const char *name, size_t len, skey **out) {
     skey *k = newSkey(db, name, len);
     int cached = metaLookup(k);
     if (cached && k->dirfd >= 0) { /* its directory was kept open */
+        listKey(k);
+        parkIdleKeys();
         *out = k;
         return STORE_OK;
     }
-    k->dirfd = sysOpenat(st.dbfd[db], k->fname, OPEN_DIR_FLAGS);
+    k->dirfd = openEasing(st.dbfd[db], k->fname, OPEN_DIR_FLAGS, NULL);
     if (k->dirfd < 0) {
         int saved = errno;
         storeCloseKey(k);
@@ -1568,6 +1748,8 @@ static int openKeyOp(int db, const char *name, size_t len, skey **out) {
         }
         metaRemember(k);
     }
+    listKey(k);
+    parkIdleKeys();
     *out = k;
     return STORE_OK;
 }
@@ -1662,8 +1844,10 @@ static int deleteKeyOp(skey *k) {
         opTrash(st.tmpfd, k->stagename);
         return STORE_OK;
     }
+    if (keyDir(k) < 0 && k->parked) return STORE_ERR; /* an orphan keeps its directory open */
     keyWillChange(k->db, k->fname);
     if (opTrash(st.dbfd[k->db], k->fname) != STORE_OK) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    unlistKey(k); /* orphaned: never parked, it could not be found again */
     if (k->expire >= 0) removeExpireEntry(k->db, k->expire, k->fname);
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
     keyTouched(k);
@@ -1673,10 +1857,11 @@ static int deleteKeyOp(skey *k) {
 
 static int renameKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
+    if (keyDir(k) < 0 && k->parked) return STORE_ERR;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
     keyWillChange(k->db, k->fname);
     keyWillChange(dstdb, dfname);
-    if (hashed && opWriteFile(k->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
+    if (hashed && opWriteFile(keyDir(k), "name", dst, dstlen, NULL) != STORE_OK) goto err;
     struct stat sb;
     int dstexists = statAt(st.dbfd[dstdb], dfname, &sb);
     if (dstexists < 0) goto err;
@@ -1690,7 +1875,7 @@ static int renameKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen) {
     if (opRename(st.dbfd[k->db], k->fname, st.dbfd[dstdb], dfname, RENAME_NOREPLACE) != STORE_OK) goto err;
     if (st.dbsize[k->db] > 0) st.dbsize[k->db]--;
     if (st.dbsize[dstdb] >= 0) st.dbsize[dstdb]++;
-    if (k->hashed && !hashed) opUnlink(k->dirfd, "name");
+    if (k->hashed && !hashed) opUnlink(keyDir(k), "name");
     if (k->expire >= 0) {
         removeExpireEntry(k->db, k->expire, k->fname);
         addExpireEntry(dstdb, k->expire, dfname);
@@ -1720,8 +1905,8 @@ static int setExpireOp(skey *k, long long when) {
     if (when >= 0) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%lld", when);
-        if (opWriteFile(k->dirfd, "expire", buf, (size_t)n, NULL) != STORE_OK) return STORE_ERR;
-    } else if (opUnlink(k->dirfd, "expire") == STORE_ERR) {
+        if (opWriteFile(keyDir(k), "expire", buf, (size_t)n, NULL) != STORE_OK) return STORE_ERR;
+    } else if (opUnlink(keyDir(k), "expire") == STORE_ERR) {
         return STORE_ERR;
     }
     if (!k->staged) {
@@ -2053,7 +2238,7 @@ static int copyKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen, int rep
     if (opMkdir(st.tmpfd, n->stagename) != STORE_OK || (n->dirfd = sysOpenat(st.tmpfd, n->stagename, OPEN_DIR_FLAGS)) < 0)
         goto err;
     /* every entry of the key directory: files linked, directories rebuilt */
-    int sfd = sysOpenat(k->dirfd, ".", OPEN_DIR_FLAGS);
+    int sfd = sysOpenat(keyDir(k), ".", OPEN_DIR_FLAGS);
     DIR *d = sfd >= 0 ? sysFdopendir(sfd) : NULL;
     if (!d) {
         if (sfd >= 0) sysClose(sfd);
@@ -2266,7 +2451,7 @@ static int readFileOp(skey *k, const char *file, sds *out) {
         *out = sdsdup(e->value);
         return STORE_OK;
     }
-    int r = readFileAt(k->dirfd, file, out);
+    int r = readFileAt(keyDir(k), file, out);
     if (r == STORE_OK && e) metaSetValue(e, *out, sdslen(*out));
     return r;
 }
@@ -2278,14 +2463,14 @@ static int fileSizeOp(skey *k, const char *file, long long *size) {
         return STORE_OK;
     }
     struct stat sb;
-    if (sysFstatat(k->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (sysFstatat(keyDir(k), file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; return STORE_ERR; } /* a link or other intruder */
     *size = sb.st_size;
     return STORE_OK;
 }
 
 static int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds *out) {
-    int fd = sysOpenat(k->dirfd, file, OPEN_FILE_FLAGS);
+    int fd = sysOpenat(keyDir(k), file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
     int bad = sysFstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
@@ -2317,7 +2502,7 @@ static int readFileRangeOp(skey *k, const char *file, long long off, long long l
 
 static int writeFileOp(skey *k, const char *file, const char *data, size_t len) {
     skeyWillChange(k);
-    int r = opWriteFile(k->dirfd, file, data, len, NULL);
+    int r = opWriteFile(keyDir(k), file, data, len, NULL);
     metaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
     return touchedIfOk(k, r);
 }
@@ -2325,7 +2510,7 @@ static int writeFileOp(skey *k, const char *file, const char *data, size_t len) 
 static int removeFileOp(skey *k, const char *file) {
     skeyWillChange(k);
     metaFileChanged(k, file, NULL, 0);
-    return touchedIfOk(k, opUnlink(k->dirfd, file));
+    return touchedIfOk(k, opUnlink(keyDir(k), file));
 }
 
 static int patchFileOp(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
@@ -2344,7 +2529,7 @@ static int patchFileOp(skey *k, const char *file, long long off, const char *dat
         errno = saved;
         return STORE_ERR;
     }
-    int in = sysOpenat(k->dirfd, file, OPEN_FILE_FLAGS);
+    int in = sysOpenat(keyDir(k), file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
     if (in < 0 && errno != ENOENT) goto err;
     if (in >= 0) {
@@ -2374,7 +2559,7 @@ static int patchFileOp(skey *k, const char *file, long long off, const char *dat
     out = -1;
     *newsize = finalsize;
     metaFileChanged(k, file, NULL, 0);
-    return touchedIfOk(k, opInstallFile(tmp, ino, k->dirfd, file, 0, NULL));
+    return touchedIfOk(k, opInstallFile(tmp, ino, keyDir(k), file, 0, NULL));
 err: {
         int saved = errno;
         if (in >= 0) sysClose(in);
@@ -2388,7 +2573,7 @@ err: {
 
 static int readNumberOp(skey *k, const char *file, long long *out, long long dflt) {
     sds s;
-    int r = readFileAt(k->dirfd, file, &s);
+    int r = readFileAt(keyDir(k), file, &s);
     if (r == STORE_NOTFOUND) { *out = dflt; return STORE_OK; }
     if (r != STORE_OK) return r;
     char *end;
@@ -2404,7 +2589,7 @@ static int writeNumberOp(skey *k, const char *file, long long v) {
     skeyWillChange(k);
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
-    int r = opWriteFile(k->dirfd, file, buf, (size_t)n, NULL);
+    int r = opWriteFile(keyDir(k), file, buf, (size_t)n, NULL);
     metaFileChanged(k, file, r == STORE_OK ? buf : NULL, (size_t)n);
     return touchedIfOk(k, r);
 }
@@ -2419,15 +2604,18 @@ static int writeNumberOp(skey *k, const char *file, long long v) {
  * the directory when it does not exist. Returns -1 (errno ENOENT when it just
  * does not exist). */
 static int nsDir(skey *k, const char *ns, int create) {
+    keyInUse(k);
     int free_slot = -1;
     for (int i = 0; i < 4; i++) {
         if (k->nsfd[i] >= 0 && !strcmp(k->nsname[i], ns)) return k->nsfd[i];
         if (k->nsfd[i] < 0 && free_slot < 0) free_slot = i;
     }
-    int fd = sysOpenat(k->dirfd, ns, OPEN_DIR_FLAGS);
+    int dirfd = keyDir(k);
+    if (dirfd < 0) return -1;
+    int fd = openEasing(dirfd, ns, OPEN_DIR_FLAGS, k);
     if (fd < 0 && errno == ENOENT && create) {
-        if (opMkdir(k->dirfd, ns) != STORE_OK && errno != EEXIST) return -1;
-        fd = sysOpenat(k->dirfd, ns, OPEN_DIR_FLAGS);
+        if (opMkdir(dirfd, ns) != STORE_OK && errno != EEXIST) return -1;
+        fd = openEasing(dirfd, ns, OPEN_DIR_FLAGS, k);
     }
     if (fd < 0) return -1;
     if (free_slot < 0) {
@@ -2700,11 +2888,11 @@ static int iterOpenOp(skey *k, const char *ns, unsigned long long cursor, storeI
         if (errno != ENOENT) { zfree(it); return STORE_ERR; }
         it->empty = 1;
     } else {
-        it->nsfd = fd;
         if (dirReaderOpen(&it->r, fd, ".", cursor) != STORE_OK) {
             zfree(it);
             return STORE_ERR;
         }
+        it->nsfd = it->r.fd; /* its own: the skey's may be parked meanwhile */
     }
     *out = it;
     return STORE_OK;
@@ -2769,7 +2957,7 @@ void storeIterClose(storeIter *it) {
 #define SAMPLER_MAX_DRAWS 64      /* draws past the last entry before taking the first one */
 
 struct storeSampler {
-    int nsfd;                   /* the namespace directory (the skey's descriptor) */
+    int nsfd;                   /* the namespace directory (fd: the skey's may be parked) */
     int fd;                     /* our own descriptor of it, for seeking */
     int exact;                  /* names holds every entry */
     sds *names;                 /* encoded names, when exact */
@@ -2827,9 +3015,9 @@ static int samplerOpenOp(skey *k, const char *ns, storeSampler **out) {
     int nsfd = nsDir(k, ns, 0);
     if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     storeSampler *s = zcalloc(sizeof(*s));
-    s->nsfd = nsfd;
     s->fd = sysOpenat(nsfd, ".", OPEN_DIR_FLAGS);
     if (s->fd < 0) goto err;
+    s->nsfd = s->fd;
     char *buf = zmalloc(32768);
     long long last = -1;
     int increasing = 1, reads = 0;

@@ -39,6 +39,12 @@ typedef struct skey {
     /* namespace directories opened so far (fields, values, ...) */
     int nsfd[4];
     char nsname[4][16];
+    /* keys opened by storeOpenKey() are listed, so that when descriptors
+     * run short theirs can be closed ("parked") and opened again on next
+     * use, checked to be the same directory (inode parkino) */
+    int parked;
+    unsigned long long parkino;
+    struct skey *regprev, *regnext;
 } skey;
 
 typedef struct storeIter storeIter;
@@ -57,6 +63,16 @@ const char *storeRoot(void);
 
 /* keys */
 int storeOpenKey(int db, const char *name, size_t len, skey **out);
+/* The descriptors the store needs besides its caches: its fixed directories
+ * and the working set of one command (server.c reserves them). */
+int storeReservedFds(int dbnum);
+/* Close the key directories the metadata cache keeps open (descriptors ran
+ * short); returns how many were closed. */
+int storeReleaseCachedFds(void);
+/* At most n (and at most 128) descriptors for the cache to keep open: what
+ * the open files limit leaves past maxclients and the reserve. Returns the
+ * number set. */
+int storeSetCachedFdsMax(int n);
 void storeCloseKey(skey *k);
 int storeNewKey(int db, const char *name, size_t len, int type, skey **out);
 int storePublishKey(skey *k, int *replaced);
@@ -145,6 +161,12 @@ long long storeExpiresCount(int db);
 void storeTxnBegin(void);
 int storeTxnEnd(void); /* 1 when this level was rolled back (storeTxnFail) */
 void storeTxnFail(void);
+
+/* The space reserve (store_reserve.c): whether the command about to run
+ * may use it, i.e. frees space (not Redis's "denyoom"); returns the
+ * previous setting. */
+int storeReserveAllowed(int allowed);
+long long storeReserveBytes(void); /* held now; 0 while given back */
 
 /* Durability */
 #define STORE_FSYNC_NO 0

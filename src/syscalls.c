@@ -32,6 +32,7 @@ struct sysCallTable sysCalls = {
     .openat = realOpenat,   .open = realOpen,         .openat2 = realOpenat2,   .close = close,
     .read = read,           .pread = pread,           .write = write,           .pwrite = pwrite,
     .lseek = lseek,         .fsync = fsync,           .syncfs = syncfs,         .ftruncate = ftruncate,
+    .fallocate = fallocate, .posix_fallocate = posix_fallocate,
     .copy_file_range = copy_file_range,               .fstat = fstat,           .fstatat = fstatat,
     .fstatvfs = fstatvfs,   .faccessat = faccessat,   .flock = flock,           .dup = dup,
     .mkdirat = mkdirat,     .mkdir = mkdir,           .rmdir = rmdir,           .unlinkat = unlinkat,
@@ -275,6 +276,18 @@ off_t sysLseek(int fd, off_t off, int whence) { return faultHit(SC_LSEEK) ? -1 :
 int sysFsync(int fd) { return faultHit(SC_FSYNC) ? -1 : sysCalls.fsync(fd); }
 int sysSyncfs(int fd) { return faultHit(SC_SYNCFS) ? -1 : sysCalls.syncfs(fd); }
 int sysFtruncate(int fd, off_t len) { return faultHit(SC_FTRUNCATE) ? -1 : sysCalls.ftruncate(fd, len); }
+int sysFallocate(int fd, int mode, off_t off, off_t len) {
+    return faultHit(SC_FALLOCATE) ? -1 : sysCalls.fallocate(fd, mode, off, len);
+}
+int sysPosixFallocate(int fd, off_t off, off_t len) {
+    int saved = errno;
+    if (faultHit(SC_POSIX_FALLOCATE)) {
+        int e = errno;
+        errno = saved;
+        return e;
+    }
+    return sysCalls.posix_fallocate(fd, off, len);
+}
 ssize_t sysCopyFileRange(int in, off_t *inoff, int out, off_t *outoff, size_t len, unsigned flags) {
     return faultHit(SC_COPY_FILE_RANGE) ? -1 : sysCalls.copy_file_range(in, inoff, out, outoff, len, flags);
 }

@@ -36,6 +36,8 @@ struct open_how;
     X(FSYNC, fsync)                                                                                              \
     X(SYNCFS, syncfs)                                                                                            \
     X(FTRUNCATE, ftruncate)                                                                                      \
+    X(FALLOCATE, fallocate)                                                                                      \
+    X(POSIX_FALLOCATE, posix_fallocate)                                                                          \
     X(COPY_FILE_RANGE, copy_file_range)                                                                          \
     X(FSTAT, fstat)                                                                                              \
     X(FSTATAT, fstatat)                                                                                          \
@@ -75,6 +77,8 @@ struct sysCallTable {
     int (*fsync)(int fd);
     int (*syncfs)(int fd);
     int (*ftruncate)(int fd, off_t len);
+    int (*fallocate)(int fd, int mode, off_t off, off_t len);
+    int (*posix_fallocate)(int fd, off_t off, off_t len);
     ssize_t (*copy_file_range)(int in, off_t *inoff, int out, off_t *outoff, size_t len, unsigned flags);
     int (*fstat)(int fd, struct stat *sb);
     int (*fstatat)(int dirfd, const char *path, struct stat *sb, int flags);
@@ -112,6 +116,9 @@ off_t sysLseek(int fd, off_t off, int whence);
 int sysFsync(int fd);
 int sysSyncfs(int fd);
 int sysFtruncate(int fd, off_t len);
+int sysFallocate(int fd, int mode, off_t off, off_t len);
+/* as posix_fallocate: 0, or the error number (errno untouched) */
+int sysPosixFallocate(int fd, off_t off, off_t len);
 ssize_t sysCopyFileRange(int in, off_t *inoff, int out, off_t *outoff, size_t len, unsigned flags);
 int sysFstat(int fd, struct stat *sb);
 int sysFstatat(int dirfd, const char *path, struct stat *sb, int flags);

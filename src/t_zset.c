@@ -211,8 +211,10 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
         }
         storeIterClose(it);
     }
-    serverLog(LL_WARNING, "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
-              removed, added);
+    static logLimiter repaired; /* one line a second, however many keys */
+    serverLogLimited(&repaired, LL_WARNING,
+                     "sorted set index of a key in db %d repaired: %ld stale entries removed, %ld added", k->db,
+                     removed, added);
     return rc;
 }
 
@@ -299,6 +301,22 @@ int zsetMembersInOrder(skey *k, sds **out, unsigned long *n) {
     return STORE_OK;
 }
 
+/* For GEO (t_geo.c): fn for each member of k with min <= score < max, for
+ * each of the n ranges in turn, in order, until fn returns nonzero. One
+ * index serves every range. C_ERR after replying. */
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud) {
+    zview v;
+    if (zsetOpenView(c, k, &v) != C_OK) return C_ERR;
+    int stop = 0;
+    for (int i = 0; i < n && !stop; i++) {
+        zscoreRange r = {spans[i].min, spans[i].max, 0, 1};
+        for (zidxNode *x = zidxFirstInRange(v.idx, &r); x && !stop && zsetScoreLteMax(x->score, &r); x = zidxNext(x))
+            stop = fn(ud, x->ele, x->score);
+    }
+    zsetCloseView(&v);
+    return C_OK;
+}
+
 /* The index a write through this view must keep in step (none if temporary). */
 static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 
@@ -325,10 +343,10 @@ static void zsetFail(client *c, skey *k) {
     addReplyErrorIO(c, saved);
 }
 
-/* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
+/* Store items (unique, in any order) as the sorted set dst, replacing whatever dst
  * was; an empty result deletes dst. Replies with the count. event: the
  * keyspace event of a stored result ("zunionstore", "zrangestore", ...). */
-static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
+void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
     int deleted, outcome;
     if (n == 0) {
         if (deleteKeyEvenExpired(c, dst, &deleted) != C_OK) return;

@@ -261,6 +261,8 @@ class Dredis(_Process):
         report = sanitizer_report(self.output())
         if self.own_root:
             shutil.rmtree(self.root_dir, ignore_errors=True)
+            # the server's default DREDIS_SNAPSHOT_DIR, beside ROOT_DIR
+            shutil.rmtree(self.root_dir + ".snapshots", ignore_errors=True)
         try:
             os.unlink(self.logfile)
         except OSError:

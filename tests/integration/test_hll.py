@@ -1,6 +1,8 @@
 """HyperLogLog (PFADD, PFCOUNT, PFMERGE), compared with a real
 redis-server 7.0: the estimates and the stored bytes (GET) must be
 identical, sparse and dense, and HLLs move both ways with DUMP/RESTORE."""
+import random
+
 from dredis_test import Pair, RespError
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -268,3 +270,122 @@ def test_watch_sees_writes():
         finally:
             d2.close()
             r2.close()
+
+
+# ---------------------------------------------------------------------------
+# Hand-made sparse values: every opcode and split path, compared with Redis
+# ---------------------------------------------------------------------------
+
+STALE_HEADER = b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80"
+
+
+def op_zero(n):
+    return bytes([n - 1])
+
+
+def op_xzero(n):
+    return bytes([0x40 | (n - 1) >> 8, (n - 1) & 0xff])
+
+
+def op_val(rank, n):
+    return bytes([0x80 | (rank - 1) << 2 | (n - 1)])
+
+
+def random_sparse(rng, xzero_share):
+    """Valid sparse opcodes for the 16384 registers: ZERO, XZERO (also
+    short ones, which Redis never writes but reads) and VAL runs of every
+    length, at random."""
+    out, left = bytearray(), 16384
+    while left:
+        x = rng.random()
+        if x < xzero_share:
+            n = rng.randint(1, min(left, 700))
+            out += op_xzero(n)
+        elif x < xzero_share + 0.25:
+            n = rng.randint(1, min(left, 64))
+            out += op_zero(n)
+        else:
+            n = rng.randint(1, min(left, 4))
+            out += op_val(rng.randint(1, 32), n)
+        left -= n
+    return STALE_HEADER + bytes(out)
+
+
+def test_hand_made_sparse_values_edit_as_in_redis():
+    """PFADD into VAL runs (split and joined again), ZERO and XZERO runs of
+    every size, promotion when an edit passes 3000 bytes, PFMERGE of such
+    values into sparse and dense destinations: same bytes as Redis."""
+    rng = random.Random(1515)
+    with Pair() as p:
+        for case, share in enumerate((0.05, 0.3, 0.7)):
+            key = "hm%d" % case
+            p.run("SET", key, random_sparse(rng, share))
+            p.run("PFCOUNT", key)
+            p.run("GET", key)
+            for batch in range(30):
+                p.run("PFADD", key, *["v%d_%d_%d" % (case, batch, i) for i in range(25)])
+                p.run("GET", key)
+            p.run("PFCOUNT", key)
+        # merges: sparse sources into a new key, into a sparse destination,
+        # with a dense source
+        p.run("SET", "src1", random_sparse(rng, 0.5))
+        p.run("SET", "src2", random_sparse(rng, 0.5))
+        p.run("PFMERGE", "mg", "src1", "src2")
+        p.run("GET", "mg")
+        p.run("PFCOUNT", "mg")
+        p.run("PFMERGE", "src1", "src2")
+        p.run("GET", "src1")
+        add_batches(p, "dn", 0, 12000, batch=6000)
+        p.run("PFMERGE", "src2", "dn", "hm0")
+        p.run("GET", "src2")
+        p.run("PFCOUNT", "src1", "src2", "hm1", "dn")
+
+
+def test_long_sparse_value_promotes_on_first_growth():
+    """A sparse value already over 3000 bytes (4096 VALs: Redis reads it)
+    turns dense on the first edit that would lengthen it; with one opcode
+    too many, that promotion finds the damage."""
+    with Pair() as p:
+        vals = op_val(1, 4) * 4096
+        p.run("SET", "long", STALE_HEADER + vals)
+        p.run("PFCOUNT", "long")
+        p.run("SET", "long", STALE_HEADER + vals)
+        p.run("PFADD", "long", *["w%d" % i for i in range(10)])
+        assert encoding(p, "long") == DENSE
+        p.run("GET", "long")
+        p.run("SET", "longbad", STALE_HEADER + vals + op_zero(1))
+        p.run("PFCOUNT", "longbad")
+        p.run("PFADD", "longbad", *["w%d" % i for i in range(10)])
+        p.run("GET", "longbad")
+        p.run("PFMERGE", "x", "longbad")
+        p.run("EXISTS", "x")
+
+
+def test_xzero_cut_short_at_the_end():
+    """A last XZERO whose second byte is missing reads the zero byte after
+    the value, as Redis reads its string's terminator: the value counts as
+    complete when that makes 16384 registers."""
+    with Pair() as p:
+        short = STALE_HEADER + op_xzero(16384 - 256 - 1) + op_xzero(256)[:1]
+        p.run("SET", "cut", short)
+        p.run("PFCOUNT", "cut")
+        p.run("PFCOUNT", "cut", "nokey")
+        p.run("PFADD", "cut", *["c%d" % i for i in range(40)])
+        p.run("GET", "cut")
+        p.run("PFCOUNT", "cut")
+        p.run("SET", "cut2", STALE_HEADER + op_xzero(16384 - 256))
+        p.run("PFMERGE", "cm", "cut2", "nokey")
+        p.run("GET", "cm")
+
+
+def test_joining_vals_looks_at_five_opcodes():
+    """After an edit Redis joins equal VALs only within five opcodes of the
+    one before the edit: in a value of 16384 one-register VALs (which
+    Redis reads, though it never writes it), each PFADD joins a few of the
+    VALs after the edited one and leaves the rest."""
+    with Pair() as p:
+        p.run("SET", "ones", STALE_HEADER + op_val(1, 1) * 16384)
+        for i in range(12):
+            p.run("PFADD", "ones", "j%d" % i)
+            p.run("GET", "ones")
+        p.run("PFCOUNT", "ones")

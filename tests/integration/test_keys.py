@@ -538,3 +538,16 @@ def test_keyspace_hits_and_misses_match_redis():
             theirs = tuple(x - y for x, y in zip(after[1], before[1]))
             assert ours == theirs, "%r changed (hits, misses) by %r in dredis, %r in redis" % (
                 cmd, ours, theirs)
+
+
+def test_object_refcount_of_unshared_values():
+    """Values that Redis does not share (lists, hashes, long strings, copies)
+    have one reference there, as every dredis value has; a missing key is nil."""
+    with Pair() as p:
+        p.run("RPUSH", "l", "a", "b")
+        p.run("HSET", "h", "f", "v")
+        p.run("SET", "s", "x" * 50)
+        p.run("COPY", "l", "l2")
+        for key in ("l", "h", "s", "l2", "missing"):
+            p.run("OBJECT", "REFCOUNT", key)
+        p.run("OBJECT", "REFCOUNT")

@@ -49,7 +49,7 @@ def tree(root):
     return [f for f in files_under(root) if not f.startswith(".tmp/") and f != ".journal"]
 
 
-SKELETON = sorted([".functions", ".tmp", ".trash"] + [x for db in range(16) for x in (str(db), "%d/.expires" % db)])
+SKELETON = sorted([".functions", ".reserve", ".tmp", ".trash"] + [x for db in range(16) for x in (str(db), "%d/.expires" % db)])
 
 
 def staged_keys(root):
@@ -149,7 +149,7 @@ def test_layout_of_a_string_key():
         assert os.path.isdir(os.path.join(s.db_dir(3), "in%20db%203"))
         # every database and the working areas exist from the start
         top = sorted(e for e in os.listdir(s.root_dir) if e != ".journal")
-        assert top == sorted([".functions", ".tmp", ".trash"] + [str(i) for i in range(16)])
+        assert top == sorted([".functions", ".reserve", ".tmp", ".trash"] + [str(i) for i in range(16)])
         # nothing is left staged once commands are done
         assert staged_keys(s.root_dir) == []
 

@@ -1184,3 +1184,27 @@ def test_kill_during_writes_leaves_a_consistent_stream():
         assert c.execute("XADD", "s", "%d-1" % (ids[-1] + 1), "f", "next") == b"%d-1" % (ids[-1] + 1)
         assert staging_leftovers(d.root_dir) == []
         c.close()
+
+
+def test_approximate_trim_follows_stream_node_max_entries():
+    """Redis's unit/type/stream LIMIT tests: `~` removes whole nodes of
+    stream-node-max-entries entries, at most LIMIT entries."""
+    with Pair() as p:
+        p.run("CONFIG", "SET", "stream-node-max-entries", "10")
+        for i in range(100):
+            p.run("XADD", "s", "%d-1" % (i + 1), "f", "v")
+        p.run("XADD", "s", "MAXLEN", "~", "55", "LIMIT", "30", "200-1", "f", "v")
+        p.run("XLEN", "s")
+        p.run("XADD", "s", "MAXLEN", "~", "55", "LIMIT", "30", "201-1", "f", "v")
+        assert p.run("XLEN", "s") == 62
+        p.run("CONFIG", "SET", "stream-node-max-entries", "2")
+        for i in range(3):
+            p.run("XADD", "t", "%d-1" % (i + 1), "f", "v")
+        assert p.run("XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "1") == 0
+        assert p.run("XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "2") == 2
+        p.run("CONFIG", "SET", "stream-node-max-entries", "0")
+        for i in range(250):
+            p.run("XADD", "u", "%d-1" % (i + 1), "f", "v")
+        p.run("XTRIM", "u", "MAXLEN", "~", "10")
+        p.run("XLEN", "u")
+        p.run("CONFIG", "SET", "stream-node-max-entries", "100")

@@ -11,4 +11,5 @@ Suite *rdb_suite(void);
 Suite *notify_suite(void);
 Suite *store_suite(void);
 Suite *syscalls_suite(void);
+Suite *geohash_suite(void);
 #endif
