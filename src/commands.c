@@ -205,6 +205,7 @@ void call(client *c, redisCommand *cmd) {
     long long start = ustime();
     const char *outer = runningCommand;
     runningCommand = cmd->fullname;
+    int was_blocked = c->bstate.btype != BLOCKED_NONE; /* a blocked command run again */
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
@@ -218,7 +219,10 @@ void call(client *c, redisCommand *cmd) {
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
-    cmd->calls++;
+    /* as Redis: a command that blocked counts as a call once it is served
+     * (or times out), not each time it is run and blocks again */
+    int blocked = c->bstate.btype != BLOCKED_NONE && (!was_blocked || c->bstate.reblocked);
+    if (!blocked) cmd->calls++;
     cmd->microseconds += dur;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
@@ -440,23 +444,28 @@ static const char *addReplyResp3(client *c, const char *p) {
     return p;
 }
 
+/* COMMAND DOCS of one command: the fields Redis 7.0 gives for it (summary,
+ * since, group, complexity, doc_flags, history, arguments: redis-cli's hints
+ * and HELP come from them), or, for a command Redis has not, those of its
+ * table entry; then its subcommands. */
 static void addReplyCommandDocs(client *c, redisCommand *cmd) {
-    /* the arguments as Redis 7.0 documents them: redis-cli's hints and HELP */
-    const char *args = commandArgsDocs(cmd->fullname);
-    int n = 4 + (args ? 1 : 0) + (cmd->subcommands ? 1 : 0);
+    int fields = 0;
+    const char *redis = commandRedisDocs(cmd->fullname, &fields);
+    if (!redis) fields = 4;
     addReplyBulkCString(c, cmd->fullname);
-    addReplyMapLen(c, n);
-    addReplyBulkCString(c, "summary");
-    addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
-    addReplyBulkCString(c, "since");
-    addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
-    addReplyBulkCString(c, "group");
-    addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
-    addReplyBulkCString(c, "complexity");
-    addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
-    if (args) {
-        addReplyBulkCString(c, "arguments");
-        addReplyResp3(c, args);
+    addReplyMapLen(c, fields + (cmd->subcommands ? 1 : 0));
+    if (redis) {
+        const char *p = redis;
+        for (int i = 0; i < 2 * fields; i++) p = addReplyResp3(c, p);
+    } else {
+        addReplyBulkCString(c, "summary");
+        addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
+        addReplyBulkCString(c, "since");
+        addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
+        addReplyBulkCString(c, "group");
+        addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
+        addReplyBulkCString(c, "complexity");
+        addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
     }
     if (cmd->subcommands) {
         long m = 0;
@@ -541,10 +550,15 @@ static void commandListCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
+/* COMMAND GETKEYS, with Redis 7.0's checks in its order */
 static void commandGetKeysCommand(client *c) {
     redisCommand *cmd = lookupCommand(c->argv + 2, c->argc - 2);
     if (!cmd) {
         addReplyError(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!commandHasKeys(cmd)) {
+        addReplyError(c, "ERR The command has no key arguments");
         return;
     }
     int argc = c->argc - 2;
@@ -552,16 +566,14 @@ static void commandGetKeysCommand(client *c) {
         addReplyError(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->firstkey <= 0) {
-        addReplyError(c, "ERR The command has no key arguments");
-        return;
+    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2);
+    int n = commandKeys(cmd, argc, c->argv + 2, keys);
+    if (n == 0 && !strstr(cmd->sflags, "no_mandatory_keys")) {
+        addReplyError(c, "ERR Invalid arguments specified for command");
+    } else {
+        addReplyArrayLen(c, n);
+        for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
     }
-    int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2), n = 0;
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) keys[n++] = i;
-    if (cmd->getkeys) n += cmd->getkeys(argc, c->argv + 2, keys + n);
-    addReplyArrayLen(c, n);
-    for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
     zfree(keys);
 }
 

@@ -88,7 +88,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
-                                  "DREDIS_IMPORT_RDB", NULL};
+                                  "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
+                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", NULL};
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -126,6 +127,31 @@ static int loadReplicationSettings(char **err) {
         server.masterhost[colon - v] = '\0';
         server.masterport = (int)n;
     }
+    return C_OK;
+}
+
+static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
+static const char *setYesNo(const char *v, int *out);
+
+/* Protected mode and the limits on what a client may cost, with Redis's
+ * defaults and the syntax of their CONFIG SET. */
+static int loadClientLimitSettings(char **err) {
+    const char *v, *why;
+    server.protected_mode = 1;
+    memcpy(server.client_obuf_limits, clientOutputLimitDefaults, sizeof(server.client_obuf_limits));
+    server.client_max_querybuf_len = 1024LL * 1024 * 1024;
+    if ((v = getenv("DREDIS_PROTECTED_MODE")) && *v && setYesNo(v, &server.protected_mode))
+        return fail(err, "%s must be yes or no (got '%s')", "DREDIS_PROTECTED_MODE", v);
+    if ((v = getenv("DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT")) && *v && (why = setClientOutputLimits(v))) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT '%s': %s", v, why);
+        *err = errbuf;
+        return C_ERR;
+    }
+    if ((v = getenv("DREDIS_CLIENT_QUERY_BUFFER_LIMIT")) && *v &&
+        setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len))
+        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", v);
+    if ((v = getenv("DREDIS_PROTO_MAX_BULK_LEN")) && *v && setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen))
+        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_PROTO_MAX_BULK_LEN", v);
     return C_OK;
 }
 
@@ -248,6 +274,7 @@ int loadConfigFromEnv(char **err) {
         server.notify_keyspace_events = flags;
     }
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
+    if (loadClientLimitSettings(err) != C_OK) return C_ERR;
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
         char *end;
@@ -387,8 +414,14 @@ static sds getFsync(void) { return sdsnew(server.fsync_policy); }
 static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
-static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
-static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0 0 pubsub 33554432 0 0"); }
+static sds getProtoMaxBulkLen(void) { return fmtLL(respMaxBulkLen); }
+static const char *setProtoMaxBulkLen(const char *v) { return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen); }
+static sds getQueryBufferLimit(void) { return fmtLL(server.client_max_querybuf_len); }
+static const char *setQueryBufferLimit(const char *v) {
+    return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len);
+}
+static sds getProtectedMode(void) { return sdsnew(server.protected_mode ? "yes" : "no"); }
+static const char *setProtectedMode(const char *v) { return setYesNo(v, &server.protected_mode); }
 
 /* Redis's encoding settings tune only how Redis lays values out in its
  * memory, never what a command answers; tools and Redis's own tests set
@@ -410,7 +443,7 @@ static struct encodingSetting {
 };
 
 /* Redis's memtoull: digits, then b, k, kb, m, mb, g or gb in any case. */
-static int parseMemory(const char *v, long long *out) {
+int parseMemoryValue(const char *v, long long *out) {
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);
@@ -425,6 +458,26 @@ static int parseMemory(const char *v, long long *out) {
         return 1;
     }
     return 0;
+}
+
+/* A memory setting of Redis's with its range (Redis's text when outside) */
+static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out) {
+    static char reason[128];
+    long long n;
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
+    if (n < min || n > max) {
+        snprintf(reason, sizeof(reason), "argument must be between %lld and %lld inclusive", min, max);
+        return reason;
+    }
+    *out = n;
+    return NULL;
+}
+
+static const char *setYesNo(const char *v, int *out) {
+    if (!strcasecmp(v, "yes")) *out = 1;
+    else if (!strcasecmp(v, "no")) *out = 0;
+    else return "argument must be 'yes' or 'no'";
+    return NULL;
 }
 
 static struct encodingSetting *encodingSetting(const char *name) {
@@ -444,7 +497,7 @@ static const char *setEncoding(const char *name, const char *v) {
     struct encodingSetting *e = encodingSetting(name);
     if (!e->memory) return setLongLong(v, e->min, e->max, &e->value);
     long long n;
-    if (!parseMemory(v, &n)) return "argument must be a memory value";
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
     if (n < e->min || n > e->max) return "argument must be a memory value";
     e->value = n;
     return NULL;
@@ -507,7 +560,8 @@ static const configEntry configTable[] = {
     {"appendonly", getNo, NULL},
     {"bind", getBind, NULL},
     {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
-    {"client-output-buffer-limit", getOutputLimits, NULL},
+    {"client-output-buffer-limit", getClientOutputLimits, setClientOutputLimits},
+    {"client-query-buffer-limit", getQueryBufferLimit, setQueryBufferLimit},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
@@ -523,7 +577,8 @@ static const configEntry configTable[] = {
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, NULL},
-    {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
+    {"protected-mode", getProtectedMode, setProtectedMode},
+    {"proto-max-bulk-len", getProtoMaxBulkLen, setProtoMaxBulkLen},
     {"repl-backlog-size", getReplBacklogSize, NULL},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
@@ -633,6 +688,7 @@ static void configResetstatCommand(client *c) {
     server.stat_numcommands = server.stat_numconnections = server.stat_rejected_conn = 0;
     server.stat_expiredkeys = server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
     server.stat_net_input_bytes = server.stat_net_output_bytes = server.stat_io_errors = 0;
+    server.stat_output_pauses = 0;
     resetCommandStats();
     addReplyOK(c);
 }

@@ -238,7 +238,19 @@ static int moveBack(int d1, const char *name, int d2, const char *name2, int rep
     return sysRenameat(d2, name2, d1, name);
 }
 
+/* A record's names are single entries of their directories, as store.c
+ * writes them: anything else (a damaged or forged log: "../x", "a/b")
+ * could make the undo reach past its directory, even out of ROOT_DIR. */
+static int isEntryName(const char *s) {
+    return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 static int undoRecord(const jrec *r) {
+    if (!isEntryName(r->f[1]) || (r->type != J_NEW && !isEntryName(r->f[3]))) {
+        fprintf(stderr, "dredis: recovery: skipped a journal record naming '%s' and '%s' (not file names)\n",
+                r->f[1], r->f[3]);
+        return 0;
+    }
     int d1 = openStepDir(r->f[0]);
     int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openStepDir(r->f[2]);
     const char *name = r->f[1], *name2 = r->f[3];

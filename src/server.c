@@ -251,10 +251,12 @@ static sds genInfo(const int *want) {
                             "keyspace_hits:%lld\r\n"
                             "keyspace_misses:%lld\r\n"
                             "total_error_replies:%lld\r\n"
-                            "dredis_io_errors:%lld\r\n",
+                            "dredis_io_errors:%lld\r\n"
+                            "dredis_client_output_pauses:%lld\r\n",
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
-                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
+                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors,
+                            server.stat_output_pauses);
         info = genReplicationStats(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
@@ -378,6 +380,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)arg;
     activeExpireCycle();
     closeIdleClients();
+    clientsCronOutputLimits();
     saveCron();
     replicationCron();
     logSpaceReserve();

@@ -3391,11 +3391,11 @@ redisCommand streamCommandTable[] = {
     {"xrange", xrangeCommand, -4, "readonly", "read stream slow", 1, 1, 1, "stream", "5.0.0",
      "Returns the messages from a stream within a range of IDs.",
      "O(log S + N) with N being the number of elements being returned and S the number of segments.", NULL},
-    {"xread", xreadCommand, -4, "readonly blocking", "read stream slow blocking", 0, 0, 0, "stream", "5.0.0",
+    {"xread", xreadCommand, -4, "readonly blocking movablekeys", "read stream slow blocking", 0, 0, 0, "stream", "5.0.0",
      "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is "
      "available otherwise.",
      "O(log S + N) per stream, N being the number of elements returned.", NULL},
-    {"xreadgroup", xreadgroupCommand, -7, "write blocking", "write stream slow blocking", 0, 0, 0, "stream", "5.0.0",
+    {"xreadgroup", xreadgroupCommand, -7, "write blocking movablekeys", "write stream slow blocking", 0, 0, 0, "stream", "5.0.0",
      "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is "
      "available otherwise.",
      "O(log S + M) per stream, M being the number of elements returned.", NULL},

@@ -551,3 +551,63 @@ def test_object_refcount_of_unshared_values():
         for key in ("l", "h", "s", "l2", "missing"):
             p.run("OBJECT", "REFCOUNT", key)
         p.run("OBJECT", "REFCOUNT")
+
+
+GETKEYS_CASES = """
+sort abc store def
+sort abc store invalid store stillbad store def
+sort abc limit 0 store by store get store
+sort abc store
+sort_ro abc
+zunionstore d 2 a b
+zunionstore d 5 a b
+zunionstore d x a b
+zunionstore d 0 a b
+zinterstore d 2 a b weights 1 2
+zdiffstore d 2 a b
+zunion 2 a b
+zunion 0 a b
+zunion 5 a b
+zinter 2 a b
+zdiff 2 a b
+zintercard 2 a b
+sintercard 5 a
+eval x 2 a b c
+eval x 5 a
+eval x 0
+eval_ro x 1 a b
+evalsha x 2 a b c
+fcall x 5 a
+fcall_ro f 1 a b
+lmpop 2 a b left
+lmpop 5 a left
+blmpop 0 2 a b left
+zmpop 2 a b min
+bzmpop 0 2 a b min
+xread count 2 streams a b 0 0
+xread count 2 streams a b 0
+xread count 2 a b 0 0
+xreadgroup group g c streams a b 0 0
+ping
+ping x y z
+nosuchcommand a
+get
+get a b
+mset a b c d
+blpop a b 0
+"""
+
+
+def test_command_getkeys_finds_movable_keys_as_redis():
+    """COMMAND GETKEYS for the commands whose keys move (numkeys, STREAMS,
+    SORT's STORE), with bad counts, and the errors; COMMAND INFO flags them
+    movablekeys."""
+    with Pair() as p:
+        for line in GETKEYS_CASES.strip().splitlines():
+            p.run("COMMAND", "GETKEYS", *line.split())
+        movable = ["sort", "zunionstore", "zinterstore", "zdiffstore", "zunion", "zinter", "zdiff",
+                   "zintercard", "sintercard", "lmpop", "blmpop", "zmpop", "bzmpop", "eval", "fcall",
+                   "xread", "xreadgroup"]
+        d, r = p.both("COMMAND", "INFO", *movable)
+        for a, b in zip(d, r):
+            assert a[:7] == b[:7] and "movablekeys" in a[2], (a[:7], b[:7])

@@ -12,4 +12,5 @@ Suite *notify_suite(void);
 Suite *store_suite(void);
 Suite *syscalls_suite(void);
 Suite *geohash_suite(void);
+Suite *client_limits_suite(void);
 #endif
