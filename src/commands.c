@@ -15,7 +15,15 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 faultCommandTable};
+
+/* A table left out of the index: DEBUG-FAULT unless enabled. */
+static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
+
+/* The command being run, innermost first (for serverAssert's report). */
+static const char *runningCommand;
+static const char *commandRunning(void) { return runningCommand; }
 
 static redisCommand **index_;
 static size_t index_len;
@@ -73,15 +81,16 @@ static void initEntry(redisCommand *cmd, const char *parent) {
 void commandTableInit(void) {
     size_t n = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) n++;
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) n++;
     index_ = zmalloc(sizeof(redisCommand *) * n);
     index_len = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) {
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) {
             initEntry(cmd, NULL);
             index_[index_len++] = cmd;
         }
     qsort(index_, index_len, sizeof(redisCommand *), cmpCommand);
+    assertSetContext(commandRunning);
 }
 
 size_t commandTableCount(void) { return index_len; }
@@ -194,6 +203,8 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
+    const char *outer = runningCommand;
+    runningCommand = cmd->fullname;
     int was_blocked = c->bstate.btype != BLOCKED_NONE; /* a blocked command run again */
     c->cmd = c->lastcmd = cmd;
     propState ps;
@@ -217,6 +228,7 @@ void call(client *c, redisCommand *cmd) {
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
     c->cmd = NULL;
+    runningCommand = outer;
 }
 
 static void logCommand(client *c) {

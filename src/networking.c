@@ -283,9 +283,11 @@ void addReplySubcommandSyntaxError(client *c) {
     sdsfree(cmd);
 }
 
+/* Only the words: the store already marked the transaction failed when the
+ * call that set err failed (store.c, "Sticky failures"), and storeTxnEnd()
+ * rolls the command back whichever reply its handler sends. */
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
-    storeTxnFail(); /* the command's changes so far are rolled back */
     /* the store opens everything with O_NOFOLLOW and expects directories
      * where it opens with O_DIRECTORY: ELOOP and ENOTDIR mean something that
      * dredis did not write sits in the tree (a symbolic link, a file) */

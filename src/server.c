@@ -526,6 +526,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;
     }
+    const char *ferr;
+    if (faultsInit(&ferr) < 0) {
+        fprintf(stderr, "dredis: fatal configuration error: %s\n", ferr);
+        return 1;
+    }
     if (storeInit(server.root_dir, server.dbnum, &err) != STORE_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;

@@ -664,6 +664,10 @@ extern redisCommand connectionCommandTable[];
 extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
+extern redisCommand faultCommandTable[];
+/* faults.c: DEBUG-FAULT exists only with DREDIS_ENABLE_DEBUG_FAULTS=1 */
+int faultsEnabled(void);
+int faultsInit(const char **err);
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand functionCommandTable[];
