@@ -338,6 +338,14 @@ static const char *setLongLong(const char *value, long long min, long long max, 
 
 static sds getPort(void) { return fmtLL(server.port); }
 static sds getBind(void) { return sdsnew(server.host); }
+/* Settings dredis fixes at start-up: CONFIG SET accepts their current
+ * value (as Redis does any value) and refuses a change, saying why. */
+static const char *setPort(const char *v) {
+    return strtoll(v, NULL, 10) == server.port && *v ? NULL : "dredis cannot change port while running (DREDIS_PORT)";
+}
+static const char *setBind(const char *v) {
+    return !strcmp(v, server.host) ? NULL : "dredis cannot change bind while running (DREDIS_HOST)";
+}
 static sds getDatabases(void) { return fmtLL(server.dbnum); }
 static sds getDir(void) { return sdsnew(server.root_dir); }
 static sds getMaxclients(void) { return fmtLL((long long)server.maxclients); }
@@ -398,6 +406,9 @@ static const char *setMaxmemoryPolicy(const char *v) {
     return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
 }
 static sds getNo(void) { return sdsnew("no"); }
+static const char *setAppendonly(const char *v) {
+    return !strcasecmp(v, "no") ? NULL : "dredis has no append-only file: its tree is written as each command runs";
+}
 static sds getSave(void) {
     sds s = sdsempty();
     for (int i = 0; i < server.save_params_count; i++)
@@ -428,6 +439,9 @@ static const char *setFsync(const char *v) {
 static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
+static const char *setHz(const char *v) {
+    return !strcmp(v, "10") ? NULL : "dredis runs its cron at a fixed 10 Hz";
+}
 static sds getProtoMaxBulkLen(void) { return fmtLL(respMaxBulkLen); }
 static const char *setProtoMaxBulkLen(const char *v) { return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen); }
 static sds getQueryBufferLimit(void) { return fmtLL(server.client_max_querybuf_len); }
@@ -551,6 +565,13 @@ static sds getBusyReply(void) { return fmtLL(server.lua_time_limit); }
 static const char *setBusyReply(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.lua_time_limit); }
 
 static sds getReplBacklogSize(void) { return fmtLL(server.repl_backlog_size); }
+static const char *setReplBacklogSize(const char *v) {
+    long long n;
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
+    if (n < 1) return "argument must be between 1 and 9223372036854775807 inclusive";
+    replicationResizeBacklog(n);
+    return NULL;
+}
 static sds getReplPingPeriod(void) { return fmtLL(server.repl_ping_period); }
 static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_ping_period); }
 static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
@@ -594,8 +615,8 @@ static int isRedisImmutableConfig(const char *name) {
 
 static const configEntry configTable[] = {
     {"appendfsync", getFsync, setFsync},
-    {"appendonly", getNo, NULL},
-    {"bind", getBind, NULL},
+    {"appendonly", getNo, setAppendonly},
+    {"bind", getBind, setBind},
     {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
     {"client-output-buffer-limit", getClientOutputLimits, setClientOutputLimits},
     {"client-query-buffer-limit", getQueryBufferLimit, setQueryBufferLimit},
@@ -603,7 +624,7 @@ static const configEntry configTable[] = {
     {"dir", getDir, NULL},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
-    {"hz", getHz, NULL},
+    {"hz", getHz, setHz},
     {"latency-monitor-threshold", getZero, NULL},
     {"list-compress-depth", getListCompress, setListCompress},
     {"list-max-listpack-size", getListSize, setListSize, "list-max-ziplist-size"},
@@ -613,10 +634,10 @@ static const configEntry configTable[] = {
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
-    {"port", getPort, NULL},
+    {"port", getPort, setPort},
     {"protected-mode", getProtectedMode, setProtectedMode},
     {"proto-max-bulk-len", getProtoMaxBulkLen, setProtoMaxBulkLen},
-    {"repl-backlog-size", getReplBacklogSize, NULL},
+    {"repl-backlog-size", getReplBacklogSize, setReplBacklogSize},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},

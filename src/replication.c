@@ -119,6 +119,31 @@ static void appendToBacklog(const char *p, size_t len) {
     repl.backlog_off = server.master_repl_offset - repl.histlen + 1;
 }
 
+/* CONFIG SET repl-backlog-size: the newest history that fits moves to a
+ * backlog of the new size (at least 16 KB, as in Redis), so partial
+ * resyncs still find it. */
+void replicationResizeBacklog(long long size) {
+    if (size < 16 * 1024) size = 16 * 1024;
+    if (repl.backlog && size != server.repl_backlog_size) {
+        long long keep = repl.histlen < size ? repl.histlen : size;
+        char *nb = zmalloc((size_t)size);
+        long long old = server.repl_backlog_size;
+        long long start = (repl.backlog_idx - keep + old * 2) % old;
+        for (long long done = 0; done < keep;) {
+            long long n = old - start < keep - done ? old - start : keep - done;
+            memcpy(nb + done, repl.backlog + start, (size_t)n);
+            start = (start + n) % old;
+            done += n;
+        }
+        zfree(repl.backlog);
+        repl.backlog = nb;
+        repl.histlen = keep;
+        repl.backlog_idx = keep % size;
+        repl.backlog_off = server.master_repl_offset - keep + 1;
+    }
+    server.repl_backlog_size = size;
+}
+
 /* Queue the history from offset on (within the backlog) for c. */
 static void addBacklogFrom(client *c, long long offset) {
     long long skip = offset - repl.backlog_off;

@@ -689,4 +689,7 @@ long long configStreamNodeMaxEntries(void);
 int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
 int commandHasKeys(const redisCommand *cmd);
 
+/* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
+void replicationResizeBacklog(long long size);
+
 #endif

@@ -276,3 +276,20 @@ def test_appendfsync_immutable_settings_and_replicaof_alias():
         for c in (p.d, p.r):
             info = c.execute("CLIENT", "INFO").decode()
             assert " qbuf=26 " in info, info
+
+
+def test_repl_backlog_size_and_fixed_settings():
+    """repl-backlog-size changes at run time (at least 16 KB, as in Redis;
+    test_replication checks that partial resyncs still find the history);
+    settings fixed at start accept their current value and refuse a change."""
+    with Pair() as p:
+        for v in ("10000", "2mb", "0", "1mb"):
+            p.run("CONFIG", "SET", "repl-backlog-size", v)
+            p.run("CONFIG", "GET", "repl-backlog-size")
+        for name, value in (("appendonly", "no"), ("hz", "10")):
+            p.run("CONFIG", "SET", name, value)
+        for c, server in ((p.d, p.dredis), (p.r, p.redis)):
+            assert c.execute("CONFIG", "SET", "port", str(server.port)) == "OK"
+        for name, value in (("appendonly", "yes"), ("port", "1"), ("bind", "0.0.0.0")):
+            err = p.d.execute("CONFIG", "SET", name, value)
+            assert isinstance(err, RespError) and "dredis" in err.message, (name, err)
