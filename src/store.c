@@ -2470,9 +2470,26 @@ int storeKeyHasNoTTL(int db, const char *name, size_t len) {
     sds fname = keynameEncode(name, len, &hashed);
     struct stat sb;
     int plain = sysFstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+    size_t dirlen = sdslen(fname);
     if (plain) {
         fname = sdscat(fname, "/expire");
         plain = sysFstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+    }
+    if (plain) {
+        /* and a type it knows: a damaged key is left to the full check */
+        sdssetlen(fname, dirlen);
+        fname[dirlen] = '\0';
+        fname = sdscat(fname, "/type");
+        char buf[16];
+        int fd = sysOpenat(st.dbfd[db], fname, OPEN_FILE_FLAGS);
+        ssize_t n = fd >= 0 ? sysRead(fd, buf, sizeof(buf) - 1) : -1;
+        if (fd >= 0) sysClose(fd);
+        plain = 0;
+        if (n > 0) {
+            sds type = sdsnewlen(buf, (size_t)n);
+            plain = typeFromFile(type) != OBJ_NONE;
+            sdsfree(type);
+        }
     }
     sdsfree(fname);
     return plain;
