@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/deps.sh - install the Debian packages dredis needs, when missing.
-# Usage: scripts/deps.sh build|test
+# Usage: scripts/deps.sh build|test|fuzz|bench
 set -euo pipefail
 # Lua itself is vendored (deps/lua): only lua-cjson comes from Debian.
 build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev lua-cjson-dev check python3"
@@ -12,12 +12,18 @@ build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev lu
 # no node or npm already (a Node.js from elsewhere brings its own npm, and
 # Debian's npm package would not fit it).
 test_pkgs="$build_pkgs strace redis-server redis-tools python3-redis python3-rq python3-celery systemd rclone nutcracker redis-sentinel"
+# xfsprogs, btrfs-progs: scripts/fs-bench makes XFS and btrfs images (bench).
+bench_pkgs="$build_pkgs redis-server redis-tools strace xfsprogs btrfs-progs"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs"
 command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
+# clang and libclang-rt-14-dev (libFuzzer, ASan, UBSan): make fuzz and scripts/fuzz.
+fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) pkgs=$build_pkgs ;;
+  fuzz) pkgs=$fuzz_pkgs ;;
   test) pkgs=$test_pkgs ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) pkgs=$bench_pkgs ;;
+  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
 esac
 missing=()
 for p in $pkgs; do

@@ -854,7 +854,7 @@ static int keysByCommand(redisCommand *cmd, sds *argv, int argc, keyRef **out, i
 }
 
 /* The keys of argv with the way the command uses each. */
-static int commandKeys(redisCommand *cmd, sds *argv, int argc, keyRef **out) {
+static int aclCommandKeys(redisCommand *cmd, sds *argv, int argc, keyRef **out) {
     int nspecs, n = 0, varflags = 0, failed = 0;
     const keySpec *specs = keySpecsOf(cmd->fullname, &nspecs);
     *out = NULL;
@@ -950,7 +950,7 @@ int aclCheckCommand(aclUser *u, redisCommand *cmd, sds *argv, int argc, int *arg
     int nkeys = -1, relevant = ACL_DENIED_CMD, last_pos = 0;
     for (int i = 0; i < u->nselectors; i++) {
         const aclSelector *s = u->selectors[i];
-        if (nkeys < 0 && !(s->flags & SEL_ALLKEYS)) nkeys = commandKeys(cmd, argv, argc, &keys);
+        if (nkeys < 0 && !(s->flags & SEL_ALLKEYS)) nkeys = aclCommandKeys(cmd, argv, argc, &keys);
         int pos = 0;
         int r = selectorCheck(s, cmd, argv, argc, keys, nkeys < 0 ? 0 : nkeys, &pos);
         if (r == ACL_OK) {
@@ -972,7 +972,7 @@ int aclCheckCommand(aclUser *u, redisCommand *cmd, sds *argv, int argc, int *arg
 int aclCanReadAnyKey(aclUser *u, redisCommand *cmd, sds *argv, int argc) {
     if (!u) return 1;
     keyRef *keys = NULL;
-    int nkeys = commandKeys(cmd, argv, argc, &keys), ok = 0;
+    int nkeys = aclCommandKeys(cmd, argv, argc, &keys), ok = 0;
     for (int i = 0; i < u->nselectors && !ok; i++) {
         const aclSelector *s = u->selectors[i];
         int pos = 0;

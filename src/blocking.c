@@ -126,6 +126,9 @@ void unblockClient(client *c) {
 }
 
 void replyToBlockedClientTimedOut(client *c) {
+    /* a blocking pop or read that times out counts as its call (as in
+     * Redis 7.0, where a WAIT that blocked counts as none) */
+    if (c->bstate.timeout_reply != BLOCK_TIMEOUT_ACKED && c->bstate.cmd) c->bstate.cmd->calls++;
     switch (c->bstate.timeout_reply) {
     case BLOCK_TIMEOUT_NULL_ARRAY: addReplyNullArray(c); break;
     case BLOCK_TIMEOUT_NULL: addReplyNull(c); break;

@@ -15,7 +15,15 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 faultCommandTable};
+
+/* A table left out of the index: DEBUG-FAULT unless enabled. */
+static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
+
+/* The command being run, innermost first (for serverAssert's report). */
+static const char *runningCommand;
+static const char *commandRunning(void) { return runningCommand; }
 
 static redisCommand **index_;
 static size_t index_len;
@@ -73,15 +81,16 @@ static void initEntry(redisCommand *cmd, const char *parent) {
 void commandTableInit(void) {
     size_t n = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) n++;
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) n++;
     index_ = zmalloc(sizeof(redisCommand *) * n);
     index_len = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (redisCommand *cmd = tables[t]; cmd->name; cmd++) {
+        for (redisCommand *cmd = tables[t]; cmd->name && !tableHidden(tables[t]); cmd++) {
             initEntry(cmd, NULL);
             index_[index_len++] = cmd;
         }
     qsort(index_, index_len, sizeof(redisCommand *), cmpCommand);
+    assertSetContext(commandRunning);
 }
 
 size_t commandTableCount(void) { return index_len; }
@@ -194,6 +203,9 @@ static int arityOk(redisCommand *cmd, int argc) {
 
 void call(client *c, redisCommand *cmd) {
     long long start = ustime();
+    const char *outer = runningCommand;
+    runningCommand = cmd->fullname;
+    int was_blocked = c->bstate.btype != BLOCKED_NONE; /* a blocked command run again */
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
@@ -207,12 +219,16 @@ void call(client *c, redisCommand *cmd) {
     propagateCallEnd(c, &ps, rolled_back);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
-    cmd->calls++;
+    /* as Redis: a command that blocked counts as a call once it is served
+     * (or times out), not each time it is run and blocks again */
+    int blocked = c->bstate.btype != BLOCKED_NONE && (!was_blocked || c->bstate.reblocked);
+    if (!blocked) cmd->calls++;
     cmd->microseconds += dur;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;
     c->cmd = NULL;
+    runningCommand = outer;
 }
 
 static void logCommand(client *c) {
@@ -447,23 +463,28 @@ static const char *addReplyResp3(client *c, const char *p) {
     return p;
 }
 
+/* COMMAND DOCS of one command: the fields Redis 7.0 gives for it (summary,
+ * since, group, complexity, doc_flags, history, arguments: redis-cli's hints
+ * and HELP come from them), or, for a command Redis has not, those of its
+ * table entry; then its subcommands. */
 static void addReplyCommandDocs(client *c, redisCommand *cmd) {
-    /* the arguments as Redis 7.0 documents them: redis-cli's hints and HELP */
-    const char *args = commandArgsDocs(cmd->fullname);
-    int n = 4 + (args ? 1 : 0) + (cmd->subcommands ? 1 : 0);
+    int fields = 0;
+    const char *redis = commandRedisDocs(cmd->fullname, &fields);
+    if (!redis) fields = 4;
     addReplyBulkCString(c, cmd->fullname);
-    addReplyMapLen(c, n);
-    addReplyBulkCString(c, "summary");
-    addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
-    addReplyBulkCString(c, "since");
-    addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
-    addReplyBulkCString(c, "group");
-    addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
-    addReplyBulkCString(c, "complexity");
-    addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
-    if (args) {
-        addReplyBulkCString(c, "arguments");
-        addReplyResp3(c, args);
+    addReplyMapLen(c, fields + (cmd->subcommands ? 1 : 0));
+    if (redis) {
+        const char *p = redis;
+        for (int i = 0; i < 2 * fields; i++) p = addReplyResp3(c, p);
+    } else {
+        addReplyBulkCString(c, "summary");
+        addReplyBulkCString(c, cmd->summary ? cmd->summary : "");
+        addReplyBulkCString(c, "since");
+        addReplyBulkCString(c, cmd->since ? cmd->since : "1.0.0");
+        addReplyBulkCString(c, "group");
+        addReplyBulkCString(c, cmd->group ? cmd->group : "generic");
+        addReplyBulkCString(c, "complexity");
+        addReplyBulkCString(c, cmd->complexity ? cmd->complexity : "O(1)");
     }
     if (cmd->subcommands) {
         long m = 0;
@@ -548,10 +569,15 @@ static void commandListCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
+/* COMMAND GETKEYS, with Redis 7.0's checks in its order */
 static void commandGetKeysCommand(client *c) {
     redisCommand *cmd = lookupCommand(c->argv + 2, c->argc - 2);
     if (!cmd) {
         addReplyError(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!commandHasKeys(cmd)) {
+        addReplyError(c, "ERR The command has no key arguments");
         return;
     }
     int argc = c->argc - 2;
@@ -559,15 +585,15 @@ static void commandGetKeysCommand(client *c) {
         addReplyError(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->firstkey <= 0) {
-        addReplyError(c, "ERR The command has no key arguments");
-        return;
+    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2);
+    int n = commandKeys(cmd, argc, c->argv + 2, keys);
+    if (n == 0 && !strstr(cmd->sflags, "no_mandatory_keys")) {
+        addReplyError(c, "ERR Invalid arguments specified for command");
+    } else {
+        addReplyArrayLen(c, n);
+        for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
     }
-    int last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    long n = 0;
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) n++;
-    addReplyArrayLen(c, n);
-    for (int i = cmd->firstkey; i <= last && i < argc; i += cmd->keystep) addReplyBulkSds(c, sdsdup(c->argv[i + 2]));
+    zfree(keys);
 }
 
 static void commandHelpCommand(client *c) {

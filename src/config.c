@@ -1,6 +1,7 @@
 /* config.c - settings from the environment. Every variable is validated at
  * start-up; a bad value stops the server with a one-line reason. */
 #include "server.h"
+#include "store.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
-                                  "DREDIS_IMPORT_RDB", "DREDIS_ACLFILE", NULL};
+                                  "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
+                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE", NULL};
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -126,6 +128,31 @@ static int loadReplicationSettings(char **err) {
         server.masterhost[colon - v] = '\0';
         server.masterport = (int)n;
     }
+    return C_OK;
+}
+
+static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
+static const char *setYesNo(const char *v, int *out);
+
+/* Protected mode and the limits on what a client may cost, with Redis's
+ * defaults and the syntax of their CONFIG SET. */
+static int loadClientLimitSettings(char **err) {
+    const char *v, *why;
+    server.protected_mode = 1;
+    memcpy(server.client_obuf_limits, clientOutputLimitDefaults, sizeof(server.client_obuf_limits));
+    server.client_max_querybuf_len = 1024LL * 1024 * 1024;
+    if ((v = getenv("DREDIS_PROTECTED_MODE")) && *v && setYesNo(v, &server.protected_mode))
+        return fail(err, "%s must be yes or no (got '%s')", "DREDIS_PROTECTED_MODE", v);
+    if ((v = getenv("DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT")) && *v && (why = setClientOutputLimits(v))) {
+        snprintf(errbuf, sizeof(errbuf), "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT '%s': %s", v, why);
+        *err = errbuf;
+        return C_ERR;
+    }
+    if ((v = getenv("DREDIS_CLIENT_QUERY_BUFFER_LIMIT")) && *v &&
+        setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len))
+        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", v);
+    if ((v = getenv("DREDIS_PROTO_MAX_BULK_LEN")) && *v && setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen))
+        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_PROTO_MAX_BULK_LEN", v);
     return C_OK;
 }
 
@@ -250,6 +277,7 @@ int loadConfigFromEnv(char **err) {
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
     if ((v = getenv("DREDIS_ACLFILE")) && *v) server.acl_filename = zstrdup(v);
     server.acllog_max_len = 128;
+    if (loadClientLimitSettings(err) != C_OK) return C_ERR;
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
         char *end;
@@ -312,6 +340,14 @@ static const char *setLongLong(const char *value, long long min, long long max, 
 
 static sds getPort(void) { return fmtLL(server.port); }
 static sds getBind(void) { return sdsnew(server.host); }
+/* Settings dredis fixes at start-up: CONFIG SET accepts their current
+ * value (as Redis does any value) and refuses a change, saying why. */
+static const char *setPort(const char *v) {
+    return strtoll(v, NULL, 10) == server.port && *v ? NULL : "dredis cannot change port while running (DREDIS_PORT)";
+}
+static const char *setBind(const char *v) {
+    return !strcmp(v, server.host) ? NULL : "dredis cannot change bind while running (DREDIS_HOST)";
+}
 static sds getDatabases(void) { return fmtLL(server.dbnum); }
 static sds getDir(void) { return sdsnew(server.root_dir); }
 static sds getMaxclients(void) { return fmtLL((long long)server.maxclients); }
@@ -380,6 +416,9 @@ static const char *setMaxmemoryPolicy(const char *v) {
     return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
 }
 static sds getNo(void) { return sdsnew("no"); }
+static const char *setAppendonly(const char *v) {
+    return !strcasecmp(v, "no") ? NULL : "dredis has no append-only file: its tree is written as each command runs";
+}
 static sds getSave(void) {
     sds s = sdsempty();
     for (int i = 0; i < server.save_params_count; i++)
@@ -394,16 +433,39 @@ static const char *setNotifyKeyspaceEvents(const char *v) {
     return NULL;
 }
 static sds getFsync(void) { return sdsnew(server.fsync_policy); }
+/* appendfsync is DREDIS_FSYNC: what was written before the change is
+ * synced first, so that "always" covers every reply sent after it */
+static const char *setFsync(const char *v) {
+    const char *policy = !strcasecmp(v, "always") ? "always" : !strcasecmp(v, "everysec") ? "everysec"
+                       : !strcasecmp(v, "no") ? "no" : NULL;
+    if (!policy) return "argument(s) must be one of the following: everysec, always, no";
+    if (storeDirty() && storeSync() != STORE_OK) return "cannot sync what was written before the change";
+    server.fsync_policy = policy;
+    server.fsync_always = !strcmp(policy, "always");
+    storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
+                        : !strcmp(policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);
+    return NULL;
+}
 static sds getUnixsocket(void) { return sdsnew(server.unixsocket ? server.unixsocket : ""); }
 static sds getUnixsocketperm(void) { return sdscatprintf(sdsempty(), "%lo", server.unixsocketperm); }
 static sds getHz(void) { return sdsnew("10"); }
-static sds getProtoMaxBulkLen(void) { return fmtLL(RESP_MAX_BULK); }
-static sds getOutputLimits(void) { return sdsnew("normal 0 0 0 slave 268435456 0 0 pubsub 33554432 0 0"); }
+static const char *setHz(const char *v) {
+    return !strcmp(v, "10") ? NULL : "dredis runs its cron at a fixed 10 Hz";
+}
+static sds getProtoMaxBulkLen(void) { return fmtLL(respMaxBulkLen); }
+static const char *setProtoMaxBulkLen(const char *v) { return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen); }
+static sds getQueryBufferLimit(void) { return fmtLL(server.client_max_querybuf_len); }
+static const char *setQueryBufferLimit(const char *v) {
+    return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len);
+}
+static sds getProtectedMode(void) { return sdsnew(server.protected_mode ? "yes" : "no"); }
+static const char *setProtectedMode(const char *v) { return setYesNo(v, &server.protected_mode); }
 
 /* Redis's encoding settings tune only how Redis lays values out in its
  * memory, never what a command answers; tools and Redis's own tests set
  * them. dredis keeps what they are set to and reports it, and nothing in
- * its tree depends on them (docs/compatibility.md). Values as Redis 7.0's
+ * its tree depends on them (docs/compatibility.md), except
+ * stream-node-max-entries (below). Values as Redis 7.0's
  * defaults and ranges; the *-value and stream-node-max-bytes ones take
  * memory units (4kb). */
 static struct encodingSetting {
@@ -419,7 +481,7 @@ static struct encodingSetting {
 };
 
 /* Redis's memtoull: digits, then b, k, kb, m, mb, g or gb in any case. */
-static int parseMemory(const char *v, long long *out) {
+int parseMemoryValue(const char *v, long long *out) {
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);
@@ -436,17 +498,44 @@ static int parseMemory(const char *v, long long *out) {
     return 0;
 }
 
+/* A memory setting of Redis's with its range (Redis's text when outside) */
+static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out) {
+    static char reason[128];
+    long long n;
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
+    if (n < min || n > max) {
+        snprintf(reason, sizeof(reason), "argument must be between %lld and %lld inclusive", min, max);
+        return reason;
+    }
+    *out = n;
+    return NULL;
+}
+
+static const char *setYesNo(const char *v, int *out) {
+    if (!strcasecmp(v, "yes")) *out = 1;
+    else if (!strcasecmp(v, "no")) *out = 0;
+    else return "argument must be 'yes' or 'no'";
+    return NULL;
+}
+
 static struct encodingSetting *encodingSetting(const char *name) {
     for (size_t i = 0; i < sizeof(encodingSettings) / sizeof(encodingSettings[0]); i++)
         if (!strcmp(encodingSettings[i].name, name)) return &encodingSettings[i];
     return NULL;
 }
 
+/* stream-node-max-entries is the one encoding setting that dredis's tree
+ * follows: a stream segment takes that many entries, as a Redis node does,
+ * so an approximate trim ("~") removes what it removes in Redis. */
+long long configStreamNodeMaxEntries(void) {
+    return encodingSetting("stream-node-max-entries")->value;
+}
+
 static const char *setEncoding(const char *name, const char *v) {
     struct encodingSetting *e = encodingSetting(name);
     if (!e->memory) return setLongLong(v, e->min, e->max, &e->value);
     long long n;
-    if (!parseMemory(v, &n)) return "argument must be a memory value";
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
     if (n < e->min || n > e->max) return "argument must be a memory value";
     e->value = n;
     return NULL;
@@ -486,6 +575,13 @@ static sds getBusyReply(void) { return fmtLL(server.lua_time_limit); }
 static const char *setBusyReply(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.lua_time_limit); }
 
 static sds getReplBacklogSize(void) { return fmtLL(server.repl_backlog_size); }
+static const char *setReplBacklogSize(const char *v) {
+    long long n;
+    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
+    if (n < 1) return "argument must be between 1 and 9223372036854775807 inclusive";
+    replicationResizeBacklog(n);
+    return NULL;
+}
 static sds getReplPingPeriod(void) { return fmtLL(server.repl_ping_period); }
 static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_ping_period); }
 static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
@@ -504,12 +600,36 @@ static const char *setReplicaReadOnly(const char *v) {
     return strcasecmp(v, "yes") == 0 ? NULL : "dredis replicas are always read-only";
 }
 
+/* replicaof (slaveof): set by REPLICAOF, not by CONFIG SET, as in Redis */
+static sds getReplicaof(void) {
+    if (!server.masterhost) return sdsempty();
+    return sdscatprintf(sdsempty(), "%s %d", server.masterhost, server.masterport);
+}
+
+/* Redis 7.0's settings that it cannot change while running (its
+ * IMMUTABLE_CONFIG ones) and that dredis has not: CONFIG SET refuses them
+ * with Redis's words rather than as unknown */
+static const char *redisImmutableConfigs[] = {
+    "rdbchecksum", "daemonize", "io-threads-do-reads", "always-show-logo", "set-proc-title", "syslog-enabled",
+    "cluster-enabled", "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
+    "appendfilename", "appenddirname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
+    "logfile", "supervised", "syslog-facility", "enable-protected-configs", "enable-debug-command",
+    "enable-module-command", "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
+};
+
+static int isRedisImmutableConfig(const char *name) {
+    for (size_t i = 0; i < sizeof(redisImmutableConfigs) / sizeof(redisImmutableConfigs[0]); i++)
+        if (!strcasecmp(redisImmutableConfigs[i], name)) return 1;
+    return 0;
+}
+
 static const configEntry configTable[] = {
-    {"appendfsync", getFsync, NULL},
-    {"appendonly", getNo, NULL},
-    {"bind", getBind, NULL},
+    {"appendfsync", getFsync, setFsync},
+    {"appendonly", getNo, setAppendonly},
+    {"bind", getBind, setBind},
     {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
-    {"client-output-buffer-limit", getOutputLimits, NULL},
+    {"client-output-buffer-limit", getClientOutputLimits, setClientOutputLimits},
+    {"client-query-buffer-limit", getQueryBufferLimit, setQueryBufferLimit},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
     {"acl-pubsub-default", getAclPubsubDefault, setAclPubsubDefault},
@@ -517,7 +637,7 @@ static const configEntry configTable[] = {
     {"acllog-max-len", getAcllogMaxLen, setAcllogMaxLen},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
-    {"hz", getHz, NULL},
+    {"hz", getHz, setHz},
     {"latency-monitor-threshold", getZero, NULL},
     {"list-compress-depth", getListCompress, setListCompress},
     {"list-max-listpack-size", getListSize, setListSize, "list-max-ziplist-size"},
@@ -527,13 +647,15 @@ static const configEntry configTable[] = {
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
-    {"port", getPort, NULL},
-    {"proto-max-bulk-len", getProtoMaxBulkLen, NULL},
-    {"repl-backlog-size", getReplBacklogSize, NULL},
+    {"port", getPort, setPort},
+    {"protected-mode", getProtectedMode, setProtectedMode},
+    {"proto-max-bulk-len", getProtoMaxBulkLen, setProtoMaxBulkLen},
+    {"repl-backlog-size", getReplBacklogSize, setReplBacklogSize},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
+    {"replicaof", getReplicaof, NULL, "slaveof"},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, setSave},
     {"set-max-intset-entries", getIntsetEntries, setIntsetEntries},
@@ -599,6 +721,11 @@ static void configSetCommand(client *c) {
     for (int p = 0; p < npairs; p++) {
         const char *name = c->argv[2 + p * 2];
         const configEntry *e = findConfig(name);
+        if (!e && isRedisImmutableConfig(name)) {
+            addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config",
+                                name);
+            return;
+        }
         if (!e) {
             addReplyErrorFormat(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
             return;
@@ -638,6 +765,7 @@ static void configResetstatCommand(client *c) {
     server.stat_numcommands = server.stat_numconnections = server.stat_rejected_conn = 0;
     server.stat_expiredkeys = server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
     server.stat_net_input_bytes = server.stat_net_output_bytes = server.stat_io_errors = 0;
+    server.stat_output_pauses = 0;
     resetCommandStats();
     addReplyOK(c);
 }

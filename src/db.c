@@ -237,6 +237,7 @@ static int patternIsLiteral(const sds p) {
  * (OBJ_NONE for any). With reap, expired keys are deleted on the way (SCAN,
  * RANDOMKEY); KEYS only skips them, as Redis's does. */
 static int keyIsLive(client *c, const char *name, size_t len, int type, int reap) {
+    if (type == OBJ_NONE && storeKeyHasNoTTL(c->db, name, len)) return 1; /* SCAN's common case: no open */
     skey *k;
     if (storeOpenKey(c->db, name, len, &k) != STORE_OK) return 0;
     int live = 1;

@@ -159,23 +159,8 @@ void feedMonitors(client *c, int argc, sds *argv) {
     sds line = sdscatprintf(sdsempty(), "+%lld.%06lld [%d %s]", us / 1000000, us % 1000000, c->db,
                             (c->flags & CLIENT_FAKE) ? "lua" : c->addr);
     for (int i = 0; i < argc; i++) {
-        line = sdscat(line, " \"");
-        for (size_t j = 0; j < sdslen(argv[i]); j++) {
-            unsigned char ch = (unsigned char)argv[i][j];
-            switch (ch) {
-            case '\\': line = sdscat(line, "\\\\"); break;
-            case '"': line = sdscat(line, "\\\""); break;
-            case '\n': line = sdscat(line, "\\n"); break;
-            case '\r': line = sdscat(line, "\\r"); break;
-            case '\t': line = sdscat(line, "\\t"); break;
-            case '\a': line = sdscat(line, "\\a"); break;
-            case '\b': line = sdscat(line, "\\b"); break;
-            default:
-                if (ch >= 32 && ch < 127) line = sdscatlen(line, &argv[i][j], 1);
-                else line = sdscatprintf(line, "\\x%02x", ch);
-            }
-        }
-        line = sdscat(line, "\"");
+        line = sdscat(line, " ");
+        line = sdscatrepr(line, argv[i], sdslen(argv[i]));
     }
     line = sdscat(line, "\r\n");
     for (int i = 0; i < nmonitors; i++) addReply(monitors[i], line, sdslen(line));

@@ -12,6 +12,7 @@
  * length and bytes, then a 4-byte CRC-32 of everything before it. A torn or
  * corrupt tail ends the log: the change it described was never made. */
 #include "journal.h"
+#include "syscalls.h"
 #include "sds.h"
 #include "zmalloc.h"
 #include <stdio.h>
@@ -88,12 +89,12 @@ static int begin_pending, commit_pending;
  * space reserve (store_reserve.c) covers what is missing. */
 static void allocateAhead(void) {
     if (jsize + JOURNAL_AHEAD / 2 <= jallocated) return;
-    if (fallocate(jfd, FALLOC_FL_KEEP_SIZE, (off_t)jsize, JOURNAL_AHEAD) == 0) jallocated = jsize + JOURNAL_AHEAD;
+    if (sysFallocate(jfd, FALLOC_FL_KEEP_SIZE, (off_t)jsize, JOURNAL_AHEAD) == 0) jallocated = jsize + JOURNAL_AHEAD;
 }
 
 /* The log cut to size 0, with its blocks ahead. */
 static int truncateLog(void) {
-    if (ftruncate(jfd, 0) < 0) return -1;
+    if (sysFtruncate(jfd, 0) < 0) return -1;
     jsize = jallocated = 0;
     allocateAhead();
     return 0;
@@ -112,12 +113,12 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     rec = encodeRecord(rec, type, dir, name, dir2, name2);
     ssize_t n;
     do {
-        n = write(jfd, rec, sdslen(rec));
+        n = sysWrite(jfd, rec, sdslen(rec));
     } while (n < 0 && errno == EINTR);
     int ok = n == (ssize_t)sdslen(rec);
     if (n > 0 && !ok) {
         /* a partial record: cut it off so the log stays parseable */
-        if (ftruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
+        if (sysFtruncate(jfd, (off_t)jsize) < 0) { /* nothing more to do */ }
         jallocated = jsize; /* a truncate frees the blocks past the end */
         errno = ENOSPC;
     }
@@ -167,68 +168,118 @@ static int openRel(const char *dir) {
     memset(&how, 0, sizeof(how));
     how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    return (int)syscall(SYS_openat2, jrootfd, *dir ? dir : ".", &how, sizeof(how));
+    return (int)sysOpenat2(jrootfd, *dir ? dir : ".", &how, sizeof(how));
 }
 
+/* Every undo step tells "already as it should be" (a name absent, a
+ * directory never made) from a call that failed: a failed step fails the
+ * undo (-1, errno set), which leaves the journal as it is, to be run again. */
+
+/* An undo step's directory: -1 when absent (ENOENT: nothing to undo there),
+ * -2 when it cannot be opened. */
+static int openStepDir(const char *dir) {
+    int fd = openRel(dir);
+    if (fd < 0 && errno != ENOENT) return -2;
+    return fd;
+}
+
+/* 1 exists, 0 absent, -1 failed */
 static int existsAt(int dirfd, const char *name) {
     struct stat sb;
-    return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+    return errno == ENOENT ? 0 : -1;
 }
 
-static void trashAt(int dirfd, const char *name) {
+static int trashAt(int dirfd, const char *name) {
     char t[64];
     snprintf(t, sizeof(t), "j%d-%llu", (int)getpid(), ++trash_seq);
-    renameat(dirfd, name, jtrashfd, t);
+    return sysRenameat(dirfd, name, jtrashfd, t);
 }
 
+/* The inode of dirfd/name: 0 when absent, (ino_t)-1 when it cannot be told. */
 static ino_t inodeAt(int dirfd, const char *name) {
     struct stat sb;
-    return dirfd >= 0 && fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_ino : 0;
+    if (dirfd < 0) return 0;
+    if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) return sb.st_ino;
+    return errno == ENOENT ? 0 : (ino_t)-1;
 }
 
 /* J_EXCHANGED: swap back when the swap happened, as the inodes tell. */
-static void undoExchange(int d1, const jrec *r) {
+static int undoExchange(int d1, const jrec *r) {
     unsigned long long oldino, newino;
-    if (sscanf(r->f[2], "%llu:%llu", &oldino, &newino) != 2) return;
-    int tmpfd = openRel(".tmp");
+    if (sscanf(r->f[2], "%llu:%llu", &oldino, &newino) != 2) return 0;
+    int tmpfd = openStepDir(".tmp");
+    if (tmpfd == -2) return -1;
     ino_t visible = inodeAt(d1, r->f[1]), staged = inodeAt(tmpfd, r->f[3]);
-    if (visible == (ino_t)newino && staged == (ino_t)oldino) {
-        renameat2(tmpfd, r->f[3], d1, r->f[1], RENAME_EXCHANGE);
+    int rc = 0;
+    if (visible == (ino_t)-1 || staged == (ino_t)-1) {
+        rc = -1;
+    } else if (visible == (ino_t)newino && staged == (ino_t)oldino) {
+        rc = sysRenameat2(tmpfd, r->f[3], d1, r->f[1], RENAME_EXCHANGE);
     } else if (visible != (ino_t)oldino && visible != 0) {
         /* neither version where it should be: the tree was copied to
          * another file system (new inode numbers) or edited by hand */
         fprintf(stderr, "dredis: recovery: cannot tell whether %s/%s was replaced (inode numbers changed); "
                 "left as it is\n", r->f[0], r->f[1]);
     }
-    if (tmpfd >= 0) close(tmpfd);
+    if (tmpfd >= 0) sysClose(tmpfd);
+    return rc;
 }
 
-static void undoRecord(const jrec *r) {
-    int d1 = openRel(r->f[0]);
-    int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openRel(r->f[2]);
-    const char *name = r->f[1], *name2 = r->f[3];
-    switch (r->type) {
-    case J_NEW:
-        if (d1 >= 0 && existsAt(d1, name)) trashAt(d1, name);
-        break;
-    case J_REPLACED:
-    case J_REMOVED:
-        /* the earlier version waits at dir2/name2: put it back */
-        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2)) {
-            if (existsAt(d1, name)) trashAt(d1, name);
-            renameat(d2, name2, d1, name);
-        }
-        break;
-    case J_MOVED:
-        if (d1 >= 0 && d2 >= 0 && existsAt(d2, name2) && !existsAt(d1, name)) renameat(d2, name2, d1, name);
-        break;
-    case J_EXCHANGED:
-        if (d1 >= 0) undoExchange(d1, r);
-        break;
+/* Put dir2/name2 back at dir1/name (what is at dir1/name goes to the trash
+ * when replace, else the step waits for dir1/name to be free). */
+static int moveBack(int d1, const char *name, int d2, const char *name2, int replace) {
+    int there = existsAt(d2, name2);
+    if (there <= 0) return there;
+    int taken = existsAt(d1, name);
+    if (taken < 0) return -1;
+    if (taken && !replace) return 0;
+    if (taken && trashAt(d1, name) < 0) return -1;
+    return sysRenameat(d2, name2, d1, name);
+}
+
+/* A record's names are single entries of their directories, as store.c
+ * writes them: anything else (a damaged or forged log: "../x", "a/b")
+ * could make the undo reach past its directory, even out of ROOT_DIR. */
+static int isEntryName(const char *s) {
+    return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static int undoRecord(const jrec *r) {
+    if (!isEntryName(r->f[1]) || (r->type != J_NEW && !isEntryName(r->f[3]))) {
+        fprintf(stderr, "dredis: recovery: skipped a journal record naming '%s' and '%s' (not file names)\n",
+                r->f[1], r->f[3]);
+        return 0;
     }
-    undone_ops++;
-    if (d1 >= 0) close(d1);
-    if (d2 >= 0) close(d2);
+    int d1 = openStepDir(r->f[0]);
+    int d2 = (r->type == J_NEW || r->type == J_EXCHANGED) ? -1 : openStepDir(r->f[2]);
+    const char *name = r->f[1], *name2 = r->f[3];
+    int rc = 0;
+    if (d1 == -2 || d2 == -2) {
+        rc = -1;
+    } else if (d1 >= 0) {
+        switch (r->type) {
+        case J_NEW: {
+            int e = existsAt(d1, name);
+            rc = e < 0 ? -1 : e ? trashAt(d1, name) : 0;
+            break;
+        }
+        case J_REPLACED:
+        case J_REMOVED: /* the earlier version waits at dir2/name2: put it back */
+            if (d2 >= 0) rc = moveBack(d1, name, d2, name2, 1);
+            break;
+        case J_MOVED:
+            if (d2 >= 0) rc = moveBack(d1, name, d2, name2, 0);
+            break;
+        case J_EXCHANGED: rc = undoExchange(d1, r); break;
+        }
+    }
+    int saved = errno;
+    if (rc == 0) undone_ops++;
+    if (d1 >= 0) sysClose(d1);
+    if (d2 >= 0) sysClose(d2);
+    errno = saved;
+    return rc < 0 ? -1 : 0;
 }
 
 static void freeRecs(jrec *recs, int n) {
@@ -242,14 +293,18 @@ static void freeRecs(jrec *recs, int n) {
  * a transaction written since from). */
 static int undoOpen(off_t from, int all_from) {
     struct stat sb;
-    if (fstat(jfd, &sb) < 0) return -1;
+    if (sysFstat(jfd, &sb) < 0) return -1;
     if (sb.st_size <= from) return 0;
     size_t len = (size_t)(sb.st_size - from);
     unsigned char *buf = zmalloc(len);
     size_t got = 0;
     while (got < len) {
-        ssize_t n = pread(jfd, buf + got, len - got, from + (off_t)got);
-        if (n <= 0) break;
+        ssize_t n = sysPread(jfd, buf + got, len - got, from + (off_t)got);
+        if (n < 0) {
+            zfree(buf);
+            return -1;
+        }
+        if (n == 0) break;
         got += (size_t)n;
     }
     jrec *open = NULL;
@@ -293,15 +348,18 @@ static int undoOpen(off_t from, int all_from) {
         }
     }
     zfree(buf);
+    int rc = 0;
     if (inopen) {
-        for (int i = nopen - 1; i >= 0; i--) undoRecord(&open[i]);
-        if (!all_from) recovered_txns++;
+        for (int i = nopen - 1; i >= 0 && rc == 0; i--) rc = undoRecord(&open[i]);
+        if (!all_from && rc == 0) recovered_txns++;
     }
+    int saved = errno;
     freeRecs(open, nopen);
-    return 0;
+    errno = saved;
+    return rc;
 }
 
-void journalUndoFrom(off_t from) { undoOpen(from, 1); }
+int journalUndoFrom(off_t from) { return undoOpen(from, 1); }
 
 void journalReset(void) { truncateLog(); }
 
@@ -309,7 +367,7 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     static char errbuf[256];
     jrootfd = rootfd;
     jtrashfd = trashfd;
-    jfd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    jfd = sysOpenat(rootfd, JOURNAL_NAME, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (jfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open the journal %s: %s", JOURNAL_NAME, strerror(errno));
         *err = errbuf;
@@ -317,24 +375,30 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     }
     /* one process at a time: the lock says the tree is in use (dredis-check
      * refuses such a tree); it goes with the process */
-    if (flock(jfd, LOCK_EX | LOCK_NB) < 0) {
+    if (sysFlock(jfd, LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
             snprintf(errbuf, sizeof(errbuf), "ROOT_DIR is in use: another process (a dredis-server or dredis-check) "
                      "holds its journal locked");
         else snprintf(errbuf, sizeof(errbuf), "cannot lock the journal: %s", strerror(errno));
-        close(jfd);
+        sysClose(jfd);
         jfd = -1;
         *err = errbuf;
         return -1;
     }
+    /* a failure leaves the journal as it is: the next start runs it again */
     if (undoOpen(0, 0) < 0) {
-        snprintf(errbuf, sizeof(errbuf), "cannot read the journal: %s", strerror(errno));
+        snprintf(errbuf, sizeof(errbuf), "cannot undo the unfinished transaction in the journal: %s",
+                 strerror(errno));
         *err = errbuf;
         return -1;
     }
     /* the tree is consistent now: make that durable, then start a new log */
-    syncfs(rootfd);
-    if (truncateLog() < 0 || fsync(jfd) < 0) {
+    if (sysSyncfs(rootfd) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "cannot sync the recovered tree: %s", strerror(errno));
+        *err = errbuf;
+        return -1;
+    }
+    if (truncateLog() < 0 || sysFsync(jfd) < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot reset the journal: %s", strerror(errno));
         *err = errbuf;
         return -1;
@@ -343,6 +407,6 @@ int journalOpen(int rootfd, int trashfd, char **err) {
 }
 
 void journalClose(void) {
-    if (jfd >= 0) close(jfd);
+    if (jfd >= 0) sysClose(jfd);
     jfd = -1;
 }

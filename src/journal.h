@@ -53,7 +53,7 @@ void journalMaybeReset(void);
 void journalReset(void);
 /* Undo, newest first, every change recorded since offset from (a command
  * that failed half way, inside a transaction that goes on). */
-void journalUndoFrom(off_t from);
+int journalUndoFrom(off_t from); /* -1 (errno set) when a step failed: run it again */
 int journalFd(void);
 /* The length of the log: where the next record goes. */
 off_t journalOffset(void);

@@ -80,12 +80,70 @@ static void dropPendingWrite(client *c) {
     c->flags &= ~CLIENT_PENDING_WRITE;
 }
 
-/* The output buffer's callback: counts what was written, and schedules a
- * write for what was added. */
+/* The output buffer's callback: counts what was written, schedules a
+ * write for what was added, and holds it against the client's class of
+ * client-output-buffer-limit (a replica's output also carries its RDB file:
+ * replication.c counts its stream instead). */
 static void outputChanged(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
     (void)buf;
+    client *c = arg;
     server.stat_net_output_bytes += (long long)info->n_deleted;
-    if (info->n_added) scheduleWrite(arg);
+    if (!info->n_added) return;
+    scheduleWrite(c);
+    if (!(c->flags & CLIENT_SLAVE)) {
+        size_t used = info->orig_size + info->n_added - info->n_deleted;
+        closeClientOnOutputLimit(c, used + (c->held ? evbuffer_get_length(c->held) : 0));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backpressure                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* A client whose replies wait unwritten past OUTPUT_PAUSE_BYTES has no
+ * further command run (and nothing more read from its socket) until they
+ * drain below it: its memory stays about one reply, and the kernel's socket
+ * buffers hold back a client that sends without reading. It is not closed
+ * for that: client-output-buffer-limit closes only the clients whose output
+ * grows without their own commands (subscribers, MONITOR), or past a limit
+ * set below one reply (the normal class is unlimited by default). */
+#define OUTPUT_PAUSE_BYTES (256 * 1024)
+/* One client runs commands for at most this long per loop turn when more of
+ * its pipeline waits; then the others get their turn. A short pipeline (up
+ * to COMMANDS_TURN_MIN commands) is never split: like Redis, which runs
+ * all that one read brought, clients see its commands run back to back. */
+#define COMMANDS_TURN_BUDGET_US 2000
+#define COMMANDS_TURN_MIN 16
+
+static size_t pendingOutput(client *c) {
+    size_t n = c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+    return n + (c->held ? evbuffer_get_length(c->held) : 0);
+}
+
+/* Our master's stream and a replica's acknowledgements are never paused. */
+static int shouldPauseClient(client *c) {
+    return !(c->flags & (CLIENT_SLAVE | CLIENT_MASTER)) && c->bev && pendingOutput(c) > OUTPUT_PAUSE_BYTES;
+}
+
+static void pauseClientOutput(client *c) {
+    c->flags |= CLIENT_OUTPUT_PAUSED;
+    server.stat_output_pauses++;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Run c's read callback on the next loop turn, for the input it has. */
+static void continueInputLater(client *c) {
+    bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Called after each write: a paused client whose output drained enough
+ * reads and runs commands again, from the next loop turn. */
+static void resumeIfDrained(client *c) {
+    if (!(c->flags & CLIENT_OUTPUT_PAUSED) || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) return;
+    if (pendingOutput(c) > OUTPUT_PAUSE_BYTES) return;
+    c->flags &= ~CLIENT_OUTPUT_PAUSED;
+    bufferevent_enable(c->bev, EV_READ);
+    continueInputLater(c);
 }
 
 static void closeClient(client *c);
@@ -102,8 +160,11 @@ static void writeToClient(client *c) {
         closeClientAsync(c); /* the peer is gone */
     } else if (evbuffer_get_length(out) > 0) {
         bufferevent_enable(c->bev, EV_WRITE);
+        resumeIfDrained(c);
     } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         closeClient(c);
+    } else {
+        resumeIfDrained(c);
     }
 }
 
@@ -115,10 +176,11 @@ static void writePendingClients(void) {
     }
 }
 
-/* The bufferevent wrote the last of a reply the socket had not taken. */
+/* The bufferevent wrote part of what the socket had not taken (the output
+ * is at or below its low watermark, OUTPUT_PAUSE_BYTES). */
 static void writeDone(struct bufferevent *bev, void *arg) {
-    (void)arg;
     if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) bufferevent_disable(bev, EV_WRITE);
+    resumeIfDrained(arg);
 }
 
 /* The end of a loop turn: sync and release held replies, then write. */
@@ -221,9 +283,11 @@ void addReplySubcommandSyntaxError(client *c) {
     sdsfree(cmd);
 }
 
+/* Only the words: the store already marked the transaction failed when the
+ * call that set err failed (store.c, "Sticky failures"), and storeTxnEnd()
+ * rolls the command back whichever reply its handler sends. */
 void addReplyErrorIO(client *c, int err) {
     server.stat_io_errors++;
-    storeTxnFail(); /* the command's changes so far are rolled back */
     /* the store opens everything with O_NOFOLLOW and expects directories
      * where it opens with O_DIRECTORY: ELOOP and ENOTDIR mean something that
      * dredis did not write sits in the tree (a symbolic link, a file) */
@@ -520,7 +584,9 @@ sds clientInfoString(client *c) {
     if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
     if (p == flags) *p++ = 'N';
     *p = '\0';
-    size_t qbuf = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    /* as Redis's query buffer: the request being run (its bytes are
+     * counted while it is parsed) and the input not yet parsed */
+    size_t qbuf = (size_t)c->parsed_bytes + (c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0);
     size_t omem = c->out ? evbuffer_get_length(c->out) : 0;
     return sdscatprintf(sdsempty(),
                         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "
@@ -566,10 +632,24 @@ static void closingEventCallback(struct bufferevent *bev, short events, void *ar
 static void processInputBuffer(client *c) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     respSource src = {in, evLength, evPeek, evFind, evCopyout, evDrain};
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && c->bstate.btype == BLOCKED_NONE) {
+    long long started = ustime();
+    int ran = 0;
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_OUTPUT_PAUSED)) &&
+           c->bstate.btype == BLOCKED_NONE) {
         /* our master's stream waits while a script runs past its limit
          * (it would get -BUSY): replicaCron resumes it */
         if ((c->flags & CLIENT_MASTER) && scriptIsTimedout()) break;
+        if (evbuffer_get_length(in) == 0) break;
+        if (shouldPauseClient(c)) {
+            pauseClientOutput(c);
+            break;
+        }
+        if (ran >= COMMANDS_TURN_MIN && ustime() - started >= COMMANDS_TURN_BUDGET_US) {
+            continueInputLater(c); /* the rest of the pipeline on the next turn */
+            break;
+        }
+        c->parser.unauthenticated = !c->authenticated;
+        c->parser.no_bulk_limit = (c->flags & CLIENT_MASTER) != 0;
         size_t before = evbuffer_get_length(in);
         int r = respParse(&c->parser, &src);
         c->parsed_bytes += before - evbuffer_get_length(in); /* a master's stream is counted in bytes */
@@ -591,6 +671,7 @@ static void processInputBuffer(client *c) {
             processCommand(c);
         }
         c->parsed_bytes = 0;
+        ran++;
         freeClientArgv(c);
         handleClientsBlockedOnKeys();
         /* CLIENT REPLY SKIP silences exactly the next command */
@@ -677,12 +758,32 @@ void resumeClientInput(client *c) { processInputBuffer(c); }
  * less only when that is all the socket has (it asks FIONREAD first). */
 #define LIBEVENT_READ_MAX 4096
 
+/* Redis's client-query-buffer-limit: a client (not our master) whose
+ * unparsed input passed it is closed, with Redis's log line. */
+static int queryBufferLimitReached(client *c, struct evbuffer *in) {
+    size_t qlen = evbuffer_get_length(in);
+    if ((c->flags & CLIENT_MASTER) || (long long)qlen <= server.client_max_querybuf_len) return 0;
+    char head[64];
+    size_t n = qlen < sizeof(head) ? qlen : sizeof(head);
+    evbuffer_copyout(in, head, n);
+    sds info = clientInfoString(c), bytes = sdscatrepr(sdsempty(), head, n);
+    serverLog(LL_WARNING, "Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)", info,
+              bytes);
+    sdsfree(info);
+    sdsfree(bytes);
+    closeClientAsync(c);
+    return 1;
+}
+
 static void readCallback(struct bufferevent *bev, void *arg) {
     client *c = arg;
+    /* paused by backpressure: the input waits (resumeIfDrained) */
+    if (c->flags & CLIENT_OUTPUT_PAUSED) return;
     /* a replica that writes anything (an ACK, a newline while it loads) is alive */
     if (c->flags & CLIENT_SLAVE) c->repl_ack_time = mstime();
     /* after a short read there is nothing more to read: don't ask again */
     if (c->last_read >= LIBEVENT_READ_MAX) readPending(c, bufferevent_get_input(bev));
+    if (queryBufferLimitReached(c, bufferevent_get_input(bev))) return;
     processInputBuffer(c);
 }
 
@@ -748,9 +849,29 @@ void serveConnection(client *c) {
         if (getpeername(c->fd, (struct sockaddr *)&peer, &pl) == 0) formatAddr((struct sockaddr *)&peer, c->addr, sizeof(c->addr));
     }
     bufferevent_setcb(c->bev, readCallback, writeDone, eventCallback, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_PAUSE_BYTES, 0);
     evbuffer_add_cb(bufferevent_get_input(c->bev), countInput, c);
     evbuffer_add_cb(bufferevent_get_output(c->bev), outputChanged, c);
     bufferevent_enable(c->bev, EV_READ); /* EV_WRITE only while a write is partial */
+}
+
+/* Protected mode: a client from outside while there is no password gets
+ * Redis's -DENIED explanation and is closed. */
+static int rejectInProtectedMode(int fd, struct sockaddr *sa) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+    if (!protectedModeDenies(server.protected_mode, server.requirepass != NULL, sa->sa_family, ip)) return 0;
+    const char *msg = protectedModeDeniedText;
+    if (write(fd, msg, strlen(msg)) < 0) { /* best effort, as Redis */ }
+    /* what the client sent already is read first: closing with unread
+     * input would reset the connection, and the text might be lost */
+    char buf[4096];
+    for (int i = 0; i < 16 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++) {
+    }
+    close(fd);
+    server.stat_rejected_conn++;
+    return 1;
 }
 
 static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int socklen,
@@ -765,6 +886,7 @@ static void acceptCallback(struct evconnlistener *listener, evutil_socket_t fd, 
         server.stat_rejected_conn++;
         return;
     }
+    if (rejectInProtectedMode(fd, sa)) return;
     int one = 1;
     if (sa->sa_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct bufferevent *bev = bufferevent_socket_new(server.base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -914,7 +1036,8 @@ void processEventsWhileBlocked(void) {
         ids[n++] = (uint64_t)l; /* which listener */
     }
     for (client *c = server.clients; c && n < cap; c = c->next) {
-        if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) continue;
+        if (!c->bev || (c->flags & (CLIENT_PROTECTED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY | CLIENT_OUTPUT_PAUSED)))
+            continue;
         pfd[n] = (struct pollfd){.fd = c->fd, .events = POLLIN};
         who[n] = c;
         ids[n++] = c->id;
@@ -963,6 +1086,7 @@ void processEventsWhileBlocked(void) {
             evbuffer_freeze(out, 1);
         }
         if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && evbuffer_get_length(out) == 0) freeClient(c);
+        else resumeIfDrained(c);
     }
     zfree(pfd);
     zfree(who);

@@ -25,8 +25,6 @@ static const struct {
     const char *sub, *unsub;
 } kindNames[3] = {{"subscribe", "unsubscribe"}, {"psubscribe", "punsubscribe"}, {"ssubscribe", "sunsubscribe"}};
 
-#define PUBSUB_OUTPUT_HARD_LIMIT (32LL * 1024 * 1024)
-
 void pubsubInit(void) {
     for (int k = 0; k < 3; k++) registry[k] = dictCreate();
 }
@@ -159,18 +157,14 @@ void freeClientPubsub(client *c) {
     }
 }
 
-/* A subscriber whose unread output passed the hard limit is disconnected,
- * as Redis's client-output-buffer-limit pubsub 32mb. */
+/* A subscriber whose unread output passed its class's limits
+ * (client-output-buffer-limit pubsub, client_limits.c) is disconnected. */
 static void enforceOutputLimit(client *c) {
     if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return;
     /* what waits in the socket's buffer, and (DREDIS_FSYNC=always) what is
      * held for the next sync */
     size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev)) + (c->held ? evbuffer_get_length(c->held) : 0);
-    if ((long long)pending > PUBSUB_OUTPUT_HARD_LIMIT) {
-        serverLog(LL_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
-                  (unsigned long long)c->id, c->addr);
-        closeClientAsync(c);
-    }
+    closeClientOnOutputLimit(c, pending);
 }
 
 /* Where a client's replies go when none is being built aside. */

@@ -18,9 +18,8 @@
  *   acknowledgement, INFO replication and ROLE.
  *
  * Memory stays bounded: the RDB never passes through memory, and the stream
- * buffered for a replica is limited (REPLICA_BUFFER_LIMIT, Redis's
- * client-output-buffer-limit for replicas); a replica past it is dropped and
- * syncs again. */
+ * buffered for a replica is limited (client-output-buffer-limit's replica
+ * class, client_limits.c); a replica past it is dropped and syncs again. */
 #include "server.h"
 #include "snapshot.h"
 #include <dirent.h>
@@ -43,9 +42,6 @@
 
 #define SLAVE_CAPA_EOF (1 << 0)
 #define SLAVE_CAPA_PSYNC2 (1 << 1)
-
-/* Redis's client-output-buffer-limit for replicas (hard limit) */
-#define REPLICA_BUFFER_LIMIT (256LL * 1024 * 1024)
 
 static struct {
     char *backlog;          /* ring buffer, NULL until the first replica */
@@ -123,6 +119,31 @@ static void appendToBacklog(const char *p, size_t len) {
     repl.backlog_off = server.master_repl_offset - repl.histlen + 1;
 }
 
+/* CONFIG SET repl-backlog-size: the newest history that fits moves to a
+ * backlog of the new size (at least 16 KB, as in Redis), so partial
+ * resyncs still find it. */
+void replicationResizeBacklog(long long size) {
+    if (size < 16 * 1024) size = 16 * 1024;
+    if (repl.backlog && size != server.repl_backlog_size) {
+        long long keep = repl.histlen < size ? repl.histlen : size;
+        char *nb = zmalloc((size_t)size);
+        long long old = server.repl_backlog_size;
+        long long start = (repl.backlog_idx - keep + old * 2) % old;
+        for (long long done = 0; done < keep;) {
+            long long n = old - start < keep - done ? old - start : keep - done;
+            memcpy(nb + done, repl.backlog + start, (size_t)n);
+            start = (start + n) % old;
+            done += n;
+        }
+        zfree(repl.backlog);
+        repl.backlog = nb;
+        repl.histlen = keep;
+        repl.backlog_idx = keep % size;
+        repl.backlog_off = server.master_repl_offset - keep + 1;
+    }
+    server.repl_backlog_size = size;
+}
+
 /* Queue the history from offset on (within the backlog) for c. */
 static void addBacklogFrom(client *c, long long offset) {
     long long skip = offset - repl.backlog_off;
@@ -150,6 +171,15 @@ int replicationHasHistory(void) { return repl.backlog != NULL; }
 
 /* as Redis, INFO's connected_clients leaves out the replicas' connections */
 int replicationReplicaCount(void) { return repl.nreplicas; }
+
+/* What the replica class of client-output-buffer-limit counts: the stream
+ * waiting for replica c (kept aside during its full sync, then in its
+ * output), never its RDB file. */
+size_t replicationPendingStream(client *c) {
+    if (c->repl_pending) return evbuffer_get_length(c->repl_pending);
+    if (c->replstate == SLAVE_STATE_ONLINE) return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return 0;
+}
 
 long long replicationOffset(void) { return server.master_repl_offset; }
 
@@ -194,8 +224,7 @@ static void feedReplicas(const char *p, size_t len) {
                                    : NULL;
         if (!dst) continue;
         evbuffer_add(dst, p, len);
-        if ((long long)evbuffer_get_length(dst) > REPLICA_BUFFER_LIMIT)
-            dropReplica(r, "its output buffer passed the replica limit (256 MB)");
+        closeClientOnOutputLimit(r, evbuffer_get_length(dst)); /* the replica class */
     }
 }
 

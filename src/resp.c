@@ -10,6 +10,8 @@
 #include <ctype.h>
 #include <errno.h>
 
+long long respMaxBulkLen = RESP_MAX_BULK;
+
 void respParserInit(respParser *p) {
     memset(p, 0, sizeof(*p));
     p->bulklen = -1;
@@ -114,6 +116,8 @@ static int parseMultibulk(respParser *p, respSource *src) {
         if (r == 0) return RESP_NEED_MORE;
         if (r == -1) return protoError(p, "Protocol error: too big mbulk count string");
         if (r == -2 || v > RESP_MAX_MULTIBULK) return protoError(p, "Protocol error: invalid multibulk length");
+        if (v > RESP_MAX_UNAUTH_MULTIBULK && p->unauthenticated)
+            return protoError(p, "Protocol error: unauthenticated multibulk length");
         if (v <= 0) { p->reqtype = 0; return RESP_NEED_MORE; } /* empty request */
         p->multibulklen = (long)v;
         p->argcap = (int)(v < 1024 ? v : 1024);
@@ -132,7 +136,10 @@ static int parseMultibulk(respParser *p, respSource *src) {
                 msg[strlen(msg) - 2] = type;
                 return protoError(p, msg);
             }
-            if (r == -2 || v < 0 || v > RESP_MAX_BULK) return protoError(p, "Protocol error: invalid bulk length");
+            if (r == -2 || v < 0 || (v > respMaxBulkLen && !p->no_bulk_limit))
+                return protoError(p, "Protocol error: invalid bulk length");
+            if (v > RESP_MAX_UNAUTH_BULK && p->unauthenticated)
+                return protoError(p, "Protocol error: unauthenticated bulk length");
             p->bulklen = v;
         }
         if (src->length(src->ud) < (size_t)p->bulklen + 2) return RESP_NEED_MORE;

@@ -9,10 +9,15 @@
 
 /* Redis 7.0's limits: a line with no terminator in sight after this many
  * buffered bytes is an error; a multibulk count above INT_MAX and a bulk
- * length above proto-max-bulk-len are errors. */
+ * length above proto-max-bulk-len (respMaxBulkLen, 512mb by default) are
+ * errors; a client that has not authenticated yet may send no more than 10
+ * arguments and 16384 bytes per argument. */
 #define RESP_MAX_INLINE (64 * 1024)
 #define RESP_MAX_MULTIBULK 2147483647LL
 #define RESP_MAX_BULK (512LL * 1024 * 1024)
+#define RESP_MAX_UNAUTH_MULTIBULK 10
+#define RESP_MAX_UNAUTH_BULK 16384
+extern long long respMaxBulkLen; /* proto-max-bulk-len */
 
 #define RESP_NEED_MORE 0
 #define RESP_COMMAND 1
@@ -36,6 +41,9 @@ typedef struct respParser {
     int argcap;
     sds *argv;
     const char *error;    /* set on RESP_PROTO_ERROR; static text */
+    /* set by the caller before each respParse() */
+    int unauthenticated;  /* the unauthenticated limits apply */
+    int no_bulk_limit;    /* our master's stream: proto-max-bulk-len does not apply */
 } respParser;
 
 void respParserInit(respParser *p);

@@ -224,12 +224,21 @@ static void safeRawSet(lua_State *L, int t) {
     lua_rawset(L, t);
 }
 
+/* Room to reserve for n elements: no more than the rest of the reply can
+ * hold (each element takes 3 bytes at least), so that a count the bytes do
+ * not back (a damaged reply) cannot make a huge table. */
+static int sizeHint(const replyCursor *cur, long long n) {
+    long long most = (cur->end - cur->p) / 3;
+    if (n > most) n = most;
+    return n > 0 && n < INT_MAX ? (int)n : 0;
+}
+
 static void pushReplyAggregate(lua_State *L, replyCursor *cur, char type, long long n) {
     luaL_checkstack(L, 4, "reply nested too deeply");
     if (type == '%' || type == '~') {
         lua_createtable(L, 0, 1);
         lua_pushstring(L, type == '%' ? "map" : "set");
-        lua_createtable(L, 0, n > 0 && n < INT_MAX ? (int)n : 0);
+        lua_createtable(L, 0, sizeHint(cur, n));
         int t = lua_gettop(L);
         for (long long j = 0; j < n && cur->p < cur->end; j++) {
             pushReply(L, cur);
@@ -240,7 +249,7 @@ static void pushReplyAggregate(lua_State *L, replyCursor *cur, char type, long l
         lua_rawset(L, -3);
         return;
     }
-    lua_createtable(L, !cur->resp3 && n > 0 && n < INT_MAX ? (int)n : 0, 0);
+    lua_createtable(L, cur->resp3 ? 0 : sizeHint(cur, n), 0);
     int t = lua_gettop(L);
     for (long long j = 0; j < n && cur->p < cur->end; j++) {
         lua_pushinteger(L, j + 1);
@@ -348,6 +357,11 @@ static void pushReply(lua_State *L, replyCursor *cur) {
         lua_pushboolean(L, 0);
         return;
     }
+}
+
+void luaPushRedisReply(lua_State *L, const char *reply, size_t len, int resp3) {
+    replyCursor cur = {.p = reply, .end = reply + len, .resp3 = resp3};
+    pushReply(L, &cur);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -666,12 +680,9 @@ static int luaRedisGenericCommand(lua_State *L, int raise_error) {
         luaPushErrorTable(L, "The command did not reply");
         return raise_error ? lua_error(L) : 1;
     }
-    replyCursor cur;
-    cur.p = (const char *)evbuffer_pullup(c->out, -1);
-    cur.end = cur.p + len;
-    cur.resp3 = c->resp == 3;
-    if (raise_error && cur.p[0] != '-') raise_error = 0;
-    pushReply(L, &cur);
+    const char *reply = (const char *)evbuffer_pullup(c->out, -1);
+    if (raise_error && reply[0] != '-') raise_error = 0;
+    luaPushRedisReply(L, reply, len, c->resp == 3);
     evbuffer_drain(c->out, len);
     return raise_error ? lua_error(L) : 1;
 }

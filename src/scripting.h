@@ -77,6 +77,9 @@ size_t luaMemoryUsed(void);
 void luaSetMemoryEnforced(int on);  /* apply DREDIS_LUA_MEMORY_LIMIT or not */
 int luaErrorHandler(lua_State *L);  /* message handler for lua_pcall */
 void luaPushErrorTable(lua_State *L, const char *err); /* {err="CODE msg"} */
+/* Push the Lua value of the RESP reply in reply[0..len) (a command's reply
+ * to redis.call(); resp3: it was read in RESP3). */
+void luaPushRedisReply(lua_State *L, const char *reply, size_t len, int resp3);
 /* Reply to c with the value on top of the stack (popped). */
 void luaReplyToRedisReply(client *c, client *script_client, lua_State *L);
 /* Reply to c for an error object on top of the stack (popped) after a

@@ -129,3 +129,23 @@ sds sdsfromlonglong(long long value) {
     int n = snprintf(buf, sizeof(buf), "%lld", value);
     return sdsnewlen(buf, (size_t)n);
 }
+
+sds sdscatrepr(sds s, const char *p, size_t len) {
+    s = sdscatlen(s, "\"", 1);
+    for (size_t j = 0; j < len; j++) {
+        unsigned char ch = (unsigned char)p[j];
+        switch (ch) {
+        case '\\': s = sdscatlen(s, "\\\\", 2); break;
+        case '"': s = sdscatlen(s, "\\\"", 2); break;
+        case '\n': s = sdscatlen(s, "\\n", 2); break;
+        case '\r': s = sdscatlen(s, "\\r", 2); break;
+        case '\t': s = sdscatlen(s, "\\t", 2); break;
+        case '\a': s = sdscatlen(s, "\\a", 2); break;
+        case '\b': s = sdscatlen(s, "\\b", 2); break;
+        default:
+            if (ch >= 32 && ch < 127) s = sdscatlen(s, p + j, 1);
+            else s = sdscatprintf(s, "\\x%02x", ch);
+        }
+    }
+    return sdscatlen(s, "\"", 1);
+}

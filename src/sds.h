@@ -36,5 +36,7 @@ void sdsrange(sds s, long start, long end);
 void sdstolower(sds s);
 int sdscmp(const sds a, const sds b);
 sds sdsfromlonglong(long long value);
+/* p[0..len) appended quoted and escaped, as Redis's sdscatrepr() */
+sds sdscatrepr(sds s, const char *p, size_t len);
 
 #endif

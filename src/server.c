@@ -4,6 +4,7 @@
 
 #include "server.h"
 #include "rdb_file.h"
+#include "fscheck.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,10 +252,12 @@ static sds genInfo(const int *want) {
                             "keyspace_hits:%lld\r\n"
                             "keyspace_misses:%lld\r\n"
                             "total_error_replies:%lld\r\n"
-                            "dredis_io_errors:%lld\r\n",
+                            "dredis_io_errors:%lld\r\n"
+                            "dredis_client_output_pauses:%lld\r\n",
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
-                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
+                            server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors,
+                            server.stat_output_pauses);
         info = genReplicationStats(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
@@ -378,6 +381,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)arg;
     activeExpireCycle();
     closeIdleClients();
+    clientsCronOutputLimits();
     saveCron();
     replicationCron();
     logSpaceReserve();
@@ -472,32 +476,6 @@ static void fitStoreCaches(void) {
     storeSetCachedFdsMax(limit.rlim_cur > taken ? (int)(limit.rlim_cur - taken > 1024 ? 1024 : limit.rlim_cur - taken) : 0);
 }
 
-/* Power-loss atomicity was measured on ext4 (docs/durability.md, "Power
- * loss"): with data=ordered, the default, a power cut can persist renames
- * whose files' data never reached the disk; with data=journal it did not
- * happen. Say so at start-up when ROOT_DIR is on ext4 without data=journal. */
-static void checkRootFileSystem(void) {
-    struct stat sb;
-    FILE *f = stat(server.root_dir, &sb) == 0 ? fopen("/proc/self/mountinfo", "r") : NULL;
-    if (!f) return;
-    char line[4096];
-    while (fgets(line, sizeof(line), f)) {
-        unsigned maj, min;
-        if (sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2 || makedev(maj, min) != sb.st_dev) continue;
-        char *sep = strstr(line, " - ");
-        char fstype[64], source[1024], opts[2048];
-        if (!sep || sscanf(sep + 3, "%63s %1023s %2047s", fstype, source, opts) != 3) continue;
-        if (!strcmp(fstype, "ext4") && !strstr(opts, "data=journal"))
-            serverLog(LL_WARNING,
-                      "ROOT_DIR is on ext4 (%s) without data=journal: a process crash leaves every key whole, "
-                      "but a power loss can leave the keys of the last writes torn. Mount it with data=journal "
-                      "for atomicity across power loss (docs/durability.md, \"Power loss\").",
-                      source);
-        break;
-    }
-    fclose(f);
-}
-
 static void shutdownServer(void) {
     while (server.clients) freeClient(server.clients);
     if (server.listener) evconnlistener_free(server.listener);
@@ -548,6 +526,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dredis: cannot create the event loop\n");
         return 1;
     }
+    const char *ferr;
+    if (faultsInit(&ferr) < 0) {
+        fprintf(stderr, "dredis: fatal configuration error: %s\n", ferr);
+        return 1;
+    }
     if (storeInit(server.root_dir, server.dbnum, &err) != STORE_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;
@@ -584,7 +567,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     printBanner();
-    checkRootFileSystem();
+    fscheckRootDir(server.root_dir);
     if (server.flushall_on_startup) serverLog(LL_NOTICE, "FLUSHALL_ON_STARTUP: all databases were emptied");
 
     struct timeval hz = {0, 100000};

@@ -47,6 +47,17 @@
 #define CLIENT_PRE_PSYNC (1 << 17)   /* the replica asked with SYNC, not PSYNC */
 #define CLIENT_REPL_RDBONLY (1 << 18) /* REPLCONF rdb-only 1: the RDB, then close */
 #define CLIENT_MASTER (1 << 19)       /* the link to our master (replica.c): its stream is applied */
+#define CLIENT_OUTPUT_PAUSED (1 << 20) /* backpressure: no command runs until its replies drain */
+
+/* The classes of client-output-buffer-limit, in Redis's order */
+#define CLIENT_TYPE_NORMAL 0
+#define CLIENT_TYPE_SLAVE 1
+#define CLIENT_TYPE_PUBSUB 2
+#define CLIENT_TYPE_OBUF_COUNT 3
+typedef struct clientBufferLimits {
+    unsigned long long hard_bytes, soft_bytes; /* 0: no limit */
+    long long soft_seconds;
+} clientBufferLimits;
 
 /* What propagate.c does with the running command (client.prop_flags) */
 #define PROP_PREVENT (1 << 0) /* not propagated (its effects are, or nothing) */
@@ -131,6 +142,9 @@ typedef struct redisCommand {
     const char *summary;
     const char *complexity;
     struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
+     * firstkey..lastkey ones in out (room for argc), returns how many */
+    int (*getkeys)(int argc, sds *argv, int *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
@@ -183,6 +197,7 @@ struct client {
     long long psync_initial_offset; /* where its stream starts after the RDB */
     struct evbuffer *repl_pending; /* the stream while its RDB is made */
     size_t parsed_bytes;       /* of the command being parsed (a master's stream offset) */
+    long long obuf_soft_limit_reached_time; /* unix s its output first passed the soft limit, 0: below */
     struct client *prev, *next;
 };
 
@@ -237,6 +252,10 @@ struct dredisServer {
     char *requirepass;        /* NULL: no password */
     char *acl_filename;       /* DREDIS_ACLFILE (Redis's aclfile), NULL: none */
     long long acllog_max_len; /* acllog-max-len */
+    int protected_mode;       /* protected-mode: only loopback clients without a password */
+    clientBufferLimits client_obuf_limits[CLIENT_TYPE_OBUF_COUNT]; /* client-output-buffer-limit */
+    long long client_max_querybuf_len; /* client-query-buffer-limit */
+    long long stat_output_pauses; /* clients paused by backpressure */
     int verbosity;            /* LL_* */
     long long idle_timeout;   /* seconds; 0 = never close idle clients */
     long long slowlog_log_slower_than; /* us */
@@ -325,6 +344,19 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+/* ---- protected_mode.c ---- */
+extern const char *protectedModeDeniedText;
+int isLoopbackPeer(int family, const char *ip);
+int protectedModeDenies(int protected_mode, int has_password, int family, const char *ip);
+/* ---- client_limits.c ---- */
+extern clientBufferLimits clientOutputLimitDefaults[CLIENT_TYPE_OBUF_COUNT];
+int clientOutputClass(client *c);
+int clientOutputLimitReached(client *c, size_t used);
+int closeClientOnOutputLimit(client *c, size_t used);
+void clientsCronOutputLimits(void);
+const char *setClientOutputLimits(const char *value);
+sds getClientOutputLimits(void);
+int parseMemoryValue(const char *v, long long *out); /* config.c: Redis's memtoull units */
 /* A reply built aside (see networking.c). */
 typedef struct replyCapture {
     struct evbuffer *saved, *body;
@@ -345,7 +377,9 @@ void processEventsWhileBlocked(void);
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
 redisCommand *lookupCommandByName(const char *name);
-const char *commandArgsDocs(const char *fullname); /* command_args.c, generated */
+/* command_args.c, generated: Redis 7.0's COMMAND DOCS fields of a command
+ * (RESP3 key/value pairs, *fields of them), NULL for one Redis has not */
+const char *commandRedisDocs(const char *fullname, int *fields);
 void call(client *c, redisCommand *cmd);
 int processCommand(client *c);
 void commandCommand(client *c);
@@ -557,6 +591,7 @@ void replicationFeedRaw(const char *p, size_t len);
 sds catCommandMultibulk(sds s, int argc, sds *argv); /* a command as the stream has it */
 int replicationHasHistory(void);
 int replicationReplicaCount(void);
+size_t replicationPendingStream(client *c);
 void replicationDisconnectReplicas(void);
 void replicationResetHistory(const char *replid, long long offset);
 void replicationShiftHistory(const char *newid);
@@ -611,6 +646,15 @@ int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
 int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
 /* For SORT: all members in rank order (the caller frees each and the array) */
 int zsetMembersInOrder(skey *k, sds **out, unsigned long *n);
+/* For GEO: fn for each member with min <= score < max of each span in
+ * turn, until fn returns nonzero (C_ERR after replying); storing a result
+ * as ZRANGESTORE does (items unique; event: the keyspace event of the
+ * store) */
+typedef int zsetRangeVisitor(void *ud, sds member, double score);
+typedef struct zsetScoreSpan { double min, max; } zsetScoreSpan;
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud);
+struct zmapEntry;
+void zsetStoreResult(client *c, sds dst, struct zmapEntry *items, size_t n, const char *event);
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
@@ -626,6 +670,10 @@ extern redisCommand connectionCommandTable[];
 extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
+extern redisCommand faultCommandTable[];
+/* faults.c: DEBUG-FAULT exists only with DREDIS_ENABLE_DEBUG_FAULTS=1 */
+int faultsEnabled(void);
+int faultsInit(const char **err);
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand functionCommandTable[];
@@ -634,8 +682,20 @@ extern redisCommand dumpCommandTable[];
 extern redisCommand bitopsCommandTable[];
 extern redisCommand sortCommandTable[];
 extern redisCommand hllCommandTable[];
+extern redisCommand geoCommandTable[];
 extern redisCommand saveCommandTable[];
 extern redisCommand replicationCommandTable[];
 extern redisCommand replicaCommandTable[];
+
+/* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
+long long configStreamNodeMaxEntries(void);
+
+/* getkeys.c: the argument indexes of a command's keys (fixed and movable)
+ * in out (room for 2 * argc), returns how many */
+int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
+int commandHasKeys(const redisCommand *cmd);
+
+/* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
+void replicationResizeBacklog(long long size);
 
 #endif

@@ -20,6 +20,7 @@
  * record of what was done. */
 #include "snapshot.h"
 #include "store.h"
+#include "syscalls.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static void lockForThread(void) {
 /* A new descriptor of directory fd with an offset of its own: a dup() would
  * share the directory offset with every other reader of fd (the server's
  * SCAN, the other thread's walk), and a walk would then skip entries. */
-static int reopenDir(int fd) { return openat(fd, ".", OPEN_DIR_FLAGS); }
+static int reopenDir(int fd) { return sysOpenat(fd, ".", OPEN_DIR_FLAGS); }
 
 /* ---- linking one key ---- */
 
@@ -95,65 +96,65 @@ static int isDotName(const char *n) { return n[0] == '.'; }
 /* Make dstfd/name a tree of new directories holding hard links to the
  * files of srcfd/name. */
 static int linkTreeAt(int srcfd, int dstfd, const char *name) {
-    int sfd = openat(srcfd, name, OPEN_DIR_FLAGS);
+    int sfd = sysOpenat(srcfd, name, OPEN_DIR_FLAGS);
     if (sfd < 0) return -1;
-    if (mkdirat(dstfd, name, 0755) < 0) {
-        close(sfd);
+    if (sysMkdirat(dstfd, name, 0755) < 0) {
+        sysClose(sfd);
         return -1;
     }
-    int dfd = openat(dstfd, name, OPEN_DIR_FLAGS);
-    DIR *d = dfd >= 0 ? fdopendir(sfd) : NULL;
+    int dfd = sysOpenat(dstfd, name, OPEN_DIR_FLAGS);
+    DIR *d = dfd >= 0 ? sysFdopendir(sfd) : NULL;
     if (!d) {
         int saved = errno;
-        if (dfd >= 0) close(dfd);
-        close(sfd);
+        if (dfd >= 0) sysClose(dfd);
+        sysClose(sfd);
         errno = saved;
         return -1;
     }
     int r = 0;
     struct dirent *de;
-    while (r == 0 && (de = readdir(d)) != NULL) {
+    while (r == 0 && (de = sysReaddir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         unsigned char type = de->d_type;
         if (type == DT_UNKNOWN) {
             struct stat sb;
-            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) { r = -1; break; }
+            if (sysFstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) { r = -1; break; }
             type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_UNKNOWN;
         }
         if (type == DT_DIR) r = linkTreeAt(dirfd(d), dfd, de->d_name);
-        else if (type == DT_REG && linkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = -1;
+        else if (type == DT_REG && sysLinkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = -1;
     }
     int saved = errno;
-    closedir(d);
-    close(dfd);
+    sysClosedir(d);
+    sysClose(dfd);
     errno = saved;
     return r;
 }
 
 /* The key's entry in the snapshot's expiry index, from its expire file. */
 static int indexExpiry(int db, const char *fname) {
-    int kfd = openat(snap.dstfd[db], fname, OPEN_DIR_FLAGS);
+    int kfd = sysOpenat(snap.dstfd[db], fname, OPEN_DIR_FLAGS);
     if (kfd < 0) return -1;
-    int fd = openat(kfd, "expire", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    close(kfd);
+    int fd = sysOpenat(kfd, "expire", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    sysClose(kfd);
     if (fd < 0) return errno == ENOENT ? 0 : -1;
     char buf[32];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    ssize_t n = sysRead(fd, buf, sizeof(buf) - 1);
+    sysClose(fd);
     if (n <= 0) return 0; /* damaged: the server reports it when the key is read */
     buf[n] = '\0';
     char *end;
     long long when = strtoll(buf, &end, 10);
     if (end == buf) return 0;
-    int efd = openat(snap.dstfd[db], ".expires", OPEN_DIR_FLAGS);
+    int efd = sysOpenat(snap.dstfd[db], ".expires", OPEN_DIR_FLAGS);
     if (efd < 0) return -1;
     char entry[4200];
     snprintf(entry, sizeof(entry), "%lld_%s", when, fname);
     int r = 0;
-    fd = openat(efd, entry, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    fd = sysOpenat(efd, entry, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) r = -1;
-    else close(fd);
-    close(efd);
+    else sysClose(fd);
+    sysClose(efd);
     return r;
 }
 
@@ -162,11 +163,11 @@ static int indexExpiry(int db, const char *fname) {
  * hold is marked absent here. Called with snap.lock held. */
 static int keyNeedsLinking(int db, int srcfd, const char *fname) {
     struct stat sb;
-    if (snap.failed || fstatat(snap.dstfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) return 0;
-    if (fstatat(srcfd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) {
-        int fd = openat(snap.dstfd[db], fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* the marker */
+    if (snap.failed || sysFstatat(snap.dstfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+    if (sysFstatat(srcfd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) {
+        int fd = sysOpenat(snap.dstfd[db], fname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* the marker */
         if (fd < 0) snap.failed = 1;
-        else close(fd);
+        else sysClose(fd);
         return 0;
     }
     return 1;
@@ -210,15 +211,15 @@ static void linkKeyForThread(int db, int srcfd, const char *fname) {
  * was at the instant, then drop the markers. */
 static void linkDatabase(int db, int srcfd, int writer) {
     int fd = reopenDir(srcfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = fd >= 0 ? sysFdopendir(fd) : NULL;
     if (!d) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) sysClose(fd);
         snap.failed = 1;
         return;
     }
     rewinddir(d);
     struct dirent *de;
-    while ((de = readdir(d)) != NULL && !snap.failed && !snap.abort) {
+    while ((de = sysReaddir(d)) != NULL && !snap.failed && !snap.abort) {
         if (isDotName(de->d_name)) continue;
         if (writer) {
             lockForWriter();
@@ -228,26 +229,26 @@ static void linkDatabase(int db, int srcfd, int writer) {
             linkKeyForThread(db, srcfd, de->d_name);
         }
     }
-    closedir(d);
+    sysClosedir(d);
 }
 
 static void dropMarkers(int db) {
     int fd = reopenDir(snap.dstfd[db]);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = fd >= 0 ? sysFdopendir(fd) : NULL;
     if (!d) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) sysClose(fd);
         snap.failed = 1;
         return;
     }
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = sysReaddir(d)) != NULL) {
         if (isDotName(de->d_name)) continue;
         struct stat sb;
-        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-            unlinkat(dirfd(d), de->d_name, 0) < 0)
+        if (sysFstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            sysUnlinkat(dirfd(d), de->d_name, 0) < 0)
             snap.failed = 1;
     }
-    closedir(d);
+    sysClosedir(d);
 }
 
 /* Database db complete: no key is linked or marked in it any more (its
@@ -261,20 +262,20 @@ static void finishDatabase(int db) {
 /* Remove parentfd/name and everything under it. */
 static int removeAll(int parentfd, const char *name) {
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(sb.st_mode)) return unlinkat(parentfd, name, 0);
-    int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (sysFstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(sb.st_mode)) return sysUnlinkat(parentfd, name, 0);
+    int fd = sysOpenat(parentfd, name, OPEN_DIR_FLAGS);
+    DIR *d = fd >= 0 ? sysFdopendir(fd) : NULL;
     if (!d) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) sysClose(fd);
         return -1;
     }
     struct dirent *de;
     int r = 0;
-    while ((de = readdir(d)) != NULL)
+    while ((de = sysReaddir(d)) != NULL)
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && removeAll(dirfd(d), de->d_name) < 0) r = -1;
-    closedir(d);
-    if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0) r = -1;
+    sysClosedir(d);
+    if (sysUnlinkat(parentfd, name, AT_REMOVEDIR) < 0) r = -1;
     return r;
 }
 
@@ -285,7 +286,7 @@ static void discard(int parentfd, const char *name) {
     static unsigned long long n;
     char t[96];
     snprintf(t, sizeof(t), "snapshot-%d-%llu", (int)getpid(), ++n);
-    if (snap.trashfd >= 0 && renameat(parentfd, name, snap.trashfd, t) == 0) {
+    if (snap.trashfd >= 0 && sysRenameat(parentfd, name, snap.trashfd, t) == 0) {
         if (snap.trash_wake) snap.trash_wake();
         return;
     }
@@ -298,15 +299,15 @@ static int compareNames(const void *a, const void *b) { return strcmp(*(char *co
  * what interrupted snapshots left. */
 static void pruneSnapshots(void) {
     int fd = reopenDir(snap.parentfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = fd >= 0 ? sysFdopendir(fd) : NULL;
     if (!d) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) sysClose(fd);
         return;
     }
     char **names = NULL;
     int n = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = sysReaddir(d)) != NULL) {
         if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
             if (strcmp(de->d_name + 12, snap.name) != 0) discard(dirfd(d), de->d_name);
         } else if (!strncmp(de->d_name, "snapshot-", 9) && strcmp(de->d_name, snap.name) != 0) {
@@ -324,7 +325,7 @@ static void pruneSnapshots(void) {
     }
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
-    closedir(d);
+    sysClosedir(d);
 }
 
 /* Link what is left, then make the snapshot durable and give it its name. */
@@ -338,9 +339,9 @@ static void completeSnapshot(void) {
     char incomplete[80];
     snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
     int ok = !snap.failed && !snap.abort;
-    if (ok && syncfs(snap.parentfd) < 0) ok = 0;
-    if (ok && renameat(snap.parentfd, incomplete, snap.parentfd, snap.name) < 0) ok = 0;
-    if (ok && fsync(snap.parentfd) < 0) ok = 0;
+    if (ok && sysSyncfs(snap.parentfd) < 0) ok = 0;
+    if (ok && sysRenameat(snap.parentfd, incomplete, snap.parentfd, snap.name) < 0) ok = 0;
+    if (ok && sysFsync(snap.parentfd) < 0) ok = 0;
     if (!ok) discard(snap.parentfd, incomplete); /* its links would keep deleted data */
     if (ok) {
         pthread_mutex_lock(&snap.lock);
@@ -350,11 +351,11 @@ static void completeSnapshot(void) {
     }
     pthread_mutex_lock(&snap.lock);
     for (int db = 0; db < snap.dbnum; db++) {
-        close(snap.srcfd[db]);
-        close(snap.dstfd[db]);
+        sysClose(snap.srcfd[db]);
+        sysClose(snap.dstfd[db]);
         snap.srcfd[db] = snap.dstfd[db] = -1;
     }
-    close(snap.parentfd);
+    sysClose(snap.parentfd);
     snap.parentfd = -1;
     snap.ok = ok;
     snap.finished = 1;
@@ -386,10 +387,10 @@ static int makeDirs(const char *path) {
     for (char *s = p + 1; *s; s++) {
         if (*s != '/') continue;
         *s = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+        if (sysMkdir(p, 0755) < 0 && errno != EEXIST) return -1;
         *s = '/';
     }
-    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    return sysMkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Is directory fd the directory *top or below it? Climbs "..", so that
@@ -398,73 +399,97 @@ static int insideDir(int fd, const struct stat *top) {
     int cur = reopenDir(fd);
     for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
         struct stat here, up;
-        if (fstat(cur, &here) < 0) break;
+        if (sysFstat(cur, &here) < 0) break;
         if (here.st_dev == top->st_dev && here.st_ino == top->st_ino) {
-            close(cur);
+            sysClose(cur);
             return 1;
         }
-        int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        close(cur);
+        int parent = sysOpenat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        sysClose(cur);
         cur = parent;
-        if (cur >= 0 && fstat(cur, &up) == 0 && up.st_dev == here.st_dev && up.st_ino == here.st_ino) break; /* / */
+        if (cur >= 0 && sysFstat(cur, &up) == 0 && up.st_dev == here.st_dev && up.st_ino == here.st_ino) break; /* / */
     }
-    if (cur >= 0) close(cur);
+    if (cur >= 0) sysClose(cur);
     return 0;
+}
+
+static void closeAll(void);
+
+/* A snapshot that could not start: its .incomplete- directory goes, and
+ * every descriptor it opened is closed. */
+static void dropIncomplete(void) {
+    if (snap.parentfd >= 0) {
+        char incomplete[80];
+        snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
+        removeAll(snap.parentfd, incomplete);
+    }
+    closeAll();
+}
+
+/* what failed, with errno's words (one message at a time: the event loop's) */
+static const char *failedWith(const char *what) {
+    static char buf[160];
+    snprintf(buf, sizeof(buf), "%s: %s", what, strerror(errno));
+    return buf;
 }
 
 /* The empty snapshot: DIR/.incomplete-<name>/<db>/.expires/ for every db. */
 static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     snap.parentfd = -1;
     for (int db = 0; db < MAX_DBS; db++) snap.srcfd[db] = snap.dstfd[db] = -1;
-    if (makeDirs(snap.dir) < 0 || (snap.parentfd = open(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
-        *err = "cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)";
+    if (makeDirs(snap.dir) < 0 || (snap.parentfd = sysOpen(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
+        *err = failedWith("cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)");
         return -1;
     }
     struct stat a, b;
-    if (fstat(rootfd, &a) < 0 || fstat(snap.parentfd, &b) < 0 || a.st_dev != b.st_dev) {
+    if (sysFstat(rootfd, &a) < 0 || sysFstat(snap.parentfd, &b) < 0) {
+        *err = failedWith("cannot create the snapshot");
+        return -1;
+    }
+    if (a.st_dev != b.st_dev) {
         *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is not on ROOT_DIR's file system";
         return -1;
     }
     if (insideDir(snap.parentfd, &a)) {
         *err = "the snapshot directory (DREDIS_SNAPSHOT_DIR) is inside ROOT_DIR";
-        rmdir(snap.dir); /* made just now, if it is empty: not a key of the tree */
+        sysRmdir(snap.dir); /* made just now, if it is empty: not a key of the tree */
         return -1;
     }
     char incomplete[80];
     snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
     int top = -1;
-    if (mkdirat(snap.parentfd, incomplete, 0755) < 0 || (top = openat(snap.parentfd, incomplete, OPEN_DIR_FLAGS)) < 0) {
-        *err = "cannot create the snapshot";
+    if (sysMkdirat(snap.parentfd, incomplete, 0755) < 0 || (top = sysOpenat(snap.parentfd, incomplete, OPEN_DIR_FLAGS)) < 0) {
+        *err = failedWith("cannot create the snapshot");
         return -1;
     }
     /* the function libraries of the instant: few files, linked now (they
      * are replaced, never written in place, so the links stay as they are) */
     if (linkTreeAt(rootfd, top, LIBRARIES_DIR) < 0 && errno != ENOENT) {
-        close(top);
-        *err = "cannot link the function libraries into the snapshot";
+        *err = failedWith("cannot link the function libraries into the snapshot");
+        sysClose(top);
         return -1;
     }
     for (int db = 0; db < dbnum; db++) {
         char name[16];
         snprintf(name, sizeof(name), "%d", db);
-        if (mkdirat(top, name, 0755) < 0 || (snap.dstfd[db] = openat(top, name, OPEN_DIR_FLAGS)) < 0 ||
-            mkdirat(snap.dstfd[db], ".expires", 0755) < 0) {
-            close(top);
-            *err = "cannot create the snapshot";
+        if (sysMkdirat(top, name, 0755) < 0 || (snap.dstfd[db] = sysOpenat(top, name, OPEN_DIR_FLAGS)) < 0 ||
+            sysMkdirat(snap.dstfd[db], ".expires", 0755) < 0) {
+            *err = failedWith("cannot create the snapshot");
+            sysClose(top);
             return -1;
         }
     }
-    close(top);
+    sysClose(top);
     return 0;
 }
 
 static void closeAll(void) {
     for (int db = 0; db < MAX_DBS; db++) {
-        if (snap.srcfd[db] >= 0) close(snap.srcfd[db]);
-        if (snap.dstfd[db] >= 0) close(snap.dstfd[db]);
+        if (snap.srcfd[db] >= 0) sysClose(snap.srcfd[db]);
+        if (snap.dstfd[db] >= 0) sysClose(snap.dstfd[db]);
         snap.srcfd[db] = snap.dstfd[db] = -1;
     }
-    if (snap.parentfd >= 0) close(snap.parentfd);
+    if (snap.parentfd >= 0) sysClose(snap.parentfd);
     snap.parentfd = -1;
 }
 
@@ -485,19 +510,14 @@ int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int db
     snprintf(snap.dir, sizeof(snap.dir), "%s", dir);
     snapshotName(snap.name, sizeof(snap.name));
     if (makeSkeleton(rootfd, dbnum, err) < 0) {
-        if (snap.parentfd >= 0) {
-            char incomplete[80];
-            snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
-            removeAll(snap.parentfd, incomplete);
-        }
-        closeAll();
+        dropIncomplete();
         return STORE_ERR;
     }
     for (int db = 0; db < dbnum; db++) {
         snap.done[db] = 0;
         if ((snap.srcfd[db] = reopenDir(dbfds[db])) < 0) {
-            *err = "cannot start the snapshot: out of file descriptors";
-            closeAll();
+            *err = failedWith("cannot start the snapshot");
+            dropIncomplete();
             return STORE_ERR;
         }
     }
@@ -514,10 +534,7 @@ int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int db
     }
     if (pthread_create(&snap.thread, NULL, snapshotThreadMain, NULL) != 0) {
         snap.state = SNAPSHOT_IDLE;
-        char incomplete[80];
-        snprintf(incomplete, sizeof(incomplete), ".incomplete-%s", snap.name);
-        removeAll(snap.parentfd, incomplete);
-        closeAll();
+        dropIncomplete();
         *err = "cannot start the snapshot thread";
         return STORE_ERR;
     }
@@ -569,11 +586,11 @@ const char *snapshotLastDir(void) {
 }
 
 void snapshotFindLast(const char *dir) {
-    DIR *d = opendir(dir);
+    DIR *d = sysOpendir(dir);
     if (!d) return;
     char best[256] = "";
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = sysReaddir(d)) != NULL) {
         if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
             discard(dirfd(d), de->d_name); /* a crash or a stop left it: its links would keep deleted data */
             continue;
@@ -581,7 +598,7 @@ void snapshotFindLast(const char *dir) {
         if (!strncmp(de->d_name, "snapshot-", 9) && strlen(de->d_name) < sizeof(best) && strcmp(de->d_name, best) > 0)
             snprintf(best, sizeof(best), "%s", de->d_name);
     }
-    closedir(d);
+    sysClosedir(d);
     if (best[0]) snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", dir, best);
 }
 

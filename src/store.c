@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "dict.h"
 #include "snapshot.h"
+#include "syscalls.h"
 #include "store_reserve.h"
 #include "zmalloc.h"
 #include <stdio.h>
@@ -146,7 +147,7 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
  * or a member write opens nothing; and a string's "value" file when it is
  * small (META_VALUE_MAX bytes: counters, flags), so that GET and INCR read
  * nothing. Every change to them goes through this
- * file: keyChanged() drops an entry (or a whole database), storeSetExpire()
+ * file: keyChanged() drops an entry (or a whole database), setExpireOp()
  * updates it. A key's descriptor goes back to its entry when the key is
  * closed, and only to the entry it was opened with (same generation): an
  * entry dropped and made again meanwhile may name another directory. */
@@ -171,12 +172,12 @@ static void metaEntryFree(void *p) {
     metaEntry *e = p;
     sdsfree(e->value);
     if (e->dirfd >= 0) {
-        close(e->dirfd);
+        sysClose(e->dirfd);
         metafds--;
     }
     for (int i = 0; i < 4; i++)
         if (e->nsfd[i] >= 0) {
-            close(e->nsfd[i]);
+            sysClose(e->nsfd[i]);
             metafds--;
         }
     zfree(e);
@@ -209,10 +210,13 @@ static void metaClear(void) {
     metacache = dictCreate();
 }
 
+static void scanAheadDrop(void);
+
 static void metaForget(int db, const char *name, size_t len) {
     if (!metacache) return;
     if (!name) { /* a whole database (or all: db -1) */
         metaClear();
+        scanAheadDrop();
         return;
     }
     sds k = metaKey(db, name, len);
@@ -285,13 +289,13 @@ static int metaDropFds(void) {
     for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
         metaEntry *e = de->val;
         if (e->dirfd >= 0) {
-            close(e->dirfd);
+            sysClose(e->dirfd);
             e->dirfd = -1;
             closed++;
         }
         for (int i = 0; i < 4; i++)
             if (e->nsfd[i] >= 0) {
-                close(e->nsfd[i]);
+                sysClose(e->nsfd[i]);
                 e->nsfd[i] = -1;
                 e->nsname[i][0] = '\0';
                 closed++;
@@ -389,18 +393,25 @@ const char *storeRoot(void) { return st.root; }
 
 
 /* Read a whole file opened relative to dirfd. */
+/* Is there an entry dirfd/name? 1 yes (*sb filled), 0 no, -1 when it cannot
+ * be told (errno set): never take a failed lookup for an absent name. */
+static int statAt(int dirfd, const char *name, struct stat *sb) {
+    if (sysFstatat(dirfd, name, sb, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+    return errno == ENOENT ? 0 : -1;
+}
+
 static int openEasing(int dirfd, const char *name, int flags, const skey *inuse);
 
 static int readFileAt(int dirfd, const char *name, sds *out) {
     int fd = openEasing(dirfd, name, OPEN_FILE_FLAGS, NULL);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
-    if (fstat(fd, &sb) < 0) goto err;
+    if (sysFstat(fd, &sb) < 0) goto err;
     if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
     sds s = sdsnewlen(NULL, (size_t)sb.st_size);
     size_t got = 0;
     while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, s + got, (size_t)sb.st_size - got);
+        ssize_t n = sysRead(fd, s + got, (size_t)sb.st_size - got);
         if (n < 0) {
             if (errno == EINTR) continue;
             sdsfree(s);
@@ -410,12 +421,12 @@ static int readFileAt(int dirfd, const char *name, sds *out) {
         got += (size_t)n;
     }
     sdssetlen(s, got);
-    close(fd);
+    sysClose(fd);
     *out = s;
     return STORE_OK;
 err: {
         int saved = errno;
-        close(fd);
+        sysClose(fd);
         errno = saved;
         return STORE_ERR;
     }
@@ -457,7 +468,7 @@ static int relPath(int fd, sds *out) {
     }
     struct stat sb;
     struct fdpath *c = fd >= 0 && fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
-    if (c && fstat(fd, &sb) == 0) {
+    if (c && sysFstat(fd, &sb) == 0) {
         if (c->path && c->ino == sb.st_ino && c->gen == st.pathgen) {
             *out = sdsdup(c->path);
             return c->visible;
@@ -491,6 +502,7 @@ static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const 
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    serverAssert(st.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
     st.dirty = 1;
     if (!st.txn_open) {
         if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
@@ -573,15 +585,29 @@ void storeTxnFail(void) {
 
 static void runDeferredFirst(int n);
 
+/* Undo the journal from savepoint on. Each undo step is idempotent, so a
+ * failed one is tried again; when the tree still cannot be put back, the
+ * process stops without the transaction's COMMIT: start-up recovery
+ * finishes the undo from the journal (SQLite's hot journal). Going on
+ * would serve, and later commit, a half-made command. */
+static void rollBack(off_t savepoint) {
+    for (int attempt = 0; attempt < 3; attempt++)
+        if (journalUndoFrom(savepoint) == 0) return;
+    fprintf(stderr, "dredis: fatal: cannot roll back a failed command (%s); exiting: the journal's undo is "
+            "finished at the next start\n", strerror(errno));
+    fflush(stderr);
+    _exit(1);
+}
+
 int storeTxnEnd(void) {
     int rolled_back = 0;
-    if (st.txn_depth == 0) return 0;
+    serverAssert(st.txn_depth > 0); /* every end has its begin */
     st.txn_depth--;
     if (st.txn_depth < 64 && st.txn_failed[st.txn_depth] && st.txn_open) {
         rolled_back = 1;
         /* undo this level's changes, newest first; the dbsize counters may
          * be off now, so they are counted again when next asked */
-        journalUndoFrom(st.txn_savepoint[st.txn_depth]);
+        rollBack(st.txn_savepoint[st.txn_depth]);
         pathsMoved();
         for (int i = 0; i < st.dbnum; i++) st.dbsize[i] = st.expcount[i] = -1;
         if (flushHook)
@@ -687,7 +713,7 @@ static void recycleLater(const char *name, long long size) {
     int queued = queuePush(reusable ? &st.recycle : &st.cut, name);
     if (queued && !reusable) pthread_cond_signal(&st.trash_cond);
     pthread_mutex_unlock(&st.trash_lock);
-    if (!queued) unlinkat(st.tmpfd, name, 0);
+    if (!queued) sysUnlinkat(st.tmpfd, name, 0);
 }
 
 /* Is there room on the file system for the pools to hold inodes? Not when
@@ -696,7 +722,7 @@ static void recycleLater(const char *name, long long size) {
  * bytes (file systems that make inodes on demand, as btrfs, report none). */
 static int poolSpaceOk(void) {
     struct statvfs sv;
-    if (fstatvfs(st.tmpfd, &sv) < 0) return 0;
+    if (sysFstatvfs(st.tmpfd, &sv) < 0) return 0;
     unsigned long long files = sv.f_files, reserve = files / RESERVE_SHARE;
     if (reserve < RESERVE_INODES_MIN) reserve = RESERVE_INODES_MIN;
     if (files > 0 && (unsigned long long)sv.f_favail < reserve) return 0;
@@ -713,7 +739,7 @@ static int poolGiveBack(void) {
     for (int i = 0; i < 2; i++) {
         sds name;
         while ((name = poolTake(pools[i])) != NULL) {
-            if (unlinkat(st.tmpfd, name, pools[i] == &st.dirs ? AT_REMOVEDIR : 0) == 0) given++;
+            if (sysUnlinkat(st.tmpfd, name, pools[i] == &st.dirs ? AT_REMOVEDIR : 0) == 0) given++;
             sdsfree(name);
         }
     }
@@ -759,8 +785,8 @@ int storeReserveAllowed(int allowed) {
 /* renameat2(), once more after yieldReserve() on a full disk: a rename can
  * need a new block for the directory it enters. */
 static int renameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
-    int r = renameat2(olddirfd, oldname, newdirfd, newname, flags);
-    if (r < 0 && yieldReserve()) r = renameat2(olddirfd, oldname, newdirfd, newname, flags);
+    int r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
+    if (r < 0 && yieldReserve()) r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
     return r;
 }
 
@@ -775,11 +801,11 @@ static void poolRefill(struct pool *p, int isdir) {
         snprintf(name, sizeof(name), "%c%d-%llu", p->prefix, (int)getpid(), ++p->seq);
         int ok;
         if (isdir) {
-            ok = mkdirat(st.tmpfd, name, 0755) == 0;
+            ok = sysMkdirat(st.tmpfd, name, 0755) == 0;
         } else {
-            int fd = openat(st.tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            int fd = sysOpenat(st.tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
             ok = fd >= 0;
-            if (ok) close(fd);
+            if (ok) sysClose(fd);
         }
         if (!ok) { /* full disk or similar: writers fall back to creating */
             pthread_mutex_lock(&st.trash_lock);
@@ -788,8 +814,8 @@ static void poolRefill(struct pool *p, int isdir) {
             return;
         }
         if (!poolPut(p, name)) {
-            if (isdir) unlinkat(st.tmpfd, name, AT_REMOVEDIR);
-            else unlinkat(st.tmpfd, name, 0);
+            if (isdir) sysUnlinkat(st.tmpfd, name, AT_REMOVEDIR);
+            else sysUnlinkat(st.tmpfd, name, 0);
             return;
         }
     }
@@ -803,16 +829,16 @@ static void poolRefill(struct pool *p, int isdir) {
  * else names it (and, from the pool, if it is empty as promised); *stale
  * gets its size. -1 (and the name removed) otherwise. */
 static int openRecycledFile(const char *name, int mode, int fresh, ino_t *ino, long long *stale) {
-    int fd = openat(st.tmpfd, name, mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = sysOpenat(st.tmpfd, name, mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && (!fresh || sb.st_size == 0)) {
+    if (sysFstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && (!fresh || sb.st_size == 0)) {
         *ino = sb.st_ino;
         *stale = sb.st_size;
         return fd;
     }
-    close(fd);
-    unlinkat(st.tmpfd, name, 0); /* our name only: another keeps its bytes */
+    sysClose(fd);
+    sysUnlinkat(st.tmpfd, name, 0); /* our name only: another keeps its bytes */
     return -1;
 }
 
@@ -851,13 +877,13 @@ static int openStagingFile(sds *tmpname, int rdwr, ino_t *ino, long long *stale)
     if (fd < 0) {
         sdsfree(name);
         name = tmpName('w');
-        fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && yieldReserve()) fd = openat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        fd = sysOpenat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && yieldReserve()) fd = sysOpenat(st.tmpfd, name, mode | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         struct stat sb;
-        if (fd >= 0 && fstat(fd, &sb) < 0) {
+        if (fd >= 0 && sysFstat(fd, &sb) < 0) {
             int saved = errno;
-            close(fd);
-            unlinkat(st.tmpfd, name, 0);
+            sysClose(fd);
+            sysUnlinkat(st.tmpfd, name, 0);
             errno = saved;
             fd = -1;
         } else if (fd >= 0) {
@@ -879,7 +905,7 @@ static int makeStagingDir(sds *tmpname) {
     sds name = poolTake(&st.dirs);
     if (!name) {
         name = tmpName('k');
-        if (mkdirat(st.tmpfd, name, 0755) < 0 && !(yieldReserve() && mkdirat(st.tmpfd, name, 0755) == 0)) {
+        if (sysMkdirat(st.tmpfd, name, 0755) < 0 && !(yieldReserve() && sysMkdirat(st.tmpfd, name, 0755) == 0)) {
             sdsfree(name);
             return STORE_ERR;
         }
@@ -897,18 +923,18 @@ static int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
         long long stale;
         int fd = openStagingFile(&name, 0, &staged, &stale);
         if (fd < 0) return STORE_ERR;
-        if (writeFully(fd, data, len) < 0 || (stale > (long long)len && ftruncate(fd, (off_t)len) < 0)) {
+        if (writeFully(fd, data, len) < 0 || (stale > (long long)len && sysFtruncate(fd, (off_t)len) < 0)) {
             int saved = errno;
-            close(fd);
-            unlinkat(st.tmpfd, name, 0);
+            sysClose(fd);
+            sysUnlinkat(st.tmpfd, name, 0);
             sdsfree(name);
             errno = saved;
             if (attempt == 0 && yieldReserve()) continue; /* the pools' (or the reserve's) blocks may be enough */
             return STORE_ERR;
         }
-        if (close(fd) < 0) {
+        if (sysClose(fd) < 0) {
             int saved = errno;
-            unlinkat(st.tmpfd, name, 0);
+            sysUnlinkat(st.tmpfd, name, 0);
             sdsfree(name);
             errno = saved;
             return STORE_ERR;
@@ -933,37 +959,39 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
     if (st.txn_depth && relPath(dirfd, &dir)) {
         /* the journal must say beforehand whether this creates or replaces */
         struct stat sb;
-        exists = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
-        if (exists && noreplace) {
+        exists = statAt(dirfd, name, &sb);
+        if (exists < 0) {
+            r = -1;
+        } else if (exists && noreplace) {
             errno = EEXIST;
             r = -1;
         } else if (!exists) {
             r = journalRecord(J_NEW, dir, name, "", "");
-            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+            if (r == 0) r = sysRenameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
             /* The record names both inodes, so that recovery can tell
              * whether the exchange happened before a crash. */
             struct stat staged;
-            if (!stagedino && fstatat(st.tmpfd, tmpname, &staged, AT_SYMLINK_NOFOLLOW) == 0)
+            if (!stagedino && sysFstatat(st.tmpfd, tmpname, &staged, AT_SYMLINK_NOFOLLOW) == 0)
                 stagedino = staged.st_ino;
             char inodes[48];
             snprintf(inodes, sizeof(inodes), "%llu:%llu", (unsigned long long)sb.st_ino,
                      (unsigned long long)stagedino);
             r = stagedino ? journalRecord(J_EXCHANGED, dir, name, inodes, tmpname) : -1;
-            if (r == 0) r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            if (r == 0) r = sysRenameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             /* the old version: recycled once the command commits, if
              * nothing else names it then */
             if (r == 0) deferAction(DEFER_RECYCLE, tmpname, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         }
     } else {
-        r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
+        r = sysRenameat2(st.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         exists = r < 0 && errno == EEXIST;
         if (exists && !noreplace) {
-            r = renameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
+            r = sysRenameat2(st.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             if (r == 0) {
                 recycleLater(tmpname, -1); /* the old version */
             } else if (errno == ENOENT) {
-                r = renameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
+                r = sysRenameat2(st.tmpfd, tmpname, dirfd, name, 0); /* vanished meanwhile */
                 exists = 0;
             }
         }
@@ -972,7 +1000,7 @@ static int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *na
     if (r < 0) {
         int saved = errno;
         if (!(noreplace && saved == EEXIST)) {
-            unlinkat(st.tmpfd, tmpname, 0);
+            sysUnlinkat(st.tmpfd, tmpname, 0);
             sdsfree(tmpname);
         }
         errno = saved;
@@ -997,7 +1025,7 @@ static int opUnlink(int dirfd, const char *name) {
     if (journaling(dirfd)) {
         /* set aside under .tmp, so that an undo can put it back */
         struct stat sb;
-        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+        if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
         sds aside = tmpName('u');
         int r = journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside);
         if (r == 0) r = renameOrYield(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE);
@@ -1005,7 +1033,7 @@ static int opUnlink(int dirfd, const char *name) {
         sdsfree(aside);
         return r == 0 ? STORE_OK : STORE_ERR;
     }
-    if (unlinkat(dirfd, name, 0) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (sysUnlinkat(dirfd, name, 0) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     return STORE_OK;
 }
 
@@ -1014,14 +1042,15 @@ static int opMkdir(int dirfd, const char *name) {
     if (journaling(dirfd)) {
         /* a J_NEW record for a name that already exists would undo it */
         struct stat sb;
-        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-            errno = EEXIST;
+        int e = statAt(dirfd, name, &sb);
+        if (e != 0) {
+            if (e > 0) errno = EEXIST;
             return STORE_ERR;
         }
         if (journalNote(J_NEW, dirfd, name, -1, NULL) < 0) return STORE_ERR;
     }
     if (!roomForNewData()) return STORE_ERR;
-    if (mkdirat(dirfd, name, 0755) < 0 && !(yieldReserve() && mkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
+    if (sysMkdirat(dirfd, name, 0755) < 0 && !(yieldReserve() && sysMkdirat(dirfd, name, 0755) == 0)) return STORE_ERR;
     return STORE_OK;
 }
 
@@ -1044,20 +1073,20 @@ static int opReplaceDir(int dirfd, const char *name, const char *staged, sds *ol
     st.dirty = 1;
     pathsMoved();
     if (!journaling(dirfd)) {
-        if (renameat2(st.tmpfd, staged, dirfd, name, RENAME_EXCHANGE) < 0) return STORE_ERR;
+        if (sysRenameat2(st.tmpfd, staged, dirfd, name, RENAME_EXCHANGE) < 0) return STORE_ERR;
         *oldname = sdsnew(staged);
         return STORE_OK;
     }
     sds aside = tmpName('o');
     if (journalNote(J_REMOVED, dirfd, name, st.tmpfd, aside) < 0 ||
-        renameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE) < 0) {
+        sysRenameat2(dirfd, name, st.tmpfd, aside, RENAME_NOREPLACE) < 0) {
         sdsfree(aside);
         return STORE_ERR;
     }
     if (journalNote(J_MOVED, st.tmpfd, staged, dirfd, name) < 0 ||
-        renameat2(st.tmpfd, staged, dirfd, name, RENAME_NOREPLACE) < 0) {
+        sysRenameat2(st.tmpfd, staged, dirfd, name, RENAME_NOREPLACE) < 0) {
         int saved = errno;
-        renameat2(st.tmpfd, aside, dirfd, name, RENAME_NOREPLACE); /* the old one back */
+        sysRenameat2(st.tmpfd, aside, dirfd, name, RENAME_NOREPLACE); /* the old one back */
         sdsfree(aside);
         errno = saved;
         return STORE_ERR;
@@ -1077,7 +1106,7 @@ static volatile long long last_sync_time; /* unix seconds */
 int storeSync(void) {
     commitPending();
     st.dirty = 0;
-    if (syncfs(st.rootfd) < 0) {
+    if (sysSyncfs(st.rootfd) < 0) {
         st.dirty = 1;
         return STORE_ERR;
     }
@@ -1152,8 +1181,8 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
     unsigned long long n = ++p->seq;
     pthread_mutex_unlock(&st.trash_lock);
     snprintf(fresh, sizeof(fresh), "%c%d-%llu", p->prefix, (int)getpid(), n);
-    if (renameat2(parentfd, name, st.tmpfd, fresh, RENAME_NOREPLACE) < 0) return 0;
-    if (!poolPut(p, fresh)) unlinkat(st.tmpfd, fresh, p == &st.dirs ? AT_REMOVEDIR : 0);
+    if (sysRenameat2(parentfd, name, st.tmpfd, fresh, RENAME_NOREPLACE) < 0) return 0;
+    if (!poolPut(p, fresh)) sysUnlinkat(st.tmpfd, fresh, p == &st.dirs ? AT_REMOVEDIR : 0);
     return 1;
 }
 
@@ -1164,12 +1193,12 @@ static int recycleInto(struct pool *p, int parentfd, const char *name) {
  * the caller removes it. */
 static int recycleFile(int parentfd, const char *name) {
     if (!poolAccepts(&st.files)) return 0;
-    int fd = openat(parentfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = sysOpenat(parentfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return 0;
     struct stat sb;
-    int ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
-             (sb.st_size == 0 || ftruncate(fd, 0) == 0);
-    close(fd);
+    int ok = sysFstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+             (sb.st_size == 0 || sysFtruncate(fd, 0) == 0);
+    sysClose(fd);
     if (!ok) return 0;
     if (parentfd != st.tmpfd) return recycleInto(&st.files, parentfd, name);
     return poolPut(&st.files, name);
@@ -1189,7 +1218,7 @@ static void drainQueue(struct pool *q, long long age) {
         }
         pthread_mutex_unlock(&st.trash_lock);
         if (!some) return;
-        if (!recycleFile(st.tmpfd, name)) unlinkat(st.tmpfd, name, 0);
+        if (!recycleFile(st.tmpfd, name)) sysUnlinkat(st.tmpfd, name, 0);
     }
 }
 
@@ -1201,16 +1230,16 @@ static int removeTree(int parentfd, const char *name) {
     static unsigned removed;
     if (++removed % 256 == 0) backgroundDuties();
     struct stat sb;
-    if (fstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
+    if (sysFstatat(parentfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) {
         if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 && recycleFile(parentfd, name)) return 0;
-        return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+        return sysUnlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
     }
-    int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
+    int fd = sysOpenat(parentfd, name, OPEN_DIR_FLAGS);
     if (fd < 0) return -1;
-    DIR *d = fdopendir(fd);
+    DIR *d = sysFdopendir(fd);
     if (!d) {
-        close(fd);
+        sysClose(fd);
         return -1;
     }
     /* Entries move out while the directory is read, which may hide some
@@ -1221,30 +1250,30 @@ static int removeTree(int parentfd, const char *name) {
         left = 0;
         rewinddir(d);
         struct dirent *de;
-        while ((de = readdir(d)) != NULL && !st.trash_stop) {
+        while ((de = sysReaddir(d)) != NULL && !st.trash_stop) {
             if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
             left = 1;
             removeTree(dirfd(d), de->d_name);
         }
         if (st.trash_stop) break; /* shutting down: the rest waits for the next start */
     }
-    closedir(d);
+    sysClosedir(d);
     if (left) return -1; /* stays in .trash; tried again next time */
-    if (!recycleInto(&st.dirs, parentfd, name)) return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
+    if (!recycleInto(&st.dirs, parentfd, name)) return sysUnlinkat(parentfd, name, AT_REMOVEDIR) == 0 ? 0 : -1;
     return 0;
 }
 
 static void emptyTrash(int trashfd) {
-    int fd = openat(trashfd, ".", OPEN_DIR_FLAGS);
+    int fd = sysOpenat(trashfd, ".", OPEN_DIR_FLAGS);
     if (fd < 0) return;
-    DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
+    DIR *d = sysFdopendir(fd);
+    if (!d) { sysClose(fd); return; }
     struct dirent *de;
-    while ((de = readdir(d)) != NULL && !st.trash_stop) {
+    while ((de = sysReaddir(d)) != NULL && !st.trash_stop) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         removeTree(trashfd, de->d_name);
     }
-    closedir(d);
+    sysClosedir(d);
 }
 
 static long long monotonicMs(void) {
@@ -1298,6 +1327,7 @@ static void backgroundTidy(long long trash) {
  * under everysec it syncs the tree once a second while it is dirty. */
 static void *trashThreadMain(void *arg) {
     (void)arg;
+    sysFaultExemptThread(); /* its calls are timed by the clock, not by commands */
     bg_last_sync = monotonicMs();
     pthread_mutex_lock(&st.trash_lock);
     while (!st.trash_stop) {
@@ -1331,8 +1361,8 @@ long long storeTrashPending(void) {
 /* ------------------------------------------------------------------------ */
 
 static int openOrMakeDir(int parentfd, const char *name, int *out) {
-    if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) return STORE_ERR;
-    int fd = openat(parentfd, name, OPEN_DIR_FLAGS);
+    if (sysMkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) return STORE_ERR;
+    int fd = sysOpenat(parentfd, name, OPEN_DIR_FLAGS);
     if (fd < 0) return STORE_ERR;
     *out = fd;
     return STORE_OK;
@@ -1340,19 +1370,19 @@ static int openOrMakeDir(int parentfd, const char *name, int *out) {
 
 /* Anything left under .tmp by a previous run is an unfinished write. */
 static void clearStaging(void) {
-    int fd = openat(st.tmpfd, ".", OPEN_DIR_FLAGS);
+    int fd = sysOpenat(st.tmpfd, ".", OPEN_DIR_FLAGS);
     if (fd < 0) return;
-    DIR *d = fdopendir(fd);
-    if (!d) { close(fd); return; }
+    DIR *d = sysFdopendir(fd);
+    if (!d) { sysClose(fd); return; }
     struct dirent *de;
     int moved = 0;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = sysReaddir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         sds t = tmpName('s');
-        if (renameat(dirfd(d), de->d_name, st.trashfd, t) == 0) moved++;
+        if (sysRenameat(dirfd(d), de->d_name, st.trashfd, t) == 0) moved++;
         sdsfree(t);
     }
-    closedir(d);
+    sysClosedir(d);
     if (moved) trashWake();
 }
 
@@ -1378,13 +1408,13 @@ static void resetState(const char *root, int dbnum) {
 int storeInit(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     resetState(root, dbnum);
-    st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
+    st.rootfd = sysOpen(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
     if (st.rootfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open ROOT_DIR '%s': %s", root, strerror(errno));
         *err = errbuf;
         return STORE_ERR;
     }
-    if (faccessat(st.rootfd, ".", W_OK, AT_EACCESS) < 0) {
+    if (sysFaccessat(st.rootfd, ".", W_OK, AT_EACCESS) < 0) {
         snprintf(errbuf, sizeof(errbuf), "ROOT_DIR '%s' is not writable: %s", root, strerror(errno));
         *err = errbuf;
         return STORE_ERR;
@@ -1398,7 +1428,7 @@ int storeInit(const char *root, int dbnum, char **err) {
         *err = errbuf;
         return STORE_ERR;
     }
-    close(libfd);
+    sysClose(libfd);
     for (int i = 0; i < dbnum; i++) {
         char name[16];
         snprintf(name, sizeof(name), "%d", i);
@@ -1458,7 +1488,7 @@ int storeInitReadOnly(const char *root, int dbnum, char **err) {
     static char errbuf[512];
     resetState(root, dbnum);
     st.rootreal = sdsnew(root);
-    st.rootfd = open(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
+    st.rootfd = sysOpen(root, OPEN_DIR_FLAGS & ~O_NOFOLLOW);
     if (st.rootfd < 0) {
         snprintf(errbuf, sizeof(errbuf), "cannot open the tree '%s': %s", root, strerror(errno));
         *err = errbuf;
@@ -1467,14 +1497,14 @@ int storeInitReadOnly(const char *root, int dbnum, char **err) {
     for (int i = 0; i < dbnum; i++) {
         char name[16];
         snprintf(name, sizeof(name), "%d", i);
-        st.dbfd[i] = openat(st.rootfd, name, OPEN_DIR_FLAGS);
+        st.dbfd[i] = sysOpenat(st.rootfd, name, OPEN_DIR_FLAGS);
         if (st.dbfd[i] < 0) {
             snprintf(errbuf, sizeof(errbuf), "cannot open database directory %s of '%s' (not a dredis tree?): %s",
                      name, root, strerror(errno));
             *err = errbuf;
             return STORE_ERR;
         }
-        st.expfd[i] = openat(st.dbfd[i], ".expires", OPEN_DIR_FLAGS); /* -1: counted as none */
+        st.expfd[i] = sysOpenat(st.dbfd[i], ".expires", OPEN_DIR_FLAGS); /* -1: counted as none */
     }
     return STORE_OK;
 }
@@ -1492,14 +1522,14 @@ void storeShutdown(void) {
         st.trash_started = 0;
     }
     for (int i = 0; i < st.dbnum; i++) {
-        if (st.dbfd) close(st.dbfd[i]);
-        if (st.expfd) close(st.expfd[i]);
+        if (st.dbfd) sysClose(st.dbfd[i]);
+        if (st.expfd) sysClose(st.expfd[i]);
     }
     journalClose();
     reserveClose();
-    if (st.tmpfd >= 0) close(st.tmpfd);
-    if (st.trashfd >= 0) close(st.trashfd);
-    if (st.rootfd >= 0) close(st.rootfd);
+    if (st.tmpfd >= 0) sysClose(st.tmpfd);
+    if (st.trashfd >= 0) sysClose(st.trashfd);
+    if (st.rootfd >= 0) sysClose(st.rootfd);
     zfree(st.dbfd);
     zfree(st.expfd);
     zfree(st.dbsize);
@@ -1549,7 +1579,7 @@ static skey *newSkey(int db, const char *name, size_t len) {
 
 static void closeNamespaces(skey *k) {
     for (int i = 0; i < 4; i++) {
-        if (k->nsfd[i] >= 0) close(k->nsfd[i]);
+        if (k->nsfd[i] >= 0) sysClose(k->nsfd[i]);
         k->nsfd[i] = -1;
         k->nsname[i][0] = '\0';
     }
@@ -1588,10 +1618,10 @@ static void unlistKey(skey *k) {
 
 static int parkKey(skey *k) {
     struct stat sb;
-    if (k->dirfd < 0 || k->staged || fstat(k->dirfd, &sb) < 0) return 0;
+    if (k->dirfd < 0 || k->staged || sysFstat(k->dirfd, &sb) < 0) return 0;
     int closed = 1;
     for (int i = 0; i < 4; i++) closed += k->nsfd[i] >= 0;
-    close(k->dirfd);
+    sysClose(k->dirfd);
     k->dirfd = -1;
     closeNamespaces(k);
     k->parkino = (unsigned long long)sb.st_ino;
@@ -1608,8 +1638,8 @@ static int easeFds(const skey *inuse) {
 
 /* openat(), once more after easeFds() when descriptors ran short. */
 static int openEasing(int dirfd, const char *name, int flags, const skey *inuse) {
-    int fd = openat(dirfd, name, flags);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = openat(dirfd, name, flags);
+    int fd = sysOpenat(dirfd, name, flags);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = sysOpenat(dirfd, name, flags);
     return fd;
 }
 
@@ -1638,8 +1668,8 @@ static int keyDir(skey *k) {
     if (k->dirfd >= 0 || !k->parked) return k->dirfd;
     int fd = openEasing(st.dbfd[k->db], k->fname, OPEN_DIR_FLAGS, k);
     struct stat sb;
-    if (fd >= 0 && (fstat(fd, &sb) < 0 || (unsigned long long)sb.st_ino != k->parkino)) {
-        close(fd);
+    if (fd >= 0 && (sysFstat(fd, &sb) < 0 || (unsigned long long)sb.st_ino != k->parkino)) {
+        sysClose(fd);
         errno = ESTALE;
         return -1;
     }
@@ -1655,7 +1685,7 @@ void storeCloseKey(skey *k) {
     if (!k) return;
     unlistKey(k);
     if (keyinuse == k) keyinuse = NULL;
-    if (k->dirfd >= 0 && !metaKeepDir(k)) close(k->dirfd);
+    if (k->dirfd >= 0 && !metaKeepDir(k)) sysClose(k->dirfd);
     closeNamespaces(k); /* those the entry did not take */
     sdsfree(k->name);
     sdsfree(k->fname);
@@ -1694,7 +1724,7 @@ static int loadKeyMeta(skey *k) {
     return STORE_OK;
 }
 
-int storeOpenKey(int db, const char *name, size_t len, skey **out) {
+static int openKeyOp(int db, const char *name, size_t len, skey **out) {
     *out = NULL;
     skey *k = newSkey(db, name, len);
     int cached = metaLookup(k);
@@ -1727,13 +1757,13 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
     return STORE_OK;
 }
 
-int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
+static int newKeyOp(int db, const char *name, size_t len, int type, skey **out) {
     *out = NULL;
     skey *k = newSkey(db, name, len);
     k->type = type;
     k->staged = 1;
     if (makeStagingDir(&k->stagename) != STORE_OK) goto err;
-    k->dirfd = openat(st.tmpfd, k->stagename, OPEN_DIR_FLAGS);
+    k->dirfd = sysOpenat(st.tmpfd, k->stagename, OPEN_DIR_FLAGS);
     if (k->dirfd < 0) goto err;
     if (opWriteFile(k->dirfd, "type", typeNames[type], strlen(typeNames[type]), NULL) != STORE_OK) goto err;
     if (k->hashed && opWriteFile(k->dirfd, "name", name, len, NULL) != STORE_OK) goto err;
@@ -1754,7 +1784,7 @@ static void addExpireEntry(int db, long long when, const sds fname) {
     if (opStageFile("", 0, &tmp, NULL) == STORE_OK && opInstallFile(tmp, 0, st.expfd[db], e, 1, NULL) == STORE_OK) {
         if (st.expcount[db] >= 0) st.expcount[db]++;
     } else if (errno == EEXIST) {
-        unlinkat(st.tmpfd, tmp, 0); /* already indexed */
+        sysUnlinkat(st.tmpfd, tmp, 0); /* already indexed */
         sdsfree(tmp);
     }
     sdsfree(e);
@@ -1769,7 +1799,7 @@ static void removeExpireEntry(int db, long long when, const sds fname) {
 /* Read the expiry of a key directory found at dirfd/name (for a key that is
  * about to be replaced). */
 static long long expireOfDirAt(int dirfd, const char *name) {
-    int fd = openat(dirfd, name, OPEN_DIR_FLAGS);
+    int fd = sysOpenat(dirfd, name, OPEN_DIR_FLAGS);
     if (fd < 0) return -1;
     sds s;
     long long when = -1;
@@ -1777,18 +1807,19 @@ static long long expireOfDirAt(int dirfd, const char *name) {
         when = strtoll(s, NULL, 10);
         sdsfree(s);
     }
-    close(fd);
+    sysClose(fd);
     return when;
 }
 
-int storePublishKey(skey *k, int *replaced) {
+static int publishKeyOp(skey *k, int *replaced) {
     int db = k->db;
     if (replaced) *replaced = 0;
     if (!k->staged) return STORE_OK;
     keyWillChange(db, k->fname);
     /* The journal must know beforehand whether this creates or replaces. */
     struct stat sb;
-    int exists = fstatat(st.dbfd[db], k->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+    int exists = statAt(st.dbfd[db], k->fname, &sb);
+    if (exists < 0) return STORE_ERR;
     if (exists || opRename(st.tmpfd, k->stagename, st.dbfd[db], k->fname, RENAME_NOREPLACE) != STORE_OK) {
         if (!exists && errno != EEXIST && errno != ENOTEMPTY) return STORE_ERR;
         /* Put the new key in place, then throw the old one away. */
@@ -1811,7 +1842,7 @@ int storePublishKey(skey *k, int *replaced) {
     return STORE_OK;
 }
 
-int storeDeleteKey(skey *k) {
+static int deleteKeyOp(skey *k) {
     if (k->staged) {
         opTrash(st.tmpfd, k->stagename);
         return STORE_OK;
@@ -1827,7 +1858,7 @@ int storeDeleteKey(skey *k) {
     return STORE_OK;
 }
 
-int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
+static int renameKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen) {
     int hashed;
     if (keyDir(k) < 0 && k->parked) return STORE_ERR;
     sds dfname = keynameEncode(dst, dstlen, &hashed);
@@ -1835,7 +1866,9 @@ int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
     keyWillChange(dstdb, dfname);
     if (hashed && opWriteFile(keyDir(k), "name", dst, dstlen, NULL) != STORE_OK) goto err;
     struct stat sb;
-    if (fstatat(st.dbfd[dstdb], dfname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    int dstexists = statAt(st.dbfd[dstdb], dfname, &sb);
+    if (dstexists < 0) goto err;
+    if (dstexists) {
         /* the destination goes first, then the source moves in */
         long long oldexp = expireOfDirAt(st.dbfd[dstdb], dfname);
         if (opTrash(st.dbfd[dstdb], dfname) != STORE_OK) goto err;
@@ -1869,7 +1902,7 @@ err: {
     }
 }
 
-int storeSetExpire(skey *k, long long when) {
+static int setExpireOp(skey *k, long long when) {
     if (when == k->expire) return STORE_OK;
     skeyWillChange(k);
     if (when >= 0) {
@@ -1896,15 +1929,16 @@ int storeSetExpire(skey *k, long long when) {
 /* Open db's directory (and its .expires) again after it was replaced. */
 static int reopenDb(int db) {
     char name[16];
+    scanAheadDrop();
     snprintf(name, sizeof(name), "%d", db);
-    close(st.dbfd[db]); /* first: the new ones need no descriptor more */
-    close(st.expfd[db]);
+    sysClose(st.dbfd[db]); /* first: the new ones need no descriptor more */
+    sysClose(st.expfd[db]);
     st.dbfd[db] = st.expfd[db] = -1;
-    int newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
+    int newfd = sysOpenat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
-    int newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
+    int newexp = sysOpenat(newfd, ".expires", OPEN_DIR_FLAGS);
     if (newexp < 0) {
-        close(newfd);
+        sysClose(newfd);
         return STORE_ERR;
     }
     st.dbfd[db] = newfd;
@@ -1933,7 +1967,7 @@ int storeRemoveScratch(const char *path) {
 static int replaceLibrariesFrom(int treefd) {
     sds staged = tmpName('e'), old = NULL;
     int r = STORE_OK;
-    if (renameat2(treefd, LIBRARIES_DIR, st.tmpfd, staged, RENAME_NOREPLACE) < 0)
+    if (sysRenameat2(treefd, LIBRARIES_DIR, st.tmpfd, staged, RENAME_NOREPLACE) < 0)
         r = errno == ENOENT ? opMkdir(st.tmpfd, staged) : STORE_ERR;
     if (r == STORE_OK) r = opReplaceDir(st.rootfd, LIBRARIES_DIR, staged, &old);
     if (r == STORE_OK) opTrash(st.tmpfd, old);
@@ -1945,9 +1979,9 @@ static int replaceLibrariesFrom(int treefd) {
 /* Replace every database with the ones of the tree at path (under .tmp, see
  * storeScratchPath: a replica's full sync loads its master's RDB there),
  * in one transaction: after a failure, or a crash, the old ones are back. */
-int storeReplaceAllDbs(const char *path) {
+static int replaceAllDbsOp(const char *path) {
     const char *tree = strrchr(path, '/');
-    int treefd = openat(st.tmpfd, tree ? tree + 1 : path, OPEN_DIR_FLAGS);
+    int treefd = sysOpenat(st.tmpfd, tree ? tree + 1 : path, OPEN_DIR_FLAGS);
     if (treefd < 0) return STORE_ERR;
     storeTxnBegin();
     int r = STORE_OK;
@@ -1959,10 +1993,10 @@ int storeReplaceAllDbs(const char *path) {
         snapshotDbWillChange(db, st.dbfd[db]);
         if (flushHook) flushHook(db);
         sds staged = tmpName('e'), old = NULL;
-        if (renameat2(treefd, name, st.tmpfd, staged, RENAME_NOREPLACE) < 0) r = STORE_ERR;
-        int sfd = r == STORE_OK ? openat(st.tmpfd, staged, OPEN_DIR_FLAGS) : -1;
-        if (r == STORE_OK && (sfd < 0 || (mkdirat(sfd, ".expires", 0755) < 0 && errno != EEXIST))) r = STORE_ERR;
-        if (sfd >= 0) close(sfd);
+        if (sysRenameat2(treefd, name, st.tmpfd, staged, RENAME_NOREPLACE) < 0) r = STORE_ERR;
+        int sfd = r == STORE_OK ? sysOpenat(st.tmpfd, staged, OPEN_DIR_FLAGS) : -1;
+        if (r == STORE_OK && (sfd < 0 || (sysMkdirat(sfd, ".expires", 0755) < 0 && errno != EEXIST))) r = STORE_ERR;
+        if (sfd >= 0) sysClose(sfd);
         if (r == STORE_OK) r = opReplaceDir(st.rootfd, name, staged, &old);
         if (r == STORE_OK) opTrash(st.tmpfd, old);
         sdsfree(staged);
@@ -1971,7 +2005,7 @@ int storeReplaceAllDbs(const char *path) {
     }
     if (r == STORE_OK) r = replaceLibrariesFrom(treefd);
     int saved = errno;
-    close(treefd);
+    sysClose(treefd);
     if (r != STORE_OK) storeTxnFail();
     storeTxnEnd();
     /* whichever tree is in place now, the descriptors follow it; without
@@ -1992,16 +2026,16 @@ int storeReplaceAllDbs(const char *path) {
 
 /* A small file of dredis's own at ROOT_DIR's top level (".replication"):
  * read whole, written whole (a new file synced and renamed over), removed. */
-int storeReadRootFile(const char *name, sds *out) {
+static int readRootFileOp(const char *name, sds *out) {
     *out = NULL;
-    int fd = openat(st.rootfd, name, O_RDONLY | O_CLOEXEC);
+    int fd = sysOpenat(st.rootfd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     sds s = sdsempty();
     char buf[4096];
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0 && sdslen(s) < (1 << 20)) s = sdscatlen(s, buf, (size_t)n);
+    while ((n = sysRead(fd, buf, sizeof(buf))) > 0 && sdslen(s) < (1 << 20)) s = sdscatlen(s, buf, (size_t)n);
     int saved = errno;
-    close(fd);
+    sysClose(fd);
     if (n < 0) {
         sdsfree(s);
         errno = saved;
@@ -2011,34 +2045,34 @@ int storeReadRootFile(const char *name, sds *out) {
     return STORE_OK;
 }
 
-int storeWriteRootFile(const char *name, const char *data, size_t len) {
+static int writeRootFileOp(const char *name, const char *data, size_t len) {
     sds tmp = tmpName('w');
-    int fd = openat(st.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = sysOpenat(st.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int r = fd < 0 ? STORE_ERR : writeFully(fd, data, len);
-    if (r == STORE_OK && fsync(fd) < 0) r = STORE_ERR;
+    if (r == STORE_OK && sysFsync(fd) < 0) r = STORE_ERR;
     int saved = errno;
-    if (fd >= 0) close(fd);
-    if (r == STORE_OK && renameat(st.tmpfd, tmp, st.rootfd, name) < 0) r = STORE_ERR;
-    if (r == STORE_OK && fsync(st.rootfd) < 0) r = STORE_ERR;
+    if (fd >= 0) sysClose(fd);
+    if (r == STORE_OK && sysRenameat(st.tmpfd, tmp, st.rootfd, name) < 0) r = STORE_ERR;
+    if (r == STORE_OK && sysFsync(st.rootfd) < 0) r = STORE_ERR;
     if (r != STORE_OK) {
         saved = errno;
-        unlinkat(st.tmpfd, tmp, 0);
+        sysUnlinkat(st.tmpfd, tmp, 0);
     }
     sdsfree(tmp);
     errno = saved;
     return r;
 }
 
-int storeRemoveRootFile(const char *name) {
-    if (unlinkat(st.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
-    return fsync(st.rootfd) < 0 ? STORE_ERR : STORE_OK;
+static int removeRootFileOp(const char *name) {
+    if (sysUnlinkat(st.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
+    return sysFsync(st.rootfd) < 0 ? STORE_ERR : STORE_OK;
 }
 
 /* ---- function libraries: ROOT_DIR/.functions/<encoded name> ---- */
 
-static int openLibraries(void) { return openat(st.rootfd, LIBRARIES_DIR, OPEN_DIR_FLAGS); }
+static int openLibraries(void) { return sysOpenat(st.rootfd, LIBRARIES_DIR, OPEN_DIR_FLAGS); }
 
-int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+static int writeLibraryOp(const char *name, size_t len, const char *code, size_t codelen) {
     int fd = openLibraries();
     if (fd < 0) return STORE_ERR;
     int hashed;
@@ -2046,12 +2080,12 @@ int storeWriteLibrary(const char *name, size_t len, const char *code, size_t cod
     int r = opWriteFile(fd, fname, code, codelen, NULL);
     int saved = errno;
     sdsfree(fname);
-    close(fd);
+    sysClose(fd);
     errno = saved;
     return r;
 }
 
-int storeRemoveLibrary(const char *name, size_t len) {
+static int removeLibraryOp(const char *name, size_t len) {
     int fd = openLibraries();
     if (fd < 0) return STORE_ERR;
     int hashed;
@@ -2059,25 +2093,25 @@ int storeRemoveLibrary(const char *name, size_t len) {
     int r = opUnlink(fd, fname);
     int saved = errno;
     sdsfree(fname);
-    close(fd);
+    sysClose(fd);
     errno = saved;
     return r == STORE_NOTFOUND ? STORE_OK : r;
 }
 
-int storeReadLibraries(storeLibraryVisitor *fn, void *ud) {
+static int readLibrariesOp(storeLibraryVisitor *fn, void *ud) {
     int fd = openLibraries();
     if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR; /* a tree of an older dredis: none */
-    DIR *d = fdopendir(fd);
+    DIR *d = sysFdopendir(fd);
     if (!d) {
         int saved = errno;
-        close(fd);
+        sysClose(fd);
         errno = saved;
         return STORE_ERR;
     }
     int r = STORE_OK;
     struct dirent *de;
     errno = 0;
-    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+    while (r == STORE_OK && (de = sysReaddir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
         sds code;
         r = readFileAt(dirfd(d), de->d_name, &code);
@@ -2087,12 +2121,12 @@ int storeReadLibraries(storeLibraryVisitor *fn, void *ud) {
         errno = 0;
     }
     int saved = errno;
-    closedir(d);
+    sysClosedir(d);
     errno = saved;
     return r;
 }
 
-int storeFlushDb(int db) {
+static int flushDbOp(int db) {
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
@@ -2105,27 +2139,27 @@ int storeFlushDb(int db) {
     sds staged = tmpName('e');
     /* build the empty database first, then swap it in */
     if (opMkdir(st.tmpfd, staged) != STORE_OK) { sdsfree(staged); return STORE_ERR; }
-    int sfd = openat(st.tmpfd, staged, OPEN_DIR_FLAGS);
+    int sfd = sysOpenat(st.tmpfd, staged, OPEN_DIR_FLAGS);
     sds old = NULL;
     if (sfd < 0 || opMkdir(sfd, ".expires") != STORE_OK || opReplaceDir(st.rootfd, name, staged, &old) != STORE_OK) {
         int saved = errno;
-        if (sfd >= 0) close(sfd);
+        if (sfd >= 0) sysClose(sfd);
         opTrash(st.tmpfd, staged);
         sdsfree(staged);
         errno = saved;
         return STORE_ERR;
     }
-    close(sfd);
+    sysClose(sfd);
     opTrash(st.tmpfd, old);
     sdsfree(old);
     sdsfree(staged);
     keyChanged(db, NULL, 0);
-    newfd = openat(st.rootfd, name, OPEN_DIR_FLAGS);
+    newfd = sysOpenat(st.rootfd, name, OPEN_DIR_FLAGS);
     if (newfd < 0) return STORE_ERR;
-    newexp = openat(newfd, ".expires", OPEN_DIR_FLAGS);
-    if (newexp < 0) { close(newfd); return STORE_ERR; }
-    close(st.dbfd[db]);
-    close(st.expfd[db]);
+    newexp = sysOpenat(newfd, ".expires", OPEN_DIR_FLAGS);
+    if (newexp < 0) { sysClose(newfd); return STORE_ERR; }
+    sysClose(st.dbfd[db]);
+    sysClose(st.expfd[db]);
     st.dbfd[db] = newfd;
     st.expfd[db] = newexp;
     st.dbsize[db] = 0;
@@ -2134,7 +2168,7 @@ int storeFlushDb(int db) {
     return STORE_OK;
 }
 
-int storeSwapDb(int db1, int db2) {
+static int swapDbOp(int db1, int db2) {
     char n1[16], n2[16];
     if (db1 == db2) return STORE_OK;
     snprintf(n1, sizeof(n1), "%d", db1);
@@ -2175,65 +2209,66 @@ int storeSwapDb(int db1, int db2) {
 
 /* Recreate the tree srcfd/name under dstfd/name, hard-linking its files. */
 static int linkTree(int srcfd, int dstfd, const char *name) {
-    int sfd = openat(srcfd, name, OPEN_DIR_FLAGS);
+    int sfd = sysOpenat(srcfd, name, OPEN_DIR_FLAGS);
     if (sfd < 0) return STORE_ERR;
-    if (opMkdir(dstfd, name) != STORE_OK) { close(sfd); return STORE_ERR; }
-    int dfd = openat(dstfd, name, OPEN_DIR_FLAGS);
+    if (opMkdir(dstfd, name) != STORE_OK) { sysClose(sfd); return STORE_ERR; }
+    int dfd = sysOpenat(dstfd, name, OPEN_DIR_FLAGS);
     int r = dfd < 0 ? STORE_ERR : STORE_OK;
-    DIR *d = r == STORE_OK ? fdopendir(sfd) : NULL;
+    DIR *d = r == STORE_OK ? sysFdopendir(sfd) : NULL;
     if (!d) {
-        if (dfd >= 0) close(dfd);
-        close(sfd);
+        if (dfd >= 0) sysClose(dfd);
+        sysClose(sfd);
         return STORE_ERR;
     }
     struct dirent *de;
-    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+    while (r == STORE_OK && (de = sysReaddir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         if (de->d_type == DT_DIR) r = linkTree(dirfd(d), dfd, de->d_name);
-        else if (linkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = STORE_ERR;
+        else if (sysLinkat(dirfd(d), de->d_name, dfd, de->d_name, 0) < 0) r = STORE_ERR;
     }
     int saved = errno;
-    closedir(d);
-    close(dfd);
+    sysClosedir(d);
+    sysClose(dfd);
     errno = saved;
     return r;
 }
 
-int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+static int copyKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
     skey *n = newSkey(dstdb, dst, dstlen);
     n->type = k->type;
     n->staged = 1;
     n->stagename = tmpName('k');
     n->expire = k->expire;
-    if (opMkdir(st.tmpfd, n->stagename) != STORE_OK || (n->dirfd = openat(st.tmpfd, n->stagename, OPEN_DIR_FLAGS)) < 0)
+    if (opMkdir(st.tmpfd, n->stagename) != STORE_OK || (n->dirfd = sysOpenat(st.tmpfd, n->stagename, OPEN_DIR_FLAGS)) < 0)
         goto err;
     /* every entry of the key directory: files linked, directories rebuilt */
-    int sfd = openat(keyDir(k), ".", OPEN_DIR_FLAGS);
-    DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+    int sfd = sysOpenat(keyDir(k), ".", OPEN_DIR_FLAGS);
+    DIR *d = sfd >= 0 ? sysFdopendir(sfd) : NULL;
     if (!d) {
-        if (sfd >= 0) close(sfd);
+        if (sfd >= 0) sysClose(sfd);
         goto err;
     }
     struct dirent *de;
     int r = STORE_OK;
-    while (r == STORE_OK && (de = readdir(d)) != NULL) {
+    while (r == STORE_OK && (de = sysReaddir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "name")) continue;
         if (de->d_type == DT_DIR) r = linkTree(dirfd(d), n->dirfd, de->d_name);
-        else if (linkat(dirfd(d), de->d_name, n->dirfd, de->d_name, 0) < 0) r = STORE_ERR;
+        else if (sysLinkat(dirfd(d), de->d_name, n->dirfd, de->d_name, 0) < 0) r = STORE_ERR;
     }
     int saved = errno;
-    closedir(d);
+    sysClosedir(d);
     errno = saved;
     if (r != STORE_OK) goto err;
     if (n->hashed && opWriteFile(n->dirfd, "name", dst, dstlen, NULL) != STORE_OK) goto err;
     if (!replace) {
         struct stat sb;
-        if (fstatat(st.dbfd[dstdb], n->fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-            errno = EEXIST;
+        int e = statAt(st.dbfd[dstdb], n->fname, &sb);
+        if (e != 0) {
+            if (e > 0) errno = EEXIST;
             goto err;
         }
     }
-    if (storePublishKey(n, NULL) != STORE_OK) goto err;
+    if (publishKeyOp(n, NULL) != STORE_OK) goto err;
     storeCloseKey(n);
     return STORE_OK;
 err: {
@@ -2260,15 +2295,16 @@ typedef struct dirReader {
     long nread, bpos;
     unsigned long long pos;   /* offset after the last entry returned */
     int eof;
+    int err;                  /* errno of a failed read: the listing is cut short */
 } dirReader;
 
 static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned long long cursor) {
-    r->fd = openat(dirfd, name, OPEN_DIR_FLAGS);
+    r->fd = sysOpenat(dirfd, name, OPEN_DIR_FLAGS);
     if (r->fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     r->nread = r->bpos = 0;
-    r->eof = 0;
+    r->eof = r->err = 0;
     r->pos = cursor;
-    if (cursor && lseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
+    if (cursor && sysLseek(r->fd, (off_t)cursor, SEEK_SET) < 0) {
         int saved = errno;
         if (saved == EINVAL) {
             /* not an offset this directory can have (SCAN 18446744073709551615):
@@ -2277,7 +2313,7 @@ static int dirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned lon
             r->pos = 0;
             return STORE_OK;
         }
-        close(r->fd);
+        sysClose(r->fd);
         errno = saved;
         return STORE_ERR;
     }
@@ -2289,7 +2325,8 @@ static struct linux_dirent64 *dirReaderNext(dirReader *r, int include_dot) {
     for (;;) {
         if (r->bpos >= r->nread) {
             if (r->eof) return NULL;
-            long n = syscall(SYS_getdents64, r->fd, r->buf, sizeof(r->buf));
+            long n = sysGetdents64(r->fd, r->buf, sizeof(r->buf));
+            if (n < 0) r->err = errno;
             if (n <= 0) { r->eof = 1; r->pos = 0; return NULL; }
             r->nread = n;
             r->bpos = 0;
@@ -2303,30 +2340,40 @@ static struct linux_dirent64 *dirReaderNext(dirReader *r, int include_dot) {
 }
 
 static void dirReaderClose(dirReader *r) {
-    if (r->fd >= 0) close(r->fd);
+    if (r->fd >= 0) sysClose(r->fd);
     r->fd = -1;
+}
+
+/* Close r; STORE_ERR (errno set) when a read failed, so that a listing cut
+ * short is never taken for the whole directory. */
+static int dirReaderEnd(dirReader *r) {
+    int err = r->err;
+    dirReaderClose(r);
+    if (!err) return STORE_OK;
+    errno = err;
+    return STORE_ERR;
 }
 
 /* The raw key for a directory entry of a database. */
 static sds keyNameOfEntry(int db, const char *fname) {
     size_t len = strlen(fname);
     if (!keynameIsHashed(fname, len)) return keynameDecode(fname, len);
-    int fd = openat(st.dbfd[db], fname, OPEN_DIR_FLAGS);
+    int fd = sysOpenat(st.dbfd[db], fname, OPEN_DIR_FLAGS);
     if (fd < 0) return NULL;
     sds name = NULL;
     if (readFileAt(fd, "name", &name) != STORE_OK) name = NULL;
-    close(fd);
+    sysClose(fd);
     return name;
 }
 
-int storeDbSize(int db, long long *out) {
+static int dbSizeOp(int db, long long *out) {
     if (st.dbsize[db] < 0) {
         dirReader r;
         int rc = dirReaderOpen(&r, st.dbfd[db], ".", 0);
         if (rc != STORE_OK) return STORE_ERR;
         long long n = 0;
         while (dirReaderNext(&r, 0)) n++;
-        dirReaderClose(&r);
+        if (dirReaderEnd(&r) != STORE_OK) return STORE_ERR;
         st.dbsize[db] = n;
     }
     *out = st.dbsize[db];
@@ -2345,13 +2392,40 @@ long long storeExpiresCount(int db) {
     return st.expcount[db];
 }
 
-int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
-                  unsigned long long *next) {
+/* The reader of the last SCAN step, kept open with what it read ahead, so
+ * that the step that follows (same db, the cursor it returned) needs no
+ * open, seek or directory read of its own: a full SCAN then costs one
+ * getdents64 per buffer of entries, not one per call. An entry read ahead
+ * may have gone since: the caller checks each key before it replies. */
+static struct {
     dirReader r;
-    if (dirReaderOpen(&r, st.dbfd[db], ".", cursor) != STORE_OK) return STORE_ERR;
+    int db;
+    unsigned long long next;
+} scanAhead = {.r = {.fd = -1}, .db = -1};
+
+static void scanAheadDrop(void) {
+    dirReaderClose(&scanAhead.r);
+    scanAhead.db = -1;
+}
+
+/* A reader positioned at cursor: the one kept from the step before, or a new one. */
+static int scanReaderAt(int db, unsigned long long cursor, dirReader **out) {
+    if (cursor == 0 || scanAhead.db != db || scanAhead.next != cursor) {
+        scanAheadDrop();
+        if (dirReaderOpen(&scanAhead.r, st.dbfd[db], ".", cursor) != STORE_OK) return STORE_ERR;
+        scanAhead.db = db;
+    }
+    *out = &scanAhead.r;
+    return STORE_OK;
+}
+
+static int scanKeysOp(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
+                  unsigned long long *next) {
+    dirReader *r;
+    if (scanReaderAt(db, cursor, &r) != STORE_OK) return STORE_ERR;
     long seen = 0;
     struct linux_dirent64 *d;
-    while (seen < count && (d = dirReaderNext(&r, 0)) != NULL) {
+    while (seen < count && (d = dirReaderNext(r, 0)) != NULL) {
         seen++;
         sds name = keyNameOfEntry(db, d->d_name);
         if (!name) continue; /* not ours: ignored */
@@ -2359,21 +2433,72 @@ int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor
         sdsfree(name);
         if (stop) break;
     }
-    /* r.pos is 0 once the end was read */
-    *next = r.pos;
-    if (!r.eof && r.bpos >= r.nread) {
-        /* batch exhausted exactly at count: peek whether anything follows */
-        long n = syscall(SYS_getdents64, r.fd, r.buf, sizeof(r.buf));
-        if (n <= 0) *next = 0;
+    if (!r->err && !r->eof && r->bpos >= r->nread) {
+        /* batch exhausted exactly at count: read on, to know whether anything follows */
+        long n = sysGetdents64(r->fd, r->buf, sizeof(r->buf));
+        if (n > 0) {
+            r->nread = n;
+            r->bpos = 0;
+        } else if (n == 0) {
+            r->eof = 1;
+            r->pos = 0;
+        } else {
+            r->err = errno;
+        }
     }
-    dirReaderClose(&r);
+    if (r->err) {
+        /* a listing cut short is an error, not the end of the scan */
+        int err = r->err;
+        scanAheadDrop();
+        errno = err;
+        return STORE_ERR;
+    }
+    *next = r->pos; /* 0 once the end was read */
+    if (r->eof) scanAheadDrop();
+    else scanAhead.next = r->pos;
     return STORE_OK;
 }
 
-int storeRandomKey(int db, sds *out) {
+int storeKeyHasNoTTL(int db, const char *name, size_t len) {
+    if (metacache) {
+        sds mk = metaKey(db, name, len);
+        metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
+        sdsfree(mk);
+        if (e && e->dirfd >= 0) return e->expire < 0; /* as storeOpenKey would trust it */
+    }
+    int hashed;
+    sds fname = keynameEncode(name, len, &hashed);
+    struct stat sb;
+    int plain = sysFstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+    size_t dirlen = sdslen(fname);
+    if (plain) {
+        fname = sdscat(fname, "/expire");
+        plain = sysFstatat(st.dbfd[db], fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+    }
+    if (plain) {
+        /* and a type it knows: a damaged key is left to the full check */
+        sdssetlen(fname, dirlen);
+        fname[dirlen] = '\0';
+        fname = sdscat(fname, "/type");
+        char buf[16];
+        int fd = sysOpenat(st.dbfd[db], fname, OPEN_FILE_FLAGS);
+        ssize_t n = fd >= 0 ? sysRead(fd, buf, sizeof(buf) - 1) : -1;
+        if (fd >= 0) sysClose(fd);
+        plain = 0;
+        if (n > 0) {
+            sds type = sdsnewlen(buf, (size_t)n);
+            plain = typeFromFile(type) != OBJ_NONE;
+            sdsfree(type);
+        }
+    }
+    sdsfree(fname);
+    return plain;
+}
+
+static int randomKeyOp(int db, sds *out) {
     *out = NULL;
     long long size;
-    if (storeDbSize(db, &size) != STORE_OK) return STORE_ERR;
+    if (dbSizeOp(db, &size) != STORE_OK) return STORE_ERR;
     if (size == 0) return STORE_NOTFOUND;
     /* ext4 and most file systems hand out hash-ordered offsets: seek to a
      * random one and take the next key, falling back to the start. */
@@ -2402,7 +2527,7 @@ int storeRandomKey(int db, sds *out) {
 /* Files of a key                                                            */
 /* ------------------------------------------------------------------------ */
 
-int storeReadFile(skey *k, const char *file, sds *out) {
+static int readFileOp(skey *k, const char *file, sds *out) {
     metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
     if (e && e->value) {
         *out = sdsdup(e->value);
@@ -2413,38 +2538,38 @@ int storeReadFile(skey *k, const char *file, sds *out) {
     return r;
 }
 
-int storeFileSize(skey *k, const char *file, long long *size) {
+static int fileSizeOp(skey *k, const char *file, long long *size) {
     metaEntry *e = isValueFile(file) ? metaOf(k) : NULL;
     if (e && e->value) {
         *size = (long long)sdslen(e->value);
         return STORE_OK;
     }
     struct stat sb;
-    if (fstatat(keyDir(k), file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (sysFstatat(keyDir(k), file, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; return STORE_ERR; } /* a link or other intruder */
     *size = sb.st_size;
     return STORE_OK;
 }
 
-int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
-    int fd = openat(keyDir(k), file, OPEN_FILE_FLAGS);
+static int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds *out) {
+    int fd = sysOpenat(keyDir(k), file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
-    int bad = fstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
+    int bad = sysFstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
     if (bad) {
-        close(fd);
+        sysClose(fd);
         errno = bad;
         return STORE_ERR;
     }
     sds s = sdsnewlen(NULL, (size_t)len);
     size_t got = 0;
     while (got < (size_t)len) {
-        ssize_t n = pread(fd, s + got, (size_t)len - got, (off_t)(off + (long long)got));
+        ssize_t n = sysPread(fd, s + got, (size_t)len - got, (off_t)(off + (long long)got));
         if (n < 0) {
             if (errno == EINTR) continue;
             int saved = errno;
             sdsfree(s);
-            close(fd);
+            sysClose(fd);
             errno = saved;
             return STORE_ERR;
         }
@@ -2452,25 +2577,25 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
         got += (size_t)n;
     }
     sdssetlen(s, got);
-    close(fd);
+    sysClose(fd);
     *out = s;
     return STORE_OK;
 }
 
-int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
+static int writeFileOp(skey *k, const char *file, const char *data, size_t len) {
     skeyWillChange(k);
     int r = opWriteFile(keyDir(k), file, data, len, NULL);
     metaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
     return touchedIfOk(k, r);
 }
 
-int storeRemoveFile(skey *k, const char *file) {
+static int removeFileOp(skey *k, const char *file) {
     skeyWillChange(k);
     metaFileChanged(k, file, NULL, 0);
     return touchedIfOk(k, opUnlink(keyDir(k), file));
 }
 
-int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+static int patchFileOp(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
     skeyWillChange(k);
     sds tmp;
     ino_t ino;
@@ -2478,57 +2603,57 @@ int storePatchFile(skey *k, const char *file, long long off, const char *data, s
     int out = openStagingFile(&tmp, 1, &ino, &stale);
     if (out < 0) return STORE_ERR;
     /* a reused file is emptied first: a gap must read as zeros */
-    if (stale > 0 && ftruncate(out, 0) < 0) {
+    if (stale > 0 && sysFtruncate(out, 0) < 0) {
         int saved = errno;
-        close(out);
-        unlinkat(st.tmpfd, tmp, 0);
+        sysClose(out);
+        sysUnlinkat(st.tmpfd, tmp, 0);
         sdsfree(tmp);
         errno = saved;
         return STORE_ERR;
     }
-    int in = openat(keyDir(k), file, OPEN_FILE_FLAGS);
+    int in = sysOpenat(keyDir(k), file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
     if (in < 0 && errno != ENOENT) goto err;
     if (in >= 0) {
         struct stat sb;
-        if (fstat(in, &sb) < 0) goto err;
+        if (sysFstat(in, &sb) < 0) goto err;
         if (!S_ISREG(sb.st_mode)) { errno = EUCLEAN; goto err; }
         oldsize = sb.st_size;
         loff_t inoff = 0, outoff = 0;
         while (inoff < oldsize) {
-            ssize_t n = copy_file_range(in, &inoff, out, &outoff, (size_t)(oldsize - inoff), 0);
+            ssize_t n = sysCopyFileRange(in, &inoff, out, &outoff, (size_t)(oldsize - inoff), 0);
             if (n < 0) { if (errno == EINTR) continue; goto err; }
             if (n == 0) break;
         }
-        close(in);
+        sysClose(in);
         in = -1;
     }
     if (off < 0) off = oldsize;
     long long finalsize = off + (long long)len > oldsize ? off + (long long)len : oldsize;
-    if (off > oldsize && ftruncate(out, (off_t)off) < 0) goto err;
+    if (off > oldsize && sysFtruncate(out, (off_t)off) < 0) goto err;
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pwrite(out, data + done, len - done, (off_t)(off + (long long)done));
+        ssize_t n = sysPwrite(out, data + done, len - done, (off_t)(off + (long long)done));
         if (n < 0) { if (errno == EINTR) continue; goto err; }
         done += (size_t)n;
     }
-    if (close(out) < 0) { out = -1; goto err; }
+    if (sysClose(out) < 0) { out = -1; goto err; }
     out = -1;
     *newsize = finalsize;
     metaFileChanged(k, file, NULL, 0);
     return touchedIfOk(k, opInstallFile(tmp, ino, keyDir(k), file, 0, NULL));
 err: {
         int saved = errno;
-        if (in >= 0) close(in);
-        if (out >= 0) close(out);
-        unlinkat(st.tmpfd, tmp, 0);
+        if (in >= 0) sysClose(in);
+        if (out >= 0) sysClose(out);
+        sysUnlinkat(st.tmpfd, tmp, 0);
         sdsfree(tmp);
         errno = saved;
         return STORE_ERR;
     }
 }
 
-int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
+static int readNumberOp(skey *k, const char *file, long long *out, long long dflt) {
     sds s;
     int r = readFileAt(keyDir(k), file, &s);
     if (r == STORE_NOTFOUND) { *out = dflt; return STORE_OK; }
@@ -2542,7 +2667,7 @@ int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
     return STORE_OK;
 }
 
-int storeWriteNumber(skey *k, const char *file, long long v) {
+static int writeNumberOp(skey *k, const char *file, long long v) {
     skeyWillChange(k);
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
@@ -2576,7 +2701,7 @@ static int nsDir(skey *k, const char *ns, int create) {
     }
     if (fd < 0) return -1;
     if (free_slot < 0) {
-        close(k->nsfd[0]);
+        sysClose(k->nsfd[0]);
         free_slot = 0;
     }
     k->nsfd[free_slot] = fd;
@@ -2584,7 +2709,7 @@ static int nsDir(skey *k, const char *ns, int create) {
     return fd;
 }
 
-int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
+static int readMemberOp(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -2592,11 +2717,11 @@ int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *ou
     int r = readFileAt(fd, fname, out);
     if (r == STORE_OK && hashed) {
         /* verify the full name (a digest collision would be a different member) */
-        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        int nfd = sysOpenat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
         sds full = NULL;
         int ok = nfd >= 0 && readFileAt(nfd, fname, &full) == STORE_OK && sdslen(full) == mlen &&
                  !memcmp(full, m, mlen);
-        if (nfd >= 0) close(nfd);
+        if (nfd >= 0) sysClose(nfd);
         sdsfree(full);
         if (!ok) {
             sdsfree(*out);
@@ -2608,13 +2733,13 @@ int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *ou
     return r;
 }
 
-int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
+static int memberExistsOp(skey *k, const char *ns, const char *m, size_t mlen) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
     sds fname = keynameEncode(m, mlen, &hashed);
     struct stat sb;
-    int r = fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
+    int r = sysFstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
             : errno == ENOENT                                  ? STORE_NOTFOUND
                                                                : STORE_ERR;
     sdsfree(fname);
@@ -2624,21 +2749,21 @@ int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
 /* The .names directory of a namespace (full names of shortened member
  * names), created when missing. -1 on error. */
 static int namesDir(int nsfd) {
-    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    int nfd = sysOpenat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
     if (nfd < 0 && errno == ENOENT) {
         if (opMkdir(nsfd, NAMES_DIR) != STORE_OK && errno != EEXIST) return -1;
-        nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+        nfd = sysOpenat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
     }
     return nfd;
 }
 
-int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+static int memberSizeOp(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
     sds fname = keynameEncode(m, mlen, &hashed);
     struct stat sb;
-    int r = fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
+    int r = sysFstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? STORE_OK
             : errno == ENOENT                                  ? STORE_NOTFOUND
                                                                : STORE_ERR;
     if (r == STORE_OK) *size = sb.st_size;
@@ -2646,7 +2771,7 @@ int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long lo
     return r;
 }
 
-int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
+static int writeMemberOp(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 1);
@@ -2657,12 +2782,12 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
         int nfd = -1;
         if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
             int saved = errno;
-            if (nfd >= 0) close(nfd);
+            if (nfd >= 0) sysClose(nfd);
             sdsfree(fname);
             errno = saved;
             return STORE_ERR;
         }
-        close(nfd);
+        sysClose(nfd);
     }
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
@@ -2670,7 +2795,7 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     return touchedIfOk(k, r);
 }
 
-int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+static int removeMemberOp(skey *k, const char *ns, const char *m, size_t mlen) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2678,17 +2803,17 @@ int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
     sds fname = keynameEncode(m, mlen, &hashed);
     int r = opUnlink(fd, fname);
     if (r == STORE_OK && hashed) {
-        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        int nfd = sysOpenat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
         if (nfd >= 0) {
             opUnlink(nfd, fname);
-            close(nfd);
+            sysClose(nfd);
         }
     }
     sdsfree(fname);
     return touchedIfOk(k, r);
 }
 
-int storeCountMembers(skey *k, const char *ns, long long *out) {
+static int countMembersOp(skey *k, const char *ns, long long *out) {
     *out = 0;
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
@@ -2696,7 +2821,7 @@ int storeCountMembers(skey *k, const char *ns, long long *out) {
     if (dirReaderOpen(&r, fd, ".", 0) != STORE_OK) return STORE_ERR;
     long long n = 0;
     while (dirReaderNext(&r, 0)) n++;
-    dirReaderClose(&r);
+    if (dirReaderEnd(&r) != STORE_OK) return STORE_ERR;
     *out = n;
     return STORE_OK;
 }
@@ -2727,32 +2852,32 @@ static int writeFullName(int nsfd, const char *fname, const char *m, size_t mlen
     if (nfd < 0) return STORE_ERR;
     int r = opWriteFile(nfd, fname, m, mlen, NULL);
     int saved = errno;
-    close(nfd);
+    sysClose(nfd);
     errno = saved;
     return r;
 }
 
 /* Whether the .names entry of a shortened name holds exactly m. */
 static int fullNameIs(int nsfd, const char *fname, const char *m, size_t mlen) {
-    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    int nfd = sysOpenat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
     sds full = NULL;
     int ok = nfd >= 0 && readFileAt(nfd, fname, &full) == STORE_OK && sdslen(full) == mlen && !memcmp(full, m, mlen);
-    if (nfd >= 0) close(nfd);
+    if (nfd >= 0) sysClose(nfd);
     sdsfree(full);
     return ok;
 }
 
-int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+static int openSubOp(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
     *out = NULL;
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
     sds fname = keynameEncode(m, mlen, &hashed);
-    int sfd = openat(fd, fname, OPEN_DIR_FLAGS);
+    int sfd = sysOpenat(fd, fname, OPEN_DIR_FLAGS);
     int saved = errno;
     if (sfd >= 0 && hashed && !fullNameIs(fd, fname, m, mlen)) {
         /* another name with the same digest */
-        close(sfd);
+        sysClose(sfd);
         sfd = -1;
         saved = ENOENT;
     }
@@ -2767,12 +2892,12 @@ int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out
     return STORE_OK;
 }
 
-int storeNewSub(skey *k, skey **out) {
+static int newSubOp(skey *k, skey **out) {
     *out = NULL;
     skey *s = newSubKey(k);
     s->staged = 1;
     if (makeStagingDir(&s->stagename) != STORE_OK) goto err;
-    s->dirfd = openat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
+    s->dirfd = sysOpenat(st.tmpfd, s->stagename, OPEN_DIR_FLAGS);
     if (s->dirfd < 0) goto err;
     *out = s;
     return STORE_OK;
@@ -2784,7 +2909,7 @@ err: {
     }
 }
 
-int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+static int publishSubOp(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
     skeyWillChange(k);
     if (!sub->staged || !sub->stagename) { errno = EINVAL; return STORE_ERR; }
     int fd = nsDir(k, ns, 1);
@@ -2793,8 +2918,9 @@ int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *s
     sds fname = keynameEncode(m, mlen, &hashed);
     struct stat sb;
     int r = STORE_ERR;
-    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) errno = EEXIST;
-    else if (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK)
+    int e = statAt(fd, fname, &sb);
+    if (e > 0) errno = EEXIST;
+    else if (e == 0 && (!hashed || writeFullName(fd, fname, m, mlen) == STORE_OK))
         r = opRename(st.tmpfd, sub->stagename, fd, fname, RENAME_NOREPLACE);
     int saved = errno;
     sdsfree(fname);
@@ -2809,7 +2935,7 @@ int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *s
     return STORE_OK;
 }
 
-int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+static int removeSubOp(skey *k, const char *ns, const char *m, size_t mlen) {
     skeyWillChange(k);
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
@@ -2817,13 +2943,13 @@ int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
     sds fname = keynameEncode(m, mlen, &hashed);
     struct stat sb;
     int r;
-    if (fstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
+    if (sysFstatat(fd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     else r = opTrash(fd, fname);
     if (r == STORE_OK && hashed) {
-        int nfd = openat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
+        int nfd = sysOpenat(fd, NAMES_DIR, OPEN_DIR_FLAGS);
         if (nfd >= 0) {
             opUnlink(nfd, fname);
-            close(nfd);
+            sysClose(nfd);
         }
     }
     sdsfree(fname);
@@ -2836,7 +2962,7 @@ struct storeIter {
     int nsfd;
 };
 
-int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
+static int iterOpenOp(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
     storeIter *it = zcalloc(sizeof(*it));
     int fd = nsDir(k, ns, 0);
     it->r.fd = -1;
@@ -2860,15 +2986,15 @@ static sds memberNameOfEntry(int nsfd, const char *fname) {
     size_t len = strlen(fname);
     if (!keynameIsHashed(fname, len)) return keynameDecode(fname, len);
     sds name = NULL;
-    int nfd = openat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
+    int nfd = sysOpenat(nsfd, NAMES_DIR, OPEN_DIR_FLAGS);
     if (nfd >= 0) {
         if (readFileAt(nfd, fname, &name) != STORE_OK) name = NULL;
-        close(nfd);
+        sysClose(nfd);
     }
     return name;
 }
 
-int storeIterNext(storeIter *it, sds *m) {
+static int iterNextOp(storeIter *it, sds *m) {
     if (it->empty) return STORE_NOTFOUND;
     struct linux_dirent64 *d;
     while ((d = dirReaderNext(&it->r, 0)) != NULL) {
@@ -2877,13 +3003,17 @@ int storeIterNext(storeIter *it, sds *m) {
         *m = name;
         return STORE_OK;
     }
+    if (it->r.err) {
+        errno = it->r.err;
+        return STORE_ERR;
+    }
     return STORE_NOTFOUND;
 }
 
 unsigned long long storeIterCursor(storeIter *it) {
     if (it->empty || it->r.eof) return 0;
     if (it->r.bpos >= it->r.nread) {
-        long n = syscall(SYS_getdents64, it->r.fd, it->r.buf, sizeof(it->r.buf));
+        long n = sysGetdents64(it->r.fd, it->r.buf, sizeof(it->r.buf));
         if (n <= 0) { it->r.eof = 1; return 0; }
         it->r.nread = n;
         it->r.bpos = 0;
@@ -2925,8 +3055,8 @@ static unsigned long long random64(void) {
 /* Does any entry sit at or after offset off? 1 yes, 0 no, -1 error. */
 static int samplerAnyAt(storeSampler *s, unsigned long long off) {
     char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
-    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
-    long n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf));
+    if (sysLseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? 0 : -1;
+    long n = sysGetdents64(s->fd, buf, sizeof(buf));
     if (n < 0) return -1;
     return n > 0;
 }
@@ -2958,23 +3088,23 @@ static void samplerFreeNames(storeSampler *s) {
 void storeSamplerClose(storeSampler *s) {
     if (!s) return;
     samplerFreeNames(s);
-    if (s->fd >= 0) close(s->fd);
+    if (s->fd >= 0) sysClose(s->fd);
     zfree(s);
 }
 
-int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) {
+static int samplerOpenOp(skey *k, const char *ns, storeSampler **out) {
     *out = NULL;
     int nsfd = nsDir(k, ns, 0);
     if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     storeSampler *s = zcalloc(sizeof(*s));
-    s->fd = openat(nsfd, ".", OPEN_DIR_FLAGS);
+    s->fd = sysOpenat(nsfd, ".", OPEN_DIR_FLAGS);
     if (s->fd < 0) goto err;
     s->nsfd = s->fd;
     char *buf = zmalloc(32768);
     long long last = -1;
     int increasing = 1, reads = 0;
     long n;
-    while ((n = syscall(SYS_getdents64, s->fd, buf, 32768)) > 0) {
+    while ((n = sysGetdents64(s->fd, buf, 32768)) > 0) {
         samplerKeep(s, buf, n, &last, &increasing);
         /* offsets that do not grow cannot be sampled by seeking: read all */
         if (++reads >= SAMPLER_EXACT_READS && increasing) break;
@@ -3014,9 +3144,9 @@ err: {
  * there is none. */
 static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
     char buf[SAMPLER_PROBE_BUF] __attribute__((aligned(8))); /* holds struct linux_dirent64 records */
-    if (lseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
+    if (sysLseek(s->fd, (off_t)off, SEEK_SET) < 0) return errno == EINVAL ? STORE_NOTFOUND : STORE_ERR;
     long n;
-    while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof(buf))) > 0) {
+    while ((n = sysGetdents64(s->fd, buf, sizeof(buf))) > 0) {
         for (long pos = 0; pos < n;) {
             const struct linux_dirent64 *d = (const struct linux_dirent64 *)(buf + pos);
             pos += d->d_reclen;
@@ -3031,7 +3161,7 @@ static int samplerFirstAt(storeSampler *s, unsigned long long off, sds *m) {
     return n < 0 ? STORE_ERR : STORE_NOTFOUND;
 }
 
-int storeSamplerNext(storeSampler *s, sds *m) {
+static int samplerNextOp(storeSampler *s, sds *m) {
     *m = NULL;
     if (s->exact) {
         while (s->nnames) {
@@ -3085,3 +3215,108 @@ long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *
     dirReaderClose(&r);
     return visited;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Sticky failures: the public entry points                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Every entry point of store.h that can fail is the op of the same name
+ * (above) through stickyResult(): a STORE_ERR marks the current transaction
+ * failed, so storeTxnEnd() rolls back whatever the command did, whichever
+ * reply its handler then sends (as SQLite's pager enters its error state on
+ * the first I/O error). A failed read marks it too: a read-only command has
+ * nothing to roll back, and a write command that cannot read what it must
+ * update may not keep its changes. The only failures that are expected
+ * answers, not errors, are named by their callers (EEXIST below). */
+static int stickyResult(int r) {
+    if (r == STORE_ERR) storeTxnFail();
+    return r;
+}
+
+/* STORE_ERR with errno EEXIST is an answer ("it exists"), nothing failed. */
+static int stickyUnlessExists(int r) {
+    return r == STORE_ERR && errno == EEXIST ? r : stickyResult(r);
+}
+
+int storeOpenKey(int db, const char *name, size_t len, skey **out) {
+    return stickyResult(openKeyOp(db, name, len, out));
+}
+int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
+    return stickyResult(newKeyOp(db, name, len, type, out));
+}
+int storePublishKey(skey *k, int *replaced) { return stickyResult(publishKeyOp(k, replaced)); }
+int storeDeleteKey(skey *k) { return stickyResult(deleteKeyOp(k)); }
+int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
+    return stickyResult(renameKeyOp(k, dstdb, dst, dstlen));
+}
+int storeSetExpire(skey *k, long long when) { return stickyResult(setExpireOp(k, when)); }
+int storeReplaceAllDbs(const char *path) { return stickyResult(replaceAllDbsOp(path)); }
+int storeReadRootFile(const char *name, sds *out) { return stickyResult(readRootFileOp(name, out)); }
+int storeWriteRootFile(const char *name, const char *data, size_t len) {
+    return stickyResult(writeRootFileOp(name, data, len));
+}
+int storeRemoveRootFile(const char *name) { return stickyResult(removeRootFileOp(name)); }
+int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+    return stickyResult(writeLibraryOp(name, len, code, codelen));
+}
+int storeRemoveLibrary(const char *name, size_t len) { return stickyResult(removeLibraryOp(name, len)); }
+int storeReadLibraries(storeLibraryVisitor *fn, void *ud) { return stickyResult(readLibrariesOp(fn, ud)); }
+int storeFlushDb(int db) { return stickyResult(flushDbOp(db)); }
+int storeSwapDb(int db1, int db2) { return stickyResult(swapDbOp(db1, db2)); }
+int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    return stickyUnlessExists(copyKeyOp(k, dstdb, dst, dstlen, replace));
+}
+int storeDbSize(int db, long long *out) { return stickyResult(dbSizeOp(db, out)); }
+int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
+              unsigned long long *next) {
+    return stickyResult(scanKeysOp(db, cursor, count, fn, ud, next));
+}
+int storeRandomKey(int db, sds *out) { return stickyResult(randomKeyOp(db, out)); }
+int storeReadFile(skey *k, const char *file, sds *out) { return stickyResult(readFileOp(k, file, out)); }
+int storeFileSize(skey *k, const char *file, long long *size) { return stickyResult(fileSizeOp(k, file, size)); }
+int storeReadFileRange(skey *k, const char *file, long long off, long long len, sds *out) {
+    return stickyResult(readFileRangeOp(k, file, off, len, out));
+}
+int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
+    return stickyResult(writeFileOp(k, file, data, len));
+}
+int storeRemoveFile(skey *k, const char *file) { return stickyResult(removeFileOp(k, file)); }
+int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+    return stickyResult(patchFileOp(k, file, off, data, len, newsize));
+}
+int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
+    return stickyResult(readNumberOp(k, file, out, dflt));
+}
+int storeWriteNumber(skey *k, const char *file, long long v) { return stickyResult(writeNumberOp(k, file, v)); }
+int storeReadMember(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
+    return stickyResult(readMemberOp(k, ns, m, mlen, out));
+}
+int storeMemberExists(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(memberExistsOp(k, ns, m, mlen));
+}
+int storeMemberSize(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    return stickyResult(memberSizeOp(k, ns, m, mlen, size));
+}
+int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen, int *created) {
+    return stickyResult(writeMemberOp(k, ns, m, mlen, data, dlen, created));
+}
+int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(removeMemberOp(k, ns, m, mlen));
+}
+int storeCountMembers(skey *k, const char *ns, long long *out) { return stickyResult(countMembersOp(k, ns, out)); }
+int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
+    return stickyResult(openSubOp(k, ns, m, mlen, out));
+}
+int storeNewSub(skey *k, skey **out) { return stickyResult(newSubOp(k, out)); }
+int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    return stickyUnlessExists(publishSubOp(k, ns, m, mlen, sub));
+}
+int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    return stickyResult(removeSubOp(k, ns, m, mlen));
+}
+int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {
+    return stickyResult(iterOpenOp(k, ns, cursor, out));
+}
+int storeIterNext(storeIter *it, sds *m) { return stickyResult(iterNextOp(it, m)); }
+int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) { return stickyResult(samplerOpenOp(k, ns, out)); }
+int storeSamplerNext(storeSampler *s, sds *m) { return stickyResult(samplerNextOp(s, m)); }

@@ -11,6 +11,7 @@
  * ENOSPC before they allocate anything (as Redis refuses them above
  * maxmemory): the reserve's room is for the deletes. */
 #include "store_reserve.h"
+#include "syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@ static struct {
 /* The reserve's size on this file system. */
 static long long reserveWanted(void) {
     struct statvfs sv;
-    if (fstatvfs(rs.rootfd, &sv) < 0) return RESERVE_FILE_MAX;
+    if (sysFstatvfs(rs.rootfd, &sv) < 0) return RESERVE_FILE_MAX;
     unsigned long long unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
     long long share = (long long)((unsigned long long)sv.f_blocks * unit / RESERVE_FILE_SHARE);
     return share > 0 && share < RESERVE_FILE_MAX ? share : RESERVE_FILE_MAX;
@@ -39,17 +40,17 @@ static long long reserveWanted(void) {
  * file system has no room for it (nothing is left behind then). */
 static int reserveCreate(void) {
     long long want = reserveWanted();
-    int fd = openat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sysOpenat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return 0;
     struct stat sb;
-    int err = fstat(fd, &sb) < 0 ? errno : 0;
+    int err = sysFstat(fd, &sb) < 0 ? errno : 0;
     if (!err && !S_ISREG(sb.st_mode)) err = EINVAL;
     /* blocks, not just a size: st_blocks counts 512-byte units */
-    if (!err && (sb.st_size != want || sb.st_blocks * 512LL < want)) err = posix_fallocate(fd, 0, (off_t)want);
-    if (!err && sb.st_size > want && ftruncate(fd, (off_t)want) < 0) err = errno;
-    close(fd);
+    if (!err && (sb.st_size != want || sb.st_blocks * 512LL < want)) err = sysPosixFallocate(fd, 0, (off_t)want);
+    if (!err && sb.st_size > want && sysFtruncate(fd, (off_t)want) < 0) err = errno;
+    sysClose(fd);
     if (err) {
-        unlinkat(rs.rootfd, RESERVE_FILE, 0);
+        sysUnlinkat(rs.rootfd, RESERVE_FILE, 0);
         errno = err;
         return 0;
     }
@@ -70,12 +71,12 @@ int reserveRelease(void) {
     if (!rs.held || rs.rootfd < 0) return 0;
     int saved = errno;
     /* cut first: the blocks come back even if the name cannot go */
-    int fd = openat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = sysOpenat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
-        if (ftruncate(fd, 0) < 0) { /* unlinked below all the same */ }
-        close(fd);
+        if (sysFtruncate(fd, 0) < 0) { /* unlinked below all the same */ }
+        sysClose(fd);
     }
-    unlinkat(rs.rootfd, RESERVE_FILE, 0);
+    sysUnlinkat(rs.rootfd, RESERVE_FILE, 0);
     rs.held = 0;
     rs.size = 0;
     rs.releases++;

@@ -16,7 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#define STRING_MAX_SIZE (512LL * 1024 * 1024) /* proto-max-bulk-len */
+#define STRING_MAX_SIZE respMaxBulkLen /* proto-max-bulk-len */
 #define BITOPS_CHUNK (1024 * 1024)             /* bytes read at once when streaming */
 
 static void replyIOErrorClose(client *c, skey *k) {

@@ -1381,7 +1381,7 @@ redisCommand listCommandTable[] = {
      "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available "
      "otherwise. Deletes the list if the last element was moved.",
      "O(1)", NULL},
-    {"blmpop", blmpopCommand, -5, "write blocking", "write list slow blocking", 0, 0, 0, "list", "7.0.0",
+    {"blmpop", blmpopCommand, -5, "write blocking movablekeys", "write list slow blocking", 0, 0, 0, "list", "7.0.0",
      "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes "
      "the list if the last element was popped.",
      "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL},

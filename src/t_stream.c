@@ -1,10 +1,11 @@
 /* t_stream.c - streams (docs/storage-format.md, "Streams").
  *
  * A stream key keeps its entries in numbered segment files,
- * segments/<n>, each holding up to SEG_ENTRIES entries in ID order: per
- * entry its ID and its fields and values as a RESP array (sent to clients
- * as it is). XADD rewrites the last segment with the new entry at its end
- * (a replacement: no new inode), starting a new segment once the last one
+ * segments/<n>, each holding up to stream-node-max-entries entries (as
+ * a Redis node; 100 by default) in ID order: per entry its ID and its
+ * fields and values as a RESP array (sent to clients as it is). XADD
+ * rewrites the last segment with the new entry at its end (a
+ * replacement: no new inode), starting a new segment once the last one
  * is full, so it touches a constant number of files. seg-first/<n> holds
  * the ID the segment started with: segment IDs grow with n, so the segment
  * holding an ID is found by a binary search over those small files, and a
@@ -29,7 +30,6 @@
 #include <stdint.h>
 #include <ctype.h>
 
-#define SEG_ENTRIES 100   /* entries per segment: Redis's stream-node-max-entries */
 #define SEG_BYTES 65536   /* a segment file this large takes no more entries */
 #define SEG_NS "segments"
 #define SEGFIRST_NS "seg-first"
@@ -758,6 +758,13 @@ static int streamEstimateDistance(stream *s, const streamID *id, long long *out)
 
 /* ---- appending and trimming ---- */
 
+/* A segment takes no more entries once it holds stream-node-max-entries
+ * of them (as a Redis node does; 0: no limit) or SEG_BYTES bytes. */
+static int segmentIsFull(size_t count, size_t bytes) {
+    long long max = configStreamNodeMaxEntries();
+    return (max > 0 && (long long)count >= max) || bytes >= SEG_BYTES;
+}
+
 /* Append an entry with id (> last-id): to the last segment file (rewritten
  * with the new record at its end) unless it is full, else to a new one
  * (its seg-first file, then "tail", then the file); then "last-id" and
@@ -769,7 +776,7 @@ static int streamAppend(stream *s, const streamID *id, sds *argv, int n) {
     memset(&g, 0, sizeof(g));
     if (!fresh) {
         if (segLoad(s, s->tail, &g) != STORE_OK) return STORE_ERR;
-        if (g.count >= SEG_ENTRIES || sdslen(g.data) >= SEG_BYTES) fresh = 1;
+        if (segmentIsFull(g.count, sdslen(g.data))) fresh = 1;
     }
     if (fresh) {
         seg = s->tail + 1;
@@ -986,8 +993,12 @@ static int parseAddOrTrimArgs(client *c, trimArgs *a, int xadd) {
             addReplyError(c, "ERR syntax error, LIMIT cannot be used without the special ~ option");
             return -1;
         }
+    } else if (a->approx) {
+        /* as Redis: at most 100 segments' worth, within 10,000..1,000,000 */
+        long long per = configStreamNodeMaxEntries();
+        a->limit = per > 0 && per <= 10000 ? 100 * per : per > 10000 ? 1000000 : 10000;
     } else {
-        a->limit = a->approx ? 100 * SEG_ENTRIES : 0;
+        a->limit = 0;
     }
     return i;
 }
@@ -1571,12 +1582,11 @@ static int buildFlushSegment(streamBuild *b) {
     return STORE_OK;
 }
 
-/* As streamAppend() packs entries: a segment takes no more once it holds
- * SEG_ENTRIES entries or SEG_BYTES bytes. */
+/* As streamAppend() packs entries (segmentIsFull()). */
 int streamBuildAppend(streamBuild *b, const rdbStreamID *rid, size_t nfields, const char **fv, const size_t *fvlen) {
     streamID id = fromRdbID(rid);
     if (nfields == 0 || (b->appended && idCmp(&id, &b->last) <= 0)) return invalid();
-    if (b->segcount && (b->segcount >= SEG_ENTRIES || sdslen(b->seg) >= SEG_BYTES) && buildFlushSegment(b) != STORE_OK)
+    if (b->segcount && segmentIsFull(b->segcount, sdslen(b->seg)) && buildFlushSegment(b) != STORE_OK)
         return STORE_ERR;
     if (b->segcount == 0) b->segfirst = id;
     b->seg = recordAppendHeader(b->seg, &id, 2 * nfields);
@@ -3381,11 +3391,11 @@ redisCommand streamCommandTable[] = {
     {"xrange", xrangeCommand, -4, "readonly", "read stream slow", 1, 1, 1, "stream", "5.0.0",
      "Returns the messages from a stream within a range of IDs.",
      "O(log S + N) with N being the number of elements being returned and S the number of segments.", NULL},
-    {"xread", xreadCommand, -4, "readonly blocking", "read stream slow blocking", 0, 0, 0, "stream", "5.0.0",
+    {"xread", xreadCommand, -4, "readonly blocking movablekeys", "read stream slow blocking", 0, 0, 0, "stream", "5.0.0",
      "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is "
      "available otherwise.",
      "O(log S + N) per stream, N being the number of elements returned.", NULL},
-    {"xreadgroup", xreadgroupCommand, -7, "write blocking", "write stream slow blocking", 0, 0, 0, "stream", "5.0.0",
+    {"xreadgroup", xreadgroupCommand, -7, "write blocking movablekeys", "write stream slow blocking", 0, 0, 0, "stream", "5.0.0",
      "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is "
      "available otherwise.",
      "O(log S + M) per stream, M being the number of elements returned.", NULL},

@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <math.h>
 
-#define STRING_MAX_SIZE (512LL * 1024 * 1024)
+#define STRING_MAX_SIZE respMaxBulkLen /* proto-max-bulk-len */
 
 #define SET_NX (1 << 0)
 #define SET_XX (1 << 1)

@@ -301,6 +301,22 @@ int zsetMembersInOrder(skey *k, sds **out, unsigned long *n) {
     return STORE_OK;
 }
 
+/* For GEO (t_geo.c): fn for each member of k with min <= score < max, for
+ * each of the n ranges in turn, in order, until fn returns nonzero. One
+ * index serves every range. C_ERR after replying. */
+int zsetVisitScoreRanges(client *c, skey *k, const zsetScoreSpan *spans, int n, zsetRangeVisitor *fn, void *ud) {
+    zview v;
+    if (zsetOpenView(c, k, &v) != C_OK) return C_ERR;
+    int stop = 0;
+    for (int i = 0; i < n && !stop; i++) {
+        zscoreRange r = {spans[i].min, spans[i].max, 0, 1};
+        for (zidxNode *x = zidxFirstInRange(v.idx, &r); x && !stop && zsetScoreLteMax(x->score, &r); x = zidxNext(x))
+            stop = fn(ud, x->ele, x->score);
+    }
+    zsetCloseView(&v);
+    return C_OK;
+}
+
 /* The index a write through this view must keep in step (none if temporary). */
 static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 
@@ -327,10 +343,10 @@ static void zsetFail(client *c, skey *k) {
     addReplyErrorIO(c, saved);
 }
 
-/* Store items (sorted, unique) as the sorted set dst, replacing whatever dst
+/* Store items (unique, in any order) as the sorted set dst, replacing whatever dst
  * was; an empty result deletes dst. Replies with the count. event: the
  * keyspace event of a stored result ("zunionstore", "zrangestore", ...). */
-static void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
+void zsetStoreResult(client *c, sds dst, zmapEntry *items, size_t n, const char *event) {
     int deleted, outcome;
     if (n == 0) {
         if (deleteKeyEvenExpired(c, dst, &deleted) != C_OK) return;
@@ -1538,7 +1554,7 @@ redisCommand zsetCommandTable[] = {
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last "
      "member was popped.",
      "O(log(N)*M)", NULL},
-    {"zmpop", zmpopCommand, -4, "write", "write sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
+    {"zmpop", zmpopCommand, -4, "write movablekeys", "write sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
      "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "O(K) + O(M*log(N))", NULL},
@@ -1552,7 +1568,7 @@ redisCommand zsetCommandTable[] = {
      "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member "
      "available otherwise. Deletes the sorted set if the last element was popped.",
      "O(log(N))", NULL},
-    {"bzmpop", bzmpopCommand, -5, "write blocking", "write sortedset slow blocking", 0, 0, 0, "sorted_set", "7.0.0",
+    {"bzmpop", bzmpopCommand, -5, "write blocking movablekeys", "write sortedset slow blocking", 0, 0, 0, "sorted_set", "7.0.0",
      "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available "
      "otherwise. Deletes the sorted set if the last element was popped.",
      "O(K) + O(M*log(N))", NULL},
@@ -1562,18 +1578,18 @@ redisCommand zsetCommandTable[] = {
     {"zscan", zscanCommand, -3, "readonly", "read sortedset slow", 1, 1, 1, "sorted_set", "2.8.0",
      "Iterates over members and scores of a sorted set.", "O(1) for every call. O(N) for a complete iteration.",
      NULL},
-    {"zunionstore", zunionstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
+    {"zunionstore", zunionstoreCommand, -4, "write denyoom movablekeys", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
      "Stores the union of multiple sorted sets in a key.", "O(N)+O(M log(M))", NULL},
-    {"zinterstore", zinterstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
+    {"zinterstore", zinterstoreCommand, -4, "write denyoom movablekeys", "write sortedset slow", 1, 1, 1, "sorted_set", "2.0.0",
      "Stores the intersect of multiple sorted sets in a key.", "O(N*K)+O(M*log(M))", NULL},
-    {"zdiffstore", zdiffstoreCommand, -4, "write denyoom", "write sortedset slow", 1, 1, 1, "sorted_set", "6.2.0",
+    {"zdiffstore", zdiffstoreCommand, -4, "write denyoom movablekeys", "write sortedset slow", 1, 1, 1, "sorted_set", "6.2.0",
      "Stores the difference of multiple sorted sets in a key.", "O(L + (N-K)log(N))", NULL},
-    {"zunion", zunionCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+    {"zunion", zunionCommand, -3, "readonly movablekeys", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
      "Returns the union of multiple sorted sets.", "O(N)+O(M*log(M))", NULL},
-    {"zinter", zinterCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+    {"zinter", zinterCommand, -3, "readonly movablekeys", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
      "Returns the intersect of multiple sorted sets.", "O(N*K)+O(M*log(M))", NULL},
-    {"zdiff", zdiffCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
+    {"zdiff", zdiffCommand, -3, "readonly movablekeys", "read sortedset slow", 0, 0, 0, "sorted_set", "6.2.0",
      "Returns the difference between multiple sorted sets.", "O(L + (N-K)log(N))", NULL},
-    {"zintercard", zintercardCommand, -3, "readonly", "read sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
+    {"zintercard", zintercardCommand, -3, "readonly movablekeys", "read sortedset slow", 0, 0, 0, "sorted_set", "7.0.0",
      "Returns the number of members of the intersect of multiple sorted sets.", "O(N*K)", NULL},
     {NULL}};

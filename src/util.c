@@ -252,3 +252,17 @@ int writeFully(int fd, const void *p, size_t len) {
     }
     return 0;
 }
+
+/* ---- assertions ---- */
+
+static assertContextFn *assertContext;
+
+void assertSetContext(assertContextFn *fn) { assertContext = fn; }
+
+void assertFailed(const char *expr, const char *file, int line) {
+    const char *cmd = assertContext ? assertContext() : NULL;
+    fprintf(stderr, "=== ASSERTION FAILED ===\n==> %s:%d '%s' is not true\n==> while running: %s\n", file, line, expr,
+            cmd && *cmd ? cmd : "(no command)");
+    fflush(stderr);
+    abort();
+}

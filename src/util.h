@@ -22,4 +22,12 @@ void getRandomHexChars(char *p, size_t len);
 int writeFully(int fd, const void *p, size_t len);
 uint64_t siphashish(const void *data, size_t len); /* fast non-crypto hash */
 
+/* serverAssert: an invariant that holds unless dredis has a bug. On in
+ * every build (keep what it evaluates cheap): when it fails, the file, line,
+ * expression and the command being run (assertSetContext) are logged to
+ * stderr and the process aborts, leaving the tree for start-up recovery. */
+#define serverAssert(e) ((e) ? (void)0 : assertFailed(#e, __FILE__, __LINE__))
+void assertFailed(const char *expr, const char *file, int line) __attribute__((noreturn));
+typedef const char *assertContextFn(void);
+void assertSetContext(assertContextFn *fn);
 #endif

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import contextlib
 import tempfile
 import time
 
@@ -420,3 +421,30 @@ def assert_command_info_matches(p, names):
         b = dict(zip(rd[n.encode()][::2], rd[n.encode()][1::2]))
         for field in (b"summary", b"since", b"group"):
             assert a[field] == b[field], (n, field, a[field], b[field])
+
+
+@contextlib.contextmanager
+def mounted_fs(mkfs_args, mount_opts="", size_mb=32):
+    """A new file system mounted on a temporary directory (root needed):
+    ext4 on a loop image made with mkfs.ext4 mkfs_args, or a tmpfs when
+    mkfs_args is None. Yields the mount point; unmounts and removes all."""
+    work = tempfile.mkdtemp(prefix="dredis-fs-")
+    image, mnt = os.path.join(work, "fs.img"), os.path.join(work, "mnt")
+    os.mkdir(mnt)
+    mounted = False
+    try:
+        if mkfs_args is None:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb, "tmpfs", mnt], check=True,
+                           capture_output=True)
+        else:
+            with open(image, "wb") as f:
+                f.truncate(size_mb << 20)
+            subprocess.run(["mkfs.ext4", "-q", "-F"] + mkfs_args + [image], check=True, capture_output=True)
+            subprocess.run(["mount", "-o", ",".join(["loop"] + ([mount_opts] if mount_opts else [])), image, mnt],
+                           check=True, capture_output=True)
+        mounted = True
+        yield mnt
+    finally:
+        if mounted and subprocess.run(["umount", mnt], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)

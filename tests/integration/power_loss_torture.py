@@ -67,7 +67,7 @@ mkdir -p /data/root
 fsync=$(sed -n 's/.*dredis_fsync=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "POWERLOSS: mounted: $(grep ' /data ' /proc/mounts)"
 echo "POWERLOSS: starting dredis-server, DREDIS_FSYNC=$fsync"
-ROOT_DIR=/data/root DREDIS_HOST=0.0.0.0 DREDIS_PORT=6377 DREDIS_FSYNC=$fsync /usr/bin/dredis-server
+ROOT_DIR=/data/root DREDIS_HOST=0.0.0.0 DREDIS_PROTECTED_MODE=no DREDIS_PORT=6377 DREDIS_FSYNC=$fsync /usr/bin/dredis-server
 echo "POWERLOSS: dredis-server exited with status $?"
 umount /data
 poweroff -f

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 
-from dredis_test import DREDIS_SERVER, Client, Dredis, RespError, free_port, wait_until
+from dredis_test import DREDIS_SERVER, Client, Dredis, Pair, RespError, free_port, wait_until
 
 
 def run_server_expecting_exit(env_overrides, root_dir=None):
@@ -256,3 +256,40 @@ def test_config_set_save_schedules_snapshots():
                    what="a periodic snapshot")
         assert c.execute("CONFIG", "SET", "save", "") == "OK"
         assert c.execute("CONFIG", "GET", "save") == [b"save", b""]
+
+
+def test_appendfsync_immutable_settings_and_replicaof_alias():
+    """CONFIG SET appendfsync changes the fsync policy (INFO's dredis_fsync);
+    Redis's immutable settings are refused as immutable; CONFIG GET *of
+    names both replicaof and slaveof; CLIENT INFO's qbuf is the request."""
+    with Pair() as p:
+        for policy in ("always", "no", "everysec"):
+            p.run("CONFIG", "SET", "appendfsync", policy)
+            p.run("CONFIG", "GET", "appendfsync")
+        assert b"dredis_fsync:everysec" in p.d.execute("INFO", "server")
+        p.run("CONFIG", "SET", "appendfsync", "sometimes")
+        for name in ("daemonize", "io-threads", "logfile"):
+            p.run("CONFIG", "SET", name, "yes")
+        p.run("CONFIG", "SET", "no-such-setting", "1")
+        for reply in p.both("CONFIG", "GET", "*of"):
+            assert dict(zip(reply[::2], reply[1::2])) == {b"replicaof": b"", b"slaveof": b""}, reply
+        for c in (p.d, p.r):
+            info = c.execute("CLIENT", "INFO").decode()
+            assert " qbuf=26 " in info, info
+
+
+def test_repl_backlog_size_and_fixed_settings():
+    """repl-backlog-size changes at run time (at least 16 KB, as in Redis;
+    test_replication checks that partial resyncs still find the history);
+    settings fixed at start accept their current value and refuse a change."""
+    with Pair() as p:
+        for v in ("10000", "2mb", "0", "1mb"):
+            p.run("CONFIG", "SET", "repl-backlog-size", v)
+            p.run("CONFIG", "GET", "repl-backlog-size")
+        for name, value in (("appendonly", "no"), ("hz", "10")):
+            p.run("CONFIG", "SET", name, value)
+        for c, server in ((p.d, p.dredis), (p.r, p.redis)):
+            assert c.execute("CONFIG", "SET", "port", str(server.port)) == "OK"
+        for name, value in (("appendonly", "yes"), ("port", "1"), ("bind", "0.0.0.0")):
+            err = p.d.execute("CONFIG", "SET", name, value)
+            assert isinstance(err, RespError) and "dredis" in err.message, (name, err)

@@ -1,6 +1,7 @@
 """docs/commands.md is generated from the command table by
 scripts/gen-commands-doc: it must be up to date, and every command must
-document itself (summary and complexity in COMMAND DOCS)."""
+document itself (summary and complexity in COMMAND DOCS, as Redis 7.0
+gives them where it has the command)."""
 import difflib
 import importlib.machinery
 import importlib.util
@@ -48,6 +49,11 @@ def test_every_command_documents_itself():
     gen = load_script()
     docs, info = gen.collect(dredis_test.DREDIS_SERVER)
     assert docs, "COMMAND DOCS returned no command"
+    # COMMAND DOCS gives Redis 7.0's own fields where Redis has the command,
+    # and Redis documents a few (MONITOR, SYNC, PSYNC) with no complexity
+    with dredis_test.Redis() as r, r.client() as c:
+        redis_docs = gen.flatten_docs(c.execute("COMMAND", "DOCS"), {})
+    no_complexity = {n for n, d in redis_docs.items() if not (d.get("complexity") or "").strip()}
     problems = []
     for name in sorted(set(docs) | set(info)):
         if name not in docs:
@@ -56,6 +62,6 @@ def test_every_command_documents_itself():
         if name not in info:
             problems.append("%s: in COMMAND DOCS but not in COMMAND INFO" % name)
         for field in ("summary", "complexity", "since", "group"):
-            if not (docs[name].get(field) or "").strip():
+            if not (docs[name].get(field) or "").strip() and not (field == "complexity" and name in no_complexity):
                 problems.append("%s: no %s" % (name, field))
     assert not problems, "command table entries lacking documentation:\n" + "\n".join(problems)

@@ -362,6 +362,47 @@ def test_scan_5000_keys_with_changes_during_iteration():
         s.cleanup()
 
 
+def test_scan_steps_never_return_keys_gone_since_the_step_before():
+    """A SCAN step continues from the directory entries its predecessor read
+    ahead: keys deleted, expired, flushed or swapped away in between must
+    not come back from them."""
+    with Dredis() as s, s.client() as c:
+        names = ["k:%04d" % i for i in range(600)]
+        c.execute("MSET", *[x for n in names for x in (n, "v")])
+        cursor, first = c.execute("SCAN", "0", "COUNT", "10")
+        assert cursor != b"0" and first
+        rest = [n for n in names if n.encode() not in first]
+        gone = rest[::3]
+        c.execute("DEL", *gone)
+        for n in rest[1:60:3]:
+            c.execute("PEXPIRE", n, "1")
+        time.sleep(0.01)
+        seen = list(first)
+        while cursor != b"0":
+            cursor, keys = c.execute("SCAN", cursor, "COUNT", "10")
+            seen += keys
+        assert len(seen) == len(set(seen))
+        assert set(seen) == set(n.encode() for n in names) - set(n.encode() for n in gone + rest[1:60:3])
+        assert sorted(c.execute("KEYS", "k:*")) == sorted(seen)
+        # a database replaced under a running iteration
+        cursor, _ = c.execute("SCAN", "0", "COUNT", "10")
+        c.execute("SELECT", "1")
+        c.execute("SET", "other", "1")
+        c.execute("SWAPDB", "0", "1")
+        c.execute("SELECT", "0")
+        left = []
+        while cursor != b"0":
+            cursor, keys = c.execute("SCAN", cursor, "COUNT", "10")
+            left += keys
+        assert set(left) <= {b"other"}
+        cursor, _ = c.execute("SCAN", "0", "COUNT", "1")
+        c.execute("SELECT", "1")
+        c.execute("SCAN", cursor, "COUNT", "1")  # another db between the steps
+        c.execute("SELECT", "0")
+        c.execute("FLUSHDB")
+        assert c.execute("SCAN", cursor, "COUNT", "1000")[1] == []
+
+
 def test_rename_renamenx():
     with Pair() as p:
         p.run_many([
@@ -551,3 +592,63 @@ def test_object_refcount_of_unshared_values():
         for key in ("l", "h", "s", "l2", "missing"):
             p.run("OBJECT", "REFCOUNT", key)
         p.run("OBJECT", "REFCOUNT")
+
+
+GETKEYS_CASES = """
+sort abc store def
+sort abc store invalid store stillbad store def
+sort abc limit 0 store by store get store
+sort abc store
+sort_ro abc
+zunionstore d 2 a b
+zunionstore d 5 a b
+zunionstore d x a b
+zunionstore d 0 a b
+zinterstore d 2 a b weights 1 2
+zdiffstore d 2 a b
+zunion 2 a b
+zunion 0 a b
+zunion 5 a b
+zinter 2 a b
+zdiff 2 a b
+zintercard 2 a b
+sintercard 5 a
+eval x 2 a b c
+eval x 5 a
+eval x 0
+eval_ro x 1 a b
+evalsha x 2 a b c
+fcall x 5 a
+fcall_ro f 1 a b
+lmpop 2 a b left
+lmpop 5 a left
+blmpop 0 2 a b left
+zmpop 2 a b min
+bzmpop 0 2 a b min
+xread count 2 streams a b 0 0
+xread count 2 streams a b 0
+xread count 2 a b 0 0
+xreadgroup group g c streams a b 0 0
+ping
+ping x y z
+nosuchcommand a
+get
+get a b
+mset a b c d
+blpop a b 0
+"""
+
+
+def test_command_getkeys_finds_movable_keys_as_redis():
+    """COMMAND GETKEYS for the commands whose keys move (numkeys, STREAMS,
+    SORT's STORE), with bad counts, and the errors; COMMAND INFO flags them
+    movablekeys."""
+    with Pair() as p:
+        for line in GETKEYS_CASES.strip().splitlines():
+            p.run("COMMAND", "GETKEYS", *line.split())
+        movable = ["sort", "zunionstore", "zinterstore", "zdiffstore", "zunion", "zinter", "zdiff",
+                   "zintercard", "sintercard", "lmpop", "blmpop", "zmpop", "bzmpop", "eval", "fcall",
+                   "xread", "xreadgroup"]
+        d, r = p.both("COMMAND", "INFO", *movable)
+        for a, b in zip(d, r):
+            assert a[:7] == b[:7] and "movablekeys" in a[2], (a[:7], b[:7])

@@ -431,6 +431,27 @@ def test_partial_resync_after_the_link_breaks():
                 assert "Partial resynchronization of replica" in d.output()
 
 
+def test_a_resized_backlog_keeps_its_newest_history():
+    """CONFIG SET repl-backlog-size (grown, then shrunk to 16 KB): a PSYNC
+    from an offset still inside the kept history gets +CONTINUE, one from
+    before it a full resync."""
+    with Dredis() as d, start_replica(d.port) as r:
+        wait_synced(d, r)
+        with d.client() as c:
+            for i in range(200):
+                c.execute("SET", "k%d" % i, "v" * 200)  # about 50 KB of stream
+            info = dict(l.split(":", 1) for l in c.execute("INFO", "replication").decode().splitlines()
+                        if ":" in l)
+            replid, offset = info["master_replid"], int(info["master_repl_offset"])
+            assert c.execute("CONFIG", "SET", "repl-backlog-size", "4mb") == "OK"
+            assert c.execute("CONFIG", "SET", "repl-backlog-size", "16kb") == "OK"
+            for start, want in ((offset - 1000, "CONTINUE"), (offset - 40000, "FULLRESYNC")):
+                with d.client() as raw:
+                    raw.send("PSYNC", replid, start + 1)
+                    line = raw.read_reply()
+                    assert str(line).startswith(want), (start, line)
+
+
 def test_partial_resync_after_a_replica_restart():
     """A replica that saved its RDB (with its master's replication id and
     offset) and restarts continues where it stopped: +CONTINUE."""

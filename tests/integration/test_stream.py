@@ -1184,3 +1184,57 @@ def test_kill_during_writes_leaves_a_consistent_stream():
         assert c.execute("XADD", "s", "%d-1" % (ids[-1] + 1), "f", "next") == b"%d-1" % (ids[-1] + 1)
         assert staging_leftovers(d.root_dir) == []
         c.close()
+
+
+def test_approximate_trim_follows_stream_node_max_entries():
+    """Redis's unit/type/stream LIMIT tests: `~` removes whole nodes of
+    stream-node-max-entries entries, at most LIMIT entries."""
+    with Pair() as p:
+        p.run("CONFIG", "SET", "stream-node-max-entries", "10")
+        for i in range(100):
+            p.run("XADD", "s", "%d-1" % (i + 1), "f", "v")
+        p.run("XADD", "s", "MAXLEN", "~", "55", "LIMIT", "30", "200-1", "f", "v")
+        p.run("XLEN", "s")
+        p.run("XADD", "s", "MAXLEN", "~", "55", "LIMIT", "30", "201-1", "f", "v")
+        assert p.run("XLEN", "s") == 62
+        p.run("CONFIG", "SET", "stream-node-max-entries", "2")
+        for i in range(3):
+            p.run("XADD", "t", "%d-1" % (i + 1), "f", "v")
+        assert p.run("XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "1") == 0
+        assert p.run("XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "2") == 2
+        p.run("CONFIG", "SET", "stream-node-max-entries", "0")
+        for i in range(250):
+            p.run("XADD", "u", "%d-1" % (i + 1), "f", "v")
+        p.run("XTRIM", "u", "MAXLEN", "~", "10")
+        p.run("XLEN", "u")
+        p.run("CONFIG", "SET", "stream-node-max-entries", "100")
+
+
+def test_blocked_commands_count_as_one_call():
+    """INFO commandstats: a command that blocked counts once, when it is
+    served, fails (XGROUP DESTROY under XREADGROUP) or times out."""
+    def calls(c, name):
+        info = c.execute("INFO", "commandstats").decode()
+        for line in info.splitlines():
+            if line.startswith("cmdstat_%s:" % name):
+                fields = dict(f.split("=") for f in line.split(":", 1)[1].split(","))
+                return fields["calls"], fields["failed_calls"]
+        return None
+
+    with Pair() as p:
+        for server, c in ((p.dredis, p.d), (p.redis, p.r)):
+            c.execute("CONFIG", "RESETSTAT")
+            c.execute("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+            with server.client() as w:
+                w.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">")
+                wait_until(lambda: b"blocked_clients:1" in c.execute("INFO", "clients"), what="block")
+                c.execute("SET", "unrelated", "1")
+                c.execute("XGROUP", "DESTROY", "s", "g")
+                assert isinstance(w.read_reply(), RespError)
+                w.send("BLPOP", "l", 0)
+                wait_until(lambda: b"blocked_clients:1" in c.execute("INFO", "clients"), what="block")
+                c.execute("RPUSH", "l", "a")
+                assert w.read_reply() == [b"l", b"a"]
+                assert w.execute("BLPOP", "nothing", "0.05") is None
+        for name in ("xreadgroup", "blpop"):
+            assert calls(p.d, name) == calls(p.r, name), (name, calls(p.d, name), calls(p.r, name))

@@ -539,6 +539,48 @@ START_TEST(test_err_invalid_bulk_length) {
 }
 END_TEST
 
+/* Limits the caller sets: proto-max-bulk-len (not for our master's
+ * stream), and Redis's limits on a client that has not authenticated. */
+static int parseWith(const char *buf, size_t len, int unauthenticated, int no_bulk_limit, const char **err) {
+    respParser p;
+    respSource src;
+    respMemSource m;
+    respParserInit(&p);
+    p.unauthenticated = unauthenticated;
+    p.no_bulk_limit = no_bulk_limit;
+    respMemSourceInit(&src, &m, buf, len);
+    int r = respParse(&p, &src);
+    *err = p.error;
+    if (r == RESP_COMMAND) {
+        for (int j = 0; j < p.argc; j++) sdsfree(p.argv[j]);
+        zfree(p.argv);
+        respParserTakeArgs(&p);
+    }
+    respParserReset(&p);
+    return r;
+}
+
+START_TEST(test_caller_limits) {
+    const char *err;
+    long long saved = respMaxBulkLen;
+    respMaxBulkLen = 1024 * 1024;
+    ck_assert_int_eq(parseWith(S("*1\r\n$1048577\r\n"), 0, 0, &err), RESP_PROTO_ERROR);
+    ck_assert_str_eq(err, "Protocol error: invalid bulk length");
+    ck_assert_int_eq(parseWith(S("*1\r\n$1048576\r\n"), 0, 0, &err), RESP_NEED_MORE);
+    ck_assert_int_eq(parseWith(S("*1\r\n$1048577\r\n"), 0, 1, &err), RESP_NEED_MORE);
+    respMaxBulkLen = saved;
+    ck_assert_int_eq(parseWith(S("*11\r\n"), 1, 0, &err), RESP_PROTO_ERROR);
+    ck_assert_str_eq(err, "Protocol error: unauthenticated multibulk length");
+    ck_assert_int_eq(parseWith(S("*10\r\n"), 1, 0, &err), RESP_NEED_MORE);
+    ck_assert_int_eq(parseWith(S("*11\r\n"), 0, 0, &err), RESP_NEED_MORE);
+    ck_assert_int_eq(parseWith(S("*1\r\n$16385\r\n"), 1, 0, &err), RESP_PROTO_ERROR);
+    ck_assert_str_eq(err, "Protocol error: unauthenticated bulk length");
+    ck_assert_int_eq(parseWith(S("*1\r\n$16384\r\n"), 1, 0, &err), RESP_NEED_MORE);
+    ck_assert_int_eq(parseWith(S("*1\r\n$-1\r\n"), 1, 0, &err), RESP_PROTO_ERROR);
+    ck_assert_str_eq(err, "Protocol error: invalid bulk length");
+}
+END_TEST
+
 START_TEST(test_err_expected_dollar) {
     assertProtoError(S("*1\r\n:3\r\n"), "Protocol error: expected '$', got ':'");
     assertProtoError(S("*1\r\nfoo\r\n"), "Protocol error: expected '$', got 'f'");
@@ -868,6 +910,7 @@ Suite *resp_suite(void) {
     tcase_add_test(tc, test_err_too_big_count_strings);
     tcase_add_test(tc, test_redis_protocol_tcl_cases);
     tcase_add_test(tc, test_multibulk_payload_trailer_skipped);
+    tcase_add_test(tc, test_caller_limits);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("inline");

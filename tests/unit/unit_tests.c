@@ -11,6 +11,9 @@ int main(void) {
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, store_suite());
     srunner_add_suite(sr, sha256_suite());
+    srunner_add_suite(sr, syscalls_suite());
+    srunner_add_suite(sr, geohash_suite());
+    srunner_add_suite(sr, client_limits_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
