@@ -54,9 +54,10 @@ class Reader:
         return v, self.data[start:self.pos]
 
 
-def command_docs(port):
+def command_reply(port, sub):
+    """COMMAND <sub>'s reply (RESP3) from the server on port."""
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n")
+    s.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$7\r\nCOMMAND\r\n$%d\r\n%s\r\n" % (len(sub), sub))
     data = b""
     while True:
         chunk = s.recv(1 << 20)
@@ -66,11 +67,14 @@ def command_docs(port):
         try:
             r = Reader(data)
             r.value()
-            docs = r.value()[0]
-            return docs
+            return r.value()[0]
         except (ValueError, IndexError):
             continue
-    raise SystemExit("connection closed before COMMAND DOCS' reply")
+    raise SystemExit("connection closed before COMMAND %s's reply" % sub.decode())
+
+
+def command_docs(port):
+    return command_reply(port, b"DOCS")
 
 
 def bulk(b):
@@ -115,14 +119,17 @@ def c_string(raw, width=100):
     return "\n     ".join('"%s"' % l for l in lines)
 
 
-def main():
+def ask_redis(ask, prefix="gen-command-args-"):
+    """Start the redis-server on PATH on a free loopback port with no
+    persistence, call ask(port) once it answers, stop it; returns
+    (redis version, what ask returned)."""
     server = shutil.which("redis-server")
     if not server:
         raise SystemExit("redis-server (Debian package redis-server) is needed")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="gen-command-args-")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -136,11 +143,15 @@ def main():
                 pass
             time.sleep(0.05)
         version = [l for l in version.decode().splitlines() if l.startswith("redis_version:")][0].split(":")[1]
-        docs = command_docs(port)
+        return version, ask(port)
     finally:
         proc.terminate()
         proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    version, docs = ask_redis(command_docs)
     args = {}
     for name, (spec, _) in docs.items():
         collect(name.decode(), spec, args)

@@ -15,7 +15,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
                                  faultCommandTable};
 
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
@@ -264,6 +264,22 @@ static void rejectCommand(client *c, redisCommand *cmd, const char *fmt, ...) {
     if (cmd) cmd->rejected_calls++;
 }
 
+/* The user's permissions (acl.c): a denial is logged and answered NOPERM. */
+static int checkAclOrReject(client *c, redisCommand *cmd) {
+    int pos = 0;
+    int r = aclCheckCommand(c->user, cmd, c->argv, c->argc, &pos);
+    if (r == ACL_OK) return C_OK;
+    c->cmd = cmd;
+    aclLogDenial(c, NULL, r, (c->flags & CLIENT_MULTI) ? ACL_LOG_CTX_MULTI : ACL_LOG_CTX_TOPLEVEL, pos);
+    c->cmd = NULL;
+    if (r == ACL_DENIED_CMD)
+        rejectCommand(c, cmd, "NOPERM this user has no permissions to run the '%s' command", cmd->fullname);
+    else
+        rejectCommand(c, cmd, "NOPERM this user has no permissions to access one of the %s used as arguments",
+                      r == ACL_DENIED_KEY ? "keys" : "channels");
+    return C_ERR;
+}
+
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
@@ -287,10 +303,13 @@ int processCommand(client *c) {
         rejectCommand(c, cmd, "ERR wrong number of arguments for '%s' command", cmd->fullname);
         return C_ERR;
     }
-    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+    /* as Redis's authRequired(): while the default user needs no password
+     * (nopass and on), every connection runs as it */
+    if (!c->authenticated && !aclDefaultUserNeedsNoAuth() && !(cmd->flags & CMD_NO_AUTH)) {
         rejectCommand(c, cmd, "NOAUTH Authentication required.");
         return C_ERR;
     }
+    if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
     if (server.masterhost && (cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
         rejectCommand(c, cmd, "READONLY You can't write against a read only replica.");
         return C_ERR;

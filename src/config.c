@@ -90,7 +90,7 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
-                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", NULL};
+                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE", NULL};
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -275,6 +275,8 @@ int loadConfigFromEnv(char **err) {
         server.notify_keyspace_events = flags;
     }
     if ((v = getenv("DREDIS_REQUIREPASS")) && *v) server.requirepass = zstrdup(v);
+    if ((v = getenv("DREDIS_ACLFILE")) && *v) server.acl_filename = zstrdup(v);
+    server.acllog_max_len = 128;
     if (loadClientLimitSettings(err) != C_OK) return C_ERR;
     if ((v = getenv("DREDIS_UNIXSOCKET")) && *v) server.unixsocket = zstrdup(v);
     if ((v = getenv("DREDIS_UNIXSOCKETPERM")) && *v) {
@@ -370,8 +372,16 @@ static sds getRequirepass(void) { return sdsnew(server.requirepass ? server.requ
 static const char *setRequirepass(const char *v) {
     zfree(server.requirepass);
     server.requirepass = *v ? zstrdup(v) : NULL;
+    aclUpdateDefaultUserPassword(server.requirepass); /* as Redis: requirepass is the default user's password */
     return NULL;
 }
+static sds getAclPubsubDefault(void) { return sdsnew(aclPubsubDefault()); }
+static const char *setAclPubsubDefault(const char *v) {
+    return aclSetPubsubDefault(v) == C_OK ? NULL : "argument(s) must be one of the following: allchannels, resetchannels";
+}
+static sds getAclfile(void) { return sdsnew(server.acl_filename ? server.acl_filename : ""); }
+static sds getAcllogMaxLen(void) { return fmtLL(server.acllog_max_len); }
+static const char *setAcllogMaxLen(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.acllog_max_len); }
 static sds getTimeout(void) { return fmtLL(server.idle_timeout); }
 static const char *setTimeout(const char *v) { return setLongLong(v, 0, INT_MAX, &server.idle_timeout); }
 static sds getSlowlogSlower(void) { return fmtLL(server.slowlog_log_slower_than); }
@@ -622,6 +632,9 @@ static const configEntry configTable[] = {
     {"client-query-buffer-limit", getQueryBufferLimit, setQueryBufferLimit},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
+    {"acl-pubsub-default", getAclPubsubDefault, setAclPubsubDefault},
+    {"aclfile", getAclfile, NULL},
+    {"acllog-max-len", getAcllogMaxLen, setAcllogMaxLen},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
     {"hz", getHz, setHz},

@@ -6,35 +6,16 @@
 #include <strings.h>
 #include <ctype.h>
 
-/* Constant-time comparison of the password, as Redis's time_independent_strcmp. */
-static int passwordMatches(const char *given, size_t len) {
-    const char *want = server.requirepass;
-    size_t wlen = strlen(want);
-    unsigned char diff = (unsigned char)(len != wlen);
-    for (size_t i = 0; i < len; i++) diff |= (unsigned char)(given[i] ^ want[i % (wlen ? wlen : 1)]);
-    return diff == 0;
-}
-
-/* Check username/password; reply with the error and return C_ERR when wrong. */
+/* Check username/password against the ACL users (acl.c); reply with the
+ * error and return C_ERR when wrong. */
 static int authenticate(client *c, sds user, sds pass) {
-    if (!server.requirepass) {
-        if (user && strcmp(user, "default") != 0) goto wrong;
-        /* the default user has no password: any password is accepted only with a username */
-        if (!user) {
-            addReplyError(c, "ERR AUTH <password> called without any password configured for the default user. "
-                             "Are you sure your configuration is correct?");
-            return C_ERR;
-        }
-        c->authenticated = 1;
-        return C_OK;
+    /* AUTH <password> when the default user needs none is an error, as Redis */
+    if (!user && aclDefaultUserNeedsNoAuth()) {
+        addReplyError(c, "ERR AUTH <password> called without any password configured for the default user. "
+                         "Are you sure your configuration is correct?");
+        return C_ERR;
     }
-    if (user && strcmp(user, "default") != 0) goto wrong;
-    if (!passwordMatches(pass, sdslen(pass))) goto wrong;
-    c->authenticated = 1;
-    return C_OK;
-wrong:
-    addReplyError(c, "WRONGPASS invalid username-password pair or user is disabled.");
-    return C_ERR;
+    return aclAuthenticate(c, user, pass);
 }
 
 /* MONITOR and SLOWLOG show a secret argument as "(redacted)", as Redis's
@@ -104,7 +85,7 @@ static void helloCommand(client *c) {
             return;
         }
     }
-    if (!c->authenticated) {
+    if (!c->authenticated && !aclDefaultUserNeedsNoAuth()) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                          "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
                          "protocol version at the same time");
@@ -141,7 +122,8 @@ void resetCommand(client *c) {
     c->resp = 2;
     sdsfree(c->name);
     c->name = NULL;
-    c->authenticated = server.requirepass == NULL;
+    c->user = aclDefaultUser();
+    c->authenticated = aclDefaultUserNeedsNoAuth();
     addReplyStatus(c, "RESET");
 }
 
@@ -241,7 +223,8 @@ static void clientListCommand(client *c) {
 
 /* CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE t] [USER u] [SKIPME yes|no] */
 static void clientKillCommand(client *c) {
-    const char *addr = NULL, *laddr = NULL, *type = NULL, *user;
+    const char *addr = NULL, *laddr = NULL, *type = NULL;
+    aclUser *user = NULL;
     long long id = 0;
     int skipme = 1, oldstyle = 0;
     if (c->argc == 3) {
@@ -266,9 +249,9 @@ static void clientKillCommand(client *c) {
                     return;
                 }
             } else if (!strcasecmp(opt, "user")) {
-                user = val;
-                if (strcmp(user, "default") != 0) { /* the only user there is */
-                    addReplyErrorFormat(c, "ERR No such user '%s'", user);
+                user = aclUserLookup(val);
+                if (!user) {
+                    addReplyErrorFormat(c, "ERR No such user '%s'", val);
                     return;
                 }
             } else if (!strcasecmp(opt, "skipme")) {
@@ -293,6 +276,7 @@ static void clientKillCommand(client *c) {
         if (laddr && strcmp(cl->laddr, laddr) != 0) continue;
         if (id && cl->id != (uint64_t)id) continue;
         if (type && !clientIsOfType(cl, type)) continue;
+        if (user && cl->user != user) continue;
         if (cl == c && skipme) continue;
         if (cl == c) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
         else closeClientAsync(cl);

@@ -100,6 +100,22 @@ static int watchedKeyExpired(client *c) {
     return 0;
 }
 
+/* As Redis, permissions are checked again when EXEC runs a queued command:
+ * ACL SETUSER may have changed them since it was queued. */
+static int execAclRecheck(client *c, redisCommand *cmd) {
+    int pos = 0;
+    int r = aclCheckCommand(c->user, cmd, c->argv, c->argc, &pos);
+    if (r == ACL_OK) return C_OK;
+    c->cmd = cmd;
+    aclLogDenial(c, NULL, r, ACL_LOG_CTX_MULTI, pos);
+    addReplyErrorFormat(c, "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+                           "EXEC call. This command is no longer allowed for the following reason: %s",
+                        r == ACL_DENIED_CMD ? "no permission to execute the command or subcommand"
+                        : r == ACL_DENIED_KEY ? "no permission to touch the specified keys"
+                                              : "no permission to access one of the channels used as arguments");
+    return C_ERR;
+}
+
 static void execCommand(client *c) {
     preventCommandPropagation(c); /* replicas get the commands it runs */
     if (!(c->flags & CLIENT_MULTI)) {
@@ -129,7 +145,7 @@ static void execCommand(client *c) {
     for (int i = 0; i < ms.count; i++) {
         c->argc = ms.commands[i].argc;
         c->argv = ms.commands[i].argv;
-        call(c, ms.commands[i].cmd);
+        if (execAclRecheck(c, ms.commands[i].cmd) == C_OK) call(c, ms.commands[i].cmd);
         ms.commands[i].argc = c->argc; /* a command may have rewritten its argv */
         ms.commands[i].argv = c->argv;
     }

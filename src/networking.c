@@ -484,7 +484,8 @@ static client *allocClient(void) {
     c->resp = 2;
     c->db = 0;
     c->ctime = c->last_interaction = mstime();
-    c->authenticated = server.requirepass == NULL;
+    c->user = aclDefaultUser();
+    c->authenticated = aclDefaultUserNeedsNoAuth();
     respParserInit(&c->parser);
     return c;
 }
@@ -492,6 +493,8 @@ static client *allocClient(void) {
 client *createFakeClient(void) {
     client *c = allocClient();
     c->flags |= CLIENT_FAKE;
+    c->user = NULL; /* scripts are checked against their caller's user */
+    c->authenticated = 1;
     c->out = evbuffer_new();
     return c;
 }
@@ -588,14 +591,15 @@ sds clientInfoString(client *c) {
     return sdscatprintf(sdsempty(),
                         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lu psub=%lu "
                         "ssub=%lu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 oll=0 "
-                        "omem=%zu tot-mem=0 events=%s cmd=%s user=default redir=-1 resp=%d",
+                        "omem=%zu tot-mem=0 events=%s cmd=%s user=%s redir=-1 resp=%d",
                         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                         (now - c->ctime) / 1000, (now - c->last_interaction) / 1000, flags, c->db,
                         (unsigned long)(c->pubsub_channels ? dictSize(c->pubsub_channels) : 0),
                         (unsigned long)(c->pubsub_patterns ? dictSize(c->pubsub_patterns) : 0),
                         (unsigned long)(c->pubsub_shard_channels ? dictSize(c->pubsub_shard_channels) : 0),
                         (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, qbuf, qbuf, qbuf, omem,
-                        omem ? "rw" : "r", c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp);
+                        omem ? "rw" : "r", c->lastcmd ? c->lastcmd->fullname : "NULL",
+                        aclUserName(c->user), c->resp);
 }
 
 /* ------------------------------------------------------------------------ */

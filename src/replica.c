@@ -196,6 +196,7 @@ static void createMasterClient(int db) {
     c->flags |= CLIENT_MASTER;
     c->db = db >= 0 && db < server.dbnum ? db : 0;
     c->authenticated = 1;
+    c->user = NULL; /* the master's stream is applied whatever the ACL */
     snprintf(c->addr, sizeof(c->addr), "%s:%d", server.masterhost, server.masterport);
     serveConnection(c);
     server.master = c;

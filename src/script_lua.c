@@ -594,7 +594,25 @@ static sds *luaArgsToArgv(lua_State *L, int *argc) {
 
 /* Run argv on the script's fake client with the checks Redis's scriptCall()
  * makes. Returns an error text (static) or NULL when the command ran. */
+/* The caller's user must be allowed the command, as Redis's scriptVerifyACL. */
+static const char *scriptCheckAcl(scriptRunCtx *rctx, redisCommand *cmd) {
+    static char msg[160];
+    client *c = rctx->c;
+    int pos = 0;
+    c->user = rctx->caller->user; /* as Redis: the script's commands run as its caller (SORT's checks too) */
+    int r = aclCheckCommand(c->user, cmd, c->argv, c->argc, &pos);
+    if (r == ACL_OK) return NULL;
+    c->cmd = cmd;
+    aclLogDenial(c, rctx->caller, r, ACL_LOG_CTX_LUA, pos);
+    c->cmd = NULL;
+    c->user = NULL;
+    cmd->rejected_calls++;
+    snprintf(msg, sizeof(msg), "The user executing the script %s", aclDeniedReason(r));
+    return msg;
+}
+
 static const char *scriptCall(scriptRunCtx *rctx) {
+    const char *err;
     client *c = rctx->c;
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
     if (cmd && cmd->subcommands && c->argc >= 2) cmd = NULL; /* unknown subcommand */
@@ -617,6 +635,7 @@ static const char *scriptCall(scriptRunCtx *rctx) {
         cmd->rejected_calls++;
         return "READONLY You can't write against a read only replica.";
     }
+    if ((err = scriptCheckAcl(rctx, cmd)) != NULL) return err;
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,
@@ -626,6 +645,7 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     c->prop_suppress = !(rctx->repl_flags & PROPAGATE_REPL);
     call(c, cmd);
     c->prop_suppress = 0;
+    c->user = NULL; /* no pointer to a user kept past the call: users may be deleted */
     return NULL;
 }
 
@@ -799,10 +819,11 @@ static int luaRedisAclCheckCmdPermissionsCommand(lua_State *L) {
     if (!argv) return lua_error(L);
     redisCommand *cmd = lookupCommand(argv, argc);
     if (cmd && cmd->subcommands && argc >= 2) cmd = NULL;
+    int pos = 0, allowed = cmd && aclCheckCommand(curr_run_ctx->caller->user, cmd, argv, argc, &pos) == ACL_OK;
     for (int j = 0; j < argc; j++) sdsfree(argv[j]);
     zfree(argv);
     if (!cmd) return raiseError(L, "Invalid command passed to redis.acl_check_cmd()");
-    lua_pushboolean(L, 1); /* the only user, default, may run every command */
+    lua_pushboolean(L, allowed);
     return 1;
 }
 

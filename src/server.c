@@ -536,6 +536,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     commandTableInit();
+    aclInit(); /* the default user, requirepass, the ACL file */
     networkingInit();
     storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS
                         : !strcmp(server.fsync_policy, "no") ? STORE_FSYNC_NO : STORE_FSYNC_EVERYSEC);

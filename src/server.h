@@ -16,6 +16,7 @@
 #include "resp.h"
 #include "util.h"
 #include "store.h"
+#include "acl.h"
 
 #define DREDIS_VERSION "7.0.15"
 #define DREDIS_OWN_VERSION "0.1.0"
@@ -149,6 +150,7 @@ typedef struct redisCommand {
     const char *fullname;  /* "config|get" for subcommands, else name */
     /* statistics */
     long long calls, failed_calls, rejected_calls, microseconds;
+    int acl_id;            /* its bit in ACL command permissions (acl.c) */
 } redisCommand;
 
 struct client {
@@ -171,6 +173,7 @@ struct client {
     long long last_interaction; /* ms */
     size_t last_read;           /* bytes of the socket's last read */
     int authenticated;
+    struct aclUser *user;     /* the ACL user (acl.c); NULL: a fake client, may run anything */
     struct dict *pubsub_channels; /* NULL until the first SUBSCRIBE */
     struct dict *pubsub_patterns;
     struct dict *pubsub_shard_channels;
@@ -247,6 +250,8 @@ struct dredisServer {
     int npending_write;
     int in_flush;              /* flush_ev's callback is running */
     char *requirepass;        /* NULL: no password */
+    char *acl_filename;       /* DREDIS_ACLFILE (Redis's aclfile), NULL: none */
+    long long acllog_max_len; /* acllog-max-len */
     int protected_mode;       /* protected-mode: only loopback clients without a password */
     clientBufferLimits client_obuf_limits[CLIENT_TYPE_OBUF_COUNT]; /* client-output-buffer-limit */
     long long client_max_querybuf_len; /* client-query-buffer-limit */
@@ -653,6 +658,7 @@ void zsetStoreResult(client *c, sds dst, struct zmapEntry *items, size_t n, cons
 
 /* Command tables, one per file, each terminated by a {NULL} entry. */
 extern redisCommand serverCommandTable[];
+extern redisCommand aclCommandTable[];
 extern redisCommand keyspaceCommandTable[];
 extern redisCommand stringCommandTable[];
 extern redisCommand hashCommandTable[];

@@ -198,6 +198,7 @@ static void sortGeneric(client *c, int readonly) {
     sds sortby = NULL, storekey = NULL;
     sds *getops = zmalloc(sizeof(sds) * (size_t)c->argc);
     int getop = 0;
+    int can_read_any_key = aclCanReadAnyKey(c->user, c->cmd, c->argv, c->argc);
 
     for (int j = 2; j < c->argc; j++) {
         int leftargs = c->argc - j - 1;
@@ -221,7 +222,17 @@ static void sortGeneric(client *c, int readonly) {
             sortby = c->argv[++j];
             /* a pattern without '*' names no key: nothing to sort by */
             if (strchr(sortby, '*') == NULL) dontsort = 1;
+            else if (!can_read_any_key) { /* as Redis: the keys it names escape the ACL checks */
+                addReplyError(c, "ERR BY option of SORT denied due to insufficient ACL permissions.");
+                zfree(getops);
+                return;
+            }
         } else if (!strcasecmp(a, "get") && leftargs >= 1) {
+            if (!can_read_any_key) {
+                addReplyError(c, "ERR GET option of SORT denied due to insufficient ACL permissions.");
+                zfree(getops);
+                return;
+            }
             getops[getop++] = c->argv[++j];
         } else {
             addReplyErrorSyntax(c);

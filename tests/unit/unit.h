@@ -10,6 +10,7 @@ Suite *zset_index_suite(void);
 Suite *rdb_suite(void);
 Suite *notify_suite(void);
 Suite *store_suite(void);
+Suite *sha256_suite(void);
 Suite *syscalls_suite(void);
 Suite *geohash_suite(void);
 Suite *client_limits_suite(void);

@@ -10,6 +10,7 @@ int main(void) {
     srunner_add_suite(sr, rdb_suite());
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, store_suite());
+    srunner_add_suite(sr, sha256_suite());
     srunner_add_suite(sr, syscalls_suite());
     srunner_add_suite(sr, geohash_suite());
     srunner_add_suite(sr, client_limits_suite());
