@@ -197,6 +197,7 @@ void call(client *c, redisCommand *cmd) {
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
+    trackingCallBegin(c);
     expiryClockEnter();
     storeTxnBegin();
     int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
@@ -205,6 +206,7 @@ void call(client *c, redisCommand *cmd) {
     storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);
+    trackingCallEnd(c, cmd);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     cmd->calls++;

@@ -213,6 +213,7 @@ int loadConfigFromEnv(char **err) {
         server.port = (int)n;
     }
     server.maxclients = 10000;
+    server.tracking_table_max_keys = 1000000;
     if ((v = getenv("DREDIS_MAXCLIENTS")) && *v) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
@@ -335,6 +336,10 @@ static const char *setRequirepass(const char *v) {
     zfree(server.requirepass);
     server.requirepass = *v ? zstrdup(v) : NULL;
     return NULL;
+}
+static sds getTrackingMaxKeys(void) { return fmtLL(server.tracking_table_max_keys); }
+static const char *setTrackingMaxKeys(const char *v) {
+    return setLongLong(v, 0, LONG_MAX, &server.tracking_table_max_keys);
 }
 static sds getTimeout(void) { return fmtLL(server.idle_timeout); }
 static const char *setTimeout(const char *v) { return setLongLong(v, 0, INT_MAX, &server.idle_timeout); }
@@ -529,6 +534,7 @@ static const configEntry configTable[] = {
     {"stream-node-max-bytes", getStreamBytes, setStreamBytes},
     {"stream-node-max-entries", getStreamEntries, setStreamEntries},
     {"timeout", getTimeout, setTimeout},
+    {"tracking-table-max-keys", getTrackingMaxKeys, setTrackingMaxKeys},
     {"unixsocket", getUnixsocket, NULL},
     {"unixsocketperm", getUnixsocketperm, NULL},
     {"zset-max-listpack-entries", getZsetEntries, setZsetEntries, "zset-max-ziplist-entries"},

@@ -458,6 +458,7 @@ void freeClient(client *c) {
     unwatchAllKeys(c);
     freeClientMultiState(c);
     freeClientPubsub(c);
+    trackingFreeClient(c);
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     if (c->flags & CLIENT_SLAVE) replicationForgetClient(c);
     if (c->flags & CLIENT_MASTER) replicaMasterLinkLost(c);
@@ -507,6 +508,7 @@ sds clientInfoString(client *c) {
     if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
     if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
+    p = trackingClientFlags(c, p);
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';

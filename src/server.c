@@ -222,9 +222,9 @@ static sds genInfo(const int *want) {
                             "connected_clients:%lu\r\n"
                             "maxclients:%lu\r\n"
                             "blocked_clients:%lu\r\n"
-                            "tracking_clients:0\r\n",
+                            "tracking_clients:%lu\r\n",
                             server.nclients - (unsigned long)replicationReplicaCount(), server.maxclients,
-                            server.blocked_clients);
+                            server.blocked_clients, trackingClientsCount());
     }
     if (SECTION("memory")) {
         struct rusage ru;
@@ -255,6 +255,7 @@ static sds genInfo(const int *want) {
                             server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
                             server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors);
+        info = genTrackingInfo(info);
         info = genReplicationStats(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
@@ -333,6 +334,7 @@ redisCommand serverCommandTable[] = {
 static void keyTouchedHook(int db, const char *name, size_t len) {
     touchWatchedKey(db, name, len);
     signalKeyAsReady(db, name, len);
+    trackingKeyChanged(name, len);
 }
 /* A database emptied or replaced as a whole: WATCHers fail, and blocked
  * clients look again (an XREADGROUP whose stream went gets its error, as
@@ -340,6 +342,7 @@ static void keyTouchedHook(int db, const char *name, size_t len) {
 static void dbFlushedHook(int db) {
     touchAllWatchedKeysInDb(db);
     signalAllBlockedKeysInDb(db);
+    trackingDbFlushed();
 }
 
 /* Close clients idle for longer than the timeout setting, as Redis does
@@ -559,6 +562,7 @@ int main(int argc, char **argv) {
     multiInit();
     pubsubInit();
     blockingInit();
+    trackingInit();
     saveInit();
     replicationInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);

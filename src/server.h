@@ -180,6 +180,7 @@ struct client {
     long long psync_initial_offset; /* where its stream starts after the RDB */
     struct evbuffer *repl_pending; /* the stream while its RDB is made */
     size_t parsed_bytes;       /* of the command being parsed (a master's stream offset) */
+    struct trackingState *tracking; /* CLIENT TRACKING (tracking.c), NULL until used */
     struct client *prev, *next;
 };
 
@@ -270,6 +271,7 @@ struct dredisServer {
     char *masterauth;            /* DREDIS_MASTERAUTH */
     struct client *master;       /* the master client, once synced */
     long long replica_priority;  /* replica-priority, for Sentinel */
+    long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
 };
 
 extern struct dredisServer server;
@@ -320,6 +322,7 @@ void setDeferredArrayLen(client *c, void *node, long len);
 void setDeferredMapLen(client *c, void *node, long len);
 void setDeferredSetLen(client *c, void *node, long len);
 sds clientInfoString(client *c);
+client *lookupClientByID(uint64_t id); /* connection.c */
 /* A reply built aside (see networking.c). */
 typedef struct replyCapture {
     struct evbuffer *saved, *body;
@@ -406,6 +409,7 @@ void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_
 void unblockClient(client *c);
 int clientMayBlock(client *c);
 void replyToBlockedClientTimedOut(client *c);
+int unblockClientOnRequest(client *target, int error); /* CLIENT UNBLOCK */
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
@@ -424,6 +428,21 @@ int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
 void slowlogPushIfNeeded(client *c, int argc, sds *argv, long long duration);
 void feedMonitors(client *c, int argc, sds *argv);
 void monitorRemoveClient(client *c);
+
+/* ---- tracking.c ---- */
+void trackingInit(void);
+void trackingKeyChanged(const char *key, size_t len); /* the store's key hook */
+void trackingDbFlushed(void);                         /* a database flushed or swapped */
+void trackingCallBegin(client *c);
+void trackingCallEnd(client *c, redisCommand *cmd);
+void trackingFreeClient(client *c);
+char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
+unsigned long trackingClientsCount(void);
+sds genTrackingInfo(sds info);
+void clientTrackingCommand(client *c);
+void clientCachingCommand(client *c);
+void clientGetredirCommand(client *c);
+void clientTrackinginfoCommand(client *c);
 
 /* ---- server.c ---- */
 long long mstime(void);
