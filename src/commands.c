@@ -13,7 +13,7 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable, blockingCommandTable,
+                                 introspectionCommandTable, latencyCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 
@@ -141,6 +141,7 @@ void resetCommandStats(void) {
     for (size_t i = 0; i < index_len; i++) resetStats(index_[i]);
     errorStatsLen = 0;
     errorRepliesTotal = 0;
+    latencyResetHistograms();
 }
 
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
@@ -211,6 +212,7 @@ void call(client *c, redisCommand *cmd) {
     long long dur = ustime() - start;
     cmd->calls++;
     cmd->microseconds += dur;
+    latencyRecordCommand(cmd, dur);
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;

@@ -337,6 +337,10 @@ static const char *setRequirepass(const char *v) {
     server.requirepass = *v ? zstrdup(v) : NULL;
     return NULL;
 }
+static sds getLatencyThreshold(void) { return fmtLL(server.latency_monitor_threshold); }
+static const char *setLatencyThreshold(const char *v) {
+    return setLongLong(v, 0, LLONG_MAX, &server.latency_monitor_threshold);
+}
 static sds getTrackingMaxKeys(void) { return fmtLL(server.tracking_table_max_keys); }
 static const char *setTrackingMaxKeys(const char *v) {
     return setLongLong(v, 0, LONG_MAX, &server.tracking_table_max_keys);
@@ -510,7 +514,7 @@ static const configEntry configTable[] = {
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
     {"hz", getHz, NULL},
-    {"latency-monitor-threshold", getZero, NULL},
+    {"latency-monitor-threshold", getLatencyThreshold, setLatencyThreshold},
     {"list-compress-depth", getListCompress, setListCompress},
     {"list-max-listpack-size", getListSize, setListSize, "list-max-ziplist-size"},
     {"loglevel", getLoglevel, setLoglevel},

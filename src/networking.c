@@ -43,12 +43,14 @@ void addReply(client *c, const char *s, size_t len) {
 
 void flushHeldReplies(void) {
     if (server.npending_flush == 0) return;
+    long long sync_start = mstime();
     if (storeDirty() && storeSync() != STORE_OK) {
         /* as Redis with appendfsync always: acknowledged writes could not be
          * made durable, so nothing more may be acknowledged */
         serverLog(LL_WARNING, "Can't sync the data tree (DREDIS_FSYNC=always): %s. Exiting...", strerror(errno));
         exit(1);
     }
+    latencyAddSampleIfNeeded("store-sync", mstime() - sync_start);
     for (int i = 0; i < server.npending_flush; i++) {
         client *c = server.pending_flush[i];
         c->flags &= ~CLIENT_PENDING_FLUSH;

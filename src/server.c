@@ -383,6 +383,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     closeIdleClients();
     saveCron();
     replicationCron();
+    trackingCron();
     logSpaceReserve();
 }
 
@@ -563,6 +564,7 @@ int main(int argc, char **argv) {
     pubsubInit();
     blockingInit();
     trackingInit();
+    latencyInit();
     saveInit();
     replicationInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);

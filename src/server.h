@@ -272,6 +272,7 @@ struct dredisServer {
     struct client *master;       /* the master client, once synced */
     long long replica_priority;  /* replica-priority, for Sentinel */
     long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
+    long long latency_monitor_threshold; /* ms, 0 = the latency monitor is off */
 };
 
 extern struct dredisServer server;
@@ -436,6 +437,7 @@ void trackingDbFlushed(void);                         /* a database flushed or s
 void trackingCallBegin(client *c);
 void trackingCallEnd(client *c, redisCommand *cmd);
 void trackingFreeClient(client *c);
+void trackingCron(void);
 char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
 unsigned long trackingClientsCount(void);
 sds genTrackingInfo(sds info);
@@ -443,6 +445,12 @@ void clientTrackingCommand(client *c);
 void clientCachingCommand(client *c);
 void clientGetredirCommand(client *c);
 void clientTrackinginfoCommand(client *c);
+
+/* ---- latency.c ---- */
+void latencyInit(void);
+void latencyAddSampleIfNeeded(const char *event, long long ms);
+void latencyRecordCommand(redisCommand *cmd, long long us);
+void latencyResetHistograms(void);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -639,6 +647,7 @@ extern redisCommand connectionCommandTable[];
 extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
+extern redisCommand latencyCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand functionCommandTable[];

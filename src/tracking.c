@@ -196,7 +196,7 @@ static void rememberKey(client *c, const char *key, size_t len) {
 static void rememberCommandKeys(client *c, redisCommand *cmd, int argc, sds *argv) {
     const char *name = cmd->fullname;
     int first = cmd->firstkey, last, step = cmd->keystep > 0 ? cmd->keystep : 1;
-    if (!strcmp(name, "eval") || !strcmp(name, "evalsha") || !strcmp(name, "fcall")) {
+    if (!strncmp(name, "eval", 4) || !strncmp(name, "fcall", 5)) { /* and their _ro forms */
         long long n;
         if (argc < 3 || !string2ll(argv[2], sdslen(argv[2]), &n) || n <= 0 || n > argc - 3) return;
         first = 3;
@@ -409,6 +409,12 @@ void trackingDbFlushed(void) {
     dictRelease(tracking_table, idSetFree);
     tracking_table = dictCreate();
     table_items = 0;
+}
+
+/* serverCron: a table left over its limit by CONFIG SET is trimmed even
+ * when no command follows, as Redis. */
+void trackingCron(void) {
+    if (tracking_clients && call_depth == 0) limitTrackingTable();
 }
 
 /* call(): around every command; nested calls (EXEC, scripts) belong to the
