@@ -13,7 +13,7 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable, latencyCommandTable, blockingCommandTable,
+                                 introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable};
 

@@ -384,6 +384,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     saveCron();
     replicationCron();
     trackingCron();
+    memoryUpdatePeak();
     logSpaceReserve();
 }
 
@@ -599,6 +600,7 @@ int main(int argc, char **argv) {
     server.sigint_ev = evsignal_new(server.base, SIGINT, signalHandler, NULL);
     event_add(server.sigterm_ev, NULL);
     event_add(server.sigint_ev, NULL);
+    memoryInit(); /* startup.allocated: what the server holds before any client */
     serverLog(LL_NOTICE, "Ready to accept connections");
     systemdNotifyReady();
 

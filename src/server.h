@@ -446,6 +446,12 @@ void clientCachingCommand(client *c);
 void clientGetredirCommand(client *c);
 void clientTrackinginfoCommand(client *c);
 
+/* ---- memory.c ---- */
+void memoryInit(void);
+void memoryUpdatePeak(void);
+size_t replicationBacklogMemory(void); /* replication.c */
+size_t scriptsCacheMemory(void);       /* scripting.c: the EVAL scripts' bodies */
+
 /* ---- latency.c ---- */
 void latencyInit(void);
 void latencyAddSampleIfNeeded(const char *event, long long ms);
@@ -648,6 +654,7 @@ extern redisCommand pubsubCommandTable[];
 extern redisCommand configCommandTable[];
 extern redisCommand introspectionCommandTable[];
 extern redisCommand latencyCommandTable[];
+extern redisCommand memoryCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand functionCommandTable[];

@@ -4,6 +4,7 @@ src/object.c memoryCommand, tests/unit/latency-monitor.tcl,
 tests/unit/introspection.tcl). Latencies themselves differ from server to
 server: the scenarios compare shapes, counts and error texts, and the tests
 check dredis's own figures against what was done."""
+import os
 import time
 
 from dredis_test import RespError
@@ -99,3 +100,64 @@ def test_latency_histogram_as_redis():
     # cumulative counts on powers of two of microseconds, ending at the calls
     assert all(k & (k - 1) == 0 for k in buckets)
     assert sorted(buckets.values()) == list(buckets.values()) and max(buckets.values()) == 2
+
+
+def memory_scenario(server):
+    c = server.client()
+    c.execute("HELLO", "3")
+    c.execute("SET", "s", "v")
+    steps = [("usage missing", c.execute("MEMORY", "USAGE", "nokey")),
+             ("usage int", isinstance(c.execute("MEMORY", "USAGE", "s"), int)),
+             ("samples negative", c.execute("MEMORY", "USAGE", "s", "SAMPLES", "-1")),
+             ("samples not int", c.execute("MEMORY", "USAGE", "s", "SAMPLES", "x")),
+             ("samples missing", c.execute("MEMORY", "USAGE", "s", "SAMPLES")),
+             ("bad option", c.execute("MEMORY", "USAGE", "s", "FOO", "1")),
+             ("samples zero", isinstance(c.execute("MEMORY", "USAGE", "s", "SAMPLES", "0"), int)),
+             ("arity", c.execute("MEMORY", "USAGE")),
+             ("bad sub", c.execute("MEMORY", "FOO")),
+             ("help", c.execute("MEMORY", "HELP")),
+             ("latency help", c.execute("LATENCY", "HELP")),
+             ("purge", c.execute("MEMORY", "PURGE")),
+             ("doctor", isinstance(c.execute("MEMORY", "DOCTOR"), bytes)),
+             ("malloc-stats", isinstance(c.execute("MEMORY", "MALLOC-STATS"), bytes))]
+    stats = c.execute("MEMORY", "STATS")
+    steps.append(("stats fields", list(stats.keys())))
+    steps.append(("stats db.0", sorted(stats[b"db.0"].keys())))
+    steps.append(("stats keys", stats[b"keys.count"]))
+    c.close()
+    return steps
+
+
+def test_memory_as_redis():
+    steps = dict(compare(memory_scenario))
+    assert steps["usage missing"] is None and steps["usage int"] is True
+    assert steps["samples negative"] == RespError("ERR syntax error")
+    assert steps["stats keys"] == 1
+
+
+def test_memory_usage_is_disk_bytes():
+    """MEMORY USAGE is the space the key's tree takes: it grows with the key,
+    SAMPLES 0 measures every file, and the default estimate (5 files per
+    directory, the rest given their average) stays near it."""
+    from dredis_test import Dredis
+    with Dredis() as d:
+        c = d.client()
+        c.execute("SET", "s", "x")
+        small = c.execute("MEMORY", "USAGE", "s")
+        c.execute("SET", "s", "x" * 100000)
+        big = c.execute("MEMORY", "USAGE", "s")
+        assert small > 0 and big > small and big >= 100000
+        c.execute("HSET", "h", *[a for i in range(200) for a in ("f%d" % i, "v" * 50)])
+        exact = c.execute("MEMORY", "USAGE", "h", "SAMPLES", "0")
+        estimate = c.execute("MEMORY", "USAGE", "h")
+        assert exact > 200 * 50
+        assert exact / 2 <= estimate <= exact * 2
+        total = 0
+        key_dirs = [os.path.join(d.db_dir(0), n) for n in os.listdir(d.db_dir(0)) if n.startswith("h")]
+        assert len(key_dirs) == 1
+        total += os.lstat(key_dirs[0]).st_blocks * 512
+        for root, dirs, files in os.walk(key_dirs[0]):
+            for n in dirs + files:
+                total += os.lstat(os.path.join(root, n)).st_blocks * 512
+        assert exact == total
+        c.close()
