@@ -137,6 +137,18 @@ void replyToBlockedClientTimedOut(client *c) {
     }
 }
 
+/* CLIENT UNBLOCK: end target's wait as its timeout would (error == 0) or
+ * with Redis's -UNBLOCKED error. A client postponed by CLIENT PAUSE waits
+ * for no key and no timeout, so it is not unblocked (Redis 7.0 aborts on
+ * it). 1 when target was unblocked. */
+int unblockClientOnRequest(client *target, int error) {
+    if (target->bstate.btype == BLOCKED_NONE || target->bstate.btype == BLOCKED_PAUSE) return 0;
+    if (error) addReplyError(target, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else replyToBlockedClientTimedOut(target);
+    unblockClient(target);
+    return 1;
+}
+
 /* Inside MULTI/EXEC or a script a blocking command answers at once. */
 int clientMayBlock(client *c) { return !(c->flags & (CLIENT_MULTI | CLIENT_EXECUTING | CLIENT_FAKE)); }
 

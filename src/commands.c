@@ -13,7 +13,7 @@ extern redisCommand expireCommandTable[];
 static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expireCommandTable, stringCommandTable,
                                  hashCommandTable,   setCommandTable,      zsetCommandTable,   listCommandTable,
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
-                                 introspectionCommandTable, blockingCommandTable,
+                                 introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
                                  faultCommandTable};
@@ -150,6 +150,7 @@ void resetCommandStats(void) {
     for (size_t i = 0; i < index_len; i++) resetStats(index_[i]);
     errorStatsLen = 0;
     errorRepliesTotal = 0;
+    latencyResetHistograms();
 }
 
 void commandTableForEach(void (*fn)(redisCommand *cmd, void *ud), void *ud) {
@@ -209,6 +210,7 @@ void call(client *c, redisCommand *cmd) {
     c->cmd = c->lastcmd = cmd;
     propState ps;
     propagateCallBegin(c, &ps);
+    trackingCallBegin(c);
     expiryClockEnter();
     storeTxnBegin();
     int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
@@ -217,6 +219,7 @@ void call(client *c, redisCommand *cmd) {
     storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);
+    trackingCallEnd(c, cmd);
     if (c->held) holdClient(c); /* its reply waits for the sync */
     long long dur = ustime() - start;
     /* as Redis: a command that blocked counts as a call once it is served
@@ -224,6 +227,7 @@ void call(client *c, redisCommand *cmd) {
     int blocked = c->bstate.btype != BLOCKED_NONE && (!was_blocked || c->bstate.reblocked);
     if (!blocked) cmd->calls++;
     cmd->microseconds += dur;
+    latencyRecordCommand(cmd, dur);
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlogPushIfNeeded(c, c->argc, c->argv, dur);
     if (!(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) feedMonitors(c, c->argc, c->argv);
     server.stat_numcommands++;

@@ -240,6 +240,7 @@ int loadConfigFromEnv(char **err) {
         server.port = (int)n;
     }
     server.maxclients = 10000;
+    server.tracking_table_max_keys = 1000000;
     if ((v = getenv("DREDIS_MAXCLIENTS")) && *v) {
         if (parseLong("DREDIS_MAXCLIENTS", v, 1, 1000000, &n, err) != C_OK) return C_ERR;
         server.maxclients = (unsigned long)n;
@@ -382,6 +383,14 @@ static const char *setAclPubsubDefault(const char *v) {
 static sds getAclfile(void) { return sdsnew(server.acl_filename ? server.acl_filename : ""); }
 static sds getAcllogMaxLen(void) { return fmtLL(server.acllog_max_len); }
 static const char *setAcllogMaxLen(const char *v) { return setLongLong(v, 0, LONG_MAX, &server.acllog_max_len); }
+static sds getLatencyThreshold(void) { return fmtLL(server.latency_monitor_threshold); }
+static const char *setLatencyThreshold(const char *v) {
+    return setLongLong(v, 0, LLONG_MAX, &server.latency_monitor_threshold);
+}
+static sds getTrackingMaxKeys(void) { return fmtLL(server.tracking_table_max_keys); }
+static const char *setTrackingMaxKeys(const char *v) {
+    return setLongLong(v, 0, LONG_MAX, &server.tracking_table_max_keys);
+}
 static sds getTimeout(void) { return fmtLL(server.idle_timeout); }
 static const char *setTimeout(const char *v) { return setLongLong(v, 0, INT_MAX, &server.idle_timeout); }
 static sds getSlowlogSlower(void) { return fmtLL(server.slowlog_log_slower_than); }
@@ -638,7 +647,7 @@ static const configEntry configTable[] = {
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
     {"hz", getHz, setHz},
-    {"latency-monitor-threshold", getZero, NULL},
+    {"latency-monitor-threshold", getLatencyThreshold, setLatencyThreshold},
     {"list-compress-depth", getListCompress, setListCompress},
     {"list-max-listpack-size", getListSize, setListSize, "list-max-ziplist-size"},
     {"loglevel", getLoglevel, setLoglevel},
@@ -664,6 +673,7 @@ static const configEntry configTable[] = {
     {"stream-node-max-bytes", getStreamBytes, setStreamBytes},
     {"stream-node-max-entries", getStreamEntries, setStreamEntries},
     {"timeout", getTimeout, setTimeout},
+    {"tracking-table-max-keys", getTrackingMaxKeys, setTrackingMaxKeys},
     {"unixsocket", getUnixsocket, NULL},
     {"unixsocketperm", getUnixsocketperm, NULL},
     {"zset-max-listpack-entries", getZsetEntries, setZsetEntries, "zset-max-ziplist-entries"},

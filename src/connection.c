@@ -165,7 +165,7 @@ static int clientIsOfType(client *c, const char *type) {
     return 0;
 }
 
-static client *lookupClientByID(uint64_t id) {
+client *lookupClientByID(uint64_t id) {
     for (client *cl = server.clients; cl; cl = cl->next)
         if (cl->id == id) return cl;
     return NULL;
@@ -346,9 +346,33 @@ static void clientNoEvictCommand(client *c) {
     addReplyOK(c);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked */
+static void clientUnblockCommand(client *c) {
+    int error = 0;
+    long long id;
+    if (c->argc > 4) {
+        addReplySubcommandSyntaxError(c);
+        return;
+    }
+    if (c->argc == 4) {
+        if (!strcasecmp(c->argv[3], "error")) error = 1;
+        else if (strcasecmp(c->argv[3], "timeout")) {
+            addReplyError(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    if (getLongLongFromArgOrReply(c, c->argv[2], &id, NULL) != C_OK) return;
+    client *target = id > 0 ? lookupClientByID((uint64_t)id) : NULL;
+    addReplyLongLong(c, target && unblockClientOnRequest(target, error));
+}
+
 static void clientHelpCommand(client *c) {
     static const char *help[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -381,6 +405,13 @@ static void clientHelpCommand(client *c) {
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "HELP",
@@ -392,6 +423,15 @@ static void clientHelpCommand(client *c) {
 static void clientCommand(client *c) { (void)c; }
 
 static redisCommand clientSubcommands[] = {
+    {"caching", clientCachingCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection", "6.0.0",
+     "Instructs the server whether to track the keys in the next request.", "O(1)", NULL},
+    {"getredir", clientGetredirCommand, 2, "noscript loading stale", "slow connection", 0, 0, 0, "connection",
+     "6.0.0", "Returns the client ID to which the connection's tracking notifications are redirected.", "O(1)", NULL},
+    {"tracking", clientTrackingCommand, -3, "noscript loading stale", "slow connection", 0, 0, 0, "connection",
+     "6.0.0", "Controls server-assisted client-side caching for the connection.",
+     "O(1). Some options may introduce additional complexity.", NULL},
+    {"trackinginfo", clientTrackinginfoCommand, 2, "noscript loading stale", "slow connection", 0, 0, 0, "connection",
+     "6.2.0", "Returns information about server-assisted client-side caching for the connection.", "O(1)", NULL},
     {"getname", clientGetnameCommand, 2, "noscript loading stale", "slow connection", 0, 0, 0, "connection",
      "2.6.9", "Returns the name of the connection.", "O(1)", NULL},
     {"help", clientHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "connection", "5.0.0",
@@ -413,6 +453,9 @@ static redisCommand clientSubcommands[] = {
      "connection", "6.2.0", "Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients", NULL},
     {"reply", clientReplyCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection", "3.2.0",
      "Instructs the server whether to reply to commands.", "O(1)", NULL},
+    {"unblock", clientUnblockCommand, -3, "admin noscript loading stale", "admin slow dangerous connection", 0, 0,
+     0, "connection", "5.0.0", "Unblocks a client blocked by a blocking command from a different connection.",
+     "O(log N) where N is the number of client connections", NULL},
     {"setname", clientSetnameCommand, 3, "noscript loading stale", "slow connection", 0, 0, 0, "connection",
      "2.6.9", "Sets the connection name.", "O(1)", NULL},
     {NULL}};

@@ -36,6 +36,7 @@ void activeExpireCycle(void) {
     if (server.masterhost) return; /* a replica waits for its master's DELs */
     long long now = mstime();
     for (int db = 0; db < server.dbnum; db++) storeExpireScan(db, now, ACTIVE_EXPIRE_BUDGET, expireIfDue);
+    latencyAddSampleIfNeeded("expire-cycle", mstime() - now);
 }
 
 static int parseExpireFlags(client *c, int first, int *flags) {

@@ -1,7 +1,6 @@
 /* introspection.c - watching the server work: SLOWLOG (commands slower than
  * slowlog-log-slower-than), MONITOR (every command streamed to monitoring
- * clients), LATENCY (the latency monitor is disabled, as in a default Redis)
- * and DEBUG SLEEP / SET-ACTIVE-EXPIRE. */
+ * clients) and DEBUG SLEEP / SET-ACTIVE-EXPIRE (LATENCY: latency.c). */
 #include "server.h"
 #include <stdlib.h>
 #include <string.h>
@@ -167,28 +166,6 @@ void feedMonitors(client *c, int argc, sds *argv) {
     sdsfree(line);
 }
 
-/* ---- LATENCY ---- */
-
-static void latencyLatestCommand(client *c) { addReplyArrayLen(c, 0); }
-static void latencyHistoryCommand(client *c) { addReplyArrayLen(c, 0); }
-static void latencyResetCommand(client *c) { addReplyLongLong(c, 0); }
-static void latencyHelpCommand(client *c) {
-    static const char *help[] = {
-        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "HISTORY <event>",
-        "    Return time-latency samples for the <event> class.",
-        "LATEST",
-        "    Return the latest latency samples for all events.",
-        "RESET [<event> ...]",
-        "    Reset latency data of one or more <event> classes.",
-        "    (default: reset all data for all event classes)",
-        "HELP",
-        "    Print this help.",
-        "(dredis: latency-monitor-threshold is 0, so no samples are collected.)",
-    };
-    addReplyHelpLines(c, help);
-}
-
 /* ---- DEBUG ---- */
 
 static void debugCommand(client *c) {
@@ -229,22 +206,9 @@ static redisCommand slowlogSubcommands[] = {
      "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog", NULL},
     {NULL}};
 
-static redisCommand latencySubcommands[] = {
-    {"help", latencyHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "2.8.13",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"history", latencyHistoryCommand, 3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
-     "server", "2.8.13", "Returns timestamp-latency samples for an event.", "O(1)", NULL},
-    {"latest", latencyLatestCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Returns the latest latency samples for all events.", "O(1)", NULL},
-    {"reset", latencyResetCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Resets the latency data for one or more events.", "O(1)", NULL},
-    {NULL}};
-
 redisCommand introspectionCommandTable[] = {
     {"slowlog", dummyContainer, -2, "", "slow", 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
      "Depends on subcommand.", slowlogSubcommands},
-    {"latency", dummyContainer, -2, "", "slow", 0, 0, 0, "server", "2.8.13",
-     "A container for latency diagnostics commands.", "Depends on subcommand.", latencySubcommands},
     {"monitor", monitorCommand, 1, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
      "1.0.0", "Listens for all requests received by the server in real-time.", "O(1)", NULL},
     {"debug", debugCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",

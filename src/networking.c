@@ -43,12 +43,14 @@ void addReply(client *c, const char *s, size_t len) {
 
 void flushHeldReplies(void) {
     if (server.npending_flush == 0) return;
+    long long sync_start = mstime();
     if (storeDirty() && storeSync() != STORE_OK) {
         /* as Redis with appendfsync always: acknowledged writes could not be
          * made durable, so nothing more may be acknowledged */
         serverLog(LL_WARNING, "Can't sync the data tree (DREDIS_FSYNC=always): %s. Exiting...", strerror(errno));
         exit(1);
     }
+    latencyAddSampleIfNeeded("store-sync", mstime() - sync_start);
     for (int i = 0; i < server.npending_flush; i++) {
         client *c = server.pending_flush[i];
         c->flags &= ~CLIENT_PENDING_FLUSH;
@@ -525,6 +527,7 @@ void freeClient(client *c) {
     unwatchAllKeys(c);
     freeClientMultiState(c);
     freeClientPubsub(c);
+    trackingFreeClient(c);
     if (c->flags & CLIENT_MONITOR) monitorRemoveClient(c);
     if (c->flags & CLIENT_SLAVE) replicationForgetClient(c);
     if (c->flags & CLIENT_MASTER) replicaMasterLinkLost(c);
@@ -574,6 +577,7 @@ sds clientInfoString(client *c) {
     if (clientSubscriptionsCount(c) > 0) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
     if (c->bstate.btype != BLOCKED_NONE) *p++ = 'b';
+    p = trackingClientFlags(c, p);
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_UNBLOCKED) *p++ = 'u';

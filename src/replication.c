@@ -91,6 +91,8 @@ static void clearReplicationId2(void) {
 /* The backlog                                                               */
 /* ------------------------------------------------------------------------ */
 
+size_t replicationBacklogMemory(void) { return repl.backlog ? (size_t)server.repl_backlog_size : 0; }
+
 static void createBacklog(void) {
     repl.backlog = zmalloc((size_t)server.repl_backlog_size);
     repl.backlog_idx = 0;

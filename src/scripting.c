@@ -567,6 +567,8 @@ static void bytesToHuman(char *s, size_t len, unsigned long long n) {
     else snprintf(s, len, "%.2fG", (double)n / (1024.0 * 1024 * 1024));
 }
 
+size_t scriptsCacheMemory(void) { return scripts_mem; }
+
 sds genScriptingMemoryInfo(sds info) {
     char human[64];
     size_t vm = luaMemoryUsed();

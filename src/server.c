@@ -223,9 +223,9 @@ static sds genInfo(const int *want) {
                             "connected_clients:%lu\r\n"
                             "maxclients:%lu\r\n"
                             "blocked_clients:%lu\r\n"
-                            "tracking_clients:0\r\n",
+                            "tracking_clients:%lu\r\n",
                             server.nclients - (unsigned long)replicationReplicaCount(), server.maxclients,
-                            server.blocked_clients);
+                            server.blocked_clients, trackingClientsCount());
     }
     if (SECTION("memory")) {
         struct rusage ru;
@@ -258,6 +258,7 @@ static sds genInfo(const int *want) {
                             server.stat_rejected_conn, server.stat_expiredkeys, server.stat_keyspace_hits,
                             server.stat_keyspace_misses, errorRepliesCount(), server.stat_io_errors,
                             server.stat_output_pauses);
+        info = genTrackingInfo(info);
         info = genReplicationStats(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
@@ -336,6 +337,7 @@ redisCommand serverCommandTable[] = {
 static void keyTouchedHook(int db, const char *name, size_t len) {
     touchWatchedKey(db, name, len);
     signalKeyAsReady(db, name, len);
+    trackingKeyChanged(name, len);
 }
 /* A database emptied or replaced as a whole: WATCHers fail, and blocked
  * clients look again (an XREADGROUP whose stream went gets its error, as
@@ -343,6 +345,7 @@ static void keyTouchedHook(int db, const char *name, size_t len) {
 static void dbFlushedHook(int db) {
     touchAllWatchedKeysInDb(db);
     signalAllBlockedKeysInDb(db);
+    trackingDbFlushed();
 }
 
 /* Close clients idle for longer than the timeout setting, as Redis does
@@ -384,6 +387,8 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     clientsCronOutputLimits();
     saveCron();
     replicationCron();
+    trackingCron();
+    memoryUpdatePeak();
     logSpaceReserve();
 }
 
@@ -543,6 +548,8 @@ int main(int argc, char **argv) {
     multiInit();
     pubsubInit();
     blockingInit();
+    trackingInit();
+    latencyInit();
     saveInit();
     replicationInit();
     storeSetHooks(keyTouchedHook, dbFlushedHook);
@@ -577,6 +584,7 @@ int main(int argc, char **argv) {
     server.sigint_ev = evsignal_new(server.base, SIGINT, signalHandler, NULL);
     event_add(server.sigterm_ev, NULL);
     event_add(server.sigint_ev, NULL);
+    memoryInit(); /* startup.allocated: what the server holds before any client */
     serverLog(LL_NOTICE, "Ready to accept connections");
     systemdNotifyReady();
 

@@ -198,6 +198,7 @@ struct client {
     struct evbuffer *repl_pending; /* the stream while its RDB is made */
     size_t parsed_bytes;       /* of the command being parsed (a master's stream offset) */
     long long obuf_soft_limit_reached_time; /* unix s its output first passed the soft limit, 0: below */
+    struct trackingState *tracking; /* CLIENT TRACKING (tracking.c), NULL until used */
     struct client *prev, *next;
 };
 
@@ -294,6 +295,8 @@ struct dredisServer {
     char *masterauth;            /* DREDIS_MASTERAUTH */
     struct client *master;       /* the master client, once synced */
     long long replica_priority;  /* replica-priority, for Sentinel */
+    long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
+    long long latency_monitor_threshold; /* ms, 0 = the latency monitor is off */
 };
 
 extern struct dredisServer server;
@@ -357,6 +360,7 @@ void clientsCronOutputLimits(void);
 const char *setClientOutputLimits(const char *value);
 sds getClientOutputLimits(void);
 int parseMemoryValue(const char *v, long long *out); /* config.c: Redis's memtoull units */
+client *lookupClientByID(uint64_t id); /* connection.c */
 /* A reply built aside (see networking.c). */
 typedef struct replyCapture {
     struct evbuffer *saved, *body;
@@ -445,6 +449,7 @@ void blockForKeys(client *c, int btype, sds *keys, int nkeys, long long timeout_
 void unblockClient(client *c);
 int clientMayBlock(client *c);
 void replyToBlockedClientTimedOut(client *c);
+int unblockClientOnRequest(client *target, int error); /* CLIENT UNBLOCK */
 void signalKeyAsReady(int db, const char *key, size_t len);
 void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
@@ -463,6 +468,34 @@ int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms);
 void slowlogPushIfNeeded(client *c, int argc, sds *argv, long long duration);
 void feedMonitors(client *c, int argc, sds *argv);
 void monitorRemoveClient(client *c);
+
+/* ---- tracking.c ---- */
+void trackingInit(void);
+void trackingKeyChanged(const char *key, size_t len); /* the store's key hook */
+void trackingDbFlushed(void);                         /* a database flushed or swapped */
+void trackingCallBegin(client *c);
+void trackingCallEnd(client *c, redisCommand *cmd);
+void trackingFreeClient(client *c);
+void trackingCron(void);
+char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
+unsigned long trackingClientsCount(void);
+sds genTrackingInfo(sds info);
+void clientTrackingCommand(client *c);
+void clientCachingCommand(client *c);
+void clientGetredirCommand(client *c);
+void clientTrackinginfoCommand(client *c);
+
+/* ---- memory.c ---- */
+void memoryInit(void);
+void memoryUpdatePeak(void);
+size_t replicationBacklogMemory(void); /* replication.c */
+size_t scriptsCacheMemory(void);       /* scripting.c: the EVAL scripts' bodies */
+
+/* ---- latency.c ---- */
+void latencyInit(void);
+void latencyAddSampleIfNeeded(const char *event, long long ms);
+void latencyRecordCommand(redisCommand *cmd, long long us);
+void latencyResetHistograms(void);
 
 /* ---- server.c ---- */
 long long mstime(void);
@@ -674,6 +707,8 @@ extern redisCommand faultCommandTable[];
 /* faults.c: DEBUG-FAULT exists only with DREDIS_ENABLE_DEBUG_FAULTS=1 */
 int faultsEnabled(void);
 int faultsInit(const char **err);
+extern redisCommand latencyCommandTable[];
+extern redisCommand memoryCommandTable[];
 extern redisCommand blockingCommandTable[];
 extern redisCommand scriptingCommandTable[];
 extern redisCommand functionCommandTable[];

@@ -206,6 +206,10 @@ int storeWriteLibrary(const char *name, size_t len, const char *code, size_t cod
 int storeRemoveLibrary(const char *name, size_t len);
 typedef int storeLibraryVisitor(void *ud, const char *fname, const char *code, size_t len);
 int storeReadLibraries(storeLibraryVisitor *fn, void *ud);
+/* The bytes allocated on disk to k and all it holds; in each directory the
+ * first samples entries are measured and the others given their average
+ * (0: every file measured). store_usage.c */
+int storeKeyDiskUsage(skey *k, long long samples, long long *bytes);
 long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
 long long storeMutations(void); /* every change to a key or database so far (replication counts them) */
 
