@@ -420,7 +420,7 @@ static void addReplyKeySpecs(client *c, redisCommand *cmd) {
 
 static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     if (!cmd) {
-        addReplyNullArray(c);
+        addReplyNull(c); /* as Redis: a null bulk in RESP2 */
         return;
     }
     addReplyArrayLen(c, 10);

@@ -652,3 +652,20 @@ def test_command_getkeys_finds_movable_keys_as_redis():
         d, r = p.both("COMMAND", "INFO", *movable)
         for a, b in zip(d, r):
             assert a[:7] == b[:7] and "movablekeys" in a[2], (a[:7], b[:7])
+
+
+def test_command_info_of_unknown_commands_is_null():
+    """COMMAND INFO of an unknown command or subcommand: a null bulk in RESP2
+    (Redis's addReplyNull), not a null array."""
+    want = b"*2\r\n$-1\r\n$-1\r\n"
+    with Pair() as p:
+        for server in (p.dredis, p.redis):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+                s.sendall(b"*4\r\n$7\r\ncommand\r\n$4\r\ninfo\r\n$7\r\nget|key\r\n$5\r\nnosuch\r\n")
+                got = b""
+                while len(got) < len(want):
+                    chunk = s.recv(100)
+                    if not chunk:
+                        break
+                    got += chunk
+                assert got == want, (server, got)
