@@ -118,6 +118,7 @@ void resetCommand(client *c) {
     pubsubUnsubscribeAll(c, 0, 0);
     pubsubUnsubscribeAll(c, 1, 0);
     pubsubUnsubscribeAll(c, 2, 0);
+    trackingDisable(c);
     c->db = 0;
     c->resp = 2;
     sdsfree(c->name);

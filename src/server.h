@@ -476,6 +476,7 @@ void trackingDbFlushed(void);                         /* a database flushed or s
 void trackingCallBegin(client *c);
 void trackingCallEnd(client *c, redisCommand *cmd);
 void trackingFreeClient(client *c);
+void trackingDisable(client *c);
 void trackingCron(void);
 char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
 unsigned long trackingClientsCount(void);

@@ -474,6 +474,9 @@ static void disableTracking(client *c) {
  * it. 0 after replying with the error; as Redis's checkPrefixCollisionsOrReply,
  * an overlap between two given prefixes past the first replies with the
  * error and still lets the command go on. */
+/* RESET turns tracking off, as CLIENT TRACKING OFF does */
+void trackingDisable(client *c) { disableTracking(c); }
+
 static int checkPrefixes(client *c, sds *prefixes, int n) {
     struct trackingState *ts = c->tracking;
     for (int i = 0; i < n; i++) {

@@ -8,7 +8,7 @@ conn_util.compare(): the list of steps it returns must be equal, and the
 tests then check the steps against explicit values. "Blocked" is never
 judged by a timeout: a scenario waits until INFO counts the client in
 blocked_clients (so the server has read its command)."""
-from dredis_test import RespError, wait_until
+from dredis_test import Pair, RespError, wait_until
 from conn_util import client_ids, compare, nothing_pending
 
 
@@ -382,3 +382,14 @@ def test_tracking_table_limit_as_redis():
     steps = dict(compare(table_limit_scenario))
     # one key trimmed before GET d, one before the PING that follows it
     assert steps["evicted count"] == 2 and steps["keys"] == 2
+
+
+def test_reset_turns_tracking_off():
+    """RESET clears client state, tracking included (CLIENT LIST flags=N)."""
+    with Pair() as p:
+        for c in (p.d, p.r):
+            assert c.execute("CLIENT", "TRACKING", "ON") == "OK"
+            assert c.execute("RESET") == "RESET"
+            info = c.execute("CLIENT", "INFO").decode()
+            assert " flags=N " in info, info
+            assert c.execute("CLIENT", "TRACKINGINFO")[:2] == [b"flags", [b"off"]]
