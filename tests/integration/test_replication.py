@@ -314,12 +314,30 @@ def start_replica(master_port, extra=()):
     return Redis(extra_args=("--replicaof", "127.0.0.1", str(master_port)) + tuple(extra))
 
 
+def replication_offset(server, field):
+    with server.client() as c:
+        info = c.execute("INFO", "replication").decode()
+    for line in info.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split(":", 1)[1])
+    return -1
+
+
 def wait_synced(master, replica, timeout=30):
-    """WAIT until the replica acknowledged everything written so far."""
-    def caught_up():
-        with master.client() as c:
-            return c.execute("WAIT", "1", "200") >= 1
-    wait_until(caught_up, timeout=timeout, what="the replica to acknowledge")
+    """Wait until the replica applied everything the master wrote so far.
+
+    Not WAIT from a new connection: as in Redis, WAIT counts the replicas
+    that acknowledged that connection's own writes, and a new connection has
+    written nothing, so it answers at once."""
+    target = replication_offset(master, "master_repl_offset")
+
+    def applied():
+        with replica.client() as c:
+            info = c.execute("INFO", "replication").decode()
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        return (fields.get("master_link_status") == "up"
+                and int(fields.get("slave_repl_offset", -1)) >= target)
+    wait_until(applied, timeout=timeout, what="the replica to apply offset %d" % target)
 
 
 def load_every_type(c, n=50):
