@@ -141,6 +141,10 @@ DIR *sysOpendir(const char *path);
 struct dirent *sysReaddir(DIR *d);
 int sysClosedir(DIR *d);
 
+/* ---- small helpers made of the calls above ---- */
+int sysWriteFully(int fd, const void *buf, size_t n); /* 0, or -1 with errno */
+int sysMakeDirs(const char *path);                     /* mkdir -p: 0, or -1 with errno */
+
 /* ---- the fault injector ---- */
 #define FAULT_NTH 1   /* fail the Nth matching call only */
 #define FAULT_AFTER 2 /* let N matching calls through, fail every later one */
