@@ -1,8 +1,8 @@
 /* snapshot.c - point-in-time snapshots of the tree as hard links (see
  * snapshot.h). Files of the tree are never written in place and a file
- * with another link is never written again (store.c), so a hard link is a
- * frozen copy of a file; a snapshot is a tree of new directories holding
- * links to the files of the instant.
+ * with another link is never written again (store_pool.c, store_ops.c),
+ * so a hard link is a frozen copy of a file; a snapshot is a tree of new
+ * directories holding links to the files of the instant.
  *
  * Layout: DIR/.incomplete-snapshot-<UTC time>/ while it is made, renamed to
  * DIR/snapshot-<UTC time>/ once complete and synced. Inside, 0/ ... 15/,
@@ -35,7 +35,7 @@
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAX_DBS 64
-#define LIBRARIES_DIR ".functions" /* store.c's */
+#define LIBRARIES_DIR ".functions" /* store_int.h's */
 
 static struct {
     pthread_mutex_t lock;

@@ -2,7 +2,8 @@
  * ROOT_DIR. Callers speak of databases, keys, files of a key ("value",
  * "len", ...) and members of a key's namespaces ("fields", "values", ...);
  * they never see a path. Every mutation funnels through a few primitives in
- * store.c so that syncing and journaling can be added underneath.
+ * store_ops.c so that syncing and journaling can be added underneath (the
+ * store's parts and its private header store_int.h: docs/architecture.md).
  *
  * Return convention: STORE_OK, STORE_NOTFOUND, or STORE_ERR with errno set. */
 #ifndef DREDIS_STORE_H
@@ -24,7 +25,7 @@
 #define OBJ_STREAM 5
 
 /* An open key: a directory under ROOT_DIR/<db>/ (or, while being built, under
- * ROOT_DIR/.tmp/). Fields are read-only outside store.c. */
+ * ROOT_DIR/.tmp/). Fields are read-only outside the store (store*.c). */
 typedef struct skey {
     int db;
     sds name;          /* the raw key */

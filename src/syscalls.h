@@ -1,6 +1,6 @@
 /* syscalls.h - the one seam under every file system call that touches
- * ROOT_DIR (and the snapshot directory). store.c, journal.c and snapshot.c
- * call sysOpenat(), sysRenameat2(), ... instead of the libc functions; each
+ * ROOT_DIR (and the snapshot directory). The store (store*.c), journal.c
+ * and snapshot.c call sysOpenat(), sysRenameat2(), ... instead of the libc functions; each
  * wrapper asks the fault injector first, then calls through sysCalls, a
  * table of function pointers holding the real calls (as SQLite's
  * aSyscall[]), which a test may replace.
