@@ -172,7 +172,12 @@ static int saveDb(rdbOut *o, int db, long long *saved, sds *err) {
     o->buf = rdbAppendLen(o->buf, (uint64_t)db);
     o->buf = rdbAppendType(o->buf, RDB_OPCODE_RESIZEDB);
     o->buf = rdbAppendLen(o->buf, (uint64_t)size);
-    o->buf = rdbAppendLen(o->buf, (uint64_t)storeExpiresCount(db));
+    long long expires = storeExpiresCount(db);
+    if (expires < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot read the expiry index of database %d: %s", db, strerror(errno));
+        return C_ERR;
+    }
+    o->buf = rdbAppendLen(o->buf, (uint64_t)expires);
     nameBatch b = {.n = 0};
     unsigned long long cursor = 0;
     int rc = C_OK;
@@ -213,14 +218,17 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     for (int db = 0; rc == C_OK && db < server.dbnum; db++) rc = saveDb(&o, db, &keys, err);
     if (rc == C_OK) {
         o.buf = rdbAppendType(o.buf, RDB_OPCODE_EOF);
-        if (rdbOutFlush(&o) == STORE_OK) {
+        /* the checksum covers every byte before it: all of them written first */
+        int written = rdbOutFlush(&o) == STORE_OK;
+        if (written) {
             uint64_t crc = o.crc;
             for (int i = 0; i < 8; i++) {
                 char c = (char)(crc >> (8 * i));
                 o.buf = sdscatlen(o.buf, &c, 1);
             }
+            written = rdbOutFlush(&o) == STORE_OK;
         }
-        if (rdbOutFlush(&o) != STORE_OK) {
+        if (!written) {
             *err = sdscatprintf(sdsempty(), "cannot write the RDB file: %s", strerror(errno));
             rc = C_ERR;
         }

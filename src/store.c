@@ -176,7 +176,14 @@ int storeInitReadOnly(const char *root, int dbnum, char **err) {
             *err = errbuf;
             return STORE_ERR;
         }
-        store.expfd[i] = sysOpenat(store.dbfd[i], ".expires", OPEN_DIR_FLAGS); /* -1: counted as none */
+        /* a tree without an expiry index has no TTLs; one that cannot be read is an error */
+        store.expfd[i] = sysOpenat(store.dbfd[i], ".expires", OPEN_DIR_FLAGS);
+        if (store.expfd[i] < 0 && errno != ENOENT) {
+            snprintf(errbuf, sizeof(errbuf), "cannot open the expiry index of database %s of '%s': %s", name, root,
+                     strerror(errno));
+            *err = errbuf;
+            return STORE_ERR;
+        }
     }
     return STORE_OK;
 }
@@ -323,5 +330,6 @@ int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter 
     return stickyResult(iterOpenOp(k, ns, cursor, out));
 }
 int storeIterNext(storeIter *it, sds *m) { return stickyResult(iterNextOp(it, m)); }
+int storeIterCursor(storeIter *it, unsigned long long *cursor) { return stickyResult(iterCursorOp(it, cursor)); }
 int storeSamplerOpen(skey *k, const char *ns, storeSampler **out) { return stickyResult(samplerOpenOp(k, ns, out)); }
 int storeSamplerNext(storeSampler *s, sds *m) { return stickyResult(samplerNextOp(s, m)); }

@@ -143,7 +143,7 @@ int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen);
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
 int storeIterNext(storeIter *it, sds *m);
-unsigned long long storeIterCursor(storeIter *it); /* resume point, 0 at end */
+int storeIterCursor(storeIter *it, unsigned long long *cursor); /* resume point, 0 at end */
 void storeIterClose(storeIter *it);
 /* Random members of a namespace, drawn with replacement. A small namespace
  * (its names fit in a few directory reads) is read whole and drawn from
@@ -159,7 +159,7 @@ void storeSamplerClose(storeSampler *s);
  * visiting at most budget entries per call; returns the number visited */
 typedef void storeExpireVisitor(int db, const char *name, size_t len, long long when);
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
-long long storeExpiresCount(int db);
+long long storeExpiresCount(int db); /* -1 (errno set) when the index cannot be read */
 
 /* Transactions: every change between the outermost begin and end is
  * applied whole or not at all across a crash (journal.c). A failed level

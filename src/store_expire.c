@@ -44,10 +44,10 @@ long long storeExpireOfDirAt(int dirfd, const char *name) {
 long long storeExpiresCount(int db) {
     if (store.expcount[db] < 0) {
         dirReader r;
-        if (storeDirReaderOpen(&r, store.expfd[db], ".", 0) != STORE_OK) return 0;
+        if (storeDirReaderOpen(&r, store.expfd[db], ".", 0) != STORE_OK) return -1;
         long long n = 0;
         while (storeDirReaderNext(&r, 0)) n++;
-        storeDirReaderClose(&r);
+        if (storeDirReaderEnd(&r) != STORE_OK) return -1; /* not cached: counted again next time */
         store.expcount[db] = n;
     }
     return store.expcount[db];
@@ -58,7 +58,7 @@ long long storeExpiresCount(int db) {
 /* ------------------------------------------------------------------------ */
 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn) {
-    if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read */
+    if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read (-1: unknown, look) */
     dirReader r;
     if (storeDirReaderOpen(&r, store.expfd[db], ".", store.expcursor[db]) != STORE_OK) return 0;
     long visited = 0;

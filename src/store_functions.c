@@ -55,6 +55,7 @@ int readLibrariesOp(storeLibraryVisitor *fn, void *ud) {
         sdsfree(code);
         errno = 0;
     }
+    if (r == STORE_OK && errno) r = STORE_ERR; /* readdir failed: the listing is not whole */
     int saved = errno;
     sysClosedir(d);
     errno = saved;

@@ -296,6 +296,7 @@ int publishSubOp(skey *k, const char *ns, const char *m, size_t mlen, skey *sub)
 int removeSubOp(skey *k, const char *ns, const char *m, size_t mlen);
 int iterOpenOp(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 int iterNextOp(storeIter *it, sds *m);
+int iterCursorOp(storeIter *it, unsigned long long *cursor);
 int samplerOpenOp(skey *k, const char *ns, storeSampler **out);
 int samplerNextOp(storeSampler *s, sds *m);
 

@@ -338,15 +338,25 @@ int iterNextOp(storeIter *it, sds *m) {
     return STORE_NOTFOUND;
 }
 
-unsigned long long storeIterCursor(storeIter *it) {
-    if (it->empty || it->r.eof) return 0;
-    if (it->r.bpos >= it->r.nread) {
+int iterCursorOp(storeIter *it, unsigned long long *cursor) {
+    *cursor = 0;
+    if (it->empty) return STORE_OK;
+    if (!it->r.err && !it->r.eof && it->r.bpos >= it->r.nread) {
+        /* is there anything past what was read? */
         long n = sysGetdents64(it->r.fd, it->r.buf, sizeof(it->r.buf));
-        if (n <= 0) { it->r.eof = 1; return 0; }
-        it->r.nread = n;
-        it->r.bpos = 0;
+        if (n < 0) it->r.err = errno;
+        if (n <= 0) it->r.eof = 1;
+        else {
+            it->r.nread = n;
+            it->r.bpos = 0;
+        }
     }
-    return it->r.pos;
+    if (it->r.err) { /* a listing cut short has no resume point */
+        errno = it->r.err;
+        return STORE_ERR;
+    }
+    if (!it->r.eof) *cursor = it->r.pos;
+    return STORE_OK;
 }
 
 void storeIterClose(storeIter *it) {

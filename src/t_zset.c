@@ -1234,7 +1234,8 @@ static void zscanCommand(client *c) {
         else sdsfree(m);
     }
     if (!failed && listed == STORE_ERR) failed = errno;
-    unsigned long long next = failed ? 0 : storeIterCursor(it);
+    unsigned long long next = 0;
+    if (!failed && storeIterCursor(it, &next) == STORE_ERR) failed = errno;
     storeIterClose(it);
     if (failed) {
         addReplyErrorIO(c, failed);
