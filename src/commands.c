@@ -284,6 +284,14 @@ static int checkAclOrReject(client *c, redisCommand *cmd) {
     return C_ERR;
 }
 
+/* The flags of this run of cmd, as Redis's getCommandFlags() with EXEC: a
+ * script by the flags it declares, EXEC with those of what it queued. */
+uint64_t commandRunFlags(client *c, redisCommand *cmd) {
+    uint64_t flags = scriptCommandFlags(c, cmd);
+    if (isExecCommand(cmd)) flags |= c->mstate.cmd_flags;
+    return flags;
+}
+
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
@@ -314,6 +322,10 @@ int processCommand(client *c) {
         return C_ERR;
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
+    if ((commandRunFlags(c, cmd) & CMD_WRITE) && !replicationGoodReplicasOk()) {
+        rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
+        return C_ERR;
+    }
     if (server.masterhost && (cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
         rejectCommand(c, cmd, "READONLY You can't write against a read only replica.");
         return C_ERR;

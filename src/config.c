@@ -98,6 +98,15 @@ static int loadReplicationSettings(char **err) {
         server.repl_timeout = n;
     }
     server.replica_priority = 100;
+    server.repl_min_replicas_max_lag = 10;
+    if ((v = getenv("DREDIS_MIN_REPLICAS_TO_WRITE")) && *v) {
+        if (parseLong("DREDIS_MIN_REPLICAS_TO_WRITE", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
+        server.repl_min_replicas_to_write = n;
+    }
+    if ((v = getenv("DREDIS_MIN_REPLICAS_MAX_LAG")) && *v) {
+        if (parseLong("DREDIS_MIN_REPLICAS_MAX_LAG", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
+        server.repl_min_replicas_max_lag = n;
+    }
     if ((v = getenv("DREDIS_REPLICA_PRIORITY")) && *v) {
         if (parseLong("DREDIS_REPLICA_PRIORITY", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
         server.replica_priority = n;
@@ -581,6 +590,10 @@ static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, I
 static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
 static const char *setReplTimeout(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_timeout); }
 
+static sds getMinReplicas(void) { return fmtLL(server.repl_min_replicas_to_write); }
+static const char *setMinReplicas(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_to_write); }
+static sds getMinReplicasLag(void) { return fmtLL(server.repl_min_replicas_max_lag); }
+static const char *setMinReplicasLag(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_max_lag); }
 static sds getReplicaPriority(void) { return fmtLL(server.replica_priority); }
 static const char *setReplicaPriority(const char *v) { return setLongLong(v, 0, INT_MAX, &server.replica_priority); }
 static sds getMasterauth(void) { return sdsnew(server.masterauth ? server.masterauth : ""); }
@@ -640,6 +653,8 @@ static const configEntry configTable[] = {
     {"maxclients", getMaxclients, setMaxclients},
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
+    {"min-replicas-max-lag", getMinReplicasLag, setMinReplicasLag, "min-slaves-max-lag"},
+    {"min-replicas-to-write", getMinReplicas, setMinReplicas, "min-slaves-to-write"},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, setPort},
     {"protected-mode", getProtectedMode, setProtectedMode},

@@ -633,7 +633,12 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     }
     if ((cmd->flags & CMD_WRITE) && server.masterhost && !(rctx->caller->flags & CLIENT_MASTER)) {
         cmd->rejected_calls++;
-        return "READONLY You can't write against a read only replica.";
+        return "-READONLY You can't write against a read only replica."; /* "-": keeps its code */
+    }
+    /* reached by scripts without flags: those with flags were refused before they ran */
+    if ((cmd->flags & CMD_WRITE) && !replicationGoodReplicasOk()) {
+        cmd->rejected_calls++;
+        return "-NOREPLICAS Not enough good replicas to write.";
     }
     if ((err = scriptCheckAcl(rctx, cmd)) != NULL) return err;
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;

@@ -295,6 +295,8 @@ struct dredisServer {
     char *masterauth;            /* DREDIS_MASTERAUTH */
     struct client *master;       /* the master client, once synced */
     long long replica_priority;  /* replica-priority, for Sentinel */
+    long long repl_min_replicas_to_write; /* min-replicas-to-write: 0, off */
+    long long repl_min_replicas_max_lag;  /* min-replicas-max-lag, seconds: 0, off */
     long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
     long long latency_monitor_threshold; /* ms, 0 = the latency monitor is off */
 };
@@ -617,6 +619,7 @@ void replicationForgetClient(client *c);
 void replicationSnapshotEnded(int ok, const char *dir);
 int replicationExportRunning(void);
 int replicationAckedReplicas(client *c); /* replicas that acknowledged c's writes */
+int replicationGoodReplicasOk(void);     /* min-replicas-to-write is met (or off, or not a master) */
 void replicationRequestAck(void);
 void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
 sds genReplicationInfo(sds info);
@@ -656,6 +659,7 @@ long long scriptStartTime(void);     /* when the running script started (ms) */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
 /* cmd's flags for this run of it: a script's shebang decides EVAL's */
 uint64_t scriptCommandFlags(client *c, redisCommand *cmd);
+uint64_t commandRunFlags(client *c, redisCommand *cmd); /* scriptCommandFlags, and EXEC's queue */
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 const char *scriptBusyError(void);    /* the -BUSY text while a script or function runs too long */
 
