@@ -326,7 +326,7 @@ int processCommand(client *c) {
         rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
         return C_ERR;
     }
-    if (server.masterhost && (cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
+    if (server.masterhost && (commandRunFlags(c, cmd) & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
         rejectCommand(c, cmd, "READONLY You can't write against a read only replica.");
         return C_ERR;
     }
@@ -335,6 +335,12 @@ int processCommand(client *c) {
                       "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
                       "allowed in this context",
                       cmd->fullname);
+        return C_ERR;
+    }
+    /* as Redis: only "stale" commands (INFO, REPLICAOF, ...) while the link is down */
+    if (replicaIsStale() && (!(commandRunFlags(c, cmd) & CMD_STALE) ||
+                             (isExecCommand(cmd) && (c->mstate.cmd_inv_flags & CMD_STALE)))) {
+        rejectCommand(c, cmd, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
         return C_ERR;
     }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) && !isMultiControlCommand(cmd)) {

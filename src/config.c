@@ -74,8 +74,12 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
+                                  "DREDIS_MIN_REPLICAS_TO_WRITE", "DREDIS_MIN_REPLICAS_MAX_LAG",
+                                  "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
                                   "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE", NULL};
+
+static const char *setYesNo(const char *v, int *out);
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -99,6 +103,9 @@ static int loadReplicationSettings(char **err) {
     }
     server.replica_priority = 100;
     server.repl_min_replicas_max_lag = 10;
+    server.repl_serve_stale_data = 1;
+    if ((v = getenv("DREDIS_REPLICA_SERVE_STALE_DATA")) && *v && setYesNo(v, &server.repl_serve_stale_data))
+        return fail(err, "%s must be yes or no (got '%s')", "DREDIS_REPLICA_SERVE_STALE_DATA", v);
     if ((v = getenv("DREDIS_MIN_REPLICAS_TO_WRITE")) && *v) {
         if (parseLong("DREDIS_MIN_REPLICAS_TO_WRITE", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
         server.repl_min_replicas_to_write = n;
@@ -126,7 +133,6 @@ static int loadReplicationSettings(char **err) {
 }
 
 static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
-static const char *setYesNo(const char *v, int *out);
 
 /* Protected mode and the limits on what a client may cost, with Redis's
  * defaults and the syntax of their CONFIG SET. */
@@ -594,6 +600,8 @@ static sds getMinReplicas(void) { return fmtLL(server.repl_min_replicas_to_write
 static const char *setMinReplicas(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_to_write); }
 static sds getMinReplicasLag(void) { return fmtLL(server.repl_min_replicas_max_lag); }
 static const char *setMinReplicasLag(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_max_lag); }
+static sds getServeStale(void) { return sdsnew(server.repl_serve_stale_data ? "yes" : "no"); }
+static const char *setServeStale(const char *v) { return setYesNo(v, &server.repl_serve_stale_data); }
 static sds getReplicaPriority(void) { return fmtLL(server.replica_priority); }
 static const char *setReplicaPriority(const char *v) { return setLongLong(v, 0, INT_MAX, &server.replica_priority); }
 static sds getMasterauth(void) { return sdsnew(server.masterauth ? server.masterauth : ""); }
@@ -664,6 +672,7 @@ static const configEntry configTable[] = {
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
+    {"replica-serve-stale-data", getServeStale, setServeStale, "slave-serve-stale-data"},
     {"replicaof", getReplicaof, NULL, "slaveof"},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, setSave},

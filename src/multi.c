@@ -32,6 +32,7 @@ void freeClientMultiState(client *c) {
     c->mstate.commands = NULL;
     c->mstate.count = 0;
     c->mstate.cmd_flags = 0;
+    c->mstate.cmd_inv_flags = 0;
 }
 
 static void discardTransaction(client *c) {
@@ -54,7 +55,9 @@ int isExecCommand(const redisCommand *cmd) { return cmd->proc == execCommand; }
 /* The client's argv moves into the queue. */
 void queueMultiCommand(client *c, redisCommand *cmd) {
     if (c->flags & (CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC)) return; /* EXEC will fail anyway */
-    c->mstate.cmd_flags |= scriptCommandFlags(c, cmd);
+    uint64_t flags = scriptCommandFlags(c, cmd);
+    c->mstate.cmd_flags |= flags;
+    c->mstate.cmd_inv_flags |= ~flags;
     c->mstate.commands = zrealloc(c->mstate.commands, sizeof(multiCmd) * (size_t)(c->mstate.count + 1));
     multiCmd *mc = &c->mstate.commands[c->mstate.count++];
     mc->argc = c->argc;

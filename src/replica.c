@@ -162,6 +162,10 @@ void replicaApplyCommand(client *c, size_t bytes) {
     }
 }
 
+int replicaIsStale(void) {
+    return server.masterhost && rs.state != REPL_STATE_CONNECTED && !server.repl_serve_stale_data;
+}
+
 int replicaStreamDb(void) { return server.master ? server.master->db : rs.stream_db; }
 
 static void sendToMaster(struct bufferevent *bev, int argc, const char **argv) {

@@ -641,6 +641,10 @@ static const char *scriptCall(scriptRunCtx *rctx) {
         return "-NOREPLICAS Not enough good replicas to write.";
     }
     if ((err = scriptCheckAcl(rctx, cmd)) != NULL) return err;
+    if (replicaIsStale() && !(cmd->flags & CMD_STALE)) {
+        cmd->rejected_calls++;
+        return "Can not execute the command on a stale replica";
+    }
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,

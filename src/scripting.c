@@ -386,14 +386,26 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    if (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && scriptRefusedOnReplica(c, s->flags)) return;
+    if (scriptRefusedOnReplica(c, s->flags)) return;
     runScript(c, s, numkeys, ro);
 }
 
-/* A script or function that declares it may write does not start on a
- * read-only replica (one without flags fails at its first write), as in
- * Redis 7.0. 1 after replying. */
+/* As Redis 7.0's scriptPrepareForRun(): on a replica whose master link is
+ * down with replica-serve-stale-data no, a script runs only if it declares
+ * allow-stale; a script or function that declares it may write does not
+ * start on a read-only replica (one without flags fails at its first write).
+ * 1 after replying. */
 int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
+    if (script_flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) { /* no flags: only a stale replica refuses it here */
+        if (!replicaIsStale()) return 0;
+        addReplyError(c, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        return 1;
+    }
+    if (replicaIsStale() && !(script_flags & SCRIPT_FLAG_ALLOW_STALE)) {
+        addReplyError(c, "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and "
+                         "'allow-stale' flag is not set on the script.");
+        return 1;
+    }
     if (!server.masterhost || (c->flags & CLIENT_MASTER) || (script_flags & SCRIPT_FLAG_NO_WRITES)) return 0;
     addReplyError(c, "READONLY Can not run script with write flag on readonly replica");
     return 1;

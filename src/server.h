@@ -106,7 +106,8 @@ typedef struct multiCmd {
 typedef struct multiState {
     multiCmd *commands;
     int count;
-    uint64_t cmd_flags; /* the queued commands' flags, or-ed (commandFlags) */
+    uint64_t cmd_flags;     /* the queued commands' flags, or-ed (commandFlags) */
+    uint64_t cmd_inv_flags; /* the flags some queued command lacks, or-ed */
 } multiState;
 
 typedef struct blockingState {
@@ -297,6 +298,7 @@ struct dredisServer {
     long long replica_priority;  /* replica-priority, for Sentinel */
     long long repl_min_replicas_to_write; /* min-replicas-to-write: 0, off */
     long long repl_min_replicas_max_lag;  /* min-replicas-max-lag, seconds: 0, off */
+    int repl_serve_stale_data;            /* replica-serve-stale-data */
     long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
     long long latency_monitor_threshold; /* ms, 0 = the latency monitor is off */
 };
@@ -619,7 +621,8 @@ void replicationForgetClient(client *c);
 void replicationSnapshotEnded(int ok, const char *dir);
 int replicationExportRunning(void);
 int replicationAckedReplicas(client *c); /* replicas that acknowledged c's writes */
-int replicationGoodReplicasOk(void);     /* min-replicas-to-write is met (or off, or not a master) */
+int replicationGoodReplicasOk(void);
+int replicaIsStale(void); /* a replica without its master link, with replica-serve-stale-data no */     /* min-replicas-to-write is met (or off, or not a master) */
 void replicationRequestAck(void);
 void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
 sds genReplicationInfo(sds info);
