@@ -129,6 +129,8 @@ typedef struct watchedKey {
     int expired; /* had already expired when WATCHed */
 } watchedKey;
 typedef void commandProc(client *c);
+struct keySpec;
+struct keyList; /* getkeys.c */
 
 typedef struct redisCommand {
     const char *name;      /* lower case; "container|sub" names are not used */
@@ -142,9 +144,11 @@ typedef struct redisCommand {
     const char *summary;
     const char *complexity;
     struct redisCommand *subcommands; /* NULL-terminated table or NULL */
-    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
-     * firstkey..lastkey ones in out (room for argc), returns how many */
-    int (*getkeys)(int argc, sds *argv, int *out);
+    /* where its keys are (getkeys.c sets these at start-up): Redis 7.0's key
+     * specs, and the procedure for the lines the specs cannot describe */
+    const struct keySpec *key_specs;
+    int key_specs_num;
+    int (*getkeys_proc)(sds *argv, int argc, struct keyList *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
@@ -726,10 +730,16 @@ extern redisCommand replicaCommandTable[];
 /* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
 long long configStreamNodeMaxEntries(void);
 
-/* getkeys.c: the argument indexes of a command's keys (fixed and movable)
- * in out (room for 2 * argc), returns how many */
-int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
+/* getkeys.c: which arguments of a command line are keys (as Redis 7.0's
+ * getKeysFromCommandWithSpecs), each with its KS_* flags (key_specs.h) */
+typedef struct keyRef {
+    int pos;   /* in argv, argv[0] being the command */
+    int flags; /* KS_* */
+} keyRef;
+void commandKeysInit(redisCommand *cmd);
 int commandHasKeys(const redisCommand *cmd);
+int commandKeys(const redisCommand *cmd, sds *argv, int argc, keyRef **out); /* *out: zfree */
+void addReplyKeyFlags(client *c, int flags);
 
 /* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
 void replicationResizeBacklog(long long size);

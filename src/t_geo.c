@@ -478,26 +478,6 @@ static void georadiusbymemberroCommand(client *c) {
 static void geosearchCommand(client *c) { geoSearchGeneric(c, 1, SEARCH_GEOSEARCH); }
 static void geosearchstoreCommand(client *c) { geoSearchGeneric(c, 2, SEARCH_GEOSEARCH | SEARCH_STORE_DST); }
 
-/* The destinations of STORE and STOREDIST, as Redis 7.0's key specs find
- * them: the first of each keyword from the first option on, with an
- * argument after it. */
-static int storeKeys(int argc, sds *argv, int first, int *out) {
-    static const char *keywords[] = {"store", "storedist"};
-    int n = 0;
-    for (int k = 0; k < 2; k++) {
-        for (int i = first; i < argc - 1; i++) {
-            if (!strcasecmp(argv[i], keywords[k])) {
-                out[n++] = i + 1;
-                break;
-            }
-        }
-    }
-    return n;
-}
-
-static int georadiusGetKeys(int argc, sds *argv, int *out) { return storeKeys(argc, argv, 6, out); }
-static int georadiusbymemberGetKeys(int argc, sds *argv, int *out) { return storeKeys(argc, argv, 5, out); }
-
 /* ------------------------------------------------------------------------ */
 /* Command table                                                             */
 /* ------------------------------------------------------------------------ */
@@ -524,14 +504,14 @@ redisCommand geoCommandTable[] = {
     {"georadius", georadiusCommand, -6, "write denyoom movablekeys", "write geo slow", 1, 1, 1, "geo", "3.2.0",
      "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance "
      "from a point",
-     GEO_SEARCH_COMPLEXITY, NULL, georadiusGetKeys},
+     GEO_SEARCH_COMPLEXITY, NULL},
     {"georadius_ro", georadiusroCommand, -6, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.10",
      "A read-only variant for GEORADIUS", GEO_SEARCH_COMPLEXITY, NULL},
     {"georadiusbymember", georadiusbymemberCommand, -5, "write denyoom movablekeys", "write geo slow", 1, 1, 1, "geo",
      "3.2.0",
      "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance "
      "from a member",
-     GEO_SEARCH_COMPLEXITY, NULL, georadiusbymemberGetKeys},
+     GEO_SEARCH_COMPLEXITY, NULL},
     {"georadiusbymember_ro", georadiusbymemberroCommand, -5, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.10",
      "A read-only variant for GEORADIUSBYMEMBER", GEO_SEARCH_COMPLEXITY, NULL},
     {"geosearch", geosearchCommand, -7, "readonly", "read geo slow", 1, 1, 1, "geo", "6.2.0",
