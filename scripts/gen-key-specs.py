@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """gen-key-specs.py [OUT] - write src/key_specs.c: the key specifications of
 every command and subcommand (where its keys are and how it uses them), as
-a real Redis 7.0 reports them in COMMAND INFO. ACL key permissions (acl.c)
-find a command's keys and the access it needs with them. Starts the
+a real Redis 7.0 reports them in COMMAND INFO. getkeys.c finds a command's
+keys with them (COMMAND GETKEYS, ACL key permissions); COMMAND INFO gives
+them as they are. Starts the
 redis-server on PATH like gen-command-args.py. Run it again when a command
 is added."""
 import importlib.util
@@ -46,7 +47,9 @@ def spec_line(name, ks):
                                          int(v(fspec[b"keystep"])))
     else:
         f = 'KS_FK_UNKNOWN, 0, 0, 0'
-    return '    {"%s", %s, %s, %s},' % (name, flags, b, f)
+    notes = v(ks.get(b"notes", b""))
+    n = ('"%s"' % notes.decode().replace("\\", "\\\\").replace('"', '\\"')) if notes else "NULL"
+    return '    {"%s", %s, %s, %s, %s},' % (name, flags, b, f, n)
 
 
 def collect(entry, lines):

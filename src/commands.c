@@ -386,39 +386,6 @@ static void addReplyWords(client *c, const char *words, const char *prefix, int 
     setDeferredSetLen(c, len, n);
 }
 
-static void addReplyKeySpecs(client *c, redisCommand *cmd) {
-    if (cmd->firstkey <= 0) {
-        addReplyArrayLen(c, 0);
-        return;
-    }
-    addReplyArrayLen(c, 1);
-    addReplyMapLen(c, 3);
-    addReplyBulkCString(c, "flags");
-    addReplySetLen(c, 1);
-    /* the "keys" of the sharded Pub/Sub commands are channels */
-    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-    addReplyBulkCString(c, "begin_search");
-    addReplyMapLen(c, 2);
-    addReplyBulkCString(c, "type");
-    addReplyBulkCString(c, "index");
-    addReplyBulkCString(c, "spec");
-    addReplyMapLen(c, 1);
-    addReplyBulkCString(c, "index");
-    addReplyLongLong(c, cmd->firstkey);
-    addReplyBulkCString(c, "find_keys");
-    addReplyMapLen(c, 2);
-    addReplyBulkCString(c, "type");
-    addReplyBulkCString(c, "range");
-    addReplyBulkCString(c, "spec");
-    addReplyMapLen(c, 3);
-    addReplyBulkCString(c, "lastkey");
-    addReplyLongLong(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
-    addReplyBulkCString(c, "keystep");
-    addReplyLongLong(c, cmd->keystep);
-    addReplyBulkCString(c, "limit");
-    addReplyLongLong(c, 0);
-}
-
 static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     if (!cmd) {
         addReplyNull(c); /* as Redis: a null bulk in RESP2 */
@@ -432,15 +399,15 @@ static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     addReplyLongLong(c, cmd->lastkey);
     addReplyLongLong(c, cmd->keystep);
     addReplyWords(c, cmd->acl, "@", 1);
-    addReplyArrayLen(c, 0); /* tips */
-    addReplyKeySpecs(c, cmd);
+    addReplySetLen(c, 0); /* tips */
+    addReplyCommandKeySpecs(c, cmd);
     if (cmd->subcommands) {
         long n = 0;
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) n++;
         addReplyArrayLen(c, n);
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addReplyCommandInfo(c, sub);
     } else {
-        addReplyArrayLen(c, 0);
+        addReplySetLen(c, 0); /* as Redis: an empty set when there are none */
     }
 }
 

@@ -264,3 +264,58 @@ void addReplyKeyFlags(client *c, int flags) {
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (flags & names[i].flag) addReplyStatus(c, names[i].name);
 }
+
+static void addReplySearchSpec(client *c, const char *type, int fields) {
+    addReplyMapLen(c, 2);
+    addReplyBulkCString(c, "type");
+    addReplyBulkCString(c, type);
+    addReplyBulkCString(c, "spec");
+    addReplyMapLen(c, fields);
+}
+
+static void addReplyNamedInt(client *c, const char *name, long long v) {
+    addReplyBulkCString(c, name);
+    addReplyLongLong(c, v);
+}
+
+static void addReplyKeySpec(client *c, const keySpec *ks) {
+    addReplyMapLen(c, ks->notes ? 4 : 3);
+    if (ks->notes) {
+        addReplyBulkCString(c, "notes");
+        addReplyBulkCString(c, ks->notes);
+    }
+    addReplyBulkCString(c, "flags");
+    addReplyKeyFlags(c, ks->flags);
+    addReplyBulkCString(c, "begin_search");
+    if (ks->bs_type == KS_BS_INDEX) {
+        addReplySearchSpec(c, "index", 1);
+        addReplyNamedInt(c, "index", ks->bs_index);
+    } else if (ks->bs_type == KS_BS_KEYWORD) {
+        addReplySearchSpec(c, "keyword", 2);
+        addReplyBulkCString(c, "keyword");
+        addReplyBulkCString(c, ks->bs_keyword);
+        addReplyNamedInt(c, "startfrom", ks->bs_startfrom);
+    } else {
+        addReplySearchSpec(c, "unknown", 0);
+    }
+    addReplyBulkCString(c, "find_keys");
+    if (ks->fk_type == KS_FK_RANGE) {
+        addReplySearchSpec(c, "range", 3);
+        addReplyNamedInt(c, "lastkey", ks->fk_a);
+        addReplyNamedInt(c, "keystep", ks->fk_b);
+        addReplyNamedInt(c, "limit", ks->fk_c);
+    } else if (ks->fk_type == KS_FK_KEYNUM) {
+        addReplySearchSpec(c, "keynum", 3);
+        addReplyNamedInt(c, "keynumidx", ks->fk_a);
+        addReplyNamedInt(c, "firstkey", ks->fk_b);
+        addReplyNamedInt(c, "keystep", ks->fk_c);
+    } else {
+        addReplySearchSpec(c, "unknown", 0);
+    }
+}
+
+/* The key specs of COMMAND INFO, as Redis 7.0 gives them. */
+void addReplyCommandKeySpecs(client *c, const redisCommand *cmd) {
+    addReplySetLen(c, cmd->key_specs_num);
+    for (int j = 0; j < cmd->key_specs_num; j++) addReplyKeySpec(c, &cmd->key_specs[j]);
+}

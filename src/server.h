@@ -740,6 +740,7 @@ void commandKeysInit(redisCommand *cmd);
 int commandHasKeys(const redisCommand *cmd);
 int commandKeys(const redisCommand *cmd, sds *argv, int argc, keyRef **out); /* *out: zfree */
 void addReplyKeyFlags(client *c, int flags);
+void addReplyCommandKeySpecs(client *c, const redisCommand *cmd);
 
 /* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
 void replicationResizeBacklog(long long size);

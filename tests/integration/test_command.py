@@ -3,7 +3,9 @@ GETKEYS and GETKEYSANDFLAGS over every command of Redis's table (each with
 argument vectors built from its arity, and the hand-picked lines whose keys
 move), COMMAND LIST and its FILTERBY, and each command's key specs in
 COMMAND INFO."""
-from dredis_test import Pair, RespError
+import socket
+
+from dredis_test import Pair, encode_command
 
 # lines whose keys depend on the arguments: counts, keywords, options
 MOVING_KEYS = """
@@ -186,3 +188,34 @@ def test_command_list_and_its_filters_as_redis():
                     ("COMMAND", "LIST", "FILTERBY", "bad_arg", "bad_arg2"), ("COMMAND", "LIST", "FILTERBY"),
                     ("COMMAND", "LIST", "FILTERBY", "PATTERN", "a", "FILTERBY", "PATTERN", "b"),
                     ("COMMAND", "LIST", "FILTERBY", "PATTERN", "x", "extra"), ("PING",)])
+
+
+def raw_replies(port, payload, end=b"+PONG\r\n"):
+    """the bytes a server answers to payload (which ends with a PING)"""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(payload)
+        got = b""
+        while not got.endswith(end):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def test_command_info_key_specs_as_redis():
+    """COMMAND INFO gives each command's key specs (flags, begin_search,
+    find_keys and Redis's notes) exactly as Redis; in RESP3 byte for byte."""
+    with Pair() as p:
+        info = p.r.execute("COMMAND")
+        names = [n for n, _ in subcommand_lines(info)]
+        d, r = p.both("COMMAND", "INFO", *names)
+        differ = [(n, a[8], b[8]) for n, a, b in zip(names, d, r) if a is not None and a[8] != b[8]]
+        assert not differ, "%d differ, first: %r" % (len(differ), differ[:3])
+        assert sum(1 for a in d if a is not None and a[8]) > 150
+        payload = (encode_command(["HELLO", "3"]) + encode_command(["COMMAND", "INFO", "sort", "set", "xread",
+                                                                    "eval", "georadius", "lmove", "spublish"]) +
+                   encode_command(["PING"]))
+        ours, theirs = raw_replies(p.dredis.port, payload), raw_replies(p.redis.port, payload)
+        hello_end = b"modules\r\n*0\r\n"
+        assert ours[ours.index(hello_end):] == theirs[theirs.index(hello_end):]
