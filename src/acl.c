@@ -1443,7 +1443,7 @@ static void aclDryrunCommand(client *c) {
         addReplyErrorFormat(c, "ERR User '%s' not found", c->argv[2]);
         return;
     }
-    redisCommand *cmd = lookupCommand(c->argv + 3, c->argc - 3);
+    redisCommand *cmd = lookupCommandExact(c->argv + 3, c->argc - 3);
     if (!cmd) {
         addReplyErrorFormat(c, "ERR Command '%s' not found", c->argv[3]);
         return;

@@ -199,6 +199,14 @@ redisCommand *lookupCommand(sds *argv, int argc) {
     return sub ? sub : cmd;
 }
 
+/* The command argv names, as Redis's lookupCommand() (COMMAND GETKEYS, ACL
+ * DRYRUN): a container given an unknown subcommand is no command. */
+redisCommand *lookupCommandExact(sds *argv, int argc) {
+    redisCommand *cmd = lookupCommand(argv, argc);
+    if (cmd && cmd->subcommands && argc >= 2) return NULL;
+    return cmd;
+}
+
 static int arityOk(redisCommand *cmd, int argc) {
     return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
 }
@@ -562,19 +570,11 @@ static void commandListCommand(client *c) {
     setDeferredArrayLen(c, len, n);
 }
 
-/* The command a GETKEYS line names: as Redis, an unknown subcommand of a
- * container is no command (lookupCommand() would give the container). */
-static redisCommand *lookupCommandStrict(sds *argv, int argc) {
-    redisCommand *cmd = lookupCommand(argv, argc);
-    if (cmd && cmd->subcommands && argc >= 2) return NULL;
-    return cmd;
-}
-
 /* COMMAND GETKEYS and GETKEYSANDFLAGS, with Redis 7.0's checks in its order */
 static void getKeysReply(client *c, int with_flags) {
     sds *argv = c->argv + 2;
     int argc = c->argc - 2;
-    redisCommand *cmd = lookupCommandStrict(argv, argc);
+    redisCommand *cmd = lookupCommandExact(argv, argc);
     if (!cmd) {
         addReplyError(c, "ERR Invalid command specified");
         return;

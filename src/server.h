@@ -384,6 +384,7 @@ void processEventsWhileBlocked(void);
 /* ---- commands.c ---- */
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
+redisCommand *lookupCommandExact(sds *argv, int argc); /* NULL for an unknown subcommand */
 redisCommand *lookupCommandByName(const char *name);
 /* command_args.c, generated: Redis 7.0's COMMAND DOCS fields of a command
  * (RESP3 key/value pairs, *fields of them), NULL for one Redis has not */

@@ -158,6 +158,27 @@ def test_getkeys_and_flags_of_every_command_as_redis():
         assert len(known) > 200, len(known)
 
 
+
+def test_acl_key_permissions_use_the_same_keys_as_redis():
+    """ACL DRYRUN, for a user who may only read some keys and only write
+    others, answers as Redis for the same lines: the ACL checks find the
+    keys and their flags with the extractor GETKEYSANDFLAGS shows."""
+    with Pair() as p:
+        info = p.r.execute("COMMAND")
+        names = [n for n, _ in subcommand_lines(info)]
+        known = {n for n, reply in zip(names, p.d.execute("COMMAND", "INFO", *names)) if reply is not None}
+        rules = ("on", "nopass", "+@all", "%R~a*", "%W~d*", "~k", "%R~2", "%W~x")
+        p.run("ACL", "SETUSER", "kt", *rules)
+        lines = [line.split() for line in MOVING_KEYS.strip().splitlines()]
+        for name, arity in subcommand_lines(info):
+            if name in known:
+                lines += generic_lines(name, arity)
+        commands = [tuple(["ACL", "DRYRUN", "kt"] + line) for line in lines if line[0] not in ("nosuchcommand",)]
+        differ = [(c, a, b) for c, a, b in both_pipelined(p, commands) if a != b]
+        assert not differ, "%d of %d differ, first: %r" % (len(differ), len(commands), differ[:5])
+        denied = [a for c, a, b in both_pipelined(p, commands) if isinstance(a, bytes) and b"key" in a]
+        assert len(denied) > 100, len(denied)
+
 LIST_FILTERS = [("PATTERN", "*"), ("PATTERN", "set"), ("PATTERN", "config*"), ("PATTERN", "config|*re*"),
                 ("PATTERN", "cl*help"), ("PATTERN", "*|*"), ("PATTERN", "X*"), ("PATTERN", "non_exists*"),
                 ("ACLCAT", "scripting"), ("ACLCAT", "SCRIPTING"), ("ACLCAT", "connection"), ("ACLCAT", "read"),
