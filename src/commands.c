@@ -3,6 +3,7 @@
  * index that the network, scripts and COMMAND all use. Dispatch checks
  * existence and arity here, once, and keeps per-command statistics. */
 #include "server.h"
+#include "key_specs.h"
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -407,7 +408,7 @@ static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     addReplyLongLong(c, cmd->lastkey);
     addReplyLongLong(c, cmd->keystep);
     addReplyWords(c, cmd->acl, "@", 1);
-    addReplySetLen(c, 0); /* tips */
+    addReplyWords(c, commandTipsOf(cmd->fullname), "", 0);
     addReplyCommandKeySpecs(c, cmd);
     if (cmd->subcommands) {
         long n = 0;

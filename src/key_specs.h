@@ -32,4 +32,5 @@ typedef struct keySpec {
 } keySpec;
 
 const keySpec *keySpecsOf(const char *fullname, int *n);
+const char *commandTipsOf(const char *fullname); /* COMMAND INFO's tips, space separated */
 #endif

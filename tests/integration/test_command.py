@@ -225,17 +225,20 @@ def raw_replies(port, payload, end=b"+PONG\r\n"):
 
 
 def test_command_info_key_specs_as_redis():
-    """COMMAND INFO gives each command's key specs (flags, begin_search,
-    find_keys and Redis's notes) exactly as Redis; in RESP3 byte for byte."""
+    """COMMAND INFO gives each command's tips and key specs (flags,
+    begin_search, find_keys and Redis's notes) exactly as Redis; in RESP3
+    byte for byte."""
     with Pair() as p:
         info = p.r.execute("COMMAND")
         names = [n for n, _ in subcommand_lines(info)]
         d, r = p.both("COMMAND", "INFO", *names)
-        differ = [(n, a[8], b[8]) for n, a, b in zip(names, d, r) if a is not None and a[8] != b[8]]
+        differ = [(n, a[7:9], b[7:9]) for n, a, b in zip(names, d, r) if a is not None and a[7:9] != b[7:9]]
         assert not differ, "%d differ, first: %r" % (len(differ), differ[:3])
         assert sum(1 for a in d if a is not None and a[8]) > 150
+        assert sum(1 for a in d if a is not None and a[7]) > 50
         payload = (encode_command(["HELLO", "3"]) + encode_command(["COMMAND", "INFO", "sort", "set", "xread",
-                                                                    "eval", "georadius", "lmove", "spublish"]) +
+                                                                    "eval", "georadius", "lmove", "spublish", "info",
+                                                                    "smembers"]) +
                    encode_command(["PING"]))
         ours, theirs = raw_replies(p.dredis.port, payload), raw_replies(p.redis.port, payload)
         hello_end = b"modules\r\n*0\r\n"
