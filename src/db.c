@@ -688,7 +688,7 @@ redisCommand keyspaceCommandTable[] = {
      "Removes all keys from the current database.", "O(1); files are removed in the background", NULL},
     {"flushall", flushallCommand, -1, "write", "keyspace write slow dangerous", 0, 0, 0, "server", "1.0.0",
      "Removes all keys from all databases.", "O(1); files are removed in the background", NULL},
-    {"select", selectCommand, 2, "loading stale fast", "connection fast", 0, 0, 0, "connection", "1.0.0",
+    {"select", selectCommand, 2, "loading stale fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
      "Changes the selected database.", "O(1)", NULL},
     {"randomkey", randomkeyCommand, 1, "readonly", "keyspace read slow", 0, 0, 0, "generic", "1.0.0",
      "Returns a random key name from the database.", "O(1)", NULL},
