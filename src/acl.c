@@ -1502,37 +1502,23 @@ static void aclHelpCommand(client *c) {
 
 static void aclContainerCommand(client *c) { (void)c; }
 
-#define ACL_ADMIN "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server"
+#define ACL_ADMIN "admin noscript loading stale", "admin slow dangerous", 0, 0, 0
 static redisCommand aclSubcommands[] = {
-    {"cat", aclCatCommand, -2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "List the ACL categories or the commands inside a category", "O(1) since the categories and commands are a fixed set.", NULL},
-    {"deluser", aclDeluserCommand, -3, ACL_ADMIN, "6.0.0", "Remove the specified ACL users and the associated rules",
-     "O(1) amortized time considering the typical user.", NULL},
-    {"dryrun", aclDryrunCommand, -4, ACL_ADMIN, "7.0.0",
-     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL},
-    {"genpass", aclGenpassCommand, -2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Generate a pseudorandom secure password to use for ACL users", "O(1)", NULL},
-    {"getuser", aclGetuserCommand, 3, ACL_ADMIN, "6.0.0", "Get the rules for a specific ACL user",
-     "O(N). Where N is the number of password, command and pattern rules that the user has.", NULL},
-    {"help", aclHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Show helpful text about the different subcommands", "O(1)", NULL},
-    {"list", aclListCommand, 2, ACL_ADMIN, "6.0.0", "List the current ACL rules in ACL config file format",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"load", aclLoadCommand, 2, ACL_ADMIN, "6.0.0", "Reload the ACLs from the configured ACL file",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"log", aclLogCommand, -2, ACL_ADMIN, "6.0.0", "List latest events denied because of ACLs in place",
-     "O(N) with N being the number of entries shown.", NULL},
-    {"save", aclSaveCommand, 2, ACL_ADMIN, "6.0.0", "Save the current ACL rules in the configured ACL file",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"setuser", aclSetuserCommand, -3, ACL_ADMIN, "6.0.0", "Modify or create the rules for a specific ACL user",
-     "O(N). Where N is the number of rules provided.", NULL},
-    {"users", aclUsersCommand, 2, ACL_ADMIN, "6.0.0", "List the username of all the configured ACL rules",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"whoami", aclWhoamiCommand, 2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Return the name of the user associated to the current connection", "O(1)", NULL},
+    {"cat", aclCatCommand, -2, "noscript loading stale", "slow", 0, 0, 0, NULL},
+    {"deluser", aclDeluserCommand, -3, ACL_ADMIN, NULL},
+    {"dryrun", aclDryrunCommand, -4, ACL_ADMIN, NULL},
+    {"genpass", aclGenpassCommand, -2, "noscript loading stale", "slow", 0, 0, 0, NULL},
+    {"getuser", aclGetuserCommand, 3, ACL_ADMIN, NULL},
+    {"help", aclHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"list", aclListCommand, 2, ACL_ADMIN, NULL},
+    {"load", aclLoadCommand, 2, ACL_ADMIN, NULL},
+    {"log", aclLogCommand, -2, ACL_ADMIN, NULL},
+    {"save", aclSaveCommand, 2, ACL_ADMIN, NULL},
+    {"setuser", aclSetuserCommand, -3, ACL_ADMIN, NULL},
+    {"users", aclUsersCommand, 2, ACL_ADMIN, NULL},
+    {"whoami", aclWhoamiCommand, 2, "noscript loading stale", "slow", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand aclCommandTable[] = {
-    {"acl", aclContainerCommand, -2, "", "slow", 0, 0, 0, "server", "6.0.0", "A container for Access List Control commands ",
-     "Depends on subcommand.", aclSubcommands},
+    {"acl", aclContainerCommand, -2, "", "slow", 0, 0, 0, aclSubcommands},
     {NULL}};

@@ -635,19 +635,11 @@ static void commandHelpCommand(client *c) {
 }
 
 redisCommand commandSubcommands[] = {
-    {"count", commandCountCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Returns a count of commands.", "O(1)", NULL},
-    {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
-     "Returns documentary information about one, multiple or all commands.", "O(N)", NULL},
-    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Extracts the key names from an arbitrary command.", "O(N)", NULL},
-    {"getkeysandflags", commandGetKeysAndFlagsCommand, -4, "loading stale", "slow connection", 0, 0, 0, "server",
-     "7.0.0", "Extract keys and access flags given a full Redis command",
-     "O(N) where N is the number of arguments to the command", NULL},
-    {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "5.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"info", commandInfoCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Returns information about one, multiple or all commands.", "O(N)", NULL},
-    {"list", commandListCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
-     "Returns a list of command names.", "O(N)", NULL},
+    {"count", commandCountCommand, 2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"getkeysandflags", commandGetKeysAndFlagsCommand, -4, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"info", commandInfoCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"list", commandListCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
     {NULL}};

@@ -139,16 +139,18 @@ typedef struct redisCommand {
     const char *sflags;    /* space separated: write readonly denyoom fast ... */
     const char *acl;       /* space separated ACL categories without '@' */
     int firstkey, lastkey, keystep;
-    const char *group;     /* generic, string, server, connection, ... */
-    const char *since;
-    const char *summary;
-    const char *complexity;
     struct redisCommand *subcommands; /* NULL-terminated table or NULL */
     /* where its keys are (getkeys.c sets these at start-up): Redis 7.0's key
      * specs, and the procedure for the lines the specs cannot describe */
     const struct keySpec *key_specs;
     int key_specs_num;
     int (*getkeys_proc)(sds *argv, int argc, struct keyList *out);
+    /* COMMAND DOCS of a command Redis has not (DEBUG-FAULT); for the others
+     * it answers Redis's own (command_args.c) */
+    const char *group;     /* generic, string, server, connection, ... */
+    const char *since;
+    const char *summary;
+    const char *complexity;
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
