@@ -19,7 +19,7 @@
  *   get:       GET of a key not in the metadata cache: the directory, its
  *              "type" and "value" read, its "expire" looked for.
  * The sequence follows `strace -f -e trace=file,desc` of dredis-server on
- * SET new / SET existing / GET (see docs/benchmarks.md) and src/store.c.
+ * SET new / SET existing / GET (see docs/benchmarks.md) and src/store_ops.c.
  * Nothing is synced (dredis's default, everysec, syncs once a second).
  * Prints operations per second for each. */
 #define _GNU_SOURCE

@@ -30,7 +30,7 @@ static const char *const typeEntries[][4] = {
     [T_STREAM] = {NULL},
 };
 
-/* As store.c's typeFromFile: the name, newlines at the end tolerated. */
+/* As store_keys.c's storeTypeFromFile: the name, newlines at the end tolerated. */
 static int typeOf(const sds s) {
     size_t len = sdslen(s);
     while (len && s[len - 1] == '\n') len--;

@@ -2,6 +2,7 @@
  * start-up; a bad value stops the server with a one-line reason. */
 #include "server.h"
 #include "store.h"
+#include "syscalls.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,22 +41,6 @@ static int parseLong(const char *name, const char *v, long min, long max, long *
     return C_OK;
 }
 
-/* mkdir -p */
-static int makeDirs(const char *path) {
-    char *p = strdup(path);
-    if (!p) return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0755) < 0 && errno != EEXIST) { free(p); return -1; }
-            *s = '/';
-        }
-    }
-    int r = (mkdir(p, 0755) < 0 && errno != EEXIST) ? -1 : 0;
-    free(p);
-    return r;
-}
-
 static int setupRootDir(char **err) {
     const char *v = getenv("ROOT_DIR");
     if (!v || !*v) {
@@ -70,7 +55,7 @@ static int setupRootDir(char **err) {
     struct stat sb;
     if (stat(v, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode)) return fail(err, "%s '%s' exists and is not a directory", "ROOT_DIR", v);
-    } else if (errno != ENOENT || makeDirs(v) < 0) {
+    } else if (errno != ENOENT || sysMakeDirs(v) < 0) {
         snprintf(errbuf, sizeof(errbuf), "ROOT_DIR '%s' cannot be created: %s", v, strerror(errno));
         *err = errbuf;
         return C_ERR;

@@ -1,6 +1,6 @@
 /* expire.c - key time-to-live: the EXPIRE/TTL command family and the active
  * expiry cycle. Expiry times live in each key's "expire" file and in the
- * per-database expiry index (see store.c); the cycle walks that index a slice
+ * per-database expiry index (see store_expire.c); the cycle walks that index a slice
  * at a time, so its cost follows the number of keys with a TTL. */
 #include "server.h"
 #include <string.h>

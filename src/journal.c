@@ -1,7 +1,7 @@
 /* journal.c - the undo journal ROOT_DIR/.journal.
  *
- * Before store.c changes the visible tree inside a transaction (one command,
- * a MULTI/EXEC block or a script), it appends a record saying how to undo
+ * Before the store (store_ops.c) changes the visible tree inside a
+ * transaction (one command, a MULTI/EXEC block or a script), it appends a record saying how to undo
  * that change; displaced versions are kept under .tmp until the transaction
  * commits. A COMMIT record ends the transaction. At start-up, a transaction
  * without its COMMIT is undone, records in reverse order. Every undo step
@@ -238,7 +238,7 @@ static int moveBack(int d1, const char *name, int d2, const char *name2, int rep
     return sysRenameat(d2, name2, d1, name);
 }
 
-/* A record's names are single entries of their directories, as store.c
+/* A record's names are single entries of their directories, as the store
  * writes them: anything else (a damaged or forged log: "../x", "a/b")
  * could make the undo reach past its directory, even out of ROOT_DIR. */
 static int isEntryName(const char *s) {

@@ -1,5 +1,5 @@
 /* journal.h - the undo journal that makes each command atomic across a
- * crash (part of the storage module; only store.c calls it). */
+ * crash (part of the storage module; only the store, store*.c, calls it). */
 #ifndef DREDIS_JOURNAL_H
 #define DREDIS_JOURNAL_H
 #include <stddef.h>

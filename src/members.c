@@ -326,8 +326,14 @@ void membersScan(client *c, skey *k, const char *ns, unsigned long long cursor, 
             addReplyErrorIO(c, saved);
             return;
         }
-        next = storeIterCursor(it);
+        r = storeIterCursor(it, &next);
+        int saved = errno;
         storeIterClose(it);
+        if (r == STORE_ERR) {
+            membersFreeArray(a, n);
+            addReplyErrorIO(c, saved);
+            return;
+        }
     }
     addReplyArrayLen(c, 2);
     addReplyBulkSds(c, sdscatprintf(sdsempty(), "%llu", next));

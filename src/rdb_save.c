@@ -19,6 +19,7 @@
 #include "server.h"
 #include "rdb.h"
 #include "rdb_file.h"
+#include "syscalls.h"
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -48,7 +49,7 @@ void rdbOutInit(rdbOut *o, int fd) {
 int rdbOutFlush(rdbOut *o) {
     if (o->fd < 0) return STORE_OK;
     size_t len = sdslen(o->buf);
-    if (writeFully(o->fd, o->buf, len) < 0) return STORE_ERR;
+    if (sysWriteFully(o->fd, o->buf, len) < 0) return STORE_ERR;
     o->crc = rdbCrc64(o->crc, o->buf, len);
     o->written += (long long)len;
     sdssetlen(o->buf, 0);
@@ -171,7 +172,12 @@ static int saveDb(rdbOut *o, int db, long long *saved, sds *err) {
     o->buf = rdbAppendLen(o->buf, (uint64_t)db);
     o->buf = rdbAppendType(o->buf, RDB_OPCODE_RESIZEDB);
     o->buf = rdbAppendLen(o->buf, (uint64_t)size);
-    o->buf = rdbAppendLen(o->buf, (uint64_t)storeExpiresCount(db));
+    long long expires = storeExpiresCount(db);
+    if (expires < 0) {
+        *err = sdscatprintf(sdsempty(), "cannot read the expiry index of database %d: %s", db, strerror(errno));
+        return C_ERR;
+    }
+    o->buf = rdbAppendLen(o->buf, (uint64_t)expires);
     nameBatch b = {.n = 0};
     unsigned long long cursor = 0;
     int rc = C_OK;
@@ -212,14 +218,17 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     for (int db = 0; rc == C_OK && db < server.dbnum; db++) rc = saveDb(&o, db, &keys, err);
     if (rc == C_OK) {
         o.buf = rdbAppendType(o.buf, RDB_OPCODE_EOF);
-        if (rdbOutFlush(&o) == STORE_OK) {
+        /* the checksum covers every byte before it: all of them written first */
+        int written = rdbOutFlush(&o) == STORE_OK;
+        if (written) {
             uint64_t crc = o.crc;
             for (int i = 0; i < 8; i++) {
                 char c = (char)(crc >> (8 * i));
                 o.buf = sdscatlen(o.buf, &c, 1);
             }
+            written = rdbOutFlush(&o) == STORE_OK;
         }
-        if (rdbOutFlush(&o) != STORE_OK) {
+        if (!written) {
             *err = sdscatprintf(sdsempty(), "cannot write the RDB file: %s", strerror(errno));
             rc = C_ERR;
         }
@@ -238,12 +247,12 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
 
 static int syncParentDir(const char *path) {
     char *copy = zstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sysOpen(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     zfree(copy);
     if (fd < 0) return -1;
-    int r = fsync(fd);
+    int r = sysFsync(fd);
     int saved = errno;
-    close(fd);
+    sysClose(fd);
     errno = saved;
     return r;
 }
@@ -251,22 +260,22 @@ static int syncParentDir(const char *path) {
 /* Write the open store's RDB to path through path.tmp-<pid>. */
 static int saveToPath(const char *path, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     sds tmp = sdscatprintf(sdsempty(), "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = sysOpen(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         *err = sdscatprintf(sdsempty(), "cannot create '%s': %s", tmp, strerror(errno));
         sdsfree(tmp);
         return C_ERR;
     }
     int rc = rdbSaveToFd(fd, rsi, stats, err);
-    if (rc == C_OK && fsync(fd) < 0) {
+    if (rc == C_OK && sysFsync(fd) < 0) {
         *err = sdscatprintf(sdsempty(), "cannot sync '%s': %s", tmp, strerror(errno));
         rc = C_ERR;
     }
-    if (close(fd) < 0 && rc == C_OK) {
+    if (sysClose(fd) < 0 && rc == C_OK) {
         *err = sdscatprintf(sdsempty(), "cannot write '%s': %s", tmp, strerror(errno));
         rc = C_ERR;
     }
-    if (rc == C_OK && rename(tmp, path) < 0) {
+    if (rc == C_OK && sysRenameat(AT_FDCWD, tmp, AT_FDCWD, path) < 0) {
         *err = sdscatprintf(sdsempty(), "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         rc = C_ERR;
     }
@@ -274,7 +283,7 @@ static int saveToPath(const char *path, const rdbSaveInfo *rsi, rdbSaveStats *st
         *err = sdscatprintf(sdsempty(), "cannot sync the directory of '%s': %s", path, strerror(errno));
         rc = C_ERR;
     }
-    if (rc != C_OK) unlink(tmp);
+    if (rc != C_OK) sysUnlinkat(AT_FDCWD, tmp, 0);
     sdsfree(tmp);
     return rc;
 }

@@ -20,6 +20,7 @@
  *   ROOT_DIR/.replication and taken back at start-up, so that a restarted
  *   replica asks for a partial sync first, as Redis 7.0 does. */
 #include "server.h"
+#include "syscalls.h"
 #include "rdb_file.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +89,7 @@ static const char *linkStateName(void) {
 /* ------------------------------------------------------------------------ */
 
 static void removeSyncFiles(void) {
-    if (rs.rdbfd >= 0) close(rs.rdbfd);
+    if (rs.rdbfd >= 0) sysClose(rs.rdbfd);
     rs.rdbfd = -1;
     if (rs.rdbpath) storeRemoveScratch(rs.rdbpath);
     if (rs.treepath) storeRemoveScratch(rs.treepath);
@@ -210,10 +211,10 @@ static void createMasterClient(int db) {
 /* The full sync: transfer, load, swap                                       */
 /* ------------------------------------------------------------------------ */
 
-static int writeRdb(const char *p, size_t len) { return writeFully(rs.rdbfd, p, len); }
+static int writeRdb(const char *p, size_t len) { return sysWriteFully(rs.rdbfd, p, len); }
 
 static void startLoader(void) {
-    close(rs.rdbfd);
+    sysClose(rs.rdbfd);
     rs.rdbfd = -1;
     rs.treepath = storeScratchPath('l');
     bufferevent_disable(rs.bev, EV_READ); /* the stream waits in the socket */
@@ -316,7 +317,7 @@ static int startTransfer(const char *line) {
     rs.transfer_read = 0;
     rs.tail_len = 0;
     rs.rdbpath = storeScratchPath('r');
-    rs.rdbfd = open(rs.rdbpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    rs.rdbfd = sysOpen(rs.rdbpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (rs.rdbfd < 0) return C_ERR;
     rs.state = REPL_STATE_TRANSFER;
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: receiving %s", rs.transfer_size >= 0 ? "the RDB" : "a diskless RDB");

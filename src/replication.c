@@ -21,6 +21,7 @@
  * buffered for a replica is limited (client-output-buffer-limit's replica
  * class, client_limits.c); a replica past it is dropped and syncs again. */
 #include "server.h"
+#include "syscalls.h"
 #include "snapshot.h"
 #include <dirent.h>
 #include <errno.h>
@@ -571,11 +572,11 @@ static void sendRdbToWaitingReplicas(void) {
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
         if (c->replstate != SLAVE_STATE_WAIT_BGSAVE_END || (c->flags & CLIENT_CLOSE_ASAP)) continue;
-        int fd = open(repl.export_path, O_RDONLY | O_CLOEXEC);
+        int fd = sysOpen(repl.export_path, O_RDONLY | O_CLOEXEC);
         struct stat sb;
-        if (fd < 0 || fstat(fd, &sb) < 0) {
+        if (fd < 0 || sysFstat(fd, &sb) < 0) {
             sds why = sdscatprintf(sdsempty(), "its RDB could not be opened: %s", strerror(errno));
-            if (fd >= 0) close(fd);
+            if (fd >= 0) sysClose(fd);
             dropReplica(c, why);
             sdsfree(why);
             continue;
@@ -589,10 +590,10 @@ static void sendRdbToWaitingReplicas(void) {
         evbuffer_add(bulk, head, strlen(head));
         int r = 0;
         if (sb.st_size > 0) r = evbuffer_add_file(bulk, fd, 0, sb.st_size); /* takes fd */
-        else close(fd);
+        else sysClose(fd);
         if (r < 0) {
             evbuffer_free(bulk);
-            close(fd);
+            sysClose(fd);
             dropReplica(c, "its RDB could not be queued for sending");
             continue;
         }
@@ -609,7 +610,7 @@ static void sendRdbToWaitingReplicas(void) {
         serverLog(LL_NOTICE, "Synchronization with replica %s: sending an RDB of %lld bytes, then the stream from "
                   "offset %lld", replicaName(c), (long long)sb.st_size, c->psync_initial_offset);
     }
-    unlink(repl.export_path); /* the open descriptors keep it until sent */
+    sysUnlinkat(AT_FDCWD, repl.export_path, 0); /* the open descriptors keep it until sent */
 }
 
 static void checkExportDone(void) {
@@ -622,7 +623,7 @@ static void checkExportDone(void) {
         serverLog(LL_WARNING, "Writing the RDB for replicas failed (%s %d)",
                   r < 0 ? "waitpid" : WIFEXITED(status) ? "exit status" : "signal",
                   r < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        unlink(repl.export_path);
+        sysUnlinkat(AT_FDCWD, repl.export_path, 0);
         failWaitingReplicas("its RDB could not be written");
         return;
     }
@@ -765,16 +766,16 @@ static void roleCommand(client *c) {
 
 /* RDB files of full syncs a crash left in DREDIS_SNAPSHOT_DIR */
 static void removeStaleSyncFiles(void) {
-    DIR *d = opendir(server.snapshot_dir);
+    DIR *d = sysOpendir(server.snapshot_dir);
     if (!d) return;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = sysReaddir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         if (!strncmp(de->d_name, ".sync-", 6) && n > 4 && !strcmp(de->d_name + n - 4, ".rdb") &&
-            unlinkat(dirfd(d), de->d_name, 0) == 0)
+            sysUnlinkat(dirfd(d), de->d_name, 0) == 0)
             serverLog(LL_NOTICE, "Removed %s/%s, left by an earlier full sync", server.snapshot_dir, de->d_name);
     }
-    closedir(d);
+    sysClosedir(d);
 }
 
 void replicationInit(void) {
@@ -791,7 +792,7 @@ void replicationShutdown(void) {
     if (repl.export_pid) {
         kill(repl.export_pid, SIGKILL);
         waitpid(repl.export_pid, NULL, 0);
-        unlink(repl.export_path);
+        sysUnlinkat(AT_FDCWD, repl.export_path, 0);
         repl.export_pid = 0;
     }
     zfree(repl.backlog);

@@ -1,6 +1,6 @@
 /* save.c - point-in-time snapshots as commands: BGSAVE [SCHEDULE], SAVE,
  * LASTSAVE, the periodic snapshots of DREDIS_SAVE, and INFO persistence.
- * The snapshot itself is made by the storage layer (store.c, snapshot.c):
+ * The snapshot itself is made by the storage layer (store_db.c, snapshot.c):
  * a tree of hard links in a new directory of DREDIS_SNAPSHOT_DIR, taken
  * at the instant the command runs. */
 #include "server.h"

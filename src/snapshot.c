@@ -1,8 +1,8 @@
 /* snapshot.c - point-in-time snapshots of the tree as hard links (see
  * snapshot.h). Files of the tree are never written in place and a file
- * with another link is never written again (store.c), so a hard link is a
- * frozen copy of a file; a snapshot is a tree of new directories holding
- * links to the files of the instant.
+ * with another link is never written again (store_pool.c, store_ops.c),
+ * so a hard link is a frozen copy of a file; a snapshot is a tree of new
+ * directories holding links to the files of the instant.
  *
  * Layout: DIR/.incomplete-snapshot-<UTC time>/ while it is made, renamed to
  * DIR/snapshot-<UTC time>/ once complete and synced. Inside, 0/ ... 15/,
@@ -35,7 +35,7 @@
 
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAX_DBS 64
-#define LIBRARIES_DIR ".functions" /* store.c's */
+#define LIBRARIES_DIR ".functions" /* store_int.h's */
 
 static struct {
     pthread_mutex_t lock;
@@ -380,19 +380,6 @@ static void snapshotName(char *out, size_t size) {
     snprintf(out, size, "snapshot-%s.%03ldZ", when, ts.tv_nsec / 1000000);
 }
 
-/* mkdir -p for DIR */
-static int makeDirs(const char *path) {
-    char p[4096];
-    snprintf(p, sizeof(p), "%s", path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (sysMkdir(p, 0755) < 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    return sysMkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Is directory fd the directory *top or below it? Climbs "..", so that
  * neither a symbolic link nor ".." in DREDIS_SNAPSHOT_DIR can hide it. */
 static int insideDir(int fd, const struct stat *top) {
@@ -437,7 +424,7 @@ static const char *failedWith(const char *what) {
 static int makeSkeleton(int rootfd, int dbnum, const char **err) {
     snap.parentfd = -1;
     for (int db = 0; db < MAX_DBS; db++) snap.srcfd[db] = snap.dstfd[db] = -1;
-    if (makeDirs(snap.dir) < 0 || (snap.parentfd = sysOpen(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
+    if (sysMakeDirs(snap.dir) < 0 || (snap.parentfd = sysOpen(snap.dir, OPEN_DIR_FLAGS & ~O_NOFOLLOW)) < 0) {
         *err = failedWith("cannot create the snapshot directory (DREDIS_SNAPSHOT_DIR)");
         return -1;
     }

@@ -1,10 +1,10 @@
 /* snapshot.h - point-in-time snapshots of the tree as hard links (BGSAVE,
- * SAVE). Part of the storage layer: called by store.c, which owns the
+ * SAVE). Part of the storage layer: called by the store (store*.c), which owns the
  * tree's descriptors, and never includes server.h.
  *
  * A snapshot is taken at one instant (snapshotBegin) and linked into place
  * key by key afterwards, by a thread of its own, while the server goes on
- * writing: before any change to a key, store.c calls
+ * writing: before any change to a key, the store calls
  * snapshotKeyWillChange(), which links the key as it still is (or marks it
  * as absent from the snapshot) unless the thread has done so already. So
  * every key in the snapshot is as it was at the instant, and writers wait

@@ -2,7 +2,8 @@
  * ROOT_DIR. Callers speak of databases, keys, files of a key ("value",
  * "len", ...) and members of a key's namespaces ("fields", "values", ...);
  * they never see a path. Every mutation funnels through a few primitives in
- * store.c so that syncing and journaling can be added underneath.
+ * store_ops.c so that syncing and journaling can be added underneath (the
+ * store's parts and its private header store_int.h: docs/architecture.md).
  *
  * Return convention: STORE_OK, STORE_NOTFOUND, or STORE_ERR with errno set. */
 #ifndef DREDIS_STORE_H
@@ -24,7 +25,7 @@
 #define OBJ_STREAM 5
 
 /* An open key: a directory under ROOT_DIR/<db>/ (or, while being built, under
- * ROOT_DIR/.tmp/). Fields are read-only outside store.c. */
+ * ROOT_DIR/.tmp/). Fields are read-only outside the store (store*.c). */
 typedef struct skey {
     int db;
     sds name;          /* the raw key */
@@ -142,7 +143,7 @@ int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen);
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out);
 /* STORE_OK with *m (decoded name) set, STORE_NOTFOUND at the end */
 int storeIterNext(storeIter *it, sds *m);
-unsigned long long storeIterCursor(storeIter *it); /* resume point, 0 at end */
+int storeIterCursor(storeIter *it, unsigned long long *cursor); /* resume point, 0 at end */
 void storeIterClose(storeIter *it);
 /* Random members of a namespace, drawn with replacement. A small namespace
  * (its names fit in a few directory reads) is read whole and drawn from
@@ -158,7 +159,7 @@ void storeSamplerClose(storeSampler *s);
  * visiting at most budget entries per call; returns the number visited */
 typedef void storeExpireVisitor(int db, const char *name, size_t len, long long when);
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn);
-long long storeExpiresCount(int db);
+long long storeExpiresCount(int db); /* -1 (errno set) when the index cannot be read */
 
 /* Transactions: every change between the outermost begin and end is
  * applied whole or not at all across a crash (journal.c). A failed level

@@ -6,10 +6,10 @@
  * dredis keeps ROOT_DIR/.reserve, a file of RESERVE_FILE_MAX bytes (at most
  * 1/RESERVE_FILE_SHARE of the file system), its blocks allocated. When a
  * command that frees space (those Redis does not flag "denyoom") meets
- * ENOSPC or EDQUOT, store.c gives the reserve back and retries. Until the
- * reserve can be made again, writes of "denyoom" commands are refused with
- * ENOSPC before they allocate anything (as Redis refuses them above
- * maxmemory): the reserve's room is for the deletes. */
+ * ENOSPC or EDQUOT, the store (store_pool.c) gives the reserve back and
+ * retries. Until the reserve can be made again, writes of "denyoom"
+ * commands are refused with ENOSPC before they allocate anything (as Redis
+ * refuses them above maxmemory): the reserve's room is for the deletes. */
 #include "store_reserve.h"
 #include "syscalls.h"
 

@@ -1,6 +1,7 @@
 /* store_reserve.h - the space reserve: ROOT_DIR/.reserve, a file holding a
  * few blocks so that commands that free space (DEL, HDEL, LPOP ...) can run
- * on a full disk (part of the storage module; only store.c calls it). */
+ * on a full disk (part of the storage module; only the store, store*.c,
+ * calls it). */
 #ifndef DREDIS_STORE_RESERVE_H
 #define DREDIS_STORE_RESERVE_H
 

@@ -3,6 +3,7 @@
  * no server state, so unit tests and tools link it alone. */
 #include "syscalls.h"
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -332,4 +333,35 @@ int sysClosedir(DIR *d) {
         return -1;
     }
     return sysCalls.closedir(d);
+}
+
+/* ---- small helpers made of the calls above ---- */
+
+int sysWriteFully(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n) {
+        ssize_t w = sysWrite(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int sysMakeDirs(const char *path) {
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (sysMkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return sysMkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }

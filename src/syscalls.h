@@ -1,6 +1,6 @@
 /* syscalls.h - the one seam under every file system call that touches
- * ROOT_DIR (and the snapshot directory). store.c, journal.c and snapshot.c
- * call sysOpenat(), sysRenameat2(), ... instead of the libc functions; each
+ * ROOT_DIR (and the snapshot directory). The store (store*.c), journal.c
+ * and snapshot.c call sysOpenat(), sysRenameat2(), ... instead of the libc functions; each
  * wrapper asks the fault injector first, then calls through sysCalls, a
  * table of function pointers holding the real calls (as SQLite's
  * aSyscall[]), which a test may replace.
@@ -140,6 +140,10 @@ DIR *sysOpendir(const char *path);
  * that must tell them apart clear errno first. */
 struct dirent *sysReaddir(DIR *d);
 int sysClosedir(DIR *d);
+
+/* ---- small helpers made of the calls above ---- */
+int sysWriteFully(int fd, const void *buf, size_t n); /* 0, or -1 with errno */
+int sysMakeDirs(const char *path);                     /* mkdir -p: 0, or -1 with errno */
 
 /* ---- the fault injector ---- */
 #define FAULT_NTH 1   /* fail the Nth matching call only */

@@ -1158,6 +1158,11 @@ static int cmpSds(const void *a, const void *b) {
     return lx < ly ? -1 : lx > ly;
 }
 
+static void freeNames(sds *names, size_t n) {
+    for (size_t i = 0; i < n; i++) sdsfree(names[i]);
+    zfree(names);
+}
+
 static int listNames(skey *k, const char *ns, sds **names, size_t *n) {
     storeIter *it;
     *names = NULL;
@@ -1165,7 +1170,8 @@ static int listNames(skey *k, const char *ns, sds **names, size_t *n) {
     if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
     size_t cap = 0;
     sds m;
-    while (storeIterNext(it, &m) == STORE_OK) {
+    int r;
+    while ((r = storeIterNext(it, &m)) == STORE_OK) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *names = zrealloc(*names, sizeof(sds) * cap);
@@ -1173,14 +1179,16 @@ static int listNames(skey *k, const char *ns, sds **names, size_t *n) {
         (*names)[(*n)++] = m;
     }
     storeIterClose(it);
+    if (r == STORE_ERR) { /* a listing cut short is no answer */
+        freeNames(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return STORE_ERR;
+    }
     if (*n > 1) qsort(*names, *n, sizeof(sds), cmpSds);
     return STORE_OK;
 }
 
-static void freeNames(sds *names, size_t n) {
-    for (size_t i = 0; i < n; i++) sdsfree(names[i]);
-    zfree(names);
-}
 
 /* The IDs named in ns of k (a PEL), ascending. */
 static int listIDs(skey *k, const char *ns, streamID **ids, size_t *n) {
@@ -1190,7 +1198,8 @@ static int listIDs(skey *k, const char *ns, streamID **ids, size_t *n) {
     if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
     size_t cap = 0;
     sds m;
-    while (storeIterNext(it, &m) == STORE_OK) {
+    int r;
+    while ((r = storeIterNext(it, &m)) == STORE_OK) {
         streamID id;
         if (idParseStored(m, sdslen(m), &id)) {
             if (*n == cap) {
@@ -1202,6 +1211,12 @@ static int listIDs(skey *k, const char *ns, streamID **ids, size_t *n) {
         sdsfree(m);
     }
     storeIterClose(it);
+    if (r == STORE_ERR) {
+        zfree(*ids);
+        *ids = NULL;
+        *n = 0;
+        return STORE_ERR;
+    }
     if (*n > 1) qsort(*ids, *n, sizeof(streamID), idCmpQsort);
     return STORE_OK;
 }
@@ -3029,12 +3044,13 @@ static int countMembers(skey *k, const char *ns, long long *n) {
     *n = 0;
     if (storeIterOpen(k, ns, 0, &it) != STORE_OK) return STORE_ERR;
     sds m;
-    while (storeIterNext(it, &m) == STORE_OK) {
+    int r;
+    while ((r = storeIterNext(it, &m)) == STORE_OK) {
         (*n)++;
         sdsfree(m);
     }
     storeIterClose(it);
-    return STORE_OK;
+    return r == STORE_ERR ? STORE_ERR : STORE_OK;
 }
 
 /* XINFO STREAM key [FULL [COUNT count]] */

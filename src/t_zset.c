@@ -196,7 +196,8 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
         storeIter *it;
         sds m;
         if (storeIterOpen(k, NS_VALUES, 0, &it) != STORE_OK) return STORE_ERR;
-        while (rc == STORE_OK && storeIterNext(it, &m) == STORE_OK) {
+        int more;
+        while (rc == STORE_OK && (more = storeIterNext(it, &m)) == STORE_OK) {
             double s;
             int r = zsetReadScore(k, m, sdslen(m), &s);
             if (r == STORE_ERR) rc = STORE_ERR;
@@ -209,6 +210,7 @@ static int zsetRepairIndex(skey *k, zidx *idx, long long nvalues) {
             }
             sdsfree(m);
         }
+        if (rc == STORE_OK && more == STORE_ERR) rc = STORE_ERR;
         storeIterClose(it);
     }
     static logLimiter repaired; /* one line a second, however many keys */
@@ -230,7 +232,8 @@ static int zsetLoadIndex(skey *k, zidx **out) {
         zidxFree(idx);
         return STORE_ERR;
     }
-    while (storeIterNext(it, &name) == STORE_OK) {
+    int listed;
+    while ((listed = storeIterNext(it, &name)) == STORE_OK) {
         double s;
         if (sdslen(name) > ZSET_SCORE_HEX_LEN && name[ZSET_SCORE_HEX_LEN] == '_' &&
             zsetHexToScore(name, ZSET_SCORE_HEX_LEN, &s))
@@ -240,7 +243,7 @@ static int zsetLoadIndex(skey *k, zidx **out) {
     }
     storeIterClose(it);
     long long nvalues, len;
-    int r = storeCountMembers(k, NS_VALUES, &nvalues);
+    int r = listed == STORE_ERR ? STORE_ERR : storeCountMembers(k, NS_VALUES, &nvalues);
     if (r == STORE_OK && nvalues != (long long)idx->length) r = zsetRepairIndex(k, idx, nvalues);
     /* len is written last: a crash can leave it behind */
     if (r == STORE_OK) r = storeReadNumber(k, "len", &len, 0);
@@ -1213,8 +1216,8 @@ static void zscanCommand(client *c) {
     items.owned = 0;
     sds m;
     long seen = 0;
-    int failed = 0;
-    while (seen < count && storeIterNext(it, &m) == STORE_OK) {
+    int failed = 0, listed = STORE_OK;
+    while (seen < count && (listed = storeIterNext(it, &m)) == STORE_OK) {
         double score;
         seen++;
         if (pat && !stringmatchlen(pat, (int)sdslen(pat), m, (int)sdslen(m), 0)) {
@@ -1230,7 +1233,9 @@ static void zscanCommand(client *c) {
         if (r == STORE_OK) zitemsPush(&items, m, score);
         else sdsfree(m);
     }
-    unsigned long long next = failed ? 0 : storeIterCursor(it);
+    if (!failed && listed == STORE_ERR) failed = errno;
+    unsigned long long next = 0;
+    if (!failed && storeIterCursor(it, &next) == STORE_ERR) failed = errno;
     storeIterClose(it);
     if (failed) {
         addReplyErrorIO(c, failed);
@@ -1322,9 +1327,14 @@ static int srcItems(client *c, zsrc *s, zitems *out) {
         return C_ERR;
     }
     out->owned = 0;
-    while (storeIterNext(it, &m) == STORE_OK) zitemsPush(out, m, 1.0);
+    int listed;
+    while ((listed = storeIterNext(it, &m)) == STORE_OK) zitemsPush(out, m, 1.0);
     out->owned = 1;
     storeIterClose(it);
+    if (listed == STORE_ERR) {
+        addReplyErrorIO(c, errno);
+        return C_ERR;
+    }
     return C_OK;
 }
 

@@ -68,7 +68,7 @@ static void makeAt(const char *rel, int dir) {
 static const char *const tree[] = {"0/", "0/k/", "0/k/value", "0/.expires/", "1/", ".tmp/", ".trash/", NULL};
 
 /* A path the harness may create below root: components of file-name bytes
- * store.c uses, none "." or ".." (so the harness itself never leaves root). */
+ * the store uses, none "." or ".." (so the harness itself never leaves root). */
 static int safeRelPath(const char *p, size_t len) {
     if (len == 0 || len > 200) return 0;
     size_t comp = 0;

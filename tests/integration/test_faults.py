@@ -14,6 +14,7 @@ DEBUG-FAULT being unknown without DREDIS_ENABLE_DEBUG_FAULTS=1.
 errnos; `scripts/fault-walk --all` runs every (command, N, errno) case."""
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -304,21 +305,29 @@ def test_debug_fault_arguments_are_checked():
 
 def test_a_directory_listing_cut_short_is_an_error():
     """A failed getdents64 used to read as the end of the directory: KEYS,
-    SMEMBERS, HGETALL and SUNIONSTORE answered with part of the data."""
+    SMEMBERS, HGETALL, SUNIONSTORE, the SCAN family's next cursor, XINFO and
+    ZUNION of a plain set answered with part of the data."""
     with Dredis(env=FAULT_ENV) as d, d.client() as c:
         c.execute("SADD", "s1", *["m%d" % i for i in range(50)])
         c.execute("SADD", "s2", "x", "y")
         c.execute("HSET", "h", "f", "v")
         c.execute("SET", "dst", "before")
+        c.execute("ZADD", "z", *[x for i in range(300) for x in (str(i), "z%d" % i)])
+        c.execute("XADD", "x", "1-1", "f", "v")
+        c.execute("XGROUP", "CREATE", "x", "g", "0")
+        c.execute("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", ">")
         for cmd in (["KEYS", "*"], ["SMEMBERS", "s1"], ["HGETALL", "h"], ["SUNIONSTORE", "dst", "s1", "s2"],
-                    ["SCAN", "0", "COUNT", "100"]):
-            c.execute("DEBUG-FAULT", "ARM", "getdents64", "EIO", "NTH", "1")
-            r = c.execute(*cmd)
-            fired = c.execute("DEBUG-FAULT", "STATUS")[3]
-            c.execute("DEBUG-FAULT", "OFF")
-            if fired:
-                assert is_error(r) and "Input/output error" in r.message, (cmd, r)
-            assert c.execute("GET", "dst") == b"before", cmd
+                    ["SCAN", "0", "COUNT", "100"], ["SSCAN", "s1", "0", "COUNT", "10"],
+                    ["ZSCAN", "z", "0", "COUNT", "10"], ["ZUNION", "2", "z", "s1"],
+                    ["XINFO", "STREAM", "x", "FULL"], ["XINFO", "GROUPS", "x"], ["XINFO", "CONSUMERS", "x", "g"]):
+            for nth in ("1", "2", "3"):  # the listing, its later reads, a cursor's look ahead
+                c.execute("DEBUG-FAULT", "ARM", "getdents64", "EIO", "NTH", nth)
+                r = c.execute(*cmd)
+                fired = c.execute("DEBUG-FAULT", "STATUS")[3]
+                c.execute("DEBUG-FAULT", "OFF")
+                if fired:
+                    assert is_error(r) and "Input/output error" in r.message, (cmd, nth, r)
+                assert c.execute("GET", "dst") == b"before", cmd
         assert c.execute("SUNIONSTORE", "dst", "s1", "s2") == 52
 
 
@@ -462,3 +471,53 @@ if __name__ == "__main__":
     full = "--all" in args
     only = [a for a in args if not a.startswith("--")] or None
     print("cases: %d" % walk(all_cases=full, only=only))
+
+
+def test_export_rdb_walk():
+    """--export-rdb (what a full sync runs) with its Nth file call failing,
+    for every N until no call is left to fail: each failure exits 1 with the
+    reason and leaves neither the RDB nor its temporary file, and the only
+    failures an export may absorb are those of closing a descriptor it only
+    read. Every RDB it does write passes redis-check-rdb."""
+    with Dredis() as d:
+        with d.client() as c:
+            c.execute("MSET", "a", "1", "b", "2")
+            c.execute("HSET", "h", "f", "v")
+            c.execute("RPUSH", "l", "x", "y")
+            c.execute("ZADD", "z", "1", "m")
+            c.execute("SET", "t", "v", "EX", "1000")
+        d.stop()
+        outdir = tempfile.mkdtemp(prefix="dredis-export-")
+        out = os.path.join(outdir, "dump.rdb")
+        try:
+            failures = absorbed = 0
+            for n in range(1, 5000):
+                env = dict(os.environ, ROOT_DIR=d.root_dir, DREDIS_DEBUG_FAULTS="all EIO NTH %d" % n, **FAULT_ENV)
+                p = subprocess.run([DREDIS_SERVER, "--export-rdb", out], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=60)
+                if p.returncode == 0:
+                    m = re.search(rb"an injected failure of (\w+) did not stop the export", p.stderr)
+                    check = subprocess.run(["redis-check-rdb", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    assert check.returncode == 0, (n, check.stdout)
+                    os.unlink(out)
+                    if not m:
+                        break  # the fault never fired: every call was walked
+                    assert m.group(1) in (b"close", b"closedir"), (n, p.stderr)
+                    absorbed += 1
+                    continue
+                assert p.returncode == 1 and b"Input/output error" in p.stderr, (n, p.returncode, p.stderr)
+                if b"cannot sync the directory" in p.stderr:
+                    # renamed into place but not made durable: reported, as
+                    # Redis's rdbSave does; the file there is whole
+                    check = subprocess.run(["redis-check-rdb", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    assert check.returncode == 0, (n, check.stdout)
+                    os.unlink(out)
+                assert os.listdir(outdir) == [], (n, os.listdir(outdir))
+                failures += 1
+            else:
+                raise AssertionError("the walk did not reach the end of the export")
+            assert failures >= 30, failures
+            p = subprocess.run([DREDIS_CHECK, d.root_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            assert p.returncode == 0 and p.stdout == b"", (p.stdout, p.stderr)
+        finally:
+            shutil.rmtree(outdir, ignore_errors=True)

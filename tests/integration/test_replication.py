@@ -314,29 +314,27 @@ def start_replica(master_port, extra=()):
     return Redis(extra_args=("--replicaof", "127.0.0.1", str(master_port)) + tuple(extra))
 
 
-def replication_offset(server, field):
+def info_replication(server):
     with server.client() as c:
         info = c.execute("INFO", "replication").decode()
-    for line in info.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split(":", 1)[1])
-    return -1
+    return dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
 
 
 def wait_synced(master, replica, timeout=30):
-    """Wait until the replica applied everything the master wrote so far.
+    """Wait until the replica applied everything the master wrote so far,
+    and the master counts it online.
 
     Not WAIT from a new connection: as in Redis, WAIT counts the replicas
     that acknowledged that connection's own writes, and a new connection has
     written nothing, so it answers at once."""
-    target = replication_offset(master, "master_repl_offset")
+    target = int(info_replication(master)["master_repl_offset"])
 
     def applied():
-        with replica.client() as c:
-            info = c.execute("INFO", "replication").decode()
-        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-        return (fields.get("master_link_status") == "up"
-                and int(fields.get("slave_repl_offset", -1)) >= target)
+        mine = info_replication(replica)
+        return (mine.get("master_link_status") == "up"
+                and int(mine.get("slave_repl_offset", -1)) >= target
+                and any(k.startswith("slave") and "state=online" in v
+                        for k, v in info_replication(master).items()))
     wait_until(applied, timeout=timeout, what="the replica to apply offset %d" % target)
 
 

@@ -1,5 +1,5 @@
 """The data tree: every kind of key name round-trips and stays inside
-ROOT_DIR, the layout is the documented one (src/store.c, src/keyname.c),
+ROOT_DIR, the layout is the documented one (src/store*.c, src/keyname.c),
 planted symbolic links and other intruders are never followed, and data and
 TTLs survive restarts and crashes."""
 import hashlib

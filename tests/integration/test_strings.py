@@ -305,7 +305,7 @@ def test_writes_replace_keys_of_other_types():
 
 def test_small_values_cached_in_memory_follow_every_change():
     """dredis keeps a string's value in memory when it is small (64 bytes
-    or less, store.c's metadata cache); every way of changing it, and of
+    or less, store_meta.c's metadata cache); every way of changing it, and of
     changing the key around it, must leave the next read agreeing with
     Redis."""
     with Pair() as p:

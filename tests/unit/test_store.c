@@ -1,4 +1,4 @@
-/* test_store.c - the store (store.c) on a tree of its own under /tmp:
+/* test_store.c - the store (store.h) on a tree of its own under /tmp:
  * what the active expiry scan treats as due. */
 #include "unit.h"
 #include "store.h"

@@ -1,0 +1,257 @@
+/* store_txn.c - transactions: which directories are visible (and their
+ * paths, cached), the journal records written before each change, actions
+ * deferred to the commit, COMMIT and rollback, and syncing the tree
+ * (storeSync). Part of the storage layer (see store_int.h, journal.c). */
+#include "store_int.h"
+
+/* ------------------------------------------------------------------------ */
+/* Transactions: which directories are visible, and the journal records      */
+/* ------------------------------------------------------------------------ */
+
+/* Paths of open directories, by descriptor, so that journaling a change
+ * does not ask /proc for the same path again and again. An entry is good
+ * while its descriptor still names the same inode (descriptors are reused)
+ * and no directory has moved since it was made (storePathsMoved()). */
+#define FDPATH_CACHE 1024
+static struct fdpath {
+    sds path;               /* NULL: no entry */
+    ino_t ino;
+    unsigned long long gen; /* st.pathgen when made */
+    int visible;
+} fdpaths[FDPATH_CACHE];
+
+/* The store is closing: the cached paths go. */
+void storePathsForget(void) {
+    for (int i = 0; i < FDPATH_CACHE; i++) {
+        sdsfree(fdpaths[i].path);
+        fdpaths[i].path = NULL;
+    }
+}
+
+/* Called by every change that can move a directory: cached paths go stale. */
+void storePathsMoved(void) { store.pathgen++; }
+
+/* The path of a directory relative to ROOT_DIR; 0 when it is not part of
+ * the visible tree (.tmp, .trash, a key still being built). */
+int storeRelPath(int fd, sds *out) {
+    *out = NULL;
+    if (fd < 0) return 0; /* a parked key that could not be opened again (st.expfd may hold -1 too) */
+    if (fd == store.tmpfd) { *out = sdsnew(".tmp"); return 0; }
+    if (fd == store.rootfd) { *out = sdsempty(); return 1; }
+    for (int i = 0; i < store.dbnum; i++) {
+        if (fd == store.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
+        if (fd == store.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
+    }
+    struct stat sb;
+    struct fdpath *c = fd >= 0 && fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
+    if (c && sysFstat(fd, &sb) == 0) {
+        if (c->path && c->ino == sb.st_ino && c->gen == store.pathgen) {
+            *out = sdsdup(c->path);
+            return c->visible;
+        }
+    } else {
+        c = NULL;
+    }
+    char proc[64], buf[4096];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    size_t rl = sdslen(store.rootreal);
+    if (strncmp(buf, store.rootreal, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0')) return 0;
+    const char *rel = buf[rl] == '/' ? buf + rl + 1 : "";
+    *out = sdsnew(rel);
+    int visible = strncmp(rel, ".tmp", 4) && strncmp(rel, ".trash", 6);
+    if (c) {
+        sdsfree(c->path);
+        c->path = sdsdup(*out);
+        c->ino = sb.st_ino;
+        c->gen = store.pathgen;
+        c->visible = visible;
+    }
+    return visible;
+}
+
+static void commitWritten(void);
+
+/* Append one record, after the transaction's BEGIN when it is the first. */
+int storeJournalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    serverAssert(store.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
+    store.dirty = 1;
+    if (!store.txn_open) {
+        if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
+        store.txn_open = 1;
+    }
+    int pending = journalCommitPending();
+    int r = journalAppend(type, dir, name, dir2, name2);
+    if (r < 0 && storeYieldReserve()) r = journalAppend(type, dir, name, dir2, name2);
+    if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
+    return r;
+}
+
+/* Journal a change about to be made (see journal.h for the types). Nothing
+ * is written outside a transaction or when neither side is visible. -1 with
+ * errno when the record could not be written: the change must not happen. */
+int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
+    if (!store.txn_depth) return 0;
+    sds p1, p2 = NULL;
+    int vis = storeRelPath(fd1, &p1);
+    if (fd2 >= 0) vis |= storeRelPath(fd2, &p2);
+    int r = vis ? storeJournalRecord(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "") : 0;
+    sdsfree(p1);
+    sdsfree(p2);
+    return r;
+}
+
+/* Is this directory visible and are we in a transaction? */
+int storeJournaling(int fd) {
+    if (!store.txn_depth) return 0;
+    sds p;
+    int vis = storeRelPath(fd, &p);
+    sdsfree(p);
+    return vis;
+}
+
+static void runDeferred(char action, const char *name, long long size) {
+    if (action == DEFER_RECYCLE) {
+        storeRecycleLater(name, size);
+    } else {
+        sds t = storeTmpName('t');
+        storePathsMoved();
+        if (storeRenameOrYield(store.tmpfd, name, store.trashfd, t, RENAME_NOREPLACE) == 0) storeTrashWake();
+        sdsfree(t);
+    }
+}
+
+/* Something under .tmp that is done with (of size bytes, -1 when not
+ * known): at once outside a transaction, at commit inside one (an undo may
+ * still need it). */
+void storeDeferAction(char action, const char *name, long long size) {
+    if (!store.txn_depth) {
+        runDeferred(action, name, size);
+        return;
+    }
+    store.deferred = zrealloc(store.deferred, sizeof(*store.deferred) * (size_t)(store.ndeferred + 1));
+    store.deferred[store.ndeferred].action = action;
+    store.deferred[store.ndeferred].name = sdsnew(name);
+    store.deferred[store.ndeferred].size = size;
+    store.ndeferred++;
+}
+
+void storeTxnBegin(void) {
+    if (store.txn_depth < 64) {
+        store.txn_failed[store.txn_depth] = 0;
+        store.txn_savepoint[store.txn_depth] = journalOffset();
+    }
+    store.txn_depth++;
+}
+
+/* A storage error happened in the current command: roll it back. */
+void storeTxnFail(void) {
+    if (store.txn_depth > 0 && store.txn_depth <= 64) store.txn_failed[store.txn_depth - 1] = 1;
+}
+
+static void runDeferredFirst(int n);
+
+/* Undo the journal from savepoint on. Each undo step is idempotent, so a
+ * failed one is tried again; when the tree still cannot be put back, the
+ * process stops without the transaction's COMMIT: start-up recovery
+ * finishes the undo from the journal (SQLite's hot journal). Going on
+ * would serve, and later commit, a half-made command. */
+static void rollBack(off_t savepoint) {
+    for (int attempt = 0; attempt < 3; attempt++)
+        if (journalUndoFrom(savepoint) == 0) return;
+    fprintf(stderr, "dredis: fatal: cannot roll back a failed command (%s); exiting: the journal's undo is "
+            "finished at the next start\n", strerror(errno));
+    fflush(stderr);
+    _exit(1);
+}
+
+int storeTxnEnd(void) {
+    int rolled_back = 0;
+    serverAssert(store.txn_depth > 0); /* every end has its begin */
+    store.txn_depth--;
+    if (store.txn_depth < 64 && store.txn_failed[store.txn_depth] && store.txn_open) {
+        rolled_back = 1;
+        /* undo this level's changes, newest first; the dbsize counters may
+         * be off now, so they are counted again when next asked */
+        rollBack(store.txn_savepoint[store.txn_depth]);
+        storePathsMoved();
+        for (int i = 0; i < store.dbnum; i++) store.dbsize[i] = store.expcount[i] = -1;
+        if (storeFlushHook)
+            for (int i = 0; i < store.dbnum; i++) storeFlushHook(i);
+        /* any key may be back to an older version: caches start over */
+        for (int i = 0; i < store.dbnum; i++) storeKeyChanged(i, NULL, 0);
+    }
+    if (store.txn_depth > 0) return rolled_back;
+    storeLastChangedDb = -1; /* the next command's changes count anew */
+    if (store.txn_open) {
+        store.txn_open = 0;
+        if (store.fsync_policy == STORE_FSYNC_ALWAYS) {
+            /* No reply leaves before the next sync, and storeSync() writes
+             * the COMMIT first, if the next transaction's first record has
+             * not taken it along: one write a command instead of two. What
+             * waits for the commit (old versions to recycle) waits too. */
+            journalCommitLater();
+            store.ncommit_deferred = store.ndeferred;
+            return rolled_back;
+        }
+        journalCommit();
+    }
+    if (journalCommitPending()) return rolled_back; /* what this one deferred waits with the rest */
+    runDeferredFirst(store.ndeferred);
+    journalMaybeReset();
+    return rolled_back;
+}
+
+/* Run the first n deferred actions and forget them; the rest move up. */
+static void runDeferredFirst(int n) {
+    for (int i = 0; i < n; i++) {
+        runDeferred(store.deferred[i].action, store.deferred[i].name, store.deferred[i].size);
+        sdsfree(store.deferred[i].name);
+    }
+    if (n > 0 && store.ndeferred > n)
+        memmove(store.deferred, store.deferred + n, sizeof(*store.deferred) * (size_t)(store.ndeferred - n));
+    store.ndeferred -= n;
+}
+
+/* A held-back COMMIT has been written: what waited for it can run. */
+static void commitWritten(void) {
+    int n = store.ncommit_deferred;
+    store.ncommit_deferred = 0;
+    runDeferredFirst(n);
+}
+
+/* Write a held-back COMMIT now (before a sync that acknowledges). */
+void storeCommitPending(void) {
+    if (!journalCommitPending()) return;
+    journalCommit();
+    commitWritten();
+    if (store.txn_depth == 0) {
+        runDeferredFirst(store.ndeferred);
+        journalMaybeReset();
+    }
+}
+
+void storeSetFsyncPolicy(int policy) { store.fsync_policy = policy; }
+
+int storeDirty(void) { return store.dirty; }
+
+/* Make every change so far durable: one syncfs() covers the data and the
+ * directory entries of the whole tree, and the journal. */
+static volatile long long last_sync_time; /* unix seconds */
+
+int storeSync(void) {
+    storeCommitPending();
+    store.dirty = 0;
+    if (sysSyncfs(store.rootfd) < 0) {
+        store.dirty = 1;
+        return STORE_ERR;
+    }
+    last_sync_time = (long long)time(NULL);
+    return STORE_OK;
+}
+
+long long storeLastSync(void) { return last_sync_time; }
+
+long long storeReserveBytes(void) { return reserveSize(); }
