@@ -435,8 +435,5 @@ void replicationWaitersCheck(void) {
 }
 
 redisCommand blockingCommandTable[] = {
-    {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, "generic", "3.0.0",
-     "Blocks until the asynchronous replication of all preceding write commands sent by the connection is "
-     "completed.",
-     "O(1)", NULL},
+    {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, NULL},
     {NULL}};

@@ -813,19 +813,13 @@ static void configHelpCommand(client *c) {
 static void configCommand(client *c) { (void)c; }
 
 static redisCommand configSubcommands[] = {
-    {"get", configGetCommand, -3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.0.0", "Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided", NULL},
-    {"help", configHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "5.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"resetstat", configResetstatCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
-     "server", "2.0.0", "Resets the server's statistics.", "O(1)", NULL},
-    {"rewrite", configRewriteCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.0", "Persists the effective configuration to file.", "O(1)", NULL},
-    {"set", configSetCommand, -4, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.0.0", "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided", NULL},
+    {"get", configGetCommand, -3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"help", configHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"resetstat", configResetstatCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"rewrite", configRewriteCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"set", configSetCommand, -4, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand configCommandTable[] = {
-    {"config", configCommand, -2, "", "slow", 0, 0, 0, "server", "2.0.0",
-     "A container for server configuration commands.", "Depends on subcommand.", configSubcommands},
+    {"config", configCommand, -2, "", "slow", 0, 0, 0, configSubcommands},
     {NULL}};

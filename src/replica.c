@@ -673,8 +673,6 @@ void replicaShutdown(void) {
 }
 
 redisCommand replicaCommandTable[] = {
-    {"replicaof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, "server", "5.0.0",
-     "Configures a server as replica of another, or promotes it to a master.", "O(1)", NULL},
-    {"slaveof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "Sets a Redis server as a replica of another, or promotes it to being a master.", "O(1)", NULL},
+    {"replicaof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"slaveof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -825,12 +825,8 @@ void replicationShutdown(void) {
 }
 
 redisCommand replicationCommandTable[] = {
-    {"psync", syncCommand, -3, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "2.8.0",
-     "An internal command used in replication.", "O(1)", NULL},
-    {"sync", syncCommand, 1, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "An internal command used in replication.", "O(1)", NULL},
-    {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
-     "server", "3.0.0", "An internal command for configuring the replication stream.", "O(1)", NULL},
-    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
-     "Returns the replication role.", "O(1)", NULL},
+    {"psync", syncCommand, -3, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"sync", syncCommand, 1, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0, NULL},
+    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, NULL},
     {NULL}};

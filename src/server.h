@@ -130,6 +130,8 @@ typedef struct watchedKey {
     int expired; /* had already expired when WATCHed */
 } watchedKey;
 typedef void commandProc(client *c);
+struct keySpec;
+struct keyList; /* getkeys.c */
 
 typedef struct redisCommand {
     const char *name;      /* lower case; "container|sub" names are not used */
@@ -138,14 +140,18 @@ typedef struct redisCommand {
     const char *sflags;    /* space separated: write readonly denyoom fast ... */
     const char *acl;       /* space separated ACL categories without '@' */
     int firstkey, lastkey, keystep;
+    struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* where its keys are (getkeys.c sets these at start-up): Redis 7.0's key
+     * specs, and the procedure for the lines the specs cannot describe */
+    const struct keySpec *key_specs;
+    int key_specs_num;
+    int (*getkeys_proc)(sds *argv, int argc, struct keyList *out);
+    /* COMMAND DOCS of a command Redis has not (DEBUG-FAULT); for the others
+     * it answers Redis's own (command_args.c) */
     const char *group;     /* generic, string, server, connection, ... */
     const char *since;
     const char *summary;
     const char *complexity;
-    struct redisCommand *subcommands; /* NULL-terminated table or NULL */
-    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
-     * firstkey..lastkey ones in out (room for argc), returns how many */
-    int (*getkeys)(int argc, sds *argv, int *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
@@ -384,6 +390,7 @@ void processEventsWhileBlocked(void);
 /* ---- commands.c ---- */
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
+redisCommand *lookupCommandExact(sds *argv, int argc); /* NULL for an unknown subcommand */
 redisCommand *lookupCommandByName(const char *name);
 /* command_args.c, generated: Redis 7.0's COMMAND DOCS fields of a command
  * (RESP3 key/value pairs, *fields of them), NULL for one Redis has not */
@@ -733,10 +740,17 @@ extern redisCommand replicaCommandTable[];
 /* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
 long long configStreamNodeMaxEntries(void);
 
-/* getkeys.c: the argument indexes of a command's keys (fixed and movable)
- * in out (room for 2 * argc), returns how many */
-int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
+/* getkeys.c: which arguments of a command line are keys (as Redis 7.0's
+ * getKeysFromCommandWithSpecs), each with its KS_* flags (key_specs.h) */
+typedef struct keyRef {
+    int pos;   /* in argv, argv[0] being the command */
+    int flags; /* KS_* */
+} keyRef;
+void commandKeysInit(redisCommand *cmd);
 int commandHasKeys(const redisCommand *cmd);
+int commandKeys(const redisCommand *cmd, sds *argv, int argc, keyRef **out); /* *out: zfree */
+void addReplyKeyFlags(client *c, int flags);
+void addReplyCommandKeySpecs(client *c, const redisCommand *cmd);
 
 /* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
 void replicationResizeBacklog(long long size);
