@@ -38,7 +38,7 @@ static const struct {
     {"blocking", CMD_BLOCKING}, {"loading", CMD_LOADING},   {"stale", CMD_STALE},
     {"fast", CMD_FAST},         {"no_auth", CMD_NO_AUTH},   {"may_replicate", CMD_MAY_REPLICATE},
     {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY}, {"no_multi", CMD_NO_MULTI},
-    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR},
+    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR}, {"no_async_loading", CMD_NO_ASYNC_LOADING},
 };
 
 static uint64_t parseFlags(const char *s) {

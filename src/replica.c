@@ -673,6 +673,6 @@ void replicaShutdown(void) {
 }
 
 redisCommand replicaCommandTable[] = {
-    {"replicaof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, NULL},
-    {"slaveof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"replicaof", replicaofCommand, 3, "admin noscript stale no_async_loading", "admin slow dangerous", 0, 0, 0, NULL},
+    {"slaveof", replicaofCommand, 3, "admin noscript stale no_async_loading", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -825,8 +825,8 @@ void replicationShutdown(void) {
 }
 
 redisCommand replicationCommandTable[] = {
-    {"psync", syncCommand, -3, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, NULL},
-    {"sync", syncCommand, 1, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"psync", syncCommand, -3, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"sync", syncCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
     {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0, NULL},
     {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -94,6 +94,7 @@ typedef struct clientBufferLimits {
 #define CMD_NO_MULTI (1ULL << 14)
 #define CMD_SKIP_SLOWLOG (1ULL << 15)
 #define CMD_SKIP_MONITOR (1ULL << 16)
+#define CMD_NO_ASYNC_LOADING (1ULL << 17) /* listed as Redis lists it: dredis never loads asynchronously */
 
 typedef struct client client;
 
