@@ -150,6 +150,7 @@ typedef struct metaEntry {
     int nsfd[4];              /* with dirfd: its namespaces open so far (skey's) */
     char nsname[4][16];
     sds value;                /* the "value" file, when known and small */
+    long long atime;          /* last access by a command, unix ms; 0: unknown */
     unsigned long long gen;
 } metaEntry;
 
