@@ -656,10 +656,11 @@ long long lruIdleSeconds(long long atime_ms, long long now_ms) {
 }
 
 /* The access time that reads back as idle_s seconds idle (RESTORE
- * IDLETIME), as Redis's objectSetLRUOrLFU places it on its clock. */
+ * IDLETIME), as Redis's objectSetLRUOrLFU places it on its clock (scaling
+ * the seconds to ms and back, which wraps for idle_s past LLONG_MAX/1000). */
 long long lruAccessTimeOfIdle(long long idle_s, long long now_ms) {
     long long clock = lruClockOf(now_ms);
-    long long lru = clock - idle_s;
+    long long lru = clock - (long long)((unsigned long long)idle_s * 1000ULL) / 1000;
     if (lru < 0) lru += LRU_CLOCK_MAX;
     lru = (lru % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; /* Redis's 24-bit field */
     long long back = ((clock - lru) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN;

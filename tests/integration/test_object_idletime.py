@@ -21,7 +21,7 @@ UNTOUCHING = [
 ]
 # commands that update it: reads, writes, TOUCH, and a read of the wrong type
 TOUCHING = [
-    ("GET",), ("TOUCH",), ("STRLEN",), ("DUMP",), ("APPEND", "x"), ("EXPIRE", "100"), ("PERSIST",),
+    ("GET",), ("MGET",), ("TOUCH",), ("STRLEN",), ("DUMP",), ("APPEND", "x"), ("EXPIRE", "100"), ("PERSIST",),
     ("LLEN",),  # WRONGTYPE: Redis looks the key up (touching it) before checking its type
 ]
 
@@ -88,7 +88,7 @@ def test_restore_idletime():
     with Pair() as p:
         p.run("SET", "src", "v")
         payload = p.r.execute("DUMP", "src")
-        for i, idle in enumerate((0, 1000, 2 ** 24 - 10, 2 ** 24 + 100, 10 ** 12)):
+        for i, idle in enumerate((0, 1000, 2 ** 24 - 10, 2 ** 24 + 100, 10 ** 12, 2 ** 63 - 1)):
             key = "r%d" % i
             p.run("RESTORE", key, 0, payload, "IDLETIME", idle)
             d, r = both_idle(p, key)
