@@ -592,21 +592,21 @@ static void swapdbCommand(client *c) {
     addReplyOK(c);
 }
 
-/* OBJECT looks keys up as Redis's objectCommandLookup: no "keymiss" event,
- * and the key's access time stays. */
-static int objectLookup(client *c, skey **out) {
-    return lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY | LOOKUP_NOTOUCH, out);
+/* The key OBJECT asks about, looked up as Redis's objectCommandLookup (no
+ * "keymiss" event, the key's access time stays), or NULL after replying:
+ * nil for a missing key, or the lookup's error. */
+static skey *objectLookupOrReply(client *c) {
+    skey *k;
+    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY | LOOKUP_NOTOUCH, &k) != C_OK) return NULL;
+    if (!k) addReplyNull(c);
+    return k;
 }
 
 /* OBJECT ENCODING answers for dredis's own storage: a string is a "file",
  * a collection a "dirtree". */
 static void objectEncodingCommand(client *c) {
-    skey *k;
-    if (objectLookup(c, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     addReplyBulkCString(c, k->type == OBJ_STRING ? "file" : "dirtree");
     storeCloseKey(k);
 }
@@ -614,12 +614,8 @@ static void objectEncodingCommand(client *c) {
 /* dredis's only maxmemory-policy is noeviction (config.c): Redis answers
  * this error for every policy but the LFU ones, even for a missing key. */
 static void objectFreqCommand(client *c) {
-    skey *k;
-    if (objectLookup(c, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     storeCloseKey(k);
     addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
                      "when switching between policies at runtime LRU and LFU data will take some time to adjust.");
@@ -629,12 +625,8 @@ static void objectFreqCommand(client *c) {
  * is its own directory; COPY's shared files are never written again), so
  * an existing key's value has exactly one reference. */
 static void objectRefcountCommand(client *c) {
-    skey *k;
-    if (objectLookup(c, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     storeCloseKey(k);
     addReplyLongLong(c, 1);
 }
@@ -671,12 +663,8 @@ long long lruAccessTimeOfIdle(long long idle_s, long long now_ms) {
  * times live in memory (storeKeyAccessed): see docs/compatibility.md for
  * what a key the store's cache has forgotten answers. */
 static void objectIdletimeCommand(client *c) {
-    skey *k;
-    if (objectLookup(c, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     long long atime;
     int r = storeKeyLastAccess(k, &atime);
     int saved = errno;
