@@ -755,122 +755,6 @@ static sds describeUser(const aclUser *u) {
 
 /* ---- checks ---- */
 
-typedef struct keyRef {
-    int pos;
-    int flags; /* KS_* */
-} keyRef;
-
-/* Keys by one spec, appended to out; -1 when the spec does not fit argv
- * (or is incomplete): then the command's own rules are asked. */
-static int keysBySpec(const keySpec *ks, redisCommand *cmd, sds *argv, int argc, keyRef **out, int *n) {
-    int first = 0, last, step;
-    if (ks->bs_type == KS_BS_INDEX) {
-        first = ks->bs_index;
-    } else if (ks->bs_type == KS_BS_KEYWORD) {
-        int start = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
-        int end = ks->bs_startfrom > 0 ? argc - 1 : 1;
-        for (int i = start;; i = start <= end ? i + 1 : i - 1) {
-            if (i >= argc || i < 1) break;
-            if (!strcasecmp(argv[i], ks->bs_keyword)) {
-                first = i + 1;
-                break;
-            }
-            if (i == end) break;
-        }
-        if (!first) return 0;
-    } else {
-        return -1;
-    }
-    if (ks->fk_type == KS_FK_RANGE) {
-        step = ks->fk_b;
-        if (ks->fk_a >= 0) last = first + ks->fk_a;
-        else if (!ks->fk_c) last = argc + ks->fk_a;
-        else last = first + ((argc - first) / ks->fk_c + ks->fk_a);
-    } else if (ks->fk_type == KS_FK_KEYNUM) {
-        step = ks->fk_c;
-        if (first + ks->fk_a >= argc) return -1;
-        char *end;
-        long long numkeys = strtoll(argv[first + ks->fk_a], &end, 10);
-        if (*end || end == argv[first + ks->fk_a] || numkeys < 0 || numkeys > argc) return -1;
-        first += ks->fk_b;
-        last = first + (int)numkeys - 1;
-        if (numkeys == 0) return 0;
-    } else {
-        return -1;
-    }
-    if (last >= argc || last < first || first >= argc) return -1;
-    for (int i = first; i <= last; i += step) {
-        *out = zrealloc(*out, sizeof(keyRef) * (size_t)(*n + 1));
-        (*out)[*n].pos = i;
-        (*out)[*n].flags = ks->flags;
-        (*n)++;
-    }
-    (void)cmd;
-    return (ks->flags & KS_INCOMPLETE) ? -1 : 0;
-}
-
-static void addKeyRef(keyRef **out, int *n, int pos, int flags) {
-    *out = zrealloc(*out, sizeof(keyRef) * (size_t)(*n + 1));
-    (*out)[*n].pos = pos;
-    (*out)[*n].flags = flags;
-    (*n)++;
-}
-
-/* The commands whose keys or their use depend on the arguments (Redis's
- * getkeys procedures for SET, BITFIELD, SORT and MIGRATE). */
-static int keysByCommand(redisCommand *cmd, sds *argv, int argc, keyRef **out, int *n) {
-    *n = 0;
-    if (!strcmp(cmd->fullname, "set")) {
-        int get = 0;
-        for (int i = 3; i < argc; i++)
-            if (!strcasecmp(argv[i], "get")) get = 1;
-        addKeyRef(out, n, 1, get ? KS_RW | KS_ACCESS | KS_UPDATE : KS_OW | KS_UPDATE);
-    } else if (!strcmp(cmd->fullname, "bitfield")) {
-        int readonly = 1;
-        for (int i = 2; i < argc; i++)
-            if (!strcasecmp(argv[i], "set") || !strcasecmp(argv[i], "incrby")) readonly = 0;
-        addKeyRef(out, n, 1, readonly ? KS_RO | KS_ACCESS : KS_RW | KS_ACCESS | KS_UPDATE);
-    } else if (!strcmp(cmd->fullname, "sort") || !strcmp(cmd->fullname, "sort_ro")) {
-        addKeyRef(out, n, 1, KS_RO | KS_ACCESS);
-        for (int i = 2; i < argc; i++) {
-            if (!strcasecmp(argv[i], "limit")) i += 2;
-            else if (!strcasecmp(argv[i], "get") || !strcasecmp(argv[i], "by")) i += 1;
-            else if (!strcasecmp(argv[i], "store") && i + 1 < argc && !strcmp(cmd->fullname, "sort")) {
-                addKeyRef(out, n, i + 1, KS_OW | KS_UPDATE);
-                i++;
-            }
-        }
-    } else if (!strcmp(cmd->fullname, "migrate")) {
-        if (argc > 3 && sdslen(argv[3])) addKeyRef(out, n, 3, KS_RW | KS_ACCESS | KS_DELETE);
-        for (int i = 6; i < argc; i++)
-            if (!strcasecmp(argv[i], "keys") && argc > 3 && !sdslen(argv[3])) {
-                for (int j = i + 1; j < argc; j++) addKeyRef(out, n, j, KS_RW | KS_ACCESS | KS_DELETE);
-                break;
-            }
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
-/* The keys of argv with the way the command uses each. */
-static int aclCommandKeys(redisCommand *cmd, sds *argv, int argc, keyRef **out) {
-    int nspecs, n = 0, varflags = 0, failed = 0;
-    const keySpec *specs = keySpecsOf(cmd->fullname, &nspecs);
-    *out = NULL;
-    for (int i = 0; i < nspecs; i++)
-        if (specs[i].flags & KS_VARIABLE_FLAGS) varflags = 1;
-    if (!varflags) {
-        for (int i = 0; i < nspecs && !failed; i++) {
-            if (specs[i].flags & KS_NOT_KEY) continue;
-            if (keysBySpec(&specs[i], cmd, argv, argc, out, &n) < 0) failed = 1;
-        }
-        if (!failed) return n;
-    }
-    if (keysByCommand(cmd, argv, argc, out, &n) == 0) return n;
-    return failed ? 0 : n;
-}
-
 static int keyAccessNeeded(int ksflags) {
     int need = 0;
     if (ksflags & KS_ACCESS) need |= KEY_READ;
@@ -950,7 +834,7 @@ int aclCheckCommand(aclUser *u, redisCommand *cmd, sds *argv, int argc, int *arg
     int nkeys = -1, relevant = ACL_DENIED_CMD, last_pos = 0;
     for (int i = 0; i < u->nselectors; i++) {
         const aclSelector *s = u->selectors[i];
-        if (nkeys < 0 && !(s->flags & SEL_ALLKEYS)) nkeys = aclCommandKeys(cmd, argv, argc, &keys);
+        if (nkeys < 0 && !(s->flags & SEL_ALLKEYS)) nkeys = commandKeys(cmd, argv, argc, &keys);
         int pos = 0;
         int r = selectorCheck(s, cmd, argv, argc, keys, nkeys < 0 ? 0 : nkeys, &pos);
         if (r == ACL_OK) {
@@ -972,7 +856,7 @@ int aclCheckCommand(aclUser *u, redisCommand *cmd, sds *argv, int argc, int *arg
 int aclCanReadAnyKey(aclUser *u, redisCommand *cmd, sds *argv, int argc) {
     if (!u) return 1;
     keyRef *keys = NULL;
-    int nkeys = aclCommandKeys(cmd, argv, argc, &keys), ok = 0;
+    int nkeys = commandKeys(cmd, argv, argc, &keys), ok = 0;
     for (int i = 0; i < u->nselectors && !ok; i++) {
         const aclSelector *s = u->selectors[i];
         int pos = 0;
@@ -1559,7 +1443,7 @@ static void aclDryrunCommand(client *c) {
         addReplyErrorFormat(c, "ERR User '%s' not found", c->argv[2]);
         return;
     }
-    redisCommand *cmd = lookupCommand(c->argv + 3, c->argc - 3);
+    redisCommand *cmd = lookupCommandExact(c->argv + 3, c->argc - 3);
     if (!cmd) {
         addReplyErrorFormat(c, "ERR Command '%s' not found", c->argv[3]);
         return;
@@ -1618,37 +1502,23 @@ static void aclHelpCommand(client *c) {
 
 static void aclContainerCommand(client *c) { (void)c; }
 
-#define ACL_ADMIN "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server"
+#define ACL_ADMIN "admin noscript loading stale", "admin slow dangerous", 0, 0, 0
 static redisCommand aclSubcommands[] = {
-    {"cat", aclCatCommand, -2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "List the ACL categories or the commands inside a category", "O(1) since the categories and commands are a fixed set.", NULL},
-    {"deluser", aclDeluserCommand, -3, ACL_ADMIN, "6.0.0", "Remove the specified ACL users and the associated rules",
-     "O(1) amortized time considering the typical user.", NULL},
-    {"dryrun", aclDryrunCommand, -4, ACL_ADMIN, "7.0.0",
-     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL},
-    {"genpass", aclGenpassCommand, -2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Generate a pseudorandom secure password to use for ACL users", "O(1)", NULL},
-    {"getuser", aclGetuserCommand, 3, ACL_ADMIN, "6.0.0", "Get the rules for a specific ACL user",
-     "O(N). Where N is the number of password, command and pattern rules that the user has.", NULL},
-    {"help", aclHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Show helpful text about the different subcommands", "O(1)", NULL},
-    {"list", aclListCommand, 2, ACL_ADMIN, "6.0.0", "List the current ACL rules in ACL config file format",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"load", aclLoadCommand, 2, ACL_ADMIN, "6.0.0", "Reload the ACLs from the configured ACL file",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"log", aclLogCommand, -2, ACL_ADMIN, "6.0.0", "List latest events denied because of ACLs in place",
-     "O(N) with N being the number of entries shown.", NULL},
-    {"save", aclSaveCommand, 2, ACL_ADMIN, "6.0.0", "Save the current ACL rules in the configured ACL file",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"setuser", aclSetuserCommand, -3, ACL_ADMIN, "6.0.0", "Modify or create the rules for a specific ACL user",
-     "O(N). Where N is the number of rules provided.", NULL},
-    {"users", aclUsersCommand, 2, ACL_ADMIN, "6.0.0", "List the username of all the configured ACL rules",
-     "O(N). Where N is the number of configured users.", NULL},
-    {"whoami", aclWhoamiCommand, 2, "noscript loading stale", "slow", 0, 0, 0, "server", "6.0.0",
-     "Return the name of the user associated to the current connection", "O(1)", NULL},
+    {"cat", aclCatCommand, -2, "noscript loading stale", "slow", 0, 0, 0, NULL},
+    {"deluser", aclDeluserCommand, -3, ACL_ADMIN, NULL},
+    {"dryrun", aclDryrunCommand, -4, ACL_ADMIN, NULL},
+    {"genpass", aclGenpassCommand, -2, "noscript loading stale", "slow", 0, 0, 0, NULL},
+    {"getuser", aclGetuserCommand, 3, ACL_ADMIN, NULL},
+    {"help", aclHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"list", aclListCommand, 2, ACL_ADMIN, NULL},
+    {"load", aclLoadCommand, 2, ACL_ADMIN, NULL},
+    {"log", aclLogCommand, -2, ACL_ADMIN, NULL},
+    {"save", aclSaveCommand, 2, ACL_ADMIN, NULL},
+    {"setuser", aclSetuserCommand, -3, ACL_ADMIN, NULL},
+    {"users", aclUsersCommand, 2, ACL_ADMIN, NULL},
+    {"whoami", aclWhoamiCommand, 2, "noscript loading stale", "slow", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand aclCommandTable[] = {
-    {"acl", aclContainerCommand, -2, "", "slow", 0, 0, 0, "server", "6.0.0", "A container for Access List Control commands ",
-     "Depends on subcommand.", aclSubcommands},
+    {"acl", aclContainerCommand, -2, "", "slow", 0, 0, 0, aclSubcommands},
     {NULL}};

@@ -305,9 +305,7 @@ int commandIsPaused(client *c, redisCommand *cmd) {
     /* a WRITE pause holds what may change the data set or be replicated:
      * writes, scripts that do not declare no-writes, PUBLISH, and an EXEC
      * whose queue holds one of those (Redis's is_may_replicate_command) */
-    uint64_t flags = scriptCommandFlags(c, cmd);
-    if (isExecCommand(cmd)) flags |= c->mstate.cmd_flags;
-    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+    return (commandRunFlags(c, cmd) & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 static void addPostponed(client *c) {
@@ -437,8 +435,5 @@ void replicationWaitersCheck(void) {
 }
 
 redisCommand blockingCommandTable[] = {
-    {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, "generic", "3.0.0",
-     "Blocks until the asynchronous replication of all preceding write commands sent by the connection is "
-     "completed.",
-     "O(1)", NULL},
+    {"wait", waitCommand, 3, "noscript", "slow connection", 0, 0, 0, NULL},
     {NULL}};

@@ -3,6 +3,7 @@
  * index that the network, scripts and COMMAND all use. Dispatch checks
  * existence and arity here, once, and keeps per-command statistics. */
 #include "server.h"
+#include "key_specs.h"
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ static const struct {
     {"blocking", CMD_BLOCKING}, {"loading", CMD_LOADING},   {"stale", CMD_STALE},
     {"fast", CMD_FAST},         {"no_auth", CMD_NO_AUTH},   {"may_replicate", CMD_MAY_REPLICATE},
     {"sentinel", CMD_SENTINEL}, {"allow_busy", CMD_ALLOW_BUSY}, {"no_multi", CMD_NO_MULTI},
-    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR},
+    {"skip_slowlog", CMD_SKIP_SLOWLOG}, {"skip_monitor", CMD_SKIP_MONITOR}, {"no_async_loading", CMD_NO_ASYNC_LOADING},
 };
 
 static uint64_t parseFlags(const char *s) {
@@ -74,6 +75,7 @@ static void initEntry(redisCommand *cmd, const char *parent) {
     } else {
         cmd->fullname = cmd->name;
     }
+    commandKeysInit(cmd);
     if (cmd->subcommands)
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) initEntry(sub, cmd->name);
 }
@@ -198,6 +200,14 @@ redisCommand *lookupCommand(sds *argv, int argc) {
     return sub ? sub : cmd;
 }
 
+/* The command argv names, as Redis's lookupCommand() (COMMAND GETKEYS, ACL
+ * DRYRUN): a container given an unknown subcommand is no command. */
+redisCommand *lookupCommandExact(sds *argv, int argc) {
+    redisCommand *cmd = lookupCommand(argv, argc);
+    if (cmd && cmd->subcommands && argc >= 2) return NULL;
+    return cmd;
+}
+
 static int arityOk(redisCommand *cmd, int argc) {
     return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
 }
@@ -284,6 +294,14 @@ static int checkAclOrReject(client *c, redisCommand *cmd) {
     return C_ERR;
 }
 
+/* The flags of this run of cmd, as Redis's getCommandFlags() with EXEC: a
+ * script by the flags it declares, EXEC with those of what it queued. */
+uint64_t commandRunFlags(client *c, redisCommand *cmd) {
+    uint64_t flags = scriptCommandFlags(c, cmd);
+    if (isExecCommand(cmd)) flags |= c->mstate.cmd_flags;
+    return flags;
+}
+
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
@@ -314,7 +332,11 @@ int processCommand(client *c) {
         return C_ERR;
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
-    if (server.masterhost && (cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
+    if ((commandRunFlags(c, cmd) & CMD_WRITE) && !replicationGoodReplicasOk()) {
+        rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
+        return C_ERR;
+    }
+    if (server.masterhost && (commandRunFlags(c, cmd) & CMD_WRITE) && !(c->flags & CLIENT_MASTER)) {
         rejectCommand(c, cmd, "READONLY You can't write against a read only replica.");
         return C_ERR;
     }
@@ -323,6 +345,12 @@ int processCommand(client *c) {
                       "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
                       "allowed in this context",
                       cmd->fullname);
+        return C_ERR;
+    }
+    /* as Redis: only "stale" commands (INFO, REPLICAOF, ...) while the link is down */
+    if (replicaIsStale() && (!(commandRunFlags(c, cmd) & CMD_STALE) ||
+                             (isExecCommand(cmd) && (c->mstate.cmd_inv_flags & CMD_STALE)))) {
+        rejectCommand(c, cmd, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
         return C_ERR;
     }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) && !isMultiControlCommand(cmd)) {
@@ -385,39 +413,6 @@ static void addReplyWords(client *c, const char *words, const char *prefix, int 
     setDeferredSetLen(c, len, n);
 }
 
-static void addReplyKeySpecs(client *c, redisCommand *cmd) {
-    if (cmd->firstkey <= 0) {
-        addReplyArrayLen(c, 0);
-        return;
-    }
-    addReplyArrayLen(c, 1);
-    addReplyMapLen(c, 3);
-    addReplyBulkCString(c, "flags");
-    addReplySetLen(c, 1);
-    /* the "keys" of the sharded Pub/Sub commands are channels */
-    addReplyStatus(c, (cmd->flags & CMD_PUBSUB) ? "not_key" : (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-    addReplyBulkCString(c, "begin_search");
-    addReplyMapLen(c, 2);
-    addReplyBulkCString(c, "type");
-    addReplyBulkCString(c, "index");
-    addReplyBulkCString(c, "spec");
-    addReplyMapLen(c, 1);
-    addReplyBulkCString(c, "index");
-    addReplyLongLong(c, cmd->firstkey);
-    addReplyBulkCString(c, "find_keys");
-    addReplyMapLen(c, 2);
-    addReplyBulkCString(c, "type");
-    addReplyBulkCString(c, "range");
-    addReplyBulkCString(c, "spec");
-    addReplyMapLen(c, 3);
-    addReplyBulkCString(c, "lastkey");
-    addReplyLongLong(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
-    addReplyBulkCString(c, "keystep");
-    addReplyLongLong(c, cmd->keystep);
-    addReplyBulkCString(c, "limit");
-    addReplyLongLong(c, 0);
-}
-
 static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     if (!cmd) {
         addReplyNull(c); /* as Redis: a null bulk in RESP2 */
@@ -431,15 +426,15 @@ static void addReplyCommandInfo(client *c, redisCommand *cmd) {
     addReplyLongLong(c, cmd->lastkey);
     addReplyLongLong(c, cmd->keystep);
     addReplyWords(c, cmd->acl, "@", 1);
-    addReplyArrayLen(c, 0); /* tips */
-    addReplyKeySpecs(c, cmd);
+    addReplyWords(c, commandTipsOf(cmd->fullname), "", 0);
+    addReplyCommandKeySpecs(c, cmd);
     if (cmd->subcommands) {
         long n = 0;
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) n++;
         addReplyArrayLen(c, n);
         for (redisCommand *sub = cmd->subcommands; sub->name; sub++) addReplyCommandInfo(c, sub);
     } else {
-        addReplyArrayLen(c, 0);
+        addReplySetLen(c, 0); /* as Redis: an empty set when there are none */
     }
 }
 
@@ -535,47 +530,70 @@ static void commandDocsCommand(client *c) {
     setDeferredMapLen(c, len, n);
 }
 
-static void commandListCommand(client *c) {
-    if (c->argc == 2) {
-        addReplyArrayLen(c, (long)index_len);
-        for (size_t i = 0; i < index_len; i++) addReplyBulkCString(c, index_[i]->name);
-        return;
+/* COMMAND LIST's FILTERBY: what a command is tested against */
+typedef enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN } listFilterType;
+
+/* Is cat (any case) one of the command's ACL categories? */
+static int commandInCategory(const redisCommand *cmd, const char *cat) {
+    size_t catlen = strlen(cat);
+    for (const char *p = cmd->acl ? cmd->acl : ""; *p;) {
+        size_t l = strcspn(p, " ");
+        if (l == catlen && !strncasecmp(p, cat, l)) return 1;
+        p += l;
+        p += strspn(p, " ");
     }
-    if (c->argc != 5 || strcasecmp(c->argv[2], "filterby")) {
-        addReplyErrorSyntax(c);
-        return;
+    return 0;
+}
+
+static int commandListed(const redisCommand *cmd, listFilterType type, sds arg) {
+    switch (type) {
+    case LIST_ALL: return 1;
+    case LIST_MODULE: return 0; /* dredis has no modules */
+    case LIST_ACLCAT: return commandInCategory(cmd, arg);
+    case LIST_PATTERN:
+        return stringmatchlen(arg, (int)sdslen(arg), cmd->fullname, (int)strlen(cmd->fullname), 1);
     }
-    void *len = addReplyDeferredLen(c);
+    return 0;
+}
+
+/* The full names ("config|get" for subcommands) of the listed commands. */
+static long addReplyCommandNames(client *c, redisCommand *cmd, listFilterType type, sds arg) {
     long n = 0;
-    for (size_t i = 0; i < index_len; i++) {
-        redisCommand *cmd = index_[i];
-        int match;
-        if (!strcasecmp(c->argv[3], "pattern")) {
-            match = stringmatchlen(c->argv[4], (int)sdslen(c->argv[4]), cmd->name, (int)strlen(cmd->name), 1);
-        } else if (!strcasecmp(c->argv[3], "aclcat")) {
-            match = 0;
-            const char *acl = cmd->acl ? cmd->acl : "";
-            size_t l = sdslen(c->argv[4]);
-            for (const char *p = acl; (p = strstr(p, c->argv[4])) != NULL; p += l)
-                if ((p == acl || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0')) match = 1;
-        } else if (!strcasecmp(c->argv[3], "module")) {
-            match = 0;
-        } else {
-            setDeferredArrayLen(c, len, 0);
+    if (commandListed(cmd, type, arg)) {
+        addReplyBulkCString(c, cmd->fullname);
+        n++;
+    }
+    if (cmd->subcommands)
+        for (redisCommand *sub = cmd->subcommands; sub->name; sub++) n += addReplyCommandNames(c, sub, type, arg);
+    return n;
+}
+
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern] */
+static void commandListCommand(client *c) {
+    listFilterType type = LIST_ALL;
+    sds arg = NULL;
+    if (c->argc != 2) {
+        const char *by = c->argc == 5 && !strcasecmp(c->argv[2], "filterby") ? c->argv[3] : "";
+        if (!strcasecmp(by, "module")) type = LIST_MODULE;
+        else if (!strcasecmp(by, "aclcat")) type = LIST_ACLCAT;
+        else if (!strcasecmp(by, "pattern")) type = LIST_PATTERN;
+        else {
             addReplyErrorSyntax(c);
             return;
         }
-        if (match) {
-            addReplyBulkCString(c, cmd->name);
-            n++;
-        }
+        arg = c->argv[4];
     }
+    void *len = addReplyDeferredLen(c);
+    long n = 0;
+    for (size_t i = 0; i < index_len; i++) n += addReplyCommandNames(c, index_[i], type, arg);
     setDeferredArrayLen(c, len, n);
 }
 
-/* COMMAND GETKEYS, with Redis 7.0's checks in its order */
-static void commandGetKeysCommand(client *c) {
-    redisCommand *cmd = lookupCommand(c->argv + 2, c->argc - 2);
+/* COMMAND GETKEYS and GETKEYSANDFLAGS, with Redis 7.0's checks in its order */
+static void getKeysReply(client *c, int with_flags) {
+    sds *argv = c->argv + 2;
+    int argc = c->argc - 2;
+    redisCommand *cmd = lookupCommandExact(argv, argc);
     if (!cmd) {
         addReplyError(c, "ERR Invalid command specified");
         return;
@@ -584,21 +602,28 @@ static void commandGetKeysCommand(client *c) {
         addReplyError(c, "ERR The command has no key arguments");
         return;
     }
-    int argc = c->argc - 2;
     if (!arityOk(cmd, argc)) {
         addReplyError(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    int *keys = zmalloc(sizeof(int) * (size_t)argc * 2);
-    int n = commandKeys(cmd, argc, c->argv + 2, keys);
+    keyRef *keys;
+    int n = commandKeys(cmd, argv, argc, &keys);
     if (n == 0 && !strstr(cmd->sflags, "no_mandatory_keys")) {
         addReplyError(c, "ERR Invalid arguments specified for command");
     } else {
         addReplyArrayLen(c, n);
-        for (int i = 0; i < n; i++) addReplyBulkSds(c, sdsdup(c->argv[keys[i] + 2]));
+        for (int i = 0; i < n; i++) {
+            if (with_flags) addReplyArrayLen(c, 2);
+            addReplyBulk(c, argv[keys[i].pos], sdslen(argv[keys[i].pos]));
+            if (with_flags) addReplyKeyFlags(c, keys[i].flags);
+        }
     }
     zfree(keys);
 }
+
+static void commandGetKeysCommand(client *c) { getKeysReply(c, 0); }
+
+static void commandGetKeysAndFlagsCommand(client *c) { getKeysReply(c, 1); }
 
 static void commandHelpCommand(client *c) {
     static const char *help[] = {
@@ -619,6 +644,8 @@ static void commandHelpCommand(client *c) {
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
         "HELP",
         "    Print this help.",
     };
@@ -626,16 +653,11 @@ static void commandHelpCommand(client *c) {
 }
 
 redisCommand commandSubcommands[] = {
-    {"count", commandCountCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Returns a count of commands.", "O(1)", NULL},
-    {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
-     "Returns documentary information about one, multiple or all commands.", "O(N)", NULL},
-    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Extracts the key names from an arbitrary command.", "O(N)", NULL},
-    {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, "server", "5.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"info", commandInfoCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Returns information about one, multiple or all commands.", "O(N)", NULL},
-    {"list", commandListCommand, -2, "loading stale", "slow connection", 0, 0, 0, "server", "7.0.0",
-     "Returns a list of command names.", "O(N)", NULL},
+    {"count", commandCountCommand, 2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"docs", commandDocsCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"getkeys", commandGetKeysCommand, -4, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"getkeysandflags", commandGetKeysAndFlagsCommand, -4, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"help", commandHelpCommand, 2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"info", commandInfoCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
+    {"list", commandListCommand, -2, "loading stale", "slow connection", 0, 0, 0, NULL},
     {NULL}};

@@ -74,8 +74,12 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_SNAPSHOT_DIR", "DREDIS_SNAPSHOT_KEEP", "DREDIS_SAVE",
                                   "DREDIS_REPL_BACKLOG_SIZE", "DREDIS_REPL_PING_REPLICA_PERIOD",
                                   "DREDIS_REPL_TIMEOUT", "DREDIS_REPLICAOF", "DREDIS_MASTERAUTH", "DREDIS_REPLICA_PRIORITY",
+                                  "DREDIS_MIN_REPLICAS_TO_WRITE", "DREDIS_MIN_REPLICAS_MAX_LAG",
+                                  "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
                                   "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE", NULL};
+
+static const char *setYesNo(const char *v, int *out);
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -98,6 +102,18 @@ static int loadReplicationSettings(char **err) {
         server.repl_timeout = n;
     }
     server.replica_priority = 100;
+    server.repl_min_replicas_max_lag = 10;
+    server.repl_serve_stale_data = 1;
+    if ((v = getenv("DREDIS_REPLICA_SERVE_STALE_DATA")) && *v && setYesNo(v, &server.repl_serve_stale_data))
+        return fail(err, "%s must be yes or no (got '%s')", "DREDIS_REPLICA_SERVE_STALE_DATA", v);
+    if ((v = getenv("DREDIS_MIN_REPLICAS_TO_WRITE")) && *v) {
+        if (parseLong("DREDIS_MIN_REPLICAS_TO_WRITE", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
+        server.repl_min_replicas_to_write = n;
+    }
+    if ((v = getenv("DREDIS_MIN_REPLICAS_MAX_LAG")) && *v) {
+        if (parseLong("DREDIS_MIN_REPLICAS_MAX_LAG", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
+        server.repl_min_replicas_max_lag = n;
+    }
     if ((v = getenv("DREDIS_REPLICA_PRIORITY")) && *v) {
         if (parseLong("DREDIS_REPLICA_PRIORITY", v, 0, INT_MAX, &n, err) != C_OK) return C_ERR;
         server.replica_priority = n;
@@ -117,7 +133,6 @@ static int loadReplicationSettings(char **err) {
 }
 
 static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
-static const char *setYesNo(const char *v, int *out);
 
 /* Protected mode and the limits on what a client may cost, with Redis's
  * defaults and the syntax of their CONFIG SET. */
@@ -581,6 +596,12 @@ static const char *setReplPingPeriod(const char *v) { return setLongLong(v, 1, I
 static sds getReplTimeout(void) { return fmtLL(server.repl_timeout); }
 static const char *setReplTimeout(const char *v) { return setLongLong(v, 1, INT_MAX, &server.repl_timeout); }
 
+static sds getMinReplicas(void) { return fmtLL(server.repl_min_replicas_to_write); }
+static const char *setMinReplicas(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_to_write); }
+static sds getMinReplicasLag(void) { return fmtLL(server.repl_min_replicas_max_lag); }
+static const char *setMinReplicasLag(const char *v) { return setLongLong(v, 0, INT_MAX, &server.repl_min_replicas_max_lag); }
+static sds getServeStale(void) { return sdsnew(server.repl_serve_stale_data ? "yes" : "no"); }
+static const char *setServeStale(const char *v) { return setYesNo(v, &server.repl_serve_stale_data); }
 static sds getReplicaPriority(void) { return fmtLL(server.replica_priority); }
 static const char *setReplicaPriority(const char *v) { return setLongLong(v, 0, INT_MAX, &server.replica_priority); }
 static sds getMasterauth(void) { return sdsnew(server.masterauth ? server.masterauth : ""); }
@@ -640,6 +661,8 @@ static const configEntry configTable[] = {
     {"maxclients", getMaxclients, setMaxclients},
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
+    {"min-replicas-max-lag", getMinReplicasLag, setMinReplicasLag, "min-slaves-max-lag"},
+    {"min-replicas-to-write", getMinReplicas, setMinReplicas, "min-slaves-to-write"},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, setPort},
     {"protected-mode", getProtectedMode, setProtectedMode},
@@ -649,6 +672,7 @@ static const configEntry configTable[] = {
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
+    {"replica-serve-stale-data", getServeStale, setServeStale, "slave-serve-stale-data"},
     {"replicaof", getReplicaof, NULL, "slaveof"},
     {"requirepass", getRequirepass, setRequirepass},
     {"save", getSave, setSave},
@@ -789,19 +813,13 @@ static void configHelpCommand(client *c) {
 static void configCommand(client *c) { (void)c; }
 
 static redisCommand configSubcommands[] = {
-    {"get", configGetCommand, -3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.0.0", "Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided", NULL},
-    {"help", configHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "5.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"resetstat", configResetstatCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
-     "server", "2.0.0", "Resets the server's statistics.", "O(1)", NULL},
-    {"rewrite", configRewriteCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.0", "Persists the effective configuration to file.", "O(1)", NULL},
-    {"set", configSetCommand, -4, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.0.0", "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided", NULL},
+    {"get", configGetCommand, -3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"help", configHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"resetstat", configResetstatCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"rewrite", configRewriteCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"set", configSetCommand, -4, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand configCommandTable[] = {
-    {"config", configCommand, -2, "", "slow", 0, 0, 0, "server", "2.0.0",
-     "A container for server configuration commands.", "Depends on subcommand.", configSubcommands},
+    {"config", configCommand, -2, "", "slow", 0, 0, 0, configSubcommands},
     {NULL}};

@@ -536,10 +536,6 @@ static void restoreCommand(client *c) {
 }
 
 redisCommand dumpCommandTable[] = {
-    {"dump", dumpCommand, 2, "readonly", "keyspace read slow", 1, 1, 1, "generic", "2.6.0",
-     "Return a serialized version of the value stored at the specified key.",
-     "O(N) in the members of the key: each is read from its file", NULL},
-    {"restore", restoreCommand, -4, "write denyoom", "keyspace write slow dangerous", 1, 1, 1, "generic", "2.6.0",
-     "Create a key using the provided serialized value, previously obtained using DUMP.",
-     "O(N) in the members of the value: one file written per member, the key published in one rename", NULL},
+    {"dump", dumpCommand, 2, "readonly", "keyspace read slow", 1, 1, 1, NULL},
+    {"restore", restoreCommand, -4, "write denyoom", "keyspace write slow dangerous", 1, 1, 1, NULL},
     {NULL}};

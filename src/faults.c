@@ -79,6 +79,7 @@ static void debugFaultCommand(client *c) {
 }
 
 redisCommand faultCommandTable[] = {
-    {"debug-fault", debugFaultCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "7.0.0", "Fails the storage layer's file system calls on purpose (tests only).", "O(1)", NULL},
+    {"debug-fault", debugFaultCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL,
+     .group = "server", .since = "7.0.0",
+     .summary = "Fails the storage layer's file system calls on purpose (tests only).", .complexity = "O(1)"},
     {NULL}};

@@ -703,14 +703,7 @@ done:
 }
 
 redisCommand hllCommandTable[] = {
-    {"pfadd", pfaddCommand, -2, "write denyoom fast", "write hyperloglog fast", 1, 1, 1, "hyperloglog", "2.8.9",
-     "Adds the specified elements to the specified HyperLogLog.", "O(1) to add every element.", NULL},
-    {"pfcount", pfcountCommand, -2, "readonly may_replicate", "read hyperloglog slow", 1, -1, 1, "hyperloglog", "2.8.9",
-     "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-     "O(1) with a very small average constant time when called with a single key. O(N) with N being the number "
-     "of keys, and much bigger constant times, when called with multiple keys.",
-     NULL},
-    {"pfmerge", pfmergeCommand, -2, "write denyoom", "write hyperloglog slow", 1, -1, 1, "hyperloglog", "2.8.9",
-     "Merge N different HyperLogLogs into a single one.", "O(N) to merge N HyperLogLogs, but with high constant times.",
-     NULL},
+    {"pfadd", pfaddCommand, -2, "write denyoom fast", "write hyperloglog fast", 1, 1, 1, NULL},
+    {"pfcount", pfcountCommand, -2, "readonly may_replicate", "read hyperloglog slow", 1, -1, 1, NULL},
+    {"pfmerge", pfmergeCommand, -2, "write denyoom", "write hyperloglog slow", 1, -1, 1, NULL},
     {NULL}};

@@ -196,21 +196,14 @@ static void debugCommand(client *c) {
 static void dummyContainer(client *c) { (void)c; }
 
 static redisCommand slowlogSubcommands[] = {
-    {"get", slowlogGetCommand, -2, "admin loading stale", "admin slow dangerous", 0, 0, 0, "server", "2.2.12",
-     "Returns the slow log's entries.", "O(N) where N is the number of entries returned", NULL},
-    {"help", slowlogHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "6.2.0",
-     "Show helpful text about the different subcommands", "O(1)", NULL},
-    {"len", slowlogLenCommand, 2, "admin loading stale", "admin slow dangerous", 0, 0, 0, "server", "2.2.12",
-     "Returns the number of entries in the slow log.", "O(1)", NULL},
-    {"reset", slowlogResetCommand, 2, "admin loading stale", "admin slow dangerous", 0, 0, 0, "server", "2.2.12",
-     "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog", NULL},
+    {"get", slowlogGetCommand, -2, "admin loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"help", slowlogHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"len", slowlogLenCommand, 2, "admin loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"reset", slowlogResetCommand, 2, "admin loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand introspectionCommandTable[] = {
-    {"slowlog", dummyContainer, -2, "", "slow", 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
-     "Depends on subcommand.", slowlogSubcommands},
-    {"monitor", monitorCommand, 1, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "1.0.0", "Listens for all requests received by the server in real-time.", "O(1)", NULL},
-    {"debug", debugCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "A container for debugging commands.", "Depends on subcommand.", NULL},
+    {"slowlog", dummyContainer, -2, "", "slow", 0, 0, 0, slowlogSubcommands},
+    {"monitor", monitorCommand, 1, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"debug", debugCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -356,24 +356,15 @@ static void latencyHelpCommand(client *c) {
 static void latencyContainer(client *c) { (void)c; }
 
 static redisCommand latencySubcommands[] = {
-    {"doctor", latencyDoctorCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Returns a human-readable latency analysis report.", "O(1)", NULL},
-    {"graph", latencyGraphCommand, 3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Returns a latency graph for an event.", "O(1)", NULL},
-    {"help", latencyHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "2.8.13",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"histogram", latencyHistogramCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
-     "server", "7.0.0", "Returns the cumulative distribution of latencies of a subset or all commands.",
-     "O(N) where N is the number of commands with latency information being retrieved.", NULL},
-    {"history", latencyHistoryCommand, 3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0,
-     "server", "2.8.13", "Returns timestamp-latency samples for an event.", "O(1)", NULL},
-    {"latest", latencyLatestCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Returns the latest latency samples for all events.", "O(1)", NULL},
-    {"reset", latencyResetCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, "server",
-     "2.8.13", "Resets the latency data for one or more events.", "O(1)", NULL},
+    {"doctor", latencyDoctorCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"graph", latencyGraphCommand, 3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"help", latencyHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"histogram", latencyHistogramCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"history", latencyHistoryCommand, 3, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"latest", latencyLatestCommand, 2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
+    {"reset", latencyResetCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand latencyCommandTable[] = {
-    {"latency", latencyContainer, -2, "", "slow", 0, 0, 0, "server", "2.8.13",
-     "A container for latency diagnostics commands.", "Depends on subcommand.", latencySubcommands},
+    {"latency", latencyContainer, -2, "", "slow", 0, 0, 0, latencySubcommands},
     {NULL}};

@@ -252,21 +252,14 @@ static void memoryHelpCommand(client *c) {
 static void memoryContainer(client *c) { (void)c; }
 
 static redisCommand memorySubcommands[] = {
-    {"doctor", memoryDoctorCommand, 2, "", "slow", 0, 0, 0, "server", "4.0.0", "Outputs a memory problems report.",
-     "O(1)", NULL},
-    {"help", memoryHelpCommand, 2, "loading stale", "slow", 0, 0, 0, "server", "4.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"malloc-stats", memoryMallocStatsCommand, 2, "", "slow", 0, 0, 0, "server", "4.0.0",
-     "Returns the allocator statistics.", "Depends on how much memory is allocated, could be slow", NULL},
-    {"purge", memoryPurgeCommand, 2, "", "slow", 0, 0, 0, "server", "4.0.0",
-     "Asks the allocator to release memory.", "Depends on how much memory is allocated, could be slow", NULL},
-    {"stats", memoryStatsCommand, 2, "", "slow", 0, 0, 0, "server", "4.0.0",
-     "Returns details about memory usage.", "O(1)", NULL},
-    {"usage", memoryUsageCommand, -3, "readonly", "read slow", 2, 2, 1, "server", "4.0.0",
-     "Estimates the memory usage of a key.", "O(N) where N is the number of samples.", NULL},
+    {"doctor", memoryDoctorCommand, 2, "", "slow", 0, 0, 0, NULL},
+    {"help", memoryHelpCommand, 2, "loading stale", "slow", 0, 0, 0, NULL},
+    {"malloc-stats", memoryMallocStatsCommand, 2, "", "slow", 0, 0, 0, NULL},
+    {"purge", memoryPurgeCommand, 2, "", "slow", 0, 0, 0, NULL},
+    {"stats", memoryStatsCommand, 2, "", "slow", 0, 0, 0, NULL},
+    {"usage", memoryUsageCommand, -3, "readonly", "read slow", 2, 2, 1, NULL},
     {NULL}};
 
 redisCommand memoryCommandTable[] = {
-    {"memory", memoryContainer, -2, "", "slow", 0, 0, 0, "server", "4.0.0",
-     "A container for memory diagnostics commands.", "Depends on subcommand.", memorySubcommands},
+    {"memory", memoryContainer, -2, "", "slow", 0, 0, 0, memorySubcommands},
     {NULL}};

@@ -32,6 +32,7 @@ void freeClientMultiState(client *c) {
     c->mstate.commands = NULL;
     c->mstate.count = 0;
     c->mstate.cmd_flags = 0;
+    c->mstate.cmd_inv_flags = 0;
 }
 
 static void discardTransaction(client *c) {
@@ -54,7 +55,9 @@ int isExecCommand(const redisCommand *cmd) { return cmd->proc == execCommand; }
 /* The client's argv moves into the queue. */
 void queueMultiCommand(client *c, redisCommand *cmd) {
     if (c->flags & (CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC)) return; /* EXEC will fail anyway */
-    c->mstate.cmd_flags |= scriptCommandFlags(c, cmd);
+    uint64_t flags = scriptCommandFlags(c, cmd);
+    c->mstate.cmd_flags |= flags;
+    c->mstate.cmd_inv_flags |= ~flags;
     c->mstate.commands = zrealloc(c->mstate.commands, sizeof(multiCmd) * (size_t)(c->mstate.count + 1));
     multiCmd *mc = &c->mstate.commands[c->mstate.count++];
     mc->argc = c->argc;
@@ -297,15 +300,9 @@ int isMultiControlCommand(const redisCommand *cmd) {
 void multiInit(void) { watched_keys = dictCreate(); }
 
 redisCommand multiCommandTable[] = {
-    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
-     "transactions", "1.2.0", "Starts a transaction.", "O(1)", NULL},
-    {"exec", execCommand, 1, "noscript loading stale skip_slowlog", "slow transaction", 0, 0, 0, "transactions",
-     "1.2.0", "Executes all commands in a transaction.", "Depends on commands in the transaction", NULL},
-    {"discard", discardCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
-     "transactions", "2.0.0", "Discards a transaction.", "O(N), when N is the number of queued commands", NULL},
-    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy", "fast transaction", 1, -1, 1,
-     "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.",
-     "O(1) for every key.", NULL},
-    {"unwatch", unwatchCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0,
-     "transactions", "2.2.0", "Forgets about watched keys of a transaction.", "O(1)", NULL},
+    {"multi", multiCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0, NULL},
+    {"exec", execCommand, 1, "noscript loading stale skip_slowlog", "slow transaction", 0, 0, 0, NULL},
+    {"discard", discardCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0, NULL},
+    {"watch", watchCommand, -2, "noscript loading stale fast allow_busy", "fast transaction", 1, -1, 1, NULL},
+    {"unwatch", unwatchCommand, 1, "noscript loading stale fast allow_busy", "fast transaction", 0, 0, 0, NULL},
     {NULL}};

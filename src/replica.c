@@ -162,6 +162,10 @@ void replicaApplyCommand(client *c, size_t bytes) {
     }
 }
 
+int replicaIsStale(void) {
+    return server.masterhost && rs.state != REPL_STATE_CONNECTED && !server.repl_serve_stale_data;
+}
+
 int replicaStreamDb(void) { return server.master ? server.master->db : rs.stream_db; }
 
 static void sendToMaster(struct bufferevent *bev, int argc, const char **argv) {
@@ -669,8 +673,6 @@ void replicaShutdown(void) {
 }
 
 redisCommand replicaCommandTable[] = {
-    {"replicaof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, "server", "5.0.0",
-     "Configures a server as replica of another, or promotes it to a master.", "O(1)", NULL},
-    {"slaveof", replicaofCommand, 3, "admin noscript stale", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "Sets a Redis server as a replica of another, or promotes it to being a master.", "O(1)", NULL},
+    {"replicaof", replicaofCommand, 3, "admin noscript stale no_async_loading", "admin slow dangerous", 0, 0, 0, NULL},
+    {"slaveof", replicaofCommand, 3, "admin noscript stale no_async_loading", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -645,6 +645,26 @@ static int countAcked(long long offset) {
 
 int replicationAckedReplicas(client *c) { return countAcked(c->woff); }
 
+/* Replicas online that acknowledged within min-replicas-max-lag seconds
+ * (lag in whole seconds, as Redis counts it). */
+static int countGoodReplicas(void) {
+    long long now = mstime();
+    int n = 0;
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *r = repl.replicas[i];
+        if (r->replstate == SLAVE_STATE_ONLINE && (now - r->repl_ack_time) / 1000 <= server.repl_min_replicas_max_lag)
+            n++;
+    }
+    return n;
+}
+
+/* As Redis's checkGoodReplicasStatus(): writes are refused on a master
+ * with fewer good replicas than min-replicas-to-write (both settings on). */
+int replicationGoodReplicasOk(void) {
+    return server.masterhost || !server.repl_min_replicas_max_lag || !server.repl_min_replicas_to_write ||
+           countGoodReplicas() >= server.repl_min_replicas_to_write;
+}
+
 /* WAIT blocked: ask the replicas where they are (REPLCONF GETACK * in
  * the stream; each answers with REPLCONF ACK). */
 void replicationRequestAck(void) {
@@ -716,6 +736,8 @@ sds genReplicationInfo(sds info) {
     if (server.masterhost) info = genReplicaInfo(info);
     else info = sdscat(info, "role:master\r\n");
     info = sdscatprintf(info, "connected_slaves:%d\r\n", repl.nreplicas);
+    if (server.repl_min_replicas_to_write && server.repl_min_replicas_max_lag)
+        info = sdscatprintf(info, "min_slaves_good_slaves:%d\r\n", countGoodReplicas());
     long long now = mstime();
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
@@ -803,12 +825,8 @@ void replicationShutdown(void) {
 }
 
 redisCommand replicationCommandTable[] = {
-    {"psync", syncCommand, -3, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "2.8.0",
-     "An internal command used in replication.", "O(1)", NULL},
-    {"sync", syncCommand, 1, "admin noscript no_multi", "admin slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "An internal command used in replication.", "O(1)", NULL},
-    {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0,
-     "server", "3.0.0", "An internal command for configuring the replication stream.", "O(1)", NULL},
-    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "2.8.12",
-     "Returns the replication role.", "O(1)", NULL},
+    {"psync", syncCommand, -3, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"sync", syncCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0, NULL},
+    {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, NULL},
     {NULL}};

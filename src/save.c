@@ -161,11 +161,7 @@ sds genPersistenceInfo(sds info) {
 }
 
 redisCommand saveCommandTable[] = {
-    {"bgsave", bgsaveCommand, -1, "admin noscript no_async_loading", "admin slow dangerous", 0, 0, 0, "server",
-     "1.0.0", "Asynchronously saves the database(s) to disk.", "O(1)", NULL},
-    {"save", saveCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, "server",
-     "1.0.0", "Synchronously saves the database(s) to disk.",
-     "O(N) where N is the total number of keys in all databases", NULL},
-    {"lastsave", lastsaveCommand, 1, "loading stale fast", "admin fast dangerous", 0, 0, 0, "server", "1.0.0",
-     "Returns the Unix timestamp of the last successful save to disk.", "O(1)", NULL},
+    {"bgsave", bgsaveCommand, -1, "admin noscript no_async_loading", "admin slow dangerous", 0, 0, 0, NULL},
+    {"save", saveCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
+    {"lastsave", lastsaveCommand, 1, "loading stale fast", "admin fast dangerous", 0, 0, 0, NULL},
     {NULL}};

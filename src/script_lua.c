@@ -633,9 +633,18 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     }
     if ((cmd->flags & CMD_WRITE) && server.masterhost && !(rctx->caller->flags & CLIENT_MASTER)) {
         cmd->rejected_calls++;
-        return "READONLY You can't write against a read only replica.";
+        return "-READONLY You can't write against a read only replica."; /* "-": keeps its code */
+    }
+    /* reached by scripts without flags: those with flags were refused before they ran */
+    if ((cmd->flags & CMD_WRITE) && !replicationGoodReplicasOk()) {
+        cmd->rejected_calls++;
+        return "-NOREPLICAS Not enough good replicas to write.";
     }
     if ((err = scriptCheckAcl(rctx, cmd)) != NULL) return err;
+    if (replicaIsStale() && !(cmd->flags & CMD_STALE)) {
+        cmd->rejected_calls++;
+        return "Can not execute the command on a stale replica";
+    }
     if (cmd->flags & CMD_WRITE) rctx->flags |= SCRIPT_WRITE_DIRTY;
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,

@@ -386,14 +386,26 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    if (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && scriptRefusedOnReplica(c, s->flags)) return;
+    if (scriptRefusedOnReplica(c, s->flags)) return;
     runScript(c, s, numkeys, ro);
 }
 
-/* A script or function that declares it may write does not start on a
- * read-only replica (one without flags fails at its first write), as in
- * Redis 7.0. 1 after replying. */
+/* As Redis 7.0's scriptPrepareForRun(): on a replica whose master link is
+ * down with replica-serve-stale-data no, a script runs only if it declares
+ * allow-stale; a script or function that declares it may write does not
+ * start on a read-only replica (one without flags fails at its first write).
+ * 1 after replying. */
 int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
+    if (script_flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) { /* no flags: only a stale replica refuses it here */
+        if (!replicaIsStale()) return 0;
+        addReplyError(c, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        return 1;
+    }
+    if (replicaIsStale() && !(script_flags & SCRIPT_FLAG_ALLOW_STALE)) {
+        addReplyError(c, "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and "
+                         "'allow-stale' flag is not set on the script.");
+        return 1;
+    }
     if (!server.masterhost || (c->flags & CLIENT_MASTER) || (script_flags & SCRIPT_FLAG_NO_WRITES)) return 0;
     addReplyError(c, "READONLY Can not run script with write flag on readonly replica");
     return 1;
@@ -589,36 +601,22 @@ sds genScriptingMemoryInfo(sds info) {
 /* ------------------------------------------------------------------------ */
 
 static redisCommand scriptSubcommands[] = {
-    {"debug", scriptDebugCommand, 3, "noscript", "slow scripting", 0, 0, 0, "scripting", "3.2.0",
-     "Sets the debug mode of server-side Lua scripts.", "O(1)", NULL},
-    {"exists", scriptExistsCommand, -3, "noscript", "slow scripting", 0, 0, 0, "scripting", "2.6.0",
-     "Determines whether server-side Lua scripts exist in the script cache.",
-     "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", NULL},
-    {"flush", scriptFlushCommand, -2, "noscript", "slow scripting", 0, 0, 0, "scripting", "2.6.0",
-     "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache",
-     NULL},
-    {"help", scriptHelpCommand, 2, "loading stale", "slow scripting", 0, 0, 0, "scripting", "5.0.0",
-     "Returns helpful text about the different subcommands.", "O(1)", NULL},
-    {"kill", scriptKillCommand, 2, "noscript allow_busy", "slow scripting", 0, 0, 0, "scripting", "2.6.0",
-     "Terminates a server-side Lua script during execution.", "O(1)", NULL},
-    {"load", scriptLoadCommand, 3, "noscript stale", "slow scripting", 0, 0, 0, "scripting", "2.6.0",
-     "Loads a server-side Lua script to the script cache.",
-     "O(N) with N being the length in bytes of the script body.", NULL},
+    {"debug", scriptDebugCommand, 3, "noscript", "slow scripting", 0, 0, 0, NULL},
+    {"exists", scriptExistsCommand, -3, "noscript", "slow scripting", 0, 0, 0, NULL},
+    {"flush", scriptFlushCommand, -2, "noscript", "slow scripting", 0, 0, 0, NULL},
+    {"help", scriptHelpCommand, 2, "loading stale", "slow scripting", 0, 0, 0, NULL},
+    {"kill", scriptKillCommand, 2, "noscript allow_busy", "slow scripting", 0, 0, 0, NULL},
+    {"load", scriptLoadCommand, 3, "noscript stale", "slow scripting", 0, 0, 0, NULL},
     {NULL}};
 
 redisCommand scriptingCommandTable[] = {
     {"eval", evalCommand, -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script.",
-     "Depends on the script that is executed.", NULL},
+     "slow scripting", 0, 0, 0, NULL},
     {"evalsha", evalShaCommand, -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.",
-     "Depends on the script that is executed.", NULL},
+     "slow scripting", 0, 0, 0, NULL},
     {"eval_ro", evalRoCommand, -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script.",
-     "Depends on the script that is executed.", NULL},
+     "slow scripting", 0, 0, 0, NULL},
     {"evalsha_ro", evalShaRoCommand, -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
-     "slow scripting", 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.",
-     "Depends on the script that is executed.", NULL},
-    {"script", scriptContainerCommand, -2, "", "slow", 0, 0, 0, "scripting", "2.6.0",
-     "A container for Lua scripts management commands.", "Depends on subcommand.", scriptSubcommands},
+     "slow scripting", 0, 0, 0, NULL},
+    {"script", scriptContainerCommand, -2, "", "slow", 0, 0, 0, scriptSubcommands},
     {NULL}};

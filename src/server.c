@@ -314,20 +314,13 @@ extern redisCommand commandSubcommands[];
 extern redisCommand expireCommandTable[];
 
 redisCommand serverCommandTable[] = {
-    {"ping", pingCommand, -1, "fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
-     "Returns the server's liveliness response.", "O(1)", NULL},
-    {"echo", echoCommand, 2, "loading stale fast", "fast connection", 0, 0, 0, "connection", "1.0.0",
-     "Returns the given string.", "O(1)", NULL},
-    {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, "connection", "1.0.0",
-     "Closes the connection.", "O(1)", NULL},
-    {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, "server", "2.6.0",
-     "Returns the server time.", "O(1)", NULL},
-    {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, "server", "1.0.0",
-     "Returns information and statistics about the server.", "O(1)", NULL},
-    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0,
-     "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(1)", NULL},
-    {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, "server", "2.8.13",
-     "Returns detailed information about all commands.", "O(N)", commandSubcommands},
+    {"ping", pingCommand, -1, "fast", "fast connection", 0, 0, 0, NULL},
+    {"echo", echoCommand, 2, "loading stale fast", "fast connection", 0, 0, 0, NULL},
+    {"quit", quitCommand, -1, "noscript loading stale fast no_auth allow_busy", "fast connection", 0, 0, 0, NULL},
+    {"time", timeCommand, 1, "loading stale fast", "fast", 0, 0, 0, NULL},
+    {"info", infoCommand, -1, "loading stale", "slow dangerous", 0, 0, 0, NULL},
+    {"shutdown", shutdownCommand, -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous", 0, 0, 0, NULL},
+    {"command", commandCommand, -1, "loading stale", "slow connection", 0, 0, 0, commandSubcommands},
     {NULL}};
 
 /* ------------------------------------------------------------------------ */

@@ -94,6 +94,7 @@ typedef struct clientBufferLimits {
 #define CMD_NO_MULTI (1ULL << 14)
 #define CMD_SKIP_SLOWLOG (1ULL << 15)
 #define CMD_SKIP_MONITOR (1ULL << 16)
+#define CMD_NO_ASYNC_LOADING (1ULL << 17) /* listed as Redis lists it: dredis never loads asynchronously */
 
 typedef struct client client;
 
@@ -106,7 +107,8 @@ typedef struct multiCmd {
 typedef struct multiState {
     multiCmd *commands;
     int count;
-    uint64_t cmd_flags; /* the queued commands' flags, or-ed (commandFlags) */
+    uint64_t cmd_flags;     /* the queued commands' flags, or-ed (commandFlags) */
+    uint64_t cmd_inv_flags; /* the flags some queued command lacks, or-ed */
 } multiState;
 
 typedef struct blockingState {
@@ -129,6 +131,8 @@ typedef struct watchedKey {
     int expired; /* had already expired when WATCHed */
 } watchedKey;
 typedef void commandProc(client *c);
+struct keySpec;
+struct keyList; /* getkeys.c */
 
 typedef struct redisCommand {
     const char *name;      /* lower case; "container|sub" names are not used */
@@ -137,14 +141,18 @@ typedef struct redisCommand {
     const char *sflags;    /* space separated: write readonly denyoom fast ... */
     const char *acl;       /* space separated ACL categories without '@' */
     int firstkey, lastkey, keystep;
+    struct redisCommand *subcommands; /* NULL-terminated table or NULL */
+    /* where its keys are (getkeys.c sets these at start-up): Redis 7.0's key
+     * specs, and the procedure for the lines the specs cannot describe */
+    const struct keySpec *key_specs;
+    int key_specs_num;
+    int (*getkeys_proc)(sds *argv, int argc, struct keyList *out);
+    /* COMMAND DOCS of a command Redis has not (DEBUG-FAULT); for the others
+     * it answers Redis's own (command_args.c) */
     const char *group;     /* generic, string, server, connection, ... */
     const char *since;
     const char *summary;
     const char *complexity;
-    struct redisCommand *subcommands; /* NULL-terminated table or NULL */
-    /* movable keys found in argv (COMMAND GETKEYS): their indexes after the
-     * firstkey..lastkey ones in out (room for argc), returns how many */
-    int (*getkeys)(int argc, sds *argv, int *out);
     /* filled at start-up */
     uint64_t flags;
     const char *fullname;  /* "config|get" for subcommands, else name */
@@ -295,6 +303,9 @@ struct dredisServer {
     char *masterauth;            /* DREDIS_MASTERAUTH */
     struct client *master;       /* the master client, once synced */
     long long replica_priority;  /* replica-priority, for Sentinel */
+    long long repl_min_replicas_to_write; /* min-replicas-to-write: 0, off */
+    long long repl_min_replicas_max_lag;  /* min-replicas-max-lag, seconds: 0, off */
+    int repl_serve_stale_data;            /* replica-serve-stale-data */
     long long tracking_table_max_keys; /* tracking-table-max-keys, 0 = no limit */
     long long latency_monitor_threshold; /* ms, 0 = the latency monitor is off */
 };
@@ -380,6 +391,7 @@ void processEventsWhileBlocked(void);
 /* ---- commands.c ---- */
 void commandTableInit(void);
 redisCommand *lookupCommand(sds *argv, int argc);
+redisCommand *lookupCommandExact(sds *argv, int argc); /* NULL for an unknown subcommand */
 redisCommand *lookupCommandByName(const char *name);
 /* command_args.c, generated: Redis 7.0's COMMAND DOCS fields of a command
  * (RESP3 key/value pairs, *fields of them), NULL for one Redis has not */
@@ -620,6 +632,8 @@ void replicationForgetClient(client *c);
 void replicationSnapshotEnded(int ok, const char *dir);
 int replicationExportRunning(void);
 int replicationAckedReplicas(client *c); /* replicas that acknowledged c's writes */
+int replicationGoodReplicasOk(void);
+int replicaIsStale(void); /* a replica without its master link, with replica-serve-stale-data no */     /* min-replicas-to-write is met (or off, or not a master) */
 void replicationRequestAck(void);
 void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfied */
 sds genReplicationInfo(sds info);
@@ -659,6 +673,7 @@ long long scriptStartTime(void);     /* when the running script started (ms) */
 int scriptIsTimedout(void);          /* a script runs past DREDIS_LUA_TIME_LIMIT */
 /* cmd's flags for this run of it: a script's shebang decides EVAL's */
 uint64_t scriptCommandFlags(client *c, redisCommand *cmd);
+uint64_t commandRunFlags(client *c, redisCommand *cmd); /* scriptCommandFlags, and EXEC's queue */
 sds genScriptingMemoryInfo(sds info); /* INFO memory fields of the Lua engine */
 const char *scriptBusyError(void);    /* the -BUSY text while a script or function runs too long */
 
@@ -729,10 +744,17 @@ extern redisCommand replicaCommandTable[];
 /* config.c: entries per stream segment (Redis's stream-node-max-entries, 0 = no limit) */
 long long configStreamNodeMaxEntries(void);
 
-/* getkeys.c: the argument indexes of a command's keys (fixed and movable)
- * in out (room for 2 * argc), returns how many */
-int commandKeys(const redisCommand *cmd, int argc, sds *argv, int *out);
+/* getkeys.c: which arguments of a command line are keys (as Redis 7.0's
+ * getKeysFromCommandWithSpecs), each with its KS_* flags (key_specs.h) */
+typedef struct keyRef {
+    int pos;   /* in argv, argv[0] being the command */
+    int flags; /* KS_* */
+} keyRef;
+void commandKeysInit(redisCommand *cmd);
 int commandHasKeys(const redisCommand *cmd);
+int commandKeys(const redisCommand *cmd, sds *argv, int argc, keyRef **out); /* *out: zfree */
+void addReplyKeyFlags(client *c, int flags);
+void addReplyCommandKeySpecs(client *c, const redisCommand *cmd);
 
 /* replication.c: CONFIG SET repl-backlog-size (keeps the newest history) */
 void replicationResizeBacklog(long long size);

@@ -380,14 +380,7 @@ static void sortGeneric(client *c, int readonly) {
 static void sortCommand(client *c) { sortGeneric(c, 0); }
 static void sortroCommand(client *c) { sortGeneric(c, 1); }
 
-#define SORT_COMPLEXITY                                                                                            \
-    "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned "   \
-    "elements. When the elements are not sorted, complexity is O(N)."
-
 redisCommand sortCommandTable[] = {
-    {"sort", sortCommand, -2, "write denyoom movablekeys", "write set sortedset list slow dangerous", 1, 1, 1,
-     "generic", "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL},
-    {"sort_ro", sortroCommand, -2, "readonly movablekeys", "read set sortedset list slow dangerous", 1, 1, 1,
-     "generic", "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-     SORT_COMPLEXITY, NULL},
+    {"sort", sortCommand, -2, "write denyoom movablekeys", "write set sortedset list slow dangerous", 1, 1, 1, NULL},
+    {"sort_ro", sortroCommand, -2, "readonly movablekeys", "read set sortedset list slow dangerous", 1, 1, 1, NULL},
     {NULL}};

@@ -478,67 +478,19 @@ static void georadiusbymemberroCommand(client *c) {
 static void geosearchCommand(client *c) { geoSearchGeneric(c, 1, SEARCH_GEOSEARCH); }
 static void geosearchstoreCommand(client *c) { geoSearchGeneric(c, 2, SEARCH_GEOSEARCH | SEARCH_STORE_DST); }
 
-/* The destinations of STORE and STOREDIST, as Redis 7.0's key specs find
- * them: the first of each keyword from the first option on, with an
- * argument after it. */
-static int storeKeys(int argc, sds *argv, int first, int *out) {
-    static const char *keywords[] = {"store", "storedist"};
-    int n = 0;
-    for (int k = 0; k < 2; k++) {
-        for (int i = first; i < argc - 1; i++) {
-            if (!strcasecmp(argv[i], keywords[k])) {
-                out[n++] = i + 1;
-                break;
-            }
-        }
-    }
-    return n;
-}
-
-static int georadiusGetKeys(int argc, sds *argv, int *out) { return storeKeys(argc, argv, 6, out); }
-static int georadiusbymemberGetKeys(int argc, sds *argv, int *out) { return storeKeys(argc, argv, 5, out); }
-
 /* ------------------------------------------------------------------------ */
 /* Command table                                                             */
 /* ------------------------------------------------------------------------ */
 
-#define GEO_SEARCH_COMPLEXITY                                                                                      \
-    "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by " \
-    "center and radius and M is the number of items inside the index."
-#define GEO_SEARCH_BOX_COMPLEXITY                                                                              \
-    "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape " \
-    "provided as the filter and M is the number of items inside the shape"
-
 redisCommand geoCommandTable[] = {
-    {"geoadd", geoaddCommand, -5, "write denyoom", "write geo slow", 1, 1, 1, "geo", "3.2.0",
-     "Add one or more geospatial items in the geospatial index represented using a sorted set",
-     "O(log(N)) for each item added, where N is the number of elements in the sorted set.", NULL},
-    {"geodist", geodistCommand, -4, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.0",
-     "Returns the distance between two members of a geospatial index", "O(log(N))", NULL},
-    {"geohash", geohashCommand, -2, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.0",
-     "Returns members of a geospatial index as standard geohash strings",
-     "O(log(N)) for each member requested, where N is the number of elements in the sorted set.", NULL},
-    {"geopos", geoposCommand, -2, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.0",
-     "Returns longitude and latitude of members of a geospatial index",
-     "O(N) where N is the number of members requested.", NULL},
-    {"georadius", georadiusCommand, -6, "write denyoom movablekeys", "write geo slow", 1, 1, 1, "geo", "3.2.0",
-     "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance "
-     "from a point",
-     GEO_SEARCH_COMPLEXITY, NULL, georadiusGetKeys},
-    {"georadius_ro", georadiusroCommand, -6, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.10",
-     "A read-only variant for GEORADIUS", GEO_SEARCH_COMPLEXITY, NULL},
-    {"georadiusbymember", georadiusbymemberCommand, -5, "write denyoom movablekeys", "write geo slow", 1, 1, 1, "geo",
-     "3.2.0",
-     "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance "
-     "from a member",
-     GEO_SEARCH_COMPLEXITY, NULL, georadiusbymemberGetKeys},
-    {"georadiusbymember_ro", georadiusbymemberroCommand, -5, "readonly", "read geo slow", 1, 1, 1, "geo", "3.2.10",
-     "A read-only variant for GEORADIUSBYMEMBER", GEO_SEARCH_COMPLEXITY, NULL},
-    {"geosearch", geosearchCommand, -7, "readonly", "read geo slow", 1, 1, 1, "geo", "6.2.0",
-     "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.",
-     GEO_SEARCH_BOX_COMPLEXITY, NULL},
-    {"geosearchstore", geosearchstoreCommand, -8, "write denyoom", "write geo slow", 1, 2, 1, "geo", "6.2.0",
-     "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, "
-     "and store the result in another key.",
-     GEO_SEARCH_BOX_COMPLEXITY, NULL},
+    {"geoadd", geoaddCommand, -5, "write denyoom", "write geo slow", 1, 1, 1, NULL},
+    {"geodist", geodistCommand, -4, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"geohash", geohashCommand, -2, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"geopos", geoposCommand, -2, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"georadius", georadiusCommand, -6, "write denyoom movablekeys", "write geo slow", 1, 1, 1, NULL},
+    {"georadius_ro", georadiusroCommand, -6, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"georadiusbymember", georadiusbymemberCommand, -5, "write denyoom movablekeys", "write geo slow", 1, 1, 1, NULL},
+    {"georadiusbymember_ro", georadiusbymemberroCommand, -5, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"geosearch", geosearchCommand, -7, "readonly", "read geo slow", 1, 1, 1, NULL},
+    {"geosearchstore", geosearchstoreCommand, -8, "write denyoom", "write geo slow", 1, 2, 1, NULL},
     {NULL}};

@@ -191,34 +191,12 @@ static void rememberKey(client *c, const char *key, size_t len) {
     table_items++;
 }
 
-/* The keys a command names, from the command table (and the numkeys or
- * STREAMS forms of the read-only commands whose keys move). */
+/* The keys a command names (getkeys.c, as for COMMAND GETKEYS). */
 static void rememberCommandKeys(client *c, redisCommand *cmd, int argc, sds *argv) {
-    const char *name = cmd->fullname;
-    int first = cmd->firstkey, last, step = cmd->keystep > 0 ? cmd->keystep : 1;
-    if (!strncmp(name, "eval", 4) || !strncmp(name, "fcall", 5)) { /* and their _ro forms */
-        long long n;
-        if (argc < 3 || !string2ll(argv[2], sdslen(argv[2]), &n) || n <= 0 || n > argc - 3) return;
-        first = 3;
-        last = 2 + (int)n;
-    } else if (!strcmp(name, "zunion") || !strcmp(name, "zinter") || !strcmp(name, "zdiff") ||
-        !strcmp(name, "zintercard") || !strcmp(name, "sintercard")) {
-        long long n;
-        if (argc < 3 || !string2ll(argv[1], sdslen(argv[1]), &n) || n <= 0 || n > argc - 2) return;
-        first = 2;
-        last = 1 + (int)n;
-    } else if (!strcmp(name, "xread")) {
-        int s = 0;
-        for (int i = 1; i < argc; i++)
-            if (!strcasecmp(argv[i], "streams")) s = i;
-        if (!s || (argc - s - 1) % 2) return;
-        first = s + 1;
-        last = s + (argc - s - 1) / 2;
-    } else {
-        if (first <= 0) return;
-        last = cmd->lastkey < 0 ? argc + cmd->lastkey : cmd->lastkey;
-    }
-    for (int i = first; i <= last && i < argc; i += step) rememberKey(c, argv[i], sdslen(argv[i]));
+    keyRef *keys;
+    int n = commandKeys(cmd, argv, argc, &keys);
+    for (int i = 0; i < n; i++) rememberKey(c, argv[keys[i].pos], sdslen(argv[keys[i].pos]));
+    zfree(keys);
 }
 
 /* Forget key, invalidating it for every default-mode client that read it;

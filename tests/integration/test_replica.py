@@ -99,7 +99,8 @@ def test_replica_of_redis_disk_sync_and_read_only():
         with d.client() as c:
             assert c.execute("SET", "x", "1") == READONLY
             err = c.execute("EVAL", "return redis.call('set', 'x', '1')", "0")
-            assert isinstance(err, RespError) and "READONLY" in err.message, err
+            assert isinstance(err, RespError) and err.message.startswith(
+                "READONLY You can't write against a read only replica. script: "), err
             assert c.execute("MULTI") == "OK"
             assert c.execute("SET", "x", "1") == READONLY
             assert c.execute("EXEC") == RespError("EXECABORT Transaction discarded because of previous errors.")
@@ -444,8 +445,8 @@ def test_a_break_inside_multi_is_asked_for_again():
 
 def test_scripts_that_may_write_do_not_start_on_a_replica():
     """As Redis 7.0: a script (or function) whose flags allow writes is
-    refused up front on a read-only replica; one without a shebang runs
-    and fails at its first write; no-writes ones run."""
+    refused up front on a read-only replica, as a write command; one
+    without a shebang runs and fails at its first write; no-writes ones run."""
     with Dredis() as m, replica_of(m) as d:
         with m.client() as c:
             c.execute("SET", "k", "v")
@@ -454,7 +455,7 @@ def test_scripts_that_may_write_do_not_start_on_a_replica():
                       "redis.register_function{function_name='r', callback=function(keys, args) "
                       "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
         synced(m, d)
-        refused = RespError("READONLY Can not run script with write flag on readonly replica")
+        refused = RespError("READONLY You can't write against a read only replica.")
         with d.client() as r:
             assert r.execute("EVAL", "#!lua\nreturn 1", "0") == refused
             assert r.execute("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0") == b"v"
@@ -463,3 +464,39 @@ def test_scripts_that_may_write_do_not_start_on_a_replica():
             assert r.execute("FCALL_RO", "r", "1", "k") == b"v"
             err = r.execute("EVAL", "return redis.call('set', 'k', 'x')", "0")
             assert isinstance(err, RespError) and "READONLY" in err.message, err
+
+
+def stale_replica_replies(server):
+    """A replica whose master cannot be reached, with replica-serve-stale-data no."""
+    with server.client() as c:
+        out = [c.execute("SET", "x", "before"), c.execute("SCRIPT", "LOAD", "#!lua flags=allow-stale,no-writes\n"
+                                                          "return redis.call('echo', 'foobar')")]
+        out.append(c.execute("CONFIG", "SET", "slave-serve-stale-data", "no"))
+        out.append(sorted(c.execute("CONFIG", "GET", "*serve-stale-data")))
+        out.append(c.execute("REPLICAOF", "127.0.0.1", "1"))
+        for cmd in (("GET", "x"), ("PING",), ("DBSIZE",), ("SET", "x", "1"), ("ECHO", "e"),
+                    ("EVAL", "return redis.call('get', KEYS[1])", "1", "x"), ("EVAL", "return 1", "0"),
+                    ("EVAL", "#!lua flags=no-writes\nreturn 1", "0"),
+                    ("EVAL", "#!lua flags=allow-stale,no-writes\nreturn 1", "0"),
+                    ("EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('get', KEYS[1])", "1", "x"),
+                    ("EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('echo', 'foobar')", "0"),
+                    ("EVALSHA", out[1], "0"), ("EVAL", "#!lua flags=allow-stale\nreturn 1", "0"),
+                    ("FCALL", "nosuch", "0")):
+            r = c.execute(*cmd)
+            out.append((cmd, r.message.split(" script: ")[0] if isinstance(r, RespError) else r))
+        out.append(c.execute("MULTI"))
+        out.append(c.execute("GET", "x"))
+        out.append(c.execute("EXEC"))
+        out.append(c.execute("MULTI"))
+        out.append(c.execute("INFO", "server") is not None)
+        out.append(c.execute("EXEC")[0] is not None)
+        out.append(c.execute("CONFIG", "SET", "replica-serve-stale-data", "yes"))
+        out.append(c.execute("GET", "x"))
+        out.append(c.execute("REPLICAOF", "NO", "ONE"))
+    return out
+
+
+def test_replica_serve_stale_data_no_as_redis():
+    with Dredis() as d, Redis() as ref:
+        got, want = stale_replica_replies(d), stale_replica_replies(ref)
+        assert got == want, [(g, w) for g, w in zip(got, want) if g != w]

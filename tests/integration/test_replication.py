@@ -14,6 +14,7 @@
 - INFO replication and ROLE have Redis's fields."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -602,3 +603,62 @@ def test_replication_bench_at_small_scale():
     res = replication_bench.run(3000, requests=5000, out=out)
     assert res["master_rss_kb"] < 200 * 1024, out.getvalue()
     assert "caught up after the load stopped" in out.getvalue()
+
+
+def min_replicas_replies(master, replica_pid):
+    """The same min-replicas-to-write session on a master with one replica."""
+    out = []
+    with master.client() as c:
+        c.execute("FUNCTION", "LOAD", "REPLACE", "#!lua name=mr\n"
+                  "redis.register_function{function_name='rw', callback=function(k) return redis.call('get', k[1]) end}\n"
+                  "redis.register_function{function_name='ro', callback=function(k) return redis.call('get', k[1]) end,"
+                  " flags={'no-writes'}}")
+        c.execute("SET", "x", "v")
+        out.append(sorted(c.execute("CONFIG", "GET", "min-*")))
+        out.append(c.execute("CONFIG", "SET", "min-slaves-to-write", "1", "min-slaves-max-lag", "10"))
+        out.append(c.execute("SET", "x", "1"))
+        out.append(info_replication(master).get("min_slaves_good_slaves"))
+        out.append(c.execute("CONFIG", "SET", "min-replicas-to-write", "2"))
+        out.append(info_replication(master).get("min_slaves_good_slaves"))
+        for cmd in (("SET", "x", "2"), ("GET", "x"), ("INCR", "n"), ("DEL", "x"), ("PUBLISH", "ch", "m"),
+                    ("EVAL", "return redis.call('get', KEYS[1])", "1", "x"),
+                    ("EVAL", "return redis.call('set', KEYS[1], 'e')", "1", "x"),
+                    ("EVAL", "#!lua\nreturn redis.call('get', KEYS[1])", "1", "x"),
+                    ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "x"),
+                    ("FCALL", "rw", "1", "x"), ("FCALL", "ro", "1", "x"), ("FCALL_RO", "ro", "1", "x")):
+            out.append((cmd, c.execute(*cmd)))
+        out.append(c.execute("MULTI"))
+        out.append(c.execute("GET", "x"))
+        out.append(c.execute("SET", "x", "3"))
+        out.append(c.execute("EXEC"))
+        out.append(c.execute("MULTI"))
+        out.append(c.execute("GET", "x"))
+        out.append(c.execute("EXEC"))
+        # a replica that stops acknowledging falls out after max-lag seconds
+        out.append(c.execute("CONFIG", "SET", "min-replicas-to-write", "1", "min-replicas-max-lag", "1"))
+        out.append(c.execute("SET", "x", "4"))
+        os.kill(replica_pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: isinstance(c.execute("SET", "x", "5"), RespError), timeout=20,
+                       what="the stopped replica to count as lagging")
+            out.append(c.execute("SET", "x", "6"))
+        finally:
+            os.kill(replica_pid, signal.SIGCONT)
+        wait_until(lambda: c.execute("SET", "x", "7") == "OK", timeout=20, what="the replica to be good again")
+        out.append(c.execute("CONFIG", "SET", "min-replicas-to-write", "0"))
+        out.append(c.execute("SET", "x", "8"))
+    return out
+
+
+def test_min_replicas_to_write_as_redis():
+    with Dredis() as d, Redis() as ref:
+        with start_replica(d.port) as r, start_replica(ref.port) as r2:
+            wait_synced(d, r)
+            wait_synced(ref, r2)
+            got = min_replicas_replies(d, r.proc.pid)
+            want = min_replicas_replies(ref, r2.proc.pid)
+            assert got == want, [(g, w) for g, w in zip(got, want) if g != w]
+            with r.client() as rc:  # ignored by replicas, as in Redis
+                assert rc.execute("CONFIG", "SET", "min-replicas-to-write", "3") == "OK"
+                wait_synced(d, r)
+                assert rc.execute("GET", "x") == b"8"
