@@ -23,8 +23,7 @@ int storeAddKeyListener(storeKeyChangedFn *fn) {
  * and its namespace directories (fields, segments, ...), so that a lookup
  * or a member write opens nothing; and a string's "value" file when it is
  * small (META_VALUE_MAX bytes: counters, flags), so that GET and INCR read
- * nothing; and the key's last access by a command (below). Every change
- * to them goes through this
+ * nothing. Every change to them goes through this
  * file: storeKeyChanged() drops an entry (or a whole database), setExpireOp()
  * updates it. A key's descriptor goes back to its entry when the key is
  * closed, and only to the entry it was opened with (same generation): an
