@@ -17,7 +17,7 @@ IDLE_WAIT = 2.2
 UNTOUCHING = [
     ("TYPE",), ("TTL",), ("PTTL",), ("EXPIRETIME",), ("EXISTS",),
     ("OBJECT", "ENCODING"), ("OBJECT", "REFCOUNT"), ("OBJECT", "FREQ"), ("OBJECT", "IDLETIME"),
-    ("MEMORY", "USAGE"),
+    ("MEMORY", "USAGE"), ("KEYS",), ("SCAN",), ("WATCH",),
 ]
 # commands that update it: reads, writes, TOUCH, and a read of the wrong type
 TOUCHING = [
@@ -29,6 +29,8 @@ TOUCHING = [
 def cmd_on(spec, key):
     if spec[0] in ("OBJECT", "MEMORY"):
         return (spec[0], spec[1], key)
+    if spec[0] == "SCAN":  # with its TYPE filter, which looks the key up
+        return ("SCAN", "0", "MATCH", key, "TYPE", "string", "COUNT", "1000")
     return (spec[0], key) + tuple(spec[1:])
 
 
@@ -59,6 +61,7 @@ def test_which_commands_touch():
         time.sleep(IDLE_WAIT)
         for key, spec in keys.items():
             p.both(*cmd_on(spec, key))
+        p.run("UNWATCH")
         p.run("RENAME", "renamed", "renamed2")  # a write: the key is accessed
         for key, spec in keys.items():
             assert_same_class(p, key, "idle" if spec in UNTOUCHING else "fresh")
