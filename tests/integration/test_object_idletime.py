@@ -58,6 +58,9 @@ def test_which_commands_touch():
             p.run("SET", key, "value")
         p.run("SET", "renamed", "v")
         p.run("SET", "untouched", "v")
+        p.run("RPUSH", "sortme", "x")
+        p.run("SET", "weight_x", "1")
+        p.run("SET", "copied", "v")
         time.sleep(IDLE_WAIT)
         for key, spec in keys.items():
             p.both(*cmd_on(spec, key))
@@ -65,7 +68,10 @@ def test_which_commands_touch():
         p.run("RENAME", "renamed", "renamed2")  # a write: the key is accessed
         for key, spec in keys.items():
             assert_same_class(p, key, "idle" if spec in UNTOUCHING else "fresh")
-        assert_same_class(p, "renamed2", "fresh")
+        p.run("SORT", "sortme", "BY", "weight_*")  # SORT reads its BY keys
+        p.run("COPY", "copied", "copy")
+        for key in ("renamed2", "weight_x", "copied", "copy"):
+            assert_same_class(p, key, "fresh")
         assert_same_class(p, "untouched", "idle")
         p.run("SET", "new", "v")
         assert both_idle(p, "new") == (0, 0)
