@@ -213,6 +213,7 @@ int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char 
 int storeJournaling(int fd);
 void storeDeferAction(char action, const char *name, long long size);
 void storeCommitPending(void);
+int storeSyncTree(void);
 
 /* store_pool.c */
 sds storePoolTake(struct pool *p);

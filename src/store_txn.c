@@ -138,6 +138,11 @@ void storeDeferAction(char action, const char *name, long long size) {
     store.ndeferred++;
 }
 
+/* Told when a COMMIT is held back (see storeTxnEnd). */
+static void (*commitHeldHook)(void);
+
+void storeSetCommitHeldHook(void (*fn)(void)) { commitHeldHook = fn; }
+
 void storeTxnBegin(void) {
     if (store.txn_depth < 64) {
         store.txn_failed[store.txn_depth] = 0;
@@ -187,13 +192,16 @@ int storeTxnEnd(void) {
     storeLastChangedDb = -1; /* the next command's changes count anew */
     if (store.txn_open) {
         store.txn_open = 0;
-        if (store.fsync_policy == STORE_FSYNC_ALWAYS) {
-            /* No reply leaves before the next sync, and storeSync() writes
-             * the COMMIT first, if the next transaction's first record has
+        if (store.fsync_policy == STORE_FSYNC_ALWAYS || commitHeldHook) {
+            /* No reply leaves before the COMMIT is written: with always
+             * storeSync() writes it before the sync, otherwise the hook has
+             * the end of the loop turn write it (storeWriteHeldCommit())
+             * before any reply, if the next transaction's first record has
              * not taken it along: one write a command instead of two. What
              * waits for the commit (old versions to recycle) waits too. */
             journalCommitLater();
             store.ncommit_deferred = store.ndeferred;
+            if (commitHeldHook) commitHeldHook();
             return rolled_back;
         }
         journalCommit();
@@ -233,6 +241,11 @@ void storeCommitPending(void) {
     }
 }
 
+/* Before a reply leaves: a COMMIT held back is written (main thread). */
+void storeWriteHeldCommit(void) {
+    if (store.txn_depth == 0) storeCommitPending();
+}
+
 void storeSetFsyncPolicy(int policy) { store.fsync_policy = policy; }
 
 int storeDirty(void) { return store.dirty; }
@@ -240,6 +253,18 @@ int storeDirty(void) { return store.dirty; }
 /* Make every change so far durable: one syncfs() covers the data and the
  * directory entries of the whole tree, and the journal. */
 static volatile long long last_sync_time; /* unix seconds */
+
+/* The background thread's everysec sync: the tree as it is, without the
+ * COMMIT the main thread may hold (the journal is the main thread's). */
+int storeSyncTree(void) {
+    store.dirty = 0;
+    if (sysSyncfs(store.rootfd) < 0) {
+        store.dirty = 1;
+        return STORE_ERR;
+    }
+    last_sync_time = (long long)time(NULL);
+    return STORE_OK;
+}
 
 int storeSync(void) {
     storeCommitPending();
