@@ -10,12 +10,14 @@
 
 /* Paths of open directories, by descriptor, so that journaling a change
  * does not ask /proc for the same path again and again. An entry is good
- * while its descriptor still names the same inode (descriptors are reused)
- * and no directory has moved since it was made (storePathsMoved()). */
-#define FDPATH_CACHE 1024
+ * while its descriptor number was not handed out again (descriptors are
+ * reused: every store descriptor comes from the syscall seam, which counts
+ * them, so no fstat is needed to tell) and no directory has moved since it
+ * was made (storePathsMoved()). */
+#define FDPATH_CACHE SYS_FD_GENERATIONS
 static struct fdpath {
     sds path;               /* NULL: no entry */
-    ino_t ino;
+    unsigned fdgen;         /* sysFdGeneration() when made */
     unsigned long long gen; /* st.pathgen when made */
     int visible;
 } fdpaths[FDPATH_CACHE];
@@ -42,15 +44,11 @@ int storeRelPath(int fd, sds *out) {
         if (fd == store.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
         if (fd == store.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
     }
-    struct stat sb;
-    struct fdpath *c = fd >= 0 && fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
-    if (c && sysFstat(fd, &sb) == 0) {
-        if (c->path && c->ino == sb.st_ino && c->gen == store.pathgen) {
-            *out = sdsdup(c->path);
-            return c->visible;
-        }
-    } else {
-        c = NULL;
+    struct fdpath *c = fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
+    unsigned fdgen = sysFdGeneration(fd);
+    if (c && c->path && c->fdgen == fdgen && c->gen == store.pathgen) {
+        *out = sdsdup(c->path);
+        return c->visible;
     }
     char proc[64], buf[4096];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -65,7 +63,7 @@ int storeRelPath(int fd, sds *out) {
     if (c) {
         sdsfree(c->path);
         c->path = sdsdup(*out);
-        c->ino = sb.st_ino;
+        c->fdgen = fdgen;
         c->gen = store.pathgen;
         c->visible = visible;
     }
