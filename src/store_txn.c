@@ -70,6 +70,42 @@ int storeRelPath(int fd, sds *out) {
     return visible;
 }
 
+/* fd was just opened on rel (relative to ROOT_DIR): its path is known
+ * without asking /proc (a new key's staging directory, on every new key). */
+void storePathIs(int fd, const char *rel, int visible) {
+    if (fd < 0 || fd >= FDPATH_CACHE) return;
+    struct fdpath *c = &fdpaths[fd];
+    sdsfree(c->path);
+    c->path = sdsnew(rel);
+    c->fdgen = sysFdGeneration(fd);
+    c->gen = store.pathgen;
+    c->visible = visible;
+}
+
+/* fd was just opened on dirfd/name: its path follows from dirfd's when
+ * that is known without a system call (a database, a cached entry), so
+ * that journaling a change in it does not ask /proc. */
+void storePathOfChild(int dirfd, int fd, const char *name) {
+    if (dirfd < 0 || fd < 0 || fd >= FDPATH_CACHE || dirfd == store.rootfd || dirfd == store.tmpfd) return;
+    sds parent = NULL;
+    int visible = 0;
+    for (int i = 0; i < store.dbnum && !parent; i++)
+        if (dirfd == store.dbfd[i]) {
+            parent = sdsfromlonglong(i);
+            visible = 1;
+        }
+    if (!parent && dirfd < FDPATH_CACHE) {
+        struct fdpath *c = &fdpaths[dirfd];
+        if (!c->path || c->fdgen != sysFdGeneration(dirfd) || c->gen != store.pathgen) return;
+        parent = sdsdup(c->path);
+        visible = c->visible;
+    }
+    if (!parent) return;
+    parent = sdscat(sdscat(parent, "/"), name);
+    storePathIs(fd, parent, visible);
+    sdsfree(parent);
+}
+
 static void commitWritten(void);
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
