@@ -302,13 +302,7 @@ int storeSyncTree(void) {
 
 int storeSync(void) {
     storeCommitPending();
-    store.dirty = 0;
-    if (sysSyncfs(store.rootfd) < 0) {
-        store.dirty = 1;
-        return STORE_ERR;
-    }
-    last_sync_time = (long long)time(NULL);
-    return STORE_OK;
+    return storeSyncTree();
 }
 
 long long storeLastSync(void) { return last_sync_time; }
