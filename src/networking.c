@@ -1095,6 +1095,7 @@ void processEventsWhileBlocked(void) {
             }
         }
     }
+    storeWriteHeldCommit(); /* no reply before its command's COMMIT */
     flushHeldReplies(); /* DREDIS_FSYNC=always: sync, then release replies */
     for (client *c = server.clients, *next; c; c = next) {
         next = c->next;
