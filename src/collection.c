@@ -24,6 +24,7 @@ int collectionCommitGeneric(client *c, skey *k, long long delta, int *outcome) {
     long long len;
     int staged = k->staged, replaced = 0;
     if (outcome) *outcome = COLLECTION_KEPT;
+    if (delta == 0 && !staged) return C_OK; /* members replaced in place: the count stands */
     if (collectionLen(k, &len) != STORE_OK) goto ioerr;
     len += delta;
     if (len <= 0) {

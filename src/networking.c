@@ -91,6 +91,12 @@ static void outputChanged(struct evbuffer *buf, const struct evbuffer_cb_info *i
     client *c = arg;
     server.stat_net_output_bytes += (long long)info->n_deleted;
     if (!info->n_added) return;
+    /* new output leaves only through writeToClient(), after the COMMIT of
+     * the command that made it: not through a write event left on by a
+     * partial write (a replica's stream excepted: its RDB transfer runs on
+     * that event) */
+    if (!(c->flags & CLIENT_SLAVE) && c->bev && (bufferevent_get_enabled(c->bev) & EV_WRITE))
+        bufferevent_disable(c->bev, EV_WRITE);
     scheduleWrite(c);
     if (!(c->flags & CLIENT_SLAVE)) {
         size_t used = info->orig_size + info->n_added - info->n_deleted;
@@ -155,6 +161,7 @@ static void writeToClient(client *c) {
     if (!c->bev || (c->flags & CLIENT_CLOSE_ASAP)) return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) == 0 || (bufferevent_get_enabled(c->bev) & EV_WRITE)) return;
+    storeWriteHeldCommit(); /* no reply before its command's COMMIT */
     evbuffer_unfreeze(out, 1); /* a bufferevent keeps it frozen outside its own writes */
     int w = evbuffer_write(out, c->fd);
     evbuffer_freeze(out, 1);
@@ -191,13 +198,20 @@ static void flushEventCallback(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     (void)arg;
     server.in_flush = 1;
+    storeWriteHeldCommit();
     flushHeldReplies();
     writePendingClients();
     server.in_flush = 0;
 }
 
+/* A command's COMMIT was held back: the end of the turn writes it. */
+static void commitHeld(void) {
+    if (!server.in_flush) event_active(server.flush_ev, EV_TIMEOUT, 0);
+}
+
 void networkingInit(void) {
     server.flush_ev = event_new(server.base, -1, 0, flushEventCallback, NULL);
+    storeSetCommitHeldHook(commitHeld);
     /* No priority of its own: an event of a lower priority runs only in a
      * turn that has no other event, so a client pipelining without pause
      * would hold back every other client's replies. Activated by the first
@@ -856,7 +870,9 @@ void serveConnection(client *c) {
     bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_PAUSE_BYTES, 0);
     evbuffer_add_cb(bufferevent_get_input(c->bev), countInput, c);
     evbuffer_add_cb(bufferevent_get_output(c->bev), outputChanged, c);
-    bufferevent_enable(c->bev, EV_READ); /* EV_WRITE only while a write is partial */
+    /* EV_WRITE only while a write is partial (a new bufferevent has it on) */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 /* Protected mode: a client from outside while there is no password gets
@@ -1079,6 +1095,7 @@ void processEventsWhileBlocked(void) {
             }
         }
     }
+    storeWriteHeldCommit(); /* no reply before its command's COMMIT */
     flushHeldReplies(); /* DREDIS_FSYNC=always: sync, then release replies */
     for (client *c = server.clients, *next; c; c = next) {
         next = c->next;

@@ -187,6 +187,11 @@ long long storeReserveBytes(void); /* held now; 0 while given back */
 void storeSetFsyncPolicy(int policy);
 int storeDirty(void);
 int storeSync(void);
+/* A transaction's COMMIT record may be held back until its replies are
+ * about to leave (one journal write a command instead of two): fn is called
+ * whenever one is held, and storeWriteHeldCommit() writes it. */
+void storeSetCommitHeldHook(void (*fn)(void));
+void storeWriteHeldCommit(void);
 long long storeLastSync(void); /* unix seconds of the last successful sync, 0 if none */
 
 /* Snapshots (snapshot.h): a point-in-time copy of the tree as hard links

@@ -209,11 +209,15 @@ int storeDirReaderEnd(dirReader *r);
 void storePathsForget(void);
 void storePathsMoved(void);
 int storeRelPath(int fd, sds *out);
+void storePathIs(int fd, const char *rel, int visible);
+void storePathOfChild(int dirfd, int fd, const char *name);
+int storeOpenStagedDir(const char *name);
 int storeJournalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2);
 int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char *name2);
 int storeJournaling(int fd);
 void storeDeferAction(char action, const char *name, long long size);
 void storeCommitPending(void);
+int storeSyncTree(void);
 
 /* store_pool.c */
 sds storePoolTake(struct pool *p);

@@ -93,6 +93,7 @@ static int easeFds(const skey *inuse) {
 int storeOpenEasing(int dirfd, const char *name, int flags, const skey *inuse) {
     int fd = sysOpenat(dirfd, name, flags);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = sysOpenat(dirfd, name, flags);
+    if (fd >= 0 && (flags & O_DIRECTORY)) storePathOfChild(dirfd, fd, name);
     return fd;
 }
 
@@ -212,7 +213,7 @@ int newKeyOp(int db, const char *name, size_t len, int type, skey **out) {
     k->type = type;
     k->staged = 1;
     if (storeMakeStagingDir(&k->stagename) != STORE_OK) goto err;
-    k->dirfd = sysOpenat(store.tmpfd, k->stagename, OPEN_DIR_FLAGS);
+    k->dirfd = storeOpenStagedDir(k->stagename);
     if (k->dirfd < 0) goto err;
     if (opWriteFile(k->dirfd, "type", typeNames[type], strlen(typeNames[type]), NULL) != STORE_OK) goto err;
     if (k->hashed && opWriteFile(k->dirfd, "name", name, len, NULL) != STORE_OK) goto err;

@@ -225,7 +225,7 @@ int newSubOp(skey *k, skey **out) {
     skey *s = newSubKey(k);
     s->staged = 1;
     if (storeMakeStagingDir(&s->stagename) != STORE_OK) goto err;
-    s->dirfd = sysOpenat(store.tmpfd, s->stagename, OPEN_DIR_FLAGS);
+    s->dirfd = storeOpenStagedDir(s->stagename);
     if (s->dirfd < 0) goto err;
     *out = s;
     return STORE_OK;

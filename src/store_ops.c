@@ -98,6 +98,17 @@ int storeMakeStagingDir(sds *tmpname) {
     return STORE_OK;
 }
 
+/* Open .tmp/name, a directory being built, its path remembered. */
+int storeOpenStagedDir(const char *name) {
+    int fd = sysOpenat(store.tmpfd, name, OPEN_DIR_FLAGS);
+    if (fd >= 0) {
+        sds rel = sdscat(sdsnew(".tmp/"), name);
+        storePathIs(fd, rel, 0);
+        sdsfree(rel);
+    }
+    return fd;
+}
+
 /* Create a new file under .tmp holding data; returns its name and, when
  * ino is given, its inode number. */
 int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {

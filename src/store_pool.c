@@ -298,7 +298,7 @@ static int backgroundWorkWaiting(void) {
 static long long bg_last_sync;
 static void syncIfDue(void) {
     if (store.fsync_policy == STORE_FSYNC_EVERYSEC && store.dirty && storeMonotonicMs() - bg_last_sync >= 1000) {
-        storeSync();
+        storeSyncTree();
         bg_last_sync = storeMonotonicMs();
     }
 }

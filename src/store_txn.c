@@ -10,12 +10,14 @@
 
 /* Paths of open directories, by descriptor, so that journaling a change
  * does not ask /proc for the same path again and again. An entry is good
- * while its descriptor still names the same inode (descriptors are reused)
- * and no directory has moved since it was made (storePathsMoved()). */
-#define FDPATH_CACHE 1024
+ * while its descriptor number was not handed out again (descriptors are
+ * reused: every store descriptor comes from the syscall seam, which counts
+ * them, so no fstat is needed to tell) and no directory has moved since it
+ * was made (storePathsMoved()). */
+#define FDPATH_CACHE SYS_FD_GENERATIONS
 static struct fdpath {
     sds path;               /* NULL: no entry */
-    ino_t ino;
+    unsigned fdgen;         /* sysFdGeneration() when made */
     unsigned long long gen; /* st.pathgen when made */
     int visible;
 } fdpaths[FDPATH_CACHE];
@@ -42,15 +44,11 @@ int storeRelPath(int fd, sds *out) {
         if (fd == store.dbfd[i]) { *out = sdsfromlonglong(i); return 1; }
         if (fd == store.expfd[i]) { *out = sdscatprintf(sdsempty(), "%d/.expires", i); return 1; }
     }
-    struct stat sb;
-    struct fdpath *c = fd >= 0 && fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
-    if (c && sysFstat(fd, &sb) == 0) {
-        if (c->path && c->ino == sb.st_ino && c->gen == store.pathgen) {
-            *out = sdsdup(c->path);
-            return c->visible;
-        }
-    } else {
-        c = NULL;
+    struct fdpath *c = fd < FDPATH_CACHE ? &fdpaths[fd] : NULL;
+    unsigned fdgen = sysFdGeneration(fd);
+    if (c && c->path && c->fdgen == fdgen && c->gen == store.pathgen) {
+        *out = sdsdup(c->path);
+        return c->visible;
     }
     char proc[64], buf[4096];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -65,11 +63,47 @@ int storeRelPath(int fd, sds *out) {
     if (c) {
         sdsfree(c->path);
         c->path = sdsdup(*out);
-        c->ino = sb.st_ino;
+        c->fdgen = fdgen;
         c->gen = store.pathgen;
         c->visible = visible;
     }
     return visible;
+}
+
+/* fd was just opened on rel (relative to ROOT_DIR): its path is known
+ * without asking /proc (a new key's staging directory, on every new key). */
+void storePathIs(int fd, const char *rel, int visible) {
+    if (fd < 0 || fd >= FDPATH_CACHE) return;
+    struct fdpath *c = &fdpaths[fd];
+    sdsfree(c->path);
+    c->path = sdsnew(rel);
+    c->fdgen = sysFdGeneration(fd);
+    c->gen = store.pathgen;
+    c->visible = visible;
+}
+
+/* fd was just opened on dirfd/name: its path follows from dirfd's when
+ * that is known without a system call (a database, a cached entry), so
+ * that journaling a change in it does not ask /proc. */
+void storePathOfChild(int dirfd, int fd, const char *name) {
+    if (dirfd < 0 || fd < 0 || fd >= FDPATH_CACHE || dirfd == store.rootfd || dirfd == store.tmpfd) return;
+    sds parent = NULL;
+    int visible = 0;
+    for (int i = 0; i < store.dbnum && !parent; i++)
+        if (dirfd == store.dbfd[i]) {
+            parent = sdsfromlonglong(i);
+            visible = 1;
+        }
+    if (!parent && dirfd < FDPATH_CACHE) {
+        struct fdpath *c = &fdpaths[dirfd];
+        if (!c->path || c->fdgen != sysFdGeneration(dirfd) || c->gen != store.pathgen) return;
+        parent = sdsdup(c->path);
+        visible = c->visible;
+    }
+    if (!parent) return;
+    parent = sdscat(sdscat(parent, "/"), name);
+    storePathIs(fd, parent, visible);
+    sdsfree(parent);
 }
 
 static void commitWritten(void);
@@ -138,6 +172,11 @@ void storeDeferAction(char action, const char *name, long long size) {
     store.ndeferred++;
 }
 
+/* Told when a COMMIT is held back (see storeTxnEnd). */
+static void (*commitHeldHook)(void);
+
+void storeSetCommitHeldHook(void (*fn)(void)) { commitHeldHook = fn; }
+
 void storeTxnBegin(void) {
     if (store.txn_depth < 64) {
         store.txn_failed[store.txn_depth] = 0;
@@ -187,13 +226,16 @@ int storeTxnEnd(void) {
     storeLastChangedDb = -1; /* the next command's changes count anew */
     if (store.txn_open) {
         store.txn_open = 0;
-        if (store.fsync_policy == STORE_FSYNC_ALWAYS) {
-            /* No reply leaves before the next sync, and storeSync() writes
-             * the COMMIT first, if the next transaction's first record has
+        if (store.fsync_policy == STORE_FSYNC_ALWAYS || commitHeldHook) {
+            /* No reply leaves before the COMMIT is written: with always
+             * storeSync() writes it before the sync, otherwise the hook has
+             * the end of the loop turn write it (storeWriteHeldCommit())
+             * before any reply, if the next transaction's first record has
              * not taken it along: one write a command instead of two. What
              * waits for the commit (old versions to recycle) waits too. */
             journalCommitLater();
             store.ncommit_deferred = store.ndeferred;
+            if (commitHeldHook) commitHeldHook();
             return rolled_back;
         }
         journalCommit();
@@ -233,6 +275,12 @@ void storeCommitPending(void) {
     }
 }
 
+/* Before a reply leaves: a COMMIT held back is written (main thread). It
+ * is the COMMIT of a transaction that ended: writing it while another one
+ * runs (a script, whose wait lets other clients' replies out) is as right,
+ * since that one's first record, if written, took it along already. */
+void storeWriteHeldCommit(void) { storeCommitPending(); }
+
 void storeSetFsyncPolicy(int policy) { store.fsync_policy = policy; }
 
 int storeDirty(void) { return store.dirty; }
@@ -241,8 +289,9 @@ int storeDirty(void) { return store.dirty; }
  * directory entries of the whole tree, and the journal. */
 static volatile long long last_sync_time; /* unix seconds */
 
-int storeSync(void) {
-    storeCommitPending();
+/* The background thread's everysec sync: the tree as it is, without the
+ * COMMIT the main thread may hold (the journal is the main thread's). */
+int storeSyncTree(void) {
     store.dirty = 0;
     if (sysSyncfs(store.rootfd) < 0) {
         store.dirty = 1;
@@ -250,6 +299,11 @@ int storeSync(void) {
     }
     last_sync_time = (long long)time(NULL);
     return STORE_OK;
+}
+
+int storeSync(void) {
+    storeCommitPending();
+    return storeSyncTree();
 }
 
 long long storeLastSync(void) { return last_sync_time; }

@@ -235,12 +235,26 @@ static mode_t modeArg(int flags, va_list ap) {
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
+/* How many times the calls below handed out each descriptor number (below
+ * SYS_FD_GENERATIONS): a cache of what a descriptor names (the store's
+ * paths of open directories) is good while this has not moved. */
+static unsigned fdgen[SYS_FD_GENERATIONS];
+
+static long handedOut(long fd) {
+    if (fd >= 0 && fd < SYS_FD_GENERATIONS) __atomic_add_fetch(&fdgen[fd], 1, __ATOMIC_RELAXED);
+    return fd;
+}
+
+unsigned sysFdGeneration(int fd) {
+    return fd >= 0 && fd < SYS_FD_GENERATIONS ? __atomic_load_n(&fdgen[fd], __ATOMIC_RELAXED) : 0;
+}
+
 int sysOpenat(int dirfd, const char *path, int flags, ...) {
     va_list ap;
     va_start(ap, flags);
     mode_t mode = modeArg(flags, ap);
     va_end(ap);
-    return faultHit(SC_OPENAT) ? -1 : sysCalls.openat(dirfd, path, flags, mode);
+    return faultHit(SC_OPENAT) ? -1 : (int)handedOut(sysCalls.openat(dirfd, path, flags, mode));
 }
 
 int sysOpen(const char *path, int flags, ...) {
@@ -248,11 +262,11 @@ int sysOpen(const char *path, int flags, ...) {
     va_start(ap, flags);
     mode_t mode = modeArg(flags, ap);
     va_end(ap);
-    return faultHit(SC_OPEN) ? -1 : sysCalls.open(path, flags, mode);
+    return faultHit(SC_OPEN) ? -1 : (int)handedOut(sysCalls.open(path, flags, mode));
 }
 
 long sysOpenat2(int dirfd, const char *path, struct open_how *how, size_t size) {
-    return faultHit(SC_OPENAT2) ? -1 : sysCalls.openat2(dirfd, path, how, size);
+    return faultHit(SC_OPENAT2) ? -1 : handedOut(sysCalls.openat2(dirfd, path, how, size));
 }
 
 int sysClose(int fd) {
@@ -301,7 +315,7 @@ int sysFaccessat(int dirfd, const char *path, int mode, int flags) {
     return faultHit(SC_FACCESSAT) ? -1 : sysCalls.faccessat(dirfd, path, mode, flags);
 }
 int sysFlock(int fd, int op) { return faultHit(SC_FLOCK) ? -1 : sysCalls.flock(fd, op); }
-int sysDup(int fd) { return faultHit(SC_DUP) ? -1 : sysCalls.dup(fd); }
+int sysDup(int fd) { return faultHit(SC_DUP) ? -1 : (int)handedOut(sysCalls.dup(fd)); }
 int sysMkdirat(int dirfd, const char *path, mode_t mode) {
     return faultHit(SC_MKDIRAT) ? -1 : sysCalls.mkdirat(dirfd, path, mode);
 }
@@ -323,7 +337,11 @@ long sysGetdents64(int fd, void *buf, size_t n) {
     return faultHit(SC_GETDENTS64) ? -1 : sysCalls.getdents64(fd, buf, n);
 }
 DIR *sysFdopendir(int fd) { return faultHit(SC_FDOPENDIR) ? NULL : sysCalls.fdopendir(fd); }
-DIR *sysOpendir(const char *path) { return faultHit(SC_OPENDIR) ? NULL : sysCalls.opendir(path); }
+DIR *sysOpendir(const char *path) {
+    DIR *d = faultHit(SC_OPENDIR) ? NULL : sysCalls.opendir(path);
+    if (d) handedOut(dirfd(d));
+    return d;
+}
 struct dirent *sysReaddir(DIR *d) { return faultHit(SC_READDIR) ? NULL : sysCalls.readdir(d); }
 int sysClosedir(DIR *d) {
     if (faultHit(SC_CLOSEDIR)) {

@@ -105,6 +105,11 @@ extern struct sysCallTable sysCalls;
  * with O_CREAT/O_TMPFILE, as the libc functions. A failed close or closedir
  * still releases the descriptor (as Linux's close). */
 int sysOpenat(int dirfd, const char *path, int flags, ...);
+/* Counts, per descriptor number below SYS_FD_GENERATIONS, the descriptors
+ * the wrappers handed out (open, openat, openat2, dup, opendir): what a
+ * descriptor named is still what it names while this is unchanged. */
+#define SYS_FD_GENERATIONS 1024
+unsigned sysFdGeneration(int fd);
 int sysOpen(const char *path, int flags, ...);
 long sysOpenat2(int dirfd, const char *path, struct open_how *how, size_t size);
 int sysClose(int fd);

@@ -1,6 +1,7 @@
 /* t_string.c - string commands. A string is a key directory whose "value"
  * file holds its bytes. */
 #include "server.h"
+#include "dict.h"
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
@@ -330,6 +331,47 @@ static void mgetCommand(client *c) {
     }
 }
 
+/* For MSET: which pairs name a key that a later pair sets again. Only the
+ * last value of a key is written (the earlier ones would be replaced within
+ * the same command, which is atomic); each pair still sends its event.
+ * Returns a zcalloc'ed flag per argv slot (caller frees). */
+#define MSET_LINEAR_PAIRS 16
+static char *msetSupersededPairs(client *c) {
+    char *superseded = zcalloc((size_t)c->argc);
+    int npairs = (c->argc - 1) / 2;
+    if (npairs <= MSET_LINEAR_PAIRS) {
+        for (int j = 1; j < c->argc; j += 2)
+            for (int l = j + 2; l < c->argc && !superseded[j]; l += 2)
+                superseded[j] = sdslen(c->argv[j]) == sdslen(c->argv[l]) &&
+                                !memcmp(c->argv[j], c->argv[l], sdslen(c->argv[j]));
+        return superseded;
+    }
+    dict *later = dictCreate();
+    for (int j = c->argc - 2; j >= 1; j -= 2)
+        if (!dictAdd(later, c->argv[j], sdslen(c->argv[j]), NULL)) superseded[j] = 1;
+    dictRelease(later, NULL);
+    return superseded;
+}
+
+/* Set every pair (C_ERR once one failed, its error replied). */
+static int msetWritePairs(client *c) {
+    char *superseded = msetSupersededPairs(c);
+    int ok = C_OK;
+    for (int j = 1; j < c->argc && ok == C_OK; j += 2) {
+        if (!superseded[j]) {
+            skey *k;
+            ok = lookupKeyWrite(c, c->argv[j], OBJ_NONE, &k);
+            if (ok != C_OK) break;
+            ok = setStringValue(c, c->argv[j], k, c->argv[j + 1], sdslen(c->argv[j + 1]), -1, 0);
+            storeCloseKey(k);
+            if (ok != C_OK) break;
+        }
+        notifyKeyspaceEvent(NOTIFY_STRING, "set", c->argv[j], c->db);
+    }
+    zfree(superseded);
+    return ok;
+}
+
 static void msetGeneric(client *c, int nx) {
     if ((c->argc % 2) == 0) {
         addReplyErrorArity(c);
@@ -346,14 +388,7 @@ static void msetGeneric(client *c, int nx) {
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2) {
-        skey *k;
-        if (lookupKeyWrite(c, c->argv[j], OBJ_NONE, &k) != C_OK) return;
-        int r = setStringValue(c, c->argv[j], k, c->argv[j + 1], sdslen(c->argv[j + 1]), -1, 0);
-        storeCloseKey(k);
-        if (r != C_OK) return;
-        notifyKeyspaceEvent(NOTIFY_STRING, "set", c->argv[j], c->db);
-    }
+    if (msetWritePairs(c) != C_OK) return;
     if (nx) addReplyLongLong(c, 1);
     else addReplyOK(c);
 }

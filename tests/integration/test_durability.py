@@ -12,6 +12,7 @@ import threading
 import zlib
 
 import crash_torture
+import dredis_test
 from dredis_test import DREDIS_SERVER, Dredis, Pair, RespError, free_port, staging_leftovers, wait_until
 
 
@@ -156,6 +157,68 @@ def test_crash_torture_fsync_always():
     violations, writes = crash_torture.run(15, seed=20261123, env={"DREDIS_FSYNC": "always"})
     assert writes > 0
     assert violations == [], violations
+
+
+def _pipeline_until_killed(c, server, delay):
+    """Send pipelines of INCR ctr and MSET a:i x b:i x until a SIGKILL
+    after delay seconds cuts the connection. Returns (the highest INCR
+    reply read, the highest i whose MSET was acknowledged, the highest i
+    sent)."""
+    killer = threading.Timer(delay, lambda: os.kill(server.proc.pid, signal.SIGKILL))
+    killer.start()
+    acked_ctr, acked_i, sent_i = 0, -1, -1
+    try:
+        while True:
+            batch, first = [], sent_i + 1
+            for i in range(first, first + 16):
+                batch += [("INCR", "ctr"), ("MSET", "a:%d" % i, "x", "b:%d" % i, "x")]
+            sent_i = first + 15
+            c.send_raw(b"".join(dredis_test.encode_command(cmd) for cmd in batch))
+            for n, cmd in enumerate(batch):
+                reply = c.read_reply()
+                assert not isinstance(reply, RespError), (cmd, reply)
+                if cmd[0] == "INCR":
+                    acked_ctr = reply
+                else:
+                    acked_i = first + n // 2
+    except (OSError, dredis_test.ConnectionClosed):
+        pass
+    finally:
+        killer.join()
+    return acked_ctr, acked_i, sent_i
+
+
+def test_crash_during_pipelines_keeps_every_acknowledged_write():
+    """A COMMIT waits for the end of the loop turn and rides with the next
+    command's record (docs/durability.md): killed at any instant while
+    pipelines run, the server keeps every acknowledged command, each whole,
+    and the tree holds a prefix of the commands sent."""
+    server = Dredis()
+    try:
+        sent_incrs = 0
+        for delay in (0.05, 0.13, 0.21, 0.3, 0.42, 0.55):
+            c = server.client()
+            acked_ctr, acked_i, sent_i = _pipeline_until_killed(c, server, delay)
+            c.close()
+            server.proc.wait()
+            server.start()  # same ROOT_DIR: recovery runs
+            sent_incrs += sent_i + 1
+            c = server.client()
+            ctr = int(c.execute("GET", "ctr") or 0)
+            assert acked_ctr <= ctr <= sent_incrs, (acked_ctr, ctr, sent_incrs)
+            names = [k for i in range(sent_i + 1) for k in ("a:%d" % i, "b:%d" % i)]
+            present = c.execute("EXISTS", *names) if names else 0
+            # MSETs are whole and in order: a prefix of them is there
+            exists = [c.execute("EXISTS", "a:%d" % i, "b:%d" % i) for i in range(sent_i + 1)]
+            assert all(e in (0, 2) for e in exists), exists
+            kept = exists.count(2)
+            assert exists[:kept] == [2] * kept and present == 2 * kept, exists
+            assert kept >= acked_i + 1, (kept, acked_i)
+            c.execute("DEL", *names) if names else None
+            c.close()
+    finally:
+        server.stop()
+        server.cleanup()
 
 
 def _trace_main_thread(trace_path, pid):

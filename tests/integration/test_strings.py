@@ -8,6 +8,7 @@ import shutil
 import time
 
 from dredis_test import Dredis, Pair, RespError, proc_io
+from test_notify import events_of
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 FUTURE_S = str(int(time.time()) + 100000)
@@ -135,6 +136,39 @@ def test_mget_mset_msetnx():
             ("MSETNX", "x1", "1", "x2", "2"), ("MGET", "x1", "x2"),
             ("MSETNX", "y", "1", "y", "2"), ("GET", "y"),
         ])
+
+
+def test_mset_naming_a_key_again_keeps_the_last_value_and_every_event():
+    """MSET writes only the last value of a key it names more than once
+    (short argument lists and long ones, which are checked by a table), and
+    still publishes one "set" event per pair, in order, as Redis does."""
+    many = []
+    for i in range(40):
+        many += ["k%d" % (i % 7), "v%d" % i]
+    with Pair() as p:
+        p.run_many([("MSET", "m", "1", "o", "2", "m", "3", "m", "4"), ("MGET", "m", "o"),
+                    tuple(["MSET"] + many), tuple(["MGET"] + ["k%d" % i for i in range(7)]),
+                    ("HSET", "h", "f", "v"), ("MSET", "h", "x", "h", "y"), ("TYPE", "h"), ("GET", "h")])
+        events = events_of(p, [("MSET", "e", "1", "f", "2", "e", "3")])
+    assert events == [("__keyspace@0__:e", "set"), ("__keyevent@0__:set", "e"),
+                      ("__keyspace@0__:f", "set"), ("__keyevent@0__:set", "f"),
+                      ("__keyspace@0__:e", "set"), ("__keyevent@0__:set", "e")], events
+
+
+def test_mset_of_one_key_many_times_writes_it_once():
+    """MSET naming one key ten times costs about what naming it once does:
+    the earlier values never reach the tree."""
+    with Dredis() as d:
+        c = d.client()
+        once, tenfold = [("MSET", "k", "v")] * 50, [tuple(["MSET"] + ["k", "v"] * 10)] * 50
+        c.pipeline(once)
+        costs = []
+        for cmds in (once, tenfold):
+            before = proc_io(d.proc.pid)
+            assert c.pipeline(cmds) == ["OK"] * 50
+            costs.append(proc_io(d.proc.pid)["syscw"] - before["syscw"])
+        assert costs[1] < costs[0] * 2, costs
+        c.close()
 
 
 def test_append_strlen():
