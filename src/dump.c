@@ -538,4 +538,6 @@ static void restoreCommand(client *c) {
 redisCommand dumpCommandTable[] = {
     {"dump", dumpCommand, 2, "readonly", "keyspace read slow", 1, 1, 1, NULL},
     {"restore", restoreCommand, -4, "write denyoom", "keyspace write slow dangerous", 1, 1, 1, NULL},
+    /* MIGRATE's RESTORE in a cluster; without one, RESTORE itself */
+    {"restore-asking", restoreCommand, -4, "write denyoom asking", "keyspace write slow dangerous", 1, 1, 1, NULL},
     {NULL}};
