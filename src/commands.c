@@ -17,7 +17,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
-                                 clusterCommandTable, moduleCommandTable, migrateCommandTable, faultCommandTable};
+                                 clusterCommandTable, moduleCommandTable, migrateCommandTable, lolwutCommandTable, faultCommandTable};
 
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
 static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }

@@ -732,6 +732,7 @@ extern redisCommand streamCommandTable[];
 extern redisCommand dumpCommandTable[];
 int dumpKeyPayload(skey *k, sds *out);
 extern redisCommand migrateCommandTable[];
+extern redisCommand lolwutCommandTable[];
 void migrateCron(void);
 sds genMigrateInfo(sds info);
 void redactClientArgument(client *c, int i);
