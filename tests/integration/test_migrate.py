@@ -155,12 +155,12 @@ def test_connections_are_kept_and_a_timeout_is_an_ioerr():
         assert c.execute("MIGRATE", "127.0.0.1", target.port, "k", 2, 1000, "COPY") == "OK"
         assert "migrate_cached_sockets:1" in info()
         with socket.create_connection(("127.0.0.1", target.port)) as blocker:
-            blocker.sendall(encode_command(["DEBUG", "SLEEP", "1.5"]))
-            time.sleep(0.1)
+            blocker.sendall(encode_command(["DEBUG", "SLEEP", "3"]))
+            time.sleep(0.3)
             start = time.time()
             e = c.execute("MIGRATE", "127.0.0.1", target.port, "k", 3, 300)
             assert str(e) == "IOERR error or timeout reading to target instance", e
-            assert time.time() - start < 1.2
+            assert time.time() - start < 2.5
         assert c.execute("EXISTS", "k") == 1
         assert "migrate_cached_sockets:0" in info()
 
