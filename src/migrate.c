@@ -310,7 +310,7 @@ static int buildRequest(client *c, const migrateArgs *a, int select, sds *keys, 
     int kept = 0;
     for (int j = 0; j < *nkeys; j++) {
         skey *k;
-        if (lookupKeyRead(c, keys[j], OBJ_NONE, &k) != C_OK) {
+        if (lookupKeyAny(c, keys[j], &k) != C_OK) { /* looked up (and counted) once already */
             sdsfree(s);
             return C_ERR;
         }
