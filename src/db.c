@@ -68,8 +68,10 @@ static void expireOpenKey(skey *k) {
 
 /* Open a key for a command. Returns C_OK with *out set to the key (or NULL
  * when it does not exist or has expired), or C_ERR after replying with
- * WRONGTYPE or a storage error. type OBJ_NONE accepts any type. */
-static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
+ * WRONGTYPE or a storage error. type OBJ_NONE accepts any type. A live key
+ * is marked accessed now (OBJECT IDLETIME), even of the wrong type, as in
+ * Redis, unless flags has LOOKUP_NOTOUCH. */
+static int lookupKeyGeneric(client *c, sds key, int type, int flags, skey **out) {
     skey *k;
     *out = NULL;
     int r = storeOpenKey(c->db, key, sdslen(key), &k);
@@ -84,6 +86,7 @@ static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
         storeCloseKey(k);
         return C_OK;
     }
+    if (!(flags & LOOKUP_NOTOUCH)) storeKeyAccessed(k, mstime());
     if (type != OBJ_NONE && k->type != type) {
         storeCloseKey(k);
         addReplyErrorWrongType(c);
@@ -96,7 +99,7 @@ static int lookupKeyGeneric(client *c, sds key, int type, skey **out) {
 /* A read: counts a hit or a miss and, unless LOOKUP_NONOTIFY, publishes the
  * "keymiss" event of a miss (after the "expired" of a key found expired). */
 int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out) {
-    int r = lookupKeyGeneric(c, key, type, out);
+    int r = lookupKeyGeneric(c, key, type, flags, out);
     if (r == C_OK) {
         if (*out) {
             server.stat_keyspace_hits++;
@@ -110,9 +113,9 @@ int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out) 
 
 int lookupKeyRead(client *c, sds key, int type, skey **out) { return lookupKeyReadWithFlags(c, key, type, 0, out); }
 
-int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, out); }
+int lookupKeyWrite(client *c, sds key, int type, skey **out) { return lookupKeyGeneric(c, key, type, 0, out); }
 
-int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, out); }
+int lookupKeyAny(client *c, sds key, skey **out) { return lookupKeyGeneric(c, key, OBJ_NONE, LOOKUP_NOTOUCH, out); }
 
 /* lookupKeyRead for commands that answer nil rather than an error for a key
  * they cannot use (MGET): the key of any type, or NULL when it is missing,
@@ -127,6 +130,7 @@ skey *lookupKeyReadOrNil(client *c, sds key) {
         k = NULL;
     }
     if (k) {
+        storeKeyAccessed(k, mstime());
         server.stat_keyspace_hits++;
     } else {
         server.stat_keyspace_misses++;
@@ -209,20 +213,24 @@ static void delCommand(client *c) {
     addReplyLongLong(c, n);
 }
 
-static void existsCommand(client *c) {
+/* EXISTS leaves the keys' access times, TOUCH sets them (as Redis). */
+static void countExistingKeys(client *c, int flags) {
     long long n = 0;
     for (int j = 1; j < c->argc; j++) {
         skey *k;
-        if (lookupKeyRead(c, c->argv[j], OBJ_NONE, &k) != C_OK) return;
+        if (lookupKeyReadWithFlags(c, c->argv[j], OBJ_NONE, flags, &k) != C_OK) return;
         if (k) n++;
         storeCloseKey(k);
     }
     addReplyLongLong(c, n);
 }
 
+static void existsCommand(client *c) { countExistingKeys(c, LOOKUP_NOTOUCH); }
+static void touchCommand(client *c) { countExistingKeys(c, 0); }
+
 static void typeCommand(client *c) {
     skey *k;
-    if (lookupKeyRead(c, c->argv[1], OBJ_NONE, &k) != C_OK) return;
+    if (lookupKeyReadWithFlags(c, c->argv[1], OBJ_NONE, LOOKUP_NOTOUCH, &k) != C_OK) return;
     addReplyStatus(c, k ? typeName(k->type) : "none");
     storeCloseKey(k);
 }
@@ -584,21 +592,31 @@ static void swapdbCommand(client *c) {
     addReplyOK(c);
 }
 
-/* OBJECT ENCODING answers for dredis's own storage: a string is a "file",
- * a collection a "dirtree". dredis tracks no access times or frequencies. */
-static void objectEncodingCommand(client *c) {
+/* The key OBJECT asks about, looked up as Redis's objectCommandLookup (no
+ * "keymiss" event, the key's access time stays), or NULL after replying:
+ * nil for a missing key, or the lookup's error. */
+static skey *objectLookupOrReply(client *c) {
     skey *k;
-    /* as Redis: a miss here is no "keymiss" event */
-    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY | LOOKUP_NOTOUCH, &k) != C_OK) return NULL;
+    if (!k) addReplyNull(c);
+    return k;
+}
+
+/* OBJECT ENCODING answers for dredis's own storage: a string is a "file",
+ * a collection a "dirtree". */
+static void objectEncodingCommand(client *c) {
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     addReplyBulkCString(c, k->type == OBJ_STRING ? "file" : "dirtree");
     storeCloseKey(k);
 }
 
+/* dredis's only maxmemory-policy is noeviction (config.c): Redis answers
+ * this error for every policy but the LFU ones, even for a missing key. */
 static void objectFreqCommand(client *c) {
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
+    storeCloseKey(k);
     addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
                      "when switching between policies at runtime LRU and LFU data will take some time to adjust.");
 }
@@ -607,19 +625,52 @@ static void objectFreqCommand(client *c) {
  * is its own directory; COPY's shared files are never written again), so
  * an existing key's value has exactly one reference. */
 static void objectRefcountCommand(client *c) {
-    skey *k;
-    if (lookupKeyReadWithFlags(c, c->argv[2], OBJ_NONE, LOOKUP_NONOTIFY, &k) != C_OK) return;
-    if (!k) {
-        addReplyNull(c);
-        return;
-    }
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
     storeCloseKey(k);
     addReplyLongLong(c, 1);
 }
 
-static void objectUntrackedCommand(client *c) {
-    addReplyErrorFormat(c, "ERR dredis does not track OBJECT %s: keys live on disk, not as shared objects in memory",
-                        c->cmd->name);
+/* ---- Redis's LRU clock ----
+ * Redis keeps a key's last access as a clock of seconds that wraps at 24
+ * bits (about 194 days), and reads idle times back from it; dredis keeps
+ * unix milliseconds (storeKeyAccessed) and answers through the same clock,
+ * so that idle times, their rounding and their wrapping are Redis's. */
+#define LRU_CLOCK_MAX ((1LL << 24) - 1)
+#define LRU_CLOCK_SPAN (1LL << 24)
+
+static long long lruClockOf(long long ms) { return ((ms / 1000) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; }
+
+/* Seconds between two access times, as Redis's estimateObjectIdleTime. */
+long long lruIdleSeconds(long long atime_ms, long long now_ms) {
+    long long clock = lruClockOf(now_ms), lru = lruClockOf(atime_ms);
+    return clock >= lru ? clock - lru : clock + (LRU_CLOCK_MAX - lru);
+}
+
+/* The access time that reads back as idle_s seconds idle (RESTORE
+ * IDLETIME), as Redis's objectSetLRUOrLFU places it on its clock (scaling
+ * the seconds to ms and back, which wraps for idle_s past LLONG_MAX/1000). */
+long long lruAccessTimeOfIdle(long long idle_s, long long now_ms) {
+    long long clock = lruClockOf(now_ms);
+    long long lru = clock - (long long)((unsigned long long)idle_s * 1000ULL) / 1000;
+    if (lru < 0) lru += LRU_CLOCK_MAX;
+    lru = (lru % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; /* Redis's 24-bit field */
+    long long back = ((clock - lru) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN;
+    return (now_ms / 1000 - back) * 1000;
+}
+
+/* OBJECT IDLETIME: seconds since the key was last accessed. The access
+ * times live in memory (storeKeyAccessed): see docs/compatibility.md for
+ * what a key the store's cache has forgotten answers. */
+static void objectIdletimeCommand(client *c) {
+    skey *k = objectLookupOrReply(c);
+    if (!k) return;
+    long long atime;
+    int r = storeKeyLastAccess(k, &atime);
+    int saved = errno;
+    storeCloseKey(k);
+    if (r != STORE_OK) addReplyErrorIO(c, saved);
+    else addReplyLongLong(c, lruIdleSeconds(atime, mstime()));
 }
 
 static void objectHelpCommand(client *c) {
@@ -629,9 +680,11 @@ static void objectHelpCommand(client *c) {
         "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>: 'file' for strings, 'dirtree' for collections.",
         "FREQ <key>",
-        "    Not tracked by dredis.",
+        "    Return the access frequency index of the <key>: not tracked by dredis,",
+        "    whose only maxmemory-policy is noeviction (an error, as Redis's).",
         "IDLETIME <key>",
-        "    Not tracked by dredis.",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>: always 1 in dredis, which shares no values between keys.",
@@ -647,7 +700,7 @@ static redisCommand objectSubcommands[] = {
     {"encoding", objectEncodingCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, NULL},
     {"freq", objectFreqCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, NULL},
     {"help", objectHelpCommand, 2, "loading stale", "keyspace slow", 0, 0, 0, NULL},
-    {"idletime", objectUntrackedCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, NULL},
+    {"idletime", objectIdletimeCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, NULL},
     {"refcount", objectRefcountCommand, 3, "readonly", "keyspace read slow", 2, 2, 1, NULL},
     {NULL}};
 
@@ -655,7 +708,7 @@ redisCommand keyspaceCommandTable[] = {
     {"move", moveCommand, 3, "write fast", "keyspace write fast", 1, 1, 1, NULL},
     {"copy", copyCommand, -3, "write denyoom", "keyspace write slow", 1, 2, 1, NULL},
     {"swapdb", swapdbCommand, 3, "write fast", "keyspace write fast dangerous", 0, 0, 0, NULL},
-    {"touch", existsCommand, -2, "readonly fast", "keyspace read fast", 1, -1, 1, NULL},
+    {"touch", touchCommand, -2, "readonly fast", "keyspace read fast", 1, -1, 1, NULL},
     {"object", objectCommand, -2, "", "slow", 0, 0, 0, objectSubcommands},
     {"del", delCommand, -2, "write", "keyspace write slow", 1, -1, 1, NULL},
     {"unlink", delCommand, -2, "write fast", "keyspace write fast", 1, -1, 1, NULL},

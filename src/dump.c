@@ -436,8 +436,8 @@ static void propagateRestoreAbsolute(client *c, long long when) {
  * Checks in Redis's order: options, BUSYKEY, TTL, payload footer, payload.
  * FREQ is checked (0-255) and ignored, as Redis ignores it unless its
  * maxmemory-policy is an LFU one: dredis has no such policy and keeps no
- * access frequencies (OBJECT FREQ says so). IDLETIME is checked as Redis
- * does, then refused: dredis keeps no access times to set. */
+ * access frequencies (OBJECT FREQ says so). IDLETIME sets the key's last
+ * access time (OBJECT IDLETIME), as Redis does under any other policy. */
 static void restoreCommand(client *c) {
     long long ttl, lfu_freq = -1, lru_idle = -1;
     int replace = 0, absttl = 0;
@@ -466,11 +466,6 @@ static void restoreCommand(client *c) {
             return;
         }
     }
-    if (lru_idle >= 0) {
-        addReplyError(c, "ERR RESTORE IDLETIME is not supported: dredis does not track when keys were last accessed");
-        return;
-    }
-
     sds key = c->argv[1];
     if (!replace) {
         skey *old;
@@ -527,7 +522,12 @@ static void restoreCommand(client *c) {
         discardNewKey(c, k);
         return;
     }
-    if (publishNewKey(c, k) != C_OK) return;
+    if (storePublishKey(k, NULL) != STORE_OK) {
+        discardNewKey(c, k);
+        return;
+    }
+    if (lru_idle >= 0) storeKeyAccessed(k, lruAccessTimeOfIdle(lru_idle, mstime()));
+    storeCloseKey(k);
     if (when >= 0 && !absttl) propagateRestoreAbsolute(c, when);
     /* as Redis: a replaced key is deleted and the restored one added anew */
     notifyKeyspaceEvent(NOTIFY_NEW, "new", key, c->db);

@@ -143,7 +143,7 @@ static void pexpireatCommand(client *c) { expireGeneric(c, 0, 1); }
 /* TTL, PTTL, EXPIRETIME, PEXPIRETIME */
 static void ttlGeneric(client *c, int output_ms, int output_abs) {
     skey *k;
-    if (lookupKeyRead(c, c->argv[1], OBJ_NONE, &k) != C_OK) return;
+    if (lookupKeyReadWithFlags(c, c->argv[1], OBJ_NONE, LOOKUP_NOTOUCH, &k) != C_OK) return;
     if (!k) {
         addReplyLongLong(c, -2);
         return;

@@ -538,10 +538,13 @@ int loadConfigFromEnv(char **err);
 #define LOOKUP_FOUND 0
 #define LOOKUP_MISSING 1
 #define LOOKUP_NONOTIFY (1 << 0) /* a read miss publishes no "keymiss" */
+#define LOOKUP_NOTOUCH (1 << 1)  /* the key's last access time stays (TYPE, TTL, ...) */
 int lookupKeyRead(client *c, sds key, int type, skey **out);
 int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
-int lookupKeyAny(client *c, sds key, skey **out);
+int lookupKeyAny(client *c, sds key, skey **out); /* leaves the access time */
+long long lruIdleSeconds(long long atime_ms, long long now_ms);
+long long lruAccessTimeOfIdle(long long idle_s, long long now_ms);
 skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
 int deleteKeyEvenExpired(client *c, sds key, int *deleted);

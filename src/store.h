@@ -80,6 +80,12 @@ int storePublishKey(skey *k, int *replaced);
 int storeDeleteKey(skey *k);          /* closes nothing: k stays open, now orphaned */
 int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen);
 int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
+/* Last access times (OBJECT IDLETIME), in unix ms, kept in memory only (in
+ * the metadata cache): nothing is written. A key the cache does not know
+ * answers the later of its directory's last change and the store's start
+ * (store_meta.c). STORE_ERR (errno) when that cannot be read. */
+void storeKeyAccessed(skey *k, long long when_ms);
+int storeKeyLastAccess(skey *k, long long *when_ms);
 
 /* whole databases */
 int storeFlushDb(int db);

@@ -146,6 +146,7 @@ extern struct storeState store;
 typedef struct metaEntry {
     int type;
     long long expire;
+    long long atime;          /* last access by a command, unix ms; 0: unknown */
     int dirfd;                /* the key's directory, or -1 */
     int nsfd[4];              /* with dirfd: its namespaces open so far (skey's) */
     char nsname[4][16];

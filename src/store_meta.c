@@ -52,7 +52,18 @@ static void metaEntryFree(void *p) {
 }
 
 /* The cache starts empty with each store (storeInit) and is freed with it. */
-void storeMetaOpen(void) { metacache = dictCreate(); }
+static long long metaopened; /* unix ms: the floor of every access time */
+
+static long long wallClockMs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void storeMetaOpen(void) {
+    metacache = dictCreate();
+    metaopened = wallClockMs();
+}
 
 void storeMetaClose(void) {
     dictRelease(metacache, metaEntryFree);
@@ -121,6 +132,7 @@ void storeMetaRemember(skey *k) {
         e = zmalloc(sizeof(*e));
         e->dirfd = -1;
         e->value = NULL;
+        e->atime = 0;
         for (int i = 0; i < 4; i++) e->nsfd[i] = -1;
         e->gen = ++metagen;
         sds mk = metaKey(k->db, k->name, sdslen(k->name));
@@ -192,6 +204,38 @@ metaEntry *storeMetaOf(const skey *k) {
     if (k->staged || !k->metagen) return NULL;
     metaEntry *e = metaFetch(k);
     return e && e->gen == k->metagen ? e : NULL;
+}
+
+/* ---- last access times (OBJECT IDLETIME) ----
+ * Kept only in memory, in the key's cache entry: recording a read writes
+ * nothing. A key the cache does not know (never accessed since the store
+ * opened, or its entry dropped: a whole-key change, a flush or swap, the
+ * cache emptied when full) was last accessed, as far as the store can tell,
+ * when its directory last changed (its ctime: every write of the key's own
+ * files, its creation, a rename), and never before the store opened: as
+ * Redis, whose keys loaded at start-up are all accessed then. */
+void storeKeyAccessed(skey *k, long long when_ms) {
+    if (k->staged) return;
+    metaEntry *e = storeMetaOf(k);
+    if (!e) {
+        storeMetaRemember(k);
+        e = storeMetaOf(k);
+    }
+    if (e) e->atime = when_ms;
+}
+
+int storeKeyLastAccess(skey *k, long long *when_ms) {
+    metaEntry *e = storeMetaOf(k);
+    if (e && e->atime) {
+        *when_ms = e->atime;
+        return STORE_OK;
+    }
+    struct stat sb;
+    int fd = storeKeyDir(k);
+    if (fd < 0 || sysFstat(fd, &sb) < 0) return STORE_ERR;
+    long long changed = (long long)sb.st_ctim.tv_sec * 1000 + sb.st_ctim.tv_nsec / 1000000;
+    *when_ms = changed > metaopened ? changed : metaopened;
+    return STORE_OK;
 }
 
 int storeIsValueFile(const char *file) { return !strcmp(file, "value"); }
