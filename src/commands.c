@@ -17,7 +17,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
-                                 faultCommandTable};
+                                 clusterCommandTable, moduleCommandTable, migrateCommandTable, lolwutCommandTable, faultCommandTable};
 
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
 static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
@@ -323,6 +323,11 @@ int processCommand(client *c) {
     }
     if (!arityOk(cmd, c->argc)) {
         rejectCommand(c, cmd, "ERR wrong number of arguments for '%s' command", cmd->fullname);
+        return C_ERR;
+    }
+    const char *refused = moduleCommandRefused(cmd); /* as Redis's protected commands */
+    if (refused) {
+        rejectCommand(c, cmd, "%s", refused);
         return C_ERR;
     }
     /* as Redis's authRequired(): while the default user needs no password

@@ -626,10 +626,10 @@ static sds getReplicaof(void) {
  * with Redis's words rather than as unknown */
 static const char *redisImmutableConfigs[] = {
     "rdbchecksum", "daemonize", "io-threads-do-reads", "always-show-logo", "set-proc-title", "syslog-enabled",
-    "cluster-enabled", "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
+    "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
     "appendfilename", "appenddirname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
     "logfile", "supervised", "syslog-facility", "enable-protected-configs", "enable-debug-command",
-    "enable-module-command", "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
+    "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
 };
 
 static int isRedisImmutableConfig(const char *name) {
@@ -647,6 +647,8 @@ static const configEntry configTable[] = {
     {"client-query-buffer-limit", getQueryBufferLimit, setQueryBufferLimit},
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
+    {"cluster-enabled", getNo, NULL},
+    {"enable-module-command", getNo, NULL},
     {"acl-pubsub-default", getAclPubsubDefault, setAclPubsubDefault},
     {"aclfile", getAclfile, NULL},
     {"acllog-max-len", getAcllogMaxLen, setAcllogMaxLen},

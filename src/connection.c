@@ -21,7 +21,7 @@ static int authenticate(client *c, sds user, sds pass) {
 /* MONITOR and SLOWLOG show a secret argument as "(redacted)", as Redis's
  * redactClientCommandArgument; both read c->argv once the command ran, so
  * it is replaced once the command has used it. */
-static void redactArgument(client *c, int i) {
+void redactClientArgument(client *c, int i) {
     sdsfree(c->argv[i]);
     c->argv[i] = sdsnew("(redacted)");
 }
@@ -34,7 +34,7 @@ static void authCommand(client *c) {
     sds user = c->argc == 3 ? c->argv[1] : NULL;
     sds pass = c->argv[c->argc - 1];
     int ok = authenticate(c, user, pass) == C_OK;
-    for (int i = 1; i < c->argc; i++) redactArgument(c, i);
+    for (int i = 1; i < c->argc; i++) redactClientArgument(c, i);
     if (ok) addReplyOK(c);
 }
 
@@ -73,8 +73,8 @@ static void helloCommand(client *c) {
         int more = c->argc - j - 1;
         if (!strcasecmp(c->argv[j], "AUTH") && more >= 2) {
             int ok = authenticate(c, c->argv[j + 1], c->argv[j + 2]) == C_OK;
-            redactArgument(c, j + 1);
-            redactArgument(c, j + 2);
+            redactClientArgument(c, j + 1);
+            redactClientArgument(c, j + 2);
             if (!ok) return;
             j += 2;
         } else if (!strcasecmp(c->argv[j], "SETNAME") && more >= 1) {

@@ -238,8 +238,8 @@ static int dumpStream(skey *k, sds *out) {
     return streamVisitGroups(k, &dumpGroupFns, out);
 }
 
-/* The payload of k in *out. STORE_ERR with errno set. */
-static int dumpValue(skey *k, sds *out) {
+/* The DUMP payload of k in *out (DUMP, MIGRATE). STORE_ERR with errno set. */
+int dumpKeyPayload(skey *k, sds *out) {
     rdbOut o;
     rdbOutInit(&o, -1);
     if (rdbWriteObject(&o, k, NULL, 0) != STORE_OK) {
@@ -260,7 +260,7 @@ static void dumpCommand(client *c) {
         return;
     }
     sds payload;
-    int r = dumpValue(k, &payload);
+    int r = dumpKeyPayload(k, &payload);
     int saved = errno;
     storeCloseKey(k);
     if (r != STORE_OK) addReplyErrorIO(c, saved);
@@ -538,4 +538,6 @@ static void restoreCommand(client *c) {
 redisCommand dumpCommandTable[] = {
     {"dump", dumpCommand, 2, "readonly", "keyspace read slow", 1, 1, 1, NULL},
     {"restore", restoreCommand, -4, "write denyoom", "keyspace write slow dangerous", 1, 1, 1, NULL},
+    /* MIGRATE's RESTORE in a cluster; without one, RESTORE itself */
+    {"restore-asking", restoreCommand, -4, "write denyoom asking", "keyspace write slow dangerous", 1, 1, 1, NULL},
     {NULL}};

@@ -204,6 +204,25 @@ static int bitfieldKeys(sds *argv, int argc, keyList *out) {
     return out->n;
 }
 
+/* MIGRATE host port key db timeout [options]: the key, or with KEYS (and
+ * an empty key) every argument after it; AUTH and AUTH2 arguments are
+ * skipped while looking for KEYS. KEYS after a key: none (MIGRATE refuses
+ * the line). */
+static int migrateKeys(sds *argv, int argc, keyList *out) {
+    int first = 3, num = 1;
+    for (int i = 6; i < argc; i++) {
+        if (!strcasecmp(argv[i], "keys")) {
+            num = sdslen(argv[3]) ? 0 : argc - i - 1;
+            first = i + 1;
+            break;
+        }
+        if (!strcasecmp(argv[i], "auth")) i += 1;
+        else if (!strcasecmp(argv[i], "auth2")) i += 2;
+    }
+    for (int i = 0; i < num; i++) keyListAdd(out, first + i, KS_RW | KS_ACCESS | KS_DELETE);
+    return out->n;
+}
+
 typedef int getKeysProc(sds *argv, int argc, keyList *out);
 
 static const struct {
@@ -214,7 +233,7 @@ static const struct {
     {"eval", countAt2Keys},          {"eval_ro", countAt2Keys},      {"evalsha", countAt2Keys},
     {"evalsha_ro", countAt2Keys},    {"fcall", countAt2Keys},        {"fcall_ro", countAt2Keys},
     {"georadius", georadiusKeys},    {"georadiusbymember", georadiusKeys},
-    {"lmpop", countAt1Keys},         {"set", setKeys},               {"sintercard", countAt1Keys},
+    {"lmpop", countAt1Keys},         {"migrate", migrateKeys},       {"set", setKeys},               {"sintercard", countAt1Keys},
     {"sort", sortKeys},              {"sort_ro", sortRoKeys},        {"xread", xreadKeys},
     {"xreadgroup", xreadKeys},       {"zdiff", countAt1Keys},        {"zdiffstore", storeCountKeys},
     {"zinter", countAt1Keys},        {"zintercard", countAt1Keys},   {"zinterstore", storeCountKeys},

@@ -1,4 +1,4 @@
-/* hyperloglog.c - PFADD, PFCOUNT and PFMERGE.
+/* hyperloglog.c - PFADD, PFCOUNT and PFMERGE (and PFSELFTEST, PFDEBUG).
  *
  * A HyperLogLog is an ordinary string key whose value is in Redis's HLL
  * format, byte for byte: GET/SET, DUMP/RESTORE and replication move HLLs
@@ -42,6 +42,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdlib.h>
+#include <strings.h>
 
 #define HLL_HEADER_LEN 16
 #define HLL_INDEX_BITS 14
@@ -702,8 +704,162 @@ done:
     hllValueFree(&h);
 }
 
+/* ------------------------------------------------------------------------ */
+/* PFSELFTEST and PFDEBUG                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define SELFTEST_REGISTER_CYCLES 1000
+#define SELFTEST_ELEMENTS 10000000
+
+/* xorshift64*: the self-test's numbers (any sequence does) */
+static uint64_t selftestRandom(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545f4914f6cdd1dULL;
+}
+
+/* Dense registers keep the value put in each without touching their
+ * neighbours. NULL, or the failure as Redis words it. */
+static sds selftestRegisters(uint64_t *rnd) {
+    static uint8_t regs[HLL_DENSE_LEN - HLL_HEADER_LEN];
+    uint8_t want[HLL_REGISTERS];
+    for (int cycle = 0; cycle < SELFTEST_REGISTER_CYCLES; cycle++) {
+        for (long i = 0; i < HLL_REGISTERS; i++) {
+            want[i] = (uint8_t)(selftestRandom(rnd) & 63);
+            densePut(regs, i, want[i]);
+        }
+        for (long i = 0; i < HLL_REGISTERS; i++) {
+            int got = denseGet(regs, i);
+            if (got != want[i])
+                return sdscatprintf(sdsempty(), "TESTFAILED Register %ld should be %d but is %d", i, want[i], got);
+        }
+    }
+    return NULL;
+}
+
+/* The same elements added to a sparse and a dense HLL: the sparse one stays
+ * sparse while small, both estimate the same, within six standard errors
+ * of the truth at each power of ten. NULL, or the failure. */
+static sds selftestEstimates(uint64_t *rnd) {
+    hllValue sparse, dense;
+    hllValueNew(&sparse);
+    hllValueNew(&dense);
+    sds err = NULL;
+    if (hllMakeDense(&dense) != C_OK) err = sdsnew("TESTFAILED dense/sparse disagree");
+    const double relerr = 1.04 / sqrt(HLL_REGISTERS);
+    uint64_t seed = selftestRandom(rnd);
+    long long checkpoint = 1;
+    for (long long j = 1; j <= SELFTEST_ELEMENTS && !err; j++) {
+        uint64_t ele = (uint64_t)j ^ seed;
+        hllAddElement(&dense, (const uint8_t *)&ele, sizeof(ele));
+        if (hllAddElement(&sparse, (const uint8_t *)&ele, sizeof(ele)) < 0) err = sdsnew("TESTFAILED sparse corrupted");
+        if (j != checkpoint || err) continue;
+        uint64_t d = 0, s = 0;
+        if (j < HLL_SPARSE_MAX_LEN / 2 && hllEncoding(&sparse) != HLL_ENC_SPARSE) {
+            err = sdsnew("TESTFAILED sparse encoding not used");
+        } else if (hllEstimate(&dense, &d) != C_OK || hllEstimate(&sparse, &s) != C_OK || d != s) {
+            err = sdsnew("TESTFAILED dense/sparse disagree");
+        } else {
+            long long abserr = llabs(checkpoint - (long long)d);
+            long long maxerr = j == 10 ? 1 : (long long)ceil(relerr * 6 * (double)checkpoint);
+            if (abserr > maxerr)
+                err = sdscatprintf(sdsempty(), "TESTFAILED Too big error. card:%lld abserr:%lld", checkpoint, abserr);
+        }
+        checkpoint *= 10;
+    }
+    hllValueFree(&sparse);
+    hllValueFree(&dense);
+    return err;
+}
+
+/* PFSELFTEST: OK, or TESTFAILED and what failed. It runs for a while on
+ * the event loop, as in Redis. */
+static void pfselftestCommand(client *c) {
+    uint64_t rnd = (uint64_t)ustime() | 1;
+    sds err = selftestRegisters(&rnd);
+    if (!err) err = selftestEstimates(&rnd);
+    if (err) {
+        addReplyErrorLength(c, err, sdslen(err));
+        sdsfree(err);
+    } else {
+        addReplyOK(c);
+    }
+}
+
+/* PFDEBUG DECODE: the sparse opcodes as Redis prints them, "z:n" for ZERO,
+ * "Z:n" for XZERO and "v:value,n" for VAL, separated by spaces. */
+static sds sparseOpcodesText(const hllValue *h) {
+    sds out = sdsempty();
+    sparseOp op;
+    for (const uint8_t *p = h->b + HLL_HEADER_LEN; p < sparseEnd(h); p += op.size) {
+        sparseDecode(p, &op);
+        if (sdslen(out)) out = sdscatlen(out, " ", 1);
+        if (op.kind == OP_VAL) out = sdscatprintf(out, "v:%d,%ld", op.rank, op.span);
+        else out = sdscatprintf(out, "%s:%ld", op.kind == OP_ZERO ? "z" : "Z", op.span);
+    }
+    return out;
+}
+
+/* PFDEBUG GETREG and TODENSE turn a sparse value dense and store it (a
+ * change, propagated as in Redis). 1 when converted, 0 when already dense,
+ * -1 after replying. */
+static int pfdebugMakeDense(client *c, skey *k, hllValue *h) {
+    if (hllEncoding(h) == HLL_ENC_DENSE) return 0;
+    if (hllMakeDense(h) != C_OK) {
+        addReplyError(c, err_corrupt);
+        return -1;
+    }
+    return writeHllOrReply(c, c->argv[2], k, h) == C_OK ? 1 : -1;
+}
+
+static void pfdebugGetreg(client *c, skey *k, hllValue *h) {
+    if (pfdebugMakeDense(c, k, h) < 0) return;
+    const uint8_t *regs = hllRegisters(h);
+    addReplyArrayLen(c, HLL_REGISTERS);
+    for (long i = 0; i < HLL_REGISTERS; i++) addReplyLongLong(c, denseGet(regs, i));
+}
+
+static void pfdebugDecode(client *c, hllValue *h) {
+    if (hllEncoding(h) != HLL_ENC_SPARSE) {
+        addReplyError(c, "ERR HLL encoding is not sparse");
+        return;
+    }
+    sds text = sparseOpcodesText(h);
+    addReplyBulkSds(c, text);
+}
+
+/* PFDEBUG GETREG|DECODE|ENCODING|TODENSE key: the key is looked up and
+ * checked before the subcommand is, as in Redis. */
+static void pfdebugCommand(client *c) {
+    skey *k;
+    hllValue h;
+    if (readHllOrReply(c, c->argv[2], 1, &k, &h) != C_OK) return;
+    if (!k) {
+        addReplyError(c, "ERR The specified key does not exist");
+        return;
+    }
+    const char *sub = c->argv[1];
+    if (!strcasecmp(sub, "getreg")) {
+        pfdebugGetreg(c, k, &h);
+    } else if (!strcasecmp(sub, "decode")) {
+        pfdebugDecode(c, &h);
+    } else if (!strcasecmp(sub, "encoding")) {
+        addReplyStatus(c, hllEncoding(&h) == HLL_ENC_DENSE ? "dense" : "sparse");
+    } else if (!strcasecmp(sub, "todense")) {
+        int r = pfdebugMakeDense(c, k, &h);
+        if (r >= 0) addReplyLongLong(c, r);
+    } else {
+        addReplyErrorFormat(c, "ERR Unknown PFDEBUG subcommand '%s'", sub);
+    }
+    storeCloseKey(k);
+    hllValueFree(&h);
+}
+
 redisCommand hllCommandTable[] = {
     {"pfadd", pfaddCommand, -2, "write denyoom fast", "write hyperloglog fast", 1, 1, 1, NULL},
     {"pfcount", pfcountCommand, -2, "readonly may_replicate", "read hyperloglog slow", 1, -1, 1, NULL},
     {"pfmerge", pfmergeCommand, -2, "write denyoom", "write hyperloglog slow", 1, -1, 1, NULL},
+    {"pfselftest", pfselftestCommand, 1, "admin", "hyperloglog admin slow dangerous", 0, 0, 0, NULL},
+    {"pfdebug", pfdebugCommand, 3, "write denyoom admin", "write hyperloglog admin slow dangerous", 2, 2, 1, NULL},
     {NULL}};

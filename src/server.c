@@ -260,6 +260,7 @@ static sds genInfo(const int *want) {
                             server.stat_output_pauses);
         info = genTrackingInfo(info);
         info = genReplicationStats(info);
+        info = genMigrateInfo(info);
     }
     if (SECTION("replication")) info = genReplicationInfo(info);
     if (SECTION("cpu")) {
@@ -382,6 +383,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     saveCron();
     replicationCron();
     trackingCron();
+    migrateCron();
     memoryUpdatePeak();
     logSpaceReserve();
 }

@@ -335,6 +335,22 @@ def test_busykey_and_replace():
         p.run("RESTORE", "l", "nope", b"junk")
 
 
+def test_restore_asking_is_restore_outside_a_cluster():
+    """RESTORE-ASKING (MIGRATE's RESTORE in a cluster) restores as RESTORE
+    does when the server is no cluster node, errors included."""
+    with Pair() as p:
+        p.run("HSET", "src", "f", "v")
+        payload = p.r.execute("DUMP", "src")
+        p.run("RESTORE-ASKING", "h", 0, payload)
+        p.run("HGETALL", "h")
+        assert p.run("RESTORE-ASKING", "h", 0, payload) == BUSYKEY
+        p.run("RESTORE-ASKING", "h", 5000, payload, "REPLACE")
+        assert 0 < p.d.execute("PTTL", "h") <= 5000
+        p.run("RESTORE-ASKING", "x", 0, b"junk")
+        p.run("RESTORE-ASKING", "x", 0)
+        p.run("COMMAND", "INFO", "RESTORE-ASKING")
+
+
 def test_option_and_payload_errors():
     with Pair() as p:
         p.run("SET", "src", "v")

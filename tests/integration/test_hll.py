@@ -389,3 +389,37 @@ def test_joining_vals_looks_at_five_opcodes():
             p.run("PFADD", "ones", "j%d" % i)
             p.run("GET", "ones")
         p.run("PFCOUNT", "ones")
+
+
+def test_pfdebug_as_redis():
+    """PFDEBUG ENCODING/DECODE/GETREG/TODENSE give Redis's replies on the
+    same keys, and GETREG/TODENSE leave the value dense with Redis's bytes;
+    the key is checked before the subcommand."""
+    with Pair() as p:
+        p.run("PFADD", "s", *["a%d" % i for i in range(40)])
+        p.run("PFADD", "t", *["b%d" % i for i in range(30)])
+        p.run("SET", "str", "not an hll")
+        p.run("RPUSH", "list", "x")
+        replies = p.run_many([("PFDEBUG", "ENCODING", "s"), ("PFDEBUG", "DECODE", "s"), ("PFDEBUG", "encoding", "t"),
+                              ("PFDEBUG", "TODENSE", "s"), ("PFDEBUG", "TODENSE", "s"), ("PFDEBUG", "ENCODING", "s"),
+                              ("PFDEBUG", "DECODE", "s"), ("PFDEBUG", "GETREG", "t"), ("PFDEBUG", "ENCODING", "t"),
+                              ("GET", "s"), ("GET", "t"), ("PFCOUNT", "s"), ("PFCOUNT", "t"),
+                              ("PFDEBUG", "NOSUCH", "s"), ("PFDEBUG", "NOSUCH", "missing"), ("PFDEBUG", "GETREG", "missing"),
+                              ("PFDEBUG", "DECODE", "str"), ("PFDEBUG", "NOSUCH", "list"), ("PFDEBUG", "GETREG"),
+                              ("PFDEBUG", "GETREG", "s", "x")])
+        assert replies[0] == "sparse" and replies[1][:2] in (b"Z:", b"z:", b"v:"), replies[:2]
+        assert replies[3] == 1 and replies[4] == 0 and len(replies[7]) == 16384
+        # a hand-made sparse value, and one whose opcodes are corrupted
+        p.run("SET", "h", b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80" + b"\x7f\xff")
+        p.run_many([("PFDEBUG", "DECODE", "h"), ("PFDEBUG", "GETREG", "h"), ("PFDEBUG", "ENCODING", "h"),
+                    ("PFDEBUG", "DECODE", "h")])
+        p.run("SET", "bad", b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80" + b"\x4f\xff\x80\x10")
+        p.run_many([("PFDEBUG", "DECODE", "bad"), ("PFDEBUG", "TODENSE", "bad"), ("PFDEBUG", "GETREG", "bad"),
+                    ("GET", "bad")])
+        p.run("COMMAND", "INFO", "PFDEBUG", "PFSELFTEST")
+
+
+def test_pfselftest():
+    with Pair() as p:
+        p.run("PFSELFTEST")
+        p.run("PFSELFTEST", "x")
