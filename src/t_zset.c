@@ -12,10 +12,13 @@
  * ZADD, ZREM, ZSCORE, ZINCRBY and ZMSCORE touch only the files of the members
  * they name. Commands that need the order (ranges, ranks, counts, pops) use
  * an index, a skip list built from the listing of scores/, kept in a bounded
- * LRU cache (DREDIS_ZSET_CACHE_MEMBERS members in all). A write keeps the
- * cached index of its key in step; deleting, replacing, renaming or
- * flushing a key drops it through a store key listener. A set larger than
- * the whole cache gets a temporary index for the command that needs it.
+ * LRU cache (DREDIS_ZSET_CACHE_MEMBERS members in all). Each index carries
+ * the generation of its key (storeKeyGen, store.h) and is served only while
+ * the key still has it, so any change not made here (deleting, replacing,
+ * renaming, flushing, a rolled back command) makes it a miss. A write keeps
+ * the cached index of its key in step and then gives it the key's new
+ * generation (zsetCommit). A set larger than the whole cache gets a
+ * temporary index for the command that needs it.
  *
  * Write order, so that a crash leaves at worst an extra scores/ entry, which
  * the next index build detects (scores/ and values/ counts differ) and
@@ -44,12 +47,6 @@
 static zcache *indexCache;
 static long long indexBuilds; /* indexes built from the tree (INFO) */
 
-static void zsetKeyChanged(int db, const char *name, size_t len) {
-    if (!indexCache) return;
-    if (name) zcacheDrop(indexCache, db, name, len);
-    else zcacheDropDb(indexCache, db);
-}
-
 sds zsetCacheInfo(sds info) {
     return sdscatprintf(info,
                         "dredis_zset_index_cache_budget:%ld\r\n"
@@ -65,7 +62,6 @@ sds zsetCacheInfo(sds info) {
 static zcache *zsetCache(void) {
     if (!indexCache) {
         indexCache = zcacheCreate(server.zset_cache_members > 0 ? (unsigned long long)server.zset_cache_members : 0);
-        storeAddKeyListener(zsetKeyChanged);
     }
     return indexCache;
 }
@@ -74,15 +70,13 @@ static zcache *zsetCache(void) {
  * not cached, or when k is a new key not yet published). */
 static zidx *zsetCachedIndex(skey *k) {
     if (k->staged || !indexCache) return NULL;
-    return zcacheGet(indexCache, k->db, k->name, sdslen(k->name));
+    return zcacheGet(indexCache, k->db, k->name, sdslen(k->name), storeKeyGen(k));
 }
 
+/* A write through k kept k's cached index in step: the index takes the
+ * key's new generation (or goes, if the key also changed some other way). */
 static void zsetCacheSync(skey *k) {
-    if (indexCache && !k->staged) zcacheSync(indexCache, k->db, k->name, sdslen(k->name));
-}
-
-static void zsetCacheDrop(skey *k) {
-    if (indexCache) zcacheDrop(indexCache, k->db, k->name, sdslen(k->name));
+    if (indexCache && !k->staged) zcacheSync(indexCache, k->db, k->name, sdslen(k->name), storeKeyGenInStep(k));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -268,13 +262,14 @@ typedef struct zview {
 static int zsetOpenView(client *c, skey *k, zview *v) {
     zcache *zc = zsetCache();
     v->temp = 0;
-    v->idx = zcacheGet(zc, k->db, k->name, sdslen(k->name));
+    unsigned long long gen = storeKeyGen(k);
+    v->idx = k->staged ? NULL : zcacheGet(zc, k->db, k->name, sdslen(k->name), gen);
     if (v->idx) return C_OK;
     if (zsetLoadIndex(k, &v->idx) != STORE_OK) {
         addReplyErrorIO(c, errno);
         return C_ERR;
     }
-    if (!zcachePut(zc, k->db, k->name, sdslen(k->name), v->idx)) v->temp = 1;
+    if (!zcachePut(zc, k->db, k->name, sdslen(k->name), v->idx, storeKeyGenInStep(k))) v->temp = 1;
     return C_OK;
 }
 
@@ -331,17 +326,16 @@ static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
  * publish a new one; *outcome tells which, see collectionCommitGeneric).
  * C_ERR after replying. */
 static int zsetCommit(client *c, skey *k, long long delta, int *outcome) {
+    if (collectionCommitGeneric(c, k, delta, outcome) != C_OK) return C_ERR;
     zsetCacheSync(k);
-    if (collectionCommitGeneric(c, k, delta, outcome) == C_OK) return C_OK;
-    zsetCacheDrop(k);
-    return C_ERR;
+    return C_OK;
 }
 
 /* A storage error in the middle of a write: reply with it (the store rolls
- * the command's changes back) and forget the cached index. */
+ * the command's changes back, and with them the key's generation moves on:
+ * the cached index this write changed is not served again). */
 static void zsetFail(client *c, skey *k) {
     int saved = errno;
-    zsetCacheDrop(k);
     if (k->staged) storeDeleteKey(k);
     addReplyErrorIO(c, saved);
 }
