@@ -225,6 +225,12 @@ long long storeMutations(void); /* every change to a key or database so far (rep
  * which is never cached. */
 unsigned long long storeKeyGen(const skey *k);
 unsigned long long storeKeyGenInStep(const skey *k);
+/* The generation of a key by name, for sweeping a cache; and the floor,
+ * which moves when many keys changed at once (a flush, a swap, a rollback):
+ * a cache that sees it move may sweep out its entries of stale generations
+ * to give their memory back (the check on every hit keeps it right anyway). */
+unsigned long long storeKeyGenOf(int db, const char *name, size_t len);
+unsigned long long storeKeyGenFloor(void);
 /* Key handles open now (every command closes all it opens: asserted). */
 long long storeOpenKeyHandles(void);
 

@@ -185,6 +185,10 @@ unsigned long long storeKeyGenInStep(const skey *k) {
     return g && k->gen == g ? g : 0;
 }
 
+unsigned long long storeKeyGenOf(int db, const char *name, size_t len) { return keyGen(db, name, len); }
+
+unsigned long long storeKeyGenFloor(void) { return genFloor; }
+
 /* k is what its key now is (published, renamed there): k is in step. */
 void storeKeyCaughtUp(skey *k) {
     if (!k->staged) k->gen = keyGen(k->db, k->name, sdslen(k->name));

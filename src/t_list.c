@@ -20,6 +20,7 @@
 #include "dict.h"
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <limits.h>
 
@@ -215,6 +216,24 @@ static sds endsKey(int db, const char *name, size_t len) {
     return sdscatlen(k, name, len);
 }
 
+/* The floor of the store's generations moved (a flush, a swap, a rollback):
+ * the entries of keys that changed go, to give their memory back (they
+ * would only be dropped when next met). */
+static void endsSweep(void) {
+    static unsigned long long sweptFloor;
+    if (!endsCache || sweptFloor == storeKeyGenFloor()) return;
+    sweptFloor = storeKeyGenFloor();
+    dictIterator it;
+    dictIterInit(&it, endsCache);
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
+        char *colon = memchr(de->key, ':', sdslen(de->key));
+        int db = atoi(de->key);
+        size_t off = (size_t)(colon - de->key) + 1;
+        if (storeKeyGenOf(db, de->key + off, sdslen(de->key) - off) != ((endsEntry *)de->val)->gen)
+            endsEntryFree(dictDelete(endsCache, de->key, sdslen(de->key)));
+    }
+}
+
 static int listEmpty(const listRef *l) { return l->hseg > l->tseg; }
 
 static int endsCacheable(const skey *k) { return !k->staged && sdslen(k->name) <= ENDS_CACHE_NAME_MAX; }
@@ -223,6 +242,7 @@ static int endsCacheable(const skey *k) { return !k->staged && sdslen(k->name) <
  * read copies the numbers. 1 when there was one. */
 static int endsLoad(listRef *l, int take) {
     if (!endsCache || !endsCacheable(l->k)) return 0;
+    endsSweep();
     unsigned long long gen = storeKeyGen(l->k);
     sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
     endsEntry *e = dictFetch(endsCache, ek, sdslen(ek));

@@ -59,9 +59,21 @@ sds zsetCacheInfo(sds info) {
                         indexBuilds);
 }
 
+static int zsetIndexStale(int db, const char *name, size_t len, unsigned long long gen) {
+    return storeKeyGenOf(db, name, len) != gen;
+}
+
+/* The cache, without the indexes of keys that changed as a whole since
+ * (swept when the store's generation floor moved: a flush, a swap, a
+ * rollback), so that their memory goes back at once. */
 static zcache *zsetCache(void) {
+    static unsigned long long sweptFloor;
     if (!indexCache) {
         indexCache = zcacheCreate(server.zset_cache_members > 0 ? (unsigned long long)server.zset_cache_members : 0);
+        sweptFloor = storeKeyGenFloor();
+    } else if (sweptFloor != storeKeyGenFloor()) {
+        sweptFloor = storeKeyGenFloor();
+        zcacheDropStale(indexCache, zsetIndexStale);
     }
     return indexCache;
 }
@@ -70,13 +82,15 @@ static zcache *zsetCache(void) {
  * not cached, or when k is a new key not yet published). */
 static zidx *zsetCachedIndex(skey *k) {
     if (k->staged || !indexCache) return NULL;
-    return zcacheGet(indexCache, k->db, k->name, sdslen(k->name), storeKeyGen(k));
+    return zcacheGet(zsetCache(), k->db, k->name, sdslen(k->name), storeKeyGen(k));
 }
 
-/* A write through k kept k's cached index in step: the index takes the
- * key's new generation (or goes, if the key also changed some other way). */
-static void zsetCacheSync(skey *k) {
-    if (indexCache && !k->staged) zcacheSync(indexCache, k->db, k->name, sdslen(k->name), storeKeyGenInStep(k));
+/* A write through k kept idx (k's cached index when it started, or NULL) in
+ * step: the index takes the key's new generation; any other index of k, or
+ * one of a key that also changed some other way, goes. */
+static void zsetCacheSync(skey *k, const zidx *idx) {
+    if (indexCache && !k->staged)
+        zcacheSync(indexCache, k->db, k->name, sdslen(k->name), idx, storeKeyGenInStep(k));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -322,12 +336,13 @@ static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 /* Write helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* The member count changed by delta: update len (delete an emptied key,
+/* The member count changed by delta (idx: the cached index the write kept
+ * in step, or NULL): update len (delete an emptied key,
  * publish a new one; *outcome tells which, see collectionCommitGeneric).
  * C_ERR after replying. */
-static int zsetCommit(client *c, skey *k, long long delta, int *outcome) {
+static int zsetCommit(client *c, skey *k, const zidx *idx, long long delta, int *outcome) {
     if (collectionCommitGeneric(c, k, delta, outcome) != C_OK) return C_ERR;
-    zsetCacheSync(k);
+    zsetCacheSync(k, idx);
     return C_OK;
 }
 
@@ -502,7 +517,7 @@ static void zaddGeneric(client *c, int flags) {
             newscore = score;
         }
     }
-    if (zsetCommit(c, k, added, &outcome) != C_OK) goto cleanup;
+    if (zsetCommit(c, k, idx, added, &outcome) != C_OK) goto cleanup;
     if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
     if (added || updated) notifyKeyspaceEvent(NOTIFY_ZSET, incr ? "zincr" : "zadd", c->argv[1], c->db);
 reply:
@@ -545,7 +560,7 @@ static void zremCommand(client *c) {
         deleted++;
     }
     int outcome;
-    if (zsetCommit(c, k, -deleted, &outcome) == C_OK) {
+    if (zsetCommit(c, k, idx, -deleted, &outcome) == C_OK) {
         if (deleted) notifyKeyspaceEvent(NOTIFY_ZSET, "zrem", c->argv[1], c->db);
         if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
         addReplyLongLong(c, deleted);
@@ -835,7 +850,7 @@ static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items, const ch
         }
     }
     int outcome;
-    if (zsetCommit(c, k, -(long long)items->n, &outcome) != C_OK) return C_ERR;
+    if (zsetCommit(c, k, live, -(long long)items->n, &outcome) != C_OK) return C_ERR;
     if (items->n) notifyKeyspaceEvent(NOTIFY_ZSET, event, k->name, k->db);
     if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", k->name, k->db);
     return C_OK;

@@ -673,11 +673,11 @@ int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx, unsig
     return 1;
 }
 
-void zcacheSync(zcache *zc, int db, const char *name, size_t len, unsigned long long gen) {
+void zcacheSync(zcache *zc, int db, const char *name, size_t len, const zidx *idx, unsigned long long gen) {
     zcacheEntry **ref = zcacheFindRef(zc, db, name, len);
     zcacheEntry *e = *ref;
     if (!e) return;
-    if (!gen) { /* the writer cannot vouch for the index */
+    if (!gen || e->idx != idx) { /* the writer cannot vouch for this index */
         zcacheRemoveRef(zc, ref);
         return;
     }
@@ -703,6 +703,15 @@ void zcacheDropDb(zcache *zc, int db) {
     while (e) {
         zcacheEntry *next = e->next;
         if (db < 0 || e->db == db) zcacheRemove(zc, e);
+        e = next;
+    }
+}
+
+void zcacheDropStale(zcache *zc, zcacheStaleFn *stale) {
+    zcacheEntry *e = zc->head;
+    while (e) {
+        zcacheEntry *next = e->next;
+        if (stale(e->db, e->name, sdslen(e->name), e->gen)) zcacheRemove(zc, e);
         e = next;
     }
 }

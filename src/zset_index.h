@@ -169,11 +169,16 @@ zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len, unsigned long 
  * the budget. Returns 1 when cached (the cache owns idx), 0 when idx alone
  * is over the budget or gen is 0 (the caller keeps it). */
 int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx, unsigned long long gen);
-/* After a write kept the cached index of (db, name) in step: it is now of
- * generation gen (0: it cannot be trusted, and is dropped); account for its
- * size and evict others (or, if it alone is over the budget, drop it: the
- * pointer the caller had is then freed). */
-void zcacheSync(zcache *zc, int db, const char *name, size_t len, unsigned long long gen);
+/* After a write kept idx, the cached index of (db, name) it got from
+ * zcacheGet(), in step: it is now of generation gen; account for its size
+ * and evict others (or, if it alone is over the budget, drop it: the
+ * pointer the caller had is then freed). A cached index other than idx (the
+ * writer did not keep it in step; idx NULL: it had none), or gen 0 (the key
+ * also changed some other way), is dropped. */
+void zcacheSync(zcache *zc, int db, const char *name, size_t len, const zidx *idx, unsigned long long gen);
+/* Forget the indexes for which stale(db, name, len, gen) says so. */
+typedef int zcacheStaleFn(int db, const char *name, size_t len, unsigned long long gen);
+void zcacheDropStale(zcache *zc, zcacheStaleFn *stale);
 /* Forget (and free) the index of (db, name). */
 void zcacheDrop(zcache *zc, int db, const char *name, size_t len);
 /* Forget every index of db (db < 0: of every db). */

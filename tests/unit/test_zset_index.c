@@ -480,7 +480,7 @@ START_TEST(test_zcache_lru_and_budget) {
     zidxInsert(a, 100, "new1", 4);
     zidxInsert(a, 101, "new2", 4);
     zidxInsert(a, 102, "new3", 4);
-    zcacheSync(zc, 0, "a", 1, 1);
+    zcacheSync(zc, 0, "a", 1, a, 1);
     ck_assert_uint_eq(zcacheMembers(zc), 7);
     ck_assert_ptr_null(zcacheGet(zc, 0, "c", 1, 1));
     /* growth beyond the budget drops the index itself */
@@ -490,7 +490,7 @@ START_TEST(test_zcache_lru_and_budget) {
         snprintf(m, sizeof(m), "g%d", i);
         zidxInsert(a, 300 + i, m, strlen(m));
     }
-    zcacheSync(zc, 0, "a", 1, 1);
+    zcacheSync(zc, 0, "a", 1, a, 1);
     ck_assert_ptr_null(zcacheGet(zc, 0, "a", 1, 1));
     ck_assert_uint_eq(zcacheMembers(zc), 0);
     zcacheFree(zc);
@@ -544,13 +544,20 @@ START_TEST(test_zcache_generations) {
     ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(3), 9), 1);
     zidx *b = zcacheGet(zc, 0, "b", 1, 9);
     zidxInsert(b, 50, "x", 1);
-    zcacheSync(zc, 0, "b", 1, 12);
+    zcacheSync(zc, 0, "b", 1, b, 12);
     ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 9));
     ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4), 12), 1);
     ck_assert_uint_eq(zcacheGet(zc, 0, "b", 1, 12)->length, 4);
     /* a writer that cannot vouch for it (generation 0) drops it */
-    zcacheSync(zc, 0, "b", 1, 0);
+    b = zcacheGet(zc, 0, "b", 1, 12);
+    zcacheSync(zc, 0, "b", 1, b, 0);
     ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 12));
+    /* and so does one that did not keep it in step (a stale entry found
+     * after writing a new key of that name must not be made current) */
+    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4), 13), 1);
+    zcacheSync(zc, 0, "b", 1, NULL, 20);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 20));
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 13));
     /* nothing is cached under generation 0 (a key not yet published) */
     zidx *c = idxOf(2);
     ck_assert_int_eq(zcachePut(zc, 0, "c", 1, c, 0), 0);
