@@ -38,6 +38,8 @@ typedef struct skey {
     sds stagename;
     unsigned long long gen; /* its key's generation as it last saw it (store_meta.c) */
     unsigned magic;         /* SKEY_OPEN until closed */
+    int sub;                /* a sub-key (a directory inside a key): changes
+                             * through it are the key's, its files are not */
     /* namespace directories opened so far (fields, values, ...) */
     int nsfd[4];
     char nsname[4][16];

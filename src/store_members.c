@@ -164,6 +164,7 @@ static skey *newSubKey(skey *k) {
     skey *s = zcalloc(sizeof(*s));
     storeSkeyOpened(s);
     s->gen = k->gen; /* a change through either is a change to the key */
+    s->sub = 1;
     s->db = k->db;
     s->name = sdsdup(k->name);
     s->fname = sdsdup(k->fname);

@@ -197,7 +197,7 @@ void storeKeyCaughtUp(skey *k) {
 /* k's type and expiry are what the tree says (just read, or just set
  * through k): the entry keeps them, unless k is behind its key. */
 void storeMetaRemember(skey *k) {
-    if (!metacache || k->staged) return;
+    if (!metacache || k->staged || k->sub) return;
     metaEntry *e = metaFetch(k);
     if (!e) e = metaAdd(k->db, k->name, sdslen(k->name));
     if (e->gen != k->gen) return; /* behind, or the floor moved while adding */
@@ -222,7 +222,7 @@ int storeMetaLookup(skey *k) {
 /* A key being closed: keep its directory (and namespaces) open for the next
  * lookup. 1 when the entry took the descriptors. */
 int storeMetaKeepDir(skey *k) {
-    if (k->staged || k->dirfd < 0 || metafds + 5 > metafdsmax) return 0;
+    if (k->staged || k->sub || k->dirfd < 0 || metafds + 5 > metafdsmax) return 0;
     metaEntry *e = metaFetch(k);
     if (!e || e->gen != k->gen || e->type == OBJ_NONE || e->dirfd >= 0) return 0;
     metafds += moveKeyFds(&k->dirfd, k->nsfd, k->nsname, &e->dirfd, e->nsfd, e->nsname);
@@ -251,7 +251,7 @@ int storeSetCachedFdsMax(int n) {
 
 /* The entry k was opened with, if it still stands. */
 metaEntry *storeMetaOf(const skey *k) {
-    if (k->staged) return NULL;
+    if (k->staged || k->sub) return NULL;
     metaEntry *e = metaFetch(k);
     return e && e->gen == k->gen && e->type != OBJ_NONE ? e : NULL;
 }
