@@ -226,6 +226,9 @@ void call(client *c, redisCommand *cmd) {
     int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
     cmd->proc(c);
     int rolled_back = storeTxnEnd();
+    /* every handle a command opens it closes (a script's or EXEC's commands
+     * run inside: only the outermost can check) */
+    serverAssert(outer || storeOpenKeyHandles() == 0);
     storeReserveAllowed(reserve_was);
     expiryClockLeave();
     propagateCallEnd(c, &ps, rolled_back);

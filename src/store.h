@@ -36,7 +36,10 @@ typedef struct skey {
     long long expire;  /* unix ms, or -1 */
     int staged;        /* built under .tmp, not yet visible */
     sds stagename;
-    unsigned long long metagen; /* the metadata cache entry it was opened with */
+    unsigned long long gen; /* its key's generation as it last saw it (store_meta.c) */
+    unsigned magic;         /* SKEY_OPEN until closed */
+    int sub;                /* a sub-key (a directory inside a key): changes
+                             * through it are the key's, its files are not */
     /* namespace directories opened so far (fields, values, ...) */
     int nsfd[4];
     char nsname[4][16];
@@ -225,14 +228,23 @@ int storeKeyDiskUsage(skey *k, long long samples, long long *bytes);
 long long storeChanges(void); /* changes to keys so far (a key per command counts once) */
 long long storeMutations(void); /* every change to a key or database so far (replication counts them) */
 
-/* Key change listeners, for in-memory caches of key contents (e.g. the
- * sorted set index cache). Unlike the key hook above, they are not called for
- * writes to an existing key's own files (the code doing those writes keeps
- * its own cache right), only when a key's content changes as a whole: after
- * a visible key was deleted, replaced by a newly published key, or renamed
- * (called for the source and for the destination), and with name NULL
- * after a database was flushed or swapped, or a failed command rolled back. */
-typedef void storeKeyChangedFn(int db, const char *name, size_t len);
-int storeAddKeyListener(storeKeyChangedFn *fn); /* STORE_ERR when full (8) */
+/* Key generations (store_meta.c): every change to a key gives it a new one.
+ * A cache of what the tree says about a key records storeKeyGen(k) when it
+ * fills an entry from the tree, and serves the entry only while
+ * storeKeyGen(k) is still that (a mismatch is a miss: drop and refill).
+ * After a write through k that kept its entry in step, the entry may take
+ * storeKeyGenInStep(k): 0 when k's key also changed some other way since k
+ * was opened (the entry must then be dropped). Both are 0 for a staged key,
+ * which is never cached. */
+unsigned long long storeKeyGen(const skey *k);
+unsigned long long storeKeyGenInStep(const skey *k);
+/* The generation of a key by name, for sweeping a cache; and the floor,
+ * which moves when many keys changed at once (a flush, a swap, a rollback):
+ * a cache that sees it move may sweep out its entries of stale generations
+ * to give their memory back (the check on every hit keeps it right anyway). */
+unsigned long long storeKeyGenOf(int db, const char *name, size_t len);
+unsigned long long storeKeyGenFloor(void);
+/* Key handles open now (every command closes all it opens: asserted). */
+long long storeOpenKeyHandles(void);
 
 #endif

@@ -142,7 +142,8 @@ extern struct storeState store;
 #define DEFER_RECYCLE 'r' /* deferred actions (store_txn.c) */
 #define DEFER_TRASH 't'
 
-/* A key's entry in the metadata cache (store_meta.c). */
+/* A key's entry in the metadata cache (store_meta.c): its generation, and
+ * unless type is OBJ_NONE what the tree says of it. */
 typedef struct metaEntry {
     int type;
     long long expire;
@@ -151,7 +152,8 @@ typedef struct metaEntry {
     int nsfd[4];              /* with dirfd: its namespaces open so far (skey's) */
     char nsname[4][16];
     sds value;                /* the "value" file, when known and small */
-    unsigned long long gen;
+    unsigned long long gen;   /* the key's generation (store_meta.c) */
+    unsigned long long lastuse;
 } metaEntry;
 
 struct linux_dirent64 {
@@ -191,10 +193,11 @@ int storeIsValueFile(const char *file);
 void storeMetaSetValue(metaEntry *e, const char *data, size_t len);
 void storeMetaFileChanged(const skey *k, const char *file, const char *data, size_t len);
 void storeKeyChanged(int db, const char *name, size_t len);
-void storeKeyTouched(const skey *k);
+void storeKeyTouched(skey *k);
+void storeKeyCaughtUp(skey *k);
 void storeKeyWillChange(int db, const char *fname);
 void storeSkeyWillChange(const skey *k);
-int storeTouchedIfOk(const skey *k, int r);
+int storeTouchedIfOk(skey *k, int r);
 
 /* store_io.c */
 int storeStatAt(int dirfd, const char *name, struct stat *sb);
@@ -259,6 +262,7 @@ int randomKeyOp(int db, sds *out);
 /* store_keys.c */
 int storeTypeFromFile(const sds s);
 skey *storeNewSkey(int db, const char *name, size_t len);
+void storeSkeyOpened(skey *k);
 int storeOpenEasing(int dirfd, const char *name, int flags, const skey *inuse);
 void storeKeyInUse(skey *k);
 int storeKeyDir(skey *k);

@@ -18,8 +18,24 @@ int storeTypeFromFile(const sds s) {
     return OBJ_NONE;
 }
 
+/* ---- key handles ----
+ * Every skey is counted from its creation to storeCloseKey(), which a
+ * handle gets exactly once: a second close, or a handle left open at the
+ * end of a command (call() asserts none are), is a bug. */
+#define SKEY_OPEN 0x736b6579u   /* "skey" */
+#define SKEY_CLOSED 0xdeadbeefu
+static long long openHandles;
+
+void storeSkeyOpened(skey *k) {
+    k->magic = SKEY_OPEN;
+    openHandles++;
+}
+
+long long storeOpenKeyHandles(void) { return openHandles; }
+
 skey *storeNewSkey(int db, const char *name, size_t len) {
     skey *k = zcalloc(sizeof(*k));
+    storeSkeyOpened(k);
     k->db = db;
     k->name = sdsnewlen(name, len);
     k->fname = keynameEncode(name, len, &k->hashed);
@@ -137,6 +153,9 @@ int storeKeyDir(skey *k) {
 
 void storeCloseKey(skey *k) {
     if (!k) return;
+    serverAssert(k->magic == SKEY_OPEN); /* closed once */
+    k->magic = SKEY_CLOSED;
+    openHandles--;
     unlistKey(k);
     if (keyinuse == k) keyinuse = NULL;
     if (k->dirfd >= 0 && !storeMetaKeepDir(k)) sysClose(k->dirfd);
@@ -256,6 +275,7 @@ int publishKeyOp(skey *k, int *replaced) {
     if (k->expire >= 0) storeAddExpireEntry(db, k->expire, k->fname);
     storeKeyTouched(k);
     storeKeyChanged(db, k->name, sdslen(k->name));
+    storeKeyCaughtUp(k); /* k is what the key now is */
     return STORE_OK;
 }
 
@@ -309,6 +329,7 @@ int renameKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen) {
     k->name = sdsnewlen(dst, dstlen);
     k->hashed = hashed;
     k->db = dstdb;
+    storeKeyCaughtUp(k); /* k is what the destination now is */
     storeKeyTouched(k);
     return STORE_OK;
 err: {

@@ -162,6 +162,9 @@ int countMembersOp(skey *k, const char *ns, long long *out) {
  * changes to k (the key hook), and k's staged state is shared. */
 static skey *newSubKey(skey *k) {
     skey *s = zcalloc(sizeof(*s));
+    storeSkeyOpened(s);
+    s->gen = k->gen; /* a change through either is a change to the key */
+    s->sub = 1;
     s->db = k->db;
     s->name = sdsdup(k->name);
     s->fname = sdsdup(k->fname);

@@ -4,50 +4,83 @@
  * link-before-change. Part of the storage layer (see store_int.h). */
 #include "store_int.h"
 
-#define MAX_KEY_LISTENERS 8
-static storeKeyChangedFn *keyListeners[MAX_KEY_LISTENERS];
-static int nkeyListeners;
-
-int storeAddKeyListener(storeKeyChangedFn *fn) {
-    for (int i = 0; i < nkeyListeners; i++)
-        if (keyListeners[i] == fn) return STORE_OK;
-    if (nkeyListeners == MAX_KEY_LISTENERS) return STORE_ERR;
-    keyListeners[nkeyListeners++] = fn;
-    return STORE_OK;
-}
-
-/* ---- the key metadata cache ----
+/* ---- key generations ----
+ * Every key has a generation, a number that changes with every change to
+ * the key and is never given to it again. The three caches of what the tree
+ * says (this file's metadata cache, t_list.c's list ends, t_zset.c's sorted
+ * set indexes) record the generation they were filled at and compare it on
+ * every hit (storeKeyGen): a different generation is a miss. So a command
+ * cannot leave a cache stale by forgetting to tell it: the store moves the
+ * generation itself,
+ *   - in storeKeyTouched(), after every change made through a key handle
+ *     (every op on a key's files, members and expiry ends there), and
+ *   - in storeKeyChanged(), when a key is deleted, replaced (published over,
+ *     RESTORE, COPY), renamed or moved (source and destination), and for
+ *     whole databases (FLUSHDB, FLUSHALL, SWAPDB, a rolled back command,
+ *     every database replaced by a full sync or a loaded RDB).
+ * A key's generation lives in its metadata cache entry; a key without one
+ * has the floor generation, and the floor moves to a new number whenever
+ * entries are dropped (eviction, a whole database changed), so that no key
+ * comes back to a generation a cache may have recorded.
+ *
+ * A handle (skey) remembers the generation it last saw (k->gen, set when it
+ * is opened): a change through k moves k along with its key, a change made
+ * any other way leaves k behind. storeKeyGenInStep(k) is the generation
+ * only while k is not behind: what k's command learnt (a list's ends, an
+ * index kept in step with its writes) may then be put in a cache under it.
+ *
+ * ---- the key metadata cache ----
  * A key's type and expiry, as read from its "type" and "expire" files, kept
  * for up to META_CACHE_MAX keys so that a lookup opens only the key's
  * directory, and, within META_FD_MAX descriptors, the open directory itself
  * and its namespace directories (fields, segments, ...), so that a lookup
  * or a member write opens nothing; and a string's "value" file when it is
  * small (META_VALUE_MAX bytes: counters, flags), so that GET and INCR read
- * nothing. Every change to them goes through this
- * file: storeKeyChanged() drops an entry (or a whole database), setExpireOp()
- * updates it. A key's descriptor goes back to its entry when the key is
- * closed, and only to the entry it was opened with (same generation): an
- * entry dropped and made again meanwhile may name another directory. */
+ * nothing. The store keeps an entry in step itself: storeMetaFileChanged()
+ * and setExpireOp() update it before the change's storeKeyTouched() moves
+ * it to the new generation along with the handle; a change made through a
+ * handle that is behind, or storeKeyChanged(), empties it (type OBJ_NONE:
+ * only the generation is known). A key's descriptors go back to its entry
+ * when the key is closed, and only when both are of the same generation:
+ * an entry of another generation may name another directory. */
 #define META_CACHE_MAX 65536
 #define META_FD_MAX 128 /* lowered by storeSetCachedFdsMax() */
 #define META_VALUE_MAX 64
 static dict *metacache;
 static int metafds;           /* descriptors the entries hold */
 static int metafdsmax = META_FD_MAX;
-static unsigned long long metagen;
+static unsigned long long genCounter = 1; /* the last generation given */
+static unsigned long long genFloor = 1;   /* the generation of keys without an entry */
+static unsigned long long useTick;        /* for evicting the least recently used */
 
-static void metaEntryFree(void *p) {
-    metaEntry *e = p;
-    sdsfree(e->value);
+static void metaEntryForgetFds(metaEntry *e) {
     if (e->dirfd >= 0) {
         sysClose(e->dirfd);
+        e->dirfd = -1;
         metafds--;
     }
     for (int i = 0; i < 4; i++)
         if (e->nsfd[i] >= 0) {
             sysClose(e->nsfd[i]);
+            e->nsfd[i] = -1;
+            e->nsname[i][0] = '\0';
             metafds--;
         }
+}
+
+/* The key changed under the entry: it keeps only the generation. */
+static void metaEntryEmpty(metaEntry *e) {
+    metaEntryForgetFds(e);
+    sdsfree(e->value);
+    e->value = NULL;
+    e->type = OBJ_NONE;
+    e->expire = -1;
+    e->atime = 0; /* a key made again at the name is not the one accessed */
+}
+
+static void metaEntryFree(void *p) {
+    metaEntry *e = p;
+    metaEntryEmpty(e);
     zfree(e);
 }
 
@@ -91,66 +124,109 @@ static sds metaKey(int db, const char *name, size_t len) {
     return sdscatlen(k, name, len);
 }
 
+/* Every entry goes, and with them every generation they held. */
 static void metaClear(void) {
     if (!metacache) return;
     dictRelease(metacache, metaEntryFree);
     metacache = dictCreate();
+    genFloor = ++genCounter;
 }
 
-static void metaForget(int db, const char *name, size_t len) {
-    if (!metacache) return;
-    if (!name) { /* a whole database (or all: db -1) */
-        metaClear();
-        storeScanAheadDrop();
-        return;
+static int cmpTick(const void *a, const void *b) {
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The cache is full: the less recently used half of the entries goes (the
+ * keys a cache is hot on stay), and the floor moves past their generations. */
+static void metaEvict(void) {
+    size_t n = dictSize(metacache), i = 0;
+    unsigned long long *ticks = zmalloc(sizeof(*ticks) * (n ? n : 1));
+    dictIterator it;
+    dictIterInit(&it, metacache);
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) ticks[i++] = ((metaEntry *)de->val)->lastuse;
+    qsort(ticks, n, sizeof(*ticks), cmpTick);
+    unsigned long long median = n ? ticks[n / 2] : 0;
+    zfree(ticks);
+    dictIterInit(&it, metacache);
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
+        metaEntry *e = de->val;
+        if (e->lastuse <= median) metaEntryFree(dictDelete(metacache, de->key, sdslen(de->key)));
     }
-    sds k = metaKey(db, name, len);
-    metaEntry *e = dictDelete(metacache, k, sdslen(k));
-    if (e) metaEntryFree(e);
-    sdsfree(k);
+    genFloor = ++genCounter;
 }
 
-static metaEntry *metaFetch(const skey *k) {
+static metaEntry *metaFetchName(int db, const char *name, size_t len) {
     if (!metacache) return NULL;
-    sds mk = metaKey(k->db, k->name, sdslen(k->name));
+    sds mk = metaKey(db, name, len);
     metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
     sdsfree(mk);
     return e;
 }
 
-void storeMetaRemember(skey *k) {
-    if (!metacache || k->staged) return;
-    metaEntry *e = metaFetch(k);
-    if (e && k->metagen && e->gen != k->metagen) {
-        /* k was opened before its entry was dropped and made again: what
-         * it knows may be of another directory */
-        metaForget(k->db, k->name, sdslen(k->name));
-        return;
-    }
-    if (!e) {
-        if (dictSize(metacache) >= META_CACHE_MAX) metaClear(); /* crude but bounded */
-        e = zmalloc(sizeof(*e));
-        e->dirfd = -1;
-        e->value = NULL;
-        e->atime = 0;
-        for (int i = 0; i < 4; i++) e->nsfd[i] = -1;
-        e->gen = ++metagen;
-        sds mk = metaKey(k->db, k->name, sdslen(k->name));
-        dictAdd(metacache, mk, sdslen(mk), e);
-        sdsfree(mk);
-    }
-    e->type = k->type;
-    e->expire = k->expire;
-    k->metagen = e->gen;
+static metaEntry *metaFetch(const skey *k) { return metaFetchName(k->db, k->name, sdslen(k->name)); }
+
+/* A new, empty entry (metacache is open) of the floor generation. */
+static metaEntry *metaAdd(int db, const char *name, size_t len) {
+    if (dictSize(metacache) >= META_CACHE_MAX) metaEvict();
+    metaEntry *e = zcalloc(sizeof(*e));
+    e->dirfd = -1;
+    for (int i = 0; i < 4; i++) e->nsfd[i] = -1;
+    e->type = OBJ_NONE;
+    e->expire = -1;
+    e->gen = genFloor;
+    e->lastuse = ++useTick;
+    sds mk = metaKey(db, name, len);
+    dictAdd(metacache, mk, sdslen(mk), e);
+    sdsfree(mk);
+    return e;
 }
 
-/* Fill k's type and expiry (and its directory, when the entry has it). */
+static unsigned long long keyGen(int db, const char *name, size_t len) {
+    metaEntry *e = metaFetchName(db, name, len);
+    return e ? e->gen : genFloor;
+}
+
+unsigned long long storeKeyGen(const skey *k) {
+    return k->staged ? 0 : keyGen(k->db, k->name, sdslen(k->name));
+}
+
+unsigned long long storeKeyGenInStep(const skey *k) {
+    unsigned long long g = storeKeyGen(k);
+    serverAssert(k->gen <= genCounter); /* no handle is ahead of the store */
+    return g && k->gen == g ? g : 0;
+}
+
+unsigned long long storeKeyGenOf(int db, const char *name, size_t len) { return keyGen(db, name, len); }
+
+unsigned long long storeKeyGenFloor(void) { return genFloor; }
+
+/* k is what its key now is (published, renamed there): k is in step. */
+void storeKeyCaughtUp(skey *k) {
+    if (!k->staged) k->gen = keyGen(k->db, k->name, sdslen(k->name));
+}
+
+/* k's type and expiry are what the tree says (just read, or just set
+ * through k): the entry keeps them, unless k is behind its key. */
+void storeMetaRemember(skey *k) {
+    if (!metacache || k->staged || k->sub) return;
+    metaEntry *e = metaFetch(k);
+    if (!e) e = metaAdd(k->db, k->name, sdslen(k->name));
+    if (e->gen != k->gen) return; /* behind, or the floor moved while adding */
+    e->type = k->type;
+    e->expire = k->expire;
+}
+
+/* A key being opened: k takes its key's generation, and its type and expiry
+ * (and its directory, when the entry has it) from the entry. 1 on a hit. */
 int storeMetaLookup(skey *k) {
     metaEntry *e = metaFetch(k);
-    if (!e) return 0;
+    k->gen = e ? e->gen : genFloor;
+    if (!e || e->type == OBJ_NONE) return 0;
+    serverAssert(e->gen <= genCounter);
+    e->lastuse = ++useTick;
     k->type = e->type;
     k->expire = e->expire;
-    k->metagen = e->gen;
     if (e->dirfd >= 0 && k->dirfd < 0) metafds -= moveKeyFds(&e->dirfd, e->nsfd, e->nsname, &k->dirfd, k->nsfd, k->nsname);
     return 1;
 }
@@ -158,9 +234,9 @@ int storeMetaLookup(skey *k) {
 /* A key being closed: keep its directory (and namespaces) open for the next
  * lookup. 1 when the entry took the descriptors. */
 int storeMetaKeepDir(skey *k) {
-    if (k->staged || k->dirfd < 0 || metafds + 5 > metafdsmax) return 0;
+    if (k->staged || k->sub || k->dirfd < 0 || metafds + 5 > metafdsmax) return 0;
     metaEntry *e = metaFetch(k);
-    if (!e || e->gen != k->metagen || e->dirfd >= 0) return 0;
+    if (!e || e->gen != k->gen || e->type == OBJ_NONE || e->dirfd >= 0) return 0;
     metafds += moveKeyFds(&k->dirfd, k->nsfd, k->nsname, &e->dirfd, e->nsfd, e->nsname);
     return 1;
 }
@@ -169,26 +245,12 @@ int storeMetaKeepDir(skey *k) {
  * (their type and expiry stay known). Returns how many were closed. */
 int storeMetaDropFds(void) {
     if (!metacache || !metafds) return 0;
-    int closed = 0;
+    int before = metafds;
     dictIterator it;
     dictIterInit(&it, metacache);
-    for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
-        metaEntry *e = de->val;
-        if (e->dirfd >= 0) {
-            sysClose(e->dirfd);
-            e->dirfd = -1;
-            closed++;
-        }
-        for (int i = 0; i < 4; i++)
-            if (e->nsfd[i] >= 0) {
-                sysClose(e->nsfd[i]);
-                e->nsfd[i] = -1;
-                e->nsname[i][0] = '\0';
-                closed++;
-            }
-    }
-    metafds = 0;
-    return closed;
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) metaEntryForgetFds(de->val);
+    serverAssert(metafds == 0); /* every descriptor is some entry's */
+    return before;
 }
 
 int storeReleaseCachedFds(void) { return storeMetaDropFds(); }
@@ -201,9 +263,9 @@ int storeSetCachedFdsMax(int n) {
 
 /* The entry k was opened with, if it still stands. */
 metaEntry *storeMetaOf(const skey *k) {
-    if (k->staged || !k->metagen) return NULL;
+    if (k->staged || k->sub) return NULL;
     metaEntry *e = metaFetch(k);
-    return e && e->gen == k->metagen ? e : NULL;
+    return e && e->gen == k->gen && e->type != OBJ_NONE ? e : NULL;
 }
 
 /* ---- last access times (OBJECT IDLETIME) ----
@@ -252,9 +314,19 @@ void storeMetaFileChanged(const skey *k, const char *file, const char *data, siz
     if (storeIsValueFile(file) && (e = storeMetaOf(k))) storeMetaSetValue(e, data, len);
 }
 
+/* A key (name NULL: every key) changed as a whole: a new generation. */
 void storeKeyChanged(int db, const char *name, size_t len) {
-    metaForget(db, name, len);
-    for (int i = 0; i < nkeyListeners; i++) keyListeners[i](db, name, len);
+    (void)db;
+    if (!metacache) return;
+    if (!name) { /* a whole database: every entry goes (db -1: all) */
+        metaClear();
+        storeScanAheadDrop();
+        return;
+    }
+    metaEntry *e = metaFetchName(db, name, len);
+    if (!e) e = metaAdd(db, name, len);
+    metaEntryEmpty(e);
+    e->gen = ++genCounter;
 }
 
 static storeKeyHook *keyHook;
@@ -265,9 +337,21 @@ void storeSetHooks(storeKeyHook *onkey, storeDbHook *onflush) {
     storeFlushHook = onflush;
 }
 
-/* Tell the layer above that a visible key changed (WATCH, caches). */
-void storeKeyTouched(const skey *k) {
-    if (keyHook && !k->staged) keyHook(k->db, k->name, sdslen(k->name));
+/* A visible key changed through k: a new generation, which k follows
+ * when it was in step; the entry keeps what it knows only then (the store
+ * updated it with the change). Then the layer above hears of it (WATCH,
+ * tracking, blocked clients). */
+void storeKeyTouched(skey *k) {
+    if (k->staged) return;
+    if (metacache) {
+        metaEntry *e = metaFetch(k);
+        int instep = k->gen == (e ? e->gen : genFloor);
+        if (!e) e = metaAdd(k->db, k->name, sdslen(k->name));
+        if (!instep) metaEntryEmpty(e);
+        e->gen = ++genCounter;
+        if (instep) k->gen = e->gen;
+    }
+    if (keyHook) keyHook(k->db, k->name, sdslen(k->name));
 }
 
 /* Every change to a visible key passes here first: it is counted (a key
@@ -296,7 +380,7 @@ void storeSkeyWillChange(const skey *k) {
 long long storeChanges(void) { return storeChangeCount; }
 long long storeMutations(void) { return storeMutationCount; }
 
-int storeTouchedIfOk(const skey *k, int r) {
+int storeTouchedIfOk(skey *k, int r) {
     if (r == STORE_OK) storeKeyTouched(k);
     return r;
 }
@@ -306,7 +390,7 @@ int storeKeyHasNoTTL(int db, const char *name, size_t len) {
         sds mk = metaKey(db, name, len);
         metaEntry *e = dictFetch(metacache, mk, sdslen(mk));
         sdsfree(mk);
-        if (e && e->dirfd >= 0) return e->expire < 0; /* as storeOpenKey would trust it */
+        if (e && e->type != OBJ_NONE && e->dirfd >= 0) return e->expire < 0; /* as storeOpenKey would trust it */
     }
     int hashed;
     sds fname = keynameEncode(name, len, &hashed);

@@ -20,6 +20,7 @@
 #include "dict.h"
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <limits.h>
 
@@ -175,12 +176,15 @@ static int segSave(skey *k, listSeg *g) {
  * and tail-seg, head and tail, and the end segments themselves when they
  * are small. A write takes the entry (its listRef owns it while the command
  * runs) and puts back what it knows once listCommit() has written
- * everything; a read copies the numbers. Every other change to a key
- * (deletion, RENAME, MOVE, FLUSHDB, SWAPDB, a replacement, a command rolled
- * back) drops entries through the store's key listener, so an entry always
- * describes the tree. Bounded: ENDS_CACHE_KEYS lists, a segment only when
- * its elements take at most ENDS_CACHE_SEG_BYTES, key names up to
- * ENDS_CACHE_NAME_MAX bytes. */
+ * everything; a read copies the numbers. An entry carries the generation
+ * of its key when it was filled (storeKeyGen, store.h) and is served only
+ * while the key still has it: any other change to the key (a deletion,
+ * RENAME, MOVE, FLUSHDB, SWAPDB, RESTORE, a command rolled back, any write
+ * not made here) gave it a new generation, and the entry is dropped when
+ * next met. An entry is put back only under storeKeyGenInStep(), so what a
+ * command learnt while something else also changed the list is not kept.
+ * Bounded: ENDS_CACHE_KEYS lists, a segment only when its elements take at
+ * most ENDS_CACHE_SEG_BYTES, key names up to ENDS_CACHE_NAME_MAX bytes. */
 #define ENDS_CACHE_KEYS 1024
 #define ENDS_CACHE_SEG_BYTES 4096
 #define ENDS_CACHE_NAME_MAX 1024
@@ -189,6 +193,7 @@ typedef struct endsEntry {
     long long hseg, tseg, head, tail;
     int hknown, tknown;
     listSeg *seg[2]; /* end segments (either may be NULL) */
+    unsigned long long gen; /* the key's generation it describes */
 } endsEntry;
 
 static dict *endsCache;
@@ -211,18 +216,22 @@ static sds endsKey(int db, const char *name, size_t len) {
     return sdscatlen(k, name, len);
 }
 
-/* The store's key listener: a key (or a whole database: name NULL) changed
- * other than through this file. */
-static void endsKeyChanged(int db, const char *name, size_t len) {
-    if (!endsCache) return;
-    if (!name) {
-        endsClear();
-        return;
+/* The floor of the store's generations moved (a flush, a swap, a rollback):
+ * the entries of keys that changed go, to give their memory back (they
+ * would only be dropped when next met). */
+static void endsSweep(void) {
+    static unsigned long long sweptFloor;
+    if (!endsCache || sweptFloor == storeKeyGenFloor()) return;
+    sweptFloor = storeKeyGenFloor();
+    dictIterator it;
+    dictIterInit(&it, endsCache);
+    for (dictEntry *de; (de = dictNext(&it)) != NULL;) {
+        char *colon = memchr(de->key, ':', sdslen(de->key));
+        int db = atoi(de->key);
+        size_t off = (size_t)(colon - de->key) + 1;
+        if (storeKeyGenOf(db, de->key + off, sdslen(de->key) - off) != ((endsEntry *)de->val)->gen)
+            endsEntryFree(dictDelete(endsCache, de->key, sdslen(de->key)));
     }
-    sds ek = endsKey(db, name, len);
-    endsEntry *e = dictDelete(endsCache, ek, sdslen(ek));
-    if (e) endsEntryFree(e);
-    sdsfree(ek);
 }
 
 static int listEmpty(const listRef *l) { return l->hseg > l->tseg; }
@@ -233,10 +242,19 @@ static int endsCacheable(const skey *k) { return !k->staged && sdslen(k->name) <
  * read copies the numbers. 1 when there was one. */
 static int endsLoad(listRef *l, int take) {
     if (!endsCache || !endsCacheable(l->k)) return 0;
+    endsSweep();
+    unsigned long long gen = storeKeyGen(l->k);
     sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
-    endsEntry *e = take ? dictDelete(endsCache, ek, sdslen(ek)) : dictFetch(endsCache, ek, sdslen(ek));
+    endsEntry *e = dictFetch(endsCache, ek, sdslen(ek));
+    int stale = e && e->gen != gen;
+    if (e && (take || stale)) dictDelete(endsCache, ek, sdslen(ek));
     sdsfree(ek);
+    if (stale) { /* the list changed since the entry was filled: a miss */
+        endsEntryFree(e);
+        return 0;
+    }
     if (!e) return 0;
+    serverAssert(e->gen == gen && e->hseg <= e->tseg); /* served: current, of a non-empty list */
     l->hseg = l->shseg = e->hseg;
     l->tseg = l->stseg = e->tseg;
     l->head = e->head;
@@ -262,18 +280,19 @@ static size_t segBytes(const listSeg *g) {
  * a read adds an entry only where there is none. */
 static void endsRemember(listRef *l) {
     if (!endsCacheable(l->k) || listEmpty(l) || !(l->hknown || l->tknown)) return;
-    if (!endsCache) {
-        /* without the listener nothing would tell the cache of other changes */
-        if (storeAddKeyListener(endsKeyChanged) != STORE_OK) return;
-        endsCache = dictCreate();
-    }
+    if (!endsCache) endsCache = dictCreate();
+    unsigned long long gen = storeKeyGenInStep(l->k);
     sds ek = endsKey(l->k->db, l->k->name, sdslen(l->k->name));
     endsEntry *old = dictFetch(endsCache, ek, sdslen(ek));
-    if (old && l->readonly) {
+    if (old && l->readonly && gen && old->gen == gen) {
         sdsfree(ek);
         return;
     }
     if (old) endsEntryFree(dictDelete(endsCache, ek, sdslen(ek)));
+    if (!gen) { /* the list also changed other than through l: l may be behind */
+        sdsfree(ek);
+        return;
+    }
     if (dictSize(endsCache) >= ENDS_CACHE_KEYS) endsClear(); /* crude but bounded */
     endsEntry *e = zcalloc(sizeof(*e));
     e->hseg = l->hseg;
@@ -282,6 +301,7 @@ static void endsRemember(listRef *l) {
     e->tail = l->tail;
     e->hknown = l->hknown;
     e->tknown = l->tknown;
+    e->gen = gen;
     int nseg = 0;
     for (int i = 0; !l->readonly && i < l->ncache && nseg < 2;) {
         listSeg *g = l->cache[i];

@@ -12,10 +12,13 @@
  * ZADD, ZREM, ZSCORE, ZINCRBY and ZMSCORE touch only the files of the members
  * they name. Commands that need the order (ranges, ranks, counts, pops) use
  * an index, a skip list built from the listing of scores/, kept in a bounded
- * LRU cache (DREDIS_ZSET_CACHE_MEMBERS members in all). A write keeps the
- * cached index of its key in step; deleting, replacing, renaming or
- * flushing a key drops it through a store key listener. A set larger than
- * the whole cache gets a temporary index for the command that needs it.
+ * LRU cache (DREDIS_ZSET_CACHE_MEMBERS members in all). Each index carries
+ * the generation of its key (storeKeyGen, store.h) and is served only while
+ * the key still has it, so any change not made here (deleting, replacing,
+ * renaming, flushing, a rolled back command) makes it a miss. A write keeps
+ * the cached index of its key in step and then gives it the key's new
+ * generation (zsetCommit). A set larger than the whole cache gets a
+ * temporary index for the command that needs it.
  *
  * Write order, so that a crash leaves at worst an extra scores/ entry, which
  * the next index build detects (scores/ and values/ counts differ) and
@@ -44,12 +47,6 @@
 static zcache *indexCache;
 static long long indexBuilds; /* indexes built from the tree (INFO) */
 
-static void zsetKeyChanged(int db, const char *name, size_t len) {
-    if (!indexCache) return;
-    if (name) zcacheDrop(indexCache, db, name, len);
-    else zcacheDropDb(indexCache, db);
-}
-
 sds zsetCacheInfo(sds info) {
     return sdscatprintf(info,
                         "dredis_zset_index_cache_budget:%ld\r\n"
@@ -62,10 +59,21 @@ sds zsetCacheInfo(sds info) {
                         indexBuilds);
 }
 
+static int zsetIndexStale(int db, const char *name, size_t len, unsigned long long gen) {
+    return storeKeyGenOf(db, name, len) != gen;
+}
+
+/* The cache, without the indexes of keys that changed as a whole since
+ * (swept when the store's generation floor moved: a flush, a swap, a
+ * rollback), so that their memory goes back at once. */
 static zcache *zsetCache(void) {
+    static unsigned long long sweptFloor;
     if (!indexCache) {
         indexCache = zcacheCreate(server.zset_cache_members > 0 ? (unsigned long long)server.zset_cache_members : 0);
-        storeAddKeyListener(zsetKeyChanged);
+        sweptFloor = storeKeyGenFloor();
+    } else if (sweptFloor != storeKeyGenFloor()) {
+        sweptFloor = storeKeyGenFloor();
+        zcacheDropStale(indexCache, zsetIndexStale);
     }
     return indexCache;
 }
@@ -74,15 +82,15 @@ static zcache *zsetCache(void) {
  * not cached, or when k is a new key not yet published). */
 static zidx *zsetCachedIndex(skey *k) {
     if (k->staged || !indexCache) return NULL;
-    return zcacheGet(indexCache, k->db, k->name, sdslen(k->name));
+    return zcacheGet(zsetCache(), k->db, k->name, sdslen(k->name), storeKeyGen(k));
 }
 
-static void zsetCacheSync(skey *k) {
-    if (indexCache && !k->staged) zcacheSync(indexCache, k->db, k->name, sdslen(k->name));
-}
-
-static void zsetCacheDrop(skey *k) {
-    if (indexCache) zcacheDrop(indexCache, k->db, k->name, sdslen(k->name));
+/* A write through k kept idx (k's cached index when it started, or NULL) in
+ * step: the index takes the key's new generation; any other index of k, or
+ * one of a key that also changed some other way, goes. */
+static void zsetCacheSync(skey *k, const zidx *idx) {
+    if (indexCache && !k->staged)
+        zcacheSync(indexCache, k->db, k->name, sdslen(k->name), idx, storeKeyGenInStep(k));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -268,13 +276,14 @@ typedef struct zview {
 static int zsetOpenView(client *c, skey *k, zview *v) {
     zcache *zc = zsetCache();
     v->temp = 0;
-    v->idx = zcacheGet(zc, k->db, k->name, sdslen(k->name));
+    unsigned long long gen = storeKeyGen(k);
+    v->idx = k->staged ? NULL : zcacheGet(zc, k->db, k->name, sdslen(k->name), gen);
     if (v->idx) return C_OK;
     if (zsetLoadIndex(k, &v->idx) != STORE_OK) {
         addReplyErrorIO(c, errno);
         return C_ERR;
     }
-    if (!zcachePut(zc, k->db, k->name, sdslen(k->name), v->idx)) v->temp = 1;
+    if (!zcachePut(zc, k->db, k->name, sdslen(k->name), v->idx, storeKeyGenInStep(k))) v->temp = 1;
     return C_OK;
 }
 
@@ -327,21 +336,21 @@ static zidx *viewLive(zview *v) { return v->temp ? NULL : v->idx; }
 /* Write helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* The member count changed by delta: update len (delete an emptied key,
+/* The member count changed by delta (idx: the cached index the write kept
+ * in step, or NULL): update len (delete an emptied key,
  * publish a new one; *outcome tells which, see collectionCommitGeneric).
  * C_ERR after replying. */
-static int zsetCommit(client *c, skey *k, long long delta, int *outcome) {
-    zsetCacheSync(k);
-    if (collectionCommitGeneric(c, k, delta, outcome) == C_OK) return C_OK;
-    zsetCacheDrop(k);
-    return C_ERR;
+static int zsetCommit(client *c, skey *k, const zidx *idx, long long delta, int *outcome) {
+    if (collectionCommitGeneric(c, k, delta, outcome) != C_OK) return C_ERR;
+    zsetCacheSync(k, idx);
+    return C_OK;
 }
 
 /* A storage error in the middle of a write: reply with it (the store rolls
- * the command's changes back) and forget the cached index. */
+ * the command's changes back, and with them the key's generation moves on:
+ * the cached index this write changed is not served again). */
 static void zsetFail(client *c, skey *k) {
     int saved = errno;
-    zsetCacheDrop(k);
     if (k->staged) storeDeleteKey(k);
     addReplyErrorIO(c, saved);
 }
@@ -508,7 +517,7 @@ static void zaddGeneric(client *c, int flags) {
             newscore = score;
         }
     }
-    if (zsetCommit(c, k, added, &outcome) != C_OK) goto cleanup;
+    if (zsetCommit(c, k, idx, added, &outcome) != C_OK) goto cleanup;
     if (outcome == COLLECTION_CREATED) notifyKeyspaceEvent(NOTIFY_NEW, "new", c->argv[1], c->db);
     if (added || updated) notifyKeyspaceEvent(NOTIFY_ZSET, incr ? "zincr" : "zadd", c->argv[1], c->db);
 reply:
@@ -551,7 +560,7 @@ static void zremCommand(client *c) {
         deleted++;
     }
     int outcome;
-    if (zsetCommit(c, k, -deleted, &outcome) == C_OK) {
+    if (zsetCommit(c, k, idx, -deleted, &outcome) == C_OK) {
         if (deleted) notifyKeyspaceEvent(NOTIFY_ZSET, "zrem", c->argv[1], c->db);
         if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", c->argv[1], c->db);
         addReplyLongLong(c, deleted);
@@ -841,7 +850,7 @@ static int zsetRemoveItems(client *c, skey *k, zview *v, zitems *items, const ch
         }
     }
     int outcome;
-    if (zsetCommit(c, k, -(long long)items->n, &outcome) != C_OK) return C_ERR;
+    if (zsetCommit(c, k, live, -(long long)items->n, &outcome) != C_OK) return C_ERR;
     if (items->n) notifyKeyspaceEvent(NOTIFY_ZSET, event, k->name, k->db);
     if (outcome == COLLECTION_DELETED) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", k->name, k->db);
     return C_OK;

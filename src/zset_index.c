@@ -532,6 +532,7 @@ typedef struct zcacheEntry {
     int db;
     sds name;
     zidx *idx;
+    unsigned long long gen;          /* the key's generation idx describes */
     unsigned long accounted;         /* members counted in zc->total */
     struct zcacheEntry *hnext;       /* hash chain */
     struct zcacheEntry *prev, *next; /* LRU list, head = most recent */
@@ -637,9 +638,14 @@ void zcacheFree(zcache *zc) {
     zfree(zc);
 }
 
-zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len) {
-    zcacheEntry *e = *zcacheFindRef(zc, db, name, len);
+zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len, unsigned long long gen) {
+    zcacheEntry **ref = zcacheFindRef(zc, db, name, len);
+    zcacheEntry *e = *ref;
     if (!e) return NULL;
+    if (e->gen != gen) { /* the key changed since the index was built */
+        zcacheRemoveRef(zc, ref);
+        return NULL;
+    }
     if (zc->head != e) {
         lruUnlink(zc, e);
         lruPushHead(zc, e);
@@ -647,12 +653,13 @@ zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len) {
     return e->idx;
 }
 
-int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx) {
+int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx, unsigned long long gen) {
     zcacheEntry **ref = zcacheFindRef(zc, db, name, len);
     if (*ref) zcacheRemoveRef(zc, ref);
-    if (idx->length > zc->budget) return 0;
+    if (idx->length > zc->budget || !gen) return 0;
     zcacheEntry *e = zcalloc(sizeof(*e));
     e->db = db;
+    e->gen = gen;
     e->name = sdsnewlen(name, len);
     e->idx = idx;
     e->accounted = idx->length;
@@ -666,10 +673,15 @@ int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx) {
     return 1;
 }
 
-void zcacheSync(zcache *zc, int db, const char *name, size_t len) {
+void zcacheSync(zcache *zc, int db, const char *name, size_t len, const zidx *idx, unsigned long long gen) {
     zcacheEntry **ref = zcacheFindRef(zc, db, name, len);
     zcacheEntry *e = *ref;
     if (!e) return;
+    if (!gen || e->idx != idx) { /* the writer cannot vouch for this index */
+        zcacheRemoveRef(zc, ref);
+        return;
+    }
+    e->gen = gen;
     zc->total -= e->accounted;
     e->accounted = e->idx->length;
     zc->total += e->accounted;
@@ -691,6 +703,15 @@ void zcacheDropDb(zcache *zc, int db) {
     while (e) {
         zcacheEntry *next = e->next;
         if (db < 0 || e->db == db) zcacheRemove(zc, e);
+        e = next;
+    }
+}
+
+void zcacheDropStale(zcache *zc, zcacheStaleFn *stale) {
+    zcacheEntry *e = zc->head;
+    while (e) {
+        zcacheEntry *next = e->next;
+        if (stale(e->db, e->name, sdslen(e->name), e->gen)) zcacheRemove(zc, e);
         e = next;
     }
 }

@@ -158,17 +158,27 @@ typedef struct zcache zcache;
  * nothing. */
 zcache *zcacheCreate(unsigned long long budget);
 void zcacheFree(zcache *zc);
-/* The cached index of (db, name), made the most recently used; NULL. */
-zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len);
-/* Hand idx to the cache as the index of (db, name) (replacing any), evicting
- * the least recently used others to stay within the budget. Returns 1 when
- * cached (the cache owns idx), 0 when idx alone is over the budget (the
- * caller keeps it). */
-int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx);
-/* After the cached index of (db, name) changed size: account for it and
- * evict others (or, if it alone is over the budget, drop it: the pointer the
- * caller had is then freed). */
-void zcacheSync(zcache *zc, int db, const char *name, size_t len);
+/* Each index carries the generation of its key (store.h, storeKeyGen) it
+ * was built at or last kept in step with. */
+/* The cached index of (db, name) at generation gen, made the most recently
+ * used; NULL when there is none, or when it is of another generation (it
+ * is then dropped). */
+zidx *zcacheGet(zcache *zc, int db, const char *name, size_t len, unsigned long long gen);
+/* Hand idx to the cache as the index of (db, name) at generation gen
+ * (replacing any), evicting the least recently used others to stay within
+ * the budget. Returns 1 when cached (the cache owns idx), 0 when idx alone
+ * is over the budget or gen is 0 (the caller keeps it). */
+int zcachePut(zcache *zc, int db, const char *name, size_t len, zidx *idx, unsigned long long gen);
+/* After a write kept idx, the cached index of (db, name) it got from
+ * zcacheGet(), in step: it is now of generation gen; account for its size
+ * and evict others (or, if it alone is over the budget, drop it: the
+ * pointer the caller had is then freed). A cached index other than idx (the
+ * writer did not keep it in step; idx NULL: it had none), or gen 0 (the key
+ * also changed some other way), is dropped. */
+void zcacheSync(zcache *zc, int db, const char *name, size_t len, const zidx *idx, unsigned long long gen);
+/* Forget the indexes for which stale(db, name, len, gen) says so. */
+typedef int zcacheStaleFn(int db, const char *name, size_t len, unsigned long long gen);
+void zcacheDropStale(zcache *zc, zcacheStaleFn *stale);
 /* Forget (and free) the index of (db, name). */
 void zcacheDrop(zcache *zc, int db, const char *name, size_t len);
 /* Forget every index of db (db < 0: of every db). */

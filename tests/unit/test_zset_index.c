@@ -457,41 +457,41 @@ static zidx *idxOf(int n) {
 
 START_TEST(test_zcache_lru_and_budget) {
     zcache *zc = zcacheCreate(10);
-    ck_assert_int_eq(zcachePut(zc, 0, "a", 1, idxOf(4)), 1);
-    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4)), 1);
+    ck_assert_int_eq(zcachePut(zc, 0, "a", 1, idxOf(4), 1), 1);
+    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4), 1), 1);
     ck_assert_uint_eq(zcacheMembers(zc), 8);
-    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "a", 1)); /* a is now the most recent */
-    ck_assert_int_eq(zcachePut(zc, 0, "c", 1, idxOf(4)), 1); /* evicts b */
-    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1));
-    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "a", 1));
-    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "c", 1));
+    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "a", 1, 1)); /* a is now the most recent */
+    ck_assert_int_eq(zcachePut(zc, 0, "c", 1, idxOf(4), 1), 1); /* evicts b */
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 1));
+    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "a", 1, 1));
+    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "c", 1, 1));
     ck_assert_uint_eq(zcacheMembers(zc), 8);
     ck_assert_uint_eq(zcacheKeys(zc), 2);
     ck_assert_uint_eq(zcacheEvictions(zc), 1);
     /* same name in another db is another key */
-    ck_assert_ptr_null(zcacheGet(zc, 1, "a", 1));
+    ck_assert_ptr_null(zcacheGet(zc, 1, "a", 1, 1));
     /* bigger than the whole budget: not cached, the caller keeps it */
     zidx *big = idxOf(11);
-    ck_assert_int_eq(zcachePut(zc, 0, "big", 3, big), 0);
-    ck_assert_ptr_null(zcacheGet(zc, 0, "big", 3));
+    ck_assert_int_eq(zcachePut(zc, 0, "big", 3, big, 1), 0);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "big", 3, 1));
     zidxFree(big);
     /* growth through a write: others are evicted */
-    zidx *a = zcacheGet(zc, 0, "a", 1);
+    zidx *a = zcacheGet(zc, 0, "a", 1, 1);
     zidxInsert(a, 100, "new1", 4);
     zidxInsert(a, 101, "new2", 4);
     zidxInsert(a, 102, "new3", 4);
-    zcacheSync(zc, 0, "a", 1);
+    zcacheSync(zc, 0, "a", 1, a, 1);
     ck_assert_uint_eq(zcacheMembers(zc), 7);
-    ck_assert_ptr_null(zcacheGet(zc, 0, "c", 1));
+    ck_assert_ptr_null(zcacheGet(zc, 0, "c", 1, 1));
     /* growth beyond the budget drops the index itself */
-    a = zcacheGet(zc, 0, "a", 1);
+    a = zcacheGet(zc, 0, "a", 1, 1);
     for (int i = 0; i < 4; i++) {
         char m[16];
         snprintf(m, sizeof(m), "g%d", i);
         zidxInsert(a, 300 + i, m, strlen(m));
     }
-    zcacheSync(zc, 0, "a", 1);
-    ck_assert_ptr_null(zcacheGet(zc, 0, "a", 1));
+    zcacheSync(zc, 0, "a", 1, a, 1);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "a", 1, 1));
     ck_assert_uint_eq(zcacheMembers(zc), 0);
     zcacheFree(zc);
 }
@@ -503,19 +503,19 @@ START_TEST(test_zcache_drop) {
     for (int db = 0; db < 3; db++)
         for (int i = 0; i < 100; i++) {
             snprintf(name, sizeof(name), "key%d", i);
-            ck_assert_int_eq(zcachePut(zc, db, name, strlen(name), idxOf(2)), 1);
+            ck_assert_int_eq(zcachePut(zc, db, name, strlen(name), idxOf(2), 1), 1);
         }
     ck_assert_uint_eq(zcacheKeys(zc), 300);
     ck_assert_uint_eq(zcacheMembers(zc), 600);
     zcacheDrop(zc, 1, "key5", 4);
-    ck_assert_ptr_null(zcacheGet(zc, 1, "key5", 4));
-    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "key5", 4));
+    ck_assert_ptr_null(zcacheGet(zc, 1, "key5", 4, 1));
+    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "key5", 4, 1));
     zcacheDropDb(zc, 2);
     ck_assert_uint_eq(zcacheKeys(zc), 199);
     ck_assert_uint_eq(zcacheMembers(zc), 398);
     /* replacing an entry frees the old index */
-    ck_assert_int_eq(zcachePut(zc, 0, "key1", 4, idxOf(5)), 1);
-    ck_assert_uint_eq(zcacheGet(zc, 0, "key1", 4)->length, 5);
+    ck_assert_int_eq(zcachePut(zc, 0, "key1", 4, idxOf(5), 1), 1);
+    ck_assert_uint_eq(zcacheGet(zc, 0, "key1", 4, 1)->length, 5);
     ck_assert_uint_eq(zcacheMembers(zc), 401);
     zcacheDropDb(zc, -1);
     ck_assert_uint_eq(zcacheKeys(zc), 0);
@@ -524,8 +524,45 @@ START_TEST(test_zcache_drop) {
     /* a zero budget caches nothing */
     zc = zcacheCreate(0);
     zidx *one = idxOf(1);
-    ck_assert_int_eq(zcachePut(zc, 0, "k", 1, one), 0);
+    ck_assert_int_eq(zcachePut(zc, 0, "k", 1, one, 1), 0);
     zidxFree(one);
+    zcacheFree(zc);
+}
+END_TEST
+
+/* An index is served only at the generation it was put or synced at. */
+START_TEST(test_zcache_generations) {
+    zcache *zc = zcacheCreate(100);
+    ck_assert_int_eq(zcachePut(zc, 0, "a", 1, idxOf(3), 7), 1);
+    ck_assert_ptr_nonnull(zcacheGet(zc, 0, "a", 1, 7));
+    /* the key moved on: a miss, and the stale index is gone */
+    ck_assert_ptr_null(zcacheGet(zc, 0, "a", 1, 8));
+    ck_assert_ptr_null(zcacheGet(zc, 0, "a", 1, 7));
+    ck_assert_uint_eq(zcacheKeys(zc), 0);
+    ck_assert_uint_eq(zcacheMembers(zc), 0);
+    /* a write kept it in step: it takes the new generation */
+    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(3), 9), 1);
+    zidx *b = zcacheGet(zc, 0, "b", 1, 9);
+    zidxInsert(b, 50, "x", 1);
+    zcacheSync(zc, 0, "b", 1, b, 12);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 9));
+    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4), 12), 1);
+    ck_assert_uint_eq(zcacheGet(zc, 0, "b", 1, 12)->length, 4);
+    /* a writer that cannot vouch for it (generation 0) drops it */
+    b = zcacheGet(zc, 0, "b", 1, 12);
+    zcacheSync(zc, 0, "b", 1, b, 0);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 12));
+    /* and so does one that did not keep it in step (a stale entry found
+     * after writing a new key of that name must not be made current) */
+    ck_assert_int_eq(zcachePut(zc, 0, "b", 1, idxOf(4), 13), 1);
+    zcacheSync(zc, 0, "b", 1, NULL, 20);
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 20));
+    ck_assert_ptr_null(zcacheGet(zc, 0, "b", 1, 13));
+    /* nothing is cached under generation 0 (a key not yet published) */
+    zidx *c = idxOf(2);
+    ck_assert_int_eq(zcachePut(zc, 0, "c", 1, c, 0), 0);
+    zidxFree(c);
+    ck_assert_uint_eq(zcacheMembers(zc), 0);
     zcacheFree(zc);
 }
 END_TEST
@@ -557,6 +594,7 @@ Suite *zset_index_suite(void) {
     tc = tcase_create("cache");
     tcase_add_test(tc, test_zcache_lru_and_budget);
     tcase_add_test(tc, test_zcache_drop);
+    tcase_add_test(tc, test_zcache_generations);
     suite_add_tcase(s, tc);
     return s;
 }
