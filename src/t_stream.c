@@ -3287,7 +3287,7 @@ static void xinfoCommand(client *c) {
                 addReplyBulkCString(c, "idle");
                 addReplyLongLong(c, idle < 0 ? 0 : idle);
             }
-            if (r == STORE_OK) freeNames(names, n);
+            freeNames(names, n); /* after a failure too: listNames leaves NULL, 0 */
             groupClose(&cg);
         }
     } else if (!strcasecmp(opt, "GROUPS") && c->argc == 3) {
@@ -3323,7 +3323,7 @@ static void xinfoCommand(client *c) {
             }
             groupClose(&cg);
         }
-        if (r == STORE_OK) freeNames(names, n);
+        freeNames(names, n); /* after a failure too: listNames leaves NULL, 0 */
     } else if (!strcasecmp(opt, "STREAM")) {
         r = xinfoStream(c, &s);
     } else {

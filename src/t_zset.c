@@ -1342,6 +1342,7 @@ static int srcItems(client *c, zsrc *s, zitems *out) {
     storeIterClose(it);
     if (listed == STORE_ERR) {
         addReplyErrorIO(c, errno);
+        zitemsFree(out); /* what was listed before the failure */
         return C_ERR;
     }
     return C_OK;
