@@ -191,6 +191,7 @@ int storeInitReadOnly(const char *root, int dbnum, char **err) {
 void storeShutdown(void) {
     snapshotAbort();
     snapshotSetTrash(-1, NULL);
+    storePrefetchStop();
     storeCommitPending();
     if (store.trash_started) {
         pthread_mutex_lock(&store.trash_lock);

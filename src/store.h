@@ -105,10 +105,10 @@ typedef int storeKeyVisitor(void *ud, const char *name, size_t len);
 int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
                   unsigned long long *next);
 int storeRandomKey(int db, sds *out);
-/* 1 when the key exists with no time to live, known without opening it
- * and a known type (two stat calls and a read of its type file, or the
- * metadata cache); 0 when it has a TTL, is gone, damaged, or not known:
- * open the key to tell. */
+/* 1 when the key's directory is there with no time to live, known without
+ * opening it (two stat calls, or the metadata cache; its type file is not
+ * read, so a damaged key counts); 0 when it has a TTL, is gone, or is not
+ * known: open the key to tell. */
 int storeKeyHasNoTTL(int db, const char *name, size_t len);
 
 /* files of a key */

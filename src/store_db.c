@@ -353,6 +353,7 @@ static struct {
 } scanAhead = {.r = {.fd = -1}, .db = -1};
 
 void storeScanAheadDrop(void) {
+    storePrefetchDrop();
     storeDirReaderClose(&scanAhead.r);
     scanAhead.db = -1;
 }
@@ -374,7 +375,9 @@ int scanKeysOp(int db, unsigned long long cursor, long count, storeKeyVisitor *f
     if (scanReaderAt(db, cursor, &r) != STORE_OK) return STORE_ERR;
     long seen = 0;
     struct linux_dirent64 *d;
+    storePrefetchEntries(store.dbfd[db], r);
     while (seen < count && (d = storeDirReaderNext(r, 0)) != NULL) {
+        storePrefetchEntries(store.dbfd[db], r); /* a buffer just read */
         seen++;
         sds name = storeKeyNameOfEntry(db, d->d_name);
         if (!name) continue; /* not ours: ignored */
@@ -388,6 +391,7 @@ int scanKeysOp(int db, unsigned long long cursor, long count, storeKeyVisitor *f
         if (n > 0) {
             r->nread = n;
             r->bpos = 0;
+            storePrefetchEntries(store.dbfd[db], r); /* looked up while the reply travels */
         } else if (n == 0) {
             r->eof = 1;
             r->pos = 0;

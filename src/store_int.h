@@ -174,6 +174,11 @@ typedef struct dirReader {
     int err;                  /* errno of a failed read: the listing is cut short */
 } dirReader;
 
+/* SCAN's read-ahead of inodes (store_prefetch.c). */
+void storePrefetchEntries(int dbfd, const dirReader *r);
+void storePrefetchDrop(void);
+void storePrefetchStop(void);
+
 /* Key-change bookkeeping (store_meta.c). */
 extern storeDbHook *storeFlushHook;
 extern long long storeChangeCount;   /* keys changed, each once a command */

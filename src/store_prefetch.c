@@ -2,8 +2,9 @@
  * (see store_int.h).
  *
  * On a tree the kernel has not cached, SCAN spends its time waiting for
- * the disk: each key it lists is checked (its directory, its expire file,
- * its type file), two inode reads, one after the other. A disk serves many
+ * the disk: each key it lists is checked (its directory, whether it has an
+ * expire file), an inode and often a directory block read, one key after
+ * the other. A disk serves many
  * reads at once far faster than the same reads in a row, so when SCAN (or
  * KEYS) reads a new buffer of directory entries, the keys in it are handed
  * to a few helper threads that look them up ahead of the main thread,
@@ -27,7 +28,8 @@ static struct {
     int head, count;                       /* the queue: names[head..head+count) */
 } pf = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .dbfd = -1};
 
-/* A key's directory and its type file into the kernel's caches; the
+/* A key's directory and its entries into the kernel's caches, by the
+ * lookups SCAN's check makes (storeKeyHasNoTTL); the
  * descriptor may have been closed (and its number reused) since it was
  * queued: a lookup through it then finds nothing or something else, which
  * is harmless. */
@@ -35,7 +37,7 @@ static void prefetchKey(int dbfd, const char *fname) {
     struct stat sb;
     char path[NAME_MAX + 8];
     if (sysFstatat(dbfd, fname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode)) return;
-    snprintf(path, sizeof(path), "%s/type", fname);
+    snprintf(path, sizeof(path), "%s/expire", fname);
     (void)sysFstatat(dbfd, path, &sb, AT_SYMLINK_NOFOLLOW);
 }
 
