@@ -20,9 +20,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <linux/magic.h>
+#include "syscalls.h"
 
 #define PROBE_WASTE_BYTES 1024 /* a 3-byte file taking this much: a block of its own */
 
@@ -35,7 +34,7 @@ typedef struct mountInfo {
 /* The /proc/self/mountinfo line of the file system holding path. */
 static int mountOf(const char *path, mountInfo *m) {
     struct stat sb;
-    FILE *f = stat(path, &sb) == 0 ? fopen("/proc/self/mountinfo", "r") : NULL;
+    FILE *f = sysFstatat(AT_FDCWD, path, &sb, 0) == 0 ? fopen("/proc/self/mountinfo", "r") : NULL;
     if (!f) return -1;
     char line[4096];
     int found = -1;
@@ -75,28 +74,26 @@ static void checkExt4DataMode(const mountInfo *m) {
 static long long smallFileBytes(void) {
     sds path = storeScratchPath('f');
     long long bytes = -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = sysOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
         struct stat sb;
         /* synced first: blocks may be allocated only at write-back */
-        if (write(fd, "abc", 3) == 3 && fdatasync(fd) == 0 && fstat(fd, &sb) == 0)
+        if (sysWrite(fd, "abc", 3) == 3 && sysFsync(fd) == 0 && sysFstat(fd, &sb) == 0)
             bytes = (long long)sb.st_blocks * 512;
-        close(fd);
+        sysClose(fd);
         storeRemoveScratch(path);
     }
     sdsfree(path);
     return bytes;
 }
 
-static void checkSmallFileSpace(const char *root, const mountInfo *m) {
-    struct statfs fs;
-    if (statfs(root, &fs) < 0) return;
-    if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) return; /* memory, not disk */
+static void checkSmallFileSpace(const mountInfo *m) {
+    if (!strcmp(m->fstype, "tmpfs") || !strcmp(m->fstype, "ramfs")) return; /* memory, not disk */
     long long bytes = smallFileBytes();
     if (bytes < PROBE_WASTE_BYTES) return;
     serverLog(LL_WARNING,
               "ROOT_DIR is on %s (%s) where a 3-byte file takes %lld bytes on disk: every small key (a directory "
-              "and two or more files) takes several blocks. ext4 made with `mkfs.ext4 -O inline_data -I 512` keeps "
+              "and two or more files) takes several blocks. ext4 made with `mkfs.ext4 -O inline_data -I 256` keeps "
               "small files and directories inside their inodes (docs/filesystems.md).",
               m->fstype, m->source, bytes);
 }
@@ -105,5 +102,5 @@ void fscheckRootDir(const char *root) {
     mountInfo m;
     if (mountOf(root, &m) < 0) return;
     checkExt4DataMode(&m);
-    checkSmallFileSpace(root, &m);
+    checkSmallFileSpace(&m);
 }

@@ -7,15 +7,7 @@
  * Redis estimates large values: in every directory the first `samples`
  * entries are measured and the rest are counted and assumed to be of their
  * average size; samples 0 measures every file (exact). */
-#include "store.h"
-
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "store_int.h"
 
 #define USAGE_MAX_DEPTH 4 /* key / namespace / sub-key / namespace */
 
@@ -24,10 +16,10 @@ static int dirUsage(int dirfd, long long samples, int depth, long long *bytes);
 /* One entry of dirfd: its blocks, and for a directory what it holds. */
 static int entryUsage(int dirfd, const char *name, long long samples, int depth, long long *bytes) {
     struct stat st;
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
+    if (sysFstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
     *bytes += (long long)st.st_blocks * 512;
     if (!S_ISDIR(st.st_mode) || depth >= USAGE_MAX_DEPTH) return STORE_OK;
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = sysOpenat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return errno == ENOENT ? STORE_OK : STORE_ERR;
     return dirUsage(fd, samples, depth + 1, bytes); /* closes fd */
 }
@@ -35,10 +27,10 @@ static int entryUsage(int dirfd, const char *name, long long samples, int depth,
 /* What the directory fd holds (fd is closed): sampled entries measured,
  * the others counted and given their average. */
 static int dirUsage(int fd, long long samples, int depth, long long *bytes) {
-    DIR *d = fdopendir(fd);
+    DIR *d = sysFdopendir(fd);
     if (!d) {
         int saved = errno;
-        close(fd);
+        sysClose(fd);
         errno = saved;
         return STORE_ERR;
     }
@@ -46,7 +38,7 @@ static int dirUsage(int fd, long long samples, int depth, long long *bytes) {
     struct dirent *e;
     int rc = STORE_OK;
     errno = 0;
-    while ((e = readdir(d)) != NULL) {
+    while ((e = sysReaddir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         if (samples && sampled >= samples) {
             unsampled++;
@@ -61,7 +53,7 @@ static int dirUsage(int fd, long long samples, int depth, long long *bytes) {
     }
     if (rc == STORE_OK && errno != 0) rc = STORE_ERR;
     int saved = errno;
-    closedir(d);
+    sysClosedir(d);
     errno = saved;
     if (rc != STORE_OK) return rc;
     *bytes += measured;
@@ -72,9 +64,10 @@ static int dirUsage(int fd, long long samples, int depth, long long *bytes) {
 int storeKeyDiskUsage(skey *k, long long samples, long long *bytes) {
     struct stat st;
     *bytes = 0;
-    if (fstat(k->dirfd, &st) != 0) return STORE_ERR;
+    int dirfd = storeKeyDir(k); /* opened again if it was parked */
+    if (dirfd < 0 || sysFstat(dirfd, &st) != 0) return STORE_ERR;
     *bytes = (long long)st.st_blocks * 512;
-    int fd = openat(k->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sysOpenat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return STORE_ERR;
     return dirUsage(fd, samples, 1, bytes);
 }
