@@ -5,13 +5,16 @@ fail the Nth call and check that the client got `storage error: <reason>`
 fault-free run), that the keys are exactly as before the command (inside a
 script or MULTI/EXEC: as after the commands that succeeded, see
 durability.md), that the server still answers and takes the next write,
-and (once per command and errno here) that a restart on the tree finds it
-clean: dredis-check reports nothing and the data reads back the same.
-Also: faults armed from DREDIS_DEBUG_FAULTS during start-up recovery, and
+and that a restart on the tree finds it clean: dredis-check reports
+nothing and the data reads back the same. Also: faults armed from
+DREDIS_DEBUG_FAULTS during start-up recovery (every N, every errno), and
 DEBUG-FAULT being unknown without DREDIS_ENABLE_DEBUG_FAULTS=1.
 
 `make check` runs every N for ENOSPC and a seeded sample of N for the other
-errnos; `scripts/fault-walk --all` runs every (command, N, errno) case."""
+errnos, with the restart after the first failed case of each command's
+ENOSPC walk; `scripts/fault-walk --all` runs every (command, N, errno)
+case with a restart after each one that failed, and `scripts/fault-walk
+--recovery --all` the recovery walk alone."""
 import os
 import random
 import re
@@ -178,7 +181,7 @@ def walk_command(d, name, errnos, ns_for, restart_for):
                 expect = now
             assert c.execute("PING") == "PONG", where
             cases += 1
-            if restart_for(errno_name) and not restarted and errs:
+            if errs and (restart_for(errno_name) == "each" or (restart_for(errno_name) and not restarted)):
                 restarted = True
                 c.close()
                 check_restart(d, expect, where)
@@ -225,7 +228,10 @@ def walk_in(all_cases, only, rng, ns_for, snapdir):
         for name in CASES:
             if only and name not in only:
                 continue
-            total += walk_command(d, name, list(ERRNOS), ns_for, lambda e: all_cases or e == "ENOSPC")
+            # --all: a restart and dredis-check after every failed case;
+            # make check: after the first of each command's ENOSPC walk
+            total += walk_command(d, name, list(ERRNOS), ns_for,
+                                  lambda e: "each" if all_cases else e == "ENOSPC")
         total += walk_bgsave(d, list(ERRNOS) if all_cases else ["ENOSPC", "EIO"], all_cases, rng)
     return total
 
@@ -369,57 +375,68 @@ def started(p, port, timeout=15):
     raise AssertionError("neither started nor stopped")
 
 
+RECOVERY_SAMPLE = (1, 2, 3, 5, 8, 13, 21, 34)  # the Ns of make check, for each errno
+
+
+def recovery_walk(errnos, all_cases=False):
+    """Faults during start-up recovery, each errno on a tree of its own
+    crashed in the middle of MSETs: starts with the Nth file call failing,
+    N = 1, 2, 3, ... one after the other on the same tree, so that each
+    start finds what the failed ones before it left (the replay must be
+    re-runnable), until a start makes fewer than N calls (the fault never
+    fires); make check takes RECOVERY_SAMPLE. Each start either serves
+    (then killed, a crash again) or stops with a fatal line, never by a
+    signal. Then a start without faults recovers the tree: every MSET whole,
+    dredis-check clean. Returns the number of (errno, N) cases."""
+    cases = 0
+    for errno_name in errnos:
+        d = crashed_tree()
+        try:
+            outcomes = {"failed": 0, "started": 0}
+            for n in (range(1, 100000) if all_cases else RECOVERY_SAMPLE):
+                outcome, fired = start_outcome(d.root_dir, "all %s NTH %d" % (errno_name, n))
+                outcomes[outcome] += 1
+                cases += 1
+                if not fired:
+                    break  # start-up made fewer than n calls: the walk is over
+            assert outcomes["failed"] > 0, (errno_name, outcomes)
+            d.start()
+            with d.client() as c:
+                vals = c.execute("MGET", *["k%d" % j for j in range(20)])
+                assert len(set(vals)) == 1, (errno_name, "a half-applied MSET survived recovery")
+            d.stop()
+            p = subprocess.run([DREDIS_CHECK, d.root_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=120)
+            assert p.returncode == 0 and p.stdout == b"", (errno_name, p.stdout, p.stderr)
+        finally:
+            d.stop()
+            d.cleanup()
+    return cases
+
+
 def test_faults_during_recovery():
-    d = crashed_tree()
-    try:
-        root = d.root_dir
-        env = dict(FAULT_ENV)
-        # learn how many calls start-up makes, then fail a sample of them
-        outcomes = {"failed": 0, "started": 0}
-        for n in (1, 2, 3, 5, 8, 13, 21, 34):
-            env["DREDIS_DEBUG_FAULTS"] = "all EIO NTH %d" % n
-            port = free_port()
-            p = subprocess.Popen([DREDIS_SERVER], env=dict(os.environ, ROOT_DIR=root, DREDIS_PORT=str(port), **env),
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if started(p, port):
-                p.send_signal(signal.SIGKILL)  # it serves: killed, as a crash again
-                p.wait()
-                outcomes["started"] += 1
-            else:
-                out = p.stdout.read()
-                # it stopped cleanly with a reason, never by a signal
-                assert p.returncode == 1 and b"fatal" in out, (n, p.returncode, out)
-                outcomes["failed"] += 1
-            p.stdout.close()
-        assert outcomes["failed"] > 0, outcomes
-        # a start without faults recovers fully and the tree checks clean
-        d.start()
-        with d.client() as c:
-            vals = c.execute("MGET", *["k%d" % j for j in range(20)])
-            assert len(set(vals)) == 1, "a half-applied MSET survived recovery"
-        d.stop()
-        p = subprocess.run([DREDIS_CHECK, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        assert p.returncode == 0 and p.stdout == b"", (p.stdout, p.stderr)
-    finally:
-        d.stop()
-        d.cleanup()
+    recovery_walk(list(ERRNOS), all_cases=True)  # about 1,600 starts, a minute
 
 
 def start_outcome(root, spec):
     """Start a server on root with the fault spec armed from the environment:
-    'started' (then killed, as a crash) or 'failed' (exit status 1 with a
-    fatal line, never a signal)."""
+    ('started', whether the fault fired) then killed, as a crash, or
+    ('failed', True): exit status 1 with a fatal line, never a signal."""
     port = free_port()
     env = dict(os.environ, ROOT_DIR=root, DREDIS_PORT=str(port), DREDIS_DEBUG_FAULTS=spec, **FAULT_ENV)
     p = subprocess.Popen([DREDIS_SERVER], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         if started(p, port):
+            with Client(port, timeout=10) as c:
+                status = c.execute("DEBUG-FAULT", "STATUS")
             p.send_signal(signal.SIGKILL)
             p.wait()
-            return "started"
+            fields = {k.decode() if isinstance(k, bytes) else k: v for k, v in zip(status[::2], status[1::2])}
+            fired = fields["fired"]
+            return "started", fired > 0
         out = p.stdout.read()
         assert p.returncode == 1 and b"fatal" in out, (spec, p.returncode, out)
-        return "failed"
+        return "failed", True
     finally:
         p.stdout.close()
 
@@ -453,7 +470,7 @@ def test_failed_rollback_stops_and_start_up_finishes_it():
             d.proc.wait(20)
             assert d.proc.returncode == 1, d.proc.returncode
             assert b"cannot roll back" in open(d.logfile, "rb").read()
-            outcomes = [start_outcome(d.root_dir, "all EIO AFTER %d" % m) for m in (0, 2, 5, 9, 14, 20)]
+            outcomes = [start_outcome(d.root_dir, "all EIO AFTER %d" % m)[0] for m in (0, 2, 5, 9, 14, 20)]
             assert "failed" in outcomes, outcomes
             d.start()
             with d.client() as c2:
@@ -469,6 +486,9 @@ def test_failed_rollback_stops_and_start_up_finishes_it():
 if __name__ == "__main__":
     args = sys.argv[1:]
     full = "--all" in args
+    if "--recovery" in args:
+        print("recovery cases: %d" % recovery_walk(list(ERRNOS), all_cases=full))
+        sys.exit(0)
     only = [a for a in args if not a.startswith("--")] or None
     print("cases: %d" % walk(all_cases=full, only=only))
 
