@@ -241,6 +241,10 @@ void storeShutdown(void) {
  * nothing to roll back, and a write command that cannot read what it must
  * update may not keep its changes. The only failures that are expected
  * answers, not errors, are named by their callers (EEXIST below). */
+/* Every entry point that changes the tree, or reads it other than through
+ * the reads that know pending writes, first writes what writes coalesced
+ * within this loop turn left pending (storeCoalesceSettle(), see
+ * store_coalesce.c), so the tree changes in the order commands ran. */
 static int stickyResult(int r) {
     if (r == STORE_ERR) storeTxnFail();
     return r;
@@ -255,28 +259,57 @@ int storeOpenKey(int db, const char *name, size_t len, skey **out) {
     return stickyResult(openKeyOp(db, name, len, out));
 }
 int storeNewKey(int db, const char *name, size_t len, int type, skey **out) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(newKeyOp(db, name, len, type, out));
 }
-int storePublishKey(skey *k, int *replaced) { return stickyResult(publishKeyOp(k, replaced)); }
-int storeDeleteKey(skey *k) { return stickyResult(deleteKeyOp(k)); }
+int storePublishKey(skey *k, int *replaced) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(publishKeyOp(k, replaced));
+}
+int storeDeleteKey(skey *k) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(deleteKeyOp(k));
+}
 int storeRenameKey(skey *k, int dstdb, const char *dst, size_t dstlen) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(renameKeyOp(k, dstdb, dst, dstlen));
 }
-int storeSetExpire(skey *k, long long when) { return stickyResult(setExpireOp(k, when)); }
-int storeReplaceAllDbs(const char *path) { return stickyResult(replaceAllDbsOp(path)); }
+int storeSetExpire(skey *k, long long when) {
+    if (when != k->expire && storeCoalesceSettle() != STORE_OK) return STORE_ERR; /* else it changes nothing */
+    return stickyResult(setExpireOp(k, when));
+}
+int storeReplaceAllDbs(const char *path) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(replaceAllDbsOp(path));
+}
 int storeReadRootFile(const char *name, sds *out) { return stickyResult(readRootFileOp(name, out)); }
 int storeWriteRootFile(const char *name, const char *data, size_t len) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(writeRootFileOp(name, data, len));
 }
-int storeRemoveRootFile(const char *name) { return stickyResult(removeRootFileOp(name)); }
+int storeRemoveRootFile(const char *name) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(removeRootFileOp(name));
+}
 int storeWriteLibrary(const char *name, size_t len, const char *code, size_t codelen) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(writeLibraryOp(name, len, code, codelen));
 }
-int storeRemoveLibrary(const char *name, size_t len) { return stickyResult(removeLibraryOp(name, len)); }
+int storeRemoveLibrary(const char *name, size_t len) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(removeLibraryOp(name, len));
+}
 int storeReadLibraries(storeLibraryVisitor *fn, void *ud) { return stickyResult(readLibrariesOp(fn, ud)); }
-int storeFlushDb(int db) { return stickyResult(flushDbOp(db)); }
-int storeSwapDb(int db1, int db2) { return stickyResult(swapDbOp(db1, db2)); }
+int storeFlushDb(int db) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(flushDbOp(db));
+}
+int storeSwapDb(int db1, int db2) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(swapDbOp(db1, db2));
+}
 int storeCopyKey(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyUnlessExists(copyKeyOp(k, dstdb, dst, dstlen, replace));
 }
 int storeDbSize(int db, long long *out) { return stickyResult(dbSizeOp(db, out)); }
@@ -293,8 +326,12 @@ int storeReadFileRange(skey *k, const char *file, long long off, long long len, 
 int storeWriteFile(skey *k, const char *file, const char *data, size_t len) {
     return stickyResult(writeFileOp(k, file, data, len));
 }
-int storeRemoveFile(skey *k, const char *file) { return stickyResult(removeFileOp(k, file)); }
+int storeRemoveFile(skey *k, const char *file) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(removeFileOp(k, file));
+}
 int storePatchFile(skey *k, const char *file, long long off, const char *data, size_t len, long long *newsize) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(patchFileOp(k, file, off, data, len, newsize));
 }
 int storeReadNumber(skey *k, const char *file, long long *out, long long dflt) {
@@ -314,17 +351,23 @@ int storeWriteMember(skey *k, const char *ns, const char *m, size_t mlen, const 
     return stickyResult(writeMemberOp(k, ns, m, mlen, data, dlen, created));
 }
 int storeRemoveMember(skey *k, const char *ns, const char *m, size_t mlen) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(removeMemberOp(k, ns, m, mlen));
 }
 int storeCountMembers(skey *k, const char *ns, long long *out) { return stickyResult(countMembersOp(k, ns, out)); }
 int storeOpenSub(skey *k, const char *ns, const char *m, size_t mlen, skey **out) {
     return stickyResult(openSubOp(k, ns, m, mlen, out));
 }
-int storeNewSub(skey *k, skey **out) { return stickyResult(newSubOp(k, out)); }
+int storeNewSub(skey *k, skey **out) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    return stickyResult(newSubOp(k, out));
+}
 int storePublishSub(skey *k, const char *ns, const char *m, size_t mlen, skey *sub) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyUnlessExists(publishSubOp(k, ns, m, mlen, sub));
 }
 int storeRemoveSub(skey *k, const char *ns, const char *m, size_t mlen) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     return stickyResult(removeSubOp(k, ns, m, mlen));
 }
 int storeIterOpen(skey *k, const char *ns, unsigned long long cursor, storeIter **out) {

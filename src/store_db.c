@@ -5,6 +5,10 @@
 #include "store_int.h"
 
 int storeSnapshot(const char *dir, int keep, int background, const char **err) {
+    if (storeCoalesceSettle() != STORE_OK) { /* the tree as the commands so far left it */
+        *err = strerror(errno);
+        return STORE_ERR;
+    }
     /* the sizes not known yet are counted (a directory listing each, once
      * in the server's life: they are kept up to date afterwards), so that
      * INFO's current_save_keys_total is exact, as Redis's */

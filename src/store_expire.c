@@ -58,6 +58,7 @@ long long storeExpiresCount(int db) {
 /* ------------------------------------------------------------------------ */
 
 long storeExpireScan(int db, long long now_ms, long budget, storeExpireVisitor *fn) {
+    if (storeCoalesceSettle() != STORE_OK) return 0; /* the tree as the commands so far left it */
     if (storeExpiresCount(db) == 0) return 0; /* nothing to look at: no directory read (-1: unknown, look) */
     dirReader r;
     if (storeDirReaderOpen(&r, store.expfd[db], ".", store.expcursor[db]) != STORE_OK) return 0;

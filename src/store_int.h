@@ -286,6 +286,16 @@ int patchFileOp(skey *k, const char *file, long long off, const char *data, size
 int readNumberOp(skey *k, const char *file, long long *out, long long dflt);
 int writeNumberOp(skey *k, const char *file, long long v);
 
+/* store_coalesce.c */
+sds storeCoalescedValue(const skey *k, const char *ns, const char *name, size_t nlen);
+void storeCoalesceMark(const skey *k, const char *ns, const char *name, size_t nlen);
+int storeCoalesceTake(const skey *k, const char *ns, const char *name, size_t nlen, const char *data, size_t len);
+int storeCoalesceSettle(void);
+void storeCoalesceSettleOrExit(void);
+void storeCoalesceLevelBegin(int level);
+int storeCoalesceCommandEnd(int level, int rolled_back);
+int storeNamespaceDir(skey *k, const char *ns);
+
 /* store_expire.c */
 void storeAddExpireEntry(int db, long long when, const sds fname);
 void storeRemoveExpireEntry(int db, long long when, const sds fname);

@@ -365,6 +365,11 @@ int setExpireOp(skey *k, long long when) {
 /* ------------------------------------------------------------------------ */
 
 int readFileOp(skey *k, const char *file, sds *out) {
+    sds pend = storeCoalescedValue(k, NULL, file, strlen(file));
+    if (pend) {
+        *out = sdsdup(pend);
+        return STORE_OK;
+    }
     metaEntry *e = storeIsValueFile(file) ? storeMetaOf(k) : NULL;
     if (e && e->value) {
         *out = sdsdup(e->value);
@@ -376,6 +381,11 @@ int readFileOp(skey *k, const char *file, sds *out) {
 }
 
 int fileSizeOp(skey *k, const char *file, long long *size) {
+    sds pend = storeCoalescedValue(k, NULL, file, strlen(file));
+    if (pend) {
+        *size = (long long)sdslen(pend);
+        return STORE_OK;
+    }
     metaEntry *e = storeIsValueFile(file) ? storeMetaOf(k) : NULL;
     if (e && e->value) {
         *size = (long long)sdslen(e->value);
@@ -389,6 +399,13 @@ int fileSizeOp(skey *k, const char *file, long long *size) {
 }
 
 int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds *out) {
+    sds pend = storeCoalescedValue(k, NULL, file, strlen(file));
+    if (pend) {
+        long long size = (long long)sdslen(pend);
+        long long from = off < size ? off : size, n = len < size - from ? len : size - from;
+        *out = sdsnewlen(pend + from, (size_t)n);
+        return STORE_OK;
+    }
     int fd = sysOpenat(storeKeyDir(k), file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
@@ -419,9 +436,21 @@ int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds
     return STORE_OK;
 }
 
+/* A key's own file is overwritten with data: kept pending when
+ * store_coalesce.c's rules allow, otherwise written the usual way after
+ * what is pending. */
+static int writeKeyFile(skey *k, const char *file, const char *data, size_t len) {
+    size_t flen = strlen(file);
+    if (storeCoalesceTake(k, NULL, file, flen, data, len)) return STORE_OK;
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    int r = opWriteFile(storeKeyDir(k), file, data, len, NULL);
+    if (r == STORE_OK) storeCoalesceMark(k, NULL, file, flen);
+    return r;
+}
+
 int writeFileOp(skey *k, const char *file, const char *data, size_t len) {
     storeSkeyWillChange(k);
-    int r = opWriteFile(storeKeyDir(k), file, data, len, NULL);
+    int r = writeKeyFile(k, file, data, len);
     storeMetaFileChanged(k, file, r == STORE_OK ? data : NULL, len);
     return storeTouchedIfOk(k, r);
 }
@@ -491,8 +520,8 @@ err: {
 }
 
 int readNumberOp(skey *k, const char *file, long long *out, long long dflt) {
-    sds s;
-    int r = storeReadFileAt(storeKeyDir(k), file, &s);
+    sds s, pend = storeCoalescedValue(k, NULL, file, strlen(file));
+    int r = pend ? (s = sdsdup(pend), STORE_OK) : storeReadFileAt(storeKeyDir(k), file, &s);
     if (r == STORE_NOTFOUND) { *out = dflt; return STORE_OK; }
     if (r != STORE_OK) return r;
     char *end;
@@ -508,7 +537,7 @@ int writeNumberOp(skey *k, const char *file, long long v) {
     storeSkeyWillChange(k);
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
-    int r = opWriteFile(storeKeyDir(k), file, buf, (size_t)n, NULL);
+    int r = writeKeyFile(k, file, buf, (size_t)n);
     storeMetaFileChanged(k, file, r == STORE_OK ? buf : NULL, (size_t)n);
     return storeTouchedIfOk(k, r);
 }

@@ -37,7 +37,15 @@ static int nsDir(skey *k, const char *ns, int create) {
     return fd;
 }
 
+/* ns of k, for settling a pending member write (store_coalesce.c). */
+int storeNamespaceDir(skey *k, const char *ns) { return nsDir(k, ns, 0); }
+
 int readMemberOp(skey *k, const char *ns, const char *m, size_t mlen, sds *out) {
+    sds pend = storeCoalescedValue(k, ns, m, mlen);
+    if (pend) {
+        *out = sdsdup(pend);
+        return STORE_OK;
+    }
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -62,6 +70,7 @@ int readMemberOp(skey *k, const char *ns, const char *m, size_t mlen, sds *out) 
 }
 
 int memberExistsOp(skey *k, const char *ns, const char *m, size_t mlen) {
+    if (storeCoalescedValue(k, ns, m, mlen)) return STORE_OK;
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -86,6 +95,11 @@ static int namesDir(int nsfd) {
 }
 
 int memberSizeOp(skey *k, const char *ns, const char *m, size_t mlen, long long *size) {
+    sds pend = storeCoalescedValue(k, ns, m, mlen);
+    if (pend) {
+        *size = (long long)sdslen(pend);
+        return STORE_OK;
+    }
     int fd = nsDir(k, ns, 0);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     int hashed;
@@ -102,10 +116,19 @@ int memberSizeOp(skey *k, const char *ns, const char *m, size_t mlen, long long 
 int writeMemberOp(skey *k, const char *ns, const char *m, size_t mlen, const char *data, size_t dlen,
                      int *created) {
     storeSkeyWillChange(k);
-    int fd = nsDir(k, ns, 1);
-    if (fd < 0) return STORE_ERR;
     int hashed, r;
     sds fname = keynameEncode(m, mlen, &hashed);
+    /* an overwrite may wait for the end of the loop turn (store_coalesce.c) */
+    if (!hashed && storeCoalesceTake(k, ns, m, mlen, data, dlen)) {
+        sdsfree(fname);
+        if (created) *created = 0;
+        return storeTouchedIfOk(k, STORE_OK);
+    }
+    int fd = storeCoalesceSettle() == STORE_OK ? nsDir(k, ns, 1) : -1;
+    if (fd < 0) {
+        sdsfree(fname);
+        return STORE_ERR;
+    }
     if (hashed) {
         int nfd = -1;
         if ((nfd = namesDir(fd)) < 0 || opWriteFile(nfd, fname, m, mlen, NULL) != STORE_OK) {
@@ -119,6 +142,7 @@ int writeMemberOp(skey *k, const char *ns, const char *m, size_t mlen, const cha
     }
     int dummy;
     r = opWriteFile(fd, fname, data, dlen, created ? created : &dummy);
+    if (r == STORE_OK && !hashed) storeCoalesceMark(k, ns, m, mlen);
     sdsfree(fname);
     return storeTouchedIfOk(k, r);
 }

@@ -178,6 +178,7 @@ static void (*commitHeldHook)(void);
 void storeSetCommitHeldHook(void (*fn)(void)) { commitHeldHook = fn; }
 
 void storeTxnBegin(void) {
+    storeCoalesceLevelBegin(store.txn_depth);
     if (store.txn_depth < 64) {
         store.txn_failed[store.txn_depth] = 0;
         store.txn_savepoint[store.txn_depth] = journalOffset();
@@ -222,6 +223,9 @@ int storeTxnEnd(void) {
         /* any key may be back to an older version: caches start over */
         for (int i = 0; i < store.dbnum; i++) storeKeyChanged(i, NULL, 0);
     }
+    /* writes this level left pending (store_coalesce.c) are undone with it */
+    if (storeCoalesceCommandEnd(store.txn_depth, store.txn_depth < 64 && store.txn_failed[store.txn_depth]))
+        rolled_back = 1;
     if (store.txn_depth > 0) return rolled_back;
     storeLastChangedDb = -1; /* the next command's changes count anew */
     if (store.txn_open) {
@@ -266,6 +270,7 @@ static void commitWritten(void) {
 
 /* Write a held-back COMMIT now (before a sync that acknowledges). */
 void storeCommitPending(void) {
+    storeCoalesceSettleOrExit(); /* pending writes first: they go out with their COMMIT */
     if (!journalCommitPending()) return;
     journalCommit();
     commitWritten();
@@ -302,6 +307,7 @@ int storeSyncTree(void) {
 }
 
 int storeSync(void) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     storeCommitPending();
     return storeSyncTree();
 }

@@ -62,6 +62,7 @@ static int dirUsage(int fd, long long samples, int depth, long long *bytes) {
 }
 
 int storeKeyDiskUsage(skey *k, long long samples, long long *bytes) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR; /* the tree as the commands so far left it */
     struct stat st;
     *bytes = 0;
     int dirfd = storeKeyDir(k); /* opened again if it was parked */
