@@ -824,10 +824,11 @@ static void failoverCheckCallback(evutil_socket_t fd, short what, void *arg) {
     updateFailoverStatus();
 }
 
+static struct event *failover_check_ev;
+
 static void scheduleFailoverCheck(void) {
-    static struct event *ev;
-    if (!ev) ev = event_new(server.base, -1, 0, failoverCheckCallback, NULL);
-    event_active(ev, EV_TIMEOUT, 0);
+    if (!failover_check_ev) failover_check_ev = event_new(server.base, -1, 0, failoverCheckCallback, NULL);
+    event_active(failover_check_ev, EV_TIMEOUT, 0);
 }
 
 /* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] */
@@ -1052,6 +1053,10 @@ void replicationShutdown(void) {
         sysUnlinkat(AT_FDCWD, repl.export_path, 0);
         repl.export_pid = 0;
     }
+    if (failover_check_ev) event_free(failover_check_ev);
+    failover_check_ev = NULL;
+    zfree(fo.host); /* a failover under way at shutdown */
+    memset(&fo, 0, sizeof(fo));
     zfree(repl.backlog);
     repl.backlog = NULL;
     zfree(repl.replicas);
