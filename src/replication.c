@@ -943,10 +943,15 @@ void replicationCron(void) {
     }
 pinged:
     if (now - repl.last_newline >= 1000) {
-        /* replicas waiting for their RDB: a newline keeps them from timing out */
+        /* replicas waiting for their RDB: a newline keeps them from timing
+         * out. Not once the RDB is queued (SEND_BULK): the newline would
+         * follow it, inside the stream, which the replica then takes for
+         * a command (a dredis replica syncs again) */
         repl.last_newline = now;
         for (int i = 0; i < repl.nreplicas; i++)
-            if (repl.replicas[i]->replstate != SLAVE_STATE_ONLINE) sendRaw(repl.replicas[i], "\n");
+            if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START ||
+                repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_END)
+                sendRaw(repl.replicas[i], "\n");
     }
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
