@@ -570,6 +570,7 @@ static void disconnectBlockedClients(void) {
 }
 
 static void setMaster(const char *host, int port) {
+    int was_master = !server.masterhost;
     cancelSync(NULL);
     zfree(server.masterhost);
     server.masterhost = zstrdup(host);
@@ -577,7 +578,9 @@ static void setMaster(const char *host, int port) {
     disconnectBlockedClients();
     replicationDisconnectReplicas(); /* ours resync with the new history */
     rs.state = REPL_STATE_CONNECT;
-    rs.down_since = mstime();
+    /* as Redis: a master that was never a replica has no link down time
+     * (master_link_down_since_seconds:-1) */
+    rs.down_since = was_master ? 0 : mstime();
     serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
 }
 
@@ -592,7 +595,7 @@ void replicaSetMasterForFailover(const char *host, int port) {
     server.masterport = port;
     disconnectBlockedClients();
     rs.state = REPL_STATE_CONNECT;
-    rs.down_since = mstime();
+    rs.down_since = 0; /* a master until now: -1, as Redis */
     rs.last_connect = 0; /* now: writes wait for it */
     serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
 }
