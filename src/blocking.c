@@ -11,6 +11,7 @@
  * reply. Input that arrives while a client is blocked waits in its buffer. */
 #include "server.h"
 #include "dict.h"
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -279,17 +280,27 @@ int getBlockingTimeoutOrReply(client *c, sds arg, long long *timeout_ms) {
 
 /* ---- CLIENT PAUSE ---- */
 
-static long long pause_end_ms;     /* 0: not paused */
+/* As Redis 7.0, each purpose (CLIENT PAUSE, FAILOVER) has its own pause:
+ * its end and whether it holds all commands or only writes. What is in
+ * effect is the most restrictive of them, until the furthest end among
+ * those of that kind; CLIENT UNPAUSE ends only its own. */
+static struct {
+    long long end_ms; /* 0: this purpose does not pause */
+    int all;
+} pauses[PAUSE_PURPOSES];
+static long long pause_end_ms;     /* 0: not paused; LLONG_MAX: until unpaused */
 static int pause_all;              /* ALL, else WRITE */
 static client **postponed;         /* in arrival order */
 static int npostponed;
 static struct event *pause_timer;
 
+static void updatePause(void);
+
 static void pauseTimerCallback(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
-    unpauseClients();
+    updatePause();
 }
 
 int writesArePaused(void) { return pause_end_ms != 0; }
@@ -333,24 +344,12 @@ static int postponedStillPaused(client *c, redisCommand *cmd) {
     return held;
 }
 
-void pauseClients(long long end_ms, int all) {
-    /* a later or wider pause extends the current one */
-    if (end_ms > pause_end_ms) pause_end_ms = end_ms;
-    if (all) pause_all = 1;
-    if (!pause_timer) pause_timer = evtimer_new(server.base, pauseTimerCallback, NULL);
-    long long left = pause_end_ms - mstime();
-    if (left < 0) left = 0;
-    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
-    evtimer_add(pause_timer, &tv);
-}
-
 /* Run the postponed commands, in the order they arrived; as in Redis, one
  * of them may pause again, and those after it that the new pause holds
- * wait for its end. */
-void unpauseClients(void) {
-    pause_end_ms = 0;
-    pause_all = 0;
-    if (pause_timer) evtimer_del(pause_timer);
+ * wait for its end. Each goes through processCommand() again, as Redis
+ * processes a postponed command from scratch: what held while it waited
+ * may have changed (a FAILOVER made this server a replica: -READONLY). */
+static void runPostponed(void) {
     client **list = postponed;
     int n = npostponed;
     postponed = NULL;
@@ -372,7 +371,7 @@ void unpauseClients(void) {
         sds *saved_argv = c->argv;
         c->argc = argc;
         c->argv = argv;
-        runCommandOrQueue(c, cmd);
+        processCommand(c);
         for (int j = 0; j < c->argc; j++) sdsfree(c->argv[j]);
         zfree(c->argv);
         c->argc = saved_argc;
@@ -380,6 +379,55 @@ void unpauseClients(void) {
     }
     zfree(list);
     handleClientsBlockedOnKeys();
+}
+
+/* What is in effect from the pauses of every purpose (the ended ones
+ * dropped); when it is less restrictive than before, the postponed
+ * commands run (or wait again). */
+static void updatePause(void) {
+    long long now = mstime();
+    int was_all = pause_all;
+    long long was_end = pause_end_ms;
+    int all = 0, any = 0;
+    for (int i = 0; i < PAUSE_PURPOSES; i++) {
+        if (pauses[i].end_ms && pauses[i].end_ms < now) pauses[i].end_ms = pauses[i].all = 0; /* as Redis: ended */
+        if (!pauses[i].end_ms) continue;
+        any = 1;
+        if (pauses[i].all) all = 1;
+    }
+    long long end = 0;
+    for (int i = 0; i < PAUSE_PURPOSES; i++)
+        if (pauses[i].end_ms && pauses[i].all == all && pauses[i].end_ms > end) end = pauses[i].end_ms;
+    pause_all = any && all;
+    pause_end_ms = end;
+    if (!pause_timer) pause_timer = evtimer_new(server.base, pauseTimerCallback, NULL);
+    evtimer_del(pause_timer);
+    /* the nearest end of a purpose changes what is in effect */
+    long long next = 0;
+    for (int i = 0; i < PAUSE_PURPOSES; i++)
+        if (pauses[i].end_ms && pauses[i].end_ms != LLONG_MAX && (!next || pauses[i].end_ms < next))
+            next = pauses[i].end_ms;
+    if (next) {
+        long long left = next - now + 1; /* past its end, when it is over */
+        if (left < 0) left = 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+        evtimer_add(pause_timer, &tv);
+    }
+    if ((was_end && !pause_end_ms) || (was_all && !pause_all)) runPostponed();
+}
+
+/* Pause for purpose until end_ms (LLONG_MAX: until unpauseClients()); a
+ * later end or a wider kind extends that purpose's pause. */
+void pauseClients(int purpose, long long end_ms, int all) {
+    if (end_ms > pauses[purpose].end_ms) pauses[purpose].end_ms = end_ms;
+    if (all) pauses[purpose].all = 1;
+    updatePause();
+}
+
+void unpauseClients(int purpose) {
+    pauses[purpose].end_ms = 0;
+    pauses[purpose].all = 0;
+    updatePause();
 }
 
 /* A client that disconnects while postponed leaves the list. */

@@ -312,12 +312,12 @@ static void clientPauseCommand(client *c) {
         addReplyError(c, "ERR timeout is negative");
         return;
     }
-    pauseClients(mstime() + timeout, all);
+    pauseClients(PAUSE_BY_CLIENT_COMMAND, mstime() + timeout, all);
     addReplyOK(c);
 }
 
 static void clientUnpauseCommand(client *c) {
-    unpauseClients();
+    unpauseClients(PAUSE_BY_CLIENT_COMMAND); /* not FAILOVER's */
     addReplyOK(c);
 }
 

@@ -70,6 +70,7 @@ static struct {
     int stream_db;            /* the database the master's stream is in (kept over a break) */
     sds unapplied;            /* stream bytes of a MULTI not yet EXECed: not counted yet */
     int raw_mismatch_logged;
+    int failover_rejected;    /* the target of our FAILOVER refused its PSYNC */
 } rs;
 
 static const char *linkStateName(void) {
@@ -359,16 +360,16 @@ static void sendHandshake(void) {
 static void sendPsync(void) {
     char offset[32];
     /* our history, if we have one: a partial sync may continue it */
+    const char *psync[] = {"PSYNC", "?", "-1", "FAILOVER"};
     if (replicationHasHistory()) {
         snprintf(offset, sizeof(offset), "%lld", server.master_repl_offset + 1);
-        const char *psync[] = {"PSYNC", server.replid, offset};
-        sendToMaster(rs.bev, 3, psync);
+        psync[1] = server.replid;
+        psync[2] = offset;
         serverLog(LL_NOTICE, "Trying a partial resynchronization (replication id %s, offset %s)", server.replid,
                   offset);
-    } else {
-        const char *psync[] = {"PSYNC", "?", "-1"};
-        sendToMaster(rs.bev, 3, psync);
     }
+    /* a FAILOVER of ours: the target becomes a master on this request */
+    sendToMaster(rs.bev, failoverState() == FAILOVER_IN_PROGRESS ? 4 : 3, psync);
 }
 
 /* The PSYNC reply. C_ERR: the link is dropped (retried later). */
@@ -382,6 +383,7 @@ static int psyncReply(const char *line) {
         serverLog(LL_NOTICE, "Full resync from master: %s:%lld", id, off);
         rs.state = REPL_STATE_TRANSFER; /* the bulk head comes next */
         rs.transfer_size = -2;          /* not started */
+        failoverPsyncAccepted(); /* as Redis, a full sync ends a FAILOVER too */
         return C_OK;
     }
     if (!strncmp(line, "+CONTINUE", 9)) {
@@ -393,9 +395,11 @@ static int psyncReply(const char *line) {
         serverLog(LL_NOTICE, "Successful partial resynchronization with master, from offset %lld",
                   server.master_repl_offset + 1);
         createMasterClient(rs.stream_db);
+        failoverPsyncAccepted();
         return C_OK;
     }
     serverLog(LL_WARNING, "Unexpected reply to PSYNC from master: %s", line);
+    if (failoverState() == FAILOVER_IN_PROGRESS) rs.failover_rejected = 1;
     return C_ERR;
 }
 
@@ -448,6 +452,11 @@ static void linkRead(struct bufferevent *bev, void *arg) {
         free(line);
         if (r != C_OK) {
             cancelSync("the master's reply ended the handshake");
+            if (rs.failover_rejected) {
+                /* the target did not take over: a master again */
+                rs.failover_rejected = 0;
+                failoverAbort("Failover target rejected psync request");
+            }
             return;
         }
         if (rs.state == REPL_STATE_CONNECTED) return; /* the master client reads the rest */
@@ -509,7 +518,9 @@ void replicaCron(void) {
     if (!server.masterhost) return;
     long long now = mstime();
     if (rs.state == REPL_STATE_CONNECT) {
-        if (now - rs.last_connect >= 1000) {
+        /* as Redis, which runs its replication cron ten times a second
+         * while a FAILOVER of ours goes on */
+        if (now - rs.last_connect >= (failoverState() != NO_FAILOVER ? 100 : 1000)) {
             rs.last_connect = now;
             connectToMaster();
         }
@@ -543,32 +554,75 @@ void replicaCron(void) {
 /* REPLICAOF                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* As Redis's disconnectAllBlockedClients(): a master turned replica does
+ * not serve the clients blocked on its keys (its data now follows another
+ * master); they are told and closed. Those held by CLIENT PAUSE run their
+ * command again from the start when the pause ends. */
+static void disconnectBlockedClients(void) {
+    for (client *c = server.clients, *next; c; c = next) {
+        next = c->next;
+        if (c->bstate.btype == BLOCKED_NONE || c->bstate.btype == BLOCKED_PAUSE) continue;
+        addReplyError(c, "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+                         "replica?)");
+        unblockClient(c);
+        closeAfterReply(c);
+    }
+}
+
 static void setMaster(const char *host, int port) {
+    int was_master = !server.masterhost;
     cancelSync(NULL);
     zfree(server.masterhost);
     server.masterhost = zstrdup(host);
     server.masterport = port;
+    disconnectBlockedClients();
     replicationDisconnectReplicas(); /* ours resync with the new history */
     rs.state = REPL_STATE_CONNECT;
-    rs.down_since = mstime();
+    /* as Redis: a master that was never a replica has no link down time
+     * (master_link_down_since_seconds:-1) */
+    rs.down_since = was_master ? 0 : mstime();
     serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
 }
 
-/* REPLICAOF NO ONE: a master again, its history going on under a new id. */
-static void unsetMaster(void) {
+/* A FAILOVER of ours: a replica of its target at once. As Redis, our
+ * replicas stay connected: the target drops its link to us when it takes
+ * over, the others are dropped once the target's +CONTINUE gives our
+ * history its new id, and continue with us (PSYNC with our former id). */
+void replicaSetMasterForFailover(const char *host, int port) {
+    cancelSync(NULL);
+    zfree(server.masterhost);
+    server.masterhost = zstrdup(host);
+    server.masterport = port;
+    disconnectBlockedClients();
+    rs.state = REPL_STATE_CONNECT;
+    rs.down_since = 0; /* a master until now: -1, as Redis */
+    rs.last_connect = 0; /* now: writes wait for it */
+    serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
+}
+
+/* REPLICAOF NO ONE (and PSYNC ... FAILOVER, an aborted FAILOVER): a master
+ * again, its history going on under a new id. */
+void replicaUnsetMaster(void) {
     if (!server.masterhost) return;
     cancelSync(NULL);
     zfree(server.masterhost);
     server.masterhost = NULL;
     rs.state = REPL_STATE_NONE;
+    rs.down_since = 0;
     replicationPromote();
-    serverLog(LL_NOTICE, "MASTER MODE enabled (user request)");
 }
 
 static void replicaofCommand(client *c) {
     if (c->flags & CLIENT_MASTER) return; /* not from the stream */
+    if (failoverState() != NO_FAILOVER) {
+        addReplyError(c, "ERR REPLICAOF not allowed while failing over.");
+        return;
+    }
     if (!strcasecmp(c->argv[1], "no") && !strcasecmp(c->argv[2], "one")) {
-        unsetMaster();
+        if (server.masterhost) {
+            replicaUnsetMaster();
+            serverLog(LL_NOTICE, "MASTER MODE enabled (user request)");
+        }
         addReplyOK(c);
         return;
     }

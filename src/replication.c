@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
@@ -61,7 +62,19 @@ static struct {
     long long last_ping;    /* unix ms of the last PING to replicas */
     long long last_newline; /* unix ms of the last keep-alive newline */
     long long stat_sync_full, stat_sync_partial_ok, stat_sync_partial_err;
+    int getack_pending;     /* WAIT asked for acknowledgements during a pause */
 } repl;
+
+/* FAILOVER: the coordinated handover to a replica (Redis 7.0's) */
+static struct {
+    int state;              /* NO_FAILOVER, FAILOVER_WAIT_FOR_SYNC, FAILOVER_IN_PROGRESS */
+    long long end_ms;       /* TIMEOUT's deadline, 0: none */
+    int force;              /* FORCE: at the deadline, fail over anyway */
+    char *host;             /* the target, NULL until chosen (FAILOVER without TO) */
+    int port;
+} fo;
+
+static void scheduleFailoverCheck(void);
 
 static const char *stateName(int state) {
     switch (state) {
@@ -444,8 +457,27 @@ static void syncCommand(client *c) {
         addReplyError(c, "ERR Replica can't sync from inside a transaction or a script");
         return;
     }
-    if (evbuffer_get_length(c->out) > 0) {
-        addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
+    int psync = !strcasecmp(c->argv[0], "psync");
+    if (psync && c->argc > 3 && !strcasecmp(c->argv[3], "failover")) {
+        /* PSYNC <replid> <offset> FAILOVER: our master hands over to us
+         * (its FAILOVER); we become a master, and it continues as our
+         * replica with the history we share */
+        serverLog(LL_WARNING, "Failover request received for replid %s.", c->argv[1]);
+        if (!server.masterhost) {
+            addReplyError(c, "ERR PSYNC FAILOVER can't be sent to a master.");
+            return;
+        }
+        if (strcasecmp(c->argv[1], server.replid)) {
+            addReplyError(c, "ERR PSYNC FAILOVER replid must match my replid.");
+            return;
+        }
+        replicaUnsetMaster();
+        sds who = clientInfoString(c);
+        serverLog(LL_NOTICE, "MASTER MODE enabled (failover request from '%s')", who);
+        sdsfree(who);
+    }
+    if (fo.state != NO_FAILOVER) {
+        addReplyError(c, "NOMASTERLINK Can't SYNC while failing over");
         return;
     }
     if (server.masterhost && !server.master) {
@@ -453,12 +485,13 @@ static void syncCommand(client *c) {
         addReplyError(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
-    int psync = !strcasecmp(c->argv[0], "psync");
-    if (psync && c->argc != 3) {
-        addReplyErrorArity(c);
+    if (evbuffer_get_length(c->out) > 0) {
+        addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
         return;
     }
     serverLog(LL_NOTICE, "Replica %s asks for synchronization", replicaName(c));
+    long long offset;
+    if (psync && getLongLongFromArgOrReply(c, c->argv[2], &offset, NULL) != C_OK) return;
     if (!psync) c->flags |= CLIENT_PRE_PSYNC;
     addReplica(c);
     if (psync && tryPartialResync(c, c->argv[1], c->argv[2])) return;
@@ -495,6 +528,7 @@ static void replconfCommand(client *c) {
             if (string2ll(val, sdslen(c->argv[j + 1]), &v) && v > c->repl_ack_off) c->repl_ack_off = v;
             c->repl_ack_time = mstime();
             replicationWaitersCheck();
+            if (fo.state == FAILOVER_WAIT_FOR_SYNC) scheduleFailoverCheck();
             return;
         } else if (!strcasecmp(opt, "getack")) {
             replicaGetAck(c); /* from our master: where we are */
@@ -669,9 +703,204 @@ int replicationGoodReplicasOk(void) {
  * the stream; each answers with REPLCONF ACK). */
 void replicationRequestAck(void) {
     if (!repl.nreplicas) return;
+    /* as Redis, not while clients are paused: it would move the offset
+     * that a FAILOVER waits for the replica to reach (replicationCron
+     * sends it once the pause is over) */
+    if (writesArePaused()) {
+        repl.getack_pending = 1;
+        return;
+    }
+    repl.getack_pending = 0;
     sds argv[3] = {sdsnew("REPLCONF"), sdsnew("GETACK"), sdsnew("*")};
     replicationFeed(-1, 3, argv);
     for (int i = 0; i < 3; i++) sdsfree(argv[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* FAILOVER                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* As Redis 7.0's: writes are paused (as CLIENT PAUSE WRITE), and once the
+ * chosen replica acknowledged our whole stream (its REPLCONF ACK, sent every
+ * second) we become its replica and ask it, with PSYNC <replid> <offset>
+ * FAILOVER, to become a master and take us on with a partial resync; once
+ * it answers, the pause ends (writes then get -READONLY). TIMEOUT ends the
+ * wait (FORCE: fails over all the same), FAILOVER ABORT ends it any time.
+ * The replica side of it is in syncCommand(). */
+
+static const char *failoverStateName(void) {
+    switch (fo.state) {
+    case NO_FAILOVER: return "no-failover";
+    case FAILOVER_IN_PROGRESS: return "failover-in-progress";
+    case FAILOVER_WAIT_FOR_SYNC: return "waiting-for-sync";
+    default: return "unknown";
+    }
+}
+
+int failoverState(void) { return fo.state; }
+
+/* The replica at host:port (its address as INFO shows it, and the port it
+ * listens on), in any state; NULL when none. */
+static client *findReplica(const char *host, int port) {
+    for (int i = 0; i < repl.nreplicas; i++) {
+        client *r = repl.replicas[i];
+        char ip[64];
+        replicaAddress(r, ip, sizeof(ip));
+        if (!strcasecmp(host, ip) && port == r->slave_listening_port) return r;
+    }
+    return NULL;
+}
+
+/* The failover ended (done or aborted): writes go on. */
+static void clearFailoverState(void) {
+    fo.state = NO_FAILOVER;
+    fo.end_ms = 0;
+    fo.force = 0;
+    zfree(fo.host);
+    fo.host = NULL;
+    fo.port = 0;
+    unpauseClients(PAUSE_DURING_FAILOVER);
+}
+
+/* replica.c: the target answered our PSYNC ... FAILOVER as a master. */
+void failoverPsyncAccepted(void) {
+    if (fo.state == FAILOVER_IN_PROGRESS) clearFailoverState();
+}
+
+void failoverAbort(const char *why) {
+    if (fo.state == NO_FAILOVER) return;
+    if (fo.host) serverLog(LL_NOTICE, "FAILOVER to %s:%d aborted: %s", fo.host, fo.port, why);
+    else serverLog(LL_NOTICE, "FAILOVER to any replica aborted: %s", why);
+    /* already a replica of the target: a master again, under a new id */
+    if (fo.state == FAILOVER_IN_PROGRESS) replicaUnsetMaster();
+    clearFailoverState();
+}
+
+static void startFailingOver(void) {
+    fo.state = FAILOVER_IN_PROGRESS;
+    replicaSetMasterForFailover(fo.host, fo.port);
+}
+
+/* From replicationCron and after each acknowledgement: has the target (or,
+ * without TO, any replica) reached our offset, or is the time up? */
+static void updateFailoverStatus(void) {
+    if (fo.state != FAILOVER_WAIT_FOR_SYNC) return;
+    if (fo.end_ms && fo.end_ms <= mstime()) {
+        if (fo.force) {
+            serverLog(LL_NOTICE, "FAILOVER to %s:%d time out exceeded, failing over.", fo.host, fo.port);
+            startFailingOver();
+        } else {
+            failoverAbort("Replica never caught up before timeout");
+        }
+        return;
+    }
+    client *replica = NULL;
+    if (fo.host) {
+        replica = findReplica(fo.host, fo.port);
+    } else {
+        for (int i = 0; i < repl.nreplicas; i++) {
+            client *r = repl.replicas[i];
+            if (r->repl_ack_off != server.master_repl_offset) continue;
+            char ip[64];
+            replicaAddress(r, ip, sizeof(ip));
+            fo.host = zstrdup(ip); /* we fail over to this one now */
+            fo.port = r->slave_listening_port;
+            replica = r;
+            break;
+        }
+    }
+    if (replica && replica->repl_ack_off == server.master_repl_offset) {
+        serverLog(LL_NOTICE, "Failover target %s:%d is synced, failing over.", fo.host, fo.port);
+        startFailingOver();
+    }
+}
+
+/* An acknowledgement came: check once the command that brought it is done
+ * (failing over changes the replicas and the master link). */
+static void failoverCheckCallback(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    updateFailoverStatus();
+}
+
+static struct event *failover_check_ev;
+
+static void scheduleFailoverCheck(void) {
+    if (!failover_check_ev) failover_check_ev = event_new(server.base, -1, 0, failoverCheckCallback, NULL);
+    event_active(failover_check_ev, EV_TIMEOUT, 0);
+}
+
+/* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] */
+static void failoverCommand(client *c) {
+    if (c->argc == 2 && !strcasecmp(c->argv[1], "abort")) {
+        if (fo.state == NO_FAILOVER) {
+            addReplyError(c, "ERR No failover in progress.");
+            return;
+        }
+        failoverAbort("Failover manually aborted");
+        addReplyOK(c);
+        return;
+    }
+    long long timeout = 0, port = 0;
+    int force = 0;
+    const char *host = NULL;
+    for (int j = 1; j < c->argc; j++) {
+        if (!strcasecmp(c->argv[j], "timeout") && j + 1 < c->argc && timeout == 0) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 1], &timeout, NULL) != C_OK) return;
+            if (timeout <= 0) {
+                addReplyError(c, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            j++;
+        } else if (!strcasecmp(c->argv[j], "to") && j + 2 < c->argc && !host) {
+            if (getLongLongFromArgOrReply(c, c->argv[j + 2], &port, NULL) != C_OK) return;
+            host = c->argv[j + 1];
+            j += 2;
+        } else if (!strcasecmp(c->argv[j], "force") && !force) {
+            force = 1;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (fo.state != NO_FAILOVER) {
+        addReplyError(c, "ERR FAILOVER already in progress.");
+        return;
+    }
+    if (server.masterhost) {
+        addReplyError(c, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    if (repl.nreplicas == 0) {
+        addReplyError(c, "ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    if (force && (!timeout || !host)) {
+        addReplyError(c, "ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+        return;
+    }
+    if (host) {
+        client *replica = findReplica(host, (int)port);
+        if (!replica) {
+            addReplyError(c, "ERR FAILOVER target HOST and PORT is not a replica.");
+            return;
+        }
+        if (replica->replstate != SLAVE_STATE_ONLINE) {
+            addReplyError(c, "ERR FAILOVER target replica is not online.");
+            return;
+        }
+        fo.host = zstrdup(host);
+        fo.port = (int)port;
+        serverLog(LL_NOTICE, "FAILOVER requested to %s:%lld.", host, port);
+    } else {
+        serverLog(LL_NOTICE, "FAILOVER requested to any replica.");
+    }
+    fo.end_ms = timeout ? mstime() + timeout : 0;
+    fo.force = force;
+    fo.state = FAILOVER_WAIT_FOR_SYNC;
+    pauseClients(PAUSE_DURING_FAILOVER, LLONG_MAX, 0);
+    addReplyOK(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -697,21 +926,32 @@ static void finishBulkTransfers(void) {
 
 void replicationCron(void) {
     long long now = mstime();
+    updateFailoverStatus();
     checkExportDone();
     finishBulkTransfers();
     startSyncSnapshot();
     replicaCron();
+    if (repl.getack_pending && !writesArePaused()) replicationRequestAck();
     if (repl.nreplicas && !server.masterhost && now - repl.last_ping >= server.repl_ping_period * 1000) {
         repl.last_ping = now;
+        /* as Redis, no PING while a FAILOVER with a TIMEOUT holds writes:
+         * the offset it waits for stays put */
+        if (fo.end_ms && writesArePaused()) goto pinged;
         sds ping = sdsnew("PING");
         replicationFeed(repl.seldb, 1, &ping);
         sdsfree(ping);
     }
+pinged:
     if (now - repl.last_newline >= 1000) {
-        /* replicas waiting for their RDB: a newline keeps them from timing out */
+        /* replicas waiting for their RDB: a newline keeps them from timing
+         * out. Not once the RDB is queued (SEND_BULK): the newline would
+         * follow it, inside the stream, which the replica then takes for
+         * a command (a dredis replica syncs again) */
         repl.last_newline = now;
         for (int i = 0; i < repl.nreplicas; i++)
-            if (repl.replicas[i]->replstate != SLAVE_STATE_ONLINE) sendRaw(repl.replicas[i], "\n");
+            if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START ||
+                repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_END)
+                sendRaw(repl.replicas[i], "\n");
     }
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
@@ -748,7 +988,7 @@ sds genReplicationInfo(sds info) {
                             (now - c->repl_ack_time) / 1000);
     }
     return sdscatprintf(info,
-                        "master_failover_state:no-failover\r\n"
+                        "master_failover_state:%s\r\n"
                         "master_replid:%s\r\n"
                         "master_replid2:%s\r\n"
                         "master_repl_offset:%lld\r\n"
@@ -757,7 +997,8 @@ sds genReplicationInfo(sds info) {
                         "repl_backlog_size:%lld\r\n"
                         "repl_backlog_first_byte_offset:%lld\r\n"
                         "repl_backlog_histlen:%lld\r\n",
-                        server.replid, server.replid2, server.master_repl_offset, server.second_replid_offset,
+                        failoverStateName(), server.replid, server.replid2, server.master_repl_offset,
+                        server.second_replid_offset,
                         repl.backlog != NULL, server.repl_backlog_size, repl.backlog ? repl.backlog_off : 0,
                         repl.histlen);
 }
@@ -817,6 +1058,10 @@ void replicationShutdown(void) {
         sysUnlinkat(AT_FDCWD, repl.export_path, 0);
         repl.export_pid = 0;
     }
+    if (failover_check_ev) event_free(failover_check_ev);
+    failover_check_ev = NULL;
+    zfree(fo.host); /* a failover under way at shutdown */
+    memset(&fo, 0, sizeof(fo));
     zfree(repl.backlog);
     repl.backlog = NULL;
     zfree(repl.replicas);
@@ -829,4 +1074,5 @@ redisCommand replicationCommandTable[] = {
     {"sync", syncCommand, 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", 0, 0, 0, NULL},
     {"replconf", replconfCommand, -1, "admin noscript loading stale allow_busy", "admin slow dangerous", 0, 0, 0, NULL},
     {"role", roleCommand, 1, "noscript loading stale fast", "admin fast dangerous", 0, 0, 0, NULL},
+    {"failover", failoverCommand, -1, "admin noscript stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -469,8 +469,11 @@ void signalAllBlockedKeysInDb(int db);
 int commandIsPaused(client *c, redisCommand *cmd);
 void runCommandOrQueue(client *c, redisCommand *cmd);
 void postponeClient(client *c, redisCommand *cmd);
-void pauseClients(long long end_ms, int all);
-void unpauseClients(void);
+#define PAUSE_BY_CLIENT_COMMAND 0 /* CLIENT PAUSE */
+#define PAUSE_DURING_FAILOVER 1   /* FAILOVER (replication.c) */
+#define PAUSE_PURPOSES 2
+void pauseClients(int purpose, long long end_ms, int all);
+void unpauseClients(int purpose);
 int writesArePaused(void); /* CLIENT PAUSE in effect: no key changes, not even expiry */
 /* Parse a blocking timeout in seconds (decimals allowed) into absolute unix
  * ms (0 = forever); replies with Redis's error and returns C_ERR on error. */
@@ -648,6 +651,13 @@ void replicationResetHistory(const char *replid, long long offset);
 void replicationShiftHistory(const char *newid);
 void replicationPromote(void);
 void replicationRestoreHistory(const char *replid, long long offset);
+/* FAILOVER (replication.c): its state, and what replica.c tells it */
+#define NO_FAILOVER 0
+#define FAILOVER_WAIT_FOR_SYNC 1  /* writes paused; the target's acknowledgement awaited */
+#define FAILOVER_IN_PROGRESS 2    /* a replica of the target: PSYNC ... FAILOVER sent */
+int failoverState(void);
+void failoverPsyncAccepted(void); /* the target answered +CONTINUE or +FULLRESYNC */
+void failoverAbort(const char *why);
 
 /* ---- replica.c ---- */
 void replicaInit(void);
@@ -659,6 +669,8 @@ void replicaGetAck(client *c);
 int replicaStreamDb(void); /* the database of our master's stream where we are */
 sds genReplicaInfo(sds info);
 void addReplyReplicaRole(client *c);
+void replicaSetMasterForFailover(const char *host, int port); /* replicas stay connected */
+void replicaUnsetMaster(void); /* a master again, under a new replication id */
 
 /* ---- save.c ---- */
 void saveInit(void);

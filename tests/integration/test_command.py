@@ -189,7 +189,7 @@ LIST_FILTERS = [("PATTERN", "*"), ("PATTERN", "set"), ("PATTERN", "config*"), ("
 def test_command_list_and_its_filters_as_redis():
     """COMMAND LIST names every command and subcommand ("client|list"), and
     FILTERBY PATTERN/ACLCAT/MODULE selects as Redis does: the same names,
-    save the commands dredis does not have (FAILOVER, BGREWRITEAOF); syntax
+    save the command dredis does not have (BGREWRITEAOF); syntax
     errors are one error reply each."""
     with Pair() as p:
         ours = set(p.d.execute("COMMAND", "LIST"))

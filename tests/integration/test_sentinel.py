@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from dredis_test import Dredis, Redis, RespError, _Process, free_port, wait_until
+from dredis_test import ConnectionClosed, Dredis, Redis, RespError, _Process, free_port, wait_until
 from test_e2e_python import CLEAN_ENV, PYTHON, require
 from test_e2e_python import HERE as E2E_PYTHON
 from test_replica import replica_of
@@ -146,11 +146,17 @@ class Setup:
         """Until replica is a replica of master with its link up and the same
         data."""
         def follows():
-            i = self.info(replica)
-            if (i.get("role"), i.get("master_port"), i.get("master_link_status")) != ("slave", str(master.port), "up"):
+            try:
+                i = self.info(replica)
+                if (i.get("role"), i.get("master_port"), i.get("master_link_status")) != ("slave", str(master.port),
+                                                                                           "up"):
+                    return False
+                with self.client(master) as m, self.client(replica) as r:
+                    return dump(m) == dump(r)
+            except (ConnectionClosed, ConnectionResetError):
+                # Sentinel turning a server into a replica sends it CLIENT
+                # KILL TYPE normal, which may close this poll's connection
                 return False
-            with self.client(master) as m, self.client(replica) as r:
-                return dump(m) == dump(r)
         self.wait(follows, "%d to follow %d with the same data" % (replica.port, master.port), timeout)
 
 
