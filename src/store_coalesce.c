@@ -67,15 +67,18 @@ static int undoMark[TXN_LEVELS];
 
 static int settling;
 
-static int idMatches(const fileId *id, const skey *k, const char *ns, const char *name, size_t nlen) {
-    return id->db == k->db && sdslen(id->key) == sdslen(k->name) && !memcmp(id->key, k->name, sdslen(k->name)) &&
-           (ns ? id->ns && !strcmp(id->ns, ns) : !id->ns) && sdslen(id->name) == nlen &&
-           !memcmp(id->name, name, nlen);
+static int idIs(const fileId *id, int db, const char *key, size_t klen, const char *ns, const char *name, size_t nlen) {
+    return id->db == db && sdslen(id->key) == klen && !memcmp(id->key, key, klen) &&
+           (ns ? id->ns && !strcmp(id->ns, ns) : !id->ns) && sdslen(id->name) == nlen && !memcmp(id->name, name, nlen);
 }
 
-static void idSet(fileId *id, const skey *k, const char *ns, const char *name, size_t nlen) {
-    id->db = k->db;
-    id->key = sdsdup(k->name);
+static int idMatches(const fileId *id, const skey *k, const char *ns, const char *name, size_t nlen) {
+    return idIs(id, k->db, k->name, sdslen(k->name), ns, name, nlen);
+}
+
+static void idSet(fileId *id, int db, const char *key, size_t klen, const char *ns, const char *name, size_t nlen) {
+    id->db = db;
+    id->key = sdsnewlen(key, klen);
     id->ns = ns ? sdsnew(ns) : NULL;
     id->name = sdsnewlen(name, nlen);
 }
@@ -101,9 +104,7 @@ static int isMarked(const skey *k, const char *ns, const char *name, size_t nlen
 
 static int isMarkedId(const fileId *id) {
     for (int i = 0; i < nmarks; i++)
-        if (marks[i].db == id->db && !sdscmp(marks[i].key, id->key) && !!marks[i].ns == !!id->ns &&
-            (!id->ns || !sdscmp(marks[i].ns, id->ns)) && !sdscmp(marks[i].name, id->name))
-            return 1;
+        if (idIs(&marks[i], id->db, id->key, sdslen(id->key), id->ns, id->name, sdslen(id->name))) return 1;
     return 0;
 }
 
@@ -123,7 +124,7 @@ sds storeCoalescedValue(const skey *k, const char *ns, const char *name, size_t 
  * this turn may wait here. */
 void storeCoalesceMark(const skey *k, const char *ns, const char *name, size_t nlen) {
     if (k->staged || k->sub || nmarks == MARKS_MAX || isMarked(k, ns, name, nlen)) return;
-    idSet(&marks[nmarks++], k, ns, name, nlen);
+    idSet(&marks[nmarks++], k->db, k->name, sdslen(k->name), ns, name, nlen);
 }
 
 /* Keep this overwrite of a file of k pending instead of writing it, when
@@ -137,7 +138,7 @@ int storeCoalesceTake(const skey *k, const char *ns, const char *name, size_t nl
     if (pendingBytes - old + len > PENDING_BYTES_MAX || (i < 0 && npending == PENDING_MAX)) return 0;
     if (i < 0) {
         i = npending++;
-        idSet(&pending[i].id, k, ns, name, nlen);
+        idSet(&pending[i].id, k->db, k->name, sdslen(k->name), ns, name, nlen);
         pending[i].data = NULL;
     }
     undo[nundo].idx = i;
@@ -235,10 +236,7 @@ int storeCoalesceSettle(void) {
                 break;
             }
         const fileId *id = &p->id;
-        stepIds[i].db = id->db;
-        stepIds[i].key = sdsdup(id->key);
-        stepIds[i].ns = id->ns ? sdsdup(id->ns) : NULL;
-        stepIds[i].name = sdsdup(id->name);
+        idSet(&stepIds[i], id->db, id->key, sdslen(id->key), id->ns, id->name, sdslen(id->name));
         stepData[i] = sdsdup(wrote);
     }
     /* back to the state before the command (its cached values stay: the
