@@ -727,11 +727,7 @@ static void configGetCommand(client *c) {
     }
 }
 
-static void configSetCommand(client *c) {
-    if (c->argc < 4 || (c->argc % 2) != 0) {
-        addReplyErrorArity(c);
-        return;
-    }
+static void configSetApply(client *c) {
     int npairs = (c->argc - 2) / 2;
     const configEntry *entries[64];
     if (npairs > 64) {
@@ -780,6 +776,24 @@ static void configSetCommand(client *c) {
     }
     for (int p = 0; p < npairs; p++) sdsfree(olds[p]);
     addReplyOK(c);
+}
+
+/* The settings Redis flags SENSITIVE_CONFIG (masteruser has no dredis
+ * counterpart) */
+static int isSensitiveConfig(const configEntry *e) {
+    return e && (!strcmp(e->name, "masterauth") || !strcmp(e->name, "requirepass"));
+}
+
+static void configSetCommand(client *c) {
+    if (c->argc < 4 || (c->argc % 2) != 0) {
+        addReplyErrorArity(c);
+        return;
+    }
+    configSetApply(c);
+    /* as Redis: the value of a secret setting is "(redacted)" in SLOWLOG
+     * and MONITOR, whether the command succeeded or not */
+    for (int j = 2; j + 1 < c->argc; j += 2)
+        if (isSensitiveConfig(findConfig(c->argv[j]))) redactClientArgument(c, j + 1);
 }
 
 static void configResetstatCommand(client *c) {

@@ -66,6 +66,10 @@ static int parseExpireFlags(client *c, int first, int *flags) {
 /* As Redis 7.0 tells replicas: DEL for a time already past, else
  * PEXPIREAT with the absolute time (and the same NX/XX/GT/LT). */
 static void propagateExpire(client *c, int past, long long when) {
+    /* even when the time set is the one the key had (EXPIRE then PEXPIRE
+     * within a millisecond), which changes nothing in the store: Redis
+     * counts every successful expire as a change and sends it */
+    forceCommandPropagation(c);
     if (past) {
         rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
         return;

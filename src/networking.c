@@ -173,6 +173,7 @@ static void writeToClient(client *c) {
     } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         closeClient(c);
     } else {
+        replicationOutputDrained(c);
         resumeIfDrained(c);
     }
 }
@@ -188,7 +189,10 @@ static void writePendingClients(void) {
 /* The bufferevent wrote part of what the socket had not taken (the output
  * is at or below its low watermark, OUTPUT_PAUSE_BYTES). */
 static void writeDone(struct bufferevent *bev, void *arg) {
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) bufferevent_disable(bev, EV_WRITE);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        bufferevent_disable(bev, EV_WRITE);
+        replicationOutputDrained(arg);
+    }
     resumeIfDrained(arg);
 }
 

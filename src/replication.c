@@ -633,7 +633,7 @@ static void sendRdbToWaitingReplicas(void) {
         }
         evbuffer_add_buffer(out, bulk);
         evbuffer_free(bulk);
-        c->replstate = SLAVE_STATE_SEND_BULK; /* online once the file is sent (replicationCron) */
+        c->replstate = SLAVE_STATE_SEND_BULK; /* online once the file is sent (replicationOutputDrained) */
         if (c->flags & CLIENT_REPL_RDBONLY) {
             /* redis-cli --rdb: the file and nothing more */
             evbuffer_free(c->repl_pending);
@@ -909,19 +909,29 @@ static void failoverCommand(client *c) {
 
 /* A replica whose RDB went out: the stream kept for it follows, and its
  * acknowledgements are awaited from now. */
+static void finishBulkTransfer(client *c) {
+    if (c->replstate != SLAVE_STATE_SEND_BULK || !c->repl_pending || (c->flags & CLIENT_CLOSE_ASAP)) return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > 0) return;
+    evbuffer_add_buffer(out, c->repl_pending);
+    evbuffer_free(c->repl_pending);
+    c->repl_pending = NULL;
+    c->replstate = SLAVE_STATE_ONLINE;
+    c->repl_ack_time = mstime();
+    serverLog(LL_NOTICE, "Synchronization with replica %s succeeded", replicaName(c));
+}
+
 static void finishBulkTransfers(void) {
-    for (int i = 0; i < repl.nreplicas; i++) {
-        client *c = repl.replicas[i];
-        if (c->replstate != SLAVE_STATE_SEND_BULK || !c->repl_pending || (c->flags & CLIENT_CLOSE_ASAP)) continue;
-        struct evbuffer *out = bufferevent_get_output(c->bev);
-        if (evbuffer_get_length(out) > 0) continue;
-        evbuffer_add_buffer(out, c->repl_pending);
-        evbuffer_free(c->repl_pending);
-        c->repl_pending = NULL;
-        c->replstate = SLAVE_STATE_ONLINE;
-        c->repl_ack_time = mstime();
-        serverLog(LL_NOTICE, "Synchronization with replica %s succeeded", replicaName(c));
-    }
+    for (int i = 0; i < repl.nreplicas; i++) finishBulkTransfer(repl.replicas[i]);
+}
+
+/* networking.c: a replica's output was all written. Once that includes its
+ * RDB, it is online at once, as Redis puts a replica online when the last
+ * byte of the file is written: the stream kept for it goes out in this
+ * turn, not at the next cron tick (a REPLICAOF or a failover in between
+ * would drop the replica with writes it was never sent). */
+void replicationOutputDrained(client *c) {
+    if (c->flags & CLIENT_SLAVE) finishBulkTransfer(c);
 }
 
 void replicationCron(void) {

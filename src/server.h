@@ -642,6 +642,7 @@ void replicationWaitersCheck(void);     /* blocking.c: WAIT clients now satisfie
 sds genReplicationInfo(sds info);
 sds genReplicationStats(sds info);
 void replicationFeedRaw(const char *p, size_t len);
+void replicationOutputDrained(client *c);
 sds catCommandMultibulk(sds s, int argc, sds *argv); /* a command as the stream has it */
 int replicationHasHistory(void);
 int replicationReplicaCount(void);

@@ -265,6 +265,7 @@ static void getdelCommand(client *c) {
 /* GETEX as replicas get it: DEL, PEXPIREAT or PERSIST, as Redis 7.0. */
 static void propagateGetex(client *c, const char *event, long long expire) {
     if (!event) return;
+    forceCommandPropagation(c); /* as expire.c's: an unchanged time is sent too */
     if (!strcmp(event, "del")) {
         rewriteCommandForPropagation(c, 2, propWord("DEL"), c->argv[1]);
     } else if (!strcmp(event, "expire")) {

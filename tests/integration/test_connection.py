@@ -652,6 +652,29 @@ def test_monitor_and_slowlog_redact_passwords():
     assert out[-1][0] == [b"AUTH", b"(redacted)"], out[-1]
 
 
+def test_slowlog_redacts_secret_config_values():
+    """CONFIG SET masterauth and requirepass show their values as
+    "(redacted)" in SLOWLOG, as Redis's SENSITIVE_CONFIG, also when the
+    command fails; the other settings' values stay. (MONITOR shows no admin
+    command.)"""
+    def scenario(s):
+        with s.client() as c:
+            out = [c.execute("CONFIG", "SET", "slowlog-log-slower-than", "0"), c.execute("SLOWLOG", "RESET")]
+            commands = [("CONFIG", "SET", "masterauth", "pw1"),
+                        ("CONFIG", "SET", "masterauth", "pw2", "requirepass", ""),
+                        ("CONFIG", "SET", "requirepass", "pw3", "no-such-setting", "1"),
+                        ("CONFIG", "SET", "masterauth", "pw4", "masterauth", "pw5"),
+                        ("CONFIG", "SET", "timeout", "0", "masterauth", "")]
+            out += [c.execute(*cmd) for cmd in commands]
+            entries = c.execute("SLOWLOG", "GET", "-1")
+            out.append([e[3] for e in reversed(entries) if e[3][:2] == [b"CONFIG", b"SET"]])
+            return out
+
+    out = compare(scenario)
+    assert [b"CONFIG", b"SET", b"masterauth", b"(redacted)"] in out[-1], out[-1]
+    assert [b"CONFIG", b"SET", b"timeout", b"0", b"masterauth", b"(redacted)"] in out[-1], out[-1]
+
+
 def test_client_kill_of_a_blocked_client():
     def scenario(s):
         with s.client() as b, s.client() as k:

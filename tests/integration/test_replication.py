@@ -22,7 +22,7 @@ import threading
 import time
 
 from dredis_test import (REDIS_CLI, REDIS_SERVER, ConnectionClosed, Dredis, Redis, RespError, encode_command,
-                         wait_until)
+                         free_port, wait_until)
 from test_snapshot import dump
 
 
@@ -292,6 +292,58 @@ def test_stream_generated_ids():
     assert [a[5] for a in xadds] == ids, cmds
     assert all(a[2:4] == [b"MAXLEN", b"="] for a in xadds), cmds
     assert [int(a[4]) for a in xadds] == [1, 2, 3], cmds  # '~' trims whole segments: nothing here
+
+
+def test_stream_has_every_successful_expire():
+    """An expire that sets the time the key already has changes nothing,
+    but Redis counts it as a change and sends it; so must dredis (the
+    official suite's EXPIRE then PEXPIRE within a millisecond)."""
+    far = int(time.time()) + 100000
+    got = assert_same_stream(run_all([
+        ("SET", "k", "v"), ("EXPIREAT", "k", str(far)), ("EXPIREAT", "k", str(far)),
+        ("PEXPIREAT", "k", str(far * 1000)), ("EXPIREAT", "k", str(far), "GT"), ("EXPIREAT", "k", str(far), "XX"),
+        ("SET", "g", "v"), ("GETEX", "g", "EXAT", str(far)), ("GETEX", "g", "PXAT", str(far * 1000)),
+        ("GETEX", "g", "PERSIST"), ("GETEX", "g", "PERSIST"),
+    ]))
+    assert got.count([b"PEXPIREAT", b"k", str(far * 1000).encode()]) == 3, got
+
+
+def read_until_quiet(replica, quiet=1.0):
+    """The commands a raw replica gets until the master closes the link or
+    sends nothing for `quiet` seconds."""
+    out = []
+    replica.sock.settimeout(quiet)
+    try:
+        while True:
+            out.append(replica.read_command())
+    except (socket.timeout, EOFError):
+        return out
+
+
+def test_a_replica_is_online_as_soon_as_its_rdb_is_sent():
+    """Writes made just after a replica got its RDB reach it before a
+    REPLICAOF that follows them at once (the official suite's "MULTI / EXEC
+    with REPLICAOF"): Redis puts a replica online when the last byte of its
+    RDB is written, not at a later cron tick."""
+    def stream(server):
+        replica = RawReplica(server.port)
+        try:
+            with server.client() as c:
+                c.execute("SET", "foo", "bar")
+                c.execute("MULTI")
+                c.execute("SET", "foo2", "bar")
+                c.execute("REPLICAOF", "127.0.0.1", str(free_port()))
+                c.execute("SET", "foo3", "bar")
+                c.execute("EXEC")
+                got = read_until_quiet(replica)
+                assert c.execute("REPLICAOF", "NO", "ONE") == "OK"
+            return got
+        finally:
+            replica.close()
+
+    with Dredis() as d, Redis(extra_args=("--repl-diskless-sync", "no")) as r:
+        got, want = stream(d), stream(r)
+    assert got == want == [[b"SELECT", b"0"], [b"SET", b"foo", b"bar"]], (got, want)
 
 
 # ---------------------------------------------------------------------------
