@@ -40,7 +40,9 @@
  *              overwrites its own key); journal records under a mutex.
  * Overwrites in these modes go to B (or T) different keys, as an MSET or a
  * loop turn would. Instead of the uncached reads they check, untimed, that
- * every key holds what was written. */
+ * every key holds what was written.
+ *   --cpu 1    adds the CPU time per operation (user + system, all threads
+ *              of the process, io_uring's workers included: getrusage). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,8 +162,27 @@ static void getKey(long i) {
     close(dirfd);
 }
 
+static int showCpu; /* --cpu: CPU time per operation, every thread of the process */
+static double cpuAt;
+
+static double cpuSeconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0) die("getrusage");
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The start of a timed phase. */
+static double start(void) {
+    if (showCpu) cpuAt = cpuSeconds();
+    return now();
+}
+
 static void report(const char *what, long n, double secs) {
-    printf("%-10s %9ld ops in %7.3f s: %10.0f ops/s\n", what, n, secs, n / secs);
+    if (showCpu)
+        printf("%-10s %9ld ops in %7.3f s: %10.0f ops/s, cpu %6.1f us/op\n", what, n, secs, n / secs,
+               (cpuSeconds() - cpuAt) / n * 1e6);
+    else
+        printf("%-10s %9ld ops in %7.3f s: %10.0f ops/s\n", what, n, secs, n / secs);
     fflush(stdout);
 }
 
@@ -223,7 +245,7 @@ static void benchThreads(long count, int nthreads) {
         w[t].from = count * t / nthreads;
         w[t].to = count * (t + 1) / nthreads;
     }
-    double t0 = now();
+    double t0 = start();
     runWorkers(w, nthreads, newKeysThread);
     report("new", count, now() - t0);
 
@@ -235,7 +257,7 @@ static void benchThreads(long count, int nthreads) {
         poolFile(w[t].staged, sizeof(w[t].staged));
         w[t].overwrites = count * (t + 1) / nthreads - count * t / nthreads;
     }
-    t0 = now();
+    t0 = start();
     runWorkers(w, nthreads, overwriteThread);
     report("overwrite", count, now() - t0);
     for (int t = 0; t < nthreads; t++) close(w[t].dirfd);
@@ -433,7 +455,7 @@ static void benchUring(long count, int batch) {
     ops = calloc(entries, sizeof(*ops));
     if (!keys || !ops) die("calloc");
 
-    double t = now();
+    double t = start();
     for (long i = 0; i < count; i += batch)
         uNewKeys(keys, i, (int)(count - i < batch ? count - i : batch));
     report("new", count, now() - t);
@@ -445,7 +467,7 @@ static void benchUring(long count, int batch) {
         if (keys[b].dirfd < 0) die("open key");
         poolFile(keys[b].f[0], sizeof(keys[b].f[0]));
     }
-    t = now();
+    t = start();
     for (long i = 0; i < count; i += batch)
         uOverwrite(keys, (int)(count - i < batch ? count - i : batch));
     report("overwrite", count, now() - t);
@@ -459,7 +481,7 @@ static void benchUring(long count, int batch) {
 #endif
 
 static void usage(const char *prog) {
-    fprintf(stderr, "usage: %s [--mode plain|uring|threads] [--batch B] [--threads T] DIR COUNT\n", prog);
+    fprintf(stderr, "usage: %s [--mode plain|uring|threads] [--batch B] [--threads T] [--cpu 1] DIR COUNT\n", prog);
     exit(2);
 }
 
@@ -470,6 +492,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[a], "--mode") == 0) mode = argv[a + 1];
         else if (strcmp(argv[a], "--batch") == 0) batch = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "--threads") == 0) nthreads = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "--cpu") == 0) showCpu = atoi(argv[a + 1]);
         else usage(argv[0]);
     }
     if (argc - a != 2 || batch < 1 || batch > 4096 || nthreads < 1 || nthreads > 256) usage(argv[0]);
@@ -509,19 +532,19 @@ int main(int argc, char **argv) {
     }
 #endif
 
-    double t = now();
+    double t = start();
     for (long i = 0; i < count; i++) newKey(i);
     report("new", count, now() - t);
 
     int dirfd = openat(dbfd, "key:0", DIR_FLAGS);
     char staged[32];
     poolFile(staged, sizeof(staged));
-    t = now();
+    t = start();
     for (long i = 0; i < count; i++) overwrite(dirfd, staged, sizeof(staged));
     report("overwrite", count, now() - t);
     close(dirfd);
 
-    t = now();
+    t = start();
     for (long i = 0; i < count; i++) getKey(i);
     report("get", count, now() - t);
     return 0;
