@@ -2,6 +2,8 @@
  * tight loop: the limit of dredis's on-disk layout on a file system.
  *
  *   scripts/fileops-bench DIR COUNT      (the wrapper compiles this file)
+ *   scripts/fileops-bench [--mode plain|uring|threads] [--batch B]
+ *                         [--threads T] [--cpu 1] DIR COUNT
  *
  * In DIR (made if missing, emptied by the caller) it lays out what a
  * ROOT_DIR has (.tmp, a database directory 0, .journal) and times, for
