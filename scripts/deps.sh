@@ -14,7 +14,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config libevent-dev lu
 test_pkgs="$build_pkgs strace redis-server redis-tools python3-redis python3-rq python3-celery systemd rclone nutcracker redis-sentinel"
 # xfsprogs, btrfs-progs: scripts/fs-bench makes XFS and btrfs images (bench).
 # gnuplot-nox: scripts/bench --doc draws the chart of the ratios to Redis.
-bench_pkgs="$build_pkgs redis-server redis-tools strace xfsprogs btrfs-progs gnuplot-nox"
+# liburing-dev: scripts/fileops-bench --mode uring (built without it otherwise).
+bench_pkgs="$build_pkgs redis-server redis-tools strace xfsprogs btrfs-progs gnuplot-nox liburing-dev"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs"
 command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 # clang and libclang-rt-14-dev (libFuzzer, ASan, UBSan): make fuzz and scripts/fuzz.
