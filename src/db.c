@@ -639,7 +639,7 @@ static void objectRefcountCommand(client *c) {
 #define LRU_CLOCK_MAX ((1LL << 24) - 1)
 #define LRU_CLOCK_SPAN (1LL << 24)
 
-static long long lruClockOf(long long ms) { return ((ms / 1000) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; }
+long long lruClockOf(long long ms) { return ((ms / 1000) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; }
 
 /* Seconds between two access times, as Redis's estimateObjectIdleTime. */
 long long lruIdleSeconds(long long atime_ms, long long now_ms) {
