@@ -714,10 +714,15 @@ void replicationCron(void) {
         sdsfree(ping);
     }
     if (now - repl.last_newline >= 1000) {
-        /* replicas waiting for their RDB: a newline keeps them from timing out */
+        /* replicas waiting for their RDB: a newline keeps them from timing
+         * out. Not once its transfer began (SEND_BULK), as Redis: the newline
+         * would land after the payload, in the stream, one byte the replica
+         * counts in its offset and the master does not */
         repl.last_newline = now;
         for (int i = 0; i < repl.nreplicas; i++)
-            if (repl.replicas[i]->replstate != SLAVE_STATE_ONLINE) sendRaw(repl.replicas[i], "\n");
+            if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START ||
+                repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_END)
+                sendRaw(repl.replicas[i], "\n");
     }
     for (int i = 0; i < repl.nreplicas; i++) {
         client *c = repl.replicas[i];
