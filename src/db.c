@@ -582,7 +582,10 @@ static void swapdbCommand(client *c) {
     int db1, db2;
     if (getDbIndexOrReply(c, c->argv[1], &db1, "ERR invalid first DB index") != C_OK) return;
     if (getDbIndexOrReply(c, c->argv[2], &db2, "ERR invalid second DB index") != C_OK) return;
-    if (storeSwapDb(db1, db2) != STORE_OK) {
+    touchWatchedKeysOnSwap(db1, db2);
+    int r = storeSwapDb(db1, db2);
+    touchWatchedKeysOnSwapEnd();
+    if (r != STORE_OK) {
         addReplyErrorIO(c, errno);
         return;
     }

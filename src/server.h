@@ -421,6 +421,10 @@ void flagTransaction(client *c);
 void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
+/* SWAPDB: Redis's WATCH effects of swapping db1 and db2, decided before the
+ * swap; the flush hooks of the swap leave WATCHes until ...End() */
+void touchWatchedKeysOnSwap(int db1, int db2);
+void touchWatchedKeysOnSwapEnd(void);
 int isMultiControlCommand(const redisCommand *cmd);
 int isExecCommand(const redisCommand *cmd);
 void execCommandAbort(client *c, const char *err);
