@@ -342,6 +342,7 @@ int processCommand(client *c) {
         return C_ERR;
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
+    trackingBeforeCommand(); /* as Redis: the tracking table within its limit */
     if ((commandRunFlags(c, cmd) & CMD_WRITE) && !replicationGoodReplicasOk()) {
         rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
         return C_ERR;

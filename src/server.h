@@ -498,6 +498,7 @@ void trackingCallEnd(client *c, redisCommand *cmd);
 void trackingFreeClient(client *c);
 void trackingDisable(client *c);
 void trackingCron(void);
+void trackingBeforeCommand(void); /* processCommand: the table within tracking-table-max-keys */
 char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
 unsigned long trackingClientsCount(void);
 sds genTrackingInfo(sds info);
