@@ -63,7 +63,8 @@ def raw_reply(c, *args):
 # ---- the gate -------------------------------------------------------------
 
 def test_gate_default_no():
-    with Pair() as p:
+    # the harness allows DEBUG on both (as Redis's test suite); the default is no
+    with Pair(env={"DREDIS_ENABLE_DEBUG_COMMAND": ""}, redis_args=("--enable-debug-command", "no")) as p:
         err = p.run("DEBUG", "SLEEP", "0")
         assert err == RespError("ERR " + NOT_ALLOWED), err
         p.run("DEBUG", "HELP")
@@ -79,7 +80,8 @@ def test_gate_default_no():
 
 
 def test_gate_before_auth():
-    with Pair(env={"DREDIS_REQUIREPASS": "pw"}, redis_args=("--requirepass", "pw")) as p:
+    with Pair(env={"DREDIS_REQUIREPASS": "pw", "DREDIS_ENABLE_DEBUG_COMMAND": "no"},
+              redis_args=("--requirepass", "pw", "--enable-debug-command", "no")) as p:
         assert p.run("DEBUG", "SLEEP", "0") == RespError("ERR " + NOT_ALLOWED)
         assert p.run("GET", "x") == RespError("NOAUTH Authentication required.")
 
