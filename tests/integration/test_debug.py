@@ -502,8 +502,9 @@ def test_reload_keeps_everything():
         assert p.run("OBJECT", "IDLETIME", "idle") == 5000
 
         assert p.run("DEBUG", "RELOAD") == "OK"
-        # access times are those of a fresh load
-        assert p.run("OBJECT", "IDLETIME", "idle") == 0
+        # access times are those of a fresh load (0, or 1 across a second's turn)
+        d, r = p.both("OBJECT", "IDLETIME", "idle")
+        assert d <= 1 and r <= 1, (d, r)
 
         # the caches were dropped: the sorted set indexes are built again
         assert int(info_field(p.d, "all", "dredis_zset_index_cache_keys")) == 0
