@@ -715,9 +715,9 @@ void replicationCron(void) {
     }
     if (now - repl.last_newline >= 1000) {
         /* replicas waiting for their RDB: a newline keeps them from timing
-         * out. Not once its transfer began (SEND_BULK), as Redis: the newline
-         * would land after the payload, in the stream, one byte the replica
-         * counts in its offset and the master does not */
+         * out. Not once the RDB is queued (SEND_BULK): the newline would
+         * follow it, inside the stream, which the replica then takes for
+         * a command (a dredis replica syncs again) */
         repl.last_newline = now;
         for (int i = 0; i < repl.nreplicas; i++)
             if (repl.replicas[i]->replstate == SLAVE_STATE_WAIT_BGSAVE_START ||
