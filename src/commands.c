@@ -17,7 +17,8 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
                                  sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
-                                 clusterCommandTable, moduleCommandTable, migrateCommandTable, lolwutCommandTable, faultCommandTable};
+                                 clusterCommandTable, moduleCommandTable, migrateCommandTable, lolwutCommandTable, debugCommandTable,
+                                 faultCommandTable};
 
 /* A table left out of the index: DEBUG-FAULT unless enabled. */
 static int tableHidden(const redisCommand *t) { return t == faultCommandTable && !faultsEnabled(); }
@@ -329,6 +330,7 @@ int processCommand(client *c) {
         return C_ERR;
     }
     const char *refused = moduleCommandRefused(cmd); /* as Redis's protected commands */
+    if (!refused) refused = debugCommandRefused(c, cmd);
     if (refused) {
         rejectCommand(c, cmd, "%s", refused);
         return C_ERR;
@@ -340,6 +342,7 @@ int processCommand(client *c) {
         return C_ERR;
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
+    trackingBeforeCommand(); /* as Redis: the tracking table within its limit */
     if ((commandRunFlags(c, cmd) & CMD_WRITE) && !replicationGoodReplicasOk()) {
         rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
         return C_ERR;

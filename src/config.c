@@ -77,7 +77,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_MIN_REPLICAS_TO_WRITE", "DREDIS_MIN_REPLICAS_MAX_LAG",
                                   "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
-                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE", NULL};
+                                  "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE",
+                                  "DREDIS_ENABLE_DEBUG_COMMAND", NULL};
 
 static const char *setYesNo(const char *v, int *out);
 
@@ -286,6 +287,14 @@ int loadConfigFromEnv(char **err) {
         if (*end || perm < 0 || perm > 0777) return fail(err, "%s must be an octal mode such as 700 (got '%s')", "DREDIS_UNIXSOCKETPERM", v);
         server.unixsocketperm = perm;
     }
+    /* Redis's enable-debug-command (an enum: its words in any case) */
+    server.enable_debug_cmd = PROTECTED_ACTION_ALLOWED_NO;
+    if ((v = getenv("DREDIS_ENABLE_DEBUG_COMMAND")) && *v) {
+        if (!strcasecmp(v, "no")) server.enable_debug_cmd = PROTECTED_ACTION_ALLOWED_NO;
+        else if (!strcasecmp(v, "yes")) server.enable_debug_cmd = PROTECTED_ACTION_ALLOWED_YES;
+        else if (!strcasecmp(v, "local")) server.enable_debug_cmd = PROTECTED_ACTION_ALLOWED_LOCAL;
+        else return fail(err, "%s must be no, yes or local (got '%s')", "DREDIS_ENABLE_DEBUG_COMMAND", v);
+    }
     if ((v = getenv("DEBUG")) && parseBool("DEBUG", v, &server.debug, err) != C_OK) return C_ERR;
     if (server.debug) server.verbosity = LL_DEBUG;
     if ((v = getenv("FLUSHALL_ON_STARTUP")) && parseBool("FLUSHALL_ON_STARTUP", v, &server.flushall_on_startup, err) != C_OK)
@@ -425,6 +434,12 @@ static const char *setMaxmemoryPolicy(const char *v) {
     return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
 }
 static sds getNo(void) { return sdsnew("no"); }
+/* enable-debug-command: DREDIS_ENABLE_DEBUG_COMMAND, immutable as in Redis */
+static sds getEnableDebugCmd(void) {
+    return sdsnew(server.enable_debug_cmd == PROTECTED_ACTION_ALLOWED_YES     ? "yes"
+                  : server.enable_debug_cmd == PROTECTED_ACTION_ALLOWED_LOCAL ? "local"
+                                                                              : "no");
+}
 static const char *setAppendonly(const char *v) {
     return !strcasecmp(v, "no") ? NULL : "dredis has no append-only file: its tree is written as each command runs";
 }
@@ -628,7 +643,7 @@ static const char *redisImmutableConfigs[] = {
     "rdbchecksum", "daemonize", "io-threads-do-reads", "always-show-logo", "set-proc-title", "syslog-enabled",
     "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
     "appendfilename", "appenddirname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
-    "logfile", "supervised", "syslog-facility", "enable-protected-configs", "enable-debug-command",
+    "logfile", "supervised", "syslog-facility", "enable-protected-configs",
     "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
 };
 
@@ -648,6 +663,7 @@ static const configEntry configTable[] = {
     {"databases", getDatabases, NULL},
     {"dir", getDir, NULL},
     {"cluster-enabled", getNo, NULL},
+    {"enable-debug-command", getEnableDebugCmd, NULL},
     {"enable-module-command", getNo, NULL},
     {"acl-pubsub-default", getAclPubsubDefault, setAclPubsubDefault},
     {"aclfile", getAclfile, NULL},

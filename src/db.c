@@ -582,7 +582,10 @@ static void swapdbCommand(client *c) {
     int db1, db2;
     if (getDbIndexOrReply(c, c->argv[1], &db1, "ERR invalid first DB index") != C_OK) return;
     if (getDbIndexOrReply(c, c->argv[2], &db2, "ERR invalid second DB index") != C_OK) return;
-    if (storeSwapDb(db1, db2) != STORE_OK) {
+    touchWatchedKeysOnSwap(db1, db2);
+    int r = storeSwapDb(db1, db2);
+    touchWatchedKeysOnSwapEnd();
+    if (r != STORE_OK) {
         addReplyErrorIO(c, errno);
         return;
     }
@@ -639,7 +642,7 @@ static void objectRefcountCommand(client *c) {
 #define LRU_CLOCK_MAX ((1LL << 24) - 1)
 #define LRU_CLOCK_SPAN (1LL << 24)
 
-static long long lruClockOf(long long ms) { return ((ms / 1000) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; }
+long long lruClockOf(long long ms) { return ((ms / 1000) % LRU_CLOCK_SPAN + LRU_CLOCK_SPAN) % LRU_CLOCK_SPAN; }
 
 /* Seconds between two access times, as Redis's estimateObjectIdleTime. */
 long long lruIdleSeconds(long long atime_ms, long long now_ms) {

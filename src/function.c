@@ -319,6 +319,8 @@ int functionsLoadFromStore(sds *err) {
     return C_OK;
 }
 
+int functionsLibraryCount(void) { return nlibs; }
+
 int functionsLoadAtStartup(void) {
     sds err = NULL;
     if (functionsLoadFromStore(&err) == C_OK) return C_OK;

@@ -1,6 +1,6 @@
 /* introspection.c - watching the server work: SLOWLOG (commands slower than
- * slowlog-log-slower-than), MONITOR (every command streamed to monitoring
- * clients) and DEBUG SLEEP / SET-ACTIVE-EXPIRE (LATENCY: latency.c). */
+ * slowlog-log-slower-than) and MONITOR (every command streamed to monitoring
+ * clients); LATENCY: latency.c, DEBUG: debug.c. */
 #include "server.h"
 #include <stdlib.h>
 #include <string.h>
@@ -166,33 +166,6 @@ void feedMonitors(client *c, int argc, sds *argv) {
     sdsfree(line);
 }
 
-/* ---- DEBUG ---- */
-
-static void debugCommand(client *c) {
-    if (!strcasecmp(c->argv[1], "sleep") && c->argc == 3) {
-        double secs;
-        if (getDoubleFromArgOrReply(c, c->argv[2], &secs, NULL) != C_OK) return;
-        if (secs > 0) {
-            struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
-            nanosleep(&ts, NULL);
-        }
-        addReplyOK(c);
-    } else if (!strcasecmp(c->argv[1], "set-active-expire") && c->argc == 3) {
-        server.active_expire_disabled = atoi(c->argv[2]) == 0; /* as Redis: atoi */
-        addReplyOK(c);
-    } else if (!strcasecmp(c->argv[1], "help")) {
-        addReplyArrayLen(c, 6);
-        addReplyStatus(c, "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-        addReplyStatus(c, "SLEEP <seconds>");
-        addReplyStatus(c, "    Stop the server for <seconds>. Decimals allowed.");
-        addReplyStatus(c, "SET-ACTIVE-EXPIRE <0|1>");
-        addReplyStatus(c, "    Setting it to 0 disables expiring keys in background when they are not accessed");
-        addReplyStatus(c, "    (otherwise the Redis behavior). Setting it to 1 reenables back the default.");
-    } else {
-        addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", c->argv[1]);
-    }
-}
-
 static void dummyContainer(client *c) { (void)c; }
 
 static redisCommand slowlogSubcommands[] = {
@@ -205,5 +178,4 @@ static redisCommand slowlogSubcommands[] = {
 redisCommand introspectionCommandTable[] = {
     {"slowlog", dummyContainer, -2, "", "slow", 0, 0, 0, slowlogSubcommands},
     {"monitor", monitorCommand, 1, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
-    {"debug", debugCommand, -2, "admin noscript loading stale", "admin slow dangerous", 0, 0, 0, NULL},
     {NULL}};

@@ -267,9 +267,69 @@ void touchWatchedKey(int db, const char *key, size_t len) {
     }
 }
 
+/* A key in db: -1 missing, 0 there, 1 there but logically expired (its
+ * time passed, not yet removed), as Redis's dictFind and keyIsExpired. */
+static int keyState(int db, const char *key, size_t len) {
+    skey *k;
+    if (storeOpenKey(db, key, len, &k) != STORE_OK) return -1;
+    int expired = k->expire >= 0 && k->expire <= mstime();
+    storeCloseKey(k);
+    return expired;
+}
+
+/* SWAPDB decides what it does to WATCHes itself (touchWatchedKeysOnSwap);
+ * the store's flush hooks around the swap leave them. */
+static int swapping;
+
+/* Redis 7.0's touchAllWatchedKeysInDb(emptied, replaced_with), before the
+ * swap: a watched key of emptied that exists on either side makes its
+ * clients dirty, except that an expired key (one that had expired when
+ * WATCHed) replaced by nothing or by another expired key, and a missing key
+ * replaced by an expired one (which then counts as watched expired), are no
+ * logical change. */
+static void touchWatchedKeysReplaced(int emptied, int replaced_with) {
+    dictIterator it;
+    dictEntry *e;
+    dictIterInit(&it, watched_keys);
+    while ((e = dictNext(&it)) != NULL) {
+        const char *colon = memchr(e->key, ':', sdslen(e->key));
+        if (!colon || atoi(e->key) != emptied) continue;
+        const char *key = colon + 1;
+        size_t len = sdslen(e->key) - (size_t)(key - e->key);
+        int in_emptied = keyState(emptied, key, len), in_replaced = keyState(replaced_with, key, len);
+        if (in_emptied < 0 && in_replaced < 0) continue;
+        clientList *cl = e->val;
+        for (int i = 0; i < cl->count; i++) {
+            client *c = cl->items[i];
+            watchedKey *w = findWatchedKey(c, emptied, key, len);
+            if (w && w->expired) {
+                if (in_replaced < 0) { /* expired key now gone: no logical change */
+                    w->expired = 0;
+                    continue;
+                }
+                if (in_replaced == 1) continue; /* expired, and still expired */
+            } else if (w && in_emptied < 0 && in_replaced == 1) {
+                w->expired = 1; /* a missing key replaced by an expired one */
+                continue;
+            }
+            c->flags |= CLIENT_DIRTY_CAS;
+        }
+    }
+}
+
+void touchWatchedKeysOnSwap(int db1, int db2) {
+    swapping = 0;
+    if (dictSize(watched_keys) == 0 || db1 == db2) return;
+    touchWatchedKeysReplaced(db1, db2);
+    touchWatchedKeysReplaced(db2, db1);
+    swapping = 1;
+}
+
+void touchWatchedKeysOnSwapEnd(void) { swapping = 0; }
+
 /* Before a flush: clients watching a key that exists in db are dirty. */
 void touchAllWatchedKeysInDb(int db) {
-    if (dictSize(watched_keys) == 0) return;
+    if (dictSize(watched_keys) == 0 || swapping) return;
     dictIterator it;
     dictEntry *e;
     dictIterInit(&it, watched_keys);

@@ -55,15 +55,25 @@ static void discardOpsFrom(int from) {
     }
 }
 
-/* Send what the unit produced, MULTI/EXEC around more than one command. */
-static void propagatePending(void) {
+/* Send what the unit produced, MULTI/EXEC around more than one command
+ * unless no_multi. */
+static void propagatePendingAs(int no_multi) {
     if (nops == 0) return;
     sds multi = propWord("MULTI"), exec = propWord("EXEC");
-    int transaction = nops > 1;
+    int transaction = nops > 1 && !no_multi;
     if (transaction) replicationFeed(ops[0].db, 1, &multi);
     for (int i = 0; i < nops; i++) replicationFeed(ops[i].db, ops[i].argc, ops[i].argv);
     if (transaction) replicationFeed(ops[nops - 1].db, 1, &exec);
     discardOpsFrom(0);
+}
+
+static void propagatePending(void) { propagatePendingAs(0); }
+
+/* Redis's CMD_TOUCHES_ARBITRARY_KEYS commands (SCAN, RANDOMKEY): run
+ * directly, the expired keys they delete on their way are sent as plain
+ * DELs, not wrapped in MULTI/EXEC (as an active expiry's). */
+static int touchesArbitraryKeys(const client *c) {
+    return c->cmd && (!strcmp(c->cmd->fullname, "scan") || !strcmp(c->cmd->fullname, "randomkey"));
 }
 
 void alsoPropagate(int db, int argc, sds *argv) {
@@ -155,7 +165,7 @@ void propagateCallEnd(client *c, propState *ps, int rolled_back) {
     c->prop_argc = ps->argc;
     c->prop_argv = ps->argv;
     if (--unitDepth == 0 && nops) {
-        propagatePending();
+        propagatePendingAs(touchesArbitraryKeys(c));
         c->woff = server.master_repl_offset; /* WAIT waits for what it wrote */
     }
 }

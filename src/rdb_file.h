@@ -15,9 +15,12 @@
  * chunk plus the largest single piece appended at once. With fd -1
  * everything stays in buf (a DUMP payload). */
 #define RDB_OUT_CHUNK (256 * 1024)
+/* An fd that writes nothing and counts the bytes in written (DEBUG
+ * OBJECT's serializedlength: one chunk in memory at a time). */
+#define RDB_OUT_COUNT (-2)
 typedef struct rdbOut {
     sds buf;
-    int fd;                /* -1: keep everything in buf */
+    int fd;                /* -1: keep everything in buf; RDB_OUT_COUNT: only count */
     uint64_t crc;          /* CRC64 of the bytes written to fd so far */
     long long written;     /* bytes written to fd so far */
 } rdbOut;

@@ -101,6 +101,12 @@ static void clearReplicationId2(void) {
     server.second_replid_offset = -1;
 }
 
+/* DEBUG CHANGE-REPL-ID: a new id, and no second one, as Redis's. */
+void replicationChangeIds(void) {
+    changeReplicationId();
+    clearReplicationId2();
+}
+
 /* ------------------------------------------------------------------------ */
 /* The backlog                                                               */
 /* ------------------------------------------------------------------------ */

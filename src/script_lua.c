@@ -623,7 +623,7 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     }
     /* blocking commands that may run in scripts never block here: the fake
      * client may not (clientMayBlock) and gets the timeout reply */
-    if (cmd->flags & CMD_NOSCRIPT) {
+    if ((cmd->flags & CMD_NOSCRIPT) && !server.script_disable_deny_script) { /* DEBUG SET-DISABLE-DENY-SCRIPTS */
         cmd->rejected_calls++;
         return "This Redis command is not allowed from script";
     }

@@ -377,6 +377,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
+    if (server.pause_cron) return; /* DEBUG PAUSE-CRON 1, as Redis's serverCron */
     activeExpireCycle();
     closeIdleClients();
     clientsCronOutputLimits();

@@ -276,6 +276,10 @@ struct dredisServer {
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
     int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
     int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when accessed */
+    int enable_debug_cmd;      /* DREDIS_ENABLE_DEBUG_COMMAND: PROTECTED_ACTION_ALLOWED_* */
+    int pause_cron;            /* DEBUG PAUSE-CRON 1: serverCron does nothing */
+    int script_disable_deny_script; /* DEBUG SET-DISABLE-DENY-SCRIPTS 1: scripts may run noscript commands */
+    unsigned long long quicklist_packed_threshold; /* DEBUG QUICKLIST-PACKED-THRESHOLD (kept, no effect) */
     /* snapshots (save.c) */
     char *snapshot_dir;        /* DREDIS_SNAPSHOT_DIR */
     int snapshot_keep;         /* DREDIS_SNAPSHOT_KEEP: newest kept, 0 = all */
@@ -417,6 +421,10 @@ void flagTransaction(client *c);
 void unwatchAllKeys(client *c);
 void touchWatchedKey(int db, const char *key, size_t len);
 void touchAllWatchedKeysInDb(int db);
+/* SWAPDB: Redis's WATCH effects of swapping db1 and db2, decided before the
+ * swap; the flush hooks of the swap leave WATCHes until ...End() */
+void touchWatchedKeysOnSwap(int db1, int db2);
+void touchWatchedKeysOnSwapEnd(void);
 int isMultiControlCommand(const redisCommand *cmd);
 int isExecCommand(const redisCommand *cmd);
 void execCommandAbort(client *c, const char *err);
@@ -493,6 +501,7 @@ void trackingCallEnd(client *c, redisCommand *cmd);
 void trackingFreeClient(client *c);
 void trackingDisable(client *c);
 void trackingCron(void);
+void trackingBeforeCommand(void); /* processCommand: the table within tracking-table-max-keys */
 char *trackingClientFlags(client *c, char *p);        /* CLIENT LIST letters t R B */
 unsigned long trackingClientsCount(void);
 sds genTrackingInfo(sds info);
@@ -547,6 +556,7 @@ int lookupKeyReadWithFlags(client *c, sds key, int type, int flags, skey **out);
 int lookupKeyWrite(client *c, sds key, int type, skey **out);
 int lookupKeyAny(client *c, sds key, skey **out); /* leaves the access time */
 long long lruIdleSeconds(long long atime_ms, long long now_ms);
+long long lruClockOf(long long ms); /* Redis's 24-bit LRU clock at unix ms */
 long long lruAccessTimeOfIdle(long long idle_s, long long now_ms);
 skey *lookupKeyReadOrNil(client *c, sds key);
 int deleteKey(client *c, sds key, int *deleted);
@@ -599,6 +609,7 @@ int collectionParseRandomCount(client *c, const char *withopt, long *count, int 
  * number. STORE_ERR (errno EUCLEAN for a damaged key) or what fn returned. */
 typedef int listVisitor(void *ud, const char *p, size_t len);
 int listVisit(skey *k, listVisitor *fn, void *ud, long long *count);
+void listEndsCacheClear(void); /* DEBUG RELOAD */
 /* For RESTORE: a new (staged) list key built element by element, in
  * segments; listBuildEnd() writes what is left (save) and frees l. */
 typedef struct listRef listRef;
@@ -649,6 +660,7 @@ int replicationReplicaCount(void);
 size_t replicationPendingStream(client *c);
 void replicationDisconnectReplicas(void);
 void replicationResetHistory(const char *replid, long long offset);
+void replicationChangeIds(void); /* DEBUG CHANGE-REPL-ID */
 void replicationShiftHistory(const char *newid);
 void replicationPromote(void);
 void replicationRestoreHistory(const char *replid, long long offset);
@@ -695,6 +707,7 @@ const char *scriptBusyError(void);    /* the -BUSY text while a script or functi
  * swap): C_ERR with *err (caller frees) when one does not load. */
 int functionsLoadFromStore(sds *err);
 int functionsLoadAtStartup(void); /* the same; the reason on stderr */
+int functionsLibraryCount(void);
 sds genFunctionsMemoryInfo(sds info); /* number_of_functions ... for INFO memory */
 /* FCALL's flags as its function declares them; cmd->flags for others */
 uint64_t fcallCommandFlags(client *c, redisCommand *cmd);
@@ -706,6 +719,7 @@ void functionsDeleteLibrary(const char *name, size_t len);
 /* ---- t_zset.c ---- */
 /* INFO lines about the sorted set index cache, appended to info. */
 sds zsetCacheInfo(sds info);
+void zsetIndexCacheClear(void); /* DEBUG RELOAD */
 /* For DUMP/RESTORE: a member's score; adding a member to a new (staged) key */
 int zsetMemberScore(skey *k, const char *m, size_t len, double *score);
 int zsetAddToNewKey(skey *k, const char *m, size_t len, double score);
@@ -758,6 +772,12 @@ extern redisCommand hllCommandTable[];
 extern redisCommand clusterCommandTable[];
 extern redisCommand moduleCommandTable[];
 const char *moduleCommandRefused(const redisCommand *cmd);
+/* debug.c: DEBUG, and its gate (enable-debug-command) */
+extern redisCommand debugCommandTable[];
+#define PROTECTED_ACTION_ALLOWED_NO 0
+#define PROTECTED_ACTION_ALLOWED_YES 1
+#define PROTECTED_ACTION_ALLOWED_LOCAL 2
+const char *debugCommandRefused(client *c, const redisCommand *cmd);
 extern redisCommand geoCommandTable[];
 extern redisCommand saveCommandTable[];
 extern redisCommand replicationCommandTable[];

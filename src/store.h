@@ -89,6 +89,8 @@ int storeSetExpire(skey *k, long long when_ms); /* -1 removes the expiry */
  * (store_meta.c). STORE_ERR (errno) when that cannot be read. */
 void storeKeyAccessed(skey *k, long long when_ms);
 int storeKeyLastAccess(skey *k, long long *when_ms);
+/* The inode number of the key's directory (DEBUG OBJECT's "Value at") */
+int storeKeyInode(skey *k, unsigned long long *ino);
 
 /* whole databases */
 int storeFlushDb(int db);
@@ -208,6 +210,11 @@ long long storeTrashPending(void);
  * by those of such a tree in one transaction, and the scratch removed. */
 sds storeScratchPath(char tag);
 int storeReplaceAllDbs(const char *path);
+/* DEBUG RELOAD / LOADAOF: forget what the store keeps in memory of the data
+ * and open every database again from the tree, as a restart would (the
+ * tree is not changed). No key may be open. STORE_ERR with errno set: the
+ * databases stay open as they were. */
+int storeReload(void);
 int storeRemoveScratch(const char *path);
 /* dredis's own small files at ROOT_DIR's top level (.replication) */
 int storeReadRootFile(const char *name, sds *out);

@@ -45,6 +45,63 @@ static int reopenDb(int db) {
     return STORE_OK;
 }
 
+/* DEBUG RELOAD and LOADAOF: the tree is the data, so loading it again means
+ * forgetting everything the store keeps in memory of it and reading it
+ * afresh, as at start-up: the metadata cache (types, expiries, small values,
+ * the directories it keeps open, access times, every key's generation: the
+ * list-ends and sorted-set index caches, keyed by generation, then miss
+ * too), the cached paths of directories, SCAN's read-ahead, and each
+ * database's directory, expiry index, key and expiry counts and expiry
+ * cursor, opened and counted again. The layer above hears of it as Redis's
+ * emptyData() tells it: WATCHed keys are touched, tracking clients
+ * invalidated, blocked clients look again. The new descriptors are opened
+ * before the old ones are closed, so a failure leaves the store as it was. */
+int storeReload(void) {
+    if (storeOpenKeyHandles() > 0) {
+        errno = EBUSY;
+        return STORE_ERR;
+    }
+    int *dbfd = zmalloc(sizeof(int) * (size_t)store.dbnum), *expfd = zmalloc(sizeof(int) * (size_t)store.dbnum);
+    int opened = 0, r = STORE_OK;
+    for (; opened < store.dbnum; opened++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%d", opened);
+        dbfd[opened] = sysOpenat(store.rootfd, name, OPEN_DIR_FLAGS);
+        expfd[opened] = dbfd[opened] < 0 ? -1 : sysOpenat(dbfd[opened], ".expires", OPEN_DIR_FLAGS);
+        if (expfd[opened] < 0) {
+            if (dbfd[opened] >= 0) sysClose(dbfd[opened]);
+            r = STORE_ERR;
+            break;
+        }
+    }
+    int saved = errno;
+    if (r != STORE_OK) {
+        for (int db = 0; db < opened; db++) {
+            sysClose(dbfd[db]);
+            sysClose(expfd[db]);
+        }
+    } else {
+        if (storeFlushHook)
+            for (int db = 0; db < store.dbnum; db++) storeFlushHook(db);
+        storeKeyChanged(-1, NULL, 0); /* every metadata entry and generation; SCAN's read-ahead */
+        storeMetaReopened();
+        storePathsForget();
+        storePathsMoved();
+        for (int db = 0; db < store.dbnum; db++) {
+            sysClose(store.dbfd[db]);
+            sysClose(store.expfd[db]);
+            store.dbfd[db] = dbfd[db];
+            store.expfd[db] = expfd[db];
+            store.dbsize[db] = store.expcount[db] = -1; /* counted again when asked */
+            store.expcursor[db] = 0;
+        }
+    }
+    zfree(dbfd);
+    zfree(expfd);
+    errno = saved;
+    return r;
+}
+
 /* ---- scratch space and the files of ROOT_DIR's top level ---- */
 
 sds storeScratchPath(char tag) {

@@ -186,6 +186,7 @@ extern long long storeMutationCount; /* every change, however many to one key */
 extern int storeLastChangedDb;       /* -1: the next change counts anew */
 void storeMetaOpen(void);
 void storeMetaClose(void);
+void storeMetaReopened(void);
 
 
 /* store_meta.c */

@@ -98,6 +98,10 @@ void storeMetaOpen(void) {
     metaopened = wallClockMs();
 }
 
+/* DEBUG RELOAD: the store opens the tree again, as at start-up: keys not
+ * accessed since read as accessed then (storeKeyLastAccess). */
+void storeMetaReopened(void) { metaopened = wallClockMs(); }
+
 void storeMetaClose(void) {
     dictRelease(metacache, metaEntryFree);
     metacache = NULL;
@@ -297,6 +301,14 @@ int storeKeyLastAccess(skey *k, long long *when_ms) {
     if (fd < 0 || sysFstat(fd, &sb) < 0) return STORE_ERR;
     long long changed = (long long)sb.st_ctim.tv_sec * 1000 + sb.st_ctim.tv_nsec / 1000000;
     *when_ms = changed > metaopened ? changed : metaopened;
+    return STORE_OK;
+}
+
+int storeKeyInode(skey *k, unsigned long long *ino) {
+    struct stat sb;
+    int fd = storeKeyDir(k);
+    if (fd < 0 || sysFstat(fd, &sb) < 0) return STORE_ERR;
+    *ino = (unsigned long long)sb.st_ino;
     return STORE_OK;
 }
 

@@ -211,6 +211,9 @@ static void endsClear(void) {
     endsCache = dictCreate();
 }
 
+/* DEBUG RELOAD: every list's ends are read from the tree again. */
+void listEndsCacheClear(void) { endsClear(); }
+
 static sds endsKey(int db, const char *name, size_t len) {
     sds k = sdscatprintf(sdsempty(), "%d:", db);
     return sdscatlen(k, name, len);

@@ -78,6 +78,13 @@ static zcache *zsetCache(void) {
     return indexCache;
 }
 
+/* DEBUG RELOAD: every index goes (rebuilt from the tree when next used). */
+void zsetIndexCacheClear(void) {
+    if (!indexCache) return;
+    zcacheFree(indexCache);
+    indexCache = NULL;
+}
+
 /* The cached index of k, to keep in step while writing to it (NULL when
  * not cached, or when k is a new key not yet published). */
 static zidx *zsetCachedIndex(skey *k) {

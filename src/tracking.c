@@ -395,6 +395,14 @@ void trackingCron(void) {
     if (tracking_clients && call_depth == 0) limitTrackingTable();
 }
 
+/* processCommand(), before a command runs or is queued (MULTI), as Redis's
+ * trackingLimitUsedSlots() there: with the cron paused (DEBUG PAUSE-CRON)
+ * a command queued after CONFIG SET tracking-table-max-keys still gets the
+ * invalidations first. */
+void trackingBeforeCommand(void) {
+    if (tracking_clients && call_depth == 0) limitTrackingTable();
+}
+
 /* call(): around every command; nested calls (EXEC, scripts) belong to the
  * outermost client. */
 void trackingCallBegin(client *c) {

@@ -245,6 +245,10 @@ class Dredis(_Process):
         # DREDIS_SERVER names the binary under test; it is not a setting
         env = {k: v for k, v in os.environ.items() if k != "DREDIS_SERVER"}
         env.update({"DREDIS_HOST": "127.0.0.1", "DREDIS_PORT": str(self.port), "ROOT_DIR": self.root_dir})
+        # DEBUG allowed, as Redis's own test suite configures its servers
+        # (tests/assets/default.conf: enable-debug-command yes); a test of
+        # the gate sets DREDIS_ENABLE_DEBUG_COMMAND itself
+        env["DREDIS_ENABLE_DEBUG_COMMAND"] = "yes"
         env.update(self.env)
         self.log = open(self.logfile, "ab")
         self.proc = subprocess.Popen([DREDIS_SERVER], env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -276,7 +280,8 @@ class Dredis(_Process):
 
 
 class Redis(_Process):
-    """A real redis-server (the reference), no persistence."""
+    """A real redis-server (the reference), no persistence, DEBUG allowed
+    (as dredis in Dredis; extra_args may say otherwise)."""
 
     def __init__(self, extra_args=()):
         if not REDIS_SERVER:
@@ -286,7 +291,7 @@ class Redis(_Process):
         self.port = free_port()
         args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir, "--logfile", self.logfile,
-                "--daemonize", "no"] + list(extra_args)
+                "--daemonize", "no", "--enable-debug-command", "yes"] + list(extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready()
 

@@ -551,3 +551,36 @@ def test_watch_across_repeated_flushes():
         return out
 
     assert compare(scenario) == ["OK", None] * 20
+
+
+def test_watch_swapdb_with_expired_keys():
+    """Redis 7.0's SWAPDB cases of keys already expired but not yet removed
+    (active expiry off): a missing key replaced by an expired one, and an
+    expired key replaced by another, are no change; an expired watched key
+    replaced by a live one is (multi.tcl's needs:debug tests, and more)."""
+    def scenario(p, setup, swap=("SWAPDB", "0", "1")):
+        p.run("FLUSHALL")
+        p.run("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        for db, cmd in setup:
+            p.run("SELECT", db)
+            p.run(*cmd)
+        time.sleep(0.01)
+        p.run("SELECT", "1")
+        p.run("WATCH", "x")
+        p.run(*swap)
+        p.run("MULTI")
+        p.run("PING")
+        r = p.run("EXEC")
+        p.run("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        p.run("SELECT", "0")
+        return r
+
+    env, args = {"DREDIS_ENABLE_DEBUG_COMMAND": "yes"}, ("--enable-debug-command", "yes")
+    with Pair(env=env, redis_args=args) as p:
+        stale = ("SET", "x", "foo", "PX", "1")
+        assert scenario(p, [("0", stale)]) == ["PONG"]  # missing replaced by stale
+        assert scenario(p, [("1", stale), ("0", ("SET", "x", "bar", "PX", "1"))]) == ["PONG"]  # stale by stale
+        assert scenario(p, [("1", stale), ("0", ("SET", "x", "live"))]) is None  # stale by live
+        assert scenario(p, [("1", stale)]) == ["PONG"]  # stale by nothing
+        assert scenario(p, [("1", ("SET", "x", "live"))]) is None  # live by nothing
+        assert scenario(p, [("0", stale)], swap=("SWAPDB", "2", "3")) == ["PONG"]  # other databases

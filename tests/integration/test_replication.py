@@ -200,6 +200,47 @@ def test_stream_lazy_expiry_is_a_del():
     assert [b"DEL", b"e"] in got, got
 
 
+def test_stream_scan_and_randomkey_expiries_are_plain_dels():
+    """SCAN and RANDOMKEY (Redis's TOUCHES_ARBITRARY_KEYS commands) run
+    directly send the expired keys they delete as plain DELs, not in
+    MULTI/EXEC (expire.tcl's "Lazy-expire should not be wrapped" tests);
+    inside MULTI they are wrapped with the rest."""
+    def scenario(c):
+        for cmd in ("SCAN", "RANDOMKEY", "MULTI"):
+            c.execute("FLUSHALL")
+            c.execute("SET", "foo1", "v", "PX", "1")
+            c.execute("SET", "foo2", "v", "PX", "1")
+            time.sleep(0.05)
+            if cmd == "SCAN":
+                c.execute("SCAN", "0")
+            elif cmd == "RANDOMKEY":
+                c.execute("RANDOMKEY")
+            else:
+                c.execute("MULTI")
+                c.execute("SCAN", "0")
+                c.execute("EXEC")
+    def dels_sorted(stream):  # which expired key a scan meets first is the keyspace's order
+        out, run = [], []
+        for argv in stream + [None]:
+            if argv and argv[0] == b"DEL":
+                run.append(argv)
+                continue
+            out += sorted(run)
+            run = []
+            if argv:
+                out.append(argv)
+        return out
+    marker = b"end-of-scenario"
+    with Dredis() as d, Redis(extra_args=("--repl-diskless-sync", "no")) as r:
+        for srv in (d, r):
+            with srv.client() as c:
+                c.execute("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        got = dels_sorted(stream_of(d.port, scenario, marker))
+        want = dels_sorted(stream_of(r.port, scenario, marker))
+    assert got == want, "stream differs:\n dredis: %r\n redis:  %r" % (got, want)
+    assert got.count([b"MULTI"]) == 1 and got.count([b"DEL", b"foo1"]) == 3, got
+
+
 def test_stream_collections_and_pops():
     assert_same_stream(run_all([
         ("HSET", "h", "f", "v", "g", "1"), ("HINCRBYFLOAT", "h", "g", "2.5"), ("HINCRBY", "h", "i", "1"),

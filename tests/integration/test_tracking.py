@@ -393,3 +393,30 @@ def test_reset_turns_tracking_off():
             info = c.execute("CLIENT", "INFO").decode()
             assert " flags=N " in info, info
             assert c.execute("CLIENT", "TRACKINGINFO")[:2] == [b"flags", [b"off"]]
+
+
+def test_table_limit_applies_before_a_queued_command():
+    """tracking.tcl's "Regression test for #11715": with the cron paused
+    (DEBUG PAUSE-CRON 1), a lowered tracking-table-max-keys is applied when
+    the next command arrives, before it is queued in MULTI: the
+    invalidation comes before QUEUED."""
+    env, args = {"DREDIS_ENABLE_DEBUG_COMMAND": "yes"}, ("--enable-debug-command", "yes")
+    with Pair(env=env, redis_args=args) as p:
+        p.run("CONFIG", "SET", "tracking-table-max-keys", "2")
+        p.run("DEBUG", "PAUSE-CRON", "1")
+        out = []
+        for srv in (p.dredis, p.redis):
+            with srv.client() as c:
+                c.execute("HELLO", "3")
+                steps = [c.execute("CLIENT", "TRACKING", "on"),
+                         c.execute("MGET", "1{tag}", "2{tag}"), c.execute("MULTI")]
+                admin = p.d if srv is p.dredis else p.r
+                admin.execute("CONFIG", "SET", "tracking-table-max-keys", "1")
+                c.send("PING")
+                push = c.read_reply()
+                steps += [push[:2], len(push[2]), c.read_reply(), c.execute("EXEC")]
+                admin.execute("CONFIG", "SET", "tracking-table-max-keys", "2")
+            out.append(steps)
+        p.run("DEBUG", "PAUSE-CRON", "0")  # (Redis shuts down from its cron)
+        assert out[0] == out[1], out
+        assert out[0][3:] == [["push", b"invalidate"], 1, "QUEUED", ["PONG"]], out[0]
