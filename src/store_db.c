@@ -61,6 +61,7 @@ int storeReload(void) {
         errno = EBUSY;
         return STORE_ERR;
     }
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR; /* what is pending is the tree's too */
     int *dbfd = zmalloc(sizeof(int) * (size_t)store.dbnum), *expfd = zmalloc(sizeof(int) * (size_t)store.dbnum);
     int opened = 0, r = STORE_OK;
     for (; opened < store.dbnum; opened++) {

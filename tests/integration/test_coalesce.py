@@ -185,3 +185,11 @@ def test_a_failed_command_inside_exec_keeps_the_earlier_pending_write():
         d.restart()
         with d.client() as c2:
             assert c2.execute("GET", "k") == b"3"
+
+
+def test_debug_reload_settles_what_is_pending_first():
+    with Dredis() as d, d.client() as c:
+        c.execute("SET", "k", "0")
+        r = c.pipeline([("SET", "k", "1"), ("SET", "k", "2"), ("DEBUG", "RELOAD", "NOSAVE"), ("GET", "k")])
+        assert r == ["OK", "OK", "OK", b"2"], r
+        assert open(os.path.join(d.db_dir(), "k", "value"), "rb").read() == b"2"
