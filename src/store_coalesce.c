@@ -172,17 +172,23 @@ static int writeOne(const fileId *id, const char *data, size_t len) {
     return r;
 }
 
-/* The steps from undo[from] on are undone: the bytes they replaced are
- * pending again. */
+/* The last step is undone: the bytes it replaced are pending again (none
+ * when it made the entry). Returns the entry. */
+static pendingWrite *undoLastStep(void) {
+    struct undoStep *u = &undo[--nundo];
+    pendingWrite *p = &pending[u->idx];
+    pendingBytes -= sdslen(p->data);
+    sdsfree(p->data);
+    p->data = u->prev;
+    if (p->data) pendingBytes += sdslen(p->data);
+    return p;
+}
+
+/* The steps from undo[from] on are undone. */
 static int undoFrom(int from) {
     int undone = 0;
     while (nundo > from) {
-        struct undoStep *u = &undo[--nundo];
-        pendingWrite *p = &pending[u->idx];
-        pendingBytes -= sdslen(p->data);
-        sdsfree(p->data);
-        p->data = u->prev;
-        if (p->data) pendingBytes += sdslen(p->data);
+        pendingWrite *p = undoLastStep();
         storeKeyChanged(p->id.db, p->id.key, sdslen(p->id.key)); /* its cached value was the undone one */
         undone++;
     }
@@ -241,14 +247,7 @@ int storeCoalesceSettle(void) {
     }
     /* back to the state before the command (its cached values stay: the
      * steps are made again below) */
-    while (nundo > 0) {
-        struct undoStep *u = &undo[--nundo];
-        pendingWrite *p = &pending[u->idx];
-        pendingBytes -= sdslen(p->data);
-        sdsfree(p->data);
-        p->data = u->prev;
-        if (p->data) pendingBytes += sdslen(p->data);
-    }
+    while (nundo > 0) undoLastStep();
     /* the settlement's own transaction, outside the command's */
     int depth = store.txn_depth;
     int failed0 = store.txn_failed[0];
