@@ -183,18 +183,6 @@ static sds digestHex(const unsigned char *digest) {
     return d;
 }
 
-#define DIGEST_BATCH 256
-typedef struct nameBatch {
-    sds names[DIGEST_BATCH];
-    int n;
-} nameBatch;
-
-static int collectName(void *ud, const char *name, size_t len) {
-    nameBatch *b = ud;
-    b->names[b->n++] = sdsnewlen(name, len);
-    return b->n == DIGEST_BATCH; /* full: the cursor resumes after it */
-}
-
 /* Redis's computeDatasetDigest(): per non-empty database its number mixed
  * in, then every key's digest (its name mixed, then its value) xored in.
  * Keys are read as they are, expired or not, as Redis reads its dict. */
@@ -206,11 +194,11 @@ static int datasetDigest(unsigned char *final) {
         if (size == 0) continue;
         uint32_t aux = htonl((uint32_t)db);
         mixDigest(final, &aux, sizeof(aux));
-        nameBatch b = {.n = 0};
+        storeKeyBatch b = {.n = 0};
         unsigned long long cursor = 0;
         int r = STORE_OK;
         do {
-            r = storeScanKeys(db, cursor, DIGEST_BATCH, collectName, &b, &cursor);
+            r = storeScanKeyBatch(db, cursor, &b, &cursor);
             for (int i = 0; r == STORE_OK && i < b.n; i++) {
                 skey *k;
                 int o = storeOpenKey(db, b.names[i], sdslen(b.names[i]), &k);
@@ -227,10 +215,7 @@ static int datasetDigest(unsigned char *final) {
                 errno = saved;
                 if (r == STORE_OK) xorDigest(final, digest, 20);
             }
-            int saved = errno;
-            for (int i = 0; i < b.n; i++) sdsfree(b.names[i]);
-            b.n = 0;
-            errno = saved;
+            storeKeyBatchClear(&b);
         } while (r == STORE_OK && cursor != 0);
         if (r != STORE_OK) return STORE_ERR;
     }

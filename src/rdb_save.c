@@ -33,7 +33,6 @@
 #define RDB_OPCODE_SELECTDB 254
 #define RDB_OPCODE_EOF 255
 #define RDB_SAVE_VERSION_STRING "7.0.15" /* the Redis whose files these are */
-#define SCAN_BATCH 256
 
 /* ------------------------------------------------------------------------ */
 /* rdbOut                                                                    */
@@ -106,23 +105,6 @@ static void appendMillis(rdbOut *o, long long ms) {
     o->buf = sdscatlen(o->buf, b, 8);
 }
 
-/* A batch of key names from the store's scan. */
-typedef struct nameBatch {
-    sds names[SCAN_BATCH];
-    int n;
-} nameBatch;
-
-static int collectName(void *ud, const char *name, size_t len) {
-    nameBatch *b = ud;
-    b->names[b->n++] = sdsnewlen(name, len);
-    return b->n == SCAN_BATCH; /* stop when full: the cursor resumes after it */
-}
-
-static void clearBatch(nameBatch *b) {
-    for (int i = 0; i < b->n; i++) sdsfree(b->names[i]);
-    b->n = 0;
-}
-
 sds rdbQuoteName(sds s, const char *p, size_t len) {
     size_t shown = len > 64 ? 64 : len;
     s = sdscatlen(s, "\"", 1);
@@ -183,16 +165,16 @@ static int saveDb(rdbOut *o, int db, long long *saved, sds *err) {
         return C_ERR;
     }
     o->buf = rdbAppendLen(o->buf, (uint64_t)expires);
-    nameBatch b = {.n = 0};
+    storeKeyBatch b = {.n = 0};
     unsigned long long cursor = 0;
     int rc = C_OK;
     do {
-        if (storeScanKeys(db, cursor, SCAN_BATCH, collectName, &b, &cursor) != STORE_OK) {
+        if (storeScanKeyBatch(db, cursor, &b, &cursor) != STORE_OK) {
             *err = sdscatprintf(sdsempty(), "cannot list database %d: %s", db, strerror(errno));
             rc = C_ERR;
         }
         for (int i = 0; rc == C_OK && i < b.n; i++) rc = saveKey(o, db, b.names[i], saved, err);
-        clearBatch(&b);
+        storeKeyBatchClear(&b);
     } while (rc == C_OK && cursor != 0);
     return rc;
 }

@@ -317,6 +317,21 @@ int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor
               unsigned long long *next) {
     return stickyResult(scanKeysOp(db, cursor, count, fn, ud, next));
 }
+static int collectKeyName(void *ud, const char *name, size_t len) {
+    storeKeyBatch *b = ud;
+    b->names[b->n++] = sdsnewlen(name, len);
+    return b->n == STORE_KEY_BATCH; /* full: the cursor resumes after it */
+}
+int storeScanKeyBatch(int db, unsigned long long cursor, storeKeyBatch *b, unsigned long long *next) {
+    storeKeyBatchClear(b);
+    return storeScanKeys(db, cursor, STORE_KEY_BATCH, collectKeyName, b, next);
+}
+void storeKeyBatchClear(storeKeyBatch *b) {
+    int saved = errno;
+    for (int i = 0; i < b->n; i++) sdsfree(b->names[i]);
+    b->n = 0;
+    errno = saved;
+}
 int storeRandomKey(int db, sds *out) { return stickyResult(randomKeyOp(db, out)); }
 int storeReadFile(skey *k, const char *file, sds *out) { return stickyResult(readFileOp(k, file, out)); }
 int storeFileSize(skey *k, const char *file, long long *size) { return stickyResult(fileSizeOp(k, file, size)); }

@@ -106,6 +106,17 @@ int storeDbSize(int db, long long *out);
 typedef int storeKeyVisitor(void *ud, const char *name, size_t len);
 int storeScanKeys(int db, unsigned long long cursor, long count, storeKeyVisitor *fn, void *ud,
                   unsigned long long *next);
+/* The next batch of up to STORE_KEY_BATCH key names of db from cursor, as
+ * storeScanKeys() lists them, into b (emptied first; the caller frees the
+ * names with storeKeyBatchClear()). For whole-database walks (DEBUG DIGEST,
+ * the RDB writer) that open each key after listing it. */
+#define STORE_KEY_BATCH 256
+typedef struct storeKeyBatch {
+    sds names[STORE_KEY_BATCH];
+    int n;
+} storeKeyBatch;
+int storeScanKeyBatch(int db, unsigned long long cursor, storeKeyBatch *b, unsigned long long *next);
+void storeKeyBatchClear(storeKeyBatch *b);
 int storeRandomKey(int db, sds *out);
 /* 1 when the key's directory is there with no time to live, known without
  * opening it (two stat calls, or the metadata cache; its type file is not
