@@ -174,7 +174,8 @@ def check_deletes_on_full_disk(kind, size):
             # needs no new block at all
             for n, (key, t) in enumerate(rest[:-10]):
                 fs.fill()
-                assert c.execute("UNLINK" if n % 2 else "DEL", key) == 1, key
+                r = c.execute("UNLINK" if n % 2 else "DEL", key)
+                assert r == 1, (key, r)
             assert c.execute("DBSIZE") == 10
             fs.unfill()
 
