@@ -78,7 +78,7 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
                                   "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE",
-                                  "DREDIS_ENABLE_DEBUG_COMMAND", NULL};
+                                  "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES", NULL};
 
 static const char *setYesNo(const char *v, int *out);
 
@@ -134,6 +134,7 @@ static int loadReplicationSettings(char **err) {
 }
 
 static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
+static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out);
 
 /* Protected mode and the limits on what a client may cost, with Redis's
  * defaults and the syntax of their CONFIG SET. */
@@ -251,6 +252,12 @@ int loadConfigFromEnv(char **err) {
         if (parseLong("DREDIS_ZSET_CACHE_MEMBERS", v, 0, 1000000000, &n, err) != C_OK) return C_ERR;
         server.zset_cache_members = n;
     }
+    /* Redis's hll-sparse-max-bytes, read as CONFIG SET reads it */
+    server.hll_sparse_max_bytes = 3000;
+    if ((v = getenv("DREDIS_HLL_SPARSE_MAX_BYTES")) && *v &&
+        setSizeMemory(v, 0, LONG_MAX, &server.hll_sparse_max_bytes))
+        return fail(err, "%s must be a memory value from 0 to 9223372036854775807 (got '%s')",
+                    "DREDIS_HLL_SPARSE_MAX_BYTES", v);
     server.fsync_policy = "everysec";
     if ((v = getenv("DREDIS_FSYNC")) && *v) {
         if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
@@ -482,6 +489,12 @@ static sds getQueryBufferLimit(void) { return fmtLL(server.client_max_querybuf_l
 static const char *setQueryBufferLimit(const char *v) {
     return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len);
 }
+/* hll-sparse-max-bytes: a sparse HLL that an edit would make longer turns
+ * dense (hyperloglog.c) */
+static sds getHllSparseMaxBytes(void) { return fmtLL(server.hll_sparse_max_bytes); }
+static const char *setHllSparseMaxBytes(const char *v) {
+    return setSizeMemory(v, 0, LONG_MAX, &server.hll_sparse_max_bytes);
+}
 static sds getProtectedMode(void) { return sdsnew(server.protected_mode ? "yes" : "no"); }
 static const char *setProtectedMode(const char *v) { return setYesNo(v, &server.protected_mode); }
 
@@ -504,22 +517,43 @@ static struct encodingSetting {
     {"zset-max-listpack-value", 64, 0, LONG_MAX, 1},
 };
 
+/* The multiplier of a memory unit: none, b, k, kb, m, mb, g or gb in any
+ * case; 0 when s is not one. */
+static long long memoryUnit(const char *s) {
+    static const struct { const char *unit; long long mul; } units[] = {
+        {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000 * 1000}, {"mb", 1024 * 1024},
+        {"g", 1000LL * 1000 * 1000}, {"gb", 1024LL * 1024 * 1024}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcasecmp(s, units[i].unit)) return units[i].mul;
+    return 0;
+}
+
 /* Redis's memtoull: digits, then b, k, kb, m, mb, g or gb in any case. */
 int parseMemoryValue(const char *v, long long *out) {
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (end == v || errno || n < 0) return 0;
-    static const struct { const char *unit; long long mul; } units[] = {
-        {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000 * 1000}, {"mb", 1024 * 1024},
-        {"g", 1000LL * 1000 * 1000}, {"gb", 1024LL * 1024 * 1024}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(end, units[i].unit)) continue;
-        if (n > LLONG_MAX / units[i].mul) return 0;
-        *out = n * units[i].mul;
-        return 1;
-    }
-    return 0;
+    long long mul = memoryUnit(end);
+    if (!mul || n > LLONG_MAX / mul) return 0;
+    *out = n * mul;
+    return 1;
+}
+
+/* Redis's memtoull to the letter, for the settings Redis keeps in a size_t
+ * (hll-sparse-max-bytes): only digits (none at all reads as 0: "" and "kb"
+ * are 0), then a unit; a number past 2^64-1 reads as 2^64-1 and the unit
+ * multiplies modulo 2^64, so that the range check refuses what Redis's
+ * refuses, with its words. */
+static int parseMemoryAsRedis(const char *v, unsigned long long *out) {
+    size_t digits = strspn(v, "0123456789");
+    unsigned long long mul = (unsigned long long)memoryUnit(v + digits);
+    char buf[128];
+    if (!mul || digits >= sizeof(buf)) return 0;
+    memcpy(buf, v, digits);
+    buf[digits] = '\0';
+    *out = strtoull(buf, NULL, 10) * mul;
+    return 1;
 }
 
 /* A memory setting of Redis's with its range (Redis's text when outside) */
@@ -532,6 +566,20 @@ static const char *setMemoryInRange(const char *v, long long min, long long max,
         return reason;
     }
     *out = n;
+    return NULL;
+}
+
+/* A memory setting Redis keeps in a size_t: its parse, and its range
+ * compared as unsigned, with its texts */
+static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out) {
+    static char reason[128];
+    unsigned long long n;
+    if (!parseMemoryAsRedis(v, &n)) return "argument must be a memory value";
+    if (n < min || n > max) {
+        snprintf(reason, sizeof(reason), "argument must be between %llu and %llu inclusive", min, max);
+        return reason;
+    }
+    *out = (long long)n;
     return NULL;
 }
 
@@ -670,6 +718,7 @@ static const configEntry configTable[] = {
     {"acllog-max-len", getAcllogMaxLen, setAcllogMaxLen},
     {"hash-max-listpack-entries", getHashEntries, setHashEntries, "hash-max-ziplist-entries"},
     {"hash-max-listpack-value", getHashValue, setHashValue, "hash-max-ziplist-value"},
+    {"hll-sparse-max-bytes", getHllSparseMaxBytes, setHllSparseMaxBytes},
     {"hz", getHz, setHz},
     {"latency-monitor-threshold", getLatencyThreshold, setLatencyThreshold},
     {"list-compress-depth", getListCompress, setListCompress},

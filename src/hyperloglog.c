@@ -29,9 +29,13 @@
  *   01nnnnnn nnnnnnnn   XZERO  n+1 registers (1..16384) at 0
  *   1vvvvvnn            VAL    n+1 registers (1..4) at v+1 (1..32)
  * A new HLL is sparse (one XZERO). It turns dense when a register needs a
- * rank over 32, or when an edit would make the value longer than 3000
- * bytes (Redis's default hll-sparse-max-bytes, a setting dredis does not
- * have). Where an edit leaves a choice of opcodes, the choice is Redis's,
+ * rank over 32 (whatever the length), or when an edit would make the value
+ * longer than hll-sparse-max-bytes (server.hll_sparse_max_bytes, 3000
+ * unless CONFIG SET or DREDIS_HLL_SPARSE_MAX_BYTES says otherwise; with 0
+ * the first register set turns a new HLL dense). Only an edit that
+ * lengthens the value is checked, so a value already longer (restored, or
+ * made before the setting was lowered) stays sparse until one does, as in
+ * Redis. Where an edit leaves a choice of opcodes, the choice is Redis's,
  * so that the bytes stay the same as Redis's after any sequence of PFADDs.
  *
  * The estimate is Otmar Ertl's improved raw estimator ("New cardinality
@@ -50,7 +54,6 @@
 #define HLL_REGISTERS (1 << HLL_INDEX_BITS)
 #define HLL_RANK_BITS (64 - HLL_INDEX_BITS) /* a rank is 1..HLL_RANK_BITS+1 */
 #define HLL_DENSE_LEN (HLL_HEADER_LEN + HLL_REGISTERS * 6 / 8)
-#define HLL_SPARSE_MAX_LEN 3000
 
 /* byte 4 of the value */
 #define HLL_ENC_DENSE 0
@@ -407,7 +410,8 @@ static int sparseRaise(hllValue *h, long reg, int rank) {
         uint8_t seq[5];
         int seqlen = sparseSplit(&s, reg, rank, seq);
         long grow = seqlen - s.op.size;
-        if (grow > 0 && h->len + (size_t)grow > HLL_SPARSE_MAX_LEN) return promoteAndRaise(h, reg, rank);
+        if (grow > 0 && h->len + (size_t)grow > (size_t)server.hll_sparse_max_bytes)
+            return promoteAndRaise(h, reg, rank);
         size_t next = s.at + (size_t)s.op.size;
         if (grow && next < h->len) memmove(h->b + next + grow, h->b + next, h->len - next);
         hllValueSetLen(h, (size_t)((long)h->len + grow));
@@ -738,9 +742,10 @@ static sds selftestRegisters(uint64_t *rnd) {
     return NULL;
 }
 
-/* The same elements added to a sparse and a dense HLL: the sparse one stays
- * sparse while small, both estimate the same, within six standard errors
- * of the truth at each power of ten. NULL, or the failure. */
+/* The same elements added to a sparse and a dense HLL: at each power of
+ * ten the sparse one is still sparse (checked, as Redis does, while the
+ * count is below half of hll-sparse-max-bytes), both estimate the same,
+ * within six standard errors of the truth. NULL, or the failure. */
 static sds selftestEstimates(uint64_t *rnd) {
     hllValue sparse, dense;
     hllValueNew(&sparse);
@@ -756,7 +761,7 @@ static sds selftestEstimates(uint64_t *rnd) {
         if (hllAddElement(&sparse, (const uint8_t *)&ele, sizeof(ele)) < 0) err = sdsnew("TESTFAILED sparse corrupted");
         if (j != checkpoint || err) continue;
         uint64_t d = 0, s = 0;
-        if (j < HLL_SPARSE_MAX_LEN / 2 && hllEncoding(&sparse) != HLL_ENC_SPARSE) {
+        if (j < server.hll_sparse_max_bytes / 2 && hllEncoding(&sparse) != HLL_ENC_SPARSE) {
             err = sdsnew("TESTFAILED sparse encoding not used");
         } else if (hllEstimate(&dense, &d) != C_OK || hllEstimate(&sparse, &s) != C_OK || d != s) {
             err = sdsnew("TESTFAILED dense/sparse disagree");
@@ -773,14 +778,15 @@ static sds selftestEstimates(uint64_t *rnd) {
     return err;
 }
 
-/* PFSELFTEST: OK, or TESTFAILED and what failed. It runs for a while on
- * the event loop, as in Redis. */
+/* PFSELFTEST: OK, or an ERR error saying TESTFAILED and what failed (Redis
+ * gives its failures the ERR code). It runs for a while on the event loop,
+ * as in Redis. */
 static void pfselftestCommand(client *c) {
     uint64_t rnd = (uint64_t)ustime() | 1;
     sds err = selftestRegisters(&rnd);
     if (!err) err = selftestEstimates(&rnd);
     if (err) {
-        addReplyErrorLength(c, err, sdslen(err));
+        addReplyErrorFormat(c, "ERR %s", err);
         sdsfree(err);
     } else {
         addReplyOK(c);

@@ -274,6 +274,7 @@ struct dredisServer {
     long long lua_time_limit;  /* ms before other clients get -BUSY */
     size_t lua_memory_limit;   /* bytes the Lua interpreter may use */
     long zset_cache_members;  /* DREDIS_ZSET_CACHE_MEMBERS: sorted set index cache budget */
+    long long hll_sparse_max_bytes; /* hll-sparse-max-bytes: a sparse HLL that would grow longer turns dense */
     int notify_keyspace_events; /* NOTIFY_* classes (notify-keyspace-events) */
     int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when accessed */
     int enable_debug_cmd;      /* DREDIS_ENABLE_DEBUG_COMMAND: PROTECTED_ACTION_ALLOWED_* */

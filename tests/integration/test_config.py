@@ -65,6 +65,8 @@ def test_other_bad_settings():
     assert_refused({"DREDIS_HOST": "not-an-address"}, ["DREDIS_HOST", "not-an-address"])
     assert_refused({"DREDIS_MAXCLIENTS": "0"}, ["DREDIS_MAXCLIENTS"])
     assert_refused({"DREDIS_FSYNC": "sometimes"}, ["DREDIS_FSYNC", "sometimes"])
+    for v in ("-1", "abc", "1.5kb", "9223372036854775808"):
+        assert_refused({"DREDIS_HLL_SPARSE_MAX_BYTES": v}, ["DREDIS_HLL_SPARSE_MAX_BYTES", v, "memory value"])
 
 
 def test_port_in_use():

@@ -423,3 +423,95 @@ def test_pfselftest():
     with Pair() as p:
         p.run("PFSELFTEST")
         p.run("PFSELFTEST", "x")
+
+
+# ---------------------------------------------------------------------------
+# hll-sparse-max-bytes
+# ---------------------------------------------------------------------------
+
+def grow_one_by_one(p, key, prefix, limit=20000, batch=100):
+    """PFADD one element at a time, GET after each, until the value is
+    dense and one batch more: every step compared with Redis. Returns the
+    number of elements added while it was sparse."""
+    sparse_for, i, dense_seen = 0, 0, False
+    while i < limit:
+        cmds = []
+        for j in range(i, i + batch):
+            cmds += [("PFADD", key, "%s%d" % (prefix, j)), ("GET", key)]
+        replies = p.run_many(cmds)
+        for n, v in enumerate(replies[1::2]):
+            if v[4] == SPARSE:
+                sparse_for = i + n + 1
+        i += batch
+        p.run("PFCOUNT", key)
+        if dense_seen:
+            break
+        dense_seen = encoding(p, key) == DENSE
+    assert dense_seen, (key, i)
+    return sparse_for
+
+
+def test_hll_sparse_max_bytes():
+    """CONFIG SET/GET hll-sparse-max-bytes as Redis 7.0's (a size_t memory
+    setting: its parse, range and error texts), and the edit from which a
+    sparse HLL turns dense at several limits, by PFADD and PFMERGE: the
+    bytes (GET shows sparse or dense) and PFCOUNT compared with Redis."""
+    with Pair() as p:
+        p.run("CONFIG", "GET", "hll-sparse-max-bytes")
+        p.run("CONFIG", "GET", "hll*")
+        for v in ("-1", "abc", "1.5kb", "+5", " 5", "0x10", "9223372036854775808", "18446744073709551616",
+                  "99999999999999999999", "8589934592gb", "1" * 128, "",
+                  "kb", "1kb", "2MB", "007", "9223372036854775807", "17179869184gb"):
+            p.run("CONFIG", "SET", "hll-sparse-max-bytes", v)
+            p.run("CONFIG", "GET", "hll-sparse-max-bytes")
+        # rolled back with the others when one is bad
+        p.run("CONFIG", "SET", "hll-sparse-max-bytes", "500", "list-compress-depth", "nope")
+        p.run("CONFIG", "GET", "hll-sparse-max-bytes")
+
+        grew = {}
+        for limit in ("30", "100", "0", "3000"):
+            p.run("CONFIG", "SET", "hll-sparse-max-bytes", limit)
+            p.run("CONFIG", "GET", "hll-sparse-max-bytes")
+            grew[limit] = grow_one_by_one(p, "h" + limit, "x" + limit)
+        assert grew["0"] == 0 and 0 < grew["30"] < grew["100"] < grew["3000"], grew
+
+        # a value already longer than the limit stays sparse until an edit
+        # would lengthen it
+        p.run("PFADD", "long", *["l%d" % i for i in range(300)])
+        assert encoding(p, "long") == SPARSE
+        p.run("CONFIG", "SET", "hll-sparse-max-bytes", "100")
+        p.run("PFADD", "long", "l1", "l2")
+        p.run("GET", "long")
+        assert encoding(p, "long") == SPARSE
+        p.run("PFADD", "long", "new")
+        p.run("GET", "long")
+        assert encoding(p, "long") == DENSE
+
+        # PFMERGE of sparse sources: dense past the limit, sparse under it
+        p.run("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
+        p.run("PFADD", "m1", *["m%d" % i for i in range(60)])
+        p.run("PFADD", "m2", *["m%d" % i for i in range(40, 120)])
+        for limit in ("100", "3000", "0"):
+            p.run("CONFIG", "SET", "hll-sparse-max-bytes", limit)
+            p.run("PFMERGE", "into" + limit, "m1", "m2")
+            p.run("GET", "into" + limit)
+            p.run("PFCOUNT", "into" + limit)
+        assert encoding(p, "into100") == DENSE and encoding(p, "into0") == DENSE
+        assert encoding(p, "into3000") == SPARSE
+
+        # a limit far above 3000: sparse while the registers fit, a rank
+        # over 32 still needs dense
+        p.run("CONFIG", "SET", "hll-sparse-max-bytes", "1gb")
+        add_batches(p, "big", 0, 20000, batch=2000, prefix="b")
+        p.run("PFCOUNT", "big")
+        # PFSELFTEST checks the sparse encoding against the setting too
+        p.run("CONFIG", "SET", "hll-sparse-max-bytes", "30")
+        p.run("PFSELFTEST")
+
+
+def test_hll_sparse_max_bytes_at_start():
+    """DREDIS_HLL_SPARSE_MAX_BYTES sets it at start-up as Redis's config
+    file or command line does."""
+    with Pair(env={"DREDIS_HLL_SPARSE_MAX_BYTES": "200"}, redis_args=("--hll-sparse-max-bytes", "200")) as p:
+        p.run("CONFIG", "GET", "hll-sparse-max-bytes")
+        assert grow_one_by_one(p, "h", "s") < 100
