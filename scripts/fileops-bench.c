@@ -44,7 +44,16 @@
  * loop turn would. Instead of the uncached reads they check, untimed, that
  * every key holds what was written.
  *   --cpu 1    adds the CPU time per operation (user + system, all threads
- *              of the process, io_uring's workers included: getrusage). */
+ *              of the process, io_uring's workers included: getrusage).
+ *
+ * Syncing each operation (DREDIS_FSYNC=always), plain mode only:
+ *   --sync syncfs   one syncfs() after each new key or overwrite, as dredis
+ *              does at the end of a loop turn;
+ *   --sync files    instead, fdatasync() of each file written before it is
+ *              closed, then fsync() of each directory an entry entered or
+ *              left and fdatasync() of the journal: the alternative that
+ *              syncs only what the operation changed.
+ *   --sync none     (the default) nothing. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +109,25 @@ static void poolFile(char *buf, size_t sz) {
     close(fd);
 }
 
+enum { SYNC_NONE, SYNC_SYNCFS, SYNC_FILES };
+static int syncMode = SYNC_NONE;
+static int rootFd = -1;
+
+/* --sync files: a file written, before it is closed. */
+static void syncWritten(int fd) {
+    if (syncMode == SYNC_FILES && fdatasync(fd) < 0) die("fdatasync");
+}
+
+/* The end of an operation: made durable as --sync says. dirs: the
+ * directories whose entries changed. */
+static void syncOperation(const int *dirs, int ndirs) {
+    if (syncMode == SYNC_SYNCFS && syncfs(rootFd) < 0) die("syncfs");
+    if (syncMode != SYNC_FILES) return;
+    for (int i = 0; i < ndirs; i++)
+        if (fsync(dirs[i]) < 0) die("fsync dir");
+    if (fdatasync(jfd) < 0) die("fdatasync journal");
+}
+
 /* Write data into a pooled file and rename it as name into dirfd. */
 static void stageFileInto(int dirfd, const char *name, const char *data, size_t len) {
     char f[32];
@@ -107,6 +135,7 @@ static void stageFileInto(int dirfd, const char *name, const char *data, size_t 
     poolFile(f, sizeof(f));
     int fd = openat(tmpfd, f, FILE_FLAGS);
     if (fd < 0 || fstat(fd, &sb) < 0 || write(fd, data, len) != (ssize_t)len) die("stage file");
+    syncWritten(fd);
     close(fd);
     if (renameat2(tmpfd, f, dirfd, name, RENAME_NOREPLACE) < 0) die("rename file");
 }
@@ -126,8 +155,10 @@ static void newKey(long i) {
     char rec[44] = "B";
     journal(rec, sizeof(rec));
     if (renameat2(tmpfd, d, dbfd, key, RENAME_NOREPLACE) < 0) die("rename key");
-    close(dirfd);
     journal("C\0\0\0\0\0\0\0\0\0\0\0\1", 13);
+    int changed[3] = {dirfd, tmpfd, dbfd};
+    syncOperation(changed, 3);
+    close(dirfd);
 }
 
 static void overwrite(int dirfd, char *staged, size_t sz) {
@@ -136,11 +167,14 @@ static void overwrite(int dirfd, char *staged, size_t sz) {
     /* a recycled file: written over from 0 (its stale bytes are as many, so nothing to cut) */
     int fd = openat(tmpfd, staged, FILE_FLAGS);
     if (fd < 0 || fstat(fd, &sb) < 0 || pwrite(fd, "xyz", 3, 0) != 3) die("stage value");
+    syncWritten(fd);
     close(fd);
     if (fstatat(dirfd, "value", &sb, AT_SYMLINK_NOFOLLOW) < 0) die("stat value");
     journal(rec, sizeof(rec));
     if (renameat2(tmpfd, staged, dirfd, "value", RENAME_EXCHANGE) < 0) die("exchange");
     journal("C\0\0\0\0\0\0\0\0\0\0\0\1", 13);
+    int changed[2] = {dirfd, tmpfd};
+    syncOperation(changed, 2);
     (void)sz; /* the old version, now under staged, is the next staging file */
 }
 
@@ -483,7 +517,8 @@ static void benchUring(long count, int batch) {
 #endif
 
 static void usage(const char *prog) {
-    fprintf(stderr, "usage: %s [--mode plain|uring|threads] [--batch B] [--threads T] [--cpu 1] DIR COUNT\n", prog);
+    fprintf(stderr, "usage: %s [--mode plain|uring|threads] [--batch B] [--threads T] [--cpu 1] "
+                    "[--sync none|syncfs|files] DIR COUNT\n", prog);
     exit(2);
 }
 
@@ -495,10 +530,16 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[a], "--batch") == 0) batch = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "--threads") == 0) nthreads = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "--cpu") == 0) showCpu = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "--sync") == 0) {
+            const char *v = argv[a + 1];
+            syncMode = !strcmp(v, "syncfs") ? SYNC_SYNCFS : !strcmp(v, "files") ? SYNC_FILES : SYNC_NONE;
+            if (syncMode == SYNC_NONE && strcmp(v, "none") != 0) usage(argv[0]);
+        }
         else usage(argv[0]);
     }
     if (argc - a != 2 || batch < 1 || batch > 4096 || nthreads < 1 || nthreads > 256) usage(argv[0]);
     if (strcmp(mode, "plain") != 0 && strcmp(mode, "uring") != 0 && strcmp(mode, "threads") != 0) usage(argv[0]);
+    if (syncMode != SYNC_NONE && strcmp(mode, "plain") != 0) usage(argv[0]);
 #ifndef HAVE_LIBURING
     if (strcmp(mode, "uring") == 0) {
         fprintf(stderr, "%s: built without liburing, --mode uring is unavailable "
@@ -513,6 +554,7 @@ int main(int argc, char **argv) {
     mkdir(pos[0], 0755);
     int rootfd = open(pos[0], DIR_FLAGS);
     if (rootfd < 0) die(pos[0]);
+    rootFd = rootfd;
     if ((mkdirat(rootfd, ".tmp", 0755) < 0 && errno != EEXIST) || (mkdirat(rootfd, "0", 0755) < 0 && errno != EEXIST))
         die("mkdir");
     tmpfd = openat(rootfd, ".tmp", DIR_FLAGS);
