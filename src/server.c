@@ -362,14 +362,15 @@ static void closeIdleClients(void) {
 /* Say when the space reserve (store_reserve.c) was given back to the
  * deletes of a full disk, and when it is in place again. */
 static void logSpaceReserve(void) {
-    static long long last = -1;
+    static int last = -1;
     static logLimiter full;
-    long long now = storeReserveBytes();
-    if (last > 0 && now == 0)
+    int now = storeReserveHeld();
+    if (last == 1 && now == 0)
         serverLogLimited(&full, LL_WARNING, "The disk of ROOT_DIR is full: the space reserve was given back so that "
                          "deletes can run; commands that add data are refused until it can be made again");
-    else if (last == 0 && now > 0)
-        serverLog(LL_NOTICE, "Space is back on the disk of ROOT_DIR: the %lld byte space reserve is in place", now);
+    else if (last == 0 && now == 1)
+        serverLog(LL_NOTICE, "Space is back on the disk of ROOT_DIR: the %lld byte space reserve is in place",
+                  storeReserveBytes());
     last = now;
 }
 

@@ -194,7 +194,8 @@ void storeTxnFail(void);
  * may use it, i.e. frees space (not Redis's "denyoom"); returns the
  * previous setting. */
 int storeReserveAllowed(int allowed);
-long long storeReserveBytes(void); /* held now; 0 while given back */
+long long storeReserveBytes(void); /* held now; at most its tail while given back */
+int storeReserveHeld(void);        /* 1 while the whole reserve is in place */
 
 /* Durability */
 #define STORE_FSYNC_NO 0

@@ -232,6 +232,7 @@ int storeSyncTree(void);
 sds storePoolTake(struct pool *p);
 void storeRecycleLater(const char *name, long long size);
 int storeYieldReserve(void);
+int storeYieldReserveForEntry(void);
 int storeRoomForNewData(void);
 int storeRenameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags);
 void storeTrashWake(void);

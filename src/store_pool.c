@@ -107,6 +107,15 @@ int storeYieldReserve(void) {
     return (!store.reserve_closed && reserveRelease()) || given;
 }
 
+/* As storeYieldReserve(), for a step that adds no data (a rename, a
+ * journal record): once the reserve was given back, its tail is cut a
+ * chunk at a time for these (store_reserve.c). */
+int storeYieldReserveForEntry(void) {
+    if (errno != ENOSPC && errno != EDQUOT) return 0;
+    int given = yieldSpace();
+    return (!store.reserve_closed && reserveReleaseForEntry()) || given;
+}
+
 /* Before new data is allocated: a command that adds data (Redis's
  * "denyoom") may not take the room the reserve keeps for deletes, so while
  * the reserve is given back and cannot be made again it fails (ENOSPC). */
@@ -124,7 +133,7 @@ int storeReserveAllowed(int allowed) {
  * need a new block for the directory it enters. */
 int storeRenameOrYield(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned flags) {
     int r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
-    if (r < 0 && storeYieldReserve()) r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
+    if (r < 0 && storeYieldReserveForEntry()) r = sysRenameat2(olddirfd, oldname, newdirfd, newname, flags);
     return r;
 }
 

@@ -9,7 +9,14 @@
  * ENOSPC or EDQUOT, the store (store_pool.c) gives the reserve back and
  * retries. Until the reserve can be made again, writes of "denyoom"
  * commands are refused with ENOSPC before they allocate anything (as Redis
- * refuses them above maxmemory): the reserve's room is for the deletes. */
+ * refuses them above maxmemory): the reserve's room is for the deletes.
+ *
+ * A first ENOSPC gives back all but the reserve's tail (a quarter, at most
+ * RESERVE_TAIL_MAX). The tail is for what even a plain DEL needs: a rename
+ * into .tmp or .trash, whose directories span several blocks, and ext4
+ * puts each name in the block its hash points at, so that block can be
+ * full while others have room; and a journal record. Such steps cut the
+ * tail RESERVE_TAIL_CHUNK bytes at a time (reserveReleaseForEntry()). */
 #include "store_reserve.h"
 #include "syscalls.h"
 
@@ -36,8 +43,32 @@ static long long reserveWanted(void) {
     return share > 0 && share < RESERVE_FILE_MAX ? share : RESERVE_FILE_MAX;
 }
 
+/* The tail kept for directory entries and journal records once the rest
+ * was given back: a quarter of the reserve, at most RESERVE_TAIL_MAX, in
+ * whole chunks. */
+static long long tailSize(long long size) {
+    long long t = size / 4;
+    if (t > RESERVE_TAIL_MAX) t = RESERVE_TAIL_MAX;
+    return t / RESERVE_TAIL_CHUNK * RESERVE_TAIL_CHUNK;
+}
+
+/* Cut .reserve to size bytes, removing it at 0 (errno kept). */
+static void cutTo(long long size) {
+    int saved = errno;
+    /* cut first: the blocks come back even if the name cannot go */
+    int fd = sysOpenat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        if (sysFtruncate(fd, (off_t)size) < 0) { /* removed below all the same when size is 0 */ }
+        sysClose(fd);
+    }
+    if (size == 0) sysUnlinkat(rs.rootfd, RESERVE_FILE, 0);
+    rs.size = size;
+    errno = saved;
+}
+
 /* Make .reserve with its blocks allocated (not a sparse file); 0 when the
- * file system has no room for it (nothing is left behind then). */
+ * file system has no room for it (what was there before, a tail or
+ * nothing, is left as it was). */
 static int reserveCreate(void) {
     long long want = reserveWanted();
     int fd = sysOpenat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -50,7 +81,7 @@ static int reserveCreate(void) {
     if (!err && sb.st_size > want && sysFtruncate(fd, (off_t)want) < 0) err = errno;
     sysClose(fd);
     if (err) {
-        sysUnlinkat(rs.rootfd, RESERVE_FILE, 0);
+        cutTo(rs.size); /* back to the tail, or gone */
         errno = err;
         return 0;
     }
@@ -69,18 +100,16 @@ void reserveInit(int rootfd) {
 
 int reserveRelease(void) {
     if (!rs.held || rs.rootfd < 0) return 0;
-    int saved = errno;
-    /* cut first: the blocks come back even if the name cannot go */
-    int fd = sysOpenat(rs.rootfd, RESERVE_FILE, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        if (sysFtruncate(fd, 0) < 0) { /* unlinked below all the same */ }
-        sysClose(fd);
-    }
-    sysUnlinkat(rs.rootfd, RESERVE_FILE, 0);
+    cutTo(tailSize(rs.size));
     rs.held = 0;
-    rs.size = 0;
     rs.releases++;
-    errno = saved;
+    return 1;
+}
+
+int reserveReleaseForEntry(void) {
+    if (rs.held) return reserveRelease();
+    if (rs.rootfd < 0 || rs.size <= 0) return 0;
+    cutTo(rs.size > RESERVE_TAIL_CHUNK ? rs.size - RESERVE_TAIL_CHUNK : 0);
     return 1;
 }
 

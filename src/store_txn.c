@@ -118,7 +118,7 @@ int storeJournalRecord(char type, const char *dir, const char *name, const char 
     }
     int pending = journalCommitPending();
     int r = journalAppend(type, dir, name, dir2, name2);
-    if (r < 0 && storeYieldReserve()) r = journalAppend(type, dir, name, dir2, name2);
+    if (r < 0 && storeYieldReserveForEntry()) r = journalAppend(type, dir, name, dir2, name2);
     if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
     return r;
 }
@@ -315,3 +315,4 @@ int storeSync(void) {
 long long storeLastSync(void) { return last_sync_time; }
 
 long long storeReserveBytes(void) { return reserveSize(); }
+int storeReserveHeld(void) { return reserveHeld(); }
