@@ -5,6 +5,7 @@
  * networking.c; protected mode in protected_mode.c.) */
 #include "server.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -86,14 +87,31 @@ void clientsCronOutputLimits(void) {
 }
 
 /* CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <seconds> ...":
- * all or nothing, Redis's reasons. */
+ * all or nothing, Redis's reasons. Read as Redis 7.0 reads it: the value
+ * split at every single space (two spaces make an empty word, which as a
+ * limit or as seconds reads as 0), the limits by its memtoull, the seconds
+ * by strtoll into an int (so leading blanks and a sign pass, and a number
+ * past 2^31-1 wraps, refused when that is negative). */
 const char *setClientOutputLimits(const char *value) {
-    int argc;
-    sds *argv = sdssplitargs(value, strlen(value), &argc);
     const char *err = NULL;
     clientBufferLimits values[CLIENT_TYPE_OBUF_COUNT];
     int given[CLIENT_TYPE_OBUF_COUNT] = {0};
-    if (!argv || argc % 4) {
+    size_t len = strlen(value);
+    int argc = 0;
+    sds *argv = NULL;
+    if (len) { /* Redis's sdssplitlen(value, len, " ", 1): "" has no words */
+        for (size_t i = 0; i < len; i++) argc += value[i] == ' ';
+        argc++;
+        argv = zmalloc(sizeof(sds) * (size_t)argc);
+        const char *w = value;
+        for (int k = 0; k < argc; k++) {
+            const char *sp = strchr(w, ' ');
+            size_t wl = sp ? (size_t)(sp - w) : strlen(w);
+            argv[k] = sdsnewlen(w, wl);
+            w += wl + 1;
+        }
+    }
+    if (argc % 4) {
         err = "Wrong number of arguments in buffer limit configuration.";
         goto done;
     }
@@ -106,13 +124,15 @@ const char *setClientOutputLimits(const char *value) {
             err = "Invalid client class specified in buffer limit configuration.";
             goto done;
         }
-        long long hard, soft, seconds;
-        if (!parseMemoryValue(argv[j + 1], &hard) || !parseMemoryValue(argv[j + 2], &soft) ||
-            !string2ll(argv[j + 3], sdslen(argv[j + 3]), &seconds) || seconds < 0) {
+        unsigned long long hard, soft;
+        char *end;
+        int seconds = (int)strtoll(argv[j + 3], &end, 10);
+        if (!parseMemoryAsRedis(argv[j + 1], &hard) || !parseMemoryAsRedis(argv[j + 2], &soft) || seconds < 0 ||
+            *end != '\0') {
             err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
             goto done;
         }
-        values[class] = (clientBufferLimits){(unsigned long long)hard, (unsigned long long)soft, seconds};
+        values[class] = (clientBufferLimits){hard, soft, seconds};
         given[class] = 1;
     }
     for (int k = 0; k < CLIENT_TYPE_OBUF_COUNT; k++)

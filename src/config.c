@@ -133,7 +133,6 @@ static int loadReplicationSettings(char **err) {
     return C_OK;
 }
 
-static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out);
 static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out);
 
 /* Protected mode and the limits on what a client may cost, with Redis's
@@ -150,11 +149,14 @@ static int loadClientLimitSettings(char **err) {
         *err = errbuf;
         return C_ERR;
     }
+    /* read as CONFIG SET reads them (Redis's memory values and ranges) */
     if ((v = getenv("DREDIS_CLIENT_QUERY_BUFFER_LIMIT")) && *v &&
-        setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len))
-        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", v);
-    if ((v = getenv("DREDIS_PROTO_MAX_BULK_LEN")) && *v && setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen))
-        return fail(err, "%s must be a memory value of at least 1mb (got '%s')", "DREDIS_PROTO_MAX_BULK_LEN", v);
+        setSizeMemory(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len))
+        return fail(err, "%s must be a memory value from 1mb (1048576) to 9223372036854775807 (got '%s')",
+                    "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", v);
+    if ((v = getenv("DREDIS_PROTO_MAX_BULK_LEN")) && *v && setSizeMemory(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen))
+        return fail(err, "%s must be a memory value from 1mb (1048576) to 9223372036854775807 (got '%s')",
+                    "DREDIS_PROTO_MAX_BULK_LEN", v);
     return C_OK;
 }
 
@@ -434,7 +436,9 @@ static const char *setLoglevel(const char *v) {
  * accept only the values that are true. */
 static sds getZero(void) { return sdsnew("0"); }
 static const char *setMaxmemory(const char *v) {
-    return strcmp(v, "0") == 0 ? NULL : "dredis keeps its data on disk and has no maxmemory";
+    unsigned long long n;
+    if (!parseMemoryAsRedis(v, &n)) return "argument must be a memory value"; /* as Redis */
+    return n == 0 ? NULL : "dredis keeps its data on disk and has no maxmemory";
 }
 static sds getNoeviction(void) { return sdsnew("noeviction"); }
 static const char *setMaxmemoryPolicy(const char *v) {
@@ -484,10 +488,10 @@ static const char *setHz(const char *v) {
     return !strcmp(v, "10") ? NULL : "dredis runs its cron at a fixed 10 Hz";
 }
 static sds getProtoMaxBulkLen(void) { return fmtLL(respMaxBulkLen); }
-static const char *setProtoMaxBulkLen(const char *v) { return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen); }
+static const char *setProtoMaxBulkLen(const char *v) { return setSizeMemory(v, 1024 * 1024, LONG_MAX, &respMaxBulkLen); }
 static sds getQueryBufferLimit(void) { return fmtLL(server.client_max_querybuf_len); }
 static const char *setQueryBufferLimit(const char *v) {
-    return setMemoryInRange(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len);
+    return setSizeMemory(v, 1024 * 1024, LONG_MAX, &server.client_max_querybuf_len);
 }
 /* hll-sparse-max-bytes: a sparse HLL that an edit would make longer turns
  * dense (hyperloglog.c) */
@@ -528,24 +532,13 @@ static long long memoryUnit(const char *s) {
     return 0;
 }
 
-/* Redis's memtoull: digits, then b, k, kb, m, mb, g or gb in any case. */
-int parseMemoryValue(const char *v, long long *out) {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || errno || n < 0) return 0;
-    long long mul = memoryUnit(end);
-    if (!mul || n > LLONG_MAX / mul) return 0;
-    *out = n * mul;
-    return 1;
-}
-
-/* Redis's memtoull to the letter, for the settings Redis keeps in a size_t
- * (hll-sparse-max-bytes): only digits (none at all reads as 0: "" and "kb"
- * are 0), then a unit; a number past 2^64-1 reads as 2^64-1 and the unit
- * multiplies modulo 2^64, so that the range check refuses what Redis's
- * refuses, with its words. */
-static int parseMemoryAsRedis(const char *v, unsigned long long *out) {
+/* Redis's memtoull to the letter, for every memory setting (and the
+ * limits of client-output-buffer-limit): only digits (none at all reads as
+ * 0: "" and "kb" are 0; no sign, no spaces), then b, k, kb, m, mb, g or gb
+ * in any case; a number past 2^64-1 reads as 2^64-1 and the unit multiplies
+ * modulo 2^64, so that a range check refuses what Redis's refuses, with its
+ * words. 0 when it is not a memory value. */
+int parseMemoryAsRedis(const char *v, unsigned long long *out) {
     size_t digits = strspn(v, "0123456789");
     unsigned long long mul = (unsigned long long)memoryUnit(v + digits);
     char buf[128];
@@ -556,21 +549,10 @@ static int parseMemoryAsRedis(const char *v, unsigned long long *out) {
     return 1;
 }
 
-/* A memory setting of Redis's with its range (Redis's text when outside) */
-static const char *setMemoryInRange(const char *v, long long min, long long max, long long *out) {
-    static char reason[128];
-    long long n;
-    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
-    if (n < min || n > max) {
-        snprintf(reason, sizeof(reason), "argument must be between %lld and %lld inclusive", min, max);
-        return reason;
-    }
-    *out = n;
-    return NULL;
-}
-
-/* A memory setting Redis keeps in a size_t: its parse, and its range
- * compared as unsigned, with its texts */
+/* A memory setting of Redis's: its parse, its range and its texts. Redis
+ * compares a size_t setting's range as unsigned and a long long one's as
+ * signed; with the bounds all of them have (from 0 to at most 2^63-1) the
+ * two refuse the same values, a parse past 2^63-1 included. */
 static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out) {
     static char reason[128];
     unsigned long long n;
@@ -606,11 +588,7 @@ long long configStreamNodeMaxEntries(void) {
 static const char *setEncoding(const char *name, const char *v) {
     struct encodingSetting *e = encodingSetting(name);
     if (!e->memory) return setLongLong(v, e->min, e->max, &e->value);
-    long long n;
-    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
-    if (n < e->min || n > e->max) return "argument must be a memory value";
-    e->value = n;
-    return NULL;
+    return setSizeMemory(v, (unsigned long long)e->min, (unsigned long long)e->max, &e->value);
 }
 
 #define ENCODING_SETTING(fn, name)                                                                 \
@@ -649,8 +627,8 @@ static const char *setBusyReply(const char *v) { return setLongLong(v, 0, LONG_M
 static sds getReplBacklogSize(void) { return fmtLL(server.repl_backlog_size); }
 static const char *setReplBacklogSize(const char *v) {
     long long n;
-    if (!parseMemoryValue(v, &n)) return "argument must be a memory value";
-    if (n < 1) return "argument must be between 1 and 9223372036854775807 inclusive";
+    const char *why = setSizeMemory(v, 1, LLONG_MAX, &n);
+    if (why) return why;
     replicationResizeBacklog(n);
     return NULL;
 }
@@ -834,8 +812,12 @@ static void configSetApply(client *c) {
             /* roll back this one and those applied before it */
             for (int q = p; q >= 0; q--) entries[q]->set(olds[q]);
             for (int q = 0; q <= p; q++) sdsfree(olds[q]);
+            /* as Redis: under the name given (its alias is a setting of its own there) */
+            const char *given = c->argv[2 + p * 2];
             addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-                                entries[p]->name, err);
+                                entries[p]->alias && !strcasecmp(given, entries[p]->alias) ? entries[p]->alias
+                                                                                            : entries[p]->name,
+                                err);
             return;
         }
     }

@@ -375,7 +375,7 @@ int closeClientOnOutputLimit(client *c, size_t used);
 void clientsCronOutputLimits(void);
 const char *setClientOutputLimits(const char *value);
 sds getClientOutputLimits(void);
-int parseMemoryValue(const char *v, long long *out); /* config.c: Redis's memtoull units */
+int parseMemoryAsRedis(const char *v, unsigned long long *out); /* config.c: Redis's memtoull */
 client *lookupClientByID(uint64_t id); /* connection.c */
 /* A reply built aside (see networking.c). */
 typedef struct replyCapture {

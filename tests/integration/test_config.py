@@ -67,6 +67,24 @@ def test_other_bad_settings():
     assert_refused({"DREDIS_FSYNC": "sometimes"}, ["DREDIS_FSYNC", "sometimes"])
     for v in ("-1", "abc", "1.5kb", "9223372036854775808"):
         assert_refused({"DREDIS_HLL_SPARSE_MAX_BYTES": v}, ["DREDIS_HLL_SPARSE_MAX_BYTES", v, "memory value"])
+    for name in ("DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_CLIENT_QUERY_BUFFER_LIMIT"):
+        for v in ("-1", "abc", "+5mb", " 5mb", "5mb ", "1.5mb", "1048575", "1023kb", "9223372036854775808",
+                  "99999999999999999999", "17179869184gb"):
+            assert_refused({name: v}, [name, v, "memory value"])
+    for v in ("normal 1 2", "normal +5 0 0", "normal 1mb 0 -1", "master 0 0 0"):
+        assert_refused({"DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT": v}, ["DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT", v])
+
+
+def test_memory_settings_from_env():
+    """The memory-valued start-up settings take Redis's units, as CONFIG SET."""
+    env = {"DREDIS_PROTO_MAX_BULK_LEN": "2MB", "DREDIS_CLIENT_QUERY_BUFFER_LIMIT": "1048576",
+           "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT": "pubsub 1k 1kb 7", "DREDIS_HLL_SPARSE_MAX_BYTES": "kb"}
+    with Dredis(env=env) as d, d.client() as c:
+        got = config_map(c.execute("CONFIG", "GET", "*max-bulk-len", "client-*-limit", "hll-sparse-max-bytes"))
+        assert got == {b"proto-max-bulk-len": b"2097152", b"client-query-buffer-limit": b"1048576",
+                       b"client-output-buffer-limit":
+                           b"normal 0 0 0 slave 268435456 67108864 60 pubsub 1000 1024 7",
+                       b"hll-sparse-max-bytes": b"0"}, got
 
 
 def test_port_in_use():
@@ -248,6 +266,49 @@ def test_encoding_settings_and_save_as_redis():
         # the data does not care
         p.run("HSET", "h", "f", "v" * 100)
         p.run("HGETALL", "h")
+
+
+# values for a memory setting, each read by Redis's memtoull: empty and unit
+# alone are 0, no sign or blank passes, past 2^64-1 is 2^64-1, a unit
+# multiplies modulo 2^64; then each setting's own range
+MEMORY_VALUES = ["", "0", "+5", " 5", "5 ", "-1", "-0", "abc", "0x10", "1.5mb", "1e3", "kb", "1b", "1kb", "1KB",
+                 "1k", "1K", "1mb", "1Mb", "1m", "1g", "1gb", "007", "12xb", "1" * 127, "1" * 128,
+                 "1048575", "1048576", "1023kb", "1024kb", "9223372036854775807", "9223372036854775808",
+                 "8589934591gb", "8589934592gb", "18446744073709551615", "18446744073709551616",
+                 "99999999999999999999", "17179869184gb", "17179869185gb", "18014398509481984kb"]
+MEMORY_SETTINGS = ["proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-value",
+                   "hash-max-ziplist-value", "zset-max-listpack-value", "zset-max-ziplist-value",
+                   "stream-node-max-bytes", "repl-backlog-size", "hll-sparse-max-bytes"]
+
+
+def test_memory_settings_parse_as_redis():
+    """Every memory-valued setting: CONFIG SET answers as Redis 7.0 does to
+    each of MEMORY_VALUES (value, range and error texts) and CONFIG GET shows
+    the same bytes; maxmemory accepts what reads as 0, as Redis does (other
+    values are dredis's refusal); client-output-buffer-limit as Redis splits
+    and reads it (the limits set for the normal class are 0 or big: dredis
+    counts every reply byte where Redis counts past its 16 KB buffer)."""
+    with Pair() as p:
+        before = {name: p.run("CONFIG", "GET", name) for name in MEMORY_SETTINGS + ["client-output-buffer-limit"]}
+        for name in MEMORY_SETTINGS:
+            p.run_many([c for v in MEMORY_VALUES
+                        for c in (("CONFIG", "SET", name, v), ("CONFIG", "GET", name))])
+        for v in ("", "0", "0kb", "kb", "17179869184gb", "-1", "+0", " 0", "abc", "1.5mb"):
+            p.run("CONFIG", "SET", "maxmemory", v)
+        p.run("CONFIG", "GET", "maxmemory")
+        for v in ("", "normal 0 0 0", "pubsub 1kb 1KB 5", "slave 1k 1K 6", "normal 1gb 1024mb 1", "pubsub 1.5mb 0 0",
+                  "normal  1 2 3", "normal 1 2 3 ", " normal 1 2 3", "pubsub 1 2 ", "pubsub  1 0",
+                  "pubsub +5 0 0", "pubsub 5 0 +5", "pubsub 5 0 -0", "pubsub 5 0  5", "pubsub 5 0 5x",
+                  "pubsub 5 0 -1", "pubsub kb  4294967297", "pubsub 1 1 2147483648", "pubsub 1 1 2147483647",
+                  "pubsub 99999999999999999999 17179869184gb 9", "pubsub 18446744073709551615 -1 0",
+                  "slave 1mb 2mb 3", "replica 1g 1gb 7", "REPLICA 2g 2gb 8", "Pubsub 3 4 5", "master 1 1 1",
+                  "bogus 1 1 1", "normal\t1 1 1", "normal 1 1 1 pubsub abc 0 0", "pubsub 7 8 9 pubsub 10 11 12",
+                  "pubsub 32mb 8mb 60 normal 0 0 0 slave 256mb 64mb 60"):
+            p.run("CONFIG", "SET", "client-output-buffer-limit", v)
+            p.run("CONFIG", "GET", "client-output-buffer-limit")
+        for name, reply in before.items():
+            p.run("CONFIG", "SET", name, reply[1])
+            assert p.run("CONFIG", "GET", name) == reply, (name, reply)
 
 
 def test_config_set_save_schedules_snapshots():
