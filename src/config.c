@@ -790,8 +790,10 @@ static void configSetApply(client *c) {
             addReplyErrorFormat(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
             return;
         }
+        /* as Redis: a setting and its alias are two settings there, so
+         * only the same name twice is a duplicate */
         for (int q = 0; q < p; q++) {
-            if (entries[q] == e) {
+            if (entries[q] == e && !strcasecmp(c->argv[2 + q * 2], name)) {
                 addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter",
                                     name);
                 return;

@@ -263,6 +263,14 @@ def test_encoding_settings_and_save_as_redis():
         # several at once, rolled back together on a bad one
         p.run("CONFIG", "SET", "hash-max-listpack-entries", "9", "list-compress-depth", "bad")
         p.run("CONFIG", "GET", "hash-max-listpack-entries", "list-compress-depth", normalize=norm)
+        # a setting and its alias are two settings to Redis: both in one
+        # CONFIG SET is no duplicate (the last wins); one name twice is,
+        # in any case
+        p.run("CONFIG", "SET", "hash-max-listpack-value", "11", "hash-max-ziplist-value", "12")
+        p.run("CONFIG", "GET", "hash-max-listpack-value", normalize=norm)
+        p.run("CONFIG", "SET", "hash-max-ziplist-value", "13", "HASH-MAX-ZIPLIST-VALUE", "14")
+        p.run("CONFIG", "SET", "list-max-ziplist-size", "4", "list-max-listpack-size", "bad")
+        p.run("CONFIG", "GET", "list-max-listpack-size", normalize=norm)
         # the data does not care
         p.run("HSET", "h", "f", "v" * 100)
         p.run("HGETALL", "h")
