@@ -81,6 +81,7 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES", NULL};
 
 static const char *setYesNo(const char *v, int *out);
+static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out);
 
 /* Replication, with Redis's defaults: a 1 MB backlog, a PING to replicas
  * every 10 s, replicas dropped after 60 s without an acknowledgement. */
@@ -90,10 +91,10 @@ static int loadReplicationSettings(char **err) {
     server.repl_backlog_size = 1024 * 1024;
     server.repl_ping_period = 10;
     server.repl_timeout = 60;
-    if ((v = getenv("DREDIS_REPL_BACKLOG_SIZE")) && *v) {
-        if (parseLong("DREDIS_REPL_BACKLOG_SIZE", v, 16 * 1024, 1L << 40, &n, err) != C_OK) return C_ERR;
-        server.repl_backlog_size = n;
-    }
+    if ((v = getenv("DREDIS_REPL_BACKLOG_SIZE")) && *v &&
+        setSizeMemory(v, 16 * 1024, 1LL << 40, &server.repl_backlog_size))
+        return fail(err, "%s must be a memory value from 16kb (16384) to 1099511627776 (got '%s')",
+                    "DREDIS_REPL_BACKLOG_SIZE", v);
     if ((v = getenv("DREDIS_REPL_PING_REPLICA_PERIOD")) && *v) {
         if (parseLong("DREDIS_REPL_PING_REPLICA_PERIOD", v, 1, 3600, &n, err) != C_OK) return C_ERR;
         server.repl_ping_period = n;
@@ -133,7 +134,6 @@ static int loadReplicationSettings(char **err) {
     return C_OK;
 }
 
-static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out);
 
 /* Protected mode and the limits on what a client may cost, with Redis's
  * defaults and the syntax of their CONFIG SET. */

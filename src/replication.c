@@ -47,6 +47,7 @@
 
 static struct {
     char *backlog;          /* ring buffer, NULL until the first replica */
+    long long backlog_cap;  /* its bytes: grows towards repl_backlog_size */
     long long backlog_idx;  /* where the next byte goes */
     long long histlen;      /* bytes of history it holds */
     long long backlog_off;  /* replication offset of its first byte */
@@ -111,14 +112,41 @@ void replicationChangeIds(void) {
 /* The backlog                                                               */
 /* ------------------------------------------------------------------------ */
 
-size_t replicationBacklogMemory(void) { return repl.backlog ? (size_t)server.repl_backlog_size : 0; }
+/* The ring is allocated as the history grows, doubling up to
+ * repl_backlog_size (as Redis's backlog of blocks takes memory only for
+ * what it holds): a large setting costs nothing until it is used. */
+#define BACKLOG_FIRST (1024 * 1024)
+
+size_t replicationBacklogMemory(void) { return repl.backlog ? (size_t)repl.backlog_cap : 0; }
 
 static void createBacklog(void) {
-    repl.backlog = zmalloc((size_t)server.repl_backlog_size);
+    repl.backlog_cap = server.repl_backlog_size < BACKLOG_FIRST ? server.repl_backlog_size : BACKLOG_FIRST;
+    repl.backlog = zmalloc((size_t)repl.backlog_cap);
     repl.backlog_idx = 0;
     repl.histlen = 0;
     /* the next byte written is the first of the history */
     repl.backlog_off = server.master_repl_offset + 1;
+}
+
+/* Move the newest history that fits into a ring of cap bytes, from its
+ * start. */
+static void relayoutBacklog(long long cap) {
+    long long keep = repl.histlen < cap ? repl.histlen : cap;
+    char *nb = zmalloc((size_t)cap);
+    long long old = repl.backlog_cap;
+    long long start = (repl.backlog_idx - keep + old * 2) % old;
+    for (long long done = 0; done < keep;) {
+        long long n = old - start < keep - done ? old - start : keep - done;
+        memcpy(nb + done, repl.backlog + start, (size_t)n);
+        start = (start + n) % old;
+        done += n;
+    }
+    zfree(repl.backlog);
+    repl.backlog = nb;
+    repl.backlog_cap = cap;
+    repl.histlen = keep;
+    repl.backlog_idx = keep % cap;
+    repl.backlog_off = server.master_repl_offset - keep + 1;
 }
 
 static void appendToBacklog(const char *p, size_t len) {
@@ -128,41 +156,34 @@ static void appendToBacklog(const char *p, size_t len) {
         p += (long long)len - size;
         len = (size_t)size;
     }
+    if (repl.histlen + (long long)len > repl.backlog_cap && repl.backlog_cap < size) {
+        long long want = repl.backlog_cap * 2 > repl.histlen + (long long)len ? repl.backlog_cap * 2
+                                                                               : repl.histlen + (long long)len;
+        /* the history so far ends before this write: laid out, then added */
+        server.master_repl_offset -= (long long)len;
+        relayoutBacklog(want < size ? want : size);
+        server.master_repl_offset += (long long)len;
+    }
+    long long cap = repl.backlog_cap;
     while (len) {
-        size_t room = (size_t)(size - repl.backlog_idx);
+        size_t room = (size_t)(cap - repl.backlog_idx);
         size_t n = len < room ? len : room;
         memcpy(repl.backlog + repl.backlog_idx, p, n);
-        repl.backlog_idx = (repl.backlog_idx + (long long)n) % size;
+        repl.backlog_idx = (repl.backlog_idx + (long long)n) % cap;
         repl.histlen += (long long)n;
         p += n;
         len -= n;
     }
-    if (repl.histlen > size) repl.histlen = size;
+    if (repl.histlen > cap) repl.histlen = cap;
     repl.backlog_off = server.master_repl_offset - repl.histlen + 1;
 }
 
-/* CONFIG SET repl-backlog-size: the newest history that fits moves to a
- * backlog of the new size (at least 16 KB, as in Redis), so partial
- * resyncs still find it. */
+/* CONFIG SET repl-backlog-size (at least 16 KB, as in Redis): a smaller
+ * size keeps the newest history that fits, so partial resyncs still find
+ * it; a larger one is taken as the history grows. */
 void replicationResizeBacklog(long long size) {
     if (size < 16 * 1024) size = 16 * 1024;
-    if (repl.backlog && size != server.repl_backlog_size) {
-        long long keep = repl.histlen < size ? repl.histlen : size;
-        char *nb = zmalloc((size_t)size);
-        long long old = server.repl_backlog_size;
-        long long start = (repl.backlog_idx - keep + old * 2) % old;
-        for (long long done = 0; done < keep;) {
-            long long n = old - start < keep - done ? old - start : keep - done;
-            memcpy(nb + done, repl.backlog + start, (size_t)n);
-            start = (start + n) % old;
-            done += n;
-        }
-        zfree(repl.backlog);
-        repl.backlog = nb;
-        repl.histlen = keep;
-        repl.backlog_idx = keep % size;
-        repl.backlog_off = server.master_repl_offset - keep + 1;
-    }
+    if (repl.backlog && size < repl.backlog_cap) relayoutBacklog(size);
     server.repl_backlog_size = size;
 }
 
@@ -170,13 +191,13 @@ void replicationResizeBacklog(long long size) {
 static void addBacklogFrom(client *c, long long offset) {
     long long skip = offset - repl.backlog_off;
     long long len = repl.histlen - skip;
-    long long size = server.repl_backlog_size;
-    long long start = (repl.backlog_idx - repl.histlen + skip + size * 2) % size;
+    long long cap = repl.backlog_cap;
+    long long start = (repl.backlog_idx - repl.histlen + skip + cap * 2) % cap;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     while (len > 0) {
-        long long n = size - start < len ? size - start : len;
+        long long n = cap - start < len ? cap - start : len;
         evbuffer_add(out, repl.backlog + start, (size_t)n);
-        start = (start + n) % size;
+        start = (start + n) % cap;
         len -= n;
     }
 }

@@ -630,6 +630,35 @@ def test_partial_or_full_resync_by_what_the_backlog_holds():
             assert "repl_backlog_histlen:16384" in info, info
 
 
+def test_a_huge_backlog_setting_takes_memory_only_as_history_grows():
+    """repl-backlog-size of 1,000,000 GB (Redis accepts it and allocates as
+    the stream grows) with a replica attached: the server neither allocates
+    it nor stops; the ring grows past its first megabyte keeping every byte,
+    so a PSYNC from the first offset still gets +CONTINUE; memory stays
+    near the history's size."""
+    with Dredis(env={"DREDIS_REPL_BACKLOG_SIZE": "64kb"}) as d:
+        first = RawReplica(d.port)
+        replid, offset = first.replid, first.offset
+        first.close()
+        with d.client() as c:
+            assert c.execute("CONFIG", "SET", "repl-backlog-size", "1000000gb") == "OK"
+            assert c.execute("CONFIG", "GET", "repl-backlog-size") == [b"repl-backlog-size", b"1073741824000000"]
+            rss0 = int(open("/proc/%d/statm" % d.proc.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for n in range(3):  # about 3 MB of stream: the ring doubles twice
+                c.pipeline([("SET", "big%d" % i, "x" * 1000) for i in range(n * 1000, n * 1000 + 1000)])
+            info = c.execute("INFO", "replication").decode()
+            assert "repl_backlog_size:1073741824000000" in info, info
+            hist = int(info.split("repl_backlog_histlen:")[1].split()[0])
+            assert hist > 3000000, info
+            assert psync(d.port, replid, offset + 1) == b"+CONTINUE " + replid
+            rss1 = int(open("/proc/%d/statm" % d.proc.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            assert rss1 - rss0 < 64 << 20, (rss0, rss1)
+            # shrunk again: the newest 16 KB stay
+            assert c.execute("CONFIG", "SET", "repl-backlog-size", "1") == "OK"
+            assert "repl_backlog_histlen:16384" in c.execute("INFO", "replication").decode()
+            assert c.execute("PING") == "PONG"
+
+
 def test_wait_counts_acknowledgements():
     with Dredis() as d:
         with d.client() as c:
