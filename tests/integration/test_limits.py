@@ -224,6 +224,34 @@ def test_deletes_on_full_tmpfs():
     check_deletes_on_full_disk("tmpfs", 24 * MB)
 
 
+def test_reserve_tail_serves_the_renames_of_deletes():
+    """The space reserve given back in two steps (src/store_reserve.c): the
+    first ENOSPC of a delete takes all but the tail; once only the tail is
+    left, each rename that meets ENOSPC takes 4 KiB of it and is tried
+    again; a write that finds room makes the whole reserve again. ENOSPC
+    comes from the fault injector, once each, on the rename that sets the
+    deleted key aside."""
+    with Dredis(env={"DREDIS_ENABLE_DEBUG_FAULTS": "1"}) as d:
+        reserve = os.path.join(d.root_dir, ".reserve")
+        full = os.path.getsize(reserve)
+        tail = min(full // 4, 64 << 10) // 4096 * 4096
+        assert tail >= 3 * 4096, (full, tail)
+        with d.client() as c:
+            assert c.execute("MSET", "a", "1", "b", "2", "c", "3") == "OK"
+            assert c.execute("DEBUG-FAULT", "ARM", "renameat2", "ENOSPC", "NTH", "1") == "OK"
+            assert c.execute("DEL", "a") == 1
+            assert os.path.getsize(reserve) == tail
+            for key, left in (("b", tail - 4096), ("c", tail - 8192)):
+                assert c.execute("DEBUG-FAULT", "ARM", "renameat2", "ENOSPC", "NTH", "1") == "OK"
+                assert c.execute("UNLINK", key) == 1
+                assert os.path.getsize(reserve) == left
+            c.execute("DEBUG-FAULT", "OFF")
+            assert c.execute("EXISTS", "a", "b", "c") == 0
+            # room on the disk: the next write makes the reserve whole again
+            assert c.execute("SET", "d", "4") == "OK"
+            assert os.path.getsize(reserve) == full and os.stat(reserve).st_blocks * 512 >= full
+
+
 # ---- file descriptors ----
 # dredis's reserve of descriptors past maxclients (server.c reservedFds():
 # Redis's 32, the store's 4 + 2 per database, one command's working set 64)
