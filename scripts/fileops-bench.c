@@ -53,6 +53,9 @@
  *              closed, then fsync() of each directory an entry entered or
  *              left and fdatasync() of the journal: the alternative that
  *              syncs only what the operation changed.
+ *   --sync journal  only fdatasync() of the journal, the tree left to the
+ *              file system: what a journal carrying each turn's new bytes
+ *              (a write-ahead log) would cost, an upper bound for it;
  *   --sync none     (the default) nothing. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -109,7 +112,7 @@ static void poolFile(char *buf, size_t sz) {
     close(fd);
 }
 
-enum { SYNC_NONE, SYNC_SYNCFS, SYNC_FILES };
+enum { SYNC_NONE, SYNC_SYNCFS, SYNC_FILES, SYNC_JOURNAL };
 static int syncMode = SYNC_NONE;
 static int rootFd = -1;
 
@@ -122,6 +125,7 @@ static void syncWritten(int fd) {
  * directories whose entries changed. */
 static void syncOperation(const int *dirs, int ndirs) {
     if (syncMode == SYNC_SYNCFS && syncfs(rootFd) < 0) die("syncfs");
+    if (syncMode == SYNC_JOURNAL && fdatasync(jfd) < 0) die("fdatasync journal");
     if (syncMode != SYNC_FILES) return;
     for (int i = 0; i < ndirs; i++)
         if (fsync(dirs[i]) < 0) die("fsync dir");
@@ -518,7 +522,7 @@ static void benchUring(long count, int batch) {
 
 static void usage(const char *prog) {
     fprintf(stderr, "usage: %s [--mode plain|uring|threads] [--batch B] [--threads T] [--cpu 1] "
-                    "[--sync none|syncfs|files] DIR COUNT\n", prog);
+                    "[--sync none|syncfs|files|journal] DIR COUNT\n", prog);
     exit(2);
 }
 
@@ -532,7 +536,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[a], "--cpu") == 0) showCpu = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "--sync") == 0) {
             const char *v = argv[a + 1];
-            syncMode = !strcmp(v, "syncfs") ? SYNC_SYNCFS : !strcmp(v, "files") ? SYNC_FILES : SYNC_NONE;
+            syncMode = !strcmp(v, "syncfs")    ? SYNC_SYNCFS
+                       : !strcmp(v, "files")   ? SYNC_FILES
+                       : !strcmp(v, "journal") ? SYNC_JOURNAL
+                                               : SYNC_NONE;
             if (syncMode == SYNC_NONE && strcmp(v, "none") != 0) usage(argv[0]);
         }
         else usage(argv[0]);
