@@ -353,12 +353,26 @@ void functionsDeleteLibrary(const char *name, size_t len) {
     storeTxnEnd();
 }
 
+/* What the registry holds outside the interpreter (Redis's
+ * used_memory_functions): each library's name, code and functions. */
+size_t functionsCacheMemory(void) {
+    size_t n = sizeof(*libs) * (size_t)nlibs;
+    for (int i = 0; i < nlibs; i++) {
+        functionLib *lib = libs[i];
+        n += sizeof(*lib) + sdslen(lib->name) + sdslen(lib->code) + sizeof(*lib->funcs) * (size_t)lib->nfuncs;
+        for (int j = 0; j < lib->nfuncs; j++)
+            n += sizeof(*lib->funcs[j]) + sdslen(lib->funcs[j]->name) +
+                 (lib->funcs[j]->desc ? sdslen(lib->funcs[j]->desc) : 0);
+    }
+    return n;
+}
+
 sds genFunctionsMemoryInfo(sds info) {
     return sdscatprintf(info,
                         "number_of_functions:%lld\r\n"
                         "number_of_libraries:%d\r\n"
                         "used_memory_vm_functions:%zu\r\n",
-                        nfuncs, nlibs, luaEngineMemory());
+                        nfuncs, nlibs, luaInterpreterMemory(1));
 }
 
 /* ------------------------------------------------------------------------ */

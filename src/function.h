@@ -35,6 +35,5 @@ int luaEngineLoadLibrary(functionLib *lib, const char *body, size_t len, long lo
 /* FCALL: run fi with its keys and arguments for c, and reply. */
 void luaEngineCall(client *c, functionInfo *fi, int ro, sds *keys, int nkeys, sds *args, int nargs);
 void luaEngineReleaseFunction(int ref);
-size_t luaEngineMemory(void);
 
 #endif

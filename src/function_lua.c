@@ -44,7 +44,6 @@ static lua_State *getFunctionLua(void) {
     return flua;
 }
 
-size_t luaEngineMemory(void) { return flua ? (size_t)lua_gc(flua, LUA_GCCOUNT, 0) * 1024 : 0; }
 
 void luaEngineReleaseFunction(int ref) {
     if (flua) luaL_unref(flua, LUA_REGISTRYINDEX, ref);

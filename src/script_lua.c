@@ -18,29 +18,33 @@
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static size_t lua_mem_used;
+static size_t lua_mem_used;      /* both interpreters: what the limit holds */
+static size_t lua_mem_of[2];     /* each one's: EVAL's [0], the functions' [1] */
 static int lua_mem_enforced;
 
-/* Every allocation of the interpreter goes through here. While a script is
- * compiled or runs, growing past the limit fails: Lua then collects garbage
- * and retries, and if that is not enough raises "not enough memory", which
- * the script can catch or which ends it with a clean error. */
+/* Every allocation of the interpreters goes through here (ud: the
+ * interpreter's own count). While a script is compiled or runs, growing
+ * past the limit fails: Lua then collects garbage and retries, and if that
+ * is not enough raises "not enough memory", which the script can catch or
+ * which ends it with a clean error. */
 static void *luaAlloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud;
+    size_t *own = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
         free(ptr);
         lua_mem_used -= old;
+        *own -= old;
         return NULL;
     }
     if (lua_mem_enforced && nsize > old && lua_mem_used - old + nsize > server.lua_memory_limit) return NULL;
     void *p = realloc(ptr, nsize);
     if (!p) return NULL;
     lua_mem_used = lua_mem_used - old + nsize;
+    *own = *own - old + nsize;
     return p;
 }
 
-size_t luaMemoryUsed(void) { return lua_mem_used; }
+size_t luaInterpreterMemory(int functions) { return lua_mem_of[functions ? 1 : 0]; }
 
 void luaSetMemoryEnforced(int on) { lua_mem_enforced = on; }
 
@@ -930,7 +934,7 @@ static void runEmbedded(lua_State *L, const char *name) {
 }
 
 lua_State *luaCreateInterpreter(int functions) {
-    lua_State *L = lua_newstate(luaAlloc, NULL);
+    lua_State *L = lua_newstate(luaAlloc, &lua_mem_of[functions ? 1 : 0]);
     if (!L) {
         serverLog(LL_WARNING, "cannot create the Lua interpreter: out of memory");
         abort();

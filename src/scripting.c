@@ -581,10 +581,15 @@ static void bytesToHuman(char *s, size_t len, unsigned long long n) {
 
 size_t scriptsCacheMemory(void) { return scripts_mem; }
 
+/* INFO memory's scripting lines, in Redis 7.0's order: each interpreter
+ * on its own, then both, then the caches beside them. */
 sds genScriptingMemoryInfo(sds info) {
-    char human[64];
-    size_t vm = luaMemoryUsed();
+    char human[64], total_human[64], caches_human[64];
+    size_t vm = luaInterpreterMemory(0), total = vm + luaInterpreterMemory(1);
+    size_t caches = scripts_mem + functionsCacheMemory();
     bytesToHuman(human, sizeof(human), vm);
+    bytesToHuman(total_human, sizeof(total_human), total);
+    bytesToHuman(caches_human, sizeof(caches_human), caches);
     info = sdscatprintf(info,
                         "used_memory_lua:%zu\r\n"
                         "used_memory_vm_eval:%zu\r\n"
@@ -593,7 +598,14 @@ sds genScriptingMemoryInfo(sds info) {
                         "number_of_cached_scripts:%zu\r\n",
                         vm, vm, human, scripts_mem, nscripts);
     info = genFunctionsMemoryInfo(info);
-    return sdscatprintf(info, "dredis_lua_memory_limit:%zu\r\n", server.lua_memory_limit);
+    return sdscatprintf(info,
+                        "used_memory_vm_total:%zu\r\n"
+                        "used_memory_vm_total_human:%s\r\n"
+                        "used_memory_functions:%zu\r\n"
+                        "used_memory_scripts:%zu\r\n"
+                        "used_memory_scripts_human:%s\r\n"
+                        "dredis_lua_memory_limit:%zu\r\n",
+                        total, total_human, functionsCacheMemory(), caches, caches_human, server.lua_memory_limit);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -73,7 +73,10 @@ int scriptCheckNumkeys(client *c, long long numkeys); /* C_ERR after replying */
  * LOAD: no KEYS/ARGV, none of the redis.* that are EVAL's alone. */
 lua_State *luaCreateInterpreter(int functions);
 void luaDestroyInterpreter(lua_State *L);
-size_t luaMemoryUsed(void);
+/* The bytes an interpreter holds: EVAL's (0) or the functions' (1), as
+ * INFO's used_memory_vm_eval and used_memory_vm_functions; the limit
+ * DREDIS_LUA_MEMORY_LIMIT holds the two together. */
+size_t luaInterpreterMemory(int functions);
 void luaSetMemoryEnforced(int on);  /* apply DREDIS_LUA_MEMORY_LIMIT or not */
 int luaErrorHandler(lua_State *L);  /* message handler for lua_pcall */
 void luaPushErrorTable(lua_State *L, const char *err); /* {err="CODE msg"} */

@@ -710,6 +710,7 @@ int functionsLoadFromStore(sds *err);
 int functionsLoadAtStartup(void); /* the same; the reason on stderr */
 int functionsLibraryCount(void);
 sds genFunctionsMemoryInfo(sds info); /* number_of_functions ... for INFO memory */
+size_t functionsCacheMemory(void);         /* the libraries held outside Lua (used_memory_functions) */
 /* FCALL's flags as its function declares them; cmd->flags for others */
 uint64_t fcallCommandFlags(client *c, redisCommand *cmd);
 /* An RDB file's FUNCTION2 record (the library code): loaded and stored as

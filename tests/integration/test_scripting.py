@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import threading
 
-from dredis_test import (DREDIS_SERVER, Client, ConnectionClosed, Dredis, Pair, RespError,
+from dredis_test import (DREDIS_SERVER, Client, ConnectionClosed, Dredis, Pair, Redis, RespError,
                          encode_command, wait_until)
 
 BUSY = RespError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
@@ -506,6 +506,42 @@ def test_info_reports_the_lua_engine():
         c.execute("SCRIPT", "FLUSH")
         info = c.execute("INFO", "memory").decode()
         assert "number_of_cached_scripts:0\r\n" in info
+
+
+def test_info_counts_each_lua_interpreter_apart():
+    """As Redis 7.0: used_memory_lua / used_memory_vm_eval are EVAL's
+    interpreter alone, used_memory_vm_functions the functions' one, and
+    used_memory_vm_total both; used_memory_functions and used_memory_scripts
+    the caches beside them. The field names and order are Redis's."""
+    lib = "#!lua name=mylib\nredis.register_function('f', function(keys, args) return 1 end)"
+    with Dredis() as s, s.client() as c, Redis() as r, r.client() as rc:
+        def fields(cl):
+            info = cl.execute("INFO", "memory").decode()
+            return dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line), info
+        f, info = fields(c)
+        names = [l.split(":")[0] for l in info.split("\r\n") if l.startswith(("used_memory_lua", "used_memory_vm",
+                 "used_memory_scripts", "used_memory_functions", "number_of_"))]
+        rnames = [l.split(":")[0] for l in fields(rc)[1].split("\r\n") if l.startswith(("used_memory_lua",
+                  "used_memory_vm", "used_memory_scripts", "used_memory_functions", "number_of_"))]
+        assert names == rnames, (names, rnames)
+        assert c.execute("FUNCTION", "LOAD", lib) == b"mylib"
+        f, _ = fields(c)
+        functions_vm = int(f["used_memory_vm_functions"])
+        assert functions_vm > 10000 and int(f["used_memory_lua"]) == int(f["used_memory_vm_eval"]) == 0, f
+        assert int(f["used_memory_vm_total"]) == functions_vm
+        assert int(f["used_memory_functions"]) > len(lib) and int(f["used_memory_scripts"]) == \
+            int(f["used_memory_functions"]) + int(f["used_memory_scripts_eval"])
+        for _ in range(2000):  # loaded again and again: neither interpreter grows
+            c.execute("FUNCTION", "LOAD", "REPLACE", lib)
+            c.execute("FCALL", "f", 0)
+        assert c.execute("EVAL", "return 1", 0) == 1
+        f, _ = fields(c)
+        eval_vm = int(f["used_memory_lua"])
+        assert eval_vm > 10000 and int(f["used_memory_vm_functions"]) < functions_vm * 2, f
+        assert int(f["used_memory_vm_total"]) == eval_vm + int(f["used_memory_vm_functions"]), f
+        c.execute("SCRIPT", "FLUSH")  # EVAL's interpreter only
+        f, _ = fields(c)
+        assert int(f["used_memory_lua"]) == 0 and int(f["used_memory_vm_functions"]) > 10000, f
 
 
 def test_command_info_for_scripting_commands():
