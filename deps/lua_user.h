@@ -15,7 +15,7 @@
  * same steps), so a small table of string keys is visited in Redis's order:
  * cjson.encode({a=1,b=2}) gives Redis's bytes. Larger tables can still
  * differ: 5.4 moves the nodes into a grown table in another order than 5.1,
- * which changes where colliding keys land. */
+ * which changes where colliding keys land.
  *
  * table.sort likewise picks a random pivot (from clock() and time()) for
  * large arrays, so elements that compare equal could come out in a
