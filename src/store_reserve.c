@@ -95,6 +95,11 @@ void reserveInit(int rootfd) {
     rs.held = 0;
     rs.size = 0;
     rs.releases = 0;
+    /* a tail a previous run left (the disk was full when it stopped) is
+     * kept if the whole reserve cannot be made now */
+    struct stat sb;
+    if (sysFstatat(rootfd, RESERVE_FILE, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+        rs.size = sb.st_size;
     reserveCreate();
 }
 

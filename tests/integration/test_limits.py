@@ -250,6 +250,17 @@ def test_reserve_tail_serves_the_renames_of_deletes():
             # room on the disk: the next write makes the reserve whole again
             assert c.execute("SET", "d", "4") == "OK"
             assert os.path.getsize(reserve) == full and os.stat(reserve).st_blocks * 512 >= full
+        # a tail left by a run that stopped on a full disk is kept by a
+        # start that cannot make the whole reserve (its fallocate fails)
+        d.stop()
+        os.truncate(reserve, 8192)
+        d.env["DREDIS_DEBUG_FAULTS"] = "posix_fallocate ENOSPC NTH 1"
+        d.start()
+        assert os.path.getsize(reserve) == 8192
+        with d.client() as c:
+            c.execute("DEBUG-FAULT", "OFF")
+            assert c.execute("SET", "e", "5") == "OK"  # and made whole at the next write
+        assert os.path.getsize(reserve) == full
 
 
 # ---- file descriptors ----
