@@ -101,20 +101,18 @@ static int yieldSpace(void) {
 /* As yieldSpace(), and when the command running may use it (it frees
  * space: DEL, HDEL, LPOP ...), the space reserve is given back too
  * (store_reserve.c): 1 when a retry may succeed. */
-int storeYieldReserve(void) {
+static int yieldPoolsAndReserve(int (*release)(void)) {
     if (errno != ENOSPC && errno != EDQUOT) return 0;
     int given = yieldSpace();
-    return (!store.reserve_closed && reserveRelease()) || given;
+    return (!store.reserve_closed && release()) || given;
 }
+
+int storeYieldReserve(void) { return yieldPoolsAndReserve(reserveRelease); }
 
 /* As storeYieldReserve(), for a step that adds no data (a rename, a
  * journal record): once the reserve was given back, its tail is cut a
  * chunk at a time for these (store_reserve.c). */
-int storeYieldReserveForEntry(void) {
-    if (errno != ENOSPC && errno != EDQUOT) return 0;
-    int given = yieldSpace();
-    return (!store.reserve_closed && reserveReleaseForEntry()) || given;
-}
+int storeYieldReserveForEntry(void) { return yieldPoolsAndReserve(reserveReleaseForEntry); }
 
 /* Before new data is allocated: a command that adds data (Redis's
  * "denyoom") may not take the room the reserve keeps for deletes, so while
