@@ -83,6 +83,19 @@ static void die(const char *what) {
     exit(1);
 }
 
+/* A check that failed with no system call failing: no errno to show. */
+static void wrong(const char *what) {
+    fprintf(stderr, "%s\n", what);
+    exit(1);
+}
+
+/* A lookup that must find nothing: ENOENT is right, success is wrong,
+ * another errno is that error. */
+static void mustBeMissing(int found, const char *what) {
+    if (found) wrong(what);
+    if (errno != ENOENT) die(what);
+}
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -148,14 +161,14 @@ static void newKey(long i) {
     char key[32], d[32];
     struct stat sb;
     snprintf(key, sizeof(key), "key:%ld", i);
-    if (openat(dbfd, key, DIR_FLAGS) >= 0 || errno != ENOENT) die("key exists");
+    mustBeMissing(openat(dbfd, key, DIR_FLAGS) >= 0, "key exists");
     poolName(d, sizeof(d), 'd');
     if (mkdirat(tmpfd, d, 0755) < 0) die("pool dir");
     int dirfd = openat(tmpfd, d, DIR_FLAGS);
     if (dirfd < 0) die("open staging dir");
     stageFileInto(dirfd, "type", "string", 6);
     stageFileInto(dirfd, "value", "abc", 3);
-    if (fstatat(dbfd, key, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) die("key appeared");
+    mustBeMissing(fstatat(dbfd, key, &sb, AT_SYMLINK_NOFOLLOW) == 0, "key appeared");
     char rec[44] = "B";
     journal(rec, sizeof(rec));
     if (renameat2(tmpfd, d, dbfd, key, RENAME_NOREPLACE) < 0) die("rename key");
@@ -196,8 +209,7 @@ static void getKey(long i) {
     int dirfd = openat(dbfd, key, DIR_FLAGS);
     if (dirfd < 0) die("open key");
     readSmallFile(dirfd, "type");
-    if (openat(dirfd, "expire", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) >= 0 || errno != ENOENT)
-        die("expire");
+    mustBeMissing(openat(dirfd, "expire", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) >= 0, "expire");
     readSmallFile(dirfd, "value");
     close(dirfd);
 }
