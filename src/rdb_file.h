@@ -62,6 +62,7 @@ typedef struct rdbSaveInfo {
     int repl_stream_db;
     const char *repl_id;      /* 40 hex characters */
     long long repl_offset;
+    int aof_base;             /* the base of an AOF (aof.c): aux aof-base 1 */
 } rdbSaveInfo;
 
 typedef struct rdbSaveStats {

@@ -96,7 +96,7 @@ static void appendAuxFields(rdbOut *o, const rdbSaveInfo *rsi) {
         appendAux(o, "repl-id", rsi->repl_id);
         appendAuxNumber(o, "repl-offset", rsi->repl_offset);
     }
-    appendAuxNumber(o, "aof-base", 0);
+    appendAuxNumber(o, "aof-base", rsi && rsi->aof_base ? 1 : 0);
 }
 
 static void appendMillis(rdbOut *o, long long ms) {

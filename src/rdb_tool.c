@@ -46,11 +46,13 @@ static int isHexId(const char *s) {
 }
 
 static int exportMain(const char *root, int argc, char **argv) {
-    rdbSaveInfo rsi = {0, NULL, 0};
+    rdbSaveInfo rsi = {0, NULL, 0, 0};
     for (int i = 3; i < argc; i += 2) { /* each option takes a value */
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         long long n;
-        if (!strcmp(argv[i], "--repl-id") && next && isHexId(next)) {
+        if (!strcmp(argv[i], "--aof-base") && next && !strcmp(next, "1")) {
+            rsi.aof_base = 1; /* the base of an AOF rewrite (aof.c) */
+        } else if (!strcmp(argv[i], "--repl-id") && next && isHexId(next)) {
             rsi.repl_id = next;
         } else if (!strcmp(argv[i], "--repl-offset")) {
             if (!parseNumberArg("--repl-offset", next, 0, &n)) return 1;

@@ -1,0 +1,278 @@
+"""The append-only file (src/aof.c): appendonly yes|no, the multi-part
+layout in DREDIS_SNAPSHOT_DIR/appendonlydir named as Redis 7.0 names it,
+the incr file fed with the replicas' stream, BGREWRITEAOF, the aof_* INFO
+fields, -MISCONF after a failed write. The acceptance check throughout: a
+real redis-server started on a copy of the AOF directory loads it to the
+same DEBUG DIGEST as dredis."""
+import os
+import shutil
+import tempfile
+import time
+
+from dredis_test import Dredis, Redis, RespError, wait_until
+
+LIB = "#!lua name=aoflib\nredis.register_function('aoff', function(keys, args) return 1 end)"
+
+
+def info(c, section="persistence"):
+    out = {}
+    for line in c.execute("INFO", section).decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def wait_rewrite(c):
+    def done():
+        i = info(c)
+        return i["aof_rewrite_in_progress"] == "0" and i["aof_rewrite_scheduled"] == "0"
+    wait_until(done, timeout=20, what="the AOF rewrite to end")
+
+
+def aof_dir(d, dirname="appendonlydir"):
+    return os.path.join(d.root_dir + ".snapshots", dirname)
+
+
+def listing(path):
+    files = sorted(os.listdir(path))
+    with open(os.path.join(path, [f for f in files if f.endswith(".manifest")][0])) as f:
+        return files, f.read()
+
+
+def redis_digest_of(path, dirname="appendonlydir", filename="appendonly.aof"):
+    """Start a real redis-server on a copy of the AOF directory path; its
+    DEBUG DIGEST and the names of its function libraries."""
+    top = tempfile.mkdtemp(prefix="aof-load-")
+    try:
+        shutil.copytree(path, os.path.join(top, dirname))
+        with Redis(extra_args=("--dir", top, "--appendonly", "yes", "--appenddirname", dirname,
+                               "--appendfilename", filename)) as r:
+            with r.client() as c:
+                libs = c.execute("FUNCTION", "LIST")
+                names = sorted(lib[1] for lib in libs)
+                return c.execute("DEBUG", "DIGEST"), names
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def fill(c, tag=""):
+    """Every type, TTLs, a function library, MULTI/EXEC, several dbs."""
+    c.execute("SET", "s" + tag, "v")
+    c.execute("SET", "n" + tag, "10")
+    c.execute("INCRBY", "n" + tag, "5")
+    c.execute("SET", "ttl" + tag, "x", "EX", "1000")
+    c.execute("EXPIRE", "n" + tag, "5000")
+    c.execute("RPUSH", "l" + tag, *[str(i) for i in range(100)])
+    c.execute("LPOP", "l" + tag)
+    c.execute("SADD", "set" + tag, *[str(i) for i in range(80)])
+    c.execute("SADD", "iset" + tag, "1", "2", "3")
+    c.execute("ZADD", "z" + tag, *sum([[str(i), "m%d" % i] for i in range(70)], []))
+    c.execute("HSET", "h" + tag, *sum([["f%d" % i, "v%d" % i] for i in range(70)], []))
+    c.execute("XADD", "st" + tag, "1-1", "a", "1")
+    c.execute("XADD", "st" + tag, "*", "b", "2")
+    c.execute("XGROUP", "CREATE", "st" + tag, "g", "0")
+    c.execute("XREADGROUP", "GROUP", "g", "c1", "COUNT", "1", "STREAMS", "st" + tag, ">")
+    c.execute("PFADD", "hll" + tag, "a", "b", "c")
+    assert c.execute("MULTI") == "OK"
+    c.execute("INCR", "m" + tag)
+    c.execute("LPUSH", "ml" + tag, "a")
+    assert c.execute("EXEC") == [1, 1]
+    c.execute("SELECT", "3")
+    c.execute("SET", "in3" + tag, "v")
+    c.execute("HSET", "h3" + tag, "a", "1")
+    c.execute("SELECT", "9")
+    c.execute("SADD", "in9" + tag, "x")
+    c.execute("SELECT", "0")
+    c.execute("EVAL", "redis.call('set', KEYS[1], 'lua') redis.call('incr', KEYS[2])", "2", "ev" + tag, "evn" + tag)
+    c.execute("DEL", "s" + tag)
+    c.execute("PUBLISH", "ch", "not in the aof")
+
+
+def assert_loads_same(d, c):
+    c.execute("FUNCTION", "LOAD", "REPLACE", LIB)
+    # the stream is in the file before the reply left: no wait is needed
+    digest = c.execute("DEBUG", "DIGEST")
+    got, libs = redis_digest_of(aof_dir(d))
+    assert got == digest, (got, digest)
+    assert libs == [b"aoflib"], libs
+
+
+def test_config_set_every_type_and_rewrite():
+    """CONFIG SET appendonly yes makes base 1 + incr 1; every write is in the
+    incr file; BGREWRITEAOF makes base 2 + incr 2; a real Redis loads the
+    directory to the same digest each time."""
+    with Dredis() as d, d.client() as c:
+        assert c.execute("CONFIG", "GET", "appendonly") == [b"appendonly", b"no"]
+        assert info(c)["aof_enabled"] == "0"
+        c.execute("SET", "before", "1")
+        assert c.execute("CONFIG", "SET", "appendonly", "yes") == "OK"
+        assert c.execute("CONFIG", "GET", "appendonly") == [b"appendonly", b"yes"]
+        wait_rewrite(c)
+        files, manifest = listing(aof_dir(d))
+        assert files == ["appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"], files
+        assert manifest == ("file appendonly.aof.1.base.rdb seq 1 type b\n"
+                            "file appendonly.aof.1.incr.aof seq 1 type i\n"), manifest
+        fill(c)
+        assert_loads_same(d, c)
+        with open(os.path.join(aof_dir(d), "appendonly.aof.1.incr.aof"), "rb") as f:
+            incr = f.read()
+        assert b"PUBLISH" not in incr.upper() and b"PEXPIREAT" in incr and b"MULTI" in incr, incr[:300]
+        assert c.execute("BGREWRITEAOF") == "Background append only file rewriting started"
+        wait_rewrite(c)
+        files, manifest = listing(aof_dir(d))
+        assert files == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"], files
+        fill(c, "b")
+        assert_loads_same(d, c)
+        i = info(c)
+        assert i["aof_last_bgrewrite_status"] == "ok" and i["aof_rewrites"] == "2", i
+        # nothing stray in ROOT_DIR
+        assert not any(n.startswith(("appendonly", "temp-")) for n in os.listdir(d.root_dir))
+
+
+def test_file_names_follow_redis():
+    """The same sequence of operations on redis-server and dredis leaves the
+    same files and manifests: start with appendonly yes, BGREWRITEAOF,
+    appendonly no + BGREWRITEAOF (base only), appendonly yes again."""
+    rdir = tempfile.mkdtemp(prefix="aof-names-")
+    try:
+        with Redis(extra_args=("--dir", rdir, "--appendonly", "yes")) as r, \
+                Dredis(env={"DREDIS_APPENDONLY": "yes"}) as d, r.client() as rc, d.client() as dc:
+            steps = [[], [("BGREWRITEAOF",)], [("CONFIG", "SET", "appendonly", "no"), ("BGREWRITEAOF",)],
+                     [("CONFIG", "SET", "appendonly", "yes")], [("BGREWRITEAOF",)]]
+            for step in steps:
+                for cmd in step:
+                    a, b = rc.execute(*cmd), dc.execute(*cmd)
+                    assert a == b, (cmd, a, b)
+                for c in (rc, dc):
+                    c.execute("SET", "k", str(time.time()))
+                    wait_rewrite(c)
+                assert listing(os.path.join(rdir, "appendonlydir")) == listing(aof_dir(d)), step
+    finally:
+        shutil.rmtree(rdir, ignore_errors=True)
+
+
+def test_env_restart_and_custom_names():
+    """DREDIS_APPENDONLY=yes with DREDIS_APPENDFILENAME/DIRNAME: the AOF is
+    made from the tree at start-up and again after a restart (the tree is
+    authoritative), its names going on from the manifest."""
+    env = {"DREDIS_APPENDONLY": "yes", "DREDIS_APPENDFILENAME": "my.aof", "DREDIS_APPENDDIRNAME": "aofs"}
+    with Dredis(env=env) as d:
+        with d.client() as c:
+            wait_rewrite(c)
+            assert c.execute("CONFIG", "GET", "append*name") == [b"appenddirname", b"aofs",
+                                                                 b"appendfilename", b"my.aof"]
+            r = c.execute("CONFIG", "SET", "appendfilename", "x.aof")
+            assert isinstance(r, RespError) and "immutable" in r.message, r
+            fill(c)
+            digest = c.execute("DEBUG", "DIGEST")
+        d.restart()
+        with d.client() as c:
+            wait_rewrite(c)
+            assert c.execute("DEBUG", "DIGEST") == digest
+            files, manifest = listing(aof_dir(d, "aofs"))
+            assert files == ["my.aof.2.base.rdb", "my.aof.2.incr.aof", "my.aof.manifest"], files
+            c.execute("SET", "after", "restart")
+            digest = c.execute("DEBUG", "DIGEST")
+            got, _ = redis_digest_of(aof_dir(d, "aofs"), "aofs", "my.aof")
+            assert got == digest
+
+
+def test_bad_env_values_stop_the_server():
+    for env, word in (({"DREDIS_APPENDONLY": "maybe"}, "DREDIS_APPENDONLY"),
+                      ({"DREDIS_APPENDFILENAME": "a/b"}, "DREDIS_APPENDFILENAME"),
+                      ({"DREDIS_APPENDDIRNAME": ".."}, "DREDIS_APPENDDIRNAME")):
+        d = Dredis(env=env, start=False)
+        try:
+            d.start()
+            raise AssertionError("started with %r" % env)
+        except AssertionError as e:
+            assert word in str(e), str(e)
+        finally:
+            d.stop()
+            d.cleanup()
+
+
+def test_info_fields_as_redis():
+    """INFO persistence has Redis 7.0's aof_* fields, the size fields only
+    while the AOF is on."""
+    with Redis() as r, Dredis() as d, r.client() as rc, d.client() as dc:
+        for value in ("no", "yes"):
+            for c in (rc, dc):
+                c.execute("CONFIG", "SET", "appendonly", value)
+                wait_rewrite(c)
+            ri = [k for k in info(rc) if k.startswith("aof_")]
+            di = [k for k in info(dc) if k.startswith("aof_")]
+            assert ri == di, (ri, di)
+        i = info(dc)
+        assert i["aof_enabled"] == "1" and i["aof_last_write_status"] == "ok"
+        assert int(i["aof_current_size"]) >= int(i["aof_base_size"]) > 0, i
+
+
+def test_bgrewriteaof_replies():
+    """Already in progress, scheduled inside MULTI, and with appendonly no:
+    base + manifest only."""
+    with Dredis(env={"DREDIS_ENABLE_DEBUG_FAULTS": "1"}) as d, d.client() as c:
+        c.execute("SET", "a", "1")
+        assert c.execute("MULTI") == "OK"
+        c.execute("BGREWRITEAOF")
+        assert c.execute("EXEC") == ["Background append only file rewriting scheduled"]
+        wait_rewrite(c)
+        files, manifest = listing(aof_dir(d))
+        assert files == ["appendonly.aof.1.base.rdb", "appendonly.aof.manifest"], files
+        assert manifest == "file appendonly.aof.1.base.rdb seq 1 type b\n"
+        assert c.execute("BGREWRITEAOF") == "Background append only file rewriting started"
+        r = c.execute("BGREWRITEAOF")
+        assert r == RespError("ERR Background append only file rewriting already in progress") or r == \
+            "Background append only file rewriting started", r
+        wait_rewrite(c)
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
+
+
+def test_settings():
+    """The settings dredis follows work; the others refuse what dredis
+    does not do, saying why."""
+    with Dredis() as d, d.client() as c:
+        for name, good, bad in (("aof-use-rdb-preamble", "yes", "no"), ("aof-timestamp-enabled", "no", "yes"),
+                                ("aof-load-truncated", "yes", "no"), ("aof-rewrite-incremental-fsync", "no", "yes")):
+            assert c.execute("CONFIG", "SET", name, good) == "OK"
+            r = c.execute("CONFIG", "SET", name, bad)
+            assert isinstance(r, RespError) and "dredis" in r.message, (name, r)
+        for name, value in (("no-appendfsync-on-rewrite", "yes"), ("auto-aof-rewrite-percentage", "50"),
+                            ("auto-aof-rewrite-min-size", "1kb")):
+            assert c.execute("CONFIG", "SET", name, value) == "OK"
+        assert c.execute("CONFIG", "GET", "auto-aof-rewrite-min-size") == [b"auto-aof-rewrite-min-size", b"1024"]
+        # automatic rewrite: the AOF grows past min-size and 50% of its base
+        c.execute("CONFIG", "SET", "appendonly", "yes")
+        wait_rewrite(c)
+        for i in range(200):
+            c.execute("SET", "k%d" % i, "x" * 100)
+        wait_until(lambda: info(c)["aof_rewrites"] == "2", timeout=20, what="an automatic rewrite")
+        wait_rewrite(c)
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
+
+
+def test_failed_write_is_misconf_until_it_succeeds():
+    """A failed AOF write: aof_last_write_status:err and writes (and PING)
+    refused with Redis's -MISCONF, reads served; once a write succeeds again
+    (the pending commands written) all goes back to normal, nothing lost."""
+    with Dredis(env={"DREDIS_ENABLE_DEBUG_FAULTS": "1"}) as d, d.client() as c:
+        c.execute("CONFIG", "SET", "appendonly", "yes")
+        wait_rewrite(c)
+        c.execute("SET", "k", "v")
+        c.execute("PEXPIREAT", "k", "99999999999999")
+        # an unchanged expiry writes nothing to the tree, but is in the stream
+        assert c.execute("DEBUG-FAULT", "ARM", "write", "ENOSPC", "AFTER", "0") == "OK"
+        c.execute("PEXPIREAT", "k", "99999999999999")
+        wait_until(lambda: info(c)["aof_last_write_status"] == "err", what="the write error")
+        r = c.execute("SET", "x", "1")
+        assert r == RespError("MISCONF Errors writing to the AOF file: No space left on device"), r
+        assert c.execute("PING") == r
+        assert c.execute("GET", "k") == b"v"
+        c.execute("DEBUG-FAULT", "OFF")
+        wait_until(lambda: info(c)["aof_last_write_status"] == "ok", what="the write to succeed")
+        assert c.execute("SET", "x", "1") == "OK"
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
