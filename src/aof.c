@@ -16,6 +16,8 @@
  * ROOT_DIR, so its files are written with plain system calls through the
  * seam (syscalls.h), as rdb_save.c writes its files. */
 #include "server.h"
+#include "rdb.h"
+#include "rdb_file.h"
 #include "syscalls.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ static struct {
     sds dirpath;                 /* DREDIS_SNAPSHOT_DIR/appenddirname */
     long long auto_perc, auto_min_size;
     int no_fsync_on_rewrite;
+    int use_rdb_preamble;        /* aof-use-rdb-preamble: the base as an RDB file, or as commands */
     /* the manifest as it is on disk */
     aofFile base;                /* name NULL: none */
     aofFile incr[MAX_INCR];
@@ -78,7 +81,7 @@ static struct {
 
 static sds aofPath(const char *name) { return sdscatprintf(sdsempty(), "%s/%s", aof.dirpath, name); }
 static sds baseName(long long seq) {
-    return sdscatprintf(sdsempty(), "%s.%lld.base.rdb", aof.filename, seq);
+    return sdscatprintf(sdsempty(), "%s.%lld.base.%s", aof.filename, seq, aof.use_rdb_preamble ? "rdb" : "aof");
 }
 static sds incrName(long long seq) { return sdscatprintf(sdsempty(), "%s.%lld.incr.aof", aof.filename, seq); }
 static sds tempIncrName(void) { return sdscatprintf(sdsempty(), "temp-%s.incr", aof.filename); }
@@ -170,6 +173,166 @@ static long long fileSize(const char *name) {
     int r = stat(p, &sb);
     sdsfree(p);
     return r == 0 ? (long long)sb.st_size : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The base in command form (aof-use-rdb-preamble no)                        */
+/* ------------------------------------------------------------------------ */
+
+/* Written by the rewrite's child (rdb_tool.c, --aof-base commands) from a
+ * snapshot, as Redis's rewriteAppendOnlyFileRio: FUNCTION LOAD per
+ * library, then per database with keys SELECT, and per key SET, RPUSH,
+ * SADD, ZADD or HMSET (at most 64 items a command), a stream as RESTORE of
+ * its DUMP payload, and PEXPIREAT for a TTL. A value is decoded from its
+ * DUMP payload (rdbDecodeObject), so it is in memory whole while written. */
+#define AOF_REWRITE_ITEMS_PER_CMD 64
+
+typedef struct cmdWriter {
+    rdbOut *o;
+    sds key;
+    const char *cmd;  /* RPUSH, SADD, ZADD, HMSET */
+    int per_item;     /* arguments per item */
+    sds items[AOF_REWRITE_ITEMS_PER_CMD * 2];
+    int nitems;       /* arguments held */
+} cmdWriter;
+
+static sds catBulk(sds s, const char *p, size_t len) {
+    s = sdscatprintf(s, "$%zu\r\n", len);
+    s = sdscatlen(s, p, len);
+    return sdscatlen(s, "\r\n", 2);
+}
+
+static void flushItems(cmdWriter *w) {
+    if (!w->nitems) return;
+    w->o->buf = sdscatprintf(w->o->buf, "*%d\r\n", 2 + w->nitems);
+    w->o->buf = catBulk(w->o->buf, w->cmd, strlen(w->cmd));
+    w->o->buf = catBulk(w->o->buf, w->key, sdslen(w->key));
+    for (int i = 0; i < w->nitems; i++) {
+        w->o->buf = catBulk(w->o->buf, w->items[i], sdslen(w->items[i]));
+        sdsfree(w->items[i]);
+    }
+    w->nitems = 0;
+}
+
+static int addItem(cmdWriter *w, const char *a, size_t alen, const char *b, size_t blen) {
+    w->items[w->nitems++] = sdsnewlen(a, alen);
+    if (b) w->items[w->nitems++] = sdsnewlen(b, blen);
+    if (w->nitems == AOF_REWRITE_ITEMS_PER_CMD * w->per_item) flushItems(w);
+    return rdbOutMaybeFlush(w->o) == STORE_OK ? RDB_OK : RDB_ERR_SINK;
+}
+
+static int cwBegin(void *ud, int objtype) {
+    cmdWriter *w = ud;
+    w->per_item = 1;
+    w->cmd = objtype == OBJ_LIST ? "RPUSH" : objtype == OBJ_SET ? "SADD" : objtype == OBJ_ZSET ? "ZADD" : "HMSET";
+    if (objtype == OBJ_ZSET || objtype == OBJ_HASH) w->per_item = 2;
+    return RDB_OK;
+}
+static int cwString(void *ud, const char *p, size_t len) {
+    cmdWriter *w = ud;
+    w->o->buf = sdscat(w->o->buf, "*3\r\n$3\r\nSET\r\n");
+    w->o->buf = catBulk(w->o->buf, w->key, sdslen(w->key));
+    w->o->buf = catBulk(w->o->buf, p, len);
+    return RDB_OK;
+}
+static int cwElement(void *ud, const char *p, size_t len) { return addItem(ud, p, len, NULL, 0); }
+static int cwField(void *ud, const char *f, size_t flen, const char *v, size_t vlen) {
+    return addItem(ud, f, flen, v, vlen);
+}
+static int cwScored(void *ud, const char *m, size_t mlen, double score) {
+    char d[128];
+    int dlen = snprintf(d, sizeof(d), "%.17g", score); /* as Redis's rioWriteBulkDouble */
+    return addItem(ud, d, (size_t)dlen, m, mlen);
+}
+
+static int writeKeyCommands(rdbOut *o, int db, sds name, long long *saved, sds *err) {
+    skey *k;
+    int r = storeOpenKey(db, name, sdslen(name), &k);
+    if (r == STORE_NOTFOUND) return C_OK;
+    sds payload = NULL;
+    if (r != STORE_OK || dumpKeyPayload(k, &payload) != STORE_OK) {
+        *err = sdscatprintf(sdsempty(), "cannot read a key of database %d: %s", db, strerror(errno));
+        if (r == STORE_OK) storeCloseKey(k);
+        return C_ERR;
+    }
+    long long expire = k->expire;
+    int type = k->type;
+    storeCloseKey(k);
+    if (type == OBJ_STREAM) {
+        o->buf = sdscat(o->buf, "*4\r\n$7\r\nRESTORE\r\n");
+        o->buf = catBulk(o->buf, name, sdslen(name));
+        o->buf = sdscat(o->buf, "$1\r\n0\r\n");
+        o->buf = catBulk(o->buf, payload, sdslen(payload));
+    } else {
+        cmdWriter w = {.o = o, .key = name};
+        rdbSink sink = {.begin = cwBegin, .string = cwString, .element = cwElement, .field = cwField,
+                        .scored = cwScored};
+        r = rdbDecodeObject((const unsigned char *)payload, sdslen(payload), &sink, &w, NULL);
+        flushItems(&w);
+        if (r != RDB_OK) {
+            for (int i = 0; i < w.nitems; i++) sdsfree(w.items[i]);
+            sdsfree(payload);
+            *err = sdscatprintf(sdsempty(), "cannot write a key of database %d", db);
+            return C_ERR;
+        }
+    }
+    sdsfree(payload);
+    if (expire >= 0) {
+        char ms[32];
+        int len = snprintf(ms, sizeof(ms), "%lld", expire);
+        o->buf = sdscat(o->buf, "*3\r\n$9\r\nPEXPIREAT\r\n");
+        o->buf = catBulk(o->buf, name, sdslen(name));
+        o->buf = catBulk(o->buf, ms, (size_t)len);
+    }
+    (*saved)++;
+    return rdbOutMaybeFlush(o) == STORE_OK ? C_OK : C_ERR;
+}
+
+static int writeLibraryCommand(void *ud, const char *fname, const char *code, size_t len) {
+    (void)fname;
+    rdbOut *o = ud;
+    o->buf = sdscat(o->buf, "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n");
+    o->buf = catBulk(o->buf, code, len);
+    return rdbOutMaybeFlush(o) == STORE_OK ? 0 : 1;
+}
+
+int aofWriteCommandBase(int fd, long long *keys, long long *bytes, sds *err) {
+    rdbOut o;
+    int rc = C_OK;
+    *keys = 0;
+    rdbOutInit(&o, fd);
+    if (storeReadLibraries(writeLibraryCommand, &o) != STORE_OK) {
+        *err = sdscatprintf(sdsempty(), "cannot read the function libraries: %s", strerror(errno));
+        rc = C_ERR;
+    }
+    for (int db = 0; rc == C_OK && db < server.dbnum; db++) {
+        long long size;
+        if (storeDbSize(db, &size) != STORE_OK) {
+            *err = sdscatprintf(sdsempty(), "cannot read database %d: %s", db, strerror(errno));
+            rc = C_ERR;
+            break;
+        }
+        if (size == 0) continue;
+        char n[16];
+        int nlen = snprintf(n, sizeof(n), "%d", db);
+        o.buf = sdscat(o.buf, "*2\r\n$6\r\nSELECT\r\n");
+        o.buf = catBulk(o.buf, n, (size_t)nlen);
+        storeKeyBatch b = {.n = 0};
+        unsigned long long cursor = 0;
+        do {
+            if (storeScanKeyBatch(db, cursor, &b, &cursor) != STORE_OK) {
+                *err = sdscatprintf(sdsempty(), "cannot list database %d: %s", db, strerror(errno));
+                rc = C_ERR;
+            }
+            for (int i = 0; rc == C_OK && i < b.n; i++) rc = writeKeyCommands(&o, db, b.names[i], keys, err);
+            storeKeyBatchClear(&b);
+        } while (rc == C_OK && cursor != 0);
+    }
+    if (rc == C_OK && rdbOutFlush(&o) != STORE_OK) rc = C_ERR;
+    if (rc != C_OK && !*err) *err = sdscatprintf(sdsempty(), "cannot write the AOF base: %s", strerror(errno));
+    *bytes = o.written;
+    rdbOutFree(&o);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -346,7 +509,8 @@ void aofSnapshotEnded(int ok, const char *dir) {
              (int)getpid(), ++n);
     sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", dir);
     char *envp[] = {root, NULL};
-    char *argv[] = {"dredis-server", "--export-rdb", aof.tmpbase, "--aof-base", "1", NULL};
+    char *argv[] = {"dredis-server", "--export-rdb", aof.tmpbase, "--aof-base",
+                    aof.use_rdb_preamble ? "1" : "commands", NULL};
     pid_t pid = fork(); /* the child only execs: all it needs is made above */
     if (pid == 0) {
         execve("/proc/self/exe", argv, envp);
@@ -587,6 +751,7 @@ void aofConfigure(const char *filename, const char *dirname, int enabled) {
     aof.dirname = zstrdup(dirname);
     aof.enabled_config = enabled;
     aof.auto_perc = 100;
+    aof.use_rdb_preamble = 1;
     aof.auto_min_size = 64 * 1024 * 1024;
 }
 
@@ -595,6 +760,7 @@ const char *aofDirname(void) { return aof.dirname; }
 long long *aofAutoPercentage(void) { return &aof.auto_perc; }
 long long *aofAutoMinSize(void) { return &aof.auto_min_size; }
 int *aofNoFsyncOnRewrite(void) { return &aof.no_fsync_on_rewrite; }
+int *aofUseRdbPreamble(void) { return &aof.use_rdb_preamble; }
 
 /* After the store is open (and an RDB imported): with appendonly yes the
  * AOF is made again from the tree (dredis never loads it). */

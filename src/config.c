@@ -492,11 +492,8 @@ static const char *setAppendonly(const char *v) {
 static sds getAppendfilename(void) { return sdsnew(aofFilename()); }
 static sds getAppenddirname(void) { return sdsnew(aofDirname()); }
 static sds getYes(void) { return sdsnew("yes"); }
-static const char *setAofPreamble(const char *v) {
-    int yes;
-    const char *why = setYesNo(v, &yes);
-    return why ? why : yes ? NULL : "dredis writes the AOF base as an RDB file only (aof-use-rdb-preamble yes)";
-}
+static sds getAofPreamble(void) { return sdsnew(*aofUseRdbPreamble() ? "yes" : "no"); }
+static const char *setAofPreamble(const char *v) { return setYesNo(v, aofUseRdbPreamble()); }
 static const char *setAofTimestamp(const char *v) {
     int yes;
     const char *why = setYesNo(v, &yes);
@@ -751,7 +748,7 @@ static const configEntry configTable[] = {
     {"aof-load-truncated", getYes, setAofLoadTruncated},
     {"aof-rewrite-incremental-fsync", getNo, setAofIncrementalFsync},
     {"aof-timestamp-enabled", getNo, setAofTimestamp},
-    {"aof-use-rdb-preamble", getYes, setAofPreamble},
+    {"aof-use-rdb-preamble", getAofPreamble, setAofPreamble},
     {"auto-aof-rewrite-min-size", getAofAutoMin, setAofAutoMin},
     {"auto-aof-rewrite-percentage", getAofAutoPerc, setAofAutoPerc},
     {"bind", getBind, setBind},

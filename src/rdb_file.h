@@ -62,8 +62,9 @@ typedef struct rdbSaveInfo {
     int repl_stream_db;
     const char *repl_id;      /* 40 hex characters */
     long long repl_offset;
-    int aof_base;             /* the base of an AOF (aof.c): aux aof-base 1 */
+    int aof_base;             /* the base of an AOF (aof.c): aux aof-base 1, or RDB_AOF_BASE_COMMANDS */
 } rdbSaveInfo;
+#define RDB_AOF_BASE_COMMANDS 2 /* not an RDB: commands, as aof-use-rdb-preamble no */
 
 typedef struct rdbSaveStats {
     long long keys;

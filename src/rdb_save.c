@@ -193,6 +193,15 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     long long keys = 0;
     int rc = C_OK;
     *err = NULL;
+    if (rsi && rsi->aof_base == RDB_AOF_BASE_COMMANDS) {
+        long long bytes;
+        rc = aofWriteCommandBase(fd, &keys, &bytes, err);
+        if (stats) {
+            stats->keys = keys;
+            stats->bytes = bytes;
+        }
+        return rc;
+    }
     rdbOutInit(&o, fd);
     char magic[16];
     snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);

@@ -50,8 +50,9 @@ static int exportMain(const char *root, int argc, char **argv) {
     for (int i = 3; i < argc; i += 2) { /* each option takes a value */
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         long long n;
-        if (!strcmp(argv[i], "--aof-base") && next && !strcmp(next, "1")) {
-            rsi.aof_base = 1; /* the base of an AOF rewrite (aof.c) */
+        if (!strcmp(argv[i], "--aof-base") && next && (!strcmp(next, "1") || !strcmp(next, "commands"))) {
+            /* the base of an AOF rewrite (aof.c): an RDB, or commands */
+            rsi.aof_base = !strcmp(next, "1") ? 1 : RDB_AOF_BASE_COMMANDS;
         } else if (!strcmp(argv[i], "--repl-id") && next && isHexId(next)) {
             rsi.repl_id = next;
         } else if (!strcmp(argv[i], "--repl-offset")) {

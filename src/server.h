@@ -707,6 +707,9 @@ const char *aofDirname(void);
 long long *aofAutoPercentage(void);
 long long *aofAutoMinSize(void);
 int *aofNoFsyncOnRewrite(void);
+int *aofUseRdbPreamble(void);
+/* the rewrite's child: the base as commands (aof-use-rdb-preamble no) */
+int aofWriteCommandBase(int fd, long long *keys, long long *bytes, sds *err);
 int aofInit(void);
 void aofShutdown(void);
 void aofCron(void);

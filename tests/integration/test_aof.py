@@ -130,6 +130,37 @@ def test_config_set_every_type_and_rewrite():
         assert not any(n.startswith(("appendonly", "temp-")) for n in os.listdir(d.root_dir))
 
 
+def test_preamble_no_writes_commands():
+    """aof-use-rdb-preamble no: the base is appendonly.aof.N.base.aof in
+    Redis's command form (SET, RPUSH, SADD, ZADD, HMSET in batches of 64,
+    PEXPIREAT, FUNCTION LOAD; streams as RESTORE), and Redis loads it to
+    the same digest; back to yes, an RDB base again."""
+    with Dredis() as d, d.client() as c:
+        assert c.execute("CONFIG", "SET", "aof-use-rdb-preamble", "no") == "OK"
+        fill(c)
+        c.execute("RPUSH", "big", *[str(i) for i in range(200)])
+        c.execute("ZADD", "zf", "1.5", "a", "-inf", "b", "0.1", "c")
+        c.execute("FUNCTION", "LOAD", "REPLACE", LIB)
+        assert c.execute("CONFIG", "SET", "appendonly", "yes") == "OK"
+        wait_rewrite(c)
+        files, manifest = listing(aof_dir(d))
+        assert files == ["appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"], files
+        with open(os.path.join(aof_dir(d), "appendonly.aof.1.base.aof"), "rb") as f:
+            base = f.read()
+        assert base.startswith(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"), base[:80]
+        for word in (b"RPUSH", b"SADD", b"ZADD", b"HMSET", b"PEXPIREAT", b"RESTORE", b"SELECT"):
+            assert word in base, word
+        assert base.count(b"$5\r\nRPUSH\r\n$3\r\nbig\r\n") == 4  # 200 items: 64 + 64 + 64 + 8
+        fill(c, "x")
+        assert_loads_same(d, c)
+        c.execute("CONFIG", "SET", "aof-use-rdb-preamble", "yes")
+        c.execute("BGREWRITEAOF")
+        wait_rewrite(c)
+        files, _ = listing(aof_dir(d))
+        assert files == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"], files
+        assert_loads_same(d, c)
+
+
 def test_file_names_follow_redis():
     """The same sequence of operations on redis-server and dredis leaves the
     same files and manifests: start with appendonly yes, BGREWRITEAOF,
@@ -234,7 +265,7 @@ def test_settings():
     """The settings dredis follows work; the others refuse what dredis
     does not do, saying why."""
     with Dredis() as d, d.client() as c:
-        for name, good, bad in (("aof-use-rdb-preamble", "yes", "no"), ("aof-timestamp-enabled", "no", "yes"),
+        for name, good, bad in (("aof-timestamp-enabled", "no", "yes"),
                                 ("aof-load-truncated", "yes", "no"), ("aof-rewrite-incremental-fsync", "no", "yes")):
             assert c.execute("CONFIG", "SET", name, good) == "OK"
             r = c.execute("CONFIG", "SET", name, bad)
