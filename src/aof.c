@@ -73,6 +73,7 @@ static struct {
     int last_rewrite_ok;
     long long rewrites, consecutive_failures;
     long long last_try;           /* unix s of the last failed start */
+    int flush_sleep;              /* DEBUG AOF-FLUSH-SLEEP: microseconds before a write */
 } aof = {.fd = -1, .seldb = -1, .write_ok = 1, .last_rewrite_ok = 1, .last_rewrite_time = -1};
 
 /* ------------------------------------------------------------------------ */
@@ -374,6 +375,7 @@ void aofFlush(void) {
     if (aof.fd < 0) return;
     size_t len = sdslen(aof.buf);
     if (len) {
+        if (aof.flush_sleep) usleep((useconds_t)aof.flush_sleep);
         if (sysWriteFully(aof.fd, aof.buf, len) < 0) {
             int saved = errno;
             if (sysFtruncate(aof.fd, aof.incr_size) == 0) sysLseek(aof.fd, aof.incr_size, SEEK_SET);
@@ -719,6 +721,7 @@ const char *aofSetEnabled(const char *v) {
 }
 
 int aofEnabled(void) { return aof.state != AOF_OFF; }
+void aofSetFlushSleep(int us) { aof.flush_sleep = us > 0 ? us : 0; }
 
 /* replica.c: a full sync replaced the tree; as Redis's restartAOFAfterSYNC,
  * the AOF is made again from it. */
