@@ -721,6 +721,7 @@ const char *aofSetEnabled(const char *v) {
 }
 
 int aofEnabled(void) { return aof.state != AOF_OFF; }
+size_t aofBufferLength(void) { return aof.buf ? sdslen(aof.buf) : 0; }
 void aofSetFlushSleep(int us) { aof.flush_sleep = us > 0 ? us : 0; }
 
 /* replica.c: a full sync replaced the tree; as Redis's restartAOFAfterSYNC,
@@ -746,6 +747,10 @@ const char *aofValidName(const char *v, int dir) {
         return dir ? "dredis takes an appenddirname of letters, digits, '.', '_' and '-' only"
                    : "dredis takes an appendfilename of letters, digits, '.', '_' and '-' only";
     if (!strcmp(v, ".") || !strcmp(v, "..")) return dir ? "appenddirname can't be . or .." : "appendfilename can't be . or ..";
+    /* DREDIS_SNAPSHOT_DIR's own entries (snapshot.c removes old ones) */
+    if (dir && (!strncmp(v, "snapshot-", 9) || !strncmp(v, ".incomplete-", 12) || !strncmp(v, ".sync-", 6) ||
+                !strncmp(v, "temp-", 5)))
+        return "appenddirname can't begin as DREDIS_SNAPSHOT_DIR's own entries (snapshot-, .incomplete-, .sync-, temp-)";
     return NULL;
 }
 

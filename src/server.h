@@ -700,6 +700,7 @@ void aofSnapshotEnded(int ok, const char *dir); /* save.c */
 void aofTreeReplaced(void);                   /* replica.c: a full sync's tree */
 const char *aofSetEnabled(const char *v);     /* CONFIG SET appendonly */
 int aofEnabled(void);
+size_t aofBufferLength(void);  /* MEMORY STATS aof.buffer */
 void aofSetFlushSleep(int us);  /* DEBUG AOF-FLUSH-SLEEP */
 const char *aofValidName(const char *v, int dir);
 void aofConfigure(const char *filename, const char *dirname, int enabled);
