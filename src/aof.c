@@ -183,14 +183,20 @@ static long long fileSize(const char *name) {
 /* Written by the rewrite's child (rdb_tool.c, --aof-base commands) from a
  * snapshot, as Redis's rewriteAppendOnlyFileRio: FUNCTION LOAD per
  * library, then per database with keys SELECT, and per key SET, RPUSH,
- * SADD, ZADD or HMSET (at most 64 items a command), a stream as RESTORE of
- * its DUMP payload, and PEXPIREAT for a TTL. A value is decoded from its
+ * SADD, ZADD or HMSET (at most 64 items a command), a stream as XADD,
+ * XSETID, XGROUP and XCLAIM, and PEXPIREAT for a TTL. A value is decoded from its
  * DUMP payload (rdbDecodeObject), so it is in memory whole while written. */
 #define AOF_REWRITE_ITEMS_PER_CMD 64
 
 typedef struct cmdWriter {
     rdbOut *o;
     sds key;
+    /* a stream: entries seen, the group and consumer being written, and
+     * whether that consumer owns a pending entry yet */
+    uint64_t entries;
+    sds group;
+    sds consumer;
+    int consumer_pending;
     const char *cmd;  /* RPUSH, SADD, ZADD, HMSET */
     int per_item;     /* arguments per item */
     sds items[AOF_REWRITE_ITEMS_PER_CMD * 2];
@@ -246,6 +252,118 @@ static int cwScored(void *ud, const char *m, size_t mlen, double score) {
     return addItem(ud, d, (size_t)dlen, m, mlen);
 }
 
+/* Streams as Redis's rewriteStreamObject: XADD per entry (an empty stream
+ * through XADD MAXLEN 0), XSETID, and per group XGROUP CREATE, then per
+ * consumer XCLAIM ... JUSTID FORCE for each pending entry, or XGROUP
+ * CREATECONSUMER when it has none. */
+static sds catCount(sds s, int n) { return sdscatprintf(s, "*%d\r\n", n); }
+static sds catWord(sds s, const char *w) { return catBulk(s, w, strlen(w)); }
+static sds catID(sds s, const rdbStreamID *id) {
+    char b[64];
+    int n = snprintf(b, sizeof(b), "%llu-%llu", (unsigned long long)id->ms, (unsigned long long)id->seq);
+    return catBulk(s, b, (size_t)n);
+}
+static sds catNumber(sds s, long long v) {
+    char b[32];
+    int n = snprintf(b, sizeof(b), "%lld", v);
+    return catBulk(s, b, (size_t)n);
+}
+
+static int cwStreamEntry(void *ud, const rdbStreamID *id, size_t nfields, const char **fv, const size_t *fvlen) {
+    cmdWriter *w = ud;
+    sds s = catCount(w->o->buf, 3 + (int)nfields * 2);
+    s = catWord(s, "XADD");
+    s = catBulk(s, w->key, sdslen(w->key));
+    s = catID(s, id);
+    for (size_t i = 0; i < nfields * 2; i++) s = catBulk(s, fv[i], fvlen[i]);
+    w->o->buf = s;
+    w->entries++;
+    return rdbOutMaybeFlush(w->o) == STORE_OK ? RDB_OK : RDB_ERR_SINK;
+}
+
+static int cwStreamMeta(void *ud, const rdbStreamMeta *m) {
+    cmdWriter *w = ud;
+    sds s = w->o->buf;
+    if (!w->entries) {
+        s = catCount(s, 7);
+        s = catWord(s, "XADD");
+        s = catBulk(s, w->key, sdslen(w->key));
+        s = catWord(s, "MAXLEN");
+        s = catWord(s, "0");
+        s = catWord(s, "0-1");
+        s = catWord(s, "x");
+        s = catWord(s, "y");
+    }
+    s = catCount(s, 7);
+    s = catWord(s, "XSETID");
+    s = catBulk(s, w->key, sdslen(w->key));
+    s = catID(s, &m->last_id);
+    s = catWord(s, "ENTRIESADDED");
+    s = catNumber(s, (long long)m->entries_added);
+    s = catWord(s, "MAXDELETEDID");
+    s = catID(s, &m->max_deleted);
+    w->o->buf = s;
+    return RDB_OK;
+}
+
+/* The consumer before this point had no pending entry: XGROUP CREATECONSUMER */
+static void endConsumer(cmdWriter *w) {
+    if (w->consumer && !w->consumer_pending) {
+        sds s = catCount(w->o->buf, 5);
+        s = catWord(s, "XGROUP");
+        s = catWord(s, "CREATECONSUMER");
+        s = catBulk(s, w->key, sdslen(w->key));
+        s = catBulk(s, w->group, sdslen(w->group));
+        w->o->buf = catBulk(s, w->consumer, sdslen(w->consumer));
+    }
+    sdsfree(w->consumer);
+    w->consumer = NULL;
+}
+
+static int cwStreamGroup(void *ud, const char *name, size_t len, const rdbStreamID *last_id, long long entries_read) {
+    cmdWriter *w = ud;
+    endConsumer(w);
+    sdsfree(w->group);
+    w->group = sdsnewlen(name, len);
+    sds s = catCount(w->o->buf, 7);
+    s = catWord(s, "XGROUP");
+    s = catWord(s, "CREATE");
+    s = catBulk(s, w->key, sdslen(w->key));
+    s = catBulk(s, name, len);
+    s = catID(s, last_id);
+    s = catWord(s, "ENTRIESREAD");
+    w->o->buf = catNumber(s, entries_read);
+    return RDB_OK;
+}
+
+static int cwStreamConsumer(void *ud, const char *name, size_t len, long long seen_time) {
+    (void)seen_time; /* as Redis's rewrite: not kept */
+    cmdWriter *w = ud;
+    endConsumer(w);
+    w->consumer = sdsnewlen(name, len);
+    w->consumer_pending = 0;
+    return RDB_OK;
+}
+
+static int cwStreamPending(void *ud, const rdbStreamID *id, long long delivery_time, uint64_t delivery_count) {
+    cmdWriter *w = ud;
+    w->consumer_pending = 1;
+    sds s = catCount(w->o->buf, 12);
+    s = catWord(s, "XCLAIM");
+    s = catBulk(s, w->key, sdslen(w->key));
+    s = catBulk(s, w->group, sdslen(w->group));
+    s = catBulk(s, w->consumer, sdslen(w->consumer));
+    s = catWord(s, "0");
+    s = catID(s, id);
+    s = catWord(s, "TIME");
+    s = catNumber(s, delivery_time);
+    s = catWord(s, "RETRYCOUNT");
+    s = catNumber(s, (long long)delivery_count);
+    s = catWord(s, "JUSTID");
+    w->o->buf = catWord(s, "FORCE");
+    return rdbOutMaybeFlush(w->o) == STORE_OK ? RDB_OK : RDB_ERR_SINK;
+}
+
 static int writeKeyCommands(rdbOut *o, int db, sds name, long long *saved, sds *err) {
     skey *k;
     int r = storeOpenKey(db, name, sdslen(name), &k);
@@ -257,25 +375,20 @@ static int writeKeyCommands(rdbOut *o, int db, sds name, long long *saved, sds *
         return C_ERR;
     }
     long long expire = k->expire;
-    int type = k->type;
     storeCloseKey(k);
-    if (type == OBJ_STREAM) {
-        o->buf = sdscat(o->buf, "*4\r\n$7\r\nRESTORE\r\n");
-        o->buf = catBulk(o->buf, name, sdslen(name));
-        o->buf = sdscat(o->buf, "$1\r\n0\r\n");
-        o->buf = catBulk(o->buf, payload, sdslen(payload));
-    } else {
-        cmdWriter w = {.o = o, .key = name};
-        rdbSink sink = {.begin = cwBegin, .string = cwString, .element = cwElement, .field = cwField,
-                        .scored = cwScored};
-        r = rdbDecodeObject((const unsigned char *)payload, sdslen(payload), &sink, &w, NULL);
-        flushItems(&w);
-        if (r != RDB_OK) {
-            for (int i = 0; i < w.nitems; i++) sdsfree(w.items[i]);
-            sdsfree(payload);
-            *err = sdscatprintf(sdsempty(), "cannot write a key of database %d", db);
-            return C_ERR;
-        }
+    cmdWriter w = {.o = o, .key = name};
+    rdbSink sink = {.begin = cwBegin, .string = cwString, .element = cwElement, .field = cwField,
+                    .scored = cwScored, .streamEntry = cwStreamEntry, .streamMeta = cwStreamMeta,
+                    .streamGroup = cwStreamGroup, .streamConsumer = cwStreamConsumer,
+                    .streamPending = cwStreamPending};
+    r = rdbDecodeObject((const unsigned char *)payload, sdslen(payload), &sink, &w, NULL);
+    flushItems(&w);
+    endConsumer(&w);
+    sdsfree(w.group);
+    if (r != RDB_OK) {
+        sdsfree(payload);
+        *err = sdscatprintf(sdsempty(), "cannot write a key of database %d", db);
+        return C_ERR;
     }
     sdsfree(payload);
     if (expire >= 0) {
