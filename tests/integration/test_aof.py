@@ -338,3 +338,23 @@ def test_failed_write_is_misconf_until_it_succeeds():
         assert c.execute("SET", "x", "1") == "OK"
         got, _ = redis_digest_of(aof_dir(d))
         assert got == c.execute("DEBUG", "DIGEST")
+
+
+def test_replica_with_appendonly():
+    """A dredis replica with appendonly yes: the AOF is made again after its
+    full sync replaced the tree (as Redis's restartAOFAfterSYNC), and the
+    master's stream goes into it; Redis loads it to the master's digest."""
+    from test_replica import replica_of, synced
+    with Dredis() as m, m.client() as mc:
+        fill(mc)
+        with replica_of(m, env={"DREDIS_APPENDONLY": "yes"}) as r, r.client() as rc:
+            synced(m, r)
+            wait_rewrite(rc)
+            fill(mc, "late")
+            mc.execute("FUNCTION", "LOAD", "REPLACE", LIB)
+            synced(m, r)
+            wait_rewrite(rc)
+            digest = mc.execute("DEBUG", "DIGEST")
+            assert rc.execute("DEBUG", "DIGEST") == digest
+            got, libs = redis_digest_of(aof_dir(r))
+            assert got == digest and libs == [b"aoflib"], (got, digest, libs)
