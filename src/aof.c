@@ -521,22 +521,23 @@ static void closeIncr(void) {
     sdssetlen(aof.buf, 0);
 }
 
-static int openIncr(const char *name, int truncate) {
-    if (makeAofDir() != C_OK) return C_ERR;
+/* A new incr file, not yet the one written (-1 on failure, logged). */
+static int createIncr(const char *name, int truncate) {
+    if (makeAofDir() != C_OK) return -1;
     sds path = aofPath(name);
     int fd = sysOpen(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
-    if (fd < 0) {
-        serverLog(LL_WARNING, "Can't open the append-only file %s: %s", path, strerror(errno));
-        sdsfree(path);
-        return C_ERR;
-    }
+    if (fd < 0) serverLog(LL_WARNING, "Can't open the append-only file %s: %s", path, strerror(errno));
     sdsfree(path);
+    return fd;
+}
+
+/* From now on the stream goes to fd. */
+static void switchIncr(int fd) {
     closeIncr();
     aof.fd = fd;
     aof.seldb = -1; /* each incr file selects its database first */
     struct stat sb;
     aof.incr_size = sysFstat(fd, &sb) == 0 ? (long long)sb.st_size : 0;
-    return C_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -567,24 +568,32 @@ static void rewriteFailed(const char *why) {
  * incr file. */
 static int startNewIncr(void) {
     if (aof.state == AOF_ON) {
+        /* as Redis: the manifest names the new file before it is written */
         if (aof.nincr == MAX_INCR) return C_ERR;
         sds name = incrName(aof.incr_seq + 1);
-        if (openIncr(name, 0) != C_OK) {
+        int fd = createIncr(name, 0);
+        if (fd < 0) {
             sdsfree(name);
             return C_ERR;
         }
         aof.incr[aof.nincr++] = (aofFile){name, aof.incr_seq + 1};
         if (persistManifest(NULL, 0) != C_OK) {
             aof.nincr--;
+            sysClose(fd);
+            sds p = aofPath(name);
+            sysUnlinkat(AT_FDCWD, p, 0);
+            sdsfree(p);
             sdsfree(name);
             return C_ERR;
         }
         aof.incr_seq++;
+        switchIncr(fd);
     } else if (aof.state == AOF_WAIT_REWRITE) {
         sds name = tempIncrName();
-        int r = openIncr(name, 1);
+        int fd = createIncr(name, 1);
         sdsfree(name);
-        if (r != C_OK) return C_ERR;
+        if (fd < 0) return C_ERR;
+        switchIncr(fd);
     }
     return C_OK;
 }
@@ -796,14 +805,14 @@ static void bgrewriteaofCommand(client *c) {
 /* As Redis's startAppendOnly: wait for a rewrite, whose end turns it on. */
 static int startAppendOnly(void) {
     aof.state = AOF_WAIT_REWRITE;
-    if (saveInProgress() && !aofRewriteRunning()) {
+    if (aofRewriteRunning() && !server.in_exec) killRewrite(); /* as Redis: a new one starts */
+    if (saveInProgress()) {
         aof.scheduled = 1;
         serverLog(LL_NOTICE, "AOF was enabled but there is already another background operation. An AOF "
                   "background was scheduled to start when possible.");
     } else if (server.in_exec) {
         aof.scheduled = 1; /* as Redis: the transaction's writes are not in the stream yet */
     } else {
-        if (aofRewriteRunning()) killRewrite();
         if (startRewrite() != C_OK) {
             aof.state = AOF_OFF;
             return C_ERR;
