@@ -62,6 +62,7 @@ static struct {
     long long incr_size;          /* of the open file, as written */
     long long current_size, rewrite_base_size, fsynced_size;
     int write_ok;
+    int fsync_ok;                 /* as Redis's aof_bio_fsync_status: the last fsync failed */
     int write_errno;
     long long last_fsync;         /* unix s */
     /* the rewrite */
@@ -74,7 +75,7 @@ static struct {
     long long rewrites, consecutive_failures;
     long long last_try;           /* unix s of the last failed start */
     int flush_sleep;              /* DEBUG AOF-FLUSH-SLEEP: microseconds before a write */
-} aof = {.fd = -1, .seldb = -1, .write_ok = 1, .last_rewrite_ok = 1, .last_rewrite_time = -1};
+} aof = {.fd = -1, .seldb = -1, .write_ok = 1, .fsync_ok = 1, .last_rewrite_ok = 1, .last_rewrite_time = -1};
 
 /* ------------------------------------------------------------------------ */
 /* Names and the manifest                                                    */
@@ -469,14 +470,18 @@ void aofFeed(int db, int argc, sds *argv) {
 
 static int fsyncAllowed(void) { return !(aof.no_fsync_on_rewrite && (aof.child || saveInProgress())); }
 
+/* A failed fsync refuses writes until one succeeds (tried again each
+ * cron turn), as Redis's aof_bio_fsync_status. */
 static void fsyncIncr(void) {
-    if (aof.fd < 0 || aof.fsynced_size == aof.current_size || !fsyncAllowed()) return;
+    if (aof.fd < 0 || (aof.fsync_ok && aof.fsynced_size == aof.current_size) || !fsyncAllowed()) return;
     if (sysFsync(aof.fd) < 0) {
-        aof.write_ok = 0;
+        if (aof.fsync_ok) serverLog(LL_WARNING, "Can't fsync the AOF: %s", strerror(errno));
+        aof.fsync_ok = 0;
         aof.write_errno = errno;
-        serverLog(LL_WARNING, "Can't fsync the AOF: %s", strerror(errno));
         return;
     }
+    if (!aof.fsync_ok) serverLog(LL_WARNING, "AOF fsync error looks solved.");
+    aof.fsync_ok = 1;
     aof.fsynced_size = aof.current_size;
     aof.last_fsync = (long long)time(NULL);
 }
@@ -509,7 +514,7 @@ void aofFlush(void) {
 }
 
 /* -MISCONF while the last write failed (processCommand) */
-int aofWritesDenied(void) { return aof.state != AOF_OFF && !aof.write_ok; }
+int aofWritesDenied(void) { return aof.state != AOF_OFF && (!aof.write_ok || !aof.fsync_ok); }
 const char *aofWriteError(void) { return strerror(aof.write_errno); }
 
 static void closeIncr(void) {
@@ -825,6 +830,7 @@ static void stopAppendOnly(void) {
     closeIncr();
     aof.state = AOF_OFF;
     aof.write_ok = 1;
+    aof.fsync_ok = 1;
     aof.scheduled = 0;
     killRewrite();
 }
@@ -931,7 +937,8 @@ void aofCron(void) {
     }
     if (aof.fd < 0) return;
     if (!aof.write_ok || sdslen(aof.buf)) aofFlush();
-    if (!strcmp(server.fsync_policy, "everysec") && (long long)time(NULL) > aof.last_fsync) fsyncIncr();
+    if ((!strcmp(server.fsync_policy, "everysec") && (long long)time(NULL) > aof.last_fsync) || !aof.fsync_ok)
+        fsyncIncr();
 }
 
 sds aofGenInfo(sds info) {

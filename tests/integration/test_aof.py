@@ -423,3 +423,20 @@ def test_always_fsyncs_the_aof_before_acknowledging():
         assert acks >= 80 and aof_fd is not None, (acks, aof_fd)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_failed_fsync_is_misconf_until_one_succeeds():
+    """everysec: a failed fsync of the incr file refuses writes with -MISCONF
+    (as Redis's aof_bio_fsync_status) until an fsync, tried again each cron
+    turn, succeeds."""
+    with Dredis(env={"DREDIS_ENABLE_DEBUG_FAULTS": "1"}) as d, d.client() as c:
+        c.execute("CONFIG", "SET", "appendonly", "yes")
+        wait_rewrite(c)
+        assert c.execute("DEBUG-FAULT", "ARM", "fsync", "EIO", "AFTER", "0") == "OK"
+        assert c.execute("SET", "k", "v") == "OK"
+        wait_until(lambda: isinstance(c.execute("SET", "x", "1"), RespError), what="writes to be refused")
+        assert c.execute("SET", "x", "1") == RespError("MISCONF Errors writing to the AOF file: Input/output error")
+        c.execute("DEBUG-FAULT", "OFF")
+        wait_until(lambda: c.execute("SET", "x", "1") == "OK", what="writes to be accepted again")
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
