@@ -367,6 +367,7 @@ static int cwStreamPending(void *ud, const rdbStreamID *id, long long delivery_t
 
 static int writeKeyCommands(rdbOut *o, int db, sds name, long long *saved, sds *err) {
     skey *k;
+    rdbDelayKey();
     int r = storeOpenKey(db, name, sdslen(name), &k);
     if (r == STORE_NOTFOUND) return C_OK;
     sds payload = NULL;
@@ -638,8 +639,10 @@ void aofSnapshotEnded(int ok, const char *dir) {
              (int)getpid(), ++n);
     sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", dir);
     char *envp[] = {root, NULL};
+    char delay[32];
+    snprintf(delay, sizeof(delay), "%lld", server.rdb_key_save_delay);
     char *argv[] = {"dredis-server", "--export-rdb", aof.tmpbase, "--aof-base",
-                    aof.use_rdb_preamble ? "1" : "commands", NULL};
+                    aof.use_rdb_preamble ? "1" : "commands", "--key-save-delay", delay, NULL};
     pid_t pid = fork(); /* the child only execs: all it needs is made above */
     if (pid == 0) {
         execve("/proc/self/exe", argv, envp);
@@ -760,7 +763,9 @@ static void rewriteDone(void) {
 }
 
 static void killRewrite(void) {
+    if (aof.waiting_snapshot) serverLog(LL_NOTICE, "Killing running AOF rewrite child: its snapshot goes on as a BGSAVE");
     if (aof.child) {
+        serverLog(LL_NOTICE, "Killing running AOF rewrite child: %ld", (long)aof.child);
         kill(aof.child, SIGKILL);
         waitpid(aof.child, NULL, 0);
         aof.child = 0;

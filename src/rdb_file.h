@@ -76,6 +76,10 @@ typedef struct rdbSaveStats {
  * keys with their expiry, EOF, CRC64). rsi may be NULL. C_OK, or C_ERR with
  * a message in *err (an sds the caller frees). */
 int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err);
+/* Redis's rdb-key-save-delay in the export child (--key-save-delay): the
+ * microseconds slept before each key is written */
+extern int rdbKeySaveDelay;
+void rdbDelayKey(void);
 /* Open the tree at root read-only (storeInitReadOnly: nothing in it is
  * touched), write its RDB to path atomically (path.tmp-<pid>, fsync,
  * rename, fsync of the directory) and close the store again. For an

@@ -21,6 +21,7 @@
 #include "rdb_file.h"
 #include "syscalls.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -123,8 +124,17 @@ static sds keyError(int db, sds name, const char *what) {
 
 /* [EXPIRETIME_MS] type name value of one key; a key gone since the scan saw
  * it is skipped (only a live tree changes under the scan). */
+int rdbKeySaveDelay; /* --key-save-delay of the export child: Redis's rdb-key-save-delay */
+
+void rdbDelayKey(void) {
+    int us = rdbKeySaveDelay;
+    if (us < 0) us = rand() % -us == 0 ? 1 : 0;
+    if (us > 0) usleep((useconds_t)us);
+}
+
 static int saveKey(rdbOut *o, int db, sds name, long long *saved, sds *err) {
     skey *k;
+    rdbDelayKey();
     int r = storeOpenKey(db, name, sdslen(name), &k);
     if (r == STORE_NOTFOUND) return C_OK;
     if (r != STORE_OK) {

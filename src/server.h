@@ -254,6 +254,7 @@ struct dredisServer {
     const char *fsync_policy;
     int fsync_always;          /* replies wait for the batch's sync */
     int in_exec;               /* an EXEC runs its commands */
+    long long rdb_key_save_delay; /* Redis's rdb-key-save-delay (tests): snapshot.c, export children */
     struct event *flush_ev;    /* runs after every other event of a loop turn */
     client **pending_flush;    /* clients with held replies */
     int npending_flush;
