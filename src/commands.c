@@ -16,7 +16,7 @@ static redisCommand *tables[] = {serverCommandTable, keyspaceCommandTable, expir
                                  multiCommandTable,  connectionCommandTable, pubsubCommandTable, configCommandTable,
                                  introspectionCommandTable, latencyCommandTable, memoryCommandTable, blockingCommandTable,
                                  scriptingCommandTable, functionCommandTable, streamCommandTable, dumpCommandTable, bitopsCommandTable,
-                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, replicationCommandTable, replicaCommandTable,
+                                 sortCommandTable,   hllCommandTable,      geoCommandTable,      aclCommandTable,      saveCommandTable, aofCommandTable, replicationCommandTable, replicaCommandTable,
                                  clusterCommandTable, moduleCommandTable, migrateCommandTable, lolwutCommandTable, debugCommandTable,
                                  faultCommandTable};
 
@@ -343,6 +343,12 @@ int processCommand(client *c) {
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
     trackingBeforeCommand(); /* as Redis: the tracking table within its limit */
+    /* as Redis: a failed AOF write stops writes (and PING), but not our master's */
+    if (aofWritesDenied() && !(c->flags & CLIENT_MASTER) &&
+        ((commandRunFlags(c, cmd) & CMD_WRITE) || cmd->proc == pingCommand)) {
+        rejectCommand(c, cmd, "MISCONF Errors writing to the AOF file: %s", aofWriteError());
+        return C_ERR;
+    }
     if ((commandRunFlags(c, cmd) & CMD_WRITE) && !replicationGoodReplicasOk()) {
         rejectCommand(c, cmd, "NOREPLICAS Not enough good replicas to write.");
         return C_ERR;

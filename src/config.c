@@ -3,6 +3,7 @@
 #include "server.h"
 #include "store.h"
 #include "syscalls.h"
+#include "snapshot.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,8 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
                                   "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE",
-                                  "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES", NULL};
+                                  "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES",
+                                  "DREDIS_APPENDONLY", "DREDIS_APPENDFILENAME", "DREDIS_APPENDDIRNAME", NULL};
 
 static const char *setYesNo(const char *v, int *out);
 static const char *setSizeMemory(const char *v, unsigned long long min, unsigned long long max, long long *out);
@@ -202,6 +204,34 @@ static int setupImportRdb(const char *v, char **err) {
     return C_OK;
 }
 
+/* The append-only file (aof.c): DREDIS_APPENDONLY, and its names as
+ * Redis's appendfilename and appenddirname (in DREDIS_SNAPSHOT_DIR). */
+static int loadAofSettings(char **err) {
+    const char *v, *why;
+    int enabled = 0;
+    const char *fname = "appendonly.aof", *dname = "appendonlydir";
+    if ((v = getenv("DREDIS_APPENDONLY")) && *v && setYesNo(v, &enabled))
+        return fail(err, "%s must be yes or no (got '%s')", "DREDIS_APPENDONLY", v);
+    if ((v = getenv("DREDIS_APPENDFILENAME")) && *v) {
+        if ((why = aofValidName(v, 0))) {
+            snprintf(errbuf, sizeof(errbuf), "DREDIS_APPENDFILENAME '%s': %s", v, why);
+            *err = errbuf;
+            return C_ERR;
+        }
+        fname = v;
+    }
+    if ((v = getenv("DREDIS_APPENDDIRNAME")) && *v) {
+        if ((why = aofValidName(v, 1))) {
+            snprintf(errbuf, sizeof(errbuf), "DREDIS_APPENDDIRNAME '%s': %s", v, why);
+            *err = errbuf;
+            return C_ERR;
+        }
+        dname = v;
+    }
+    aofConfigure(fname, dname, enabled);
+    return C_OK;
+}
+
 /* DREDIS_SNAPSHOT_DIR, by default ROOT_DIR with ".snapshots" appended;
  * never ROOT_DIR itself or a directory inside it. */
 static int setupSnapshotDir(char **err) {
@@ -317,6 +347,7 @@ int loadConfigFromEnv(char **err) {
     }
     if ((v = getenv("DREDIS_SAVE")) && *v && parseSaveParams(v, err) != C_OK) return C_ERR;
     if (loadReplicationSettings(err) != C_OK) return C_ERR;
+    if (loadAofSettings(err) != C_OK) return C_ERR;
     if ((v = getenv("DREDIS_IMPORT_RDB")) && *v && setupImportRdb(v, err) != C_OK) return C_ERR;
     /* warn about DREDIS_* names we do not know: likely typos */
     for (char **e = environ; *e; e++) {
@@ -451,9 +482,48 @@ static sds getEnableDebugCmd(void) {
                   : server.enable_debug_cmd == PROTECTED_ACTION_ALLOWED_LOCAL ? "local"
                                                                               : "no");
 }
+/* The append-only file (aof.c). The settings dredis does not follow
+ * refuse any value but the one that is true of it. */
+static sds getAppendonly(void) { return sdsnew(aofEnabled() ? "yes" : "no"); }
 static const char *setAppendonly(const char *v) {
-    return !strcasecmp(v, "no") ? NULL : "dredis has no append-only file: its tree is written as each command runs";
+    int yes;
+    const char *why = setYesNo(v, &yes);
+    return why ? why : aofSetEnabled(yes ? "yes" : "no");
 }
+static sds getAppendfilename(void) { return sdsnew(aofFilename()); }
+static sds getAppenddirname(void) { return sdsnew(aofDirname()); }
+static sds getYes(void) { return sdsnew("yes"); }
+static sds getAofPreamble(void) { return sdsnew(*aofUseRdbPreamble() ? "yes" : "no"); }
+static const char *setAofPreamble(const char *v) { return setYesNo(v, aofUseRdbPreamble()); }
+static const char *setAofTimestamp(const char *v) {
+    int yes;
+    const char *why = setYesNo(v, &yes);
+    return why ? why : !yes ? NULL : "dredis writes no timestamp annotations in the AOF";
+}
+static const char *setAofLoadTruncated(const char *v) {
+    int yes;
+    const char *why = setYesNo(v, &yes);
+    return why ? why : yes ? NULL : "dredis never loads the AOF (the tree is its data)";
+}
+static const char *setAofIncrementalFsync(const char *v) {
+    int yes;
+    const char *why = setYesNo(v, &yes);
+    return why ? why : !yes ? NULL : "dredis fsyncs the rewritten AOF base once, when it is complete";
+}
+static sds getAofAutoPerc(void) { return fmtLL(*aofAutoPercentage()); }
+static const char *setAofAutoPerc(const char *v) { return setLongLong(v, 0, INT_MAX, aofAutoPercentage()); }
+static sds getAofAutoMin(void) { return fmtLL(*aofAutoMinSize()); }
+static const char *setAofAutoMin(const char *v) { return setSizeMemory(v, 0, LLONG_MAX, aofAutoMinSize()); }
+/* Redis's hidden rdb-key-save-delay, which tests use to make a save last:
+ * the snapshot thread and the RDB/AOF export children sleep before each key */
+static sds getKeySaveDelay(void) { return fmtLL(server.rdb_key_save_delay); }
+static const char *setKeySaveDelay(const char *v) {
+    const char *why = setLongLong(v, INT_MIN, INT_MAX, &server.rdb_key_save_delay);
+    if (!why) snapshotSetKeyDelay((int)server.rdb_key_save_delay);
+    return why;
+}
+static sds getNoFsyncOnRewrite(void) { return sdsnew(*aofNoFsyncOnRewrite() ? "yes" : "no"); }
+static const char *setNoFsyncOnRewrite(const char *v) { return setYesNo(v, aofNoFsyncOnRewrite()); }
 static sds getSave(void) {
     sds s = sdsempty();
     for (int i = 0; i < server.save_params_count; i++)
@@ -668,7 +738,7 @@ static sds getReplicaof(void) {
 static const char *redisImmutableConfigs[] = {
     "rdbchecksum", "daemonize", "io-threads-do-reads", "always-show-logo", "set-proc-title", "syslog-enabled",
     "disable-thp", "aclfile", "pidfile", "cluster-config-file", "syslog-ident",
-    "appendfilename", "appenddirname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
+    "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
     "logfile", "supervised", "syslog-facility", "enable-protected-configs",
     "io-threads", "tcp-backlog", "cluster-port", "socket-mark-id",
 };
@@ -681,7 +751,15 @@ static int isRedisImmutableConfig(const char *name) {
 
 static const configEntry configTable[] = {
     {"appendfsync", getFsync, setFsync},
-    {"appendonly", getNo, setAppendonly},
+    {"appenddirname", getAppenddirname, NULL},
+    {"appendfilename", getAppendfilename, NULL},
+    {"appendonly", getAppendonly, setAppendonly},
+    {"aof-load-truncated", getYes, setAofLoadTruncated},
+    {"aof-rewrite-incremental-fsync", getNo, setAofIncrementalFsync},
+    {"aof-timestamp-enabled", getNo, setAofTimestamp},
+    {"aof-use-rdb-preamble", getAofPreamble, setAofPreamble},
+    {"auto-aof-rewrite-min-size", getAofAutoMin, setAofAutoMin},
+    {"auto-aof-rewrite-percentage", getAofAutoPerc, setAofAutoPerc},
     {"bind", getBind, setBind},
     {"busy-reply-threshold", getBusyReply, setBusyReply, "lua-time-limit"},
     {"client-output-buffer-limit", getClientOutputLimits, setClientOutputLimits},
@@ -706,12 +784,14 @@ static const configEntry configTable[] = {
     {"maxclients", getMaxclients, setMaxclients},
     {"maxmemory", getZero, setMaxmemory},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
+    {"no-appendfsync-on-rewrite", getNoFsyncOnRewrite, setNoFsyncOnRewrite},
     {"min-replicas-max-lag", getMinReplicasLag, setMinReplicasLag, "min-slaves-max-lag"},
     {"min-replicas-to-write", getMinReplicas, setMinReplicas, "min-slaves-to-write"},
     {"notify-keyspace-events", getNotifyKeyspaceEvents, setNotifyKeyspaceEvents},
     {"port", getPort, setPort},
     {"protected-mode", getProtectedMode, setProtectedMode},
     {"proto-max-bulk-len", getProtoMaxBulkLen, setProtoMaxBulkLen},
+    {"rdb-key-save-delay", getKeySaveDelay, setKeySaveDelay},
     {"repl-backlog-size", getReplBacklogSize, setReplBacklogSize},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
@@ -753,6 +833,8 @@ static void configGetCommand(client *c) {
         for (size_t i = 0; i < CONFIG_COUNT; i++) {
             const char *names[2] = {configTable[i].name, configTable[i].alias};
             for (int a = 0; a < 2; a++) {
+                /* as Redis's HIDDEN_CONFIG: only its exact name shows it */
+                if (names[a] && !strcmp(names[a], "rdb-key-save-delay") && strcasecmp(pat, names[a])) continue;
                 if (names[a] && !matched[i][a] && stringmatchlen(pat, (int)sdslen(pat), names[a], (int)strlen(names[a]), 1)) {
                     matched[i][a] = 1;
                     n++;

@@ -9,8 +9,9 @@
  * SHA-1 digests of the values, read from the tree; OBJECT tells where a
  * value is and what dredis knows of it; POPULATE, PROTOCOL, SLEEP and the
  * switches (SET-ACTIVE-EXPIRE, PAUSE-CRON, SET-DISABLE-DENY-SCRIPTS) are
- * Redis's. What has no meaning for dredis (Redis's allocator, its hash
- * tables and reply buffers, the AOF, restarting) is refused, naming why;
+ * Redis's, and so is AOF-FLUSH-SLEEP (aof.c). What has no meaning for
+ * dredis (Redis's allocator, its hash tables and reply buffers,
+ * restarting) is refused, naming why;
  * what Redis answers when its own feature is off (listpack or quicklist
  * details of a key that is neither, cluster links without a cluster) is
  * answered the same way, because it is just as true of dredis. */
@@ -338,6 +339,7 @@ static void debugReload(client *c) {
 }
 
 static void debugLoadaof(client *c) {
+    aofFlush(); /* as Redis's flushAppendOnlyFile; the tree, not the AOF, is then loaded */
     if (reloadFromTree(c, 1, "LOADAOF") != C_OK) return;
     serverLog(LL_WARNING, "Append Only File loaded by DEBUG LOADAOF");
     addReplyOK(c);
@@ -620,7 +622,7 @@ static void debugHelp(client *c) {
         "HTSTATS-KEY <key>",
         "    Like Redis's HTSTATS for the hash table of <key>'s value: no dredis value is one.",
         "LOADAOF",
-        "    Sync the data tree and load it again (as RELOAD: dredis has no AOF).",
+        "    Flush the AOF, sync the data tree and load the tree again (as RELOAD: the AOF is never loaded).",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "OOM",
@@ -756,7 +758,8 @@ static void debugCommand(client *c) {
     } else if (!strcasecmp(sub, "replybuffer") && argc == 4) {
         debugRefuse(c, "replies go to libevent buffers, which have no peak tracking or resizing cron");
     } else if (!strcasecmp(sub, "aof-flush-sleep") && argc == 3) {
-        debugRefuse(c, "there is no append only file");
+        aofSetFlushSleep(atoi(c->argv[2])); /* as Redis: microseconds before each AOF write */
+        addReplyOK(c);
     } else if (!strcasecmp(sub, "set-skip-checksum-validation") && argc == 3) {
         debugRefuse(c, "RDB payloads are always verified");
     } else if (!strcasecmp(sub, "replicate") && argc >= 3) {

@@ -136,7 +136,7 @@ static void memoryStatsCommand(client *c) {
     statLL(c, "clients.slaves", (long long)m.clients_slaves);
     statLL(c, "clients.normal", (long long)m.clients_normal);
     statLL(c, "cluster.links", 0);    /* no cluster */
-    statLL(c, "aof.buffer", 0);       /* no AOF: the journal writes straight to its file */
+    statLL(c, "aof.buffer", (long long)aofBufferLength()); /* the AOF's bytes not written yet */
     statLL(c, "lua.caches", (long long)m.lua_caches);
     statLL(c, "functions.caches", 0); /* libraries live in the tree and the Lua VM */
     for (int db = 0; db < server.dbnum; db++) {

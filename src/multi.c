@@ -141,6 +141,7 @@ static void execCommand(client *c) {
     c->mstate.count = 0;
     c->flags &= ~CLIENT_MULTI;
     c->flags |= CLIENT_EXECUTING;
+    server.in_exec++;
     int saved_argc = c->argc;
     sds *saved_argv = c->argv;
     redisCommand *execcmd = c->cmd;
@@ -156,6 +157,7 @@ static void execCommand(client *c) {
     c->argv = saved_argv;
     c->cmd = execcmd;
     c->flags &= ~CLIENT_EXECUTING;
+    server.in_exec--;
     c->mstate = ms;
     freeClientMultiState(c);
 }

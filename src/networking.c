@@ -42,6 +42,7 @@ void addReply(client *c, const char *s, size_t len) {
 }
 
 void flushHeldReplies(void) {
+    aofFlush(); /* the AOF before any reply (fsynced with appendfsync always) */
     if (server.npending_flush == 0) return;
     long long sync_start = mstime();
     if (storeDirty() && storeSync() != STORE_OK) {
@@ -162,6 +163,7 @@ static void writeToClient(client *c) {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) == 0 || (bufferevent_get_enabled(c->bev) & EV_WRITE)) return;
     storeWriteHeldCommit(); /* no reply before its command's COMMIT */
+    aofFlush();             /* nor before its command is in the AOF */
     evbuffer_unfreeze(out, 1); /* a bufferevent keeps it frozen outside its own writes */
     int w = evbuffer_write(out, c->fd);
     evbuffer_freeze(out, 1);

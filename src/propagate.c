@@ -14,10 +14,12 @@
  * expiry) is sent together when the outermost call ends, wrapped in
  * MULTI/EXEC when it is more than one command. */
 #include "server.h"
+#include "scripting.h"
 #include <stdarg.h>
 #include <string.h>
 
 typedef struct propOp {
+    int targets; /* PROPAGATE_AOF | PROPAGATE_REPL: who gets it */
     int db;
     int argc;
     sds *argv;
@@ -40,13 +42,15 @@ static void freeArgv(int argc, sds *argv) {
 }
 
 /* Takes argv (an array of sds owned by the caller until now). */
-static void pushOp(int db, int argc, sds *argv) {
+static void pushOpTo(int targets, int db, int argc, sds *argv) {
     if (nops == opscap) {
         opscap = opscap ? opscap * 2 : 16;
         ops = zrealloc(ops, sizeof(propOp) * (size_t)opscap);
     }
-    ops[nops++] = (propOp){db, argc, argv};
+    ops[nops++] = (propOp){targets, db, argc, argv};
 }
+
+static void pushOp(int db, int argc, sds *argv) { pushOpTo(PROPAGATE_AOF | PROPAGATE_REPL, db, argc, argv); }
 
 static void discardOpsFrom(int from) {
     while (nops > from) {
@@ -55,15 +59,25 @@ static void discardOpsFrom(int from) {
     }
 }
 
+/* Who takes the stream: the replicas (and the backlog), and the AOF's
+ * incr file (aof.c), fed the same commands at the same point. */
+static int propagationWanted(void) { return replicationWanted() || aofFeedWanted(); }
+
+static void feedStream(int targets, int db, int argc, sds *argv) {
+    if (targets & PROPAGATE_REPL) replicationFeed(db, argc, argv);
+    if (targets & PROPAGATE_AOF) aofFeed(db, argc, argv);
+}
+
 /* Send what the unit produced, MULTI/EXEC around more than one command
  * unless no_multi. */
 static void propagatePendingAs(int no_multi) {
     if (nops == 0) return;
     sds multi = propWord("MULTI"), exec = propWord("EXEC");
     int transaction = nops > 1 && !no_multi;
-    if (transaction) replicationFeed(ops[0].db, 1, &multi);
-    for (int i = 0; i < nops; i++) replicationFeed(ops[i].db, ops[i].argc, ops[i].argv);
-    if (transaction) replicationFeed(ops[nops - 1].db, 1, &exec);
+    int all = PROPAGATE_AOF | PROPAGATE_REPL;
+    if (transaction) feedStream(all, ops[0].db, 1, &multi);
+    for (int i = 0; i < nops; i++) feedStream(ops[i].targets, ops[i].db, ops[i].argc, ops[i].argv);
+    if (transaction) feedStream(all, ops[nops - 1].db, 1, &exec);
     discardOpsFrom(0);
 }
 
@@ -77,13 +91,13 @@ static int touchesArbitraryKeys(const client *c) {
 }
 
 void alsoPropagate(int db, int argc, sds *argv) {
-    if (!replicationWanted()) return;
+    if (!propagationWanted()) return;
     pushOp(db, argc, copyArgv(argc, argv));
     if (unitDepth == 0) propagatePending();
 }
 
 void alsoPropagateArgs(int db, int argc, ...) {
-    if (!replicationWanted()) return;
+    if (!propagationWanted()) return;
     sds *argv = zmalloc(sizeof(sds) * (size_t)argc);
     va_list ap;
     va_start(ap, argc);
@@ -115,6 +129,7 @@ sds propWord(const char *word) {
 
 void preventCommandPropagation(client *c) { c->prop_flags |= PROP_PREVENT; }
 void forceCommandPropagation(client *c) { c->prop_flags |= PROP_FORCE; }
+void forceReplicaPropagation(client *c) { c->prop_flags |= PROP_FORCE_REPL; }
 
 /* Replace what the running command propagates (its own argv otherwise). */
 void rewriteCommandForPropagation(client *c, int argc, ...) {
@@ -147,17 +162,28 @@ void propagateCallBegin(client *c, propState *ps) {
     unitDepth++;
 }
 
+/* Where a command that ran goes, as Redis's call(): both when it changed a
+ * key or was forced, the replicas only when forced so (PUBLISH), less what
+ * a script's redis.set_repl() left out. */
+static int commandTargets(client *c, long long own) {
+    int targets = 0;
+    if (own > 0 || (c->prop_flags & PROP_FORCE)) targets = PROPAGATE_AOF | PROPAGATE_REPL;
+    if (c->prop_flags & PROP_FORCE_REPL) targets |= PROPAGATE_REPL;
+    return targets & ~c->prop_suppress;
+}
+
 void propagateCallEnd(client *c, propState *ps, int rolled_back) {
+    int targets;
     long long own = (storeMutations() - ps->changes) - (expiryChanges - ps->expiry_changes);
     if (rolled_back) {
         discardOpsFrom(ps->nops);
-    } else if (replicationWanted() && !(c->prop_flags & PROP_PREVENT) && !c->prop_suppress &&
-               (own > 0 || (c->prop_flags & PROP_FORCE))) {
+    } else if (propagationWanted() && !(c->prop_flags & PROP_PREVENT) &&
+               (targets = commandTargets(c, own)) != 0) {
         if (c->prop_argv) {
-            pushOp(c->db, c->prop_argc, c->prop_argv);
+            pushOpTo(targets, c->db, c->prop_argc, c->prop_argv);
             c->prop_argv = NULL;
         } else {
-            pushOp(c->db, c->argc, copyArgv(c->argc, c->argv));
+            pushOpTo(targets, c->db, c->argc, copyArgv(c->argc, c->argv));
         }
     }
     if (c->prop_argv) freeArgv(c->prop_argc, c->prop_argv);

@@ -250,12 +250,12 @@ static void sunsubscribeCommand(client *c) { unsubscribeKind(c, PS_SHARD); }
 
 /* PUBLISH and SPUBLISH reach the replicas' subscribers too, as in Redis. */
 static void publishCommand(client *c) {
-    forceCommandPropagation(c);
+    forceReplicaPropagation(c); /* as Redis: not in the AOF */
     addReplyLongLong(c, pubsubPublishMessage(c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 
 static void spublishCommand(client *c) {
-    forceCommandPropagation(c);
+    forceReplicaPropagation(c);
     addReplyLongLong(c, publishToKind(PS_SHARD, c->argv[1], sdslen(c->argv[1]), c->argv[2], sdslen(c->argv[2])));
 }
 

@@ -62,7 +62,9 @@ typedef struct rdbSaveInfo {
     int repl_stream_db;
     const char *repl_id;      /* 40 hex characters */
     long long repl_offset;
+    int aof_base;             /* the base of an AOF (aof.c): aux aof-base 1, or RDB_AOF_BASE_COMMANDS */
 } rdbSaveInfo;
+#define RDB_AOF_BASE_COMMANDS 2 /* not an RDB: commands, as aof-use-rdb-preamble no */
 
 typedef struct rdbSaveStats {
     long long keys;
@@ -74,6 +76,10 @@ typedef struct rdbSaveStats {
  * keys with their expiry, EOF, CRC64). rsi may be NULL. C_OK, or C_ERR with
  * a message in *err (an sds the caller frees). */
 int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err);
+/* Redis's rdb-key-save-delay in the export child (--key-save-delay): the
+ * microseconds slept before each key is written */
+extern int rdbKeySaveDelay;
+void rdbDelayKey(void);
 /* Open the tree at root read-only (storeInitReadOnly: nothing in it is
  * touched), write its RDB to path atomically (path.tmp-<pid>, fsync,
  * rename, fsync of the directory) and close the store again. For an

@@ -21,6 +21,7 @@
 #include "rdb_file.h"
 #include "syscalls.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +97,7 @@ static void appendAuxFields(rdbOut *o, const rdbSaveInfo *rsi) {
         appendAux(o, "repl-id", rsi->repl_id);
         appendAuxNumber(o, "repl-offset", rsi->repl_offset);
     }
-    appendAuxNumber(o, "aof-base", 0);
+    appendAuxNumber(o, "aof-base", rsi && rsi->aof_base ? 1 : 0);
 }
 
 static void appendMillis(rdbOut *o, long long ms) {
@@ -123,8 +124,17 @@ static sds keyError(int db, sds name, const char *what) {
 
 /* [EXPIRETIME_MS] type name value of one key; a key gone since the scan saw
  * it is skipped (only a live tree changes under the scan). */
+int rdbKeySaveDelay; /* --key-save-delay of the export child: Redis's rdb-key-save-delay */
+
+void rdbDelayKey(void) {
+    int us = rdbKeySaveDelay;
+    if (us < 0) us = rand() % -us == 0 ? 1 : 0;
+    if (us > 0) usleep((useconds_t)us);
+}
+
 static int saveKey(rdbOut *o, int db, sds name, long long *saved, sds *err) {
     skey *k;
+    rdbDelayKey();
     int r = storeOpenKey(db, name, sdslen(name), &k);
     if (r == STORE_NOTFOUND) return C_OK;
     if (r != STORE_OK) {
@@ -193,6 +203,15 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
     long long keys = 0;
     int rc = C_OK;
     *err = NULL;
+    if (rsi && rsi->aof_base == RDB_AOF_BASE_COMMANDS) {
+        long long bytes;
+        rc = aofWriteCommandBase(fd, &keys, &bytes, err);
+        if (stats) {
+            stats->keys = keys;
+            stats->bytes = bytes;
+        }
+        return rc;
+    }
     rdbOutInit(&o, fd);
     char magic[16];
     snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 
 int rdbToolIsOption(const char *arg) { return !strcmp(arg, "--export-rdb") || !strcmp(arg, "--import-rdb"); }
 
@@ -46,11 +47,17 @@ static int isHexId(const char *s) {
 }
 
 static int exportMain(const char *root, int argc, char **argv) {
-    rdbSaveInfo rsi = {0, NULL, 0};
+    rdbSaveInfo rsi = {0, NULL, 0, 0};
     for (int i = 3; i < argc; i += 2) { /* each option takes a value */
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         long long n;
-        if (!strcmp(argv[i], "--repl-id") && next && isHexId(next)) {
+        if (!strcmp(argv[i], "--key-save-delay") && next && string2ll(next, strlen(next), &n) && n >= INT_MIN &&
+            n <= INT_MAX) {
+            rdbKeySaveDelay = (int)n; /* Redis's rdb-key-save-delay, for tests */
+        } else if (!strcmp(argv[i], "--aof-base") && next && (!strcmp(next, "1") || !strcmp(next, "commands"))) {
+            /* the base of an AOF rewrite (aof.c): an RDB, or commands */
+            rsi.aof_base = !strcmp(next, "1") ? 1 : RDB_AOF_BASE_COMMANDS;
+        } else if (!strcmp(argv[i], "--repl-id") && next && isHexId(next)) {
             rsi.repl_id = next;
         } else if (!strcmp(argv[i], "--repl-offset")) {
             if (!parseNumberArg("--repl-offset", next, 0, &n)) return 1;

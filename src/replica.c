@@ -269,6 +269,7 @@ static void loaderDone(int ok) {
     sdsfree(err);
     removeSyncFiles();
     replicationResetHistory(rs.master_replid, rs.master_offset);
+    aofTreeReplaced();
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: Finished with success, at offset %lld", rs.master_offset);
     createMasterClient(db);
 }

@@ -32,12 +32,13 @@ static void snapshotEnded(int ok) {
         serverLog(LL_WARNING, "Snapshot failed");
     }
     replicationSnapshotEnded(ok, snapshotLastDir());
+    aofSnapshotEnded(ok, snapshotLastDir());
 }
 
 /* As Redis's "child process active": a snapshot being linked, or the RDB
  * of a full sync being written from the last one (which a new snapshot
  * could discard). */
-int saveInProgress(void) { return snapshotRunning() || replicationExportRunning(); }
+int saveInProgress(void) { return snapshotRunning() || replicationExportRunning() || aofRewriteRunning(); }
 
 /* Start a background snapshot; NULL, or the reason it did not start. */
 const char *saveStartBackground(void) {
@@ -65,10 +66,18 @@ static void bgsaveCommand(client *c) {
         }
     }
     /* As Redis 7.0: SCHEDULE waits only for another kind of child (an AOF
-     * rewrite), which dredis never has; a snapshot in progress (or the RDB
-     * of a full sync being written) is an error with or without it. */
-    (void)schedule;
-    if (saveInProgress()) {
+     * rewrite, aof.c); a snapshot in progress (or the RDB of a full sync
+     * being written) is an error with or without it. */
+    if (aofRewriteRunning()) {
+        /* as Redis: the AOF rewrite is "another child" */
+        if (schedule) {
+            server.bgsave_scheduled = 1;
+            addReplyStatus(c, "Background saving scheduled");
+        } else {
+            addReplyError(c, "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+                             "SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+    } else if (saveInProgress()) {
         addReplyError(c, "ERR Background save already in progress");
     } else if (c->flags & CLIENT_EXECUTING) {
         /* as Redis: inside EXEC the snapshot waits for the transaction */
@@ -136,7 +145,7 @@ sds genPersistenceInfo(sds info) {
     long long linked = 0, total = 0;
     int running = snapshotRunning();
     if (running) snapshotProgress(&linked, &total);
-    return sdscatprintf(info,
+    info = sdscatprintf(info,
                         "# Persistence\r\n"
                         "loading:0\r\n"
                         "async_loading:0\r\n"
@@ -148,15 +157,14 @@ sds genPersistenceInfo(sds info) {
                         "rdb_last_bgsave_status:%s\r\n"
                         "rdb_last_bgsave_time_sec:%lld\r\n"
                         "rdb_current_bgsave_time_sec:%lld\r\n"
-                        "rdb_saves:%lld\r\n"
-                        "aof_enabled:0\r\n"
-                        "aof_rewrite_in_progress:0\r\n"
-                        "aof_rewrite_scheduled:0\r\n"
-                        "dredis_last_snapshot_dir:%s\r\n"
-                        "dredis_trash_pending:%lld\r\n",
+                        "rdb_saves:%lld\r\n",
                         linked, total, storeChanges() - server.changes_at_save, running, server.lastsave,
                         server.lastbgsave_ok ? "ok" : "err", server.rdb_save_time_last,
-                        running ? (long long)time(NULL) - server.rdb_save_time_start : -1LL, server.rdb_saves,
+                        running ? (long long)time(NULL) - server.rdb_save_time_start : -1LL, server.rdb_saves);
+    info = aofGenInfo(info);
+    return sdscatprintf(info,
+                        "dredis_last_snapshot_dir:%s\r\n"
+                        "dredis_trash_pending:%lld\r\n",
                         snapshotLastDir(), storeTrashPending());
 }
 

@@ -653,9 +653,10 @@ static const char *scriptCall(scriptRunCtx *rctx) {
     if (server.verbosity <= LL_DEBUG)
         serverLog(LL_DEBUG, "script %s (client %llu) db %d: %s with %d arguments", rctx->sha,
                   (unsigned long long)rctx->caller->id, c->db, cmd->fullname, c->argc - 1);
-    /* redis.set_repl() without REPL_REPLICA: this command's own effect is not
-     * sent to replicas (the expiries it causes still are, as in Redis) */
-    c->prop_suppress = !(rctx->repl_flags & PROPAGATE_REPL);
+    /* redis.set_repl(): this command's own effect is sent only where the
+     * flags say, replicas and/or the AOF (the expiries it causes go to
+     * both, as in Redis) */
+    c->prop_suppress = (PROPAGATE_AOF | PROPAGATE_REPL) & ~rctx->repl_flags;
     call(c, cmd);
     c->prop_suppress = 0;
     c->user = NULL; /* no pointer to a user kept past the call: users may be deleted */

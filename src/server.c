@@ -383,6 +383,7 @@ static void serverCron(evutil_socket_t fd, short what, void *arg) {
     closeIdleClients();
     clientsCronOutputLimits();
     saveCron();
+    aofCron();
     replicationCron();
     trackingCron();
     migrateCron();
@@ -490,6 +491,7 @@ static void shutdownServer(void) {
     if (server.sigterm_ev) event_free(server.sigterm_ev);
     if (server.sigint_ev) event_free(server.sigint_ev);
     replicationShutdown();
+    aofShutdown();
     storeShutdown();
     event_base_free(server.base);
     serverLog(LL_WARNING, "dredis is now ready to exit, bye bye...");
@@ -567,6 +569,7 @@ int main(int argc, char **argv) {
         storeShutdown();
         return 1;
     }
+    aofInit(); /* appendonly yes: the AOF made again from the tree */
     if (listenToPort(&err) != C_OK || listenToUnixSocket(&err) != C_OK) {
         fprintf(stderr, "dredis: fatal: %s\n", err);
         return 1;

@@ -62,6 +62,7 @@ typedef struct clientBufferLimits {
 /* What propagate.c does with the running command (client.prop_flags) */
 #define PROP_PREVENT (1 << 0) /* not propagated (its effects are, or nothing) */
 #define PROP_FORCE (1 << 1)   /* propagated even without a change to a key */
+#define PROP_FORCE_REPL (1 << 2) /* propagated to replicas only, even without a change (PUBLISH) */
 
 /* What a blocked client waits for */
 #define BLOCKED_NONE 0
@@ -191,7 +192,7 @@ struct client {
     int nwatched;
     /* propagation of the running command (propagate.c) */
     int prop_flags;            /* PROP_* */
-    int prop_suppress;         /* a script's redis.set_repl(REPL_NONE): its commands are not propagated */
+    int prop_suppress;         /* a script's redis.set_repl(): PROPAGATE_AOF/REPL its commands are not sent to */
     int prop_argc;             /* what it propagates instead of argv, when set */
     sds *prop_argv;
     long long woff;            /* master_repl_offset after its last command (WAIT) */
@@ -252,6 +253,8 @@ struct dredisServer {
     int shutdown_asap;
     const char *fsync_policy;
     int fsync_always;          /* replies wait for the batch's sync */
+    int in_exec;               /* an EXEC runs its commands */
+    long long rdb_key_save_delay; /* Redis's rdb-key-save-delay (tests): snapshot.c, export children */
     struct event *flush_ev;    /* runs after every other event of a loop turn */
     client **pending_flush;    /* clients with held replies */
     int npending_flush;
@@ -633,6 +636,7 @@ void propagateExpiry(int db, sds key, long long changes);
 sds propWord(const char *word); /* a shared, never freed sds of a command word */
 void preventCommandPropagation(client *c);
 void forceCommandPropagation(client *c);
+void forceReplicaPropagation(client *c); /* PUBLISH: to replicas, not to the AOF */
 void rewriteCommandForPropagation(client *c, int argc, ...); /* argc sds arguments, copied */
 void rewriteCommandForPropagationArgv(client *c, int argc, sds *argv);
 
@@ -685,6 +689,35 @@ sds genReplicaInfo(sds info);
 void addReplyReplicaRole(client *c);
 void replicaSetMasterForFailover(const char *host, int port); /* replicas stay connected */
 void replicaUnsetMaster(void); /* a master again, under a new replication id */
+
+/* ---- aof.c ---- */
+int aofFeedWanted(void);                      /* an incr file is open: propagate.c feeds it */
+void aofFeed(int db, int argc, sds *argv);    /* one command of the stream */
+void aofFlush(void);                          /* before replies leave (networking.c) */
+int aofWritesDenied(void);                    /* the last AOF write failed: -MISCONF */
+const char *aofWriteError(void);
+int aofRewriteRunning(void);
+void aofSnapshotEnded(int ok, const char *dir); /* save.c */
+void aofTreeReplaced(void);                   /* replica.c: a full sync's tree */
+const char *aofSetEnabled(const char *v);     /* CONFIG SET appendonly */
+int aofEnabled(void);
+size_t aofBufferLength(void);  /* MEMORY STATS aof.buffer */
+void aofSetFlushSleep(int us);  /* DEBUG AOF-FLUSH-SLEEP */
+const char *aofValidName(const char *v, int dir);
+void aofConfigure(const char *filename, const char *dirname, int enabled);
+const char *aofFilename(void);
+const char *aofDirname(void);
+long long *aofAutoPercentage(void);
+long long *aofAutoMinSize(void);
+int *aofNoFsyncOnRewrite(void);
+int *aofUseRdbPreamble(void);
+/* the rewrite's child: the base as commands (aof-use-rdb-preamble no) */
+int aofWriteCommandBase(int fd, long long *keys, long long *bytes, sds *err);
+int aofInit(void);
+void aofShutdown(void);
+void aofCron(void);
+sds aofGenInfo(sds info);
+extern redisCommand aofCommandTable[];
 
 /* ---- save.c ---- */
 void saveInit(void);

@@ -186,9 +186,24 @@ static void linkKeyForWriter(int db, int srcfd, const char *fname) {
     snap.linked++;
 }
 
+/* Redis's rdb-key-save-delay (tests): microseconds the thread waits before
+ * each key (a negative value -N: 1 us once in N keys, as Redis's
+ * debugDelay), slept in slices that see a change of the setting at once. */
+static volatile int keyDelay;
+
+void snapshotSetKeyDelay(int us) { __atomic_store_n(&keyDelay, us, __ATOMIC_SEQ_CST); }
+
+static void delayKey(void) {
+    int us = __atomic_load_n(&keyDelay, __ATOMIC_SEQ_CST);
+    if (us < 0) us = rand() % -us == 0 ? 1 : 0;
+    for (long left = us; left > 0 && !snap.abort && __atomic_load_n(&keyDelay, __ATOMIC_SEQ_CST); left -= 10000)
+        usleep(left > 10000 ? 10000 : (useconds_t)left);
+}
+
 /* The thread: claim the key under the lock, link it without, so that the
  * event loop waits only when it writes that very key. */
 static void linkKeyForThread(int db, int srcfd, const char *fname) {
+    delayKey();
     lockForThread();
     int claim = !snap.done[db] && strlen(fname) < sizeof(snap.claim) && keyNeedsLinking(db, srcfd, fname);
     if (claim) {

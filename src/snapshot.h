@@ -41,6 +41,9 @@ const char *snapshotLastDir(void);
 /* At start-up: the newest complete snapshot already in dir, if any. */
 void snapshotFindLast(const char *dir);
 void snapshotProgress(long long *linked, long long *total);
+/* Redis's rdb-key-save-delay: microseconds the linking thread waits before
+ * each key (tests that need a snapshot to last). */
+void snapshotSetKeyDelay(int us);
 /* Stop a running snapshot (shutdown): what is linked stays, incomplete. */
 void snapshotAbort(void);
 

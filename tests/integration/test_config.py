@@ -361,6 +361,6 @@ def test_repl_backlog_size_and_fixed_settings():
             p.run("CONFIG", "SET", name, value)
         for c, server in ((p.d, p.dredis), (p.r, p.redis)):
             assert c.execute("CONFIG", "SET", "port", str(server.port)) == "OK"
-        for name, value in (("appendonly", "yes"), ("port", "1"), ("bind", "0.0.0.0")):
+        for name, value in (("port", "1"), ("bind", "0.0.0.0")):
             err = p.d.execute("CONFIG", "SET", name, value)
             assert isinstance(err, RespError) and "dredis" in err.message, (name, err)
