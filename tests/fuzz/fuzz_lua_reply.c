@@ -164,9 +164,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (mode & 1) {
         /* memory in proportion to the reply: a count its bytes do not
          * back must not reserve room for that many elements */
-        size_t before = luaMemoryUsed();
+        size_t before = luaInterpreterMemory(0);
         luaPushRedisReply(L, (const char *)data + 1, size - 1, (mode & 2) != 0);
-        size_t grown = luaMemoryUsed() > before ? luaMemoryUsed() - before : 0;
+        size_t grown = luaInterpreterMemory(0) > before ? luaInterpreterMemory(0) - before : 0;
         FUZZ_CHECK(grown <= (1 << 20) + 256 * size, "%zu bytes of Lua memory for a reply of %zu", grown, size);
     } else {
         runTableProgram(data + 1, size - 1);
