@@ -637,18 +637,11 @@ void aofSnapshotEnded(int ok, const char *dir) {
     static unsigned long long n;
     snprintf(aof.tmpbase, sizeof(aof.tmpbase), "%s/temp-rewriteaof-bg-%d-%llu.aof", server.snapshot_dir,
              (int)getpid(), ++n);
-    sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", dir);
-    char *envp[] = {root, NULL};
     char delay[32];
     snprintf(delay, sizeof(delay), "%lld", server.rdb_key_save_delay);
     char *argv[] = {"dredis-server", "--export-rdb", aof.tmpbase, "--aof-base",
                     aof.use_rdb_preamble ? "1" : "commands", "--key-save-delay", delay, NULL};
-    pid_t pid = fork(); /* the child only execs: all it needs is made above */
-    if (pid == 0) {
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    sdsfree(root);
+    pid_t pid = rdbToolSpawn(dir, argv);
     if (pid < 0) {
         rewriteFailed(strerror(errno));
         return;

@@ -18,8 +18,42 @@
 #include <string.h>
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 
 int rdbToolIsOption(const char *arg) { return !strcmp(arg, "--export-rdb") || !strcmp(arg, "--import-rdb"); }
+
+/* Run this binary as one of these tools on the tree at root, in a child
+ * process; its pid, or -1 with errno. The child's environment is ROOT_DIR
+ * alone (no DREDIS_* setting of the server reaches it), plus the
+ * sanitizers' options when the server has them, so that a test's
+ * ASAN_OPTIONS hold for the child too. Everything is made before fork():
+ * the child only execs. */
+pid_t rdbToolSpawn(const char *root, char *const argv[]) {
+    static const char *const passed[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+    sds vars[4];
+    char *envp[5];
+    int n = 0;
+    vars[n] = sdscatprintf(sdsempty(), "ROOT_DIR=%s", root);
+    envp[n] = vars[n];
+    n++;
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+        const char *v = getenv(passed[i]);
+        if (!v) continue;
+        vars[n] = sdscatprintf(sdsempty(), "%s=%s", passed[i], v);
+        envp[n] = vars[n];
+        n++;
+    }
+    envp[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    int saved = errno;
+    for (int i = 0; i < n; i++) sdsfree(vars[i]);
+    errno = saved;
+    return pid;
+}
 
 static int usage(const char *why) {
     fprintf(stderr,

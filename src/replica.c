@@ -223,16 +223,8 @@ static void startLoader(void) {
     rs.rdbfd = -1;
     rs.treepath = storeScratchPath('l');
     bufferevent_disable(rs.bev, EV_READ); /* the stream waits in the socket */
-    /* everything the child needs is made before fork(): it only execs */
-    sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", rs.treepath);
-    char *envp[] = {root, NULL};
     char *argv[] = {"dredis-server", "--import-rdb", rs.rdbpath, "--keep-expired", NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    sdsfree(root);
+    pid_t pid = rdbToolSpawn(rs.treepath, argv);
     if (pid < 0) {
         cancelSync("fork() for loading the RDB failed");
         return;

@@ -21,6 +21,7 @@
  * buffered for a replica is limited (client-output-buffer-limit's replica
  * class, client_limits.c); a replica past it is dropped and syncs again. */
 #include "server.h"
+#include "rdb_file.h"
 #include "syscalls.h"
 #include "snapshot.h"
 #include <dirent.h>
@@ -591,16 +592,9 @@ static int startExport(const char *snapdir) {
     /* a replica's replicas get its master's stream as it is: the RDB says
      * which database that stream is in (a master SELECTs first itself) */
     snprintf(db, sizeof(db), "%d", server.masterhost ? repl.snapshot_stream_db : 0);
-    sds root = sdscatprintf(sdsempty(), "ROOT_DIR=%s", snapdir);
-    char *envp[] = {root, NULL};
     char *argv[] = {"dredis-server", "--export-rdb", repl.export_path, "--repl-id", server.replid,
                     "--repl-offset", offset, "--repl-stream-db", db, NULL};
-    pid_t pid = fork(); /* the child only execs: all it needs is made above */
-    if (pid == 0) {
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    sdsfree(root);
+    pid_t pid = rdbToolSpawn(snapdir, argv);
     if (pid < 0) return C_ERR;
     repl.export_pid = pid;
     serverLog(LL_NOTICE, "Writing the RDB of snapshot %s for replicas (pid %d)", snapdir, (int)pid);
