@@ -326,12 +326,17 @@ def test_a_directory_listing_cut_short_is_an_error():
                     ["SCAN", "0", "COUNT", "100"], ["SSCAN", "s1", "0", "COUNT", "10"],
                     ["ZSCAN", "z", "0", "COUNT", "10"], ["ZUNION", "2", "z", "s1"],
                     ["XINFO", "STREAM", "x", "FULL"], ["XINFO", "GROUPS", "x"], ["XINFO", "CONSUMERS", "x", "g"]):
+            # the whole answer (a read; SUNIONSTORE's is not taken: it writes)
+            whole = None if cmd[0] == "SUNIONSTORE" else c.execute(*cmd)
             for nth in ("1", "2", "3"):  # the listing, its later reads, a cursor's look ahead
                 c.execute("DEBUG-FAULT", "ARM", "getdents64", "EIO", "NTH", nth)
                 r = c.execute(*cmd)
                 fired = c.execute("DEBUG-FAULT", "STATUS")[3]
                 c.execute("DEBUG-FAULT", "OFF")
-                if fired:
+                # never part of the data: the error, or (when the failed
+                # call was one the server reads again, CI saw it once for
+                # KEYS) the whole answer
+                if fired and not (whole is not None and r == whole):
                     assert is_error(r) and "Input/output error" in r.message, (cmd, nth, r)
                 assert c.execute("GET", "dst") == b"before", cmd
         assert c.execute("SUNIONSTORE", "dst", "s1", "s2") == 52
