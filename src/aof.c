@@ -89,16 +89,6 @@ static sds incrName(long long seq) { return sdscatprintf(sdsempty(), "%s.%lld.in
 static sds tempIncrName(void) { return sdscatprintf(sdsempty(), "temp-%s.incr", aof.filename); }
 static sds manifestName(void) { return sdscatprintf(sdsempty(), "%s.manifest", aof.filename); }
 
-static int syncDir(const char *path) {
-    int fd = sysOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int r = sysFsync(fd);
-    int saved = errno;
-    sysClose(fd);
-    errno = saved;
-    return r;
-}
-
 static sds manifestText(const aofFile *history, int nhistory) {
     sds s = sdsempty();
     if (aof.base.name) s = sdscatprintf(s, "file %s seq %lld type b\n", aof.base.name, aof.base.seq);
@@ -130,7 +120,7 @@ static int persistManifest(const aofFile *history, int nhistory) {
         if (sysClose(fd) < 0 && rc == C_OK) rc = C_ERR;
         else errno = saved;
     }
-    if (rc == C_OK && (sysRenameat(AT_FDCWD, tmp, AT_FDCWD, path) < 0 || syncDir(aof.dirpath) < 0)) rc = C_ERR;
+    if (rc == C_OK && (sysRenameat(AT_FDCWD, tmp, AT_FDCWD, path) < 0 || rdbSyncDir(aof.dirpath) < 0)) rc = C_ERR;
     if (rc != C_OK) {
         serverLog(LL_WARNING, "Can't persist the AOF manifest %s: %s", path, strerror(errno));
         sysUnlinkat(AT_FDCWD, tmp, 0);

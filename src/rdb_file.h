@@ -115,6 +115,7 @@ int rdbReadAuxFields(const char *path, rdbLoadInfo *info, sds *err);
 int rdbToolIsOption(const char *arg);
 int rdbToolMain(int argc, char **argv); /* the process's exit code */
 pid_t rdbToolSpawn(const char *root, char *const argv[]); /* this binary as a tool, in a child */
+int rdbSyncDir(const char *dir); /* fsync a directory by path: 0, or -1 with errno */
 /* Load path into the open (empty) store and sync it: C_OK, or C_ERR after
  * printing the reason (the store is left empty). */
 int rdbImportAtStartup(const char *path, int keep_expired);

@@ -251,14 +251,21 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err) {
 /* A tree to a file, atomically                                              */
 /* ------------------------------------------------------------------------ */
 
-static int syncParentDir(const char *path) {
-    char *copy = zstrdup(path);
-    int fd = sysOpen(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    zfree(copy);
+int rdbSyncDir(const char *dir) {
+    int fd = sysOpen(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
     int r = sysFsync(fd);
     int saved = errno;
     sysClose(fd);
+    errno = saved;
+    return r;
+}
+
+static int syncParentDir(const char *path) {
+    char *copy = zstrdup(path);
+    int r = rdbSyncDir(dirname(copy));
+    int saved = errno;
+    zfree(copy);
     errno = saved;
     return r;
 }
