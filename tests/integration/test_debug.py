@@ -295,13 +295,14 @@ def test_object():
             assert enc == p.d.execute("OBJECT", "ENCODING", key).decode()
             dump = p.d.execute("DUMP", key)
             assert int(slen) == len(dump) - 1 - 10, (key, slen, len(dump))  # no type byte, no footer
-            assert int(idle) == p.d.execute("OBJECT", "IDLETIME", key)
+            # a second may tick between the two reads (CI saw it)
+            assert 0 <= p.d.execute("OBJECT", "IDLETIME", key) - int(idle) <= 1
             assert int(lru) == (int(time.time()) - int(idle)) % (1 << 24) or abs(
                 int(lru) - (int(time.time()) - int(idle)) % (1 << 24)) <= 1
         # read without touching the key, as Redis
         p.run("RESTORE", "old", "0", p.r.execute("DUMP", "small"), "IDLETIME", "1000")
         d, r = (OBJECT_LINE.match(x.execute("DEBUG", "OBJECT", "old")) for x in (p.d, p.r))
-        assert d.group(5) == r.group(5) == "1000"
+        assert int(d.group(5)) in (1000, 1001) and int(r.group(5)) in (1000, 1001), (d, r)
         p.run("OBJECT", "IDLETIME", "old")
 
 
@@ -500,7 +501,8 @@ def test_reload_keeps_everything():
         builds = int(info_field(p.d, "all", "dredis_zset_index_builds"))
         assert int(info_field(p.d, "all", "dredis_zset_index_cache_keys")) > 0
         p.run("RESTORE", "idle", "0", p.r.execute("DUMP", keys[0]), "IDLETIME", "5000")
-        assert p.run("OBJECT", "IDLETIME", "idle") == 5000
+        d, r = p.both("OBJECT", "IDLETIME", "idle")  # 5001 across a second's turn
+        assert d in (5000, 5001) and r in (5000, 5001), (d, r)
 
         assert p.run("DEBUG", "RELOAD") == "OK"
         # access times are those of a fresh load (0, or 1 across a second's turn)
