@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -70,6 +71,7 @@ static struct {
     int waiting_snapshot;         /* its snapshot is being linked */
     pid_t child;                  /* writing the base */
     char tmpbase[4200];
+    char snapdir[4200];           /* the rewrite's private snapshot, while its child reads it */
     long long rewrite_start, last_rewrite_time;
     int last_rewrite_ok;
     long long rewrites, consecutive_failures;
@@ -547,6 +549,12 @@ static void removeTempBase(void) {
     aof.tmpbase[0] = '\0';
 }
 
+/* The rewrite's snapshot is its own: it goes once the base is written. */
+static void removeRewriteSnapshot(void) {
+    if (aof.snapdir[0]) storeRemoveSnapshot(aof.snapdir);
+    aof.snapdir[0] = '\0';
+}
+
 static void rewriteFailed(const char *why) {
     serverLog(LL_WARNING, "Background AOF rewrite terminated with error: %s", why);
     aof.last_rewrite_ok = 0;
@@ -600,7 +608,7 @@ static int startRewrite(void) {
     if (makeAofDir() != C_OK) return C_ERR;
     aofFlush();
     if (startNewIncr() != C_OK) return C_ERR;
-    const char *err = saveStartBackground();
+    const char *err = saveStartForAof();
     if (err) {
         serverLog(LL_WARNING, "Can't rewrite the append only file in background: %s", err);
         aof.last_try = (long long)time(NULL);
@@ -615,10 +623,14 @@ static int startRewrite(void) {
     return C_OK;
 }
 
-/* save.c: a background snapshot ended. The rewrite's snapshot is written
- * as the new base by a child, as a full sync's is (replication.c). */
+/* save.c: the rewrite's private snapshot ended. It is written as the new
+ * base by a child, as a full sync's is (replication.c), then removed. */
 void aofSnapshotEnded(int ok, const char *dir) {
-    if (!aof.waiting_snapshot) return;
+    if (ok) snprintf(aof.snapdir, sizeof(aof.snapdir), "%s", dir);
+    if (!aof.waiting_snapshot) { /* the rewrite was stopped meanwhile */
+        removeRewriteSnapshot();
+        return;
+    }
     aof.waiting_snapshot = 0;
     if (!ok) {
         rewriteFailed("the snapshot failed");
@@ -634,6 +646,7 @@ void aofSnapshotEnded(int ok, const char *dir) {
     pid_t pid = rdbToolSpawn(dir, argv);
     if (pid < 0) {
         rewriteFailed(strerror(errno));
+        removeRewriteSnapshot();
         return;
     }
     aof.child = pid;
@@ -746,19 +759,20 @@ static void rewriteDone(void) {
 }
 
 static void killRewrite(void) {
-    if (aof.waiting_snapshot) serverLog(LL_NOTICE, "Killing running AOF rewrite child: its snapshot goes on as a BGSAVE");
+    if (aof.waiting_snapshot) serverLog(LL_NOTICE, "Killing running AOF rewrite child: its snapshot is removed once linked");
     if (aof.child) {
         serverLog(LL_NOTICE, "Killing running AOF rewrite child: %ld", (long)aof.child);
         kill(aof.child, SIGKILL);
         waitpid(aof.child, NULL, 0);
         aof.child = 0;
         removeTempBase();
+        removeRewriteSnapshot();
         sds tname = tempIncrName(), tpath = aofPath(tname);
         sysUnlinkat(AT_FDCWD, tpath, 0);
         sdsfree(tname);
         sdsfree(tpath);
     }
-    /* a snapshot still being linked ends as a plain snapshot */
+    /* a snapshot still being linked is removed when it ends */
     aof.waiting_snapshot = 0;
     aof.rewrite_start = -1;
 }
@@ -769,6 +783,7 @@ static void checkChild(void) {
     pid_t r = waitpid(aof.child, &status, WNOHANG);
     if (r == 0) return;
     aof.child = 0;
+    removeRewriteSnapshot();
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         rewriteFailed("the child writing the base failed");
         return;
@@ -864,9 +879,11 @@ const char *aofValidName(const char *v, int dir) {
                    : "dredis takes an appendfilename of letters, digits, '.', '_' and '-' only";
     if (!strcmp(v, ".") || !strcmp(v, "..")) return dir ? "appenddirname can't be . or .." : "appendfilename can't be . or ..";
     /* DREDIS_SNAPSHOT_DIR's own entries (snapshot.c removes old ones) */
-    if (dir && (!strncmp(v, "snapshot-", 9) || !strncmp(v, ".incomplete-", 12) || !strncmp(v, ".sync-", 6) ||
+    if (dir && (!strncmp(v, "snapshot-", 9) || !strncmp(v, "private-snapshot-", 17) || !strncmp(v, ".incomplete-", 12) ||
+                !strncmp(v, ".sync-", 6) ||
                 !strncmp(v, "temp-", 5)))
-        return "appenddirname can't begin as DREDIS_SNAPSHOT_DIR's own entries (snapshot-, .incomplete-, .sync-, temp-)";
+        return "appenddirname can't begin as DREDIS_SNAPSHOT_DIR's own entries (snapshot-, private-snapshot-, "
+               ".incomplete-, .sync-, temp-)";
     return NULL;
 }
 
@@ -886,11 +903,29 @@ long long *aofAutoMinSize(void) { return &aof.auto_min_size; }
 int *aofNoFsyncOnRewrite(void) { return &aof.no_fsync_on_rewrite; }
 int *aofUseRdbPreamble(void) { return &aof.use_rdb_preamble; }
 
+/* What a rewrite cut short by a crash or a stop left: its base being
+ * written (DREDIS_SNAPSHOT_DIR/temp-rewriteaof-bg-*) and the temp incr
+ * file (its private snapshot is snapshot.c's to remove). */
+static void removeRewriteLeftovers(void) {
+    DIR *d = sysOpendir(server.snapshot_dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = sysReaddir(d)) != NULL)
+            if (!strncmp(de->d_name, "temp-rewriteaof-bg-", 19)) sysUnlinkat(dirfd(d), de->d_name, 0);
+        sysClosedir(d);
+    }
+    sds tname = tempIncrName(), tpath = aofPath(tname);
+    sysUnlinkat(AT_FDCWD, tpath, 0);
+    sdsfree(tname);
+    sdsfree(tpath);
+}
+
 /* After the store is open (and an RDB imported): with appendonly yes the
  * AOF is made again from the tree (dredis never loads it). */
 int aofInit(void) {
     aof.buf = sdsempty();
     aof.dirpath = sdscatprintf(sdsempty(), "%s/%s", server.snapshot_dir, aof.dirname);
+    removeRewriteLeftovers();
     readManifest();
     if (!aof.enabled_config) return C_OK;
     serverLog(LL_NOTICE, "appendonly yes: the AOF in %s is made again from the tree", aof.dirpath);

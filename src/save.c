@@ -32,8 +32,11 @@ static void snapshotEnded(int ok) {
         serverLog(LL_WARNING, "Snapshot failed");
     }
     replicationSnapshotEnded(ok, snapshotLastDir());
-    aofSnapshotEnded(ok, snapshotLastDir());
 }
+
+/* The running snapshot is an AOF rewrite's, private: it is no BGSAVE and
+ * replaces none (aof.c removes it once the base is written). */
+static int snapshot_for_aof;
 
 /* As Redis's "child process active": a snapshot being linked, or the RDB
  * of a full sync being written from the last one (which a new snapshot
@@ -51,6 +54,15 @@ const char *saveStartBackground(void) {
     }
     snapshotStarted();
     serverLog(LL_NOTICE, "Background snapshot started");
+    return NULL;
+}
+
+/* Start an AOF rewrite's private snapshot; NULL, or the reason. Its end
+ * goes to aofSnapshotEnded() alone. */
+const char *saveStartForAof(void) {
+    const char *err = NULL;
+    if (storeSnapshot(server.snapshot_dir, SNAPSHOT_PRIVATE, 1, &err) != STORE_OK) return err;
+    snapshot_for_aof = 1;
     return NULL;
 }
 
@@ -122,7 +134,14 @@ static int periodicSnapshotDue(void) {
 
 void saveCron(void) {
     int ok;
-    if (snapshotPoll(&ok)) snapshotEnded(ok);
+    if (snapshotPoll(&ok)) {
+        if (snapshot_for_aof) {
+            snapshot_for_aof = 0;
+            aofSnapshotEnded(ok, snapshotFinishedDir());
+        } else {
+            snapshotEnded(ok);
+        }
+    }
     if (saveInProgress()) return;
     if (server.bgsave_scheduled) {
         server.bgsave_scheduled = 0;
@@ -143,8 +162,8 @@ void saveInit(void) {
 
 sds genPersistenceInfo(sds info) {
     long long linked = 0, total = 0;
-    int running = snapshotRunning();
-    if (running) snapshotProgress(&linked, &total);
+    int running = snapshotRunning() && !snapshot_for_aof;
+    if (snapshotRunning()) snapshotProgress(&linked, &total); /* an AOF rewrite's too, as Redis's */
     info = sdscatprintf(info,
                         "# Persistence\r\n"
                         "loading:0\r\n"

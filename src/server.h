@@ -723,6 +723,7 @@ extern redisCommand aofCommandTable[];
 void saveInit(void);
 int saveInProgress(void);          /* a snapshot or the RDB of a full sync is being made */
 const char *saveStartBackground(void); /* NULL, or why no snapshot could start */
+const char *saveStartForAof(void);      /* the same, for an AOF rewrite (private) */
 void saveCron(void);          /* serverCron: a finished snapshot, a scheduled or periodic one */
 sds genPersistenceInfo(sds info);
 

@@ -5,7 +5,8 @@
  * directories holding links to the files of the instant.
  *
  * Layout: DIR/.incomplete-snapshot-<UTC time>/ while it is made, renamed to
- * DIR/snapshot-<UTC time>/ once complete and synced. Inside, 0/ ... 15/,
+ * DIR/snapshot-<UTC time>/ once complete and synced (a private one, which
+ * its caller removes when done: private-snapshot-<UTC time>). Inside, 0/ ... 15/,
  * each with its keys and a .expires/ index rebuilt from the keys' expire
  * files, and .functions/ (the function libraries, linked at the instant):
  * a valid ROOT_DIR (the server adds .journal, .tmp and .trash).
@@ -45,10 +46,11 @@ static struct {
     int dstfd[MAX_DBS];    /* the snapshot's databases */
     int done[MAX_DBS];     /* every key of this database is in the snapshot */
     int parentfd;          /* DIR */
-    char name[64];         /* snapshot-<time> */
+    char name[64];         /* snapshot-<time> or private-snapshot-<time> */
     char dir[4096];        /* DIR, as given */
-    char lastdir[4200];    /* the last complete snapshot */
-    int keep;
+    char lastdir[4200];    /* the last complete snapshot (not private) */
+    char finisheddir[4200]; /* the one snapshotPoll reported */
+    int keep;              /* or SNAPSHOT_PRIVATE */
     volatile int failed;   /* an error: the snapshot is abandoned */
     volatile int abort;
     int finished, ok;      /* for snapshotPoll */
@@ -323,7 +325,7 @@ static void pruneSnapshots(void) {
     int n = 0;
     struct dirent *de;
     while ((de = sysReaddir(d)) != NULL) {
-        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
+        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21) || !strncmp(de->d_name, ".incomplete-private-", 20)) {
             if (strcmp(de->d_name + 12, snap.name) != 0) discard(dirfd(d), de->d_name);
         } else if (!strncmp(de->d_name, "snapshot-", 9) && strcmp(de->d_name, snap.name) != 0) {
             char **grown = realloc(names, sizeof(char *) * (size_t)(n + 1));
@@ -360,9 +362,10 @@ static void completeSnapshot(void) {
     if (!ok) discard(snap.parentfd, incomplete); /* its links would keep deleted data */
     if (ok) {
         pthread_mutex_lock(&snap.lock);
-        snprintf(snap.lastdir, sizeof(snap.lastdir), "%s/%s", snap.dir, snap.name);
+        snprintf(snap.finisheddir, sizeof(snap.finisheddir), "%s/%s", snap.dir, snap.name);
+        if (snap.keep != SNAPSHOT_PRIVATE) snprintf(snap.lastdir, sizeof(snap.lastdir), "%s", snap.finisheddir);
         pthread_mutex_unlock(&snap.lock);
-        pruneSnapshots();
+        if (snap.keep != SNAPSHOT_PRIVATE) pruneSnapshots();
     }
     pthread_mutex_lock(&snap.lock);
     for (int db = 0; db < snap.dbnum; db++) {
@@ -385,14 +388,14 @@ static void *snapshotThreadMain(void *arg) {
 
 /* ---- the API ---- */
 
-static void snapshotName(char *out, size_t size) {
+static void snapshotName(char *out, size_t size, int private) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char when[32];
+    char when[24];
     strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm);
-    snprintf(out, size, "snapshot-%s.%03ldZ", when, ts.tv_nsec / 1000000);
+    snprintf(out, size, "%ssnapshot-%s.%03dZ", private ? "private-" : "", when, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 /* Is directory fd the directory *top or below it? Climbs "..", so that
@@ -510,7 +513,8 @@ int snapshotBegin(int rootfd, const int *dbfds, const long long *dbsizes, int db
     for (int db = 0; db < dbnum && db < MAX_DBS; db++)
         if (dbsizes[db] > 0) snap.total += dbsizes[db];
     snprintf(snap.dir, sizeof(snap.dir), "%s", dir);
-    snapshotName(snap.name, sizeof(snap.name));
+    snapshotName(snap.name, sizeof(snap.name), keep == SNAPSHOT_PRIVATE);
+    snap.finisheddir[0] = '\0';
     if (makeSkeleton(rootfd, dbnum, err) < 0) {
         dropIncomplete();
         return STORE_ERR;
@@ -587,13 +591,16 @@ const char *snapshotLastDir(void) {
     return copy;
 }
 
+const char *snapshotFinishedDir(void) { return snap.finisheddir; }
+
 void snapshotFindLast(const char *dir) {
     DIR *d = sysOpendir(dir);
     if (!d) return;
     char best[256] = "";
     struct dirent *de;
     while ((de = sysReaddir(d)) != NULL) {
-        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21)) {
+        if (!strncmp(de->d_name, ".incomplete-snapshot-", 21) || !strncmp(de->d_name, ".incomplete-private-", 20) ||
+            !strncmp(de->d_name, "private-snapshot-", 17)) {
             discard(dirfd(d), de->d_name); /* a crash or a stop left it: its links would keep deleted data */
             continue;
         }
@@ -617,4 +624,15 @@ void snapshotAbort(void) {
     if (snap.thread_started) pthread_join(snap.thread, NULL);
     snap.thread_started = 0;
     snap.state = SNAPSHOT_IDLE;
+}
+
+void snapshotRemove(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || strncmp(slash + 1, "private-snapshot-", 17) != 0) return;
+    char parent[4200];
+    snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+    int fd = sysOpen(parent[0] ? parent : "/", OPEN_DIR_FLAGS & ~O_NOFOLLOW);
+    if (fd < 0) return;
+    discard(fd, slash + 1);
+    sysClose(fd);
 }

@@ -14,6 +14,10 @@
 
 #define SNAPSHOT_IDLE 0
 #define SNAPSHOT_RUNNING 1
+/* keep for a private snapshot (an AOF rewrite's): never pruned, never
+ * counted among the keep newest, not snapshotLastDir(); found by
+ * snapshotFinishedDir() and removed by snapshotRemove() */
+#define SNAPSHOT_PRIVATE (-1)
 
 /* Start a snapshot of the databases whose directories are dbfds[0..dbnum)
  * (of dbsizes[] keys each, -1 when not known) into a new directory under dir
@@ -35,6 +39,12 @@ void snapshotDbWillChange(int db, int dbfd);
 /* A finished background snapshot: 1 and *ok (1 when it is complete) once,
  * after it ended; 0 while it runs or when none ran. */
 int snapshotPoll(int *ok);
+/* The directory of the snapshot snapshotPoll (or a SAVE) just reported
+ * complete, private or not. */
+const char *snapshotFinishedDir(void);
+/* Remove a private snapshot once its caller is done with it (its links
+ * would keep deleted data). */
+void snapshotRemove(const char *path);
 /* What the last snapshot did: its directory (empty before any), keys
  * linked so far and the number of keys in the tree when it started. */
 const char *snapshotLastDir(void);

@@ -212,8 +212,10 @@ void storeWriteHeldCommit(void);
 long long storeLastSync(void); /* unix seconds of the last successful sync, 0 if none */
 
 /* Snapshots (snapshot.h): a point-in-time copy of the tree as hard links
- * in a new directory under dir, keeping the newest keep (0: all). */
+ * in a new directory under dir, keeping the newest keep (0: all; or
+ * SNAPSHOT_PRIVATE, removed with storeRemoveSnapshot once read). */
 int storeSnapshot(const char *dir, int keep, int background, const char **err);
+void storeRemoveSnapshot(const char *path);
 
 /* statistics */
 long long storeTrashPending(void);

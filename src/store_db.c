@@ -19,6 +19,8 @@ int storeSnapshot(const char *dir, int keep, int background, const char **err) {
     return snapshotBegin(store.rootfd, store.dbfd, store.dbsize, store.dbnum, dir, keep, background, err);
 }
 
+void storeRemoveSnapshot(const char *path) { snapshotRemove(path); }
+
 /* ------------------------------------------------------------------------ */
 /* Databases: flush, size, scan                                              */
 /* ------------------------------------------------------------------------ */

@@ -305,6 +305,57 @@ def test_bgrewriteaof_replies():
         wait_until(lambda: info(c)["rdb_bgsave_in_progress"] == "0", what="the snapshot to end")
 
 
+def snapshot_entries(d):
+    return sorted(e for e in os.listdir(d.root_dir + ".snapshots") if "snapshot" in e)
+
+
+def test_rewrite_leaves_the_snapshots_alone():
+    """A rewrite reads a private snapshot of its own: the last BGSAVE
+    snapshot stays (DREDIS_SNAPSHOT_KEEP=1 kept only one, so a rewrite used
+    to replace it), LASTSAVE and rdb_saves do not move, INFO shows no
+    BGSAVE, and the private snapshot is gone afterwards. A crash's leftovers
+    go at the next start."""
+    with Dredis() as d, d.client() as c:
+        c.execute("SET", "before", "1")
+        assert c.execute("BGSAVE") == "Background saving started"
+        wait_until(lambda: info(c)["rdb_bgsave_in_progress"] == "0", what="the snapshot to end")
+        saved = snapshot_entries(d)
+        assert len(saved) == 1 and saved[0].startswith("snapshot-"), saved
+        lastsave, before = c.execute("LASTSAVE"), info(c)
+        time.sleep(1.1)  # a new snapshot would have another name and LASTSAVE
+        c.execute("SET", "after", "2")
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "200000")  # 0.2 s a key: the rewrite lasts
+        assert c.execute("BGREWRITEAOF") == "Background append only file rewriting started"
+        during = info(c)
+        assert during["aof_rewrite_in_progress"] == "1" and during["rdb_bgsave_in_progress"] == "0", during
+        private = [e for e in snapshot_entries(d) if e not in saved]
+        assert len(private) == 1 and "private-snapshot-" in private[0], private
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "0")
+        wait_rewrite(c)
+        wait_until(lambda: snapshot_entries(d) == saved, what="the private snapshot to go")
+        after = info(c)
+        assert c.execute("LASTSAVE") == lastsave
+        for field in ("rdb_saves", "rdb_last_save_time", "dredis_last_snapshot_dir"):
+            assert after[field] == before[field], (field, before[field], after[field])
+        assert int(after["rdb_changes_since_last_save"]) > int(before["rdb_changes_since_last_save"])
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
+        # the snapshot is still the one of its instant
+        snap = os.path.join(d.root_dir + ".snapshots", saved[0], "0")
+        assert os.path.isdir(os.path.join(snap, "before")) and not os.path.exists(os.path.join(snap, "after"))
+
+        # what a crash in the middle of a rewrite leaves goes at the next start
+        top = d.root_dir + ".snapshots"
+        os.makedirs(os.path.join(top, "private-snapshot-20260101T000000.000Z", "0"))
+        os.makedirs(os.path.join(top, ".incomplete-private-snapshot-20260101T000000.000Z", "0"))
+        open(os.path.join(top, "temp-rewriteaof-bg-1-1.aof"), "w").close()
+        open(os.path.join(aof_dir(d), "temp-appendonly.aof.incr"), "w").close()
+        d.restart()
+        left = sorted(e for e in os.listdir(top) if e != "appendonlydir")
+        assert left == saved, left
+        assert "temp-appendonly.aof.incr" not in os.listdir(aof_dir(d))
+
+
 def test_settings():
     """The settings dredis follows work; the others refuse what dredis
     does not do, saying why."""
