@@ -310,6 +310,8 @@ int writesArePaused(void) { return pause_end_ms != 0; }
  * and our master's stream (whose offset counts what was applied) go on.
  * As in Redis 7.0, an ALL pause holds every other command, CLIENT UNPAUSE
  * too: it ends by its timeout. */
+int clientsArePaused(void) { return pause_end_ms != 0; }
+
 int commandIsPaused(client *c, redisCommand *cmd) {
     if (!pause_end_ms || (c->flags & (CLIENT_FAKE | CLIENT_SLAVE | CLIENT_MASTER))) return 0;
     if (pause_all) return 1;

@@ -306,6 +306,25 @@ uint64_t commandRunFlags(client *c, redisCommand *cmd) {
     return flags;
 }
 
+/* As Redis's maxmemory check under noeviction: over maxmemory, deny-oom
+ * commands (a script's by its flags, EXEC's by what it queued) and
+ * anything queued inside MULTI are refused. The state is kept for the
+ * scripts that run (their first write checks it). 1 after replying. */
+static int rejectedForMemory(client *c, redisCommand *cmd) {
+    if (!server.maxmemory) return 0;
+    int oom = overMaxmemory();
+    int deny = (commandRunFlags(c, cmd) & CMD_DENYOOM) != 0;
+    if ((c->flags & CLIENT_MULTI) && !isExecCommand(cmd) && !isDiscardCommand(cmd) && cmd->proc != quitCommand &&
+        cmd->proc != resetCommand)
+        deny = 1;
+    if (oom && deny) {
+        rejectCommand(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
+        return 1;
+    }
+    server.pre_command_oom_state = oom;
+    return 0;
+}
+
 int processCommand(client *c) {
     if (server.verbosity <= LL_DEBUG) logCommand(c);
     redisCommand *cmd = lookupCommand(c->argv, c->argc);
@@ -342,6 +361,7 @@ int processCommand(client *c) {
         return C_ERR;
     }
     if (checkAclOrReject(c, cmd) != C_OK) return C_ERR;
+    if (rejectedForMemory(c, cmd)) return C_ERR;
     trackingBeforeCommand(); /* as Redis: the tracking table within its limit */
     /* as Redis: a failed AOF write stops writes (and PING), but not our master's */
     if (aofWritesDenied() && !(c->flags & CLIENT_MASTER) &&

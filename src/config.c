@@ -79,7 +79,7 @@ static const char *knownVars[] = {"DREDIS_HOST", "DREDIS_PORT", "DREDIS_MAXCLIEN
                                   "DREDIS_REPLICA_SERVE_STALE_DATA",
                                   "DREDIS_IMPORT_RDB", "DREDIS_PROTECTED_MODE", "DREDIS_CLIENT_OUTPUT_BUFFER_LIMIT",
                                   "DREDIS_CLIENT_QUERY_BUFFER_LIMIT", "DREDIS_PROTO_MAX_BULK_LEN", "DREDIS_ACLFILE",
-                                  "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES",
+                                  "DREDIS_ENABLE_DEBUG_COMMAND", "DREDIS_HLL_SPARSE_MAX_BYTES", "DREDIS_MAXMEMORY",
                                   "DREDIS_APPENDONLY", "DREDIS_APPENDFILENAME", "DREDIS_APPENDDIRNAME", NULL};
 
 static const char *setYesNo(const char *v, int *out);
@@ -290,6 +290,10 @@ int loadConfigFromEnv(char **err) {
         setSizeMemory(v, 0, LONG_MAX, &server.hll_sparse_max_bytes))
         return fail(err, "%s must be a memory value from 0 to 9223372036854775807 (got '%s')",
                     "DREDIS_HLL_SPARSE_MAX_BYTES", v);
+    /* Redis's maxmemory (evict.c), read as CONFIG SET reads it */
+    server.maxmemory = 0;
+    if ((v = getenv("DREDIS_MAXMEMORY")) && *v && !parseMemoryAsRedis(v, &server.maxmemory))
+        return fail(err, "%s must be a memory value (got '%s')", "DREDIS_MAXMEMORY", v);
     server.fsync_policy = "everysec";
     if ((v = getenv("DREDIS_FSYNC")) && *v) {
         if (strcmp(v, "always") && strcmp(v, "everysec") && strcmp(v, "no"))
@@ -463,17 +467,67 @@ static const char *setLoglevel(const char *v) {
         }
     return "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
 }
-/* dredis keeps data on disk and never evicts: these report the truth and
- * accept only the values that are true. */
+/* maxmemory (evict.c): over it, deny-oom commands are refused, as Redis's
+ * noeviction; dredis never evicts (its keys are on disk, not in memory), so
+ * the eviction settings accept only what is true of it. */
 static sds getZero(void) { return sdsnew("0"); }
+static sds getMaxmemory(void) { return sdscatprintf(sdsempty(), "%llu", server.maxmemory); }
 static const char *setMaxmemory(const char *v) {
     unsigned long long n;
     if (!parseMemoryAsRedis(v, &n)) return "argument must be a memory value"; /* as Redis */
-    return n == 0 ? NULL : "dredis keeps its data on disk and has no maxmemory";
+    if (n && n < zmalloc_used_memory())
+        serverLog(LL_WARNING,
+                  "WARNING: the new maxmemory value set via CONFIG SET (%llu) is smaller than the current memory "
+                  "usage (%zu). This will result in key eviction and/or the inability to accept new write commands "
+                  "depending on the maxmemory-policy.",
+                  n, zmalloc_used_memory());
+    server.maxmemory = n;
+    return NULL;
 }
 static sds getNoeviction(void) { return sdsnew("noeviction"); }
 static const char *setMaxmemoryPolicy(const char *v) {
-    return strcasecmp(v, "noeviction") == 0 ? NULL : "dredis never evicts keys: only noeviction is supported";
+    static const char *policies[] = {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                                     "allkeys-lru", "allkeys-lfu", "allkeys-random"};
+    if (!strcasecmp(v, "noeviction")) return NULL;
+    for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+        if (!strcasecmp(v, policies[i])) return "dredis never evicts keys: only noeviction is supported";
+    return "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, "
+           "allkeys-lru, allkeys-lfu, allkeys-random, noeviction"; /* as Redis */
+}
+/* what tunes eviction: Redis's bounds and errors, then only the default */
+static sds getMaxmemorySamples(void) { return sdsnew("5"); }
+static const char *setMaxmemorySamples(const char *v) {
+    long long n;
+    const char *why = setLongLong(v, 1, INT_MAX, &n);
+    if (why) return why;
+    return n == 5 ? NULL : "dredis never evicts keys (noeviction samples none): only 5 is supported";
+}
+static sds getEvictionTenacity(void) { return sdsnew("10"); }
+static const char *setEvictionTenacity(const char *v) {
+    long long n;
+    const char *why = setLongLong(v, 0, 100, &n);
+    if (why) return why;
+    return n == 10 ? NULL : "dredis never evicts keys: only 10 is supported";
+}
+/* maxmemory-clients: a memory value or a percentage of maxmemory, read as
+ * Redis's; dredis never evicts clients, so only 0 */
+static const char *setMaxmemoryClients(const char *v) {
+    unsigned long long n;
+    long long value, pct;
+    size_t len = strlen(v);
+    /* as Redis: a percentage is kept negative, and a memory value past
+     * LLONG_MAX wraps into one */
+    if (parseMemoryAsRedis(v, &n)) value = (long long)n;
+    else if (len > 1 && v[len - 1] == '%' && string2ll(v, len - 1, &pct) && pct >= 0) value = -pct;
+    else return "argument must be a memory or percent value";
+    if (value < -100) return "percentage argument must be less or equal to 100";
+    return value == 0 ? NULL : "dredis does not evict clients for memory: only 0 is supported";
+}
+static const char *setReplicaIgnoreMaxmemory(const char *v) {
+    int yes;
+    const char *why = setYesNo(v, &yes);
+    if (why) return why;
+    return yes ? NULL : "a dredis replica always ignores maxmemory: only yes is supported";
 }
 static sds getNo(void) { return sdsnew("no"); }
 /* enable-debug-command: DREDIS_ENABLE_DEBUG_COMMAND, immutable as in Redis */
@@ -522,6 +576,10 @@ static const char *setKeySaveDelay(const char *v) {
     if (!why) snapshotSetKeyDelay((int)server.rdb_key_save_delay);
     return why;
 }
+/* Redis's hidden key-load-delay: the child loading a full sync's RDB on a
+ * replica (the one RDB dredis loads while it serves) sleeps before each key */
+static sds getKeyLoadDelay(void) { return fmtLL(server.key_load_delay); }
+static const char *setKeyLoadDelay(const char *v) { return setLongLong(v, INT_MIN, INT_MAX, &server.key_load_delay); }
 static sds getNoFsyncOnRewrite(void) { return sdsnew(*aofNoFsyncOnRewrite() ? "yes" : "no"); }
 static const char *setNoFsyncOnRewrite(const char *v) { return setYesNo(v, aofNoFsyncOnRewrite()); }
 static sds getSave(void) {
@@ -782,8 +840,11 @@ static const configEntry configTable[] = {
     {"loglevel", getLoglevel, setLoglevel},
     {"masterauth", getMasterauth, setMasterauth},
     {"maxclients", getMaxclients, setMaxclients},
-    {"maxmemory", getZero, setMaxmemory},
+    {"maxmemory", getMaxmemory, setMaxmemory},
+    {"maxmemory-clients", getZero, setMaxmemoryClients},
+    {"maxmemory-eviction-tenacity", getEvictionTenacity, setEvictionTenacity},
     {"maxmemory-policy", getNoeviction, setMaxmemoryPolicy},
+    {"maxmemory-samples", getMaxmemorySamples, setMaxmemorySamples},
     {"no-appendfsync-on-rewrite", getNoFsyncOnRewrite, setNoFsyncOnRewrite},
     {"min-replicas-max-lag", getMinReplicasLag, setMinReplicasLag, "min-slaves-max-lag"},
     {"min-replicas-to-write", getMinReplicas, setMinReplicas, "min-slaves-to-write"},
@@ -792,10 +853,12 @@ static const configEntry configTable[] = {
     {"protected-mode", getProtectedMode, setProtectedMode},
     {"proto-max-bulk-len", getProtoMaxBulkLen, setProtoMaxBulkLen},
     {"rdb-key-save-delay", getKeySaveDelay, setKeySaveDelay},
+    {"key-load-delay", getKeyLoadDelay, setKeyLoadDelay},
     {"repl-backlog-size", getReplBacklogSize, setReplBacklogSize},
     {"repl-ping-replica-period", getReplPingPeriod, setReplPingPeriod},
     {"repl-timeout", getReplTimeout, setReplTimeout},
     {"replica-priority", getReplicaPriority, setReplicaPriority},
+    {"replica-ignore-maxmemory", getYes, setReplicaIgnoreMaxmemory, "slave-ignore-maxmemory"},
     {"replica-read-only", getReplicaReadOnly, setReplicaReadOnly},
     {"replica-serve-stale-data", getServeStale, setServeStale, "slave-serve-stale-data"},
     {"replicaof", getReplicaof, NULL, "slaveof"},
@@ -824,6 +887,10 @@ static const configEntry *findConfig(const char *name) {
 
 /* CONFIG GET pattern [pattern ...]: each setting whose name or alias a
  * pattern matches, under the name that matched (both when both do), once. */
+static int isHiddenConfig(const char *name) {
+    return !strcmp(name, "rdb-key-save-delay") || !strcmp(name, "key-load-delay");
+}
+
 static void configGetCommand(client *c) {
     int matched[CONFIG_COUNT][2];
     memset(matched, 0, sizeof(matched));
@@ -834,7 +901,7 @@ static void configGetCommand(client *c) {
             const char *names[2] = {configTable[i].name, configTable[i].alias};
             for (int a = 0; a < 2; a++) {
                 /* as Redis's HIDDEN_CONFIG: only its exact name shows it */
-                if (names[a] && !strcmp(names[a], "rdb-key-save-delay") && strcasecmp(pat, names[a])) continue;
+                if (names[a] && isHiddenConfig(names[a]) && strcasecmp(pat, names[a])) continue;
                 if (names[a] && !matched[i][a] && stringmatchlen(pat, (int)sdslen(pat), names[a], (int)strlen(names[a]), 1)) {
                     matched[i][a] = 1;
                     n++;

@@ -253,6 +253,7 @@ static void pushArray(lua_State *L, sds *elems, int count) {
 void luaEngineCall(client *c, functionInfo *fi, int ro, sds *keys, int nkeys, sds *args, int nargs) {
     lua_State *L = getFunctionLua();
     int run_flags = ro || (fi->flags & SCRIPT_FLAG_NO_WRITES) ? SCRIPT_READ_ONLY : 0;
+    if (fi->flags & SCRIPT_FLAG_ALLOW_OOM) run_flags |= SCRIPT_ALLOW_OOM;
     lua_rawgeti(L, LUA_REGISTRYINDEX, fi->ref);
     pushArray(L, keys, nkeys);
     pushArray(L, args, nargs);

@@ -89,6 +89,8 @@ static void discardCommand(client *c) {
     addReplyOK(c);
 }
 
+int isDiscardCommand(const redisCommand *cmd) { return cmd->proc == discardCommand; }
+
 /* A watched key that was alive at WATCH time and has expired since. */
 static int watchedKeyExpired(client *c) {
     for (int i = 0; i < c->nwatched; i++) {

@@ -255,7 +255,12 @@ void addReplyOK(client *c) { addReply(c, "+OK\r\n", 5); }
 
 /* Errors: newlines are replaced by spaces so the protocol stays intact; a
  * message without an upper-case code gets "ERR ". */
-void addReplyErrorLength(client *c, const char *err, size_t len) {
+void addReplyErrorLength(client *c, const char *err, size_t len) { addReplyErrorLengthEx(c, err, len, 1); }
+
+/* count_stats 0: an error counted already where it arose (a script's
+ * command), so only the command's failed_calls counts it, as Redis's
+ * ERR_REPLY_FLAG_NO_STATS_UPDATE */
+void addReplyErrorLengthEx(client *c, const char *err, size_t len, int count_stats) {
     if (len == 0 || err[0] != '-') addReply(c, "-", 1);
     char *copy = zmalloc(len ? len : 1);
     memcpy(copy, err, len);
@@ -265,7 +270,7 @@ void addReplyErrorLength(client *c, const char *err, size_t len) {
     zfree(copy);
     addReply(c, "\r\n", 2);
     if (c->cmd) c->cmd->failed_calls++;
-    countErrorReply(err, len);
+    if (count_stats) countErrorReply(err, len);
 }
 
 void addReplyError(client *c, const char *err) { addReplyErrorLength(c, err, strlen(err)); }

@@ -80,6 +80,8 @@ int rdbSaveToFd(int fd, const rdbSaveInfo *rsi, rdbSaveStats *stats, sds *err);
  * microseconds slept before each key is written */
 extern int rdbKeySaveDelay;
 void rdbDelayKey(void);
+void rdbDelay(int us);
+extern int rdbKeyLoadDelay; /* --key-load-delay of the import child: Redis's key-load-delay */
 /* Open the tree at root read-only (storeInitReadOnly: nothing in it is
  * touched), write its RDB to path atomically (path.tmp-<pid>, fsync,
  * rename, fsync of the directory) and close the store again. For an

@@ -36,6 +36,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+int rdbKeyLoadDelay; /* Redis's key-load-delay (the import child's --key-load-delay) */
+
 #define RDB_OPCODE_MODULE_AUX 247
 #define RDB_OPCODE_IDLE 248
 #define RDB_OPCODE_FREQ 249
@@ -260,6 +262,7 @@ static int loadKey(loader *l, int type, long long expire) {
     }
     if (publishLoaded(l, k, expire) != C_OK) return C_ERR;
     l->info->keys_loaded++;
+    rdbDelay(rdbKeyLoadDelay);
     return C_OK;
 }
 

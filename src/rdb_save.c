@@ -126,11 +126,13 @@ static sds keyError(int db, sds name, const char *what) {
  * it is skipped (only a live tree changes under the scan). */
 int rdbKeySaveDelay; /* --key-save-delay of the export child: Redis's rdb-key-save-delay */
 
-void rdbDelayKey(void) {
-    int us = rdbKeySaveDelay;
+/* As Redis's debugDelay(): a negative delay sleeps 1 us once in -us times */
+void rdbDelay(int us) {
     if (us < 0) us = rand() % -us == 0 ? 1 : 0;
     if (us > 0) usleep((useconds_t)us);
 }
+
+void rdbDelayKey(void) { rdbDelay(rdbKeySaveDelay); }
 
 static int saveKey(rdbOut *o, int db, sds name, long long *saved, sds *err) {
     skey *k;

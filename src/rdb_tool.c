@@ -60,7 +60,7 @@ static int usage(const char *why) {
             "dredis: %s\n"
             "usage: ROOT_DIR=DIR dredis-server --export-rdb OUT.rdb [--repl-id ID [--repl-offset N] "
             "[--repl-stream-db N]]\n"
-            "       ROOT_DIR=DIR dredis-server --import-rdb IN.rdb [--keep-expired]\n",
+            "       ROOT_DIR=DIR dredis-server --import-rdb IN.rdb [--keep-expired] [--key-load-delay US]\n",
             why);
     return 1;
 }
@@ -144,8 +144,16 @@ int rdbImportAtStartup(const char *path, int keep_expired) {
 static int importMain(int argc, char **argv) {
     int keep_expired = 0;
     for (int i = 3; i < argc; i++) {
-        if (!strcmp(argv[i], "--keep-expired")) keep_expired = 1;
-        else return usage("unknown option");
+        long long n;
+        if (!strcmp(argv[i], "--keep-expired")) {
+            keep_expired = 1;
+        } else if (!strcmp(argv[i], "--key-load-delay") && i + 1 < argc &&
+                   string2ll(argv[i + 1], strlen(argv[i + 1]), &n) && n >= INT_MIN && n <= INT_MAX) {
+            rdbKeyLoadDelay = (int)n; /* Redis's key-load-delay, for tests */
+            i++;
+        } else {
+            return usage("unknown option");
+        }
     }
     char *err;
     if (loadConfigFromEnv(&err) != C_OK) {

@@ -223,7 +223,9 @@ static void startLoader(void) {
     rs.rdbfd = -1;
     rs.treepath = storeScratchPath('l');
     bufferevent_disable(rs.bev, EV_READ); /* the stream waits in the socket */
-    char *argv[] = {"dredis-server", "--import-rdb", rs.rdbpath, "--keep-expired", NULL};
+    char delay[32];
+    snprintf(delay, sizeof(delay), "%lld", server.key_load_delay);
+    char *argv[] = {"dredis-server", "--import-rdb", rs.rdbpath, "--keep-expired", "--key-load-delay", delay, NULL};
     pid_t pid = rdbToolSpawn(rs.treepath, argv);
     if (pid < 0) {
         cancelSync("fork() for loading the RDB failed");

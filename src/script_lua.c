@@ -153,6 +153,17 @@ static sds errorTableField(lua_State *L, int idx, const char *field) {
     return s;
 }
 
+/* An error table that a script's command made: counted in the error
+ * stats when it arose, not again as the script's reply (Redis's
+ * ignore_error_stats_update). */
+static int errorCountedAlready(lua_State *L, int idx) {
+    lua_pushliteral(L, "ignore_error_stats_update");
+    lua_rawget(L, idx);
+    int counted = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return counted;
+}
+
 void luaReplyWithError(client *c, lua_State *L, int status, const char *sha) {
     if (status == LUA_ERRMEM) {
         addReplyErrorFormat(c,
@@ -169,7 +180,7 @@ void luaReplyWithError(client *c, lua_State *L, int status, const char *sha) {
         sds line = errorTableField(L, idx, "line");
         sds msg = sdscatprintf(sdsempty(), "-%s", err ? err : "ERR unknown error");
         if (source && line) msg = sdscatprintf(msg, " script: %s, on %s:%s.", sha, source, line);
-        addReplyErrorLength(c, msg, sdslen(msg));
+        addReplyErrorLengthEx(c, msg, sdslen(msg), !errorCountedAlready(L, idx));
         sdsfree(msg);
         sdsfree(err);
         sdsfree(source);
@@ -413,7 +424,7 @@ static void replyTable(client *c, client *sc, lua_State *L, int depth) {
         lua_pop(L, 1);
         sds err = errorTableField(L, lua_gettop(L), "err");
         sds msg = sdscatprintf(sdsempty(), "-%s", err);
-        addReplyErrorLength(c, msg, sdslen(msg));
+        addReplyErrorLengthEx(c, msg, sdslen(msg), !errorCountedAlready(L, lua_gettop(L)));
         sdsfree(msg);
         sdsfree(err);
         return;
@@ -645,6 +656,14 @@ static const char *scriptCall(scriptRunCtx *rctx) {
         return "-NOREPLICAS Not enough good replicas to write.";
     }
     if ((err = scriptCheckAcl(rctx, cmd)) != NULL) return err;
+    /* as Redis's scriptVerifyOOM: over maxmemory when the script started,
+     * its first write may still be refused (not one after it: a script is
+     * not stopped half-way) */
+    if (!(rctx->flags & (SCRIPT_ALLOW_OOM | SCRIPT_WRITE_DIRTY)) && server.maxmemory &&
+        !(rctx->caller->flags & CLIENT_MASTER) && server.pre_command_oom_state && (cmd->flags & CMD_DENYOOM)) {
+        cmd->rejected_calls++;
+        return "-OOM command not allowed when used memory > 'maxmemory'.";
+    }
     if (replicaIsStale() && !(cmd->flags & CMD_STALE)) {
         cmd->rejected_calls++;
         return "Can not execute the command on a stale replica";
@@ -683,6 +702,10 @@ static int luaRedisGenericCommand(lua_State *L, int raise_error) {
     const char *err = scriptCall(rctx);
     freeScriptClientArgv(c);
     if (err) {
+        /* as Redis's afterErrorReply: counted now, whether or not the
+         * script lets it reach its reply (code "ERR" unless it has one) */
+        if (err[0] == '-') countErrorReply(err, strlen(err));
+        else countErrorReply("ERR", 3);
         evbuffer_drain(c->out, evbuffer_get_length(c->out));
         luaPushErrorTable(L, err);
         lua_pushboolean(L, 1);

@@ -333,6 +333,7 @@ static void runScript(client *c, cachedScript *s, long long numkeys, int ro) {
     int run_flags = SCRIPT_EVAL_MODE;
     if (ro || (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && (s->flags & SCRIPT_FLAG_NO_WRITES)))
         run_flags |= SCRIPT_READ_ONLY;
+    if (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) && (s->flags & SCRIPT_FLAG_ALLOW_OOM)) run_flags |= SCRIPT_ALLOW_OOM;
     luaSetGlobalArray(L, "KEYS", c->argv + 3, (int)numkeys);
     luaSetGlobalArray(L, "ARGV", c->argv + 3 + numkeys, c->argc - 3 - (int)numkeys);
     char fname[43];
@@ -393,8 +394,9 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
 /* As Redis 7.0's scriptPrepareForRun(): on a replica whose master link is
  * down with replica-serve-stale-data no, a script runs only if it declares
  * allow-stale; a script or function that declares it may write does not
- * start on a read-only replica (one without flags fails at its first write).
- * 1 after replying. */
+ * start on a read-only replica, nor over maxmemory unless it declares
+ * allow-oom (one without flags fails at its first write). 1 after
+ * replying. */
 int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
     if (script_flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) { /* no flags: only a stale replica refuses it here */
         if (!replicaIsStale()) return 0;
@@ -406,9 +408,16 @@ int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
                          "'allow-stale' flag is not set on the script.");
         return 1;
     }
-    if (!server.masterhost || (c->flags & CLIENT_MASTER) || (script_flags & SCRIPT_FLAG_NO_WRITES)) return 0;
-    addReplyError(c, "READONLY Can not run script with write flag on readonly replica");
-    return 1;
+    if (server.masterhost && !(c->flags & CLIENT_MASTER) && !(script_flags & SCRIPT_FLAG_NO_WRITES)) {
+        addReplyError(c, "READONLY Can not run script with write flag on readonly replica");
+        return 1;
+    }
+    if (server.pre_command_oom_state && server.maxmemory &&
+        !(script_flags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) {
+        addReplyError(c, "-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+        return 1;
+    }
+    return 0;
 }
 
 /* The flags of a script's command as they are for this run (Redis's
@@ -438,8 +447,9 @@ static uint64_t evalRunFlags(client *c, uint64_t cmd_flags, int evalsha) {
 }
 
 uint64_t scriptFlagsToCmdFlags(uint64_t cmd_flags, uint64_t script_flags) {
-    cmd_flags &= ~(CMD_STALE | CMD_WRITE | CMD_MAY_REPLICATE);
+    cmd_flags &= ~(CMD_STALE | CMD_WRITE | CMD_MAY_REPLICATE | CMD_DENYOOM);
     if (!(script_flags & SCRIPT_FLAG_NO_WRITES)) cmd_flags |= CMD_WRITE;
+    if (!(script_flags & (SCRIPT_FLAG_NO_WRITES | SCRIPT_FLAG_ALLOW_OOM))) cmd_flags |= CMD_DENYOOM; /* no-writes implies allow-oom */
     if (script_flags & SCRIPT_FLAG_ALLOW_STALE) cmd_flags |= CMD_STALE;
     return cmd_flags;
 }

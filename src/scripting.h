@@ -18,6 +18,7 @@
 #define SCRIPT_TIMEDOUT (1 << 2)       /* past DREDIS_LUA_TIME_LIMIT */
 #define SCRIPT_KILLED (1 << 3)         /* SCRIPT KILL or SHUTDOWN NOSAVE */
 #define SCRIPT_EVAL_MODE (1 << 4)      /* EVAL, not FCALL: SCRIPT KILL ends it, not FUNCTION KILL */
+#define SCRIPT_ALLOW_OOM (1 << 5)      /* declared allow-oom: writes even over maxmemory */
 
 /* Shebang flags kept with a cached script */
 #define SCRIPT_FLAG_NO_WRITES (1ULL << 0)

@@ -234,9 +234,9 @@ static sds genInfo(const int *want) {
                             "# Memory\r\n"
                             "used_memory:%zu\r\n"
                             "used_memory_peak_rss:%lld\r\n"
-                            "maxmemory:0\r\n"
+                            "maxmemory:%llu\r\n"
                             "maxmemory_policy:noeviction\r\n",
-                            zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024);
+                            zmalloc_used_memory(), (long long)ru.ru_maxrss * 1024, server.maxmemory);
         info = genScriptingMemoryInfo(info);
         info = zsetCacheInfo(info);
     }

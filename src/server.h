@@ -242,6 +242,8 @@ struct dredisServer {
     unsigned long nclients;
     unsigned long maxclients;
     unsigned long blocked_clients;
+    unsigned long long maxmemory; /* 0: none (evict.c) */
+    int pre_command_oom_state;    /* over maxmemory when the command started (scripts check it) */
     /* stats */
     long long stat_numcommands;
     long long stat_numconnections;
@@ -255,6 +257,7 @@ struct dredisServer {
     int fsync_always;          /* replies wait for the batch's sync */
     int in_exec;               /* an EXEC runs its commands */
     long long rdb_key_save_delay; /* Redis's rdb-key-save-delay (tests): snapshot.c, export children */
+    long long key_load_delay;     /* Redis's key-load-delay (tests): a replica's RDB loading child */
     struct event *flush_ev;    /* runs after every other event of a loop turn */
     client **pending_flush;    /* clients with held replies */
     int npending_flush;
@@ -340,6 +343,7 @@ void addReplyStatus(client *c, const char *status);
 void addReplyStatusLength(client *c, const char *s, size_t len);
 void addReplyError(client *c, const char *err);
 void addReplyErrorLength(client *c, const char *err, size_t len);
+void addReplyErrorLengthEx(client *c, const char *err, size_t len, int count_stats);
 void addReplyErrorFormat(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void addReplyErrorArity(client *c);
 void addReplyErrorWrongType(client *c);
@@ -431,6 +435,7 @@ void touchWatchedKeysOnSwap(int db1, int db2);
 void touchWatchedKeysOnSwapEnd(void);
 int isMultiControlCommand(const redisCommand *cmd);
 int isExecCommand(const redisCommand *cmd);
+int isDiscardCommand(const redisCommand *cmd);
 void execCommandAbort(client *c, const char *err);
 
 /* ---- pubsub.c ---- */
@@ -479,6 +484,9 @@ void handleClientsBlockedOnKeys(void);
 void signalAllBlockedKeysInDb(int db);
 /* CLIENT PAUSE */
 int commandIsPaused(client *c, redisCommand *cmd);
+int clientsArePaused(void);
+/* evict.c: over maxmemory, when deny-oom commands are refused (noeviction) */
+int overMaxmemory(void);
 void runCommandOrQueue(client *c, redisCommand *cmd);
 void postponeClient(client *c, redisCommand *cmd);
 #define PAUSE_BY_CLIENT_COMMAND 0 /* CLIENT PAUSE */

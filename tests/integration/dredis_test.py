@@ -412,6 +412,16 @@ def staging_leftovers(root_dir):
     return sorted(out)
 
 
+def info_map(c, section="default"):
+    """INFO section of client c as {field: value} (strings)."""
+    out = {}
+    for line in c.execute("INFO", section).decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
 def assert_command_info_matches(p, names):
     """COMMAND INFO (name, arity, flags, first/last/step, ACL categories) and
     COMMAND DOCS (summary, since, group) of the named commands are the same

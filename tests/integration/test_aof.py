@@ -9,18 +9,13 @@ import shutil
 import tempfile
 import time
 
-from dredis_test import Dredis, Redis, RespError, wait_until
+from dredis_test import Dredis, Redis, RespError, info_map, wait_until
 
 LIB = "#!lua name=aoflib\nredis.register_function('aoff', function(keys, args) return 1 end)"
 
 
 def info(c, section="persistence"):
-    out = {}
-    for line in c.execute("INFO", section).decode().splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
+    return info_map(c, section)
 
 
 def wait_rewrite(c):

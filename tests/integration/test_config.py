@@ -286,14 +286,13 @@ MEMORY_VALUES = ["", "0", "+5", " 5", "5 ", "-1", "-0", "abc", "0x10", "1.5mb", 
                  "99999999999999999999", "17179869184gb", "17179869185gb", "18014398509481984kb"]
 MEMORY_SETTINGS = ["proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-value",
                    "hash-max-ziplist-value", "zset-max-listpack-value", "zset-max-ziplist-value",
-                   "stream-node-max-bytes", "repl-backlog-size", "hll-sparse-max-bytes"]
+                   "stream-node-max-bytes", "repl-backlog-size", "hll-sparse-max-bytes", "maxmemory"]
 
 
 def test_memory_settings_parse_as_redis():
     """Every memory-valued setting: CONFIG SET answers as Redis 7.0 does to
     each of MEMORY_VALUES (value, range and error texts) and CONFIG GET shows
-    the same bytes; maxmemory accepts what reads as 0, as Redis does (other
-    values are dredis's refusal); client-output-buffer-limit as Redis splits
+    the same bytes; client-output-buffer-limit as Redis splits
     and reads it (the limits set for the normal class are 0 or big: dredis
     counts every reply byte where Redis counts past its 16 KB buffer)."""
     with Pair() as p:
@@ -304,6 +303,15 @@ def test_memory_settings_parse_as_redis():
         for v in ("", "0", "0kb", "kb", "17179869184gb", "-1", "+0", " 0", "abc", "1.5mb"):
             p.run("CONFIG", "SET", "maxmemory", v)
         p.run("CONFIG", "GET", "maxmemory")
+        # maxmemory-clients reads as Redis (memory or percent); dredis then
+        # takes only 0, as it never evicts clients
+        for v in ("0", "0%", "0kb", "101%", "-1%", "1.5%", "abc", "%", "9223372036854775808"):
+            p.run("CONFIG", "SET", "maxmemory-clients", v)
+        for v in ("1kb", "50%", "100%"):
+            d, r = p.both("CONFIG", "SET", "maxmemory-clients", v)
+            assert r == "OK" and isinstance(d, RespError) and "only 0" in d.message, (v, d)
+            p.r.execute("CONFIG", "SET", "maxmemory-clients", "0")
+        p.run("CONFIG", "GET", "maxmemory-clients")
         for v in ("", "normal 0 0 0", "pubsub 1kb 1KB 5", "slave 1k 1K 6", "normal 1gb 1024mb 1", "pubsub 1.5mb 0 0",
                   "normal  1 2 3", "normal 1 2 3 ", " normal 1 2 3", "pubsub 1 2 ", "pubsub  1 0",
                   "pubsub +5 0 0", "pubsub 5 0 +5", "pubsub 5 0 -0", "pubsub 5 0  5", "pubsub 5 0 5x",

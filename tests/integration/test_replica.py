@@ -500,3 +500,21 @@ def test_replica_serve_stale_data_no_as_redis():
     with Dredis() as d, Redis() as ref:
         got, want = stale_replica_replies(d), stale_replica_replies(ref)
         assert got == want, [(g, w) for g, w in zip(got, want) if g != w]
+
+
+def test_key_load_delay_slows_the_load_of_a_full_sync():
+    """Redis's hidden key-load-delay: the child loading the master's RDB
+    sleeps before each key (here 0.2 s for each of 15 keys), so a second
+    after the load began the link is still down; then all arrives."""
+    with Dredis() as m, Dredis() as d:
+        with m.client() as c:
+            for i in range(15):
+                c.execute("SET", "k%d" % i, "v")
+        with d.client() as c:
+            assert c.execute("CONFIG", "SET", "key-load-delay", "200000") == "OK"
+            assert c.execute("REPLICAOF", "127.0.0.1", str(m.port)) == "OK"
+        wait_until(lambda: "loading them" in d.output(), timeout=30, what="the load to begin")
+        time.sleep(1)
+        assert not link_up(d)
+        synced(m, d, timeout=60)
+        same_data(m, d)

@@ -12,7 +12,7 @@ import tempfile
 import threading
 
 from dredis_test import (DREDIS_SERVER, Client, ConnectionClosed, Dredis, Pair, Redis, RespError,
-                         encode_command, wait_until)
+                         encode_command, info_map, wait_until)
 
 BUSY = RespError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
 UNKILLABLE = RespError(
@@ -1375,3 +1375,34 @@ def test_table_order_is_the_same_after_a_restart_and_in_another_process():
     assert sorted(keys) == sorted(b"field:%d" % i for i in range(1, 51))
     assert first[0] == b"{" + b",".join(b'"%s":%s' % (k, k[6:]) for k in keys) + b"}"
 
+
+
+def test_error_stats_of_script_commands_as_redis():
+    """A script's command that fails counts once in INFO errorstats and
+    total_error_replies, where it failed: refused ones too (an unknown
+    command, a write in EVAL_RO) even when pcall swallows them, and the
+    script's own error reply made from it does not count again (its
+    failed_calls does)."""
+    cases = [("EVAL", "return redis.call('incr', KEYS[1])", "1", "s"),
+             ("EVAL", "return redis.pcall('incr', KEYS[1])", "1", "s"),
+             ("EVAL", "local t = redis.pcall('incr', KEYS[1]) return 1", "1", "s"),
+             ("EVAL", "return redis.call('nosuch')", "0"),
+             ("EVAL", "local t = redis.pcall('nosuch') return 1", "0"),
+             ("EVAL_RO", "local t = redis.pcall('set', KEYS[1], 1) return 1", "1", "s"),
+             ("EVAL", "return redis.pcall('get', KEYS[1], 'extra')", "1", "s"),
+             ("EVAL", "return {err='My error'}", "0"),
+             ("EVAL", "return {err='My error', ignore_error_stats_update=true}", "0")]
+    keep = ("calls", "rejected_calls", "failed_calls")
+    with Pair() as p:
+        p.run("SET", "s", "x")
+        for case in cases:
+            p.run("CONFIG", "RESETSTAT")
+            p.run(*case)
+            got = []
+            for c in (p.d, p.r):
+                errors = info_map(c, "errorstats")
+                total = info_map(c, "stats")["total_error_replies"]
+                cmds = {k: [f for f in v.split(",") if f.split("=")[0] in keep]
+                        for k, v in info_map(c, "commandstats").items() if k != "cmdstat_config"}
+                got.append((errors, total, cmds))
+            assert got[0] == got[1], (case, got)
