@@ -397,7 +397,11 @@ static sds getBind(void) { return sdsnew(server.host); }
 /* Settings dredis fixes at start-up: CONFIG SET accepts their current
  * value (as Redis does any value) and refuses a change, saying why. */
 static const char *setPort(const char *v) {
-    return strtoll(v, NULL, 10) == server.port && *v ? NULL : "dredis cannot change port while running (DREDIS_PORT)";
+    long long port;
+    const char *why = setLongLong(v, 0, 65535, &port);
+    if (why) return why;
+    if (port == server.port) return NULL;
+    return changeListenPort((int)port) == C_OK ? NULL : "Unable to listen on this port. Check server logs."; /* as Redis */
 }
 static const char *setBind(const char *v) {
     return !strcmp(v, server.host) ? NULL : "dredis cannot change bind while running (DREDIS_HOST)";

@@ -964,6 +964,16 @@ static void pauseListener(struct evconnlistener *listener) {
     evtimer_add(p->ev, &tv);
 }
 
+/* A listener about to be freed: no pause timer may wake it any more. */
+static void forgetPausedListener(struct evconnlistener *listener) {
+    for (int i = 0; i < 2; i++) {
+        if (accept_pauses[i].listener != listener) continue;
+        if (accept_pauses[i].ev) event_free(accept_pauses[i].ev);
+        accept_pauses[i].ev = NULL;
+        accept_pauses[i].listener = NULL;
+    }
+}
+
 static void acceptErrorCallback(struct evconnlistener *listener, void *arg) {
     (void)arg;
     static logLimiter lim;
@@ -1035,6 +1045,30 @@ int listenToPort(char **err) {
         return C_ERR;
     }
     evconnlistener_set_error_cb(server.listener, acceptErrorCallback);
+    return C_OK;
+}
+
+/* CONFIG SET port, as Redis's changeListenPort(): listen on the new port
+ * (0: on no TCP port) before the old one is closed; on failure the old
+ * stays. Connected clients stay connected. */
+int changeListenPort(int port) {
+    struct evconnlistener *old = server.listener;
+    int oldport = server.port;
+    server.listener = NULL;
+    server.port = port;
+    char *err;
+    if (port && listenToPort(&err) != C_OK) {
+        serverLog(LL_WARNING, "Could not change the port to %d: %s", port, err);
+        server.listener = old;
+        server.port = oldport;
+        return C_ERR;
+    }
+    if (old) {
+        forgetPausedListener(old);
+        evconnlistener_free(old);
+    }
+    if (port) serverLog(LL_NOTICE, "Listening on %s:%d", server.host, port);
+    else serverLog(LL_NOTICE, "No longer listening on TCP (port %d was closed)", oldport);
     return C_OK;
 }
 

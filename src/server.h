@@ -325,6 +325,7 @@ extern struct dredisServer server;
 
 /* ---- networking.c ---- */
 int listenToPort(char **err);
+int changeListenPort(int port); /* CONFIG SET port */
 int listenToUnixSocket(char **err);
 client *createClient(int fd, struct bufferevent *bev);
 client *createFakeClient(void);

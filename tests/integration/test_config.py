@@ -369,6 +369,43 @@ def test_repl_backlog_size_and_fixed_settings():
             p.run("CONFIG", "SET", name, value)
         for c, server in ((p.d, p.dredis), (p.r, p.redis)):
             assert c.execute("CONFIG", "SET", "port", str(server.port)) == "OK"
-        for name, value in (("port", "1"), ("bind", "0.0.0.0")):
+        for name, value in (("bind", "0.0.0.0"),):
             err = p.d.execute("CONFIG", "SET", name, value)
             assert isinstance(err, RespError) and "dredis" in err.message, (name, err)
+
+
+def test_config_set_port_as_redis():
+    """CONFIG SET port listens on the new port before closing the old one
+    (connected clients stay); a port in use is Redis's error and changes
+    nothing, together with the settings set in the same CONFIG SET."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        with Pair() as p:
+            for v in ("abc", "-1", "65536"):
+                p.run("CONFIG", "SET", "port", v)
+            p.run("CONFIG", "SET", "maxmemory", "10000002")
+            p.run("CONFIG", "SET", "maxmemory", "10000001", "port", str(busy.getsockname()[1]),
+                  "client-query-buffer-limit", "10m")
+            p.run("CONFIG", "GET", "maxmemory")
+            p.run("CONFIG", "GET", "client-query-buffer-limit")
+            for c, server in ((p.d, p.dredis), (p.r, p.redis)):
+                assert c.execute("CONFIG", "GET", "port") == [b"port", str(server.port).encode()]
+                with server.client() as other:
+                    assert other.execute("PING") == "PONG"
+            old, new = p.dredis.port, free_port()
+            assert p.d.execute("CONFIG", "SET", "port", str(new)) == "OK"
+            assert p.d.execute("PING") == "PONG"  # the client connected before stays
+            p.dredis.port = new
+            with p.dredis.client() as c:
+                assert c.execute("CONFIG", "GET", "port") == [b"port", str(new).encode()]
+                assert b"tcp_port:%d" % new in c.execute("INFO", "server")
+            try:
+                socket.create_connection(("127.0.0.1", old), timeout=2).close()
+                raise AssertionError("the old port still accepts connections")
+            except ConnectionRefusedError:
+                pass
+            p.run("CONFIG", "SET", "maxmemory", "0")
+    finally:
+        busy.close()
