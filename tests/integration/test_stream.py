@@ -994,7 +994,9 @@ def _strace_command(pid, client, args):
     out = "/tmp/dredis-strace-%d-%d" % (os.getpid(), pid)
     proc = subprocess.Popen(["strace", "-f", "-y", "-s", "40", "-e",
                              "trace=openat,getdents64,read,readv,recvfrom,write,writev,sendto",
-                             "-o", out, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "-o", out, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            # SIGINT stops it below: not ignored, even when the tests run in the background
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = proc.stderr.readline().decode()   # "strace: Process N attached"
     assert "attached" in line, line
     time.sleep(0.5)                          # every thread attached
