@@ -427,67 +427,36 @@ def test_always_fsyncs_the_aof_before_acknowledging():
     file fsynced (strace of the main thread, as test_durability's check of
     the tree)."""
     import re
-    import signal
-    import subprocess
-    import threading
-    from dredis_test import DREDIS_SERVER, free_port
-    from test_durability import _trace_main_thread
-    strace = shutil.which("strace")
-    assert strace, "strace is needed (Debian package strace)"
-    root = tempfile.mkdtemp(prefix="dredis-aof-always-")
-    trace = os.path.join(root, "trace")
-    port = free_port()
-    env = dict(os.environ, DREDIS_PORT=str(port), ROOT_DIR=os.path.join(root, "data"), DREDIS_FSYNC="always",
-               DREDIS_APPENDONLY="yes")
-    env.pop("DREDIS_SERVER", None)
+    from test_durability import run_clients, run_traced
     # under ASan, LeakSanitizer's check at exit attaches to the process with
     # ptrace, which strace already holds: the rewrite's child would fail at
     # exit. The other tests check leaks; this one checks system calls.
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))
-    proc = subprocess.Popen([strace, "-f", "-s", "64", "-o", trace, "-e", "trace=write,writev,readv,fsync",
-                             DREDIS_SERVER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    s = Dredis.__new__(Dredis)
-    s.proc, s.port, s.logfile = proc, port, os.path.join(root, "nolog")
-    try:
-        s._wait_ready(timeout=30)
+    env = {"DREDIS_FSYNC": "always", "DREDIS_APPENDONLY": "yes",
+           "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))}
+
+    def work(s):
         with s.client() as c:
             wait_rewrite(c)
-        clients = [s.client() for _ in range(4)]
 
-        def work(c, i):
+        def sets(c, i):
             for j in range(20):
                 assert c.execute("SET", "k%d:%d" % (i, j), "v") == "OK"
+        run_clients(s, 4, sets)
 
-        threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
-        [t.start() for t in threads]
-        [t.join() for t in threads]
-        for c in clients:
-            c.close()
-        with s.client() as c:
-            server_pid = int(re.search(r"process_id:(\d+)", c.execute("INFO", "server").decode()).group(1))
-    finally:
-        try:
-            os.kill(server_pid, signal.SIGTERM)
-        except (NameError, ProcessLookupError):
-            proc.kill()
-        proc.wait(timeout=30)
-    try:
-        calls = _trace_main_thread(trace, server_pid)
-        aof_fd, last_aof_write, last_aof_fsync, acks = None, -1, -1, 0
-        for i, (name, args) in enumerate(calls):
-            fd = re.match(r"\d*", args).group()
-            rest = args.partition(", ")[2]
-            if name == "write" and rest.startswith('"*') and b"SET" in rest.encode():
-                aof_fd, last_aof_write = fd, i
-            elif name == "fsync" and fd == aof_fd:
-                last_aof_fsync = i
-            elif name in ("write", "writev") and "+OK\\r\\n" in rest:
-                acks += 1
-                assert last_aof_write < last_aof_fsync, (
-                    "a reply left before the AOF was fsynced: %r" % (calls[max(0, i - 8):i + 1],))
-        assert acks >= 80 and aof_fd is not None, (acks, aof_fd)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    calls = run_traced(["write", "writev", "readv", "fsync"], env, work, prefix="dredis-aof-always-")
+    aof_fd, last_aof_write, last_aof_fsync, acks = None, -1, -1, 0
+    for i, (name, args) in enumerate(calls):
+        fd = re.match(r"\d*", args).group()
+        rest = args.partition(", ")[2]
+        if name == "write" and rest.startswith('"*') and b"SET" in rest.encode():
+            aof_fd, last_aof_write = fd, i
+        elif name == "fsync" and fd == aof_fd:
+            last_aof_fsync = i
+        elif name in ("write", "writev") and "+OK\\r\\n" in rest:
+            acks += 1
+            assert last_aof_write < last_aof_fsync, (
+                "a reply left before the AOF was fsynced: %r" % (calls[max(0, i - 8):i + 1],))
+    assert acks >= 80 and aof_fd is not None, (acks, aof_fd)
 
 
 def test_failed_fsync_is_misconf_until_one_succeeds():

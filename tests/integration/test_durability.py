@@ -231,71 +231,82 @@ def _trace_main_thread(trace_path, pid):
     return calls
 
 
-def test_always_syncs_before_acknowledging():
+def run_traced(syscalls, env, work, prefix="dredis-traced-"):
+    """Start dredis-server (with env added) under strace -f tracing the
+    system calls named, run work(server) against it, stop the server by its
+    pid (then strace ends); the main thread's calls as [(name, args)]."""
     strace = shutil.which("strace")
     assert strace, "strace is needed (Debian package strace)"
-    root = tempfile.mkdtemp(prefix="dredis-always-")
+    root = tempfile.mkdtemp(prefix=prefix)
     trace = os.path.join(root, "trace")
     port = free_port()
-    env = dict(os.environ, DREDIS_PORT=str(port), ROOT_DIR=os.path.join(root, "data"), DREDIS_FSYNC="always")
-    proc = subprocess.Popen([strace, "-f", "-s", "64", "-o", trace, "-e",
-                             "trace=renameat2,renameat,unlinkat,mkdirat,write,writev,readv,syncfs,fsync,fdatasync",
-                             DREDIS_SERVER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    full_env = dict(os.environ, DREDIS_PORT=str(port), ROOT_DIR=os.path.join(root, "data"), **env)
+    full_env.pop("DREDIS_SERVER", None)
+    proc = subprocess.Popen([strace, "-f", "-s", "64", "-o", trace, "-e", "trace=" + ",".join(syscalls),
+                             DREDIS_SERVER], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     s = Dredis.__new__(Dredis)
     s.proc, s.port, s.logfile = proc, port, os.path.join(root, "nolog")
     try:
-        s._wait_ready(timeout=30)
-        clients = [s.client() for _ in range(5)]
-
-        def work(c, i):
-            for j in range(20):
-                assert c.execute("SET", "k%d:%d" % (i, j), "v") == "OK"
-                assert c.execute("HSET", "h%d" % i, "f%d" % j, "v") == 1
-
-        threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
-        [t.start() for t in threads]
-        [t.join() for t in threads]
-        for c in clients:
-            c.close()
-        with s.client() as c:
-            info = c.execute("INFO", "server").decode()
-            server_pid = int(re.search(r"process_id:(\d+)", info).group(1))
-    finally:
-        # stop the traced server itself (by its pid), then strace ends
         try:
-            os.kill(server_pid, signal.SIGTERM)
-        except (NameError, ProcessLookupError):
-            proc.kill()
-        proc.wait(timeout=30)
-    try:
-        calls = _trace_main_thread(trace, server_pid)
-        # A command runs right after its request is read (readv on its
-        # socket): the changes that follow belong to that client until the
-        # next read. Its reply may leave only after a sync that follows them.
-        mutations = ("renameat2", "renameat", "unlinkat", "mkdirat")
-        current_fd = None
-        last_change = {}
-        last_sync = -1
-        acks = 0
-        for i, (name, args) in enumerate(calls):
-            fd = args.split(",", 1)[0]
-            if name == "readv":
-                current_fd = fd
-            elif name in mutations and current_fd is not None:
-                last_change[current_fd] = i
-            elif name in ("syncfs", "fsync", "fdatasync"):
-                last_sync = i
-            elif name in ("writev", "write") and (":1\\r\\n" in args or "+OK\\r\\n" in args):
-                acks += 1
-                assert last_change.get(fd, -1) < last_sync, (
-                    "a reply left before the changes it acknowledges were synced: %r" % (calls[max(0, i - 12):i + 1],))
-        assert acks >= 100, acks
-        assert any(name == "syncfs" for name, _ in calls)
-        # group commit: far fewer syncs than acknowledged writes is possible,
-        # never more syncs than acknowledgements
-        assert sum(1 for name, _ in calls if name == "syncfs") <= acks
+            s._wait_ready(timeout=30)
+            work(s)
+            with s.client() as c:
+                server_pid = int(re.search(r"process_id:(\d+)", c.execute("INFO", "server").decode()).group(1))
+        finally:
+            try:
+                os.kill(server_pid, signal.SIGTERM)
+            except (NameError, ProcessLookupError):
+                proc.kill()
+            proc.wait(timeout=30)
+        return _trace_main_thread(trace, server_pid)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def run_clients(server, n, work):
+    """work(client, i) on n connections at once."""
+    clients = [server.client() for _ in range(n)]
+    threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for c in clients:
+        c.close()
+
+
+def test_always_syncs_before_acknowledging():
+    def work(c, i):
+        for j in range(20):
+            assert c.execute("SET", "k%d:%d" % (i, j), "v") == "OK"
+            assert c.execute("HSET", "h%d" % i, "f%d" % j, "v") == 1
+
+    calls = run_traced(["renameat2", "renameat", "unlinkat", "mkdirat", "write", "writev", "readv", "syncfs",
+                        "fsync", "fdatasync"], {"DREDIS_FSYNC": "always"}, lambda s: run_clients(s, 5, work),
+                       prefix="dredis-always-")
+    # A command runs right after its request is read (readv on its
+    # socket): the changes that follow belong to that client until the
+    # next read. Its reply may leave only after a sync that follows them.
+    mutations = ("renameat2", "renameat", "unlinkat", "mkdirat")
+    current_fd = None
+    last_change = {}
+    last_sync = -1
+    acks = 0
+    for i, (name, args) in enumerate(calls):
+        fd = args.split(",", 1)[0]
+        if name == "readv":
+            current_fd = fd
+        elif name in mutations and current_fd is not None:
+            last_change[current_fd] = i
+        elif name in ("syncfs", "fsync", "fdatasync"):
+            last_sync = i
+        elif name in ("writev", "write") and (":1\\r\\n" in args or "+OK\\r\\n" in args):
+            acks += 1
+            assert last_change.get(fd, -1) < last_sync, (
+                "a reply left before the changes it acknowledges were synced: %r" % (calls[max(0, i - 12):i + 1],))
+    assert acks >= 100, acks
+    assert any(name == "syncfs" for name, _ in calls)
+    # group commit: far fewer syncs than acknowledged writes is possible,
+    # never more syncs than acknowledgements
+    assert sum(1 for name, _ in calls if name == "syncfs") <= acks
 
 
 def test_fsync_policy_is_validated_and_reported():
