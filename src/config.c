@@ -394,8 +394,7 @@ static const char *setLongLong(const char *value, long long min, long long max, 
 
 static sds getPort(void) { return fmtLL(server.port); }
 static sds getBind(void) { return sdsnew(server.host); }
-/* Settings dredis fixes at start-up: CONFIG SET accepts their current
- * value (as Redis does any value) and refuses a change, saying why. */
+/* CONFIG SET port: as Redis's, a new listener (networking.c) */
 static const char *setPort(const char *v) {
     long long port;
     const char *why = setLongLong(v, 0, 65535, &port);
@@ -403,6 +402,8 @@ static const char *setPort(const char *v) {
     if (port == server.port) return NULL;
     return changeListenPort((int)port) == C_OK ? NULL : "Unable to listen on this port. Check server logs."; /* as Redis */
 }
+/* bind is fixed at start-up: CONFIG SET accepts its current value (as
+ * Redis does any value) and refuses a change, saying why. */
 static const char *setBind(const char *v) {
     return !strcmp(v, server.host) ? NULL : "dredis cannot change bind while running (DREDIS_HOST)";
 }
@@ -498,20 +499,20 @@ static const char *setMaxmemoryPolicy(const char *v) {
     return "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, "
            "allkeys-lru, allkeys-lfu, allkeys-random, noeviction"; /* as Redis */
 }
-/* what tunes eviction: Redis's bounds and errors, then only the default */
+/* What tunes eviction: Redis's bounds and errors, then only the value
+ * true of dredis (why: the refusal). */
+static const char *setOnly(const char *v, long long min, long long max, long long only, const char *why) {
+    long long n;
+    const char *bad = setLongLong(v, min, max, &n);
+    return bad ? bad : n == only ? NULL : why;
+}
 static sds getMaxmemorySamples(void) { return sdsnew("5"); }
 static const char *setMaxmemorySamples(const char *v) {
-    long long n;
-    const char *why = setLongLong(v, 1, INT_MAX, &n);
-    if (why) return why;
-    return n == 5 ? NULL : "dredis never evicts keys (noeviction samples none): only 5 is supported";
+    return setOnly(v, 1, INT_MAX, 5, "dredis never evicts keys (noeviction samples none): only 5 is supported");
 }
 static sds getEvictionTenacity(void) { return sdsnew("10"); }
 static const char *setEvictionTenacity(const char *v) {
-    long long n;
-    const char *why = setLongLong(v, 0, 100, &n);
-    if (why) return why;
-    return n == 10 ? NULL : "dredis never evicts keys: only 10 is supported";
+    return setOnly(v, 0, 100, 10, "dredis never evicts keys: only 10 is supported");
 }
 /* maxmemory-clients: a memory value or a percentage of maxmemory, read as
  * Redis's; dredis never evicts clients, so only 0 */

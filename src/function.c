@@ -398,7 +398,7 @@ static void fcallGeneric(client *c, int ro) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    if (scriptRefusedOnReplica(c, fi->flags)) return;
+    if (scriptRefusedBeforeRun(c, fi->flags)) return;
     luaEngineCall(c, fi, ro, c->argv + 3, (int)numkeys, c->argv + 3 + numkeys, c->argc - 3 - (int)numkeys);
 }
 

@@ -387,7 +387,7 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
         addReplyError(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    if (scriptRefusedOnReplica(c, s->flags)) return;
+    if (scriptRefusedBeforeRun(c, s->flags)) return;
     runScript(c, s, numkeys, ro);
 }
 
@@ -397,7 +397,7 @@ static void evalGenericCommand(client *c, int evalsha, int ro) {
  * start on a read-only replica, nor over maxmemory unless it declares
  * allow-oom (one without flags fails at its first write). 1 after
  * replying. */
-int scriptRefusedOnReplica(client *c, uint64_t script_flags) {
+int scriptRefusedBeforeRun(client *c, uint64_t script_flags) {
     if (script_flags & SCRIPT_FLAG_EVAL_COMPAT_MODE) { /* no flags: only a stale replica refuses it here */
         if (!replicaIsStale()) return 0;
         addReplyError(c, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");

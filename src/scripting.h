@@ -27,7 +27,7 @@
 #define SCRIPT_FLAG_NO_CLUSTER (1ULL << 3)
 #define SCRIPT_FLAG_EVAL_COMPAT_MODE (1ULL << 4) /* no shebang */
 /* 1 after replying READONLY: a script that may write, on a read-only replica */
-int scriptRefusedOnReplica(client *c, uint64_t script_flags);
+int scriptRefusedBeforeRun(client *c, uint64_t script_flags);
 #define SCRIPT_FLAG_ALLOW_CROSS_SLOT (1ULL << 5)
 
 /* The flags' names, in Redis's order (FUNCTION LIST shows them so), NULL-ended */
