@@ -26,11 +26,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #define AOF_OFF 0
 #define AOF_ON 1
@@ -762,9 +760,7 @@ static void killRewrite(void) {
     if (aof.waiting_snapshot) serverLog(LL_NOTICE, "Killing running AOF rewrite child: its snapshot is removed once linked");
     if (aof.child) {
         serverLog(LL_NOTICE, "Killing running AOF rewrite child: %ld", (long)aof.child);
-        kill(aof.child, SIGKILL);
-        waitpid(aof.child, NULL, 0);
-        aof.child = 0;
+        rdbToolKill(&aof.child);
         removeTempBase();
         removeRewriteSnapshot();
         sds tname = tempIncrName(), tpath = aofPath(tname);
@@ -779,12 +775,11 @@ static void killRewrite(void) {
 
 static void checkChild(void) {
     if (!aof.child) return;
-    int status;
-    pid_t r = waitpid(aof.child, &status, WNOHANG);
-    if (r == 0) return;
-    aof.child = 0;
+    char why[64];
+    int ok = rdbToolReap(&aof.child, why, sizeof(why));
+    if (ok < 0) return;
     removeRewriteSnapshot();
-    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!ok) {
         rewriteFailed("the child writing the base failed");
         return;
     }

@@ -117,6 +117,11 @@ int rdbReadAuxFields(const char *path, rdbLoadInfo *info, sds *err);
 int rdbToolIsOption(const char *arg);
 int rdbToolMain(int argc, char **argv); /* the process's exit code */
 pid_t rdbToolSpawn(const char *root, char *const argv[]); /* this binary as a tool, in a child */
+/* Such a child's end, without waiting: -1 while it runs; else *pid is
+ * cleared and 1 (it exited 0) or 0 with why ("exit status 1", "signal 9",
+ * "waitpid <errno>"). */
+int rdbToolReap(pid_t *pid, char *why, size_t whylen);
+void rdbToolKill(pid_t *pid); /* SIGKILL and wait (none: nothing); *pid cleared */
 int rdbSyncDir(const char *dir); /* fsync a directory by path: 0, or -1 with errno */
 /* Load path into the open (empty) store and sync it: C_OK, or C_ERR after
  * printing the reason (the store is left empty). */

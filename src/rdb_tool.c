@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 int rdbToolIsOption(const char *arg) { return !strcmp(arg, "--export-rdb") || !strcmp(arg, "--import-rdb"); }
 
@@ -53,6 +55,24 @@ pid_t rdbToolSpawn(const char *root, char *const argv[]) {
     for (int i = 0; i < n; i++) sdsfree(vars[i]);
     errno = saved;
     return pid;
+}
+
+int rdbToolReap(pid_t *pid, char *why, size_t whylen) {
+    int status;
+    pid_t r = waitpid(*pid, &status, WNOHANG);
+    if (r == 0) return -1;
+    *pid = 0;
+    if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) return 1;
+    snprintf(why, whylen, "%s %d", r < 0 ? "waitpid" : WIFEXITED(status) ? "exit status" : "signal",
+             r < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return 0;
+}
+
+void rdbToolKill(pid_t *pid) {
+    if (!*pid) return;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
 }
 
 static int usage(const char *why) {

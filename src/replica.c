@@ -25,12 +25,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The link's states, as Redis names them */
@@ -100,10 +98,7 @@ static void removeSyncFiles(void) {
 }
 
 static void stopLoader(void) {
-    if (!rs.load_pid) return;
-    kill(rs.load_pid, SIGKILL);
-    waitpid(rs.load_pid, NULL, 0);
-    rs.load_pid = 0;
+    rdbToolKill(&rs.load_pid);
 }
 
 /* Drop whatever link or sync is under way; reconnect on a later cron. */
@@ -239,7 +234,6 @@ static void startLoader(void) {
 
 /* The loader finished: swap the tree in, or give up on this sync. */
 static void loaderDone(int ok) {
-    rs.load_pid = 0;
     if (!ok) {
         cancelSync("loading the master's RDB failed (see the lines above)");
         return;
@@ -522,10 +516,10 @@ void replicaCron(void) {
         return;
     }
     if (rs.load_pid) {
-        int status;
-        pid_t r = waitpid(rs.load_pid, &status, WNOHANG);
-        if (r == rs.load_pid || r < 0) {
-            loaderDone(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char why[64];
+        int ok = rdbToolReap(&rs.load_pid, why, sizeof(why));
+        if (ok >= 0) {
+            loaderDone(ok);
         } else if (now - rs.last_newline >= 1000 && rs.bev) {
             /* a newline a second tells the master we are loading, not gone */
             rs.last_newline = now;

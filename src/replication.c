@@ -28,11 +28,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -670,14 +668,11 @@ static void sendRdbToWaitingReplicas(void) {
 
 static void checkExportDone(void) {
     if (!repl.export_pid) return;
-    int status;
-    pid_t r = waitpid(repl.export_pid, &status, WNOHANG);
-    if (r == 0) return;
-    repl.export_pid = 0;
-    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        serverLog(LL_WARNING, "Writing the RDB for replicas failed (%s %d)",
-                  r < 0 ? "waitpid" : WIFEXITED(status) ? "exit status" : "signal",
-                  r < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    char why[64];
+    int ok = rdbToolReap(&repl.export_pid, why, sizeof(why));
+    if (ok < 0) return;
+    if (!ok) {
+        serverLog(LL_WARNING, "Writing the RDB for replicas failed (%s)", why);
         sysUnlinkat(AT_FDCWD, repl.export_path, 0);
         failWaitingReplicas("its RDB could not be written");
         return;
@@ -1084,10 +1079,8 @@ void replicationInit(void) {
 void replicationShutdown(void) {
     replicaShutdown();
     if (repl.export_pid) {
-        kill(repl.export_pid, SIGKILL);
-        waitpid(repl.export_pid, NULL, 0);
+        rdbToolKill(&repl.export_pid);
         sysUnlinkat(AT_FDCWD, repl.export_path, 0);
-        repl.export_pid = 0;
     }
     if (failover_check_ev) event_free(failover_check_ev);
     failover_check_ev = NULL;
