@@ -225,8 +225,21 @@ static void settleFailed(void) {
  * so that rolling back a level still undoes exactly what it did. STORE_ERR
  * (the innermost level marked failed) when one of the innermost level's
  * steps cannot be made: the caller must not go on as if it had. */
+static int settle(void);
+
 int storeCoalesceSettle(void) {
     forgetMarks();
+    return settle();
+}
+
+/* The same before a write or a creation, which removes nothing: the files
+ * marked still exist after it, so later overwrites of them in this turn
+ * may still wait here (a list push that starts a segment and then fills it
+ * writes the new segment once, not once per command). Any other change
+ * may remove a marked file: storeCoalesceSettle forgets the marks. */
+int storeCoalesceSettleForWrite(void) { return settle(); }
+
+static int settle(void) {
     if (!npending || settling) return STORE_OK;
     settling = 1;
     /* the running command's steps: which file, what it wrote */

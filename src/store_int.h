@@ -293,6 +293,7 @@ sds storeCoalescedValue(const skey *k, const char *ns, const char *name, size_t 
 void storeCoalesceMark(const skey *k, const char *ns, const char *name, size_t nlen);
 int storeCoalesceTake(const skey *k, const char *ns, const char *name, size_t nlen, const char *data, size_t len);
 int storeCoalesceSettle(void);
+int storeCoalesceSettleForWrite(void);
 void storeCoalesceSettleOrExit(void);
 void storeCoalesceLevelBegin(int level);
 int storeCoalesceCommandEnd(int level, int rolled_back);

@@ -442,7 +442,7 @@ int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds
 static int writeKeyFile(skey *k, const char *file, const char *data, size_t len) {
     size_t flen = strlen(file);
     if (storeCoalesceTake(k, NULL, file, flen, data, len)) return STORE_OK;
-    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    if (storeCoalesceSettleForWrite() != STORE_OK) return STORE_ERR;
     int r = opWriteFile(storeKeyDir(k), file, data, len, NULL);
     if (r == STORE_OK) storeCoalesceMark(k, NULL, file, flen);
     return r;

@@ -124,7 +124,7 @@ int writeMemberOp(skey *k, const char *ns, const char *m, size_t mlen, const cha
         if (created) *created = 0;
         return storeTouchedIfOk(k, STORE_OK);
     }
-    int fd = storeCoalesceSettle() == STORE_OK ? nsDir(k, ns, 1) : -1;
+    int fd = storeCoalesceSettleForWrite() == STORE_OK ? nsDir(k, ns, 1) : -1;
     if (fd < 0) {
         sdsfree(fname);
         return STORE_ERR;

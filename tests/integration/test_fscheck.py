@@ -8,6 +8,7 @@ from dredis_test import Dredis, mounted_fs
 JOURNAL = "with data=journal: every file dredis writes goes to the journal"
 ORDERED = "without data=journal: a process crash leaves every key whole"
 SPACE = "where a 3-byte file takes"
+NO_JOURNAL = "without a journal: after a power loss the file system needs fsck"
 
 
 def log_of_server_on(mkfs, mount_opts):
@@ -27,16 +28,24 @@ def log_of_server_on(mkfs, mount_opts):
 def test_data_journal_and_block_per_small_file_are_reported():
     log = log_of_server_on(["-b", "4096"], "data=journal")
     assert JOURNAL in log, log
-    assert ORDERED not in log, log
+    assert ORDERED not in log and NO_JOURNAL not in log, log
     assert SPACE in log and "takes 4096 bytes on disk" in log, log
 
 
 def test_inline_data_ext4_has_no_space_warning():
     log = log_of_server_on(["-O", "inline_data", "-I", "512"], "")
     assert ORDERED in log, log
-    assert JOURNAL not in log and SPACE not in log, log
+    assert JOURNAL not in log and SPACE not in log and NO_JOURNAL not in log, log
+
+
+def test_ext4_without_a_journal_is_reported():
+    # its warning replaces the data mode's: data=journal needs a journal
+    log = log_of_server_on(["-O", "^has_journal", "-b", "4096"], "")
+    assert NO_JOURNAL in log, log
+    assert ORDERED not in log and JOURNAL not in log, log
+    assert SPACE in log, log
 
 
 def test_tmpfs_has_no_warning():
     log = log_of_server_on(None, "")
-    assert JOURNAL not in log and ORDERED not in log and SPACE not in log, log
+    assert JOURNAL not in log and ORDERED not in log and SPACE not in log and NO_JOURNAL not in log, log
