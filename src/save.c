@@ -102,11 +102,18 @@ static void bgsaveCommand(client *c) {
     }
 }
 
-/* SAVE: the same snapshot, made before the reply */
+/* SAVE: the same snapshot, made before the reply. As Redis, refused only
+ * while a BGSAVE (or the RDB of a full sync) runs: during an AOF rewrite it
+ * runs, after the rewrite's own snapshot (if still being linked) is done. */
 static void saveCommand(client *c) {
-    if (saveInProgress()) {
+    if ((snapshotRunning() && !snapshot_for_aof) || replicationExportRunning()) {
         addReplyError(c, "ERR Background save already in progress");
         return;
+    }
+    int aof_ok;
+    if (snapshot_for_aof && snapshotWait(&aof_ok)) {
+        snapshot_for_aof = 0;
+        aofSnapshotEnded(aof_ok, snapshotFinishedDir());
     }
     const char *err = NULL;
     snapshotStarted();

@@ -583,6 +583,18 @@ int snapshotPoll(int *ok) {
     return 1;
 }
 
+/* Wait for the running background snapshot to finish linking; then as
+ * snapshotPoll. 0 when none runs. */
+int snapshotWait(int *ok) {
+    if (snap.state != SNAPSHOT_RUNNING) return 0;
+    pthread_join(snap.thread, NULL);
+    snap.thread_started = 0;
+    snap.state = SNAPSHOT_IDLE;
+    snap.finished = 0;
+    *ok = snap.ok;
+    return 1;
+}
+
 const char *snapshotLastDir(void) {
     static char copy[sizeof(snap.lastdir)];
     pthread_mutex_lock(&snap.lock);

@@ -39,6 +39,7 @@ void snapshotDbWillChange(int db, int dbfd);
 /* A finished background snapshot: 1 and *ok (1 when it is complete) once,
  * after it ended; 0 while it runs or when none ran. */
 int snapshotPoll(int *ok);
+int snapshotWait(int *ok); /* the same, once the running one finished */
 /* The directory of the snapshot snapshotPoll (or a SAVE) just reported
  * complete, private or not. */
 const char *snapshotFinishedDir(void);

@@ -283,10 +283,12 @@ class Redis(_Process):
     """A real redis-server (the reference), no persistence, DEBUG allowed
     (as dredis in Dredis; extra_args may say otherwise)."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), parent_dir=None):
+        """parent_dir: where its directory is made (default $TMPDIR), e.g.
+        on the file system a benchmark measures."""
         if not REDIS_SERVER:
             raise AssertionError("redis-server is required for comparison tests (Debian package redis-server)")
-        self.dir = tempfile.mkdtemp(prefix="redis-ref-")
+        self.dir = tempfile.mkdtemp(prefix="redis-ref-", dir=parent_dir)
         self.logfile = os.path.join(self.dir, "log")
         self.port = free_port()
         args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

@@ -304,6 +304,42 @@ def snapshot_entries(d):
     return sorted(e for e in os.listdir(d.root_dir + ".snapshots") if "snapshot" in e)
 
 
+def test_save_runs_during_a_rewrite_as_redis():
+    """SAVE is refused while a BGSAVE runs, not while an AOF rewrite does
+    (Redis checks for an RDB child only): it waits for the rewrite's own
+    snapshot to be linked, then makes its own; both end whole."""
+    with Redis(["--appendonly", "yes", "--rdb-key-save-delay", "200000"]) as r, r.client() as rc:
+        for i in range(5):
+            rc.execute("SET", "k%d" % i, str(i))
+        assert rc.execute("BGREWRITEAOF") == "Background append only file rewriting started"
+        assert rc.execute("SAVE") == "OK"
+    with Dredis() as d, d.client() as c:
+        for i in range(5):
+            c.execute("SET", "k%d" % i, str(i))
+        lastsave = c.execute("LASTSAVE")
+        time.sleep(1.1)  # LASTSAVE moves by whole seconds
+        # 0.1 s a key: the rewrite's snapshot is still being linked at SAVE
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "100000")
+        assert c.execute("BGREWRITEAOF") == "Background append only file rewriting started"
+        assert c.execute("SAVE") == "OK"
+        assert c.execute("LASTSAVE") > lastsave
+        saved = [e for e in snapshot_entries(d) if e.startswith("snapshot-")]
+        assert len(saved) == 1, snapshot_entries(d)
+        snap = os.path.join(d.root_dir + ".snapshots", saved[0], "0")
+        assert sorted(e for e in os.listdir(snap) if e != ".expires") == ["k%d" % i for i in range(5)]
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "0")
+        wait_rewrite(c)
+        got, _ = redis_digest_of(aof_dir(d))
+        assert got == c.execute("DEBUG", "DIGEST")
+        wait_until(lambda: not [e for e in snapshot_entries(d) if "private" in e], what="the private snapshot to go")
+        # while a BGSAVE runs, SAVE is refused, as Redis
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "100000")
+        assert c.execute("BGSAVE") == "Background saving started"
+        r = c.execute("SAVE")
+        assert isinstance(r, RespError) and r.message == "ERR Background save already in progress", r
+        c.execute("CONFIG", "SET", "rdb-key-save-delay", "0")
+
+
 def test_rewrite_leaves_the_snapshots_alone():
     """A rewrite reads a private snapshot of its own: the last BGSAVE
     snapshot stays (DREDIS_SNAPSHOT_KEEP=1 kept only one, so a rewrite used

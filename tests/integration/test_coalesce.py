@@ -60,6 +60,29 @@ def test_a_pipeline_on_one_key_makes_fewer_writes_than_commands():
         assert writes < n, writes
 
 
+def test_a_segment_a_turn_starts_is_written_once_at_its_end():
+    """A list push that starts a segment writes it, and the pushes after it
+    in the same turn wait in memory: the segment is written once more, at
+    the end of the turn, however many follow. (The head-seg write that
+    starts a segment used to make the next push write the new segment at
+    once, then the rest wait.)"""
+    with Dredis(env=FAULTS) as d, d.client() as c:
+        assert c.execute("RPUSH", "l", *[str(i) for i in range(63)]) == 63
+        assert c.execute("DEBUG-FAULT", "RESET") == "OK"
+        # one short pipeline: one loop turn (never split under 16 commands)
+        r = c.pipeline([("LPUSH", "l", x) for x in ("a", "b", "c", "d", "e")])
+        assert r == [64, 65, 66, 67, 68]
+        renames = c.execute("DEBUG-FAULT", "COUNT", "renameat2")
+        # RPUSH filled segment 0 from its start: "a" starts segment -1 (1
+        # rename) and rewrites head-seg (1); "b" to "e" wait and segment -1
+        # is written once at the end of the turn (1). It was 4 before.
+        assert renames == 3, renames
+        d.restart()
+        with d.client() as c2:
+            assert c2.execute("LRANGE", "l", "0", "5") == [b"e", b"d", b"c", b"b", b"a", b"0"]
+            assert c2.execute("LLEN", "l") == 68
+
+
 def test_sigkill_leaves_a_prefix_and_every_acknowledged_write():
     with Dredis() as d:
         c = d.client()
