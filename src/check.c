@@ -78,6 +78,7 @@ typedef struct journalScan {
     long long bad_at;                /* offset of the first byte that is not a whole record (-1: none) */
     long long size;
     int unknown_type;
+    long long writes, open_writes;   /* J_WRITEs to make again (committed, after the last J_SYNCED); the open ones */
 } journalScan;
 
 /* Record at p (avail bytes): its length, 0 when it is not a whole valid one. */
@@ -118,7 +119,7 @@ static void scanJournal(int fd, journalScan *js) {
         if (pos == have) break;
         size_t l = journalRecordAt(buf + pos, have - pos);
         char type = (char)buf[pos];
-        if (!l || !strchr("BCNRDMX", type)) {
+        if (!l || !strchr("BCNRDMXWS", type)) {
             js->bad_at = off + (long long)pos;
             js->unknown_type = l != 0;
             break;
@@ -127,6 +128,12 @@ static void scanJournal(int fd, journalScan *js) {
         if (type == J_BEGIN || type == J_COMMIT) {
             js->open = type == J_BEGIN;
             js->open_records = 0;
+            if (type == J_COMMIT) js->writes += js->open_writes;
+            js->open_writes = 0;
+        } else if (type == J_SYNCED) {
+            js->writes = js->open_writes = 0;
+        } else if (type == J_WRITE) {
+            js->open_writes++;
         } else {
             js->open_records++;
         }
@@ -137,8 +144,10 @@ static void scanJournal(int fd, journalScan *js) {
 
 #define JOURNAL_TORN 1
 #define JOURNAL_OPEN 2
+#define JOURNAL_REDO 4
 
-/* Report what recovery would do: JOURNAL_TORN | JOURNAL_OPEN (0: none). */
+/* Report what recovery would do: JOURNAL_TORN | JOURNAL_OPEN |
+ * JOURNAL_REDO (0: none). */
 static int reportJournal(const journalScan *js) {
     int needs = 0;
     if (js->bad_at >= 0) {
@@ -151,6 +160,12 @@ static int reportJournal(const journalScan *js) {
         checkProblem(".journal", "an unfinished transaction (%lld changes): the tree may hold half a command until "
                      "a server starts on it or --repair undoes it", js->open_records);
         needs |= JOURNAL_OPEN;
+    }
+    if (js->writes > 0) {
+        /* DREDIS_FSYNC=always: after a power cut the tree may lack them */
+        checkProblem(".journal", "%lld writes the journal carries (DREDIS_FSYNC=always): after a power cut the tree "
+                     "may lack them until a server starts on it or --repair makes them again", js->writes);
+        needs |= JOURNAL_REDO;
     }
     return needs;
 }
@@ -169,6 +184,8 @@ static void replayJournal(int *lockfd, int needs) {
     if (needs & JOURNAL_OPEN)
         checkRepaired(".journal", "replayed: %lld unfinished transaction undone, as at a server's start",
                       journalRecoveredTransactions());
+    if (needs & JOURNAL_REDO)
+        checkRepaired(".journal", "replayed: %lld writes made again, as at a server's start", journalRedoneWrites());
     close(trashfd);
 }
 

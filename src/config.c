@@ -607,7 +607,9 @@ static const char *setFsync(const char *v) {
     const char *policy = !strcasecmp(v, "always") ? "always" : !strcasecmp(v, "everysec") ? "everysec"
                        : !strcasecmp(v, "no") ? "no" : NULL;
     if (!policy) return "argument(s) must be one of the following: everysec, always, no";
-    if (storeDirty() && storeSync() != STORE_OK) return "cannot sync what was written before the change";
+    /* under always the journal may carry writes the tree has not synced */
+    if ((storeDirty() || server.fsync_always) && storeSyncAll() != STORE_OK)
+        return "cannot sync what was written before the change";
     server.fsync_policy = policy;
     server.fsync_always = !strcmp(policy, "always");
     storeSetFsyncPolicy(server.fsync_always ? STORE_FSYNC_ALWAYS

@@ -35,7 +35,7 @@ static int jfd = -1;
 static int jrootfd = -1, jtrashfd = -1;
 static long long jsize;
 static long long jallocated;  /* the blocks allocated reach this offset */
-static long long recovered_txns, undone_ops;
+static long long recovered_txns, undone_ops, redone_writes;
 static unsigned long long trash_seq;
 
 static uint32_t crc_table[256];
@@ -57,31 +57,38 @@ static uint32_t crc32(const unsigned char *p, size_t len) {
 
 uint32_t journalCrc32(const unsigned char *p, size_t len) { return crc32(p, len); }
 
-static sds putField(sds rec, const char *s) {
-    size_t len = s ? strlen(s) : 0;
+static sds putField(sds rec, const char *s, size_t len) {
     unsigned char l[2] = {(unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
     rec = sdscatlen(rec, l, 2);
     return sdscatlen(rec, s ? s : "", len);
 }
 
-static sds encodeRecord(sds rec, char type, const char *dir, const char *name, const char *dir2,
-                        const char *name2) {
+/* fields f[0..3] of lengths l[0..3] (each at most JOURNAL_FIELD_MAX) */
+static sds encodeFields(sds rec, char type, const char *const *f, const size_t *l) {
     size_t start = sdslen(rec);
     rec = sdscatlen(rec, &type, 1);
-    rec = putField(rec, dir);
-    rec = putField(rec, name);
-    rec = putField(rec, dir2);
-    rec = putField(rec, name2);
+    for (int i = 0; i < 4; i++) rec = putField(rec, f[i], l[i]);
     uint32_t crc = crc32((unsigned char *)rec + start, sdslen(rec) - start);
     unsigned char c[4] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
                           (unsigned char)(crc >> 24)};
     return sdscatlen(rec, c, 4);
 }
 
+static sds encodeRecord(sds rec, char type, const char *dir, const char *name, const char *dir2,
+                        const char *name2) {
+    const char *f[4] = {dir, name, dir2, name2};
+    size_t l[4];
+    for (int i = 0; i < 4; i++) l[i] = f[i] ? strlen(f[i]) : 0;
+    return encodeFields(rec, type, f, l);
+}
+
 /* A BEGIN goes out with the record after it, in one write, and a COMMIT
  * held back by journalCommitLater() with the next record or at
  * journalCommit(). */
 static int begin_pending, commit_pending;
+/* J_WRITEs written since the tree was last synced: the log may not be cut
+ * before the tree is synced (journalTreeSynced) */
+static int unsynced_writes;
 
 /* Keep JOURNAL_AHEAD bytes of blocks allocated past the end of the log
  * (its size unchanged: FALLOC_FL_KEEP_SIZE), so that the records of a
@@ -95,12 +102,13 @@ static void allocateAhead(void) {
 /* The log cut to size 0, with its blocks ahead. */
 static int truncateLog(void) {
     if (sysFtruncate(jfd, 0) < 0) return -1;
+    unsynced_writes = 0; /* callers synced the tree first */
     jsize = jallocated = 0;
     allocateAhead();
     return 0;
 }
 
-int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+static int appendRecord(char type, const char *const *f, const size_t *l) {
     if (type == J_BEGIN) {
         begin_pending = 1;
         return 0;
@@ -110,7 +118,7 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     int with_begin = begin_pending && type != J_COMMIT;
     if (with_commit) rec = encodeRecord(rec, J_COMMIT, "", "", "", "");
     if (with_begin) rec = encodeRecord(rec, J_BEGIN, "", "", "", "");
-    rec = encodeRecord(rec, type, dir, name, dir2, name2);
+    rec = encodeFields(rec, type, f, l);
     ssize_t n;
     do {
         n = sysWrite(jfd, rec, sdslen(rec));
@@ -137,16 +145,53 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
     return ok ? 0 : -1;
 }
 
+int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    const char *f[4] = {dir, name, dir2, name2};
+    size_t l[4];
+    for (int i = 0; i < 4; i++) l[i] = f[i] ? strlen(f[i]) : 0;
+    return appendRecord(type, f, l);
+}
+
+int journalAppendWrite(const char *dir, const char *name, const char *data, size_t len) {
+    if (len > JOURNAL_FIELD_MAX) {
+        errno = EFBIG;
+        return -1;
+    }
+    const char *f[4] = {dir, name, data, ""};
+    size_t l[4] = {strlen(dir), strlen(name), len, 0};
+    if (appendRecord(J_WRITE, f, l) < 0) return -1;
+    unsynced_writes = 1;
+    return 0;
+}
+
+int journalWritesUnsynced(void) { return unsynced_writes; }
+
+int journalTreeSynced(int idle) {
+    if (!unsynced_writes) return 0;
+    if (idle && !begin_pending && !commit_pending) return truncateLog();
+    if (journalAppend(J_SYNCED, "", "", "", "") < 0) return -1;
+    unsynced_writes = 0;
+    return 0;
+}
+
 void journalCommitLater(void) { commit_pending = 1; }
 int journalCommitPending(void) { return commit_pending; }
 
 void journalCommit(void) {
     commit_pending = 0;
-    if (journalAppend(J_COMMIT, "", "", "", "") < 0) journalReset(); /* an empty log commits too */
+    if (journalAppend(J_COMMIT, "", "", "", "") == 0) return;
+    /* an empty log commits too, once the writes it carries are in the tree */
+    if (unsynced_writes && sysSyncfs(jrootfd) < 0) {
+        fprintf(stderr, "dredis: fatal: cannot write a COMMIT nor sync the tree (%s); exiting: the next start "
+                "undoes the transaction, which was not acknowledged\n", strerror(errno));
+        fflush(stderr);
+        _exit(1);
+    }
+    journalReset();
 }
 
 void journalMaybeReset(void) {
-    if (jsize < JOURNAL_RESET_SIZE) return;
+    if (jsize < JOURNAL_RESET_SIZE || unsynced_writes) return;
     truncateLog();
 }
 
@@ -154,6 +199,7 @@ int journalFd(void) { return jfd; }
 off_t journalOffset(void) { return (off_t)jsize; }
 long long journalRecoveredTransactions(void) { return recovered_txns; }
 long long journalUndoneOperations(void) { return undone_ops; }
+long long journalRedoneWrites(void) { return redone_writes; }
 
 /* ---- recovery ---- */
 
@@ -288,6 +334,64 @@ static void freeRecs(jrec *recs, int n) {
     zfree(recs);
 }
 
+static void pushRec(jrec **recs, int *n, const jrec *r) {
+    *recs = zrealloc(*recs, sizeof(jrec) * (size_t)(*n + 1));
+    (*recs)[(*n)++] = *r;
+}
+
+/* J_WRITE: make dir/name hold the content again (staged under .tmp, then
+ * renamed over it). A directory that is gone is left gone: nothing after
+ * the write removed it (such a removal syncs the tree and writes a
+ * J_SYNCED first), so it was never made durable, and neither were the
+ * keys in it. */
+static int redoWrite(const jrec *r) {
+    if (!isEntryName(r->f[1])) {
+        fprintf(stderr, "dredis: recovery: skipped a journal write naming '%s' (not a file name)\n", r->f[1]);
+        return 0;
+    }
+    int d = openStepDir(r->f[0]);
+    if (d == -2 && (errno == EXDEV || errno == ELOOP || errno == ENOTDIR)) {
+        /* a damaged or forged record: a path leaving ROOT_DIR or through a link */
+        fprintf(stderr, "dredis: recovery: skipped a journal write into '%s' (not a directory of the tree)\n",
+                r->f[0]);
+        return 0;
+    }
+    if (d == -2) return -1;
+    if (d == -1) {
+        fprintf(stderr, "dredis: recovery: %s is gone; its write of %s is not made again\n", r->f[0], r->f[1]);
+        return 0;
+    }
+    int tmpfd = openStepDir(".tmp");
+    int rc = -1;
+    if (tmpfd >= 0) {
+        char t[64];
+        snprintf(t, sizeof(t), "redo%d-%llu", (int)getpid(), ++trash_seq);
+        int fd = sysOpenat(tmpfd, t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0) {
+            size_t len = sdslen(r->f[2]), off = 0;
+            while (off < len) {
+                ssize_t n = sysWrite(fd, r->f[2] + off, len - off);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) break;
+                off += (size_t)n;
+            }
+            int saved = errno;
+            sysClose(fd);
+            errno = saved;
+            if (off == len && sysRenameat(tmpfd, t, d, r->f[1]) == 0) rc = 0;
+            else sysUnlinkat(tmpfd, t, 0);
+        }
+        sysClose(tmpfd);
+    } else if (tmpfd == -1) {
+        errno = ENOENT;
+    }
+    int saved = errno;
+    sysClose(d);
+    errno = saved;
+    if (rc == 0) redone_writes++;
+    return rc;
+}
+
 /* Parse the log from offset from; undo the records after the last BEGIN
  * that has no COMMIT (all records, when all_from: a rollback of the part of
  * a transaction written since from). */
@@ -309,6 +413,10 @@ static int undoOpen(off_t from, int all_from) {
     }
     jrec *open = NULL;
     int nopen = 0, inopen = all_from;
+    /* J_WRITEs (start-up only): of the transaction being read, and of the
+     * committed ones since the last J_SYNCED */
+    jrec *cur = NULL, *redo = NULL;
+    int ncur = 0, nredo = 0;
     size_t pos = 0;
     while (pos < got) {
         size_t start = pos;
@@ -342,6 +450,22 @@ static int undoOpen(off_t from, int all_from) {
             nopen = 0;
             inopen = r.type == J_BEGIN;
             for (int j = 0; j < 4; j++) sdsfree(r.f[j]);
+            for (int i = 0; i < ncur; i++) {
+                if (r.type == J_COMMIT) pushRec(&redo, &nredo, &cur[i]);
+                else for (int j = 0; j < 4; j++) sdsfree(cur[i].f[j]);
+            }
+            zfree(cur);
+            cur = NULL;
+            ncur = 0;
+        } else if (r.type == J_SYNCED || r.type == J_WRITE) {
+            if (r.type == J_SYNCED) {
+                freeRecs(redo, nredo);
+                freeRecs(cur, ncur);
+                redo = cur = NULL;
+                nredo = ncur = 0;
+            }
+            if (r.type == J_WRITE && !all_from) pushRec(&cur, &ncur, &r);
+            else for (int j = 0; j < 4; j++) sdsfree(r.f[j]);
         } else {
             open = zrealloc(open, sizeof(jrec) * (size_t)(nopen + 1));
             open[nopen++] = r;
@@ -353,8 +477,12 @@ static int undoOpen(off_t from, int all_from) {
         for (int i = nopen - 1; i >= 0 && rc == 0; i--) rc = undoRecord(&open[i]);
         if (!all_from && rc == 0) recovered_txns++;
     }
+    /* then the committed writes the journal carries, oldest first */
+    for (int i = 0; i < nredo && rc == 0; i++) rc = redoWrite(&redo[i]);
     int saved = errno;
     freeRecs(open, nopen);
+    freeRecs(cur, ncur);
+    freeRecs(redo, nredo);
     errno = saved;
     return rc;
 }
@@ -387,8 +515,8 @@ int journalOpen(int rootfd, int trashfd, char **err) {
     }
     /* a failure leaves the journal as it is: the next start runs it again */
     if (undoOpen(0, 0) < 0) {
-        snprintf(errbuf, sizeof(errbuf), "cannot undo the unfinished transaction in the journal: %s",
-                 strerror(errno));
+        snprintf(errbuf, sizeof(errbuf), "cannot recover from the journal (undo an unfinished transaction, make "
+                 "the writes it carries again): %s", strerror(errno));
         *err = errbuf;
         return -1;
     }

@@ -20,7 +20,15 @@
  *              whether the swap happened: undo by swapping back only when
  *              dir/name is the new inode and .tmp/name2 the old one
  *   J_REMOVED  dir/name moves to .tmp/aside (a deletion): undo likewise
- *   J_MOVED    dir/name moves to dir2/name2: undo by moving it back */
+ *   J_MOVED    dir/name moves to dir2/name2: undo by moving it back
+ * and two records that undo nothing (DREDIS_FSYNC=always, store_txn.c):
+ *   J_WRITE    dir/name's new content is dir2 (the bytes, up to
+ *              JOURNAL_FIELD_MAX): written with the J_NEW or J_EXCHANGED of
+ *              the file, so that the journal alone makes the write durable.
+ *              At start-up, after the undo, the J_WRITEs of committed
+ *              transactions after the last J_SYNCED are made again, in
+ *              order (a power cut may have lost the files' data)
+ *   J_SYNCED   the tree was synced: every J_WRITE before it is in the tree */
 #define J_BEGIN 'B'
 #define J_COMMIT 'C'
 #define J_NEW 'N'
@@ -28,6 +36,9 @@
 #define J_REMOVED 'D'
 #define J_MOVED 'M'
 #define J_EXCHANGED 'X'
+#define J_WRITE 'W'
+#define J_SYNCED 'S'
+#define JOURNAL_FIELD_MAX 65535 /* bytes in one field of a record */
 
 /* Open ROOT_DIR/.journal, undoing the last transaction if it did not commit.
  * The journal stays locked (flock, exclusive) until journalClose() or the
@@ -39,6 +50,9 @@ void journalClose(void);
  * case the change must not be made. A BEGIN is held back and written with
  * the next record (a transaction that changes nothing leaves no trace). */
 int journalAppend(char type, const char *dir, const char *name, const char *dir2, const char *name2);
+/* The same for a J_WRITE: dir/name's new content, data (len bytes, at most
+ * JOURNAL_FIELD_MAX). */
+int journalAppendWrite(const char *dir, const char *name, const char *data, size_t len);
 /* Commit the transaction that has just ended: with the next record written
  * (in the same write()) or at journalCommit(), whichever comes first. Used
  * with DREDIS_FSYNC=always, where nothing is acknowledged before the next
@@ -48,6 +62,13 @@ int journalCommitPending(void);
 /* Write the COMMIT now (if the log cannot take it, empty the log: an empty
  * log commits too). */
 void journalCommit(void);
+/* Have J_WRITEs been written since the tree was last synced? Then the log
+ * is not cut (journalMaybeReset waits) until journalTreeSynced. */
+int journalWritesUnsynced(void);
+/* The tree was just synced: the J_WRITEs so far are in it. The log is cut
+ * when idle (no transaction open), else a J_SYNCED is appended. -1 (errno
+ * set) when neither could be done. */
+int journalTreeSynced(int idle);
 /* Start a new log when the current one has grown (between transactions). */
 void journalMaybeReset(void);
 void journalReset(void);
@@ -62,5 +83,6 @@ uint32_t journalCrc32(const unsigned char *p, size_t len);
 /* Statistics for INFO. */
 long long journalRecoveredTransactions(void);
 long long journalUndoneOperations(void);
+long long journalRedoneWrites(void);
 
 #endif

@@ -193,6 +193,9 @@ void storeShutdown(void) {
     snapshotSetTrash(-1, NULL);
     storePrefetchStop();
     storeCommitPending();
+    /* the writes only the journal carries go to the tree (else the next
+     * start makes them again) */
+    if (store.fsync_policy == STORE_FSYNC_ALWAYS && journalWritesUnsynced()) storeSyncAll();
     if (store.trash_started) {
         pthread_mutex_lock(&store.trash_lock);
         store.trash_stop = 1;

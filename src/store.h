@@ -204,6 +204,7 @@ int storeReserveHeld(void);        /* 1 while the whole reserve is in place */
 void storeSetFsyncPolicy(int policy);
 int storeDirty(void);
 int storeSync(void);
+int storeSyncAll(void); /* the tree itself, whatever the policy would do */
 /* A transaction's COMMIT record may be held back until its replies are
  * about to leave (one journal write a command instead of two): fn is called
  * whenever one is held, and storeWriteHeldCommit() writes it. */

@@ -137,6 +137,7 @@ static int replaceLibrariesFrom(int treefd) {
  * storeScratchPath: a replica's full sync loads its master's RDB there),
  * in one transaction: after a failure, or a crash, the old ones are back. */
 int replaceAllDbsOp(const char *path) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     const char *tree = strrchr(path, '/');
     int treefd = sysOpenat(store.tmpfd, tree ? tree + 1 : path, OPEN_DIR_FLAGS);
     if (treefd < 0) return STORE_ERR;
@@ -203,6 +204,7 @@ int readRootFileOp(const char *name, sds *out) {
 }
 
 int writeRootFileOp(const char *name, const char *data, size_t len) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     sds tmp = storeTmpName('w');
     int fd = sysOpenat(store.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int r = fd < 0 ? STORE_ERR : writeFully(fd, data, len);
@@ -221,11 +223,13 @@ int writeRootFileOp(const char *name, const char *data, size_t len) {
 }
 
 int removeRootFileOp(const char *name) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     if (sysUnlinkat(store.rootfd, name, 0) < 0 && errno != ENOENT) return STORE_ERR;
     return sysFsync(store.rootfd) < 0 ? STORE_ERR : STORE_OK;
 }
 
 int flushDbOp(int db) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     char name[16];
     snprintf(name, sizeof(name), "%d", db);
     int newfd, newexp;
@@ -268,6 +272,7 @@ int flushDbOp(int db) {
 }
 
 int swapDbOp(int db1, int db2) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     char n1[16], n2[16];
     if (db1 == db2) return STORE_OK;
     snprintf(n1, sizeof(n1), "%d", db1);
@@ -333,6 +338,7 @@ static int linkTree(int srcfd, int dstfd, const char *name) {
 }
 
 int copyKeyOp(skey *k, int dstdb, const char *dst, size_t dstlen, int replace) {
+    storeUncoveredChange(); /* not carried by the journal's J_WRITEs */
     skey *n = storeNewSkey(dstdb, dst, dstlen);
     n->type = k->type;
     n->staged = 1;

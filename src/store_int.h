@@ -134,10 +134,18 @@ struct storeState {
     int ndeferred;
     /* durability */
     int fsync_policy;
+    int uncovered;           /* always: a change since the last syncfs that no J_WRITE carries */
+    int journal_only;        /* always: J_WRITEs acknowledged with only the journal synced */
     volatile int dirty;      /* changes not yet synced */
     int reserve_closed;      /* the command running may not use the space reserve */
 };
 extern struct storeState store;
+
+/* DREDIS_FSYNC=always (store_txn.c): changes the journal does not carry */
+void storeUncoveredChange(void);
+void storeUntrackedChange(int fd);
+int storeJournalRecordWrite(char type, const char *dir, const char *name, const char *dir2, const char *name2,
+                            const char *data, size_t len);
 
 #define DEFER_RECYCLE 'r' /* deferred actions (store_txn.c) */
 #define DEFER_TRASH 't'

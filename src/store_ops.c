@@ -140,6 +140,10 @@ int opStageFile(const char *data, size_t len, sds *tmpname, ino_t *ino) {
     }
 }
 
+/* The content opWriteFile is installing (for its J_WRITE under always). */
+static const char *installing_data;
+static size_t installing_len;
+
 /* Move a staged file (inode stagedino, 0 when unknown) into dirfd/name.
  * noreplace: fail with EEXIST instead of replacing. *created, when given,
  * tells whether the name was new. On failure the staged file is removed
@@ -151,6 +155,8 @@ int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int
     store.dirty = 1;
     int r, exists;
     sds dir = NULL;
+    const char *data = installing_data;
+    installing_data = NULL;
     if (store.txn_depth && storeRelPath(dirfd, &dir)) {
         /* the journal must say beforehand whether this creates or replaces */
         struct stat sb;
@@ -161,7 +167,7 @@ int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int
             errno = EEXIST;
             r = -1;
         } else if (!exists) {
-            r = storeJournalRecord(J_NEW, dir, name, "", "");
+            r = storeJournalRecordWrite(J_NEW, dir, name, "", "", data, installing_len);
             if (r == 0) r = sysRenameat2(store.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         } else {
             /* The record names both inodes, so that recovery can tell
@@ -172,13 +178,15 @@ int opInstallFile(sds tmpname, ino_t stagedino, int dirfd, const char *name, int
             char inodes[48];
             snprintf(inodes, sizeof(inodes), "%llu:%llu", (unsigned long long)sb.st_ino,
                      (unsigned long long)stagedino);
-            r = stagedino ? storeJournalRecord(J_EXCHANGED, dir, name, inodes, tmpname) : -1;
+            r = stagedino ? storeJournalRecordWrite(J_EXCHANGED, dir, name, inodes, tmpname, data, installing_len)
+                          : -1;
             if (r == 0) r = sysRenameat2(store.tmpfd, tmpname, dirfd, name, RENAME_EXCHANGE);
             /* the old version: recycled once the command commits, if
              * nothing else names it then */
             if (r == 0) storeDeferAction(DEFER_RECYCLE, tmpname, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         }
     } else {
+        if (!store.txn_depth) storeUntrackedChange(dirfd);
         r = sysRenameat2(store.tmpfd, tmpname, dirfd, name, RENAME_NOREPLACE);
         exists = r < 0 && errno == EEXIST;
         if (exists && !noreplace) {
@@ -212,6 +220,8 @@ int opWriteFile(int dirfd, const char *name, const char *data, size_t len, int *
     sds tmp;
     ino_t ino;
     if (opStageFile(data, len, &tmp, &ino) != STORE_OK) return STORE_ERR;
+    installing_data = data ? data : "";
+    installing_len = len;
     return opInstallFile(tmp, ino, dirfd, name, 0, created);
 }
 

@@ -4,6 +4,13 @@
  * (storeSync). Part of the storage layer (see store_int.h, journal.c). */
 #include "store_int.h"
 
+static volatile long long last_sync_time; /* unix seconds of the last sync that made every change durable */
+static void storeNoteSynced(void) { last_sync_time = (long long)time(NULL); }
+
+/* Under always, the journal holding more than this makes the turn sync the
+ * tree and start a new log, so that start-up never has much to make again. */
+#define JOURNAL_SYNC_TREE_SIZE (1 << 20)
+
 /* ------------------------------------------------------------------------ */
 /* Transactions: which directories are visible, and the journal records      */
 /* ------------------------------------------------------------------------ */
@@ -108,9 +115,74 @@ void storePathOfChild(int dirfd, int fd, const char *name) {
 
 static void commitWritten(void);
 
-/* Append one record, after the transaction's BEGIN when it is the first. */
-int storeJournalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+/* ---- DREDIS_FSYNC=always: the journal carries the writes ----
+ *
+ * Under "always" nothing is acknowledged before it is durable. A file
+ * written with its content (opWriteFile) gets a J_WRITE record with that
+ * content beside its J_NEW or J_EXCHANGED, so the journal alone makes it
+ * durable: when every change since the last syncfs is such a write, the
+ * end of the loop turn syncs the journal file only (storeSync), one
+ * journal commit of the file system instead of a sync of every file and
+ * directory the turn touched. Start-up makes the J_WRITEs of committed
+ * transactions again (journal.c) in case a power cut lost the files.
+ *
+ * Any other change of the visible tree (a removal, a move, a directory, a
+ * file whose content is not at hand) is "uncovered": the J_WRITEs before
+ * it could replay older contents over it after a power cut, so the tree is
+ * synced first and a J_SYNCED record closes them; and the turn ends with a
+ * syncfs. Every journaled change passes storeJournalRecord, every
+ * unjournaled one storeUntrackedChange (visible directories only). */
+
+/* A sync of the tree that cannot be made here ends the server, as a failed
+ * sync under always does at the end of a turn: every acknowledged write is
+ * in the journal, and the next start makes it again. */
+static void syncFailedExit(const char *what) {
+    fprintf(stderr, "dredis: fatal: cannot sync the tree %s (%s); exiting: the journal holds every acknowledged "
+            "write, and the next start makes them again\n", what, strerror(errno));
+    fflush(stderr);
+    _exit(1);
+}
+
+/* The tree was just synced: the J_WRITEs so far are in it. */
+static int treeSynced(void) {
+    int pending = journalCommitPending();
+    int idle = store.txn_depth == 0 && !store.txn_open;
+    int r = journalTreeSynced(idle);
+    if (pending && !journalCommitPending()) commitWritten(); /* it went out with the J_SYNCED */
+    return r;
+}
+
+void storeUncoveredChange(void) {
+    if (store.fsync_policy != STORE_FSYNC_ALWAYS) return;
+    store.uncovered = 1; /* the turn ends with a syncfs: no more J_WRITEs needed */
+    if (!journalWritesUnsynced()) return;
+    /* J_WRITEs of earlier turns were acknowledged with only the journal
+     * synced: the tree is synced before they are closed. Those of this turn
+     * alone are closed as they are: its commands are not acknowledged
+     * before the syncfs that ends it, and a power cut before that can tear
+     * them as it could before the journal carried writes. */
+    if (store.journal_only && sysSyncfs(store.rootfd) < 0) syncFailedExit("before a change the journal does not carry");
+    if (treeSynced() < 0) syncFailedExit("before a change the journal does not carry");
+    if (store.journal_only) storeNoteSynced();
+    store.journal_only = 0;
+}
+
+/* A change of fd's entries outside a transaction (nothing journaled). */
+void storeUntrackedChange(int fd) {
+    if (store.fsync_policy != STORE_FSYNC_ALWAYS || fd == store.tmpfd || fd == store.trashfd) return;
+    sds p;
+    int visible = storeRelPath(fd, &p);
+    sdsfree(p);
+    if (visible) storeUncoveredChange();
+}
+
+static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2,
+                         const char *data, size_t len) {
     serverAssert(store.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
+    int covered = data && store.fsync_policy == STORE_FSYNC_ALWAYS && len <= JOURNAL_FIELD_MAX && !store.uncovered;
+    /* (once the turn syncs the tree anyway, its writes need no J_WRITE) */
+    int needless = data && store.fsync_policy == STORE_FSYNC_ALWAYS && store.uncovered;
+    if (!covered && !needless) storeUncoveredChange(); /* before its record */
     store.dirty = 1;
     if (!store.txn_open) {
         if (journalAppend(J_BEGIN, "", "", "", "") < 0) return -1;
@@ -119,15 +191,35 @@ int storeJournalRecord(char type, const char *dir, const char *name, const char 
     int pending = journalCommitPending();
     int r = journalAppend(type, dir, name, dir2, name2);
     if (r < 0 && storeYieldReserveForEntry()) r = journalAppend(type, dir, name, dir2, name2);
+    if (r == 0 && covered) {
+        r = journalAppendWrite(dir, name, data, len);
+        if (r < 0 && storeYieldReserveForEntry()) r = journalAppendWrite(dir, name, data, len);
+    }
     if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
     return r;
+}
+
+/* Append one record, after the transaction's BEGIN when it is the first. */
+int storeJournalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
+    return journalRecord(type, dir, name, dir2, name2, NULL, 0);
+}
+
+/* The same for a file about to get the content data (J_NEW or
+ * J_EXCHANGED), with its J_WRITE under always. */
+int storeJournalRecordWrite(char type, const char *dir, const char *name, const char *dir2, const char *name2,
+                            const char *data, size_t len) {
+    return journalRecord(type, dir, name, dir2, name2, data, len);
 }
 
 /* Journal a change about to be made (see journal.h for the types). Nothing
  * is written outside a transaction or when neither side is visible. -1 with
  * errno when the record could not be written: the change must not happen. */
 int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
-    if (!store.txn_depth) return 0;
+    if (!store.txn_depth) {
+        storeUntrackedChange(fd1);
+        if (fd2 >= 0) storeUntrackedChange(fd2);
+        return 0;
+    }
     sds p1, p2 = NULL;
     int vis = storeRelPath(fd1, &p1);
     if (fd2 >= 0) vis |= storeRelPath(fd2, &p2);
@@ -139,7 +231,10 @@ int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char 
 
 /* Is this directory visible and are we in a transaction? */
 int storeJournaling(int fd) {
-    if (!store.txn_depth) return 0;
+    if (!store.txn_depth) {
+        storeUntrackedChange(fd); /* the caller changes fd's entries unjournaled */
+        return 0;
+    }
     sds p;
     int vis = storeRelPath(fd, &p);
     sdsfree(p);
@@ -216,6 +311,8 @@ int storeTxnEnd(void) {
         /* undo this level's changes, newest first; the dbsize counters may
          * be off now, so they are counted again when next asked */
         rollBack(store.txn_savepoint[store.txn_depth]);
+        /* the J_WRITEs of what was undone may not be made again */
+        storeUncoveredChange();
         storePathsMoved();
         for (int i = 0; i < store.dbnum; i++) store.dbsize[i] = store.expcount[i] = -1;
         if (storeFlushHook)
@@ -292,8 +389,6 @@ int storeDirty(void) { return store.dirty; }
 
 /* Make every change so far durable: one syncfs() covers the data and the
  * directory entries of the whole tree, and the journal. */
-static volatile long long last_sync_time; /* unix seconds */
-
 /* The background thread's everysec sync: the tree as it is, without the
  * COMMIT the main thread may hold (the journal is the main thread's). */
 int storeSyncTree(void) {
@@ -302,14 +397,44 @@ int storeSyncTree(void) {
         store.dirty = 1;
         return STORE_ERR;
     }
-    last_sync_time = (long long)time(NULL);
+    storeNoteSynced();
     return STORE_OK;
 }
 
 int storeSync(void) {
     if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     storeCommitPending();
-    return storeSyncTree();
+    if (store.fsync_policy == STORE_FSYNC_ALWAYS && !store.uncovered &&
+        journalOffset() < JOURNAL_SYNC_TREE_SIZE) {
+        /* every change since the last syncfs is a J_WRITE: the journal
+         * file alone makes them durable */
+        store.dirty = 0;
+        if (sysFsync(journalFd()) < 0) {
+            store.dirty = 1;
+            return STORE_ERR;
+        }
+        if (journalWritesUnsynced()) store.journal_only = 1;
+        storeNoteSynced();
+        return STORE_OK;
+    }
+    return storeSyncAll();
+}
+
+/* The tree itself synced (and the journal's J_WRITEs closed, or the log
+ * cut): what DREDIS_FSYNC=always does when a turn changed more than files
+ * the journal carries, when the journal has grown, and before the policy
+ * changes. */
+int storeSyncAll(void) {
+    if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
+    storeCommitPending();
+    if (storeSyncTree() != STORE_OK) return STORE_ERR;
+    store.uncovered = 0;
+    if (treeSynced() < 0) {
+        store.dirty = 1;
+        return STORE_ERR;
+    }
+    store.journal_only = 0;
+    return STORE_OK;
 }
 
 long long storeLastSync(void) { return last_sync_time; }
