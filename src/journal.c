@@ -164,6 +164,14 @@ int journalAppendWrite(const char *dir, const char *name, const char *data, size
     return 0;
 }
 
+int journalAppendRemoval(const char *dir, const char *name) {
+    const char *f[4] = {dir, name, "", "-"};
+    size_t l[4] = {strlen(dir), strlen(name), 0, 1};
+    if (appendRecord(J_WRITE, f, l) < 0) return -1;
+    unsynced_writes = 1;
+    return 0;
+}
+
 int journalWritesUnsynced(void) { return unsynced_writes; }
 
 int journalTreeSynced(int idle) {
@@ -360,6 +368,15 @@ static int redoWrite(const jrec *r) {
     if (d == -1) {
         fprintf(stderr, "dredis: recovery: %s is gone; its write of %s is not made again\n", r->f[0], r->f[1]);
         return 0;
+    }
+    if (!strcmp(r->f[3], "-")) { /* a removal: the file goes to the trash if it is there */
+        int e = existsAt(d, r->f[1]);
+        int rc = e < 0 ? -1 : e ? trashAt(d, r->f[1]) : 0;
+        int saved = errno;
+        sysClose(d);
+        errno = saved;
+        if (rc == 0) redone_writes++;
+        return rc;
     }
     int tmpfd = openStepDir(".tmp");
     int rc = -1;

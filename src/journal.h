@@ -24,7 +24,8 @@
  * and two records that undo nothing (DREDIS_FSYNC=always, store_txn.c):
  *   J_WRITE    dir/name's new content is dir2 (the bytes, up to
  *              JOURNAL_FIELD_MAX): written with the J_NEW or J_EXCHANGED of
- *              the file, so that the journal alone makes the write durable.
+ *              the file, so that the journal alone makes the write durable;
+ *              or, when name2 is "-", the file is removed (with its J_REMOVED).
  *              At start-up, after the undo, the J_WRITEs of committed
  *              transactions after the last J_SYNCED are made again, in
  *              order (a power cut may have lost the files' data)
@@ -53,6 +54,8 @@ int journalAppend(char type, const char *dir, const char *name, const char *dir2
 /* The same for a J_WRITE: dir/name's new content, data (len bytes, at most
  * JOURNAL_FIELD_MAX). */
 int journalAppendWrite(const char *dir, const char *name, const char *data, size_t len);
+/* A J_WRITE saying that the file dir/name is removed. */
+int journalAppendRemoval(const char *dir, const char *name);
 /* Commit the transaction that has just ended: with the next record written
  * (in the same write()) or at journalCommit(), whichever comes first. Used
  * with DREDIS_FSYNC=always, where nothing is acknowledged before the next

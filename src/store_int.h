@@ -146,6 +146,7 @@ void storeUncoveredChange(void);
 void storeUntrackedChange(int fd);
 int storeJournalRecordWrite(char type, const char *dir, const char *name, const char *dir2, const char *name2,
                             const char *data, size_t len);
+int storeJournalNoteRemoval(int fd1, const char *name1, int fd2, const char *name2);
 
 #define DEFER_RECYCLE 'r' /* deferred actions (store_txn.c) */
 #define DEFER_TRASH 't'

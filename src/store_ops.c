@@ -232,7 +232,8 @@ int opUnlink(int dirfd, const char *name) {
         struct stat sb;
         if (sysFstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
         sds aside = storeTmpName('u');
-        int r = storeJournalNote(J_REMOVED, dirfd, name, store.tmpfd, aside);
+        int r = S_ISREG(sb.st_mode) ? storeJournalNoteRemoval(dirfd, name, store.tmpfd, aside)
+                                    : storeJournalNote(J_REMOVED, dirfd, name, store.tmpfd, aside);
         if (r == 0) r = storeRenameOrYield(dirfd, name, store.tmpfd, aside, RENAME_NOREPLACE);
         if (r == 0) storeDeferAction(DEFER_RECYCLE, aside, S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1);
         sdsfree(aside);

@@ -176,12 +176,15 @@ void storeUntrackedChange(int fd) {
     if (visible) storeUncoveredChange();
 }
 
+/* data: the content of a file being written whole (len bytes); removal:
+ * a file being removed. Either can be carried by a J_WRITE. */
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2,
-                         const char *data, size_t len) {
+                         const char *data, size_t len, int removal) {
     serverAssert(store.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
-    int covered = data && store.fsync_policy == STORE_FSYNC_ALWAYS && len <= JOURNAL_FIELD_MAX && !store.uncovered;
+    int carried = removal || (data && len <= JOURNAL_FIELD_MAX);
+    int covered = carried && store.fsync_policy == STORE_FSYNC_ALWAYS && !store.uncovered;
     /* (once the turn syncs the tree anyway, its writes need no J_WRITE) */
-    int needless = data && store.fsync_policy == STORE_FSYNC_ALWAYS && store.uncovered;
+    int needless = carried && store.fsync_policy == STORE_FSYNC_ALWAYS && store.uncovered;
     if (!covered && !needless) storeUncoveredChange(); /* before its record */
     store.dirty = 1;
     if (!store.txn_open) {
@@ -192,8 +195,9 @@ static int journalRecord(char type, const char *dir, const char *name, const cha
     int r = journalAppend(type, dir, name, dir2, name2);
     if (r < 0 && storeYieldReserveForEntry()) r = journalAppend(type, dir, name, dir2, name2);
     if (r == 0 && covered) {
-        r = journalAppendWrite(dir, name, data, len);
-        if (r < 0 && storeYieldReserveForEntry()) r = journalAppendWrite(dir, name, data, len);
+        r = removal ? journalAppendRemoval(dir, name) : journalAppendWrite(dir, name, data, len);
+        if (r < 0 && storeYieldReserveForEntry())
+            r = removal ? journalAppendRemoval(dir, name) : journalAppendWrite(dir, name, data, len);
     }
     if (pending && !journalCommitPending()) commitWritten(); /* it went out with this record */
     return r;
@@ -201,20 +205,21 @@ static int journalRecord(char type, const char *dir, const char *name, const cha
 
 /* Append one record, after the transaction's BEGIN when it is the first. */
 int storeJournalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2) {
-    return journalRecord(type, dir, name, dir2, name2, NULL, 0);
+    return journalRecord(type, dir, name, dir2, name2, NULL, 0, 0);
 }
 
 /* The same for a file about to get the content data (J_NEW or
  * J_EXCHANGED), with its J_WRITE under always. */
 int storeJournalRecordWrite(char type, const char *dir, const char *name, const char *dir2, const char *name2,
                             const char *data, size_t len) {
-    return journalRecord(type, dir, name, dir2, name2, data, len);
+    return journalRecord(type, dir, name, dir2, name2, data, len, 0);
 }
+
 
 /* Journal a change about to be made (see journal.h for the types). Nothing
  * is written outside a transaction or when neither side is visible. -1 with
  * errno when the record could not be written: the change must not happen. */
-int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
+static int journalNote(char type, int fd1, const char *name1, int fd2, const char *name2, int removal) {
     if (!store.txn_depth) {
         storeUntrackedChange(fd1);
         if (fd2 >= 0) storeUntrackedChange(fd2);
@@ -223,10 +228,20 @@ int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char 
     sds p1, p2 = NULL;
     int vis = storeRelPath(fd1, &p1);
     if (fd2 >= 0) vis |= storeRelPath(fd2, &p2);
-    int r = vis ? storeJournalRecord(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "") : 0;
+    int r = !vis ? 0 : journalRecord(type, p1 ? p1 : "", name1, p2 ? p2 : "", name2 ? name2 : "", NULL, 0, removal);
     sdsfree(p1);
     sdsfree(p2);
     return r;
+}
+
+int storeJournalNote(char type, int fd1, const char *name1, int fd2, const char *name2) {
+    return journalNote(type, fd1, name1, fd2, name2, 0);
+}
+
+/* The same for the removal of the regular file fd1/name1 (set aside at
+ * fd2/name2), carried by a J_WRITE under always. */
+int storeJournalNoteRemoval(int fd1, const char *name1, int fd2, const char *name2) {
+    return journalNote(J_REMOVED, fd1, name1, fd2, name2, 1);
 }
 
 /* Is this directory visible and are we in a transaction? */

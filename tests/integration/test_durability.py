@@ -360,20 +360,26 @@ def test_always_start_up_makes_the_journals_writes_again():
             assert c.execute("SET", "k", "v") == "OK"
             assert c.execute("HSET", "h", "f", "0") == 1
             assert c.execute("RPUSH", "l", *[str(i) for i in range(10)]) == 10
+            assert c.execute("HSET", "h", "gone", "x") == 1
             for i in range(5):
                 assert c.execute("SET", "k", "v%d" % i) == "OK"
                 assert c.execute("HSET", "h", "f", "f%d" % i) == 0
                 assert c.execute("RPUSH", "l", "p%d" % i) == 11 + i
+            assert c.execute("HDEL", "h", "gone") == 1  # a removal the journal carries too
         d.stop(signal.SIGKILL)
         lose_file_data(os.path.join(d.db_dir(), "k", "value"))
         lose_file_data(os.path.join(d.db_dir(), "h", "fields", "f"))
         lose_file_data(os.path.join(d.db_dir(), "l", "segments", "0"))
+        # the removal's rename lost: the field is back under its name
+        with open(os.path.join(d.db_dir(), "h", "fields", "gone"), "w") as f:
+            f.write("x")
         r = subprocess.run([DREDIS_CHECK, d.root_dir], capture_output=True, text=True, timeout=60)
         assert "writes the journal carries (DREDIS_FSYNC=always)" in r.stderr + r.stdout, r.stderr + r.stdout
         d.start()
         with d.client() as c:
             assert c.execute("GET", "k") == b"v4"
             assert c.execute("HGET", "h", "f") == b"f4"
+            assert c.execute("HGETALL", "h") == [b"f", b"f4"]
             assert c.execute("LRANGE", "l", "0", "-1") == [str(i).encode() for i in range(10)] + \
                 [b"p%d" % i for i in range(5)]
         d.stop()
