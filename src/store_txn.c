@@ -181,7 +181,9 @@ void storeUntrackedChange(int fd) {
 static int journalRecord(char type, const char *dir, const char *name, const char *dir2, const char *name2,
                          const char *data, size_t len, int removal) {
     serverAssert(store.txn_depth > 0 && journalFd() >= 0); /* records only inside a transaction, to an open log */
-    int carried = removal || (data && len <= JOURNAL_FIELD_MAX);
+    /* past JOURNAL_SYNC_TREE_SIZE the journal carries nothing more: what
+     * start-up reads (and holds in memory) stays about a megabyte */
+    int carried = (removal || (data && len <= JOURNAL_FIELD_MAX)) && journalOffset() < JOURNAL_SYNC_TREE_SIZE;
     int covered = carried && store.fsync_policy == STORE_FSYNC_ALWAYS && !store.uncovered;
     /* (once the turn syncs the tree anyway, its writes need no J_WRITE) */
     int needless = carried && store.fsync_policy == STORE_FSYNC_ALWAYS && store.uncovered;
