@@ -123,15 +123,17 @@ static void commitWritten(void);
  * durable: when every change since the last syncfs is such a write, the
  * end of the loop turn syncs the journal file only (storeSync), one
  * journal commit of the file system instead of a sync of every file and
- * directory the turn touched. Start-up makes the J_WRITEs of committed
- * transactions again (journal.c) in case a power cut lost the files.
+ * directory the turn touched; the removal of a regular file gets a J_WRITE
+ * saying so. Start-up makes the J_WRITEs of committed transactions again
+ * (journal.c) in case a power cut lost the files.
  *
- * Any other change of the visible tree (a removal, a move, a directory, a
- * file whose content is not at hand) is "uncovered": the J_WRITEs before
- * it could replay older contents over it after a power cut, so the tree is
- * synced first and a J_SYNCED record closes them; and the turn ends with a
- * syncfs. Every journaled change passes storeJournalRecord, every
- * unjournaled one storeUntrackedChange (visible directories only). */
+ * Any other change of the visible tree (a new key or directory, a key
+ * removed or moved, a flush, a file whose content is not at hand or too
+ * big) is "uncovered": the J_WRITEs before it could replay older contents
+ * over it after a power cut, so they are closed by a J_SYNCED record first
+ * (after a syncfs when earlier turns were acknowledged on them), and the
+ * turn ends with a syncfs. Every journaled change passes journalRecord,
+ * every unjournaled one storeUntrackedChange (visible directories only). */
 
 /* A sync of the tree that cannot be made here ends the server, as a failed
  * sync under always does at the end of a turn: every acknowledged write is
@@ -216,7 +218,6 @@ int storeJournalRecordWrite(char type, const char *dir, const char *name, const 
                             const char *data, size_t len) {
     return journalRecord(type, dir, name, dir2, name2, data, len, 0);
 }
-
 
 /* Journal a change about to be made (see journal.h for the types). Nothing
  * is written outside a transaction or when neither side is visible. -1 with
