@@ -197,6 +197,7 @@ typedef struct replyCursor {
     const char *p, *end;
     int resp3; /* arrays may hold nils: no preallocation, so that # sees
                 * the same border as in 5.1 */
+    long long reserve; /* element slots the tables may still reserve in all */
 } replyCursor;
 
 /* The text of the current line (after the type byte) and move past it. */
@@ -240,12 +241,17 @@ static void safeRawSet(lua_State *L, int t) {
 }
 
 /* Room to reserve for n elements: no more than the rest of the reply can
- * hold (each element takes 3 bytes at least), so that a count the bytes do
- * not back (a damaged reply) cannot make a huge table. */
-static int sizeHint(const replyCursor *cur, long long n) {
+ * hold (each element takes 3 bytes at least), and no more in all than the
+ * whole reply can, so that counts the bytes do not back (a damaged reply,
+ * or aggregates nested in one another, each claiming the rest) cannot make
+ * huge tables: a valid reply's counts add up to at most its length / 3. */
+static int sizeHint(replyCursor *cur, long long n) {
     long long most = (cur->end - cur->p) / 3;
+    if (most > cur->reserve) most = cur->reserve;
     if (n > most) n = most;
-    return n > 0 && n < INT_MAX ? (int)n : 0;
+    if (n <= 0 || n >= INT_MAX) return 0;
+    cur->reserve -= n;
+    return (int)n;
 }
 
 static void pushReplyAggregate(lua_State *L, replyCursor *cur, char type, long long n) {
@@ -375,7 +381,7 @@ static void pushReply(lua_State *L, replyCursor *cur) {
 }
 
 void luaPushRedisReply(lua_State *L, const char *reply, size_t len, int resp3) {
-    replyCursor cur = {.p = reply, .end = reply + len, .resp3 = resp3};
+    replyCursor cur = {.p = reply, .end = reply + len, .resp3 = resp3, .reserve = (long long)(len / 3)};
     pushReply(L, &cur);
 }
 
