@@ -74,11 +74,10 @@ static sds encodeFields(sds rec, char type, const char *const *f, const size_t *
     return sdscatlen(rec, c, 4);
 }
 
-static sds encodeRecord(sds rec, char type, const char *dir, const char *name, const char *dir2,
-                        const char *name2) {
-    const char *f[4] = {dir, name, dir2, name2};
-    size_t l[4];
-    for (int i = 0; i < 4; i++) l[i] = f[i] ? strlen(f[i]) : 0;
+/* a record without fields (BEGIN, COMMIT) */
+static sds encodeBare(sds rec, char type) {
+    const char *f[4] = {"", "", "", ""};
+    size_t l[4] = {0, 0, 0, 0};
     return encodeFields(rec, type, f, l);
 }
 
@@ -116,8 +115,8 @@ static int appendRecord(char type, const char *const *f, const size_t *l) {
     sds rec = sdsempty();
     int with_commit = commit_pending && type != J_COMMIT;
     int with_begin = begin_pending && type != J_COMMIT;
-    if (with_commit) rec = encodeRecord(rec, J_COMMIT, "", "", "", "");
-    if (with_begin) rec = encodeRecord(rec, J_BEGIN, "", "", "", "");
+    if (with_commit) rec = encodeBare(rec, J_COMMIT);
+    if (with_begin) rec = encodeBare(rec, J_BEGIN);
     rec = encodeFields(rec, type, f, l);
     ssize_t n;
     do {
@@ -204,6 +203,7 @@ void journalMaybeReset(void) {
 }
 
 int journalFd(void) { return jfd; }
+int journalSync(void) { return sysFsync(jfd); }
 off_t journalOffset(void) { return (off_t)jsize; }
 long long journalRecoveredTransactions(void) { return recovered_txns; }
 long long journalUndoneOperations(void) { return undone_ops; }

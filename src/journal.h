@@ -79,6 +79,7 @@ void journalReset(void);
  * that failed half way, inside a transaction that goes on). */
 int journalUndoFrom(off_t from); /* -1 (errno set) when a step failed: run it again */
 int journalFd(void);
+int journalSync(void); /* fsync of the log: -1 (errno set) on failure */
 /* The length of the log: where the next record goes. */
 off_t journalOffset(void);
 /* The CRC-32 that ends each record (dredis-check reads the log too). */

@@ -419,6 +419,8 @@ int storeSyncTree(void) {
     return STORE_OK;
 }
 
+static int syncTreeClosingWrites(void);
+
 int storeSync(void) {
     if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     storeCommitPending();
@@ -427,7 +429,7 @@ int storeSync(void) {
         /* every change since the last syncfs is a J_WRITE: the journal
          * file alone makes them durable */
         store.dirty = 0;
-        if (sysFsync(journalFd()) < 0) {
+        if (journalSync() < 0) {
             store.dirty = 1;
             return STORE_ERR;
         }
@@ -435,7 +437,7 @@ int storeSync(void) {
         storeNoteSynced();
         return STORE_OK;
     }
-    return storeSyncAll();
+    return syncTreeClosingWrites();
 }
 
 /* The tree itself synced (and the journal's J_WRITEs closed, or the log
@@ -445,6 +447,10 @@ int storeSync(void) {
 int storeSyncAll(void) {
     if (storeCoalesceSettle() != STORE_OK) return STORE_ERR;
     storeCommitPending();
+    return syncTreeClosingWrites();
+}
+
+static int syncTreeClosingWrites(void) {
     if (storeSyncTree() != STORE_OK) return STORE_ERR;
     store.uncovered = 0;
     if (treeSynced() < 0) {
