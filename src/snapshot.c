@@ -575,16 +575,11 @@ int snapshotPoll(int *ok) {
     int finished = snap.finished;
     pthread_mutex_unlock(&snap.lock);
     if (!finished) return 0;
-    pthread_join(snap.thread, NULL);
-    snap.thread_started = 0;
-    snap.state = SNAPSHOT_IDLE;
-    snap.finished = 0;
-    *ok = snap.ok;
-    return 1;
+    return snapshotWait(ok);
 }
 
-/* Wait for the running background snapshot to finish linking; then as
- * snapshotPoll. 0 when none runs. */
+/* Wait for the running background snapshot to finish linking, then end
+ * it: 1 and its result in *ok; 0 when none runs. */
 int snapshotWait(int *ok) {
     if (snap.state != SNAPSHOT_RUNNING) return 0;
     pthread_join(snap.thread, NULL);
