@@ -56,7 +56,12 @@
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 /* O_NONBLOCK: opening a FIFO planted in the tree must not hang the server
  * (it has no effect on regular files; anything else is refused after fstat) */
-#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+#define OPEN_FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME)
+/* A directory opened to list its entries. O_NOATIME (here and above): a
+ * read must not write, and under relatime the first read after each change
+ * updates the inode's access time (a metadata write per GET after a SET);
+ * storeOpenat() drops it where the kernel refuses it. */
+#define READ_DIR_FLAGS (OPEN_DIR_FLAGS | O_NOATIME)
 
 /* Ready-made files and directories under .tmp. Creating an inode is by far
  * the slowest file operation on many systems (milliseconds on some), so the
@@ -280,6 +285,7 @@ int storeTypeFromFile(const sds s);
 skey *storeNewSkey(int db, const char *name, size_t len);
 void storeSkeyOpened(skey *k);
 int storeOpenEasing(int dirfd, const char *name, int flags, const skey *inuse);
+int storeOpenat(int dirfd, const char *name, int flags);
 void storeKeyInUse(skey *k);
 int storeKeyDir(skey *k);
 int openKeyOp(int db, const char *name, size_t len, skey **out);

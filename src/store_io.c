@@ -50,7 +50,7 @@ sds storeTmpName(char prefix) {
 }
 
 int storeDirReaderOpen(dirReader *r, int dirfd, const char *name, unsigned long long cursor) {
-    r->fd = sysOpenat(dirfd, name, OPEN_DIR_FLAGS);
+    r->fd = storeOpenat(dirfd, name, READ_DIR_FLAGS);
     if (r->fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     r->nread = r->bpos = 0;
     r->eof = r->err = 0;

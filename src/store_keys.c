@@ -105,10 +105,18 @@ static int easeFds(const skey *inuse) {
     return closed;
 }
 
-/* openat(), once more after easeFds() when descriptors ran short. */
-int storeOpenEasing(int dirfd, const char *name, int flags, const skey *inuse) {
+/* openat(); without O_NOATIME where it is refused (EPERM: a file this
+ * process does not own, such as one restored by another user). */
+int storeOpenat(int dirfd, const char *name, int flags) {
     int fd = sysOpenat(dirfd, name, flags);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = sysOpenat(dirfd, name, flags);
+    if (fd < 0 && errno == EPERM && (flags & O_NOATIME)) fd = sysOpenat(dirfd, name, flags & ~O_NOATIME);
+    return fd;
+}
+
+/* storeOpenat(), once more after easeFds() when descriptors ran short. */
+int storeOpenEasing(int dirfd, const char *name, int flags, const skey *inuse) {
+    int fd = storeOpenat(dirfd, name, flags);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && easeFds(inuse) > 0) fd = storeOpenat(dirfd, name, flags);
     if (fd >= 0 && (flags & O_DIRECTORY)) storePathOfChild(dirfd, fd, name);
     return fd;
 }
@@ -406,7 +414,7 @@ int readFileRangeOp(skey *k, const char *file, long long off, long long len, sds
         *out = sdsnewlen(pend + from, (size_t)n);
         return STORE_OK;
     }
-    int fd = sysOpenat(storeKeyDir(k), file, OPEN_FILE_FLAGS);
+    int fd = storeOpenat(storeKeyDir(k), file, OPEN_FILE_FLAGS);
     if (fd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     struct stat sb;
     int bad = sysFstat(fd, &sb) < 0 ? errno : !S_ISREG(sb.st_mode) ? EUCLEAN : 0;
@@ -477,7 +485,7 @@ int patchFileOp(skey *k, const char *file, long long off, const char *data, size
         errno = saved;
         return STORE_ERR;
     }
-    int in = sysOpenat(storeKeyDir(k), file, OPEN_FILE_FLAGS);
+    int in = storeOpenat(storeKeyDir(k), file, OPEN_FILE_FLAGS);
     long long oldsize = 0;
     if (in < 0 && errno != ENOENT) goto err;
     if (in >= 0) {

@@ -462,7 +462,7 @@ int samplerOpenOp(skey *k, const char *ns, storeSampler **out) {
     int nsfd = nsDir(k, ns, 0);
     if (nsfd < 0) return errno == ENOENT ? STORE_NOTFOUND : STORE_ERR;
     storeSampler *s = zcalloc(sizeof(*s));
-    s->fd = sysOpenat(nsfd, ".", OPEN_DIR_FLAGS);
+    s->fd = storeOpenat(nsfd, ".", READ_DIR_FLAGS);
     if (s->fd < 0) goto err;
     s->nsfd = s->fd;
     char *buf = zmalloc(32768);

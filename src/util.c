@@ -99,9 +99,22 @@ int string2ld(const char *s, size_t slen, long double *dp) {
     return 1;
 }
 
+/* value in decimal, NUL-terminated: its length, or 0 when dst is too small.
+ * By hand: snprintf's format parsing was a few per cent of a list push,
+ * whose segments carry each element's length in decimal. */
 int ll2string(char *dst, size_t dstlen, long long value) {
-    int n = snprintf(dst, dstlen, "%lld", value);
-    return (n < 0 || (size_t)n >= dstlen) ? 0 : n;
+    char rev[24];
+    unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    int n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (value < 0) rev[n++] = '-';
+    if ((size_t)n >= dstlen) return 0;
+    for (int i = 0; i < n; i++) dst[i] = rev[n - 1 - i];
+    dst[n] = '\0';
+    return n;
 }
 
 int d2string(char *buf, size_t len, double value) {

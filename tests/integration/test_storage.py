@@ -154,6 +154,54 @@ def test_layout_of_a_string_key():
         assert staged_keys(s.root_dir) == []
 
 
+def _age_access_times(paths):
+    """Set the access time of paths to 1 s after the epoch, before every
+    change time, so that any read the file system records (relatime does
+    after a change) moves it. Listing a directory is such a read: the
+    paths are listed once, before."""
+    for p in paths:
+        os.utime(p, ns=(1_000_000_000, os.lstat(p).st_mtime_ns), follow_symlinks=False)
+
+
+def test_reads_leave_access_times_alone():
+    """Reading keys does not write their inodes: files are read with
+    O_NOATIME, as a backup tool would, so a GET after a SET is not a
+    metadata write and a tree being read is not being changed."""
+    with Dredis() as s:
+        with s.client() as c:
+            c.execute("SET", "s", "v")
+            c.execute("HSET", "h", "f1", "a", "f2", "b")
+            c.execute("RPUSH", "l", "a", "b", "c")
+            c.execute("SADD", "set", "m1", "m2")
+            c.execute("ZADD", "z", "1", "a", "2", "b")
+            c.execute("SET", "t", "v", "PX", "5000000")
+        s.stop()
+        db = s.db_dir(0)
+        paths = [os.path.join(db, rel) for rel in [""] + files_under(db)]
+        _age_access_times(paths)
+        # the control: this file system records reads, so the test can fail
+        control = os.path.join(db, "s", "type")
+        with open(control, "rb") as f:
+            f.read()
+        assert os.stat(control).st_atime_ns != 1_000_000_000, "the file system does not record reads (noatime?)"
+        _age_access_times(paths)
+        s.start()
+        with s.client() as c:
+            assert c.execute("GET", "s") == b"v"
+            assert c.execute("GET", "t") == b"v"
+            assert sorted(c.execute("HGETALL", "h")) == [b"a", b"b", b"f1", b"f2"]
+            assert c.execute("HGET", "h", "f2") == b"b"
+            assert c.execute("LRANGE", "l", "0", "-1") == [b"a", b"b", b"c"]
+            assert sorted(c.execute("SMEMBERS", "set")) == [b"m1", b"m2"]
+            assert c.execute("SRANDMEMBER", "set") in (b"m1", b"m2")
+            assert c.execute("ZRANGE", "z", "0", "-1", "WITHSCORES") == [b"a", b"1", b"b", b"2"]
+            assert sorted(c.execute("KEYS", "*")) == [b"h", b"l", b"s", b"set", b"t", b"z"]
+            assert c.execute("SCAN", "0", "COUNT", "100")[0] == b"0"
+            assert c.execute("DBSIZE") == 6
+        moved = [os.path.relpath(p, db) for p in paths if os.lstat(p).st_atime_ns != 1_000_000_000]
+        assert moved == [], moved
+
+
 def test_keys_written_by_hand_and_copied_directories_are_read():
     with Dredis() as src, Dredis(start=False) as dst:
         with src.client() as c:

@@ -115,6 +115,18 @@ START_TEST(test_ll2string) {
     ck_assert_int_eq(ll2string(buf, 3, 123), 0);
     ck_assert_int_eq(ll2string(buf, 4, 123), 3);
     ck_assert_str_eq(buf, "123");
+    ck_assert_int_eq(ll2string(buf, 20, LLONG_MIN), 0);
+    ck_assert_int_eq(ll2string(buf, 21, LLONG_MIN), 20);
+    /* the same digits as printf's, across magnitudes and signs */
+    unsigned long long x = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        long long v = (long long)x >> (x % 64);
+        char want[32];
+        int n = snprintf(want, sizeof(want), "%lld", v);
+        ck_assert_int_eq(ll2string(buf, sizeof(buf), v), n);
+        ck_assert_str_eq(buf, want);
+    }
 }
 END_TEST
 
