@@ -222,7 +222,7 @@ void call(client *c, redisCommand *cmd) {
     propState ps;
     propagateCallBegin(c, &ps);
     trackingCallBegin(c);
-    expiryClockEnter();
+    expiryClockEnter(start / 1000);
     storeTxnBegin();
     int reserve_was = storeReserveAllowed(!(cmd->flags & CMD_DENYOOM)); /* deletes may use it */
     cmd->proc(c);

@@ -21,8 +21,8 @@
 static int expiryClockDepth;
 static long long expiryClockMs;
 
-void expiryClockEnter(void) {
-    if (expiryClockDepth++ == 0) expiryClockMs = mstime();
+void expiryClockEnter(long long nowms) {
+    if (expiryClockDepth++ == 0) expiryClockMs = nowms;
 }
 
 void expiryClockLeave(void) { expiryClockDepth--; }
@@ -31,6 +31,10 @@ static long long expiryNow(void) {
     if (scriptIsRunning()) return scriptStartTime();
     return expiryClockDepth ? expiryClockMs : mstime();
 }
+
+/* A key's access time: the running command's clock (read once per
+ * command, not once per key), else now. */
+static long long accessNow(void) { return expiryClockDepth ? expiryClockMs : mstime(); }
 
 int keyIsExpired(const skey *k) { return k->expire >= 0 && k->expire < expiryNow(); }
 
@@ -86,7 +90,7 @@ static int lookupKeyGeneric(client *c, sds key, int type, int flags, skey **out)
         storeCloseKey(k);
         return C_OK;
     }
-    if (!(flags & LOOKUP_NOTOUCH)) storeKeyAccessed(k, mstime());
+    if (!(flags & LOOKUP_NOTOUCH)) storeKeyAccessed(k, accessNow());
     if (type != OBJ_NONE && k->type != type) {
         storeCloseKey(k);
         addReplyErrorWrongType(c);
@@ -130,7 +134,7 @@ skey *lookupKeyReadOrNil(client *c, sds key) {
         k = NULL;
     }
     if (k) {
-        storeKeyAccessed(k, mstime());
+        storeKeyAccessed(k, accessNow());
         server.stat_keyspace_hits++;
     } else {
         server.stat_keyspace_misses++;

@@ -693,7 +693,7 @@ static void processInputBuffer(client *c) {
         c->argc = c->parser.argc;
         c->argv = c->parser.argv;
         respParserTakeArgs(&c->parser);
-        c->last_interaction = mstime();
+        c->last_interaction = started / 1000; /* as Redis, once per read */
         if (c->flags & CLIENT_MASTER) {
             replicaApplyCommand(c, c->parsed_bytes);
         } else {

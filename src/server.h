@@ -577,7 +577,7 @@ int deleteKeyEvenExpired(client *c, sds key, int *deleted);
 void discardNewKey(client *c, skey *n);  /* a new key given up: removed, errno replied */
 int publishNewKey(client *c, skey *n);   /* made visible and closed; C_ERR after replying */
 void activeExpireCycle(void);
-void expiryClockEnter(void);       /* call(): the outermost command fixes the clock */
+void expiryClockEnter(long long nowms); /* call(): the outermost command fixes the clock */
 void expiryClockLeave(void);
 int keyIsExpired(const skey *k);   /* by that clock, as Redis 7.0 judges it */
 const char *typeName(int type);
