@@ -79,6 +79,14 @@ START_TEST(test_string2ll_invalid) {
 }
 END_TEST
 
+/* A pseudo-random value of random magnitude and sign (xorshift64). */
+static long long randomMagnitude(unsigned long long *x, unsigned shifts) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (long long)*x >> (*x % shifts);
+}
+
 START_TEST(test_string2ll_roundtrip) {
     /* every value printed by ll2string parses back */
     static const long long vals[] = {0, 1, -1, 9, 10, -10, 99, 100, 12345678, -987654321, 4294967296LL,
@@ -92,8 +100,7 @@ START_TEST(test_string2ll_roundtrip) {
     }
     unsigned long long x = 88172645463325252ULL;
     for (int i = 0; i < 10000; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        long long v = (long long)x >> (x % 60);
+        long long v = randomMagnitude(&x, 60);
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%lld", v);
         ll_ok(buf, (size_t)n, v);
@@ -120,8 +127,7 @@ START_TEST(test_ll2string) {
     /* the same digits as printf's, across magnitudes and signs */
     unsigned long long x = 0x9E3779B97F4A7C15ULL;
     for (int i = 0; i < 20000; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        long long v = (long long)x >> (x % 64);
+        long long v = randomMagnitude(&x, 64);
         char want[32];
         int n = snprintf(want, sizeof(want), "%lld", v);
         ck_assert_int_eq(ll2string(buf, sizeof(buf), v), n);
