@@ -215,8 +215,13 @@ static void endsClear(void) {
 void listEndsCacheClear(void) { endsClear(); }
 
 static sds endsKey(int db, const char *name, size_t len) {
-    sds k = sdscatprintf(sdsempty(), "%d:", db);
-    return sdscatlen(k, name, len);
+    char num[24];
+    int n = ll2string(num, sizeof(num), db);
+    sds k = sdsnewlen(NULL, (size_t)n + 1 + len);
+    memcpy(k, num, (size_t)n);
+    k[n] = ':';
+    if (len) memcpy(k + n + 1, name, len);
+    return k;
 }
 
 /* The floor of the store's generations moved (a flush, a swap, a rollback):

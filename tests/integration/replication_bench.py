@@ -19,15 +19,12 @@ import subprocess
 import sys
 import time
 
-from dredis_test import Dredis, Redis, wait_until
+from dredis_test import Dredis, Redis, info_map, wait_until
 from snapshot_bench import loaded_client, peak_rss_kb
 
 
 def info_field(c, section, field):
-    for line in c.execute("INFO", section).decode().split("\r\n"):
-        if line.startswith(field + ":"):
-            return line.split(":", 1)[1]
-    return None
+    return info_map(c, section).get(field)
 
 
 def children_of(pid):

@@ -17,7 +17,7 @@ import random
 import sys
 import time
 
-from dredis_test import Dredis, encode_command
+from dredis_test import Dredis, encode_command, info_map
 
 
 def load_keys(c, n, batch=200):
@@ -57,10 +57,9 @@ def timed_writes(c, n, until, rng):
 
 
 def info(c, field):
-    for line in c.execute("INFO", "persistence").decode().split("\r\n"):
-        if line.startswith(field + ":"):
-            return line.split(":", 1)[1]
-    raise AssertionError("no %s in INFO persistence" % field)
+    fields = info_map(c, "persistence")
+    assert field in fields, "no %s in INFO persistence" % field
+    return fields[field]
 
 
 def peak_rss_kb(pid):

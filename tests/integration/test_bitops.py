@@ -5,7 +5,7 @@ offsets, RESP3 reply shapes, scripts, and a randomized run."""
 import random
 import time
 
-from dredis_test import Pair, RespError, assert_command_info_matches
+from dredis_test import Pair, RespError, assert_command_info_matches, info_map
 
 WRONGTYPE = RespError("WRONGTYPE Operation against a key holding the wrong kind of value")
 BAD_OFFSET = RespError("ERR bit offset is not an integer or out of range")
@@ -375,10 +375,7 @@ def test_randomized_against_redis():
 
 
 def info_field(client, name):
-    for line in client.execute("INFO", "stats").decode().split("\r\n"):
-        if line.startswith(name + ":"):
-            return int(line.split(":")[1])
-    raise AssertionError(name + " not in INFO stats")
+    return int(info_map(client, "stats")[name])
 
 
 def test_keyspace_hits_and_misses():

@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 import time
 
-from dredis_test import DREDIS_SERVER, Client, Dredis, Pair, RespError, assert_command_info_matches, free_port
+from dredis_test import (DREDIS_SERVER, Client, Dredis, Pair, RespError, assert_command_info_matches, free_port,
+                         info_map)
 
 ON = {"DREDIS_ENABLE_DEBUG_COMMAND": "yes"}
 REDIS_ON = ("--enable-debug-command", "yes")
@@ -471,8 +472,7 @@ LIB = "#!lua name=mylib\nredis.register_function('f', function(keys, args) retur
 
 
 def info_field(c, section, field):
-    m = re.search(rb"^" + field.encode() + rb":(\S+)", c.execute("INFO", section), re.M)
-    return m.group(1).decode()
+    return info_map(c, section)[field]
 
 
 def ttls_close(p, keys):

@@ -20,7 +20,7 @@ import os
 import select
 import signal
 
-from dredis_test import Dredis, Redis, RespError, encode_command, wait_until
+from dredis_test import Dredis, Redis, RespError, encode_command, info_map, wait_until
 from test_replica import replica_of
 from test_replication import wait_synced
 from test_snapshot import dump
@@ -45,14 +45,11 @@ def start(kind, master=None):
 
 def info(server, section="replication"):
     with server.client() as c:
-        text = c.execute("INFO", section).decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        return info_map(c, section)
 
 
 def info_names(server):
-    with server.client() as c:
-        text = c.execute("INFO", "replication").decode()
-    return [line.split(":", 1)[0] for line in text.splitlines() if ":" in line]
+    return list(info(server))
 
 
 def role(server):
