@@ -153,7 +153,6 @@ static void metaKeyDone(char *k, char *buf) {
     if (k != buf) zfree(k);
 }
 
-
 static metaEntry *metaFind(int db, const char *name, size_t len) {
     char buf[META_KEY_INLINE];
     size_t klen;
