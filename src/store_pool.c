@@ -4,7 +4,6 @@
  * disk (pools, then the space reserve). Part of the storage layer (see
  * store_int.h; the pool rules are described there). */
 #include "store_int.h"
-#include <sys/resource.h>
 
 /* Give an entry under .tmp to a pool; 0 when the pool is full. */
 static int poolPut(struct pool *p, const char *name) {
@@ -338,24 +337,9 @@ static void backgroundTidy(long long trash) {
 /* The background thread wakes when work waits and at least once a second
  * (the recycling queue is emptied and the free space checked each time);
  * under everysec it syncs the tree once a second while it is dirty. */
-/* This thread runs 10 nice levels below the server's (at most 19): after a
- * burst of new keys it refills the pools, thousands of inode creations that
- * otherwise take a core from the commands on a small machine (a one-key
- * LPUSH under always right after 30,000 new keys: 29k -> 32k requests/s,
- * three runs each). What else it does, the everysec sync and emptying the
- * trash, waits on the disk more than on the CPU. Best effort. */
-static void lowerThreadPriority(void) {
-    id_t tid = (id_t)syscall(SYS_gettid);
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, tid);
-    if (nice == -1 && errno) return;
-    (void)setpriority(PRIO_PROCESS, tid, nice + 10 > 19 ? 19 : nice + 10);
-}
-
 void *storeTrashThreadMain(void *arg) {
     (void)arg;
     sysFaultExemptThread(); /* its calls are timed by the clock, not by commands */
-    lowerThreadPriority();
     bg_last_sync = storeMonotonicMs();
     pthread_mutex_lock(&store.trash_lock);
     while (!store.trash_stop) {
