@@ -27,14 +27,11 @@ void expiryClockEnter(long long nowms) {
 
 void expiryClockLeave(void) { expiryClockDepth--; }
 
-static long long expiryNow(void) {
-    if (scriptIsRunning()) return scriptStartTime();
-    return expiryClockDepth ? expiryClockMs : mstime();
-}
-
-/* A key's access time: the running command's clock (read once per
- * command, not once per key), else now. */
+/* The running command's clock (read once per command, not once per key),
+ * else now: a key's access time, and its expiry outside scripts. */
 static long long accessNow(void) { return expiryClockDepth ? expiryClockMs : mstime(); }
+
+static long long expiryNow(void) { return scriptIsRunning() ? scriptStartTime() : accessNow(); }
 
 int keyIsExpired(const skey *k) { return k->expire >= 0 && k->expire < expiryNow(); }
 

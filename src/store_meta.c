@@ -139,13 +139,8 @@ static int moveKeyFds(int *dirfd, int *nsfd, char (*nsname)[16], int *todirfd, i
  * when it fits (the common case: no allocation, no formatting, on every
  * command's path), else in an allocation that metaKeyDone() frees. */
 static char *metaKey(char *buf, int db, const char *name, size_t len, size_t *klen) {
-    char num[24];
-    int n = ll2string(num, sizeof(num), db);
-    *klen = (size_t)n + 1 + len;
-    char *k = *klen <= META_KEY_INLINE ? buf : zmalloc(*klen);
-    memcpy(k, num, (size_t)n);
-    k[n] = ':';
-    if (len) memcpy(k + n + 1, name, len);
+    char *k = len + DB_SCOPED_EXTRA <= META_KEY_INLINE ? buf : zmalloc(len + DB_SCOPED_EXTRA);
+    *klen = dbScopedName(k, db, name, len);
     return k;
 }
 

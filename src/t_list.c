@@ -215,12 +215,8 @@ static void endsClear(void) {
 void listEndsCacheClear(void) { endsClear(); }
 
 static sds endsKey(int db, const char *name, size_t len) {
-    char num[24];
-    int n = ll2string(num, sizeof(num), db);
-    sds k = sdsnewlen(NULL, (size_t)n + 1 + len);
-    memcpy(k, num, (size_t)n);
-    k[n] = ':';
-    if (len) memcpy(k + n + 1, name, len);
+    sds k = sdsnewlen(NULL, len + DB_SCOPED_EXTRA);
+    sdssetlen(k, dbScopedName(k, db, name, len));
     return k;
 }
 

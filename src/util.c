@@ -117,6 +117,15 @@ int ll2string(char *dst, size_t dstlen, long long value) {
     return n;
 }
 
+/* "<db>:" then name into dst, which has room for len + DB_SCOPED_EXTRA
+ * bytes: the key of a per-key cache entry. Returns its length (no NUL). */
+size_t dbScopedName(char *dst, int db, const char *name, size_t len) {
+    int n = ll2string(dst, DB_SCOPED_EXTRA, db);
+    dst[n] = ':';
+    if (len) memcpy(dst + n + 1, name, len);
+    return (size_t)n + 1 + len;
+}
+
 int d2string(char *buf, size_t len, double value) {
     if (isnan(value)) return snprintf(buf, len, "nan");
     if (isinf(value)) return snprintf(buf, len, value > 0 ? "inf" : "-inf");

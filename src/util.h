@@ -11,6 +11,8 @@ int string2ull(const char *s, size_t slen, unsigned long long *value);
 int string2d(const char *s, size_t slen, double *value);
 int string2ld(const char *s, size_t slen, long double *value);
 int ll2string(char *dst, size_t dstlen, long long value);
+#define DB_SCOPED_EXTRA 24 /* room for "<db>:" (an int, its sign, the colon) */
+size_t dbScopedName(char *dst, int db, const char *name, size_t len);
 /* Redis's double formatting for replies and scores ("inf", "-inf", %.17g) */
 int d2string(char *buf, size_t len, double value);
 /* INCRBYFLOAT style: no exponent, trailing zeros removed */

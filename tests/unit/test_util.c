@@ -136,6 +136,17 @@ START_TEST(test_ll2string) {
 }
 END_TEST
 
+START_TEST(test_db_scoped_name) {
+    char buf[64];
+    ck_assert_uint_eq(dbScopedName(buf, 0, "k", 1), 3);
+    ck_assert(memcmp(buf, "0:k", 3) == 0);
+    ck_assert_uint_eq(dbScopedName(buf, 15, "a\0b", 3), 6);
+    ck_assert(memcmp(buf, "15:a\0b", 6) == 0);
+    ck_assert_uint_eq(dbScopedName(buf, -2147483647 - 1, "", 0), 12);
+    ck_assert(memcmp(buf, "-2147483648:", 12) == 0);
+}
+END_TEST
+
 START_TEST(test_string2l) {
     long v = 7;
     ck_assert_int_eq(string2l(S("0"), &v), 1);
@@ -724,6 +735,7 @@ Suite *util_suite(void) {
     tcase_add_test(tc, test_string2ll_invalid);
     tcase_add_test(tc, test_string2ll_roundtrip);
     tcase_add_test(tc, test_ll2string);
+    tcase_add_test(tc, test_db_scoped_name);
     tcase_add_test(tc, test_string2l);
     tcase_add_test(tc, test_string2ull);
     suite_add_tcase(s, tc);
